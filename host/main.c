@@ -1,0 +1,198 @@
+/* main.c - nvlua's command line: parse (cli.c), build the state
+ * (runtime.c), then run a script, -e chunks, a job (`run`), or the REPL.
+ * Everything that can fail runs inside lua_pcall with a traceback. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "cli.h"
+#include "nvlua.h"
+
+enum { EXIT_JOB_FAILED = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: nvlua [options] [script [args...]]\n"
+    "       nvlua run <job_type> [data_source_path] [source_type] [tenant_id]\n"
+    "                 [--write-to-db] [--config FILE.json] [--store URL]\n"
+    "                 [--workflow-id ID] [--source-id ID] [--log-dir DIR]\n"
+    "Options:\n"
+    "  -e CODE      run the Lua chunk CODE (repeatable)\n"
+    "  -l NAME      require library NAME into global NAME\n"
+    "  -i           enter the REPL after running script / -e chunks\n"
+    "  -E           ignore NVLUA_PATH\n"
+    "  -v, --version  print the version\n"
+    "  -h, --help   print this help\n"
+    "  --           stop handling options\n"
+    "  -            run stdin as a script\n"
+    "With no script on a terminal, nvlua opens a REPL (history in ~/.nvlua_history).\n"
+    "Jobs: schema_validation, full_pipeline (see `nvlua run --list`).\n";
+
+static void print_version(void) {
+  printf("nvlua %s (%s)\n", NVLUA_VERSION, LUA_RELEASE);
+  fflush(stdout);
+}
+
+/* arg table as lua.c builds it: arg[0] = script, negatives before it. */
+static void create_arg_table(lua_State *L, int argc, char **argv, int script) {
+  int narg = argc - (script + 1);
+  lua_createtable(L, narg > 0 ? narg : 0, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "nvlua: %s\n", msg ? msg : "(error object is not a string)");
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+static int run_chunks(lua_State *L, const struct nv_cli *cli) {
+  for (size_t i = 0; i < cli->nchunks; i++) {
+    const struct nv_cli_chunk *c = &cli->chunks[i];
+    int status;
+    if (c->kind == NV_CHUNK_EXEC) {
+      status = luaL_loadbuffer(L, c->text, strlen(c->text), "=(command line)");
+      if (status == LUA_OK) status = nv_pcall(L, 0, 0);
+    } else {
+      lua_getglobal(L, "require");
+      lua_pushstring(L, c->text);
+      status = nv_pcall(L, 1, 1);
+      if (status == LUA_OK) {
+        const char *dot = strrchr(c->text, '.');
+        lua_setglobal(L, dot ? dot + 1 : c->text);
+      }
+    }
+    if (report(L, status) != LUA_OK) return 0;
+  }
+  return 1;
+}
+
+/* Calls nv.job.<fn>(...) with the values on top; returns the exit code. */
+static int call_job(lua_State *L, const char *fn, int nargs) {
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "nv.job");
+  if (report(L, nv_pcall(L, 1, 1)) != LUA_OK) {
+    lua_pop(L, nargs);
+    return EXIT_JOB_FAILED;
+  }
+  lua_getfield(L, -1, fn);
+  lua_remove(L, -2);
+  lua_insert(L, -(nargs + 1));
+  if (report(L, nv_pcall(L, nargs, 1)) != LUA_OK) return EXIT_JOB_FAILED;
+  int code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_JOB_FAILED;
+  lua_pop(L, 1);
+  return code;
+}
+
+/* Pushes argv[first..argc) as a sequence. */
+static void push_args(lua_State *L, int argc, char **argv, int first) {
+  lua_createtable(L, argc > first ? argc - first : 0, 0);
+  for (int i = first; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - first + 1);
+  }
+}
+
+static int run_script(lua_State *L, const struct nv_cli *cli, int argc, char **argv) {
+  const char *fname = cli->action == NV_CLI_STDIN ? NULL : argv[cli->script];
+  if (report(L, luaL_loadfile(L, fname)) != LUA_OK) return EXIT_JOB_FAILED;
+  int nargs = argc - cli->script - 1;
+  luaL_checkstack(L, nargs + 3, "too many arguments to script");
+  for (int i = cli->script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
+  if (report(L, nv_pcall(L, nargs, 1)) != LUA_OK) return EXIT_JOB_FAILED;
+  /* A job script returns its job table: run it as `nvlua run` would. */
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "run");
+    int is_job = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+    if (is_job) {
+      push_args(L, argc, argv, cli->script + 1);
+      lua_pushstring(L, fname ? fname : "stdin");
+      return call_job(L, "run_job", 3);
+    }
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+struct pmain_args {
+  int argc;
+  char **argv;
+  const struct nv_cli *cli;
+  int code;
+};
+
+static int pmain(lua_State *L) {
+  struct pmain_args *a = lua_touserdata(L, 1);
+  const struct nv_cli *cli = a->cli;
+  lua_settop(L, 0);
+  create_arg_table(L, a->argc, a->argv,
+                   cli->action == NV_CLI_SCRIPT || cli->action == NV_CLI_STDIN ? cli->script : 0);
+  if (cli->show_version) print_version();
+  if (cli->action == NV_CLI_RUN) {
+    push_args(L, a->argc, a->argv, cli->script);
+    a->code = call_job(L, "main", 1);
+    return 0;
+  }
+  if (!run_chunks(L, cli)) {
+    a->code = EXIT_JOB_FAILED;
+    return 0;
+  }
+  if (cli->action == NV_CLI_SCRIPT || cli->action == NV_CLI_STDIN) {
+    a->code = run_script(L, cli, a->argc, a->argv);
+    if (a->code != 0 || !cli->interactive) return 0;
+  }
+  if (cli->interactive || (cli->action == NV_CLI_DEFAULT && cli->nchunks == 0 && !cli->show_version)) {
+    if (cli->interactive || isatty(STDIN_FILENO)) {
+      nv_repl(L);
+    } else {
+      struct nv_cli stdin_cli = *cli;
+      stdin_cli.action = NV_CLI_STDIN;
+      stdin_cli.script = a->argc;
+      a->code = run_script(L, &stdin_cli, a->argc, a->argv);
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  struct nv_cli cli;
+  nv_cli_parse(&cli, argc, argv);
+  switch (cli.action) {
+    case NV_CLI_HELP:
+      fputs(usage_text, stdout);
+      return 0;
+    case NV_CLI_VERSION:
+      print_version();
+      return 0;
+    case NV_CLI_ERROR:
+      fprintf(stderr, "nvlua: %s\n%s", cli.message, usage_text);
+      return EXIT_USAGE;
+    default:
+      break;
+  }
+  char err[512];
+  lua_State *L = nv_runtime_new(argc > 0 ? argv[0] : "nvlua", cli.no_env, err, sizeof err);
+  if (L == NULL) {
+    fprintf(stderr, "nvlua: %s\n", err);
+    return EXIT_JOB_FAILED;
+  }
+  struct pmain_args a = {argc, argv, &cli, 0};
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, &a);
+  int status = report(L, nv_pcall(L, 1, 0));
+  lua_close(L);
+  if (fflush(stdout) != 0) return EXIT_JOB_FAILED;
+  return status == LUA_OK ? a.code : EXIT_JOB_FAILED;
+}

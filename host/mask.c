@@ -1,0 +1,222 @@
+/* mask.c - secret masking (see mask.h). Single pass over the input; output
+ * grows in a length-tracked buffer with overflow-checked sizes. */
+#include "mask.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char STARS[] = "***";
+
+struct outbuf {
+  char *p;
+  size_t n, cap;
+  int oom;
+};
+
+static void out_put(struct outbuf *o, const char *s, size_t n) {
+  if (o->oom || n == 0) return;
+  if (n > SIZE_MAX - o->n - 1) {
+    o->oom = 1;
+    return;
+  }
+  if (o->n + n + 1 > o->cap) {
+    size_t cap = o->cap ? o->cap : 64;
+    while (cap < o->n + n + 1) {
+      if (cap > SIZE_MAX / 2) {
+        o->oom = 1;
+        return;
+      }
+      cap *= 2;
+    }
+    char *np = realloc(o->p, cap);
+    if (np == NULL) {
+      o->oom = 1;
+      return;
+    }
+    o->p = np;
+    o->cap = cap;
+  }
+  memcpy(o->p + o->n, s, n);
+  o->n += n;
+}
+
+void nv_mask_init(struct nv_mask *m) { memset(m, 0, sizeof *m); }
+
+void nv_mask_free(struct nv_mask *m) {
+  for (size_t i = 0; i < m->n; i++) free(m->items[i]);
+  m->n = 0;
+}
+
+int nv_mask_add(struct nv_mask *m, const char *s, size_t n) {
+  if (n < NV_MASK_MIN_SECRET) return 1;
+  for (size_t i = 0; i < m->n; i++)
+    if (m->lens[i] == n && memcmp(m->items[i], s, n) == 0) return 1;
+  if (m->n >= NV_MASK_MAX_SECRETS) return 0;
+  char *copy = malloc(n + 1);
+  if (copy == NULL) return 0;
+  memcpy(copy, s, n);
+  copy[n] = '\0';
+  /* keep longest first so a secret containing another is masked whole */
+  size_t at = m->n;
+  while (at > 0 && m->lens[at - 1] < n) {
+    m->items[at] = m->items[at - 1];
+    m->lens[at] = m->lens[at - 1];
+    at--;
+  }
+  m->items[at] = copy;
+  m->lens[at] = n;
+  m->n++;
+  return 1;
+}
+
+static int is_ident(int c) {
+  return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* Keys whose value is a secret: exact names, and name suffixes. */
+static const char *const exact_keys[] = {
+    "sig", "password", "passwd", "pwd", "secret", "token", "api_key",
+    "apikey", "accountkey", "sharedaccesskey", "client_secret",
+    "access_token", "refresh_token", "x-amz-security-token", NULL};
+static const char *const suffix_keys[] = {
+    "_password", "_passwd", "_secret", "_token", "_api_key", "_apikey",
+    "_access_key", "_secret_key", "_account_key", "-token", "-key", NULL};
+
+static int ieq_n(const char *a, size_t an, const char *b) {
+  size_t bn = strlen(b);
+  return an == bn && strncasecmp(a, b, bn) == 0;
+}
+
+static int is_secret_key(const char *k, size_t n) {
+  for (const char *const *e = exact_keys; *e; e++)
+    if (ieq_n(k, n, *e)) return 1;
+  for (const char *const *s = suffix_keys; *s; s++) {
+    size_t sn = strlen(*s);
+    if (n > sn && strncasecmp(k + n - sn, *s, sn) == 0) return 1;
+  }
+  return 0;
+}
+
+static int value_end(int c) {
+  return c == '\0' || c == '&' || c == ';' || c == ',' || c == '"' ||
+         c == '\'' || c == '}' || c == ')' || c == ']' || c == '<' ||
+         c == '>' || isspace((unsigned char)c);
+}
+
+/* At in[i] an identifier k[0..kn) ended. If it is a secret key followed by
+ * a separator, emits key+separator+"***" and returns the index after the
+ * value; otherwise returns 0. */
+static size_t mask_key_value(struct outbuf *o, const char *in, size_t n,
+                             size_t start, size_t i) {
+  if (!is_secret_key(in + start, i - start)) return 0;
+  size_t j = i;
+  if (j < n && (in[j] == '"' || in[j] == '\'')) j++;
+  while (j < n && in[j] == ' ') j++;
+  if (j >= n || (in[j] != '=' && in[j] != ':')) return 0;
+  j++;
+  while (j < n && in[j] == ' ') j++;
+  int quote = 0;
+  if (j < n && (in[j] == '"' || in[j] == '\'')) quote = in[j++];
+  size_t v = j;
+  if (quote) {
+    while (j < n && in[j] != quote) {
+      if (in[j] == '\\' && j + 1 < n) j++;
+      j++;
+    }
+  } else {
+    while (j < n && !value_end(in[j])) j++;
+  }
+  if (j == v) return 0; /* empty value: nothing to hide */
+  out_put(o, in + start, v - start);
+  out_put(o, STARS, 3);
+  return j;
+}
+
+/* "scheme://user:password@host": at in[i] == ':' of "://". Returns index
+ * after the masked password, or 0 when there is no userinfo password. */
+static size_t mask_userinfo(struct outbuf *o, const char *in, size_t n,
+                            size_t i) {
+  size_t a = i + 3, colon = 0, j;
+  for (j = a; j < n; j++) {
+    char c = in[j];
+    if (c == '/' || c == '?' || c == '#' || isspace((unsigned char)c) ||
+        c == '"' || c == '\'')
+      return 0;
+    if (c == ':' && colon == 0) colon = j;
+    if (c == '@') break;
+  }
+  if (j >= n || colon == 0 || colon + 1 == j) return 0;
+  out_put(o, in + i, colon + 1 - i);
+  out_put(o, STARS, 3);
+  return j;
+}
+
+char *nv_mask_apply(const struct nv_mask *m, const char *in, size_t n,
+                    size_t *outlen) {
+  struct outbuf o = {0};
+  size_t i = 0;
+  while (i < n && !o.oom) {
+    size_t k;
+    for (k = 0; k < m->n; k++)
+      if (m->lens[k] <= n - i && memcmp(in + i, m->items[k], m->lens[k]) == 0)
+        break;
+    if (k < m->n) {
+      out_put(&o, STARS, 3);
+      i += m->lens[k];
+      continue;
+    }
+    if (in[i] == ':' && i + 2 < n && in[i + 1] == '/' && in[i + 2] == '/') {
+      size_t next = mask_userinfo(&o, in, n, i);
+      if (next) {
+        i = next;
+        continue;
+      }
+      out_put(&o, in + i, 3);
+      i += 3;
+      continue;
+    }
+    if (is_ident(in[i]) && (i == 0 || !is_ident(in[i - 1]))) {
+      size_t start = i;
+      while (i < n && is_ident(in[i])) i++;
+      if (ieq_n(in + start, i - start, "bearer") && i < n && in[i] == ' ') {
+        size_t j = i + 1;
+        while (j < n && !isspace((unsigned char)in[j]) && in[j] != '"' &&
+               in[j] != '\'')
+          j++;
+        if (j > i + 1) {
+          out_put(&o, in + start, i + 1 - start);
+          out_put(&o, STARS, 3);
+          i = j;
+          continue;
+        }
+      }
+      size_t next = mask_key_value(&o, in, n, start, i);
+      if (next) {
+        i = next;
+        continue;
+      }
+      /* re-scan the identifier for registered secrets inside it */
+      i = start;
+      out_put(&o, in + i, 1);
+      i++;
+      continue;
+    }
+    out_put(&o, in + i, 1);
+    i++;
+  }
+  if (!o.oom) out_put(&o, "", 0);
+  if (o.oom) {
+    free(o.p);
+    return NULL;
+  }
+  if (o.p == NULL) {
+    o.p = malloc(1);
+    if (o.p == NULL) return NULL;
+  }
+  o.p[o.n] = '\0';
+  *outlen = o.n;
+  return o.p;
+}

@@ -1,0 +1,29 @@
+/* nvlua.h - the C modules the host preloads, and the services C code shares. */
+#ifndef NVLUA_H
+#define NVLUA_H
+
+#include <lua.h>
+
+int luaopen_nv_log(lua_State *L);
+int luaopen_nv_sys(lua_State *L);
+int luaopen_nv_store_sqlite(lua_State *L);
+int luaopen_nv_connectors(lua_State *L);
+
+enum nv_log_level { NV_DEBUG = 10, NV_INFO = 20, NV_WARNING = 30, NV_ERROR = 40 };
+
+/* Logs one line through the state's logger (masking applied). Never raises;
+ * usable from any C module holding L. */
+void nv_log_emit(lua_State *L, int level, const char *module, const char *msg);
+
+/* Builds the state: standard libraries, preloaded nv.* and cjson modules,
+ * package.path from the resolved roots. Returns NULL on failure, with a
+ * message written to err. */
+lua_State *nv_runtime_new(const char *argv0, int no_env, char *err, size_t errsz);
+
+/* The interactive loop; returns when input ends. */
+void nv_repl(lua_State *L);
+
+/* lua_pcall with a traceback message handler; on error leaves the message. */
+int nv_pcall(lua_State *L, int nargs, int nresults);
+
+#endif

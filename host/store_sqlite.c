@@ -1,0 +1,313 @@
+/* store_sqlite.c - the `nv.store.sqlite` module: the SQLite driver behind the
+ * default `_executor_metadata` store (lua/nv/store.lua holds the DDL and the
+ * dialect; this file only moves bound parameters and rows).
+ *
+ *   db = sqlite.open(path [, {schema = "_executor_metadata"}])
+ *        the file is ATTACHed under `schema`, so queries written against
+ *        `_executor_metadata.<table>` run unchanged
+ *   db:exec(sql, ...)   -> changes | nil, msg, code      one statement
+ *   db:query(sql, ...)  -> rows, colnames | nil, msg, code
+ *   db:script(sql)      -> true | nil, msg, code         several statements
+ *   db:close()          idempotent; also __gc and __close
+ * Parameters: nil, boolean (0/1), integer, number, string. */
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <sqlite3.h>
+
+#include "nvlua.h"
+
+#define DB_MT "nv.SqliteDb"
+#define STMT_MT "nv.SqliteStmt"
+
+struct db {
+  sqlite3 *handle; /* NULL when closed */
+};
+
+struct stmt {
+  sqlite3_stmt *handle;
+};
+
+static int db_close_impl(struct db *d) {
+  int rc = SQLITE_OK;
+  if (d->handle) {
+    rc = sqlite3_close_v2(d->handle);
+    d->handle = NULL;
+  }
+  return rc;
+}
+
+static struct db *check_open(lua_State *L) {
+  struct db *d = luaL_checkudata(L, 1, DB_MT);
+  if (d->handle == NULL) luaL_error(L, "attempt to use a closed database");
+  return d;
+}
+
+static int fail_db(lua_State *L, sqlite3 *h, const char *what) {
+  luaL_pushfail(L);
+  lua_pushfstring(L, "sqlite: %s: %s", what, sqlite3_errmsg(h));
+  lua_pushinteger(L, sqlite3_extended_errcode(h));
+  return 3;
+}
+
+static int stmt_gc(lua_State *L) {
+  struct stmt *s = luaL_checkudata(L, 1, STMT_MT);
+  if (s->handle) {
+    sqlite3_finalize(s->handle); /* its error repeats the step's error */
+    s->handle = NULL;
+  }
+  return 0;
+}
+
+/* Prepares sql into a statement userdata pushed on the stack (so a raise
+ * cannot leak it). Returns NULL after pushing nil, msg, code. */
+static struct stmt *prepare(lua_State *L, struct db *d, const char *sql, size_t n) {
+  struct stmt *s = lua_newuserdatauv(L, sizeof *s, 0);
+  s->handle = NULL;
+  luaL_setmetatable(L, STMT_MT);
+  const char *tail = NULL;
+  if (sqlite3_prepare_v2(d->handle, sql, (int)n, &s->handle, &tail) != SQLITE_OK) {
+    lua_pop(L, 1);
+    fail_db(L, d->handle, "prepare");
+    return NULL;
+  }
+  if (s->handle == NULL) {
+    lua_pop(L, 1);
+    luaL_pushfail(L);
+    lua_pushstring(L, "sqlite: empty statement");
+    lua_pushinteger(L, SQLITE_MISUSE);
+    return NULL;
+  }
+  while (tail && *tail && strchr(" \t\r\n;", *tail)) tail++;
+  if (tail && *tail) {
+    lua_pop(L, 1);
+    return (luaL_error(L, "exec/query take one statement; use db:script for several"), NULL);
+  }
+  return s;
+}
+
+/* Binds Lua values at [first, top] to the statement. Raises on misuse. */
+static void bind_all(lua_State *L, struct db *d, struct stmt *s, int first, int top) {
+  int want = sqlite3_bind_parameter_count(s->handle);
+  int have = top - first + 1;
+  if (have != want)
+    luaL_error(L, "statement has %d parameter(s), %d given", want, have);
+  for (int i = 0; i < have; i++) {
+    int idx = first + i, rc;
+    switch (lua_type(L, idx)) {
+      case LUA_TNIL: rc = sqlite3_bind_null(s->handle, i + 1); break;
+      case LUA_TBOOLEAN: rc = sqlite3_bind_int(s->handle, i + 1, lua_toboolean(L, idx)); break;
+      case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+          rc = sqlite3_bind_int64(s->handle, i + 1, (sqlite3_int64)lua_tointeger(L, idx));
+        else
+          rc = sqlite3_bind_double(s->handle, i + 1, lua_tonumber(L, idx));
+        break;
+      case LUA_TSTRING: {
+        size_t n;
+        const char *p = lua_tolstring(L, idx, &n);
+        rc = sqlite3_bind_text64(s->handle, i + 1, p, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+        break;
+      }
+      default:
+        luaL_error(L, "parameter %d: cannot bind a %s", i + 1, luaL_typename(L, idx));
+        return;
+    }
+    if (rc != SQLITE_OK) luaL_error(L, "parameter %d: %s", i + 1, sqlite3_errmsg(d->handle));
+  }
+}
+
+static void push_column(lua_State *L, sqlite3_stmt *h, int c) {
+  switch (sqlite3_column_type(h, c)) {
+    case SQLITE_INTEGER: lua_pushinteger(L, (lua_Integer)sqlite3_column_int64(h, c)); break;
+    case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(h, c)); break;
+    case SQLITE_NULL: lua_pushnil(L); break;
+    default: {
+      const void *p = sqlite3_column_blob(h, c);
+      int n = sqlite3_column_bytes(h, c);
+      lua_pushlstring(L, p ? p : "", (size_t)(n > 0 ? n : 0));
+    }
+  }
+}
+
+/* Finalizes now rather than at collection, so no statement outlives its
+ * call holding locks; passes nret through. */
+static int finish(lua_State *L, struct db *d, struct stmt *s, int nret) {
+  (void)L;
+  (void)d;
+  sqlite3_finalize(s->handle); /* any error was already reported by step */
+  s->handle = NULL;
+  return nret;
+}
+
+static int l_exec(lua_State *L) {
+  struct db *d = check_open(L);
+  size_t n;
+  const char *sql = luaL_checklstring(L, 2, &n);
+  int top = lua_gettop(L);
+  struct stmt *s = prepare(L, d, sql, n);
+  if (s == NULL) return 3;
+  bind_all(L, d, s, 3, top);
+  int rc;
+  while ((rc = sqlite3_step(s->handle)) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE) return finish(L, d, s, fail_db(L, d->handle, "exec"));
+  lua_pushinteger(L, sqlite3_changes(d->handle));
+  return finish(L, d, s, 1);
+}
+
+static int l_query(lua_State *L) {
+  struct db *d = check_open(L);
+  size_t n;
+  const char *sql = luaL_checklstring(L, 2, &n);
+  int top = lua_gettop(L);
+  struct stmt *s = prepare(L, d, sql, n);
+  if (s == NULL) return 3;
+  int sidx = lua_gettop(L);
+  bind_all(L, d, s, 3, top);
+  int ncol = sqlite3_column_count(s->handle);
+  lua_createtable(L, ncol, 0); /* column names */
+  for (int c = 0; c < ncol; c++) {
+    lua_pushstring(L, sqlite3_column_name(s->handle, c));
+    lua_rawseti(L, -2, c + 1);
+  }
+  int names = lua_gettop(L);
+  lua_newtable(L);
+  lua_Integer row = 0;
+  int rc;
+  while ((rc = sqlite3_step(s->handle)) == SQLITE_ROW) {
+    lua_createtable(L, 0, ncol);
+    for (int c = 0; c < ncol; c++) {
+      push_column(L, s->handle, c);
+      lua_rawgeti(L, names, c + 1);
+      lua_insert(L, -2);
+      lua_rawset(L, -3);
+    }
+    lua_rawseti(L, -2, ++row);
+  }
+  if (rc != SQLITE_DONE) return finish(L, d, s, fail_db(L, d->handle, "query"));
+  lua_pushvalue(L, names);
+  (void)sidx;
+  return finish(L, d, s, 2);
+}
+
+static int l_script(lua_State *L) {
+  struct db *d = check_open(L);
+  const char *sql = luaL_checkstring(L, 2);
+  char *err = NULL;
+  if (sqlite3_exec(d->handle, sql, NULL, NULL, &err) != SQLITE_OK) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "sqlite: script: %s", err ? err : sqlite3_errmsg(d->handle));
+    sqlite3_free(err);
+    lua_pushinteger(L, sqlite3_extended_errcode(d->handle));
+    return 3;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_close(lua_State *L) {
+  struct db *d = luaL_checkudata(L, 1, DB_MT);
+  int rc = db_close_impl(d);
+  if (rc != SQLITE_OK) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "sqlite: close: %s", sqlite3_errstr(rc));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  db_close_impl(luaL_checkudata(L, 1, DB_MT));
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  struct db *d = luaL_checkudata(L, 1, DB_MT);
+  lua_pushfstring(L, d->handle ? "nv.sqlite (%p)" : "nv.sqlite (closed)", (void *)d);
+  return 1;
+}
+
+static int valid_ident(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '_'))
+      return 0;
+  return 1;
+}
+
+/* open(path [, {schema=name, busy_timeout_ms=n}]) */
+static int l_open(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  const char *schema = NULL;
+  lua_Integer busy = 10000;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_getfield(L, 2, "schema") == LUA_TSTRING) schema = lua_tostring(L, -1);
+    if (lua_getfield(L, 2, "busy_timeout_ms") == LUA_TNUMBER) busy = lua_tointeger(L, -1);
+    lua_pop(L, 2); /* schema string stays referenced by the options table */
+  }
+  luaL_argcheck(L, schema == NULL || valid_ident(schema), 2, "schema must be an identifier");
+  struct db *d = lua_newuserdatauv(L, sizeof *d, 0);
+  d->handle = NULL;
+  luaL_setmetatable(L, DB_MT);
+  const char *main_file = schema ? ":memory:" : path;
+  int rc = sqlite3_open_v2(main_file, &d->handle,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL);
+  if (rc != SQLITE_OK) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "sqlite: cannot open %s: %s", path,
+                    d->handle ? sqlite3_errmsg(d->handle) : sqlite3_errstr(rc));
+    lua_pushinteger(L, rc);
+    db_close_impl(d);
+    return 3;
+  }
+  sqlite3_busy_timeout(d->handle, (int)(busy > 0 && busy < 3600000 ? busy : 10000));
+  if (schema) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "ATTACH DATABASE ?1 AS \"%s\"", schema);
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(d->handle, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    if (rc != SQLITE_OK) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "sqlite: cannot open %s: %s", path, sqlite3_errmsg(d->handle));
+      lua_pushinteger(L, sqlite3_extended_errcode(d->handle));
+      sqlite3_finalize(st);
+      db_close_impl(d);
+      return 3;
+    }
+    sqlite3_finalize(st);
+  }
+  return 1;
+}
+
+static const luaL_Reg methods[] = {{"exec", l_exec},   {"query", l_query},
+                                   {"script", l_script}, {"close", l_close},
+                                   {NULL, NULL}};
+static const luaL_Reg metamethods[] = {{"__gc", l_gc}, {"__close", l_gc},
+                                       {"__tostring", l_tostring}, {"__index", NULL},
+                                       {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"open", l_open}, {NULL, NULL}};
+
+int luaopen_nv_store_sqlite(lua_State *L) {
+  luaL_newmetatable(L, DB_MT);
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlibtable(L, methods);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, STMT_MT);
+  lua_pushcfunction(L, stmt_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  lua_pushstring(L, sqlite3_libversion());
+  lua_setfield(L, -2, "sqlite_version");
+  return 1;
+}

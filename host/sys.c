@@ -1,0 +1,131 @@
+/* sys.c - the `nv.sys` module: the few OS facts Lua's standard library
+ * lacks (clocks, randomness, directories, terminal detection, host name). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "nvlua.h"
+
+static int fail_errno(lua_State *L, const char *what, const char *path) {
+  int e = errno;
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s %s: %s", what, path, strerror(e));
+  lua_pushinteger(L, e);
+  return 3;
+}
+
+/* now() -> seconds since the epoch, with sub-second precision */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return luaL_error(L, "clock_gettime failed");
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* monotonic() -> seconds on a clock that never goes back (for durations) */
+static int l_monotonic(lua_State *L) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return luaL_error(L, "clock_gettime failed");
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* random_hex(nbytes) -> 2*nbytes hex characters from the kernel CSPRNG */
+static int l_random_hex(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n > 0 && n <= 64, 1, "between 1 and 64 bytes");
+  unsigned char raw[64];
+  size_t got = 0;
+  while (got < (size_t)n) {
+    ssize_t r = getrandom(raw + got, (size_t)n - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return luaL_error(L, "getrandom failed: %s", strerror(errno));
+    }
+    got += (size_t)r;
+  }
+  static const char hex[] = "0123456789abcdef";
+  char out[128];
+  for (lua_Integer i = 0; i < n; i++) {
+    out[2 * i] = hex[raw[i] >> 4];
+    out[2 * i + 1] = hex[raw[i] & 15];
+  }
+  lua_pushlstring(L, out, (size_t)n * 2);
+  return 1;
+}
+
+/* isatty(fd) -> boolean */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+/* mkdirs(path) -> true | nil, msg, errno : mkdir -p */
+static int l_mkdirs(lua_State *L) {
+  size_t n;
+  const char *path = luaL_checklstring(L, 1, &n);
+  char buf[4096];
+  luaL_argcheck(L, n > 0 && n < sizeof buf, 1, "path empty or too long");
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return fail_errno(L, "cannot create directory", buf);
+    buf[i] = saved;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0) return fail_errno(L, "cannot create directory", path);
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return fail_errno(L, "cannot create directory", path);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* stat(path) -> {type=, size=, mtime=} | nil, msg, errno */
+static int l_stat(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (stat(path, &st) != 0) return fail_errno(L, "cannot stat", path);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, S_ISDIR(st.st_mode) ? "directory" : S_ISREG(st.st_mode) ? "file" : "other");
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  lua_setfield(L, -2, "size");
+  lua_pushnumber(L, (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "mtime");
+  return 1;
+}
+
+static int l_hostname(lua_State *L) {
+  char name[256];
+  if (gethostname(name, sizeof name) != 0) return fail_errno(L, "cannot read", "host name");
+  name[sizeof name - 1] = '\0';
+  lua_pushstring(L, name);
+  return 1;
+}
+
+static int l_getpid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"now", l_now},         {"monotonic", l_monotonic}, {"random_hex", l_random_hex},
+    {"isatty", l_isatty},   {"mkdirs", l_mkdirs},       {"stat", l_stat},
+    {"hostname", l_hostname}, {"getpid", l_getpid},     {NULL, NULL}};
+
+int luaopen_nv_sys(lua_State *L) {
+  luaL_newlib(L, funcs);
+  return 1;
+}
