@@ -1,5 +1,6 @@
 /* sys.c - the `nv.sys` module: the few OS facts Lua's standard library
  * lacks (clocks, randomness, directories, terminal detection, host name). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -107,6 +108,31 @@ static int l_stat(lua_State *L) {
   return 1;
 }
 
+/* listdir(path) -> {names...} (sorted by the caller) | nil, msg, errno;
+ * "." and ".." are left out */
+static int l_listdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_newtable(L); /* created first: a raise below leaks nothing but the DIR */
+  DIR *d = opendir(path);
+  if (d == NULL) return fail_errno(L, "cannot list", path);
+  lua_Integer n = 0;
+  struct dirent *e;
+  errno = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (!lua_checkstack(L, 2)) break;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  int e_read = errno;
+  closedir(d);
+  if (e_read != 0) {
+    errno = e_read;
+    return fail_errno(L, "cannot list", path);
+  }
+  return 1;
+}
+
 static int l_hostname(lua_State *L) {
   char name[256];
   if (gethostname(name, sizeof name) != 0) return fail_errno(L, "cannot read", "host name");
@@ -123,7 +149,7 @@ static int l_getpid(lua_State *L) {
 static const luaL_Reg funcs[] = {
     {"now", l_now},         {"monotonic", l_monotonic}, {"random_hex", l_random_hex},
     {"isatty", l_isatty},   {"mkdirs", l_mkdirs},       {"stat", l_stat},
-    {"hostname", l_hostname}, {"getpid", l_getpid},     {NULL, NULL}};
+    {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir},     {NULL, NULL}};
 
 int luaopen_nv_sys(lua_State *L) {
   luaL_newlib(L, funcs);

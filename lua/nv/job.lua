@@ -1,0 +1,298 @@
+-- nv.job: the job contract and its runner.
+--
+-- A job script (jobs/<name>.lua) returns a table:
+--   return {
+--     name   = "schema_validation",
+--     params = { data_source_path = { required = true } },  -- optional
+--     store  = true,                  -- ctx.store must open (else optional)
+--     run    = function(ctx) ... return result_table end,
+--   }
+-- run(ctx) returns the result (a table) or raises / returns nil, message.
+-- The runner builds ctx {config, run_id, job_id, workflow_id, tenant_id,
+-- log, store}, times the run, records it in executor_runs and logs, prints
+-- the result as one JSON document on stdout and returns the exit code:
+-- 0 success, 1 job failure, 2 usage error.
+local config = require "nv.config"
+local json = require "nv.json"
+local log = require "nv.log"
+local store_mod = require "nv.store"
+local sys = require "nv.sys"
+local host = require "nv.host"
+
+local M = {}
+M.EXIT_OK, M.EXIT_FAILED, M.EXIT_USAGE = 0, 1, 2
+
+local function stderr(fmt, ...)
+  io.stderr:write("nvlua: ", string.format(fmt, ...), "\n")
+  io.stderr:flush()
+end
+
+--- A logger bound to a module name: lg:info(fmt, ...), debug/warning/error.
+function M.logger(module)
+  local lg = {}
+  for _, level in ipairs({ "debug", "info", "warning", "error" }) do
+    local LEVEL = level:upper()
+    lg[level] = function(_, fmt, ...)
+      if log.enabled(LEVEL) then
+        log.write(LEVEL, module, select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt))
+      end
+    end
+  end
+  return lg
+end
+
+--- Directories holding job scripts, highest priority first.
+function M.job_dirs()
+  local dirs = {}
+  for _, root in ipairs(host.roots or {}) do dirs[#dirs + 1] = root .. "/jobs" end
+  return dirs
+end
+
+local function file_exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() return true end
+  return false
+end
+
+--- Names of the available job types (jobs/*.lua in every root), sorted.
+function M.known_jobs()
+  local seen, names = {}, {}
+  for _, dir in ipairs(M.job_dirs()) do
+    for _, file in ipairs(sys.listdir(dir) or {}) do
+      local name = file:match("^([%w_]+)%.lua$")
+      if name and not seen[name] then
+        seen[name] = true
+        names[#names + 1] = name
+      end
+    end
+  end
+  table.sort(names)
+  return names
+end
+
+--- Finds jobs/<job_type>.lua; returns path or nil.
+function M.find(job_type)
+  if type(job_type) ~= "string" or not job_type:match("^[%w_]+$") then return nil end
+  for _, dir in ipairs(M.job_dirs()) do
+    local path = dir .. "/" .. job_type .. ".lua"
+    if file_exists(path) then return path end
+  end
+  return nil
+end
+
+--- Loads a job script; returns the job table or nil, message.
+function M.load(path)
+  local chunk, err = loadfile(path, "t")
+  if not chunk then return nil, err end
+  local ok, job = pcall(chunk)
+  if not ok then return nil, string.format("%s: %s", path, tostring(job)) end
+  if type(job) ~= "table" or type(job.run) ~= "function" then
+    return nil, path .. ": a job script must return a table with a run(ctx) function"
+  end
+  return job
+end
+
+local function new_run_id()
+  return "job_" .. sys.random_hex(8)
+end
+
+local function setup_logging(cfg, run_id, started)
+  if cfg.log_level and not pcall(log.set_level, cfg.log_level) then
+    return nil, "invalid log level '" .. tostring(cfg.log_level) .. "' (DEBUG, INFO, WARNING, ERROR)"
+  end
+  local dir = cfg.log_dir
+  if not dir then
+    dir = os.getenv("DATABRICKS_RUNTIME_VERSION") and "/dbfs/executor/logs" or "logs"
+  end
+  local day = os.date("!%Y-%m-%d", math.floor(started))
+  local path = dir .. "/" .. day .. "/" .. run_id .. ".log"
+  local ok, err = sys.mkdirs(dir .. "/" .. day)
+  if ok then ok, err = log.open_file(path) end
+  if not ok then return true, "log file disabled: " .. tostring(err) end
+  return true, nil, path
+end
+
+-- parameters worth recording (masked later as a whole)
+local function run_parameters(cfg)
+  local p = {}
+  for _, k in ipairs({ "data_source_path", "source_type", "tenant_id", "workflow_id", "source_id",
+                       "write_to_db", "store" }) do
+    p[k] = cfg[k]
+  end
+  if cfg.sources then p.sources = #cfg.sources end
+  return log.mask(json.encode(p))
+end
+
+local function emit_result(result)
+  io.stdout:write(log.mask(json.encode(result)), "\n")
+  io.stdout:flush()
+end
+
+local function check_params(job, cfg)
+  for name, spec in pairs(job.params or {}) do
+    if spec.required and (cfg[name] == nil or cfg[name] == "") then
+      local satisfied = spec.unless and cfg[spec.unless] ~= nil
+      if not satisfied then
+        return nil, string.format("missing required parameter '%s' for job '%s'%s", name, job.name or "?",
+          spec.hint and (" (" .. spec.hint .. ")") or "")
+      end
+    end
+  end
+  return true
+end
+
+--- Runs a loaded job with its argument list. Returns the exit code.
+function M.run_job(job, args, script_path, job_type)
+  job_type = job_type or job.name or (script_path and script_path:match("([%w_]+)%.lua$")) or "job"
+  local cfg, cerr = config.load({ args = args or {}, job_type = job_type })
+  if not cfg then
+    stderr("%s", cerr)
+    return M.EXIT_USAGE
+  end
+  config.register_secrets(cfg, log.add_secret)
+  local ok, perr = check_params(job, cfg)
+  if not ok then
+    stderr("%s", perr)
+    return M.EXIT_USAGE
+  end
+
+  local started, t0 = sys.now(), sys.monotonic()
+  local run_id = new_run_id()
+  local lok, lwarn, log_path = setup_logging(cfg, run_id, started)
+  if not lok then
+    stderr("%s", lwarn)
+    return M.EXIT_USAGE
+  end
+  local ctx = {
+    config = cfg, run_id = run_id, job_id = run_id, job_type = job_type,
+    workflow_id = cfg.workflow_id or run_id, source_id = cfg.source_id,
+    tenant_id = cfg.tenant_id, started_at = started, log_path = log_path,
+    version = host.version,
+  }
+  ctx.log = M.logger("nvlua.jobs." .. job_type)
+  ctx.logger = function(_, module) return M.logger(module) end
+  local jlog = M.logger("nvlua.job_manager")
+  if lwarn then jlog:warning("%s", lwarn) end
+  jlog:info("Starting job execution: %s (%s)", run_id, job_type)
+
+  -- the store: always tried (every run is recorded); required if job.store
+  local store, serr = store_mod.open(cfg.store)
+  if store then
+    local before
+    ctx.schema_changes, before = store:ensure()
+    if not ctx.schema_changes then
+      serr = before
+      store:close()
+      store = nil
+    else
+      ctx.schema_before = before
+    end
+  end
+  if not store then
+    jlog:warning("metadata store unavailable: %s", tostring(serr))
+    if job.store then
+      jlog:error("job '%s' needs the metadata store", job_type)
+    end
+  end
+  ctx.store = store
+
+  local run_row = {
+    run_id = run_id, job_id = run_id, workflow_id = ctx.workflow_id, source_id = ctx.source_id,
+    tenant_id = ctx.tenant_id, run_mode = job_type, executor_version = host.version,
+    status = "Running", started_at = store_mod.timestamp(started),
+    parameters = run_parameters(cfg), host_name = sys.hostname(),
+  }
+  if store then
+    local wok, werr = store:upsert("executor_runs", run_row)
+    if not wok then jlog:warning("cannot record the run: %s", werr) end
+  end
+
+  -- print() inside a job must not corrupt the one JSON document on stdout
+  local saved_print = print
+  print = function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    io.stderr:write(log.mask(table.concat(parts, "\t")), "\n")
+  end
+  local result, err
+  if job.store and not store then
+    err = "metadata store unavailable: " .. tostring(serr)
+  else
+    local rok, r1, r2 = xpcall(job.run, debug.traceback, ctx)
+    if not rok then
+      err = tostring(r1)
+    elseif r1 == nil then
+      err = tostring(r2 or "job returned no result")
+    elseif type(r1) ~= "table" then
+      err = "job returned a " .. type(r1) .. " instead of a result table"
+    else
+      result = r1
+    end
+  end
+  print = saved_print
+
+  local elapsed = sys.monotonic() - t0
+  local success = err == nil and (result.success ~= false)
+  result = result or {}
+  if err then
+    jlog:error("Job failed: %s", err)
+    result.error = result.error or err:match("^[^\n]*")
+  end
+  result.job_id, result.run_id, result.job_type = run_id, run_id, job_type
+  result.workflow_id, result.tenant_id = ctx.workflow_id, ctx.tenant_id
+  result.success = success
+  result.status = success and "completed" or "failed"
+  result.execution_time = math.floor(elapsed * 1000 + 0.5) / 1000
+  jlog:info("Job %s %s in %.3fs", run_id, success and "completed" or "failed", elapsed)
+
+  if store then
+    run_row.status = success and "Success" or "Failed"
+    run_row.finished_at = store_mod.timestamp(started + elapsed)
+    run_row.duration_ms = math.floor(elapsed * 1000 + 0.5)
+    run_row.error_message = (not success) and log.mask(tostring(result.error or err)) or nil
+    run_row.result_summary = log.mask(json.encode({ status = result.status, skipped = result.skipped }))
+    local wok, werr = store:upsert("executor_runs", run_row)
+    if not wok then jlog:warning("cannot record the run: %s", werr) end
+    local records = log.records()
+    local lok2, lerr = store:write_logs(ctx, records)
+    if not lok2 then io.stderr:write("nvlua: cannot store log lines: ", log.mask(lerr), "\n") end
+    store:close()
+  end
+  log.close_file()
+  emit_result(result)
+  return success and M.EXIT_OK or M.EXIT_FAILED
+end
+
+--- `nvlua run <job_type> [args...]` / `nuvyn-executor …`.
+function M.main(args)
+  local job_type = args[1]
+  if job_type == "--list" then
+    for _, name in ipairs(M.known_jobs()) do io.stdout:write(name, "\n") end
+    return M.EXIT_OK
+  end
+  local rest = table.move(args, 2, #args, 1, {})
+  if job_type == nil or job_type:sub(1, 1) == "-" then
+    -- no job type on the command line: spec 003's payload may carry it
+    local payload = json.decode(os.getenv("NUVYN_JOB_PAYLOAD") or "")
+    if type(payload) == "table" and type(payload.job_type) == "string" then
+      rest = args
+      job_type = payload.job_type
+    else
+      stderr("missing job type; known job types: %s", table.concat(M.known_jobs(), ", "))
+      return M.EXIT_USAGE
+    end
+  end
+  local path = M.find(job_type)
+  if not path then
+    stderr("unknown job type '%s'; known job types: %s", job_type, table.concat(M.known_jobs(), ", "))
+    return M.EXIT_USAGE
+  end
+  local job, err = M.load(path)
+  if not job then
+    stderr("cannot load job '%s': %s", job_type, err)
+    return M.EXIT_FAILED
+  end
+  return M.run_job(job, rest, path, job_type)
+end
+
+return M

@@ -1,0 +1,101 @@
+-- nv.json: JSON for job results and stored parameters.
+-- Decoding is lua-cjson's; encoding is here because results need things
+-- cjson 2.1 cannot express: empty arrays (json.array{}), a stable key order
+-- (sorted, so output diffs and tests are stable) and null (json.null).
+local cjson = require "cjson"
+local safe = require "cjson.safe"
+
+local M = {}
+
+M.null = cjson.null
+local array_mt = { __name = "nv.json.array" }
+
+--- Marks t as a JSON array (so an empty one encodes as []).
+function M.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+function M.is_array(t)
+  if getmetatable(t) == array_mt then return true end
+  local n = #t
+  if n == 0 then return false end
+  local count = 0
+  for _ in pairs(t) do count = count + 1 end
+  return count == n
+end
+
+--- Decodes s; returns value or nil, message.
+function M.decode(s)
+  if type(s) ~= "string" then return nil, "expected a JSON string, got " .. type(s) end
+  local v, err = safe.decode(s)
+  if v == nil and err then return nil, err end
+  return v
+end
+
+-- cjson escapes every "/" as "\/"; since each "/" then follows its own
+-- escape, dropping those backslashes is exact.
+local function encode_string(s)
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
+local function encode(v, out, depth)
+  if depth > 100 then error("nv.json: nesting deeper than 100 levels", 0) end
+  local t = type(v)
+  if v == nil or v == M.null then
+    out[#out + 1] = "null"
+  elseif t == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      out[#out + 1] = "null"
+    elseif math.type(v) == "integer" then
+      out[#out + 1] = string.format("%d", v)
+    else
+      local s = string.format("%.15g", v)
+      if tonumber(s) ~= v then s = string.format("%.17g", v) end
+      if not s:find("[.eEn]") then s = s .. ".0" end
+      out[#out + 1] = s
+    end
+  elseif t == "string" then
+    out[#out + 1] = encode_string(v)
+  elseif t == "table" then
+    if M.is_array(v) then
+      out[#out + 1] = "["
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], out, depth + 1)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do
+        if type(k) ~= "string" and type(k) ~= "number" then
+          error("nv.json: cannot encode a " .. type(k) .. " key", 0)
+        end
+        keys[#keys + 1] = tostring(k)
+      end
+      table.sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        out[#out + 1] = encode_string(k)
+        out[#out + 1] = ":"
+        local val = v[k]
+        if val == nil then val = v[tonumber(k)] end
+        encode(val, out, depth + 1)
+      end
+      out[#out + 1] = "}"
+    end
+  else
+    error("nv.json: cannot encode a " .. t .. " value", 0)
+  end
+end
+
+--- Encodes v as compact JSON with sorted object keys.
+function M.encode(v)
+  local out = {}
+  encode(v, out, 0)
+  return table.concat(out)
+end
+
+return M

@@ -1,0 +1,124 @@
+local config = require "nv.config"
+
+local function env(t)
+  return function(k) return t[k] end
+end
+
+local function tmpfile(text)
+  local p = os.tmpname()
+  local f = assert(io.open(p, "w"))
+  f:write(text)
+  f:close()
+  return p
+end
+
+describe("nv.config", function()
+  it("applies defaults", function()
+    local cfg = assert(config.load({ args = {}, getenv = env({}) }))
+    assert.equal("auto", cfg.source_type)
+    assert.equal("default", cfg.tenant_id)
+    assert.is_false(cfg.write_to_db)
+  end)
+
+  it("reads the seed executor's positional arguments and flags", function()
+    local cfg = assert(config.load({ args = { "/dbfs/mnt/data/", "csv", "client-123", "--write-to-db" },
+                                     getenv = env({}) }))
+    assert.equal("/dbfs/mnt/data/", cfg.data_source_path)
+    assert.equal("csv", cfg.source_type)
+    assert.equal("client-123", cfg.tenant_id)
+    assert.is_true(cfg.write_to_db)
+  end)
+
+  it("ranks command line > NUVYN_JOB_PAYLOAD > --config > environment", function()
+    local file = tmpfile('{"tenant_id":"from-file","source_type":"from-file","store":"file.db","log_dir":"fdir"}')
+    local e = env({
+      NUVYN_JOB_PAYLOAD = '{"tenant_id":"from-payload","data_source_type":"from-payload"}',
+      EXECUTOR_LOG_DIR = "envdir", NVLUA_STORE = "env.db", EXECUTOR_WRITE_TO_DB = "true",
+    })
+    local cfg = assert(config.load({ args = { "", "", "from-cli", "--config", file }, getenv = e }))
+    os.remove(file)
+    assert.equal("from-cli", cfg.tenant_id)        -- cli beats payload
+    assert.equal("from-payload", cfg.source_type)  -- payload beats file (spec 003 name)
+    assert.equal("file.db", cfg.store)             -- file beats env
+    assert.equal("fdir", cfg.log_dir)
+    assert.is_true(cfg.write_to_db)                -- env beats default
+  end)
+
+  it("maps the documented environment variables", function()
+    local cfg = assert(config.load({ args = {}, getenv = env({
+      NUVYN_API_ENDPOINT = "https://p", NUVYN_API_KEY = "k",
+      DATABRICKS_SERVER_HOSTNAME = "h", DATABRICKS_HTTP_PATH = "/sql/1.0/warehouses/w",
+      DATABRICKS_ACCESS_TOKEN = "t", AWS_REGION = "eu-west-1",
+      AZURE_STORAGE_CONNECTION_STRING = "cs", EXECUTOR_LOG_LEVEL = "DEBUG",
+    }) }))
+    assert.equal("https://p", cfg.api_endpoint)
+    assert.equal("k", cfg.api_key)
+    assert.same({ server_hostname = "h", http_path = "/sql/1.0/warehouses/w", access_token = "t" }, cfg.databricks)
+    assert.equal("eu-west-1", cfg.aws.region)
+    assert.equal("cs", cfg.azure.connection_string)
+    assert.equal("DEBUG", cfg.log_level)
+  end)
+
+  -- usage errors: exact text, naming the field or the source
+  local cases = {
+    { "invalid payload JSON", {}, { NUVYN_JOB_PAYLOAD = "{nope" },
+      "^invalid JSON in NUVYN_JOB_PAYLOAD: " },
+    { "payload not an object", {}, { NUVYN_JOB_PAYLOAD = "[1]" },
+      "^invalid JSON in NUVYN_JOB_PAYLOAD: expected an object$" },
+    { "bad boolean env", {}, { EXECUTOR_WRITE_TO_DB = "maybe" },
+      "^EXECUTOR_WRITE_TO_DB must be true or false, got 'maybe'$" },
+    { "unknown option", { "--frob" }, {}, "^unknown option '%-%-frob'$" },
+    { "option without value", { "--store" }, {}, "^option '%-%-store' needs a value$" },
+    { "too many positionals", { "a", "b", "c", "d" }, {},
+      "^unexpected argument 'd' %(at most: data_source_path source_type tenant_id%)$" },
+    { "missing config file", { "--config", "/nonexistent.json" }, {},
+      "^cannot read %-%-config file: /nonexistent.json: No such file or directory$" },
+    { "sources without workflow_id", {}, { NUVYN_JOB_PAYLOAD = '{"sources":[{"source_id":"a"}]}' },
+      "^missing required field 'workflow_id' %(required with 'sources'%)$" },
+    { "source without source_id", {},
+      { NUVYN_JOB_PAYLOAD = '{"workflow_id":"w","sources":[{"source_id":"a"},{"data_source_path":"/x"}]}' },
+      "^missing required field 'sources%[2%]%.source_id'$" },
+    { "tenant of the wrong type", {}, { NUVYN_JOB_PAYLOAD = '{"tenant_id":{"x":1}}' },
+      "^field 'tenant_id' must be a string$" },
+  }
+  for _, c in ipairs(cases) do
+    it("rejects " .. c[1], function()
+      local cfg, err = config.load({ args = c[2], getenv = env(c[3]) })
+      assert.is_nil(cfg)
+      assert.matches(c[4], err)
+    end)
+  end
+
+  it("reports invalid JSON in --config naming the file", function()
+    local file = tmpfile("{ broken")
+    local cfg, err = config.load({ args = { "--config=" .. file }, getenv = env({}) })
+    os.remove(file)
+    assert.is_nil(cfg)
+    assert.matches("^invalid JSON in %-%-config " .. file:gsub("%p", "%%%0") .. ": ", err)
+  end)
+
+  it("accepts spec 003's multi-source payload", function()
+    local cfg = assert(config.load({ args = {}, getenv = env({ NUVYN_JOB_PAYLOAD = [[
+      {"job_type":"metadata_extraction","workflow_id":"workflow_123","sources":[
+        {"source_id":"source_1","data_source_path":"https://s1/c1","data_source_type":"azure_blob"},
+        {"source_id":"source_2","data_source_path":"https://s2/c2","data_source_type":"azure_blob"}]}]] }) }))
+    assert.equal("workflow_123", cfg.workflow_id)
+    assert.equal(2, #cfg.sources)
+    assert.equal("azure_blob", cfg.sources[2].source_type)
+  end)
+
+  it("finds every secret in the configuration", function()
+    local found = {}
+    config.register_secrets({
+      api_key = "k1", databricks = { access_token = "dapi-x" }, aws = { secret_access_key = "aws-s" },
+      azure = { connection_string = "AccountName=a;AccountKey=KEY==;" },
+      data_source_path = "https://a.blob.core.windows.net/c?sp=r&sig=SIG%2F&se=1",
+      sources = { { source_id = "s", password = "pw1" } },
+      store = "postgresql://u:dbpass@h/db", tenant_id = "not-a-secret",
+    }, function(s) found[s] = true end)
+    for _, s in ipairs({ "k1", "dapi-x", "aws-s", "KEY==", "SIG%2F", "pw1", "dbpass" }) do
+      assert.is_true(found[s], s)
+    end
+    assert.is_nil(found["not-a-secret"])
+  end)
+end)

@@ -1,0 +1,72 @@
+-- Shared by the busted specs: run nvlua as a subprocess with a controlled
+-- environment, temp directories, file reading. Specs run inside nvlua
+-- itself (`nvlua $(command -v busted)`), so nv.* modules are requireable.
+local H = {}
+
+H.root = os.getenv("NVLUA_ROOT") or "."
+H.bin = os.getenv("NVLUA_BIN") or (H.root .. "/build/nvlua")
+H.build = os.getenv("NVLUA_BUILD_DIR") or (H.root .. "/build")
+
+function H.q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+function H.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function H.write(path, text)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(text))
+  assert(f:close())
+end
+
+function H.tmpdir()
+  local p = assert(io.popen("mktemp -d /tmp/nvlua-spec.XXXXXX"))
+  local d = p:read("l")
+  p:close()
+  return d
+end
+
+function H.rmdir(d)
+  if d and d:match("^/tmp/nvlua%-spec%.") then os.execute("rm -rf " .. H.q(d)) end
+end
+
+-- variables passed through to children (sanitizer settings, PATH, HOME)
+local passthrough = { "PATH", "HOME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TERM" }
+
+--- Runs nvlua (or opts.exe) with args. opts: env (table), cwd, stdin.
+-- Returns exit code, stdout, stderr.
+function H.run(args, opts)
+  opts = opts or {}
+  local out, err, inp = os.tmpname(), os.tmpname(), os.tmpname()
+  H.write(inp, opts.stdin or "")
+  local parts = {}
+  if opts.cwd then parts[#parts + 1] = "cd " .. H.q(opts.cwd) .. " &&" end
+  parts[#parts + 1] = "env -i"
+  for _, k in ipairs(passthrough) do
+    local v = os.getenv(k)
+    if v then parts[#parts + 1] = k .. "=" .. H.q(v) end
+  end
+  for k, v in pairs(opts.env or {}) do parts[#parts + 1] = k .. "=" .. H.q(v) end
+  parts[#parts + 1] = H.q(opts.exe or H.bin)
+  for _, a in ipairs(args) do parts[#parts + 1] = H.q(a) end
+  parts[#parts + 1] = "<" .. H.q(inp) .. " >" .. H.q(out) .. " 2>" .. H.q(err)
+  local _, _, code = os.execute(table.concat(parts, " "))
+  local so, se = H.read(out), H.read(err)
+  os.remove(out)
+  os.remove(err)
+  os.remove(inp)
+  return code, so, se
+end
+
+--- Opens a store file the way nvlua does, for assertions.
+function H.open_store(dir)
+  return assert(require("nv.store").open("sqlite:" .. dir .. "/_executor_metadata.db"))
+end
+
+return H
