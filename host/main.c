@@ -108,6 +108,7 @@ static int run_script(lua_State *L, const struct nv_cli *cli, int argc, char **a
   const char *fname = cli->action == NV_CLI_STDIN ? NULL : argv[cli->script];
   if (report(L, luaL_loadfile(L, fname)) != LUA_OK) return EXIT_JOB_FAILED;
   int nargs = argc - cli->script - 1;
+  if (nargs < 0) nargs = 0;
   luaL_checkstack(L, nargs + 3, "too many arguments to script");
   for (int i = cli->script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
   if (report(L, nv_pcall(L, nargs, 1)) != LUA_OK) return EXIT_JOB_FAILED;

@@ -154,27 +154,46 @@ static size_t mask_userinfo(struct outbuf *o, const char *in, size_t n,
   return j;
 }
 
-char *nv_mask_apply(const struct nv_mask *m, const char *in, size_t n,
-                    size_t *outlen) {
-  struct outbuf o = {0};
+/* Pass 1: every registered secret, longest first, becomes "***". */
+static void mask_secrets(const struct nv_mask *m, const char *in, size_t n,
+                         struct outbuf *o) {
   size_t i = 0;
-  while (i < n && !o.oom) {
+  while (i < n && !o->oom) {
     size_t k;
     for (k = 0; k < m->n; k++)
       if (m->lens[k] <= n - i && memcmp(in + i, m->items[k], m->lens[k]) == 0)
         break;
     if (k < m->n) {
-      out_put(&o, STARS, 3);
+      out_put(o, STARS, 3);
       i += m->lens[k];
       continue;
     }
+    size_t j = i + 1; /* copy up to the next byte that could start a secret */
+    while (j < n && m->n > 0) {
+      for (k = 0; k < m->n; k++)
+        if (m->items[k][0] == in[j]) break;
+      if (k < m->n) break;
+      j++;
+    }
+    if (m->n == 0) j = n;
+    out_put(o, in + i, j - i);
+    i = j;
+  }
+}
+
+/* Pass 2: values of secret-bearing keys, bearer tokens, URL passwords.
+ * Runs after pass 1, so it only removes text: it cannot rebuild a secret
+ * (unless the secret itself contains "***"). */
+static void mask_patterns(const char *in, size_t n, struct outbuf *o) {
+  size_t i = 0;
+  while (i < n && !o->oom) {
     if (in[i] == ':' && i + 2 < n && in[i + 1] == '/' && in[i + 2] == '/') {
-      size_t next = mask_userinfo(&o, in, n, i);
+      size_t next = mask_userinfo(o, in, n, i);
       if (next) {
         i = next;
         continue;
       }
-      out_put(&o, in + i, 3);
+      out_put(o, in + i, 3);
       i += 3;
       continue;
     }
@@ -187,36 +206,47 @@ char *nv_mask_apply(const struct nv_mask *m, const char *in, size_t n,
                in[j] != '\'')
           j++;
         if (j > i + 1) {
-          out_put(&o, in + start, i + 1 - start);
-          out_put(&o, STARS, 3);
+          out_put(o, in + start, i + 1 - start);
+          out_put(o, STARS, 3);
           i = j;
           continue;
         }
       }
-      size_t next = mask_key_value(&o, in, n, start, i);
+      size_t next = mask_key_value(o, in, n, start, i);
       if (next) {
         i = next;
         continue;
       }
-      /* re-scan the identifier for registered secrets inside it */
-      i = start;
-      out_put(&o, in + i, 1);
-      i++;
+      out_put(o, in + start, i - start);
       continue;
     }
-    out_put(&o, in + i, 1);
+    out_put(o, in + i, 1);
     i++;
   }
-  if (!o.oom) out_put(&o, "", 0);
-  if (o.oom) {
-    free(o.p);
+}
+
+static char *finish(struct outbuf *o, size_t *outlen) {
+  if (!o->oom && o->p == NULL) {
+    o->p = malloc(1);
+    if (o->p == NULL) o->oom = 1;
+  }
+  if (o->oom) {
+    free(o->p);
     return NULL;
   }
-  if (o.p == NULL) {
-    o.p = malloc(1);
-    if (o.p == NULL) return NULL;
-  }
-  o.p[o.n] = '\0';
-  *outlen = o.n;
-  return o.p;
+  o->p[o->n] = '\0';
+  *outlen = o->n;
+  return o->p;
+}
+
+char *nv_mask_apply(const struct nv_mask *m, const char *in, size_t n,
+                    size_t *outlen) {
+  struct outbuf first = {0}, second = {0};
+  size_t n1;
+  mask_secrets(m, in, n, &first);
+  char *p1 = finish(&first, &n1);
+  if (p1 == NULL) return NULL;
+  mask_patterns(p1, n1, &second);
+  free(p1);
+  return finish(&second, outlen);
 }

@@ -1,0 +1,98 @@
+-- nvlua as a Lua interpreter: scripts and `arg`, -e, -v, -h, stdin, the REPL.
+local H = require "helper"
+
+describe("nvlua command line", function()
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  it("runs a script with arg set as lua does", function()
+    H.write(dir .. "/s.lua", 'print(arg[0], arg[1], arg[2], #arg, arg[-1] ~= nil, ...)')
+    local code, out = H.run({ dir .. "/s.lua", "a", "b c" })
+    assert.equal(0, code)
+    assert.equal(dir .. "/s.lua\ta\tb c\t2\ttrue\ta\tb c\n", out)
+  end)
+
+  it("reports a script error with a traceback and exit 1", function()
+    H.write(dir .. "/bad.lua", 'local function f() error("broken here") end f()')
+    local code, out, err = H.run({ dir .. "/bad.lua" })
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.matches("^nvlua: [^\n]*bad%.lua:1: broken here\nstack traceback:", err)
+  end)
+
+  it("reports a missing script", function()
+    local code, _, err = H.run({ dir .. "/none.lua" })
+    assert.equal(1, code)
+    assert.matches("cannot open " .. dir:gsub("%p", "%%%0") .. "/none%.lua", err)
+  end)
+
+  it("runs -e chunks in order, then the script", function()
+    H.write(dir .. "/s.lua", "print(x + y)")
+    local code, out = H.run({ "-e", "x = 1", "-e", "y = 2", dir .. "/s.lua" })
+    assert.equal(0, code)
+    assert.equal("3\n", out)
+  end)
+
+  it("prints version and help", function()
+    local code, out = H.run({ "--version" })
+    assert.equal(0, code)
+    assert.matches("^nvlua %d+%.%d+%.%d+ %(Lua 5%.4%.%d+%)\n$", out)
+    code, out = H.run({ "-h" })
+    assert.equal(0, code)
+    assert.matches("nvlua run <job_type>", out)
+  end)
+
+  it("exits 2 on a bad option", function()
+    local code, _, err = H.run({ "--nope" })
+    assert.equal(2, code)
+    assert.matches("^nvlua: unrecognized option '%-%-nope'\n", err)
+  end)
+
+  it("runs stdin as a script when it is not a terminal", function()
+    local code, out = H.run({}, { stdin = "print('from stdin')" })
+    assert.equal(0, code)
+    assert.equal("from stdin\n", out)
+  end)
+
+  it("loads the library from its own tree, whatever the current directory", function()
+    H.write(dir .. "/json.lua", "error('picked up from the current directory')")
+    os.execute("mkdir -p " .. H.q(dir .. "/nv"))
+    H.write(dir .. "/nv/json.lua", "error('picked up from the current directory')")
+    local code, out = H.run({ "-e", "print(require('nv.json').encode({1}))" }, { cwd = dir })
+    assert.equal(0, code)
+    assert.equal("[1]\n", out)
+  end)
+
+  describe("REPL", function()
+    local function repl(input)
+      return H.run({ "-i" }, { stdin = input, env = { HOME = dir } })
+    end
+
+    it("prints expressions and =expr, tables pretty-printed", function()
+      local code, out = repl("1 + 1\n=({b = 2, a = {1}})\n")
+      assert.equal(0, code)
+      assert.matches("nv> 2\n", out, 1, true)
+      assert.matches('nv> {\n  a = {\n    1,\n  },\n  b = 2,\n}\n', out, 1, true)
+    end)
+
+    it("continues incomplete chunks over several lines", function()
+      local code, out = repl("for i = 1, 2 do\nprint('i=' .. i)\nend\n")
+      assert.equal(0, code)
+      assert.matches("nv> nv>> nv>> i=1\ni=2\n", out, 1, true)
+    end)
+
+    it("prints errors with a traceback and keeps going", function()
+      local code, out, err = repl("error('boom')\nprint('after')\n")
+      assert.equal(0, code)
+      assert.matches("boom\nstack traceback:", err)
+      assert.matches("after\n", out, 1, true)
+    end)
+
+    it("preloads nv modules under the nv global", function()
+      local code, out = repl("nv.json.encode({x = 1})\n")
+      assert.equal(0, code)
+      assert.matches('"{\\"x\\":1}"', out, 1, true)
+    end)
+  end)
+end)

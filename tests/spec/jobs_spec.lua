@@ -1,0 +1,213 @@
+-- Jobs as a user runs them: `nvlua run …` in a subprocess, asserting exit
+-- codes, one JSON document on stdout, log lines on stderr and in the
+-- per-run file, and the rows left in _executor_metadata.
+local H = require "helper"
+local json = require "nv.json"
+
+local LOG_LINE = "^%d%d:%d%d:%d%d %- [%w_.]+ %- %u+ %- "
+
+local function one_json(stdout)
+  assert.matches("^[^\n]*\n$", stdout) -- exactly one line
+  return assert(json.decode(stdout))
+end
+
+describe("nvlua run", function()
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  it("schema_validation creates the schema, then finds it valid", function()
+    local code, out, err = H.run({ "run", "schema_validation" }, { cwd = dir })
+    assert.equal(0, code, err)
+    local r = one_json(out)
+    assert.equal("_executor_metadata", r.schema_name)
+    assert.equal("valid", r.validation_status)
+    assert.same({ "sources", "tables", "columns", "executor_runs", "logs" }, r.tables_created)
+    assert.same({ "sources", "tables", "columns", "executor_runs", "logs" }, r.tables_missing)
+    assert.same({}, r.tables_found)
+    for line in err:gmatch("[^\n]+") do assert.matches(LOG_LINE, line) end
+    assert.matches("nvlua%.job_manager %- INFO %- Starting job execution: " .. r.run_id, err)
+
+    code, out = H.run({ "run", "schema_validation" }, { cwd = dir })
+    assert.equal(0, code)
+    r = one_json(out)
+    assert.same({ "sources", "tables", "columns", "executor_runs", "logs" }, r.tables_found)
+    assert.same({}, r.tables_missing)
+    assert.same({}, r.recommendations)
+  end)
+
+  it("records every run in executor_runs and its log lines in logs", function()
+    local code, out = H.run({ "run", "schema_validation", "", "", "tenant-7" }, { cwd = dir })
+    assert.equal(0, code)
+    local r = one_json(out)
+    local st = H.open_store(dir)
+    local runs = assert(st:query("SELECT * FROM _executor_metadata.executor_runs WHERE run_id = ?", r.run_id))
+    assert.equal(1, #runs)
+    assert.equal("Success", runs[1].status)
+    assert.equal("schema_validation", runs[1].run_mode)
+    assert.equal("tenant-7", runs[1].tenant_id)
+    assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d%.%d%d%d$", runs[1].finished_at)
+    assert.equal(require("nv.host").version, runs[1].executor_version)
+    local logs = assert(st:query("SELECT * FROM _executor_metadata.logs WHERE run_id = ? ORDER BY seq", r.run_id))
+    assert.is_true(#logs >= 2)
+    assert.matches("Starting job execution", logs[1].log_message)
+    assert.equal("INFO", logs[1].log_level)
+    st:close()
+    local day = os.date("!%Y-%m-%d")
+    local file = H.read(dir .. "/logs/" .. day .. "/" .. r.run_id .. ".log")
+    assert.is_string(file)
+    assert.matches("Starting job execution: " .. r.run_id, file)
+  end)
+
+  it("full_pipeline validates the schema and lists the later steps as skipped", function()
+    local code, out = H.run({ "run", "full_pipeline", H.root .. "/examples/data" }, { cwd = dir })
+    assert.equal(0, code)
+    local r = one_json(out)
+    assert.equal("valid", r.schema_validation.status)
+    assert.same({ "schema_validation" }, r.steps_completed)
+    local steps = {}
+    for _, s in ipairs(r.skipped) do
+      steps[#steps + 1] = s.step
+      assert.matches("^not implemented yet: ", s.reason)
+    end
+    assert.same({ "metadata_extraction", "data_reading", "quality_assessment", "api_transmission" }, steps)
+  end)
+
+  it("fails one job with exit 1, a JSON error naming the source, and a Failed run row", function()
+    local code, out, err = H.run({ "run", "full_pipeline", "/nonexistent/data" }, { cwd = dir })
+    assert.equal(1, code)
+    local r = one_json(out)
+    assert.is_false(r.success)
+    assert.equal("failed", r.status)
+    assert.equal("data source /nonexistent/data: cannot stat /nonexistent/data: No such file or directory", r.error)
+    assert.matches("ERROR %- Job failed: data source /nonexistent/data", err)
+    local st = H.open_store(dir)
+    local runs = assert(st:query("SELECT status, error_message FROM _executor_metadata.executor_runs"))
+    assert.same({ { status = "Failed", error_message = r.error } }, runs)
+    st:close()
+  end)
+
+  local usage = {
+    { "an unknown job type", { "run", "no_such_job" }, {},
+      "nvlua: unknown job type 'no_such_job'; known job types: full_pipeline, schema_validation" },
+    { "a missing job type", { "run" }, {}, "nvlua: missing job type; known job types: " },
+    { "a missing required parameter", { "run", "full_pipeline" }, {},
+      "nvlua: missing required parameter 'data_source_path' for job 'full_pipeline'" },
+    { "invalid payload JSON", { "run", "schema_validation" }, { NUVYN_JOB_PAYLOAD = "{oops" },
+      "nvlua: invalid JSON in NUVYN_JOB_PAYLOAD: " },
+    { "a source without source_id", { "run", "full_pipeline" },
+      { NUVYN_JOB_PAYLOAD = '{"workflow_id":"w","sources":[{"data_source_path":"/x"}]}' },
+      "nvlua: missing required field 'sources[1].source_id'" },
+    { "a bad log level", { "run", "schema_validation", "--log-level", "LOUD" }, {},
+      "nvlua: invalid log level 'LOUD' (DEBUG, INFO, WARNING, ERROR)" },
+    { "a job type that is a path", { "run", "../etc/passwd" }, {}, "nvlua: unknown job type '../etc/passwd'" },
+  }
+  for _, c in ipairs(usage) do
+    it("exits 2 on " .. c[1] .. " with nothing on stdout", function()
+      local code, out, err = H.run(c[2], { cwd = dir, env = c[3] })
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.equal(1, select(2, err:find(c[4], 1, true)) and 1 or 0, err)
+    end)
+  end
+
+  it("takes the job type from NUVYN_JOB_PAYLOAD when the command line has none", function()
+    local code, out = H.run({ "run" }, { cwd = dir, env = { NUVYN_JOB_PAYLOAD = '{"job_type":"schema_validation","tenant_id":"p"}' } })
+    assert.equal(0, code)
+    local r = one_json(out)
+    assert.equal("schema_validation", r.job_type)
+    assert.equal("p", r.tenant_id)
+  end)
+
+  it("never lets a secret reach stdout, stderr, the log file or the store", function()
+    local secrets = { "NUVYNKEY-0123456789", "dapiSECRET0123456789", "AWSSECRET0123456789",
+                      "SASsig0123456789", "Eby8vdM02xNOcqFlq==" }
+    local env = {
+      NUVYN_API_KEY = secrets[1], DATABRICKS_ACCESS_TOKEN = secrets[2], AWS_SECRET_ACCESS_KEY = secrets[3],
+      AZURE_STORAGE_CONNECTION_STRING = "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=" .. secrets[5],
+      EXECUTOR_LOG_LEVEL = "DEBUG",
+    }
+    local path = "https://acct.blob.core.windows.net/c/f.csv?sp=r&sig=" .. secrets[4]
+    local script = dir .. "/leaky_job.lua"
+    H.write(script, [[
+      return { name = "leaky", run = function(ctx)
+        ctx.log:info("api key %s token %s", ctx.config.api_key, ctx.config.databricks.access_token)
+        ctx.log:info("aws %s conn %s path %s", ctx.config.aws.secret_access_key,
+          ctx.config.azure.connection_string, ctx.config.data_source_path)
+        print("printed " .. ctx.config.api_key)
+        return { echo = ctx.config, note = "x" }
+      end }]])
+    local code, out, err = H.run({ script, path }, { cwd = dir, env = env })
+    assert.equal(0, code, err)
+    assert.matches("api key %*%*%* token %*%*%*", err)
+    assert.matches("printed %*%*%*", err)
+    local r = one_json(out)
+    assert.equal("***", r.echo.api_key)
+    local st = H.open_store(dir)
+    local dump = {}
+    for _, t in ipairs({ "executor_runs", "logs" }) do
+      for _, row in ipairs(assert(st:query("SELECT * FROM _executor_metadata." .. t))) do
+        dump[#dump + 1] = json.encode(row)
+      end
+    end
+    st:close()
+    local files = io.popen("cat " .. H.q(dir) .. "/logs/*/*.log"):read("a")
+    local haystacks = { out = out, err = err, store = table.concat(dump, "\n"), logfile = files }
+    assert.is_true(#files > 0)
+    for where, text in pairs(haystacks) do
+      for _, s in ipairs(secrets) do
+        assert.is_nil(text:find(s, 1, true), s .. " leaked into " .. where)
+      end
+    end
+  end)
+
+  it("runs a job script given by path, as the platform ships them", function()
+    local code, out = H.run({ H.root .. "/jobs/schema_validation.lua" }, { cwd = dir })
+    assert.equal(0, code)
+    assert.equal("valid", one_json(out).validation_status)
+  end)
+
+  it("finds jobs under NVLUA_PATH roots and lists them", function()
+    local root = dir .. "/extra"
+    os.execute("mkdir -p " .. H.q(root .. "/jobs"))
+    H.write(root .. "/jobs/custom_job.lua", 'return { name = "custom_job", run = function(ctx) return { hello = ctx.tenant_id } end }')
+    local code, out = H.run({ "run", "custom_job", "", "", "t9" }, { cwd = dir, env = { NVLUA_PATH = root } })
+    assert.equal(0, code)
+    assert.equal("t9", one_json(out).hello)
+    code, out = H.run({ "run", "--list" }, { cwd = dir, env = { NVLUA_PATH = root } })
+    assert.equal(0, code)
+    assert.equal("custom_job\nfull_pipeline\nschema_validation\n", out)
+  end)
+
+  it("honours EXECUTOR_LOG_LEVEL and EXECUTOR_LOG_DIR", function()
+    local code, _, err = H.run({ "run", "schema_validation" },
+      { cwd = dir, env = { EXECUTOR_LOG_LEVEL = "WARNING", EXECUTOR_LOG_DIR = dir .. "/custom-logs" } })
+    assert.equal(0, code)
+    assert.equal("", err)
+    local listing = io.popen("ls " .. H.q(dir .. "/custom-logs/" .. os.date("!%Y-%m-%d"))):read("a")
+    assert.matches("^job_%x+%.log\n$", listing)
+  end)
+
+  it("reports a job that raises as a failure with its message", function()
+    local script = dir .. "/boom.lua"
+    H.write(script, 'return { name = "boom", run = function() error("kaboom") end }')
+    local code, out, err = H.run({ script }, { cwd = dir })
+    assert.equal(1, code)
+    local r = one_json(out)
+    assert.matches("kaboom$", r.error)
+    assert.matches("stack traceback", err)
+  end)
+
+  it("works as nuvyn-executor, the seed executor's command", function()
+    local code, out = H.run({ "schema_validation" }, { cwd = dir, exe = H.build .. "/nuvyn-executor" })
+    assert.equal(0, code)
+    assert.equal("valid", one_json(out).validation_status)
+  end)
+
+  it("writes the store where --store says", function()
+    local code = H.run({ "run", "schema_validation", "--store", "sqlite:" .. dir .. "/other.db" }, { cwd = dir })
+    assert.equal(0, code)
+    assert.truthy(H.read(dir .. "/other.db"))
+    assert.is_nil(H.read(dir .. "/_executor_metadata.db"))
+  end)
+end)
