@@ -64,6 +64,20 @@ describe("nvlua command line", function()
     assert.equal("[1]\n", out)
   end)
 
+  it("after cmake --install, finds its library and jobs under the prefix", function()
+    local prefix = dir .. "/prefix"
+    local ok = os.execute("cmake --install " .. H.q(H.build) .. " --prefix " .. H.q(prefix) .. " >/dev/null")
+    assert.is_true(ok)
+    local code, out = H.run({ "-e", "print(require('nv.host').root)" }, { exe = prefix .. "/bin/nvlua", cwd = "/" })
+    assert.equal(0, code)
+    assert.equal(prefix .. "/share/nvlua\n", out)
+    code, out = H.run({ "run", "--list" }, { exe = prefix .. "/bin/nuvyn-executor", cwd = dir })
+    assert.equal(2, code) -- nuvyn-executor takes the job type first: "run" is not one
+    code, out = H.run({ "schema_validation" }, { exe = prefix .. "/bin/nuvyn-executor", cwd = dir })
+    assert.equal(0, code)
+    assert.matches('"validation_status":"valid"', out)
+  end)
+
   describe("REPL", function()
     local function repl(input)
       return H.run({ "-i" }, { stdin = input, env = { HOME = dir } })
