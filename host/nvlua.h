@@ -8,6 +8,15 @@ int luaopen_nv_log(lua_State *L);
 int luaopen_nv_sys(lua_State *L);
 int luaopen_nv_store_sqlite(lua_State *L);
 int luaopen_nv_connectors(lua_State *L);
+int luaopen_nv_profile(lua_State *L);
+int luaopen_nv_csv(lua_State *L);
+int luaopen_nv_jsonfile(lua_State *L);
+
+/* nv.profile: the engine inside a "nv.Profile" userdata at idx (raises if
+ * idx is not an open profile), and a new empty one pushed on the stack. */
+struct nv_profiler;
+struct nv_profiler *nv_profile_check(lua_State *L, int idx);
+struct nv_profiler *nv_profile_push_new(lua_State *L);
 
 enum nv_log_level { NV_DEBUG = 10, NV_INFO = 20, NV_WARNING = 30, NV_ERROR = 40 };
 

@@ -23,6 +23,9 @@ static const luaL_Reg preloads[] = {
     {"nv.sys", luaopen_nv_sys},
     {"nv.store.sqlite", luaopen_nv_store_sqlite},
     {"nv.connectors", luaopen_nv_connectors},
+    {"nv.profile", luaopen_nv_profile},
+    {"nv.csv", luaopen_nv_csv},
+    {"nv.jsonfile", luaopen_nv_jsonfile},
     {"cjson", luaopen_cjson},
     {"cjson.safe", luaopen_cjson_safe},
     {NULL, NULL}};

@@ -1,0 +1,2 @@
+/* instream.c - stub */
+typedef int nv_instream_placeholder;

@@ -1,0 +1,56 @@
+/* profiler.h - the column profiler engine (pure C, no Lua): one pass per
+ * value, memory bounded by the number of columns (never by rows), and
+ * mergeable (partitions, chunks and workers combine exactly as one pass
+ * would, up to the sketches' approximation).
+ *
+ * Readers feed values; nv.profile (profile.c) exposes results to Lua.
+ * All functions returning int give 1 on success and 0 when out of memory. */
+#ifndef NV_PROFILER_H
+#define NV_PROFILER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nv_profiler;
+
+struct nv_profiler *nv_profiler_new(void);
+void nv_profiler_free(struct nv_profiler *p);
+
+/* Finds or adds the column `name`; returns its index, or -1 when out of
+ * memory. Columns keep the order in which they were first added. */
+long nv_profiler_column(struct nv_profiler *p, const char *name, size_t n);
+size_t nv_profiler_ncols(const struct nv_profiler *p);
+
+/* The source's own type for a column (e.g. "INT64", "varchar(20)"). */
+int nv_profiler_set_native_type(struct nv_profiler *p, size_t col, const char *type);
+
+/* One value for column col of the current row.
+ * text:   raw bytes as read from a text format; the type is inferred here;
+ *         a zero-length text counts as empty.
+ * null:   an explicit null (JSON null, SQL NULL).
+ * nested: an array ('a') or object ('o') kept as its JSON text. */
+int nv_profiler_add_text(struct nv_profiler *p, size_t col, const char *s, size_t n);
+int nv_profiler_add_null(struct nv_profiler *p, size_t col);
+int nv_profiler_add_int(struct nv_profiler *p, size_t col, int64_t v);
+int nv_profiler_add_double(struct nv_profiler *p, size_t col, double v);
+int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v);
+int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const char *json, size_t n);
+
+/* Counts n more rows (records). A column given no value in some rows has
+ * missing_count = rows - values given (JSON's absent keys). */
+void nv_profiler_add_rows(struct nv_profiler *p, uint64_t n);
+
+/* A columnar batch of text values, as CSV readers produce them:
+ * values[c * nrows + r] with lengths[c * nrows + r]; a NULL value pointer
+ * means the field was absent (a short, ragged row). Adds nrows rows. */
+struct nv_text_batch {
+  size_t nrows, ncols;
+  const char *const *values;
+  const uint32_t *lengths;
+};
+int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch *b);
+
+/* Adds src's columns (matched by name) and rows into dst. */
+int nv_profiler_merge(struct nv_profiler *dst, const struct nv_profiler *src);
+
+#endif

@@ -1,0 +1,2 @@
+/* test_profiler.c - stub until implemented. */
+int main(void) { return 0; }
