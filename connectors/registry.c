@@ -9,8 +9,11 @@
 #include "connector.h"
 #include "nvlua.h"
 
+extern const struct nv_connector nv_connector_fs;
+
 const struct nv_connector *const nv_connector_registry[] = {
-    NULL /* connectors are added here, one line each */
+    &nv_connector_fs, /* local files, /dbfs, /Volumes */
+    NULL              /* connectors are added here, one line each */
 };
 
 static const struct nv_connector *find(const char *source_type) {

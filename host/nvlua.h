@@ -8,6 +8,7 @@ int luaopen_nv_log(lua_State *L);
 int luaopen_nv_sys(lua_State *L);
 int luaopen_nv_store_sqlite(lua_State *L);
 int luaopen_nv_connectors(lua_State *L);
+int luaopen_nv_fs(lua_State *L);
 int luaopen_nv_profile(lua_State *L);
 int luaopen_nv_csv(lua_State *L);
 int luaopen_nv_jsonfile(lua_State *L);

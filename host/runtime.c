@@ -23,6 +23,7 @@ static const luaL_Reg preloads[] = {
     {"nv.sys", luaopen_nv_sys},
     {"nv.store.sqlite", luaopen_nv_store_sqlite},
     {"nv.connectors", luaopen_nv_connectors},
+    {"nv.fs", luaopen_nv_fs},
     {"nv.profile", luaopen_nv_profile},
     {"nv.csv", luaopen_nv_csv},
     {"nv.jsonfile", luaopen_nv_jsonfile},

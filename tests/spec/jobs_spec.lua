@@ -59,18 +59,16 @@ describe("nvlua run", function()
     assert.matches("Starting job execution: " .. r.run_id, file)
   end)
 
-  it("full_pipeline validates the schema and lists the later steps as skipped", function()
-    local code, out = H.run({ "run", "full_pipeline", H.root .. "/examples/data" }, { cwd = dir })
+  it("full_pipeline runs on the bundled examples and lists api_transmission as skipped", function()
+    local code, out = H.run({ "run", "full_pipeline", H.root .. "/examples/data", "--write-to-db" }, { cwd = dir })
     assert.equal(0, code)
     local r = one_json(out)
     assert.equal("valid", r.schema_validation.status)
-    assert.same({ "schema_validation" }, r.steps_completed)
-    local steps = {}
-    for _, s in ipairs(r.skipped) do
-      steps[#steps + 1] = s.step
-      assert.matches("^not implemented yet: ", s.reason)
-    end
-    assert.same({ "metadata_extraction", "data_reading", "quality_assessment", "api_transmission" }, steps)
+    assert.equal("success", r.metadata_extraction.status)
+    assert.equal(3, r.metadata_extraction.files_found)
+    assert.equal(1, #r.skipped)
+    assert.equal("api_transmission", r.skipped[1].step)
+    assert.matches("^not implemented yet: ", r.skipped[1].reason)
   end)
 
   it("fails one job with exit 1, a JSON error naming the source, and a Failed run row", function()
@@ -79,7 +77,7 @@ describe("nvlua run", function()
     local r = one_json(out)
     assert.is_false(r.success)
     assert.equal("failed", r.status)
-    assert.equal("data source /nonexistent/data: cannot stat /nonexistent/data: No such file or directory", r.error)
+    assert.equal("data source /nonexistent/data: cannot access /nonexistent/data: No such file or directory", r.error)
     assert.matches("ERROR %- Job failed: data source /nonexistent/data", err)
     local st = H.open_store(dir)
     local runs = assert(st:query("SELECT status, error_message FROM _executor_metadata.executor_runs"))
@@ -89,7 +87,7 @@ describe("nvlua run", function()
 
   local usage = {
     { "an unknown job type", { "run", "no_such_job" }, {},
-      "nvlua: unknown job type 'no_such_job'; known job types: full_pipeline, schema_validation" },
+      "nvlua: unknown job type 'no_such_job'; known job types: data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation" },
     { "a missing job type", { "run" }, {}, "nvlua: missing job type; known job types: " },
     { "a missing required parameter", { "run", "full_pipeline" }, {},
       "nvlua: missing required parameter 'data_source_path' for job 'full_pipeline'" },
@@ -176,7 +174,7 @@ describe("nvlua run", function()
     assert.equal("t9", one_json(out).hello)
     code, out = H.run({ "run", "--list" }, { cwd = dir, env = { NVLUA_PATH = root } })
     assert.equal(0, code)
-    assert.equal("custom_job\nfull_pipeline\nschema_validation\n", out)
+    assert.equal("custom_job\ndata_reading\nfull_pipeline\nmetadata_extraction\nquality_assessment\nschema_validation\n", out)
   end)
 
   it("honours EXECUTOR_LOG_LEVEL and EXECUTOR_LOG_DIR", function()

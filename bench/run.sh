@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# bench/run.sh [MB]: generates the deterministic ~1 GB 12-column CSV (or MB
+# megabytes), profiles it with nvlua (release build), then runs DuckDB's
+# SUMMARIZE read_csv_auto(...) with threads=1 on the same file, warm cache.
+# Prints MB/s and peak RSS for both.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mb=${1:-1024}
+work=${NVLUA_BENCH_DIR:-/tmp/nvlua-bench}
+mkdir -p "$work"
+cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$root/build-release" -j"$(nproc)" >/dev/null
+cc -O2 -o "$work/gen_csv" "$root/bench/gen_csv.c"
+data="$work/bench_${mb}mb.csv"
+[ -s "$data" ] || "$work/gen_csv" "$mb" > "$data"
+cat "$data" > /dev/null # warm the page cache
+"$root/build-release/nvlua" "$root/bench/profile_csv.lua" "$data"
+if [ ! -d "$work/node_modules/@duckdb/node-api" ]; then
+  (cd "$work" && { [ -f package.json ] || echo '{"private":true,"type":"module"}' > package.json; } &&
+   npm install --no-audit --no-fund @duckdb/node-api >/dev/null 2>&1) || echo "duckdb: npm install failed, peer skipped"
+fi
+if [ -d "$work/node_modules/@duckdb/node-api" ]; then
+  cp "$root/bench/duckdb_summarize.mjs" "$work/"
+  (cd "$work" && node duckdb_summarize.mjs "$data")
+fi

@@ -1,0 +1,314 @@
+-- nv.extract: one file source extracted into the metadata model — every
+-- table with its columns, row counts, profile statistics and quality —
+-- in bounded memory (readers stream into the C profiler). Bad files get
+-- an error naming the file and the cause; the other files go on.
+local filesource = require "nv.filesource"
+local profile = require "nv.profile"
+local quality = require "nv.quality"
+local json = require "nv.json"
+local sys = require "nv.sys"
+local fs = require "nv.fs"
+
+local M = {}
+
+local readers = {
+  csv = function(path, opts)
+    return require("nv.csv").open(path, { delimiter = opts.delimiter, quote = opts.quote, header = opts.header })
+  end,
+  json = function(path)
+    return require("nv.jsonfile").open(path)
+  end,
+}
+
+local unsupported = {
+  parquet = "Parquet files are not supported yet (issue #6)",
+  xlsx = "Excel workbooks are not supported yet (issue #6)",
+  xls = "legacy .xls workbooks are not supported; save them as .xlsx or CSV",
+  zip = "zip archives are not supported",
+  binary = "binary data, not a CSV or JSON file",
+}
+
+--- Opens a reader for a file of a known format: reader | nil, message.
+function M.open_reader(file, format, opts)
+  local open = readers[format]
+  if not open then
+    return nil, string.format("%s: %s", file.path, unsupported[format] or ("unsupported format " .. tostring(format)))
+  end
+  local r, err = open(file.path, opts or {})
+  if not r then return nil, err end
+  return r
+end
+
+local Progress = {}
+Progress.__index = Progress
+
+local function new_progress(total_files, total_bytes)
+  return setmetatable({ on = sys.isatty(2), files = 0, total = total_files, bytes = 0,
+                        total_bytes = total_bytes, t0 = sys.monotonic() }, Progress)
+end
+
+function Progress:step(bytes)
+  self.files, self.bytes = self.files + 1, self.bytes + (bytes or 0)
+  if not self.on then return end
+  local dt = math.max(sys.monotonic() - self.t0, 1e-6)
+  io.stderr:write(string.format("\r%d/%d files, %.1f/%.1f MB, %.1f MB/s ", self.files, self.total,
+    self.bytes / 1e6, self.total_bytes / 1e6, self.bytes / 1e6 / dt))
+  if self.files == self.total then io.stderr:write("\n") end
+end
+
+local function tostr(v)
+  if v == nil then return nil end
+  return tostring(v)
+end
+
+-- profile column -> the columns-table row
+local function column_row(c, t, q)
+  local nulls = (c.null_count or 0) + (c.empty_count or 0) + (c.missing_count or 0)
+  local samples = json.array()
+  for i, v in ipairs(c.samples or {}) do samples[i] = v end
+  return {
+    table_name = t.name, column_name = c.name, position = c.position,
+    data_type = c.inferred_type, native_type = c.native_type,
+    is_nullable = nulls > 0, is_primary_key = c.candidate_primary_key and true or false,
+    sample_values = samples, null_count = nulls, empty_count = c.empty_count,
+    distinct_count = c.distinct_count, min_value = tostr(c.min), max_value = tostr(c.max),
+    mean_value = c.mean, stddev_value = c.stddev, min_length = c.min_length, max_length = c.max_length,
+    quality_score = q and q.overall, profile_json = c,
+  }
+end
+
+local function file_entry(f, format, compression)
+  return { path = f.path, name = f.name, size = f.size,
+           last_modified = os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(f.mtime)),
+           format = format, compression = compression, partition = f.partition }
+end
+
+--- Profiles one table (all its files). Returns the table model.
+function M.profile_table(ctx, t, opts, progress)
+  local p <close> = profile.new()
+  local model = { name = t.name, key = t.key, files = json.array(), errors = json.array(),
+                  rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(),
+                  size_bytes = t.size_bytes, last_modified = t.last_modified }
+  for i, k in ipairs(t.partition_columns) do model.partition_columns[i] = k end
+  local parts = (#t.partition_columns > 0) and profile.new() or nil
+  local formats = {}
+  for _, f in ipairs(t.files) do
+    local format, comp = filesource.format(f, opts.source_type)
+    local entry = file_entry(f, format, comp)
+    model.files[#model.files + 1] = entry
+    local r, err
+    if format == "empty" then
+      entry.status, entry.rows = "success", 0
+      entry.warning = "empty file"
+    elseif not format then
+      err = comp
+    else
+      r, err = M.open_reader(f, format, opts)
+    end
+    if r then
+      formats[format] = true
+      local stats, perr, partial = r:profile_into(p, { max_rows = opts.max_rows, max_records = opts.max_rows,
+                                                       max_bytes = opts.max_bytes })
+      local st = stats or partial or {}
+      entry.rows = st.rows or st.records or 0
+      entry.bytes_read = st.bytes
+      entry.truncated = st.truncated
+      model.rows = model.rows + entry.rows
+      model.ragged_rows = model.ragged_rows + (st.ragged_rows or 0)
+      model.bad_records = model.bad_records + (st.bad_records or 0)
+      if st.ragged_lines and st.ragged_lines[1] and not model.ragged_lines then model.ragged_lines = st.ragged_lines end
+      if st.encoding and st.encoding ~= "utf-8" then
+        entry.encoding = st.encoding
+        ctx.log:warning("%s: not valid UTF-8, read as %s", f.path, st.encoding)
+      end
+      if format == "csv" then entry.dialect = r:dialect() end
+      if st.array_types then model.array_types = st.array_types end
+      r:close()
+      if not stats then err = perr end
+      if parts and f.partition then
+        parts:add_rows(1)
+        for k, v in pairs(f.partition) do parts:add(k, v) end
+      end
+    end
+    if err then
+      entry.status, entry.error = "failed", err
+      model.errors[#model.errors + 1] = err
+      ctx.log:error("%s", err)
+    elseif not entry.status then
+      entry.status = "success"
+    end
+    if progress then progress:step(f.size) end
+  end
+  local res = p:result()
+  model.columns = res.columns
+  if parts then
+    local pres = parts:result()
+    for _, pc in ipairs(pres.columns) do
+      pc.partition = true
+      pc.position = #model.columns
+      model.columns[#model.columns + 1] = pc
+    end
+    parts:close()
+  end
+  local fmt_list = {}
+  for k in pairs(formats) do fmt_list[#fmt_list + 1] = k end
+  table.sort(fmt_list)
+  model.file_type = #fmt_list == 1 and fmt_list[1] or (#fmt_list == 0 and (model.files[1] and model.files[1].format) or "mixed")
+  model.quality = quality.table(model, { freshness_days = opts.freshness_days })
+  local failed = 0
+  for _, e in ipairs(model.files) do if e.status == "failed" then failed = failed + 1 end end
+  model.status = failed == 0 and "success" or (failed == #model.files and "failed" or "partial")
+  return model
+end
+
+--- Extracts one source. src = {source_id, data_source_path, source_type}.
+-- Returns the source model (status success | partial | failed, never raises
+-- for bad data).
+function M.source(ctx, src, opts)
+  opts = opts or {}
+  local path = src.data_source_path
+  local model = { source_id = src.source_id, source_path = path, source_type = src.source_type or "auto",
+                  tables = json.array(), errors = json.array(), files_found = 0, total_size_bytes = 0,
+                  extraction_timestamp = sys.now() }
+  local scheme = path and path:match("^(%a[%w+.-]*)://")
+  if scheme and scheme ~= "file" then
+    model.status = "failed"
+    model.errors[1] = string.format("%s: %s sources are not supported yet (issue #5)", path, scheme)
+    ctx.log:error("%s", model.errors[1])
+    return model
+  end
+  local files, lerr = filesource.list(path, { include = opts.include, exclude = opts.exclude,
+                                              include_hidden = opts.include_hidden })
+  if not files then
+    model.status = "failed"
+    model.errors[1] = "data source " .. path .. ": " .. lerr
+    ctx.log:error("%s", model.errors[1])
+    return model
+  end
+  for _, e in ipairs(lerr or {}) do
+    model.errors[#model.errors + 1] = e
+    ctx.log:warning("%s", e)
+  end
+  model.files_found = #files
+  for _, f in ipairs(files) do model.total_size_bytes = model.total_size_bytes + f.size end
+  ctx.log:info("Source %s: %d files, %d bytes", path, #files, model.total_size_bytes)
+  local groups = filesource.group(files, filesource.local_path(path))
+  local progress = new_progress(#files, model.total_size_bytes)
+  local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
+                  freshness_days = opts.freshness_days }
+  local failed = 0
+  for _, g in ipairs(groups) do
+    local t = M.profile_table(ctx, g, popts, progress)
+    t.table_id = "t_" .. filesource.hash((src.source_id or "") .. "\0" .. g.key)
+    model.tables[#model.tables + 1] = t
+    for _, e in ipairs(t.errors) do model.errors[#model.errors + 1] = e end
+    if t.status == "failed" then failed = failed + 1 end
+    ctx.log:info("Table %s: %d rows, %d columns, %s", t.name, t.rows, #t.columns, t.status)
+  end
+  if #groups == 0 then
+    model.status = "success"
+  elseif failed == #groups then
+    model.status = "failed"
+  elseif failed > 0 or #model.errors > 0 then
+    model.status = "partial"
+  else
+    model.status = "success"
+  end
+  model.quality = quality.summarize(model.tables)
+  return model
+end
+
+--- The store record for a source model (nv.store write_source).
+function M.store_record(ctx, model)
+  local ts = require("nv.store").timestamp
+  local rec = {
+    source = {
+      run_id = ctx.run_id, workflow_id = ctx.workflow_id, source_id = model.source_id,
+      tenant_id = ctx.tenant_id, source_name = model.source_path and model.source_path:match("([^/]+)/*$"),
+      source_path = model.source_path, source_type = model.source_type,
+      connection_info = json.encode({ kind = "files", path = model.source_path }),
+      extraction_timestamp = ts(model.extraction_timestamp), files_found = model.files_found,
+      tables_found = #model.tables, total_size_bytes = model.total_size_bytes, status = model.status,
+      error_message = #model.errors > 0 and table.concat(model.errors, "\n") or nil,
+    },
+    tables = {},
+  }
+  for _, t in ipairs(model.tables) do
+    local q = t.quality
+    local cols = {}
+    local pk = json.array()
+    for _, c in ipairs(t.columns) do
+      cols[#cols + 1] = column_row(c, t, q.columns[c.name])
+      if c.candidate_primary_key then pk[#pk + 1] = c.name end
+    end
+    rec.tables[#rec.tables + 1] = {
+      table_id = t.table_id, table_name = t.name, table_type = "file",
+      file_path = t.files[1] and t.files[1].path, file_type = t.file_type, row_count = t.rows,
+      column_count = #t.columns, size_bytes = t.size_bytes,
+      last_modified = t.last_modified and ts(t.last_modified),
+      partition_columns = #t.partition_columns > 0 and t.partition_columns or nil,
+      primary_key = #pk > 0 and pk or nil, quality_score = q.scores.overall, quality_json = q.scores,
+      extracted_at = ts(model.extraction_timestamp), columns = cols,
+    }
+  end
+  return rec
+end
+
+--- The sources a job runs over: spec 003's `sources` or the single one.
+-- Returns list, skipped warnings.
+function M.sources(ctx)
+  local cfg = ctx.config
+  local list, warnings = {}, {}
+  if cfg.sources and #cfg.sources > 0 then
+    for i, s in ipairs(cfg.sources) do
+      if not s.data_source_path or s.data_source_path == "" then
+        warnings[#warnings + 1] = string.format("sources[%d] (%s): no data_source_path, skipped", i, s.source_id)
+      else
+        list[#list + 1] = { source_id = s.source_id, data_source_path = s.data_source_path,
+                            source_type = s.source_type or cfg.source_type }
+      end
+    end
+  else
+    local path = cfg.data_source_path
+    list[1] = { source_id = cfg.source_id or ("src_" .. filesource.hash(path)), data_source_path = path,
+                source_type = cfg.source_type }
+  end
+  return list, warnings
+end
+
+--- Extracts every source of the job, writing each to the store when
+-- write_to_db. Returns a list of source models.
+function M.run(ctx, opts)
+  local list, warnings = M.sources(ctx)
+  for _, w in ipairs(warnings) do ctx.log:warning("%s", w) end
+  local models = {}
+  for _, src in ipairs(list) do
+    local m = M.source(ctx, src, opts)
+    if ctx.config.write_to_db then
+      if ctx.store then
+        local ok, err = ctx.store:write_source(M.store_record(ctx, m))
+        m.written_to_db = ok and true or false
+        if not ok then
+          m.errors[#m.errors + 1] = "cannot write metadata: " .. tostring(err)
+          ctx.log:error("cannot write metadata for %s: %s", m.source_path, err)
+        else
+          ctx.log:info("Metadata written to %s for source %s", ctx.store.kind, m.source_id)
+        end
+      else
+        m.written_to_db = false
+      end
+    end
+    models[#models + 1] = m
+  end
+  return models, warnings
+end
+
+--- A bounded raw preview of a file: its first bytes, cut at a line end.
+function M.preview_text(path, nbytes)
+  local head = fs.head(path, nbytes or 1024)
+  if not head then return nil end
+  local cut = head:match("^(.*)\n[^\n]*$")
+  return cut or head
+end
+
+return M

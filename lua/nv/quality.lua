@@ -1,0 +1,222 @@
+-- nv.quality: the six quality dimensions of spec 001, computed from
+-- profiles (nv.profile results) and file facts. Definitions (also in the
+-- README); every score is 0-100, nil when the data cannot tell:
+--   completeness  share of cells holding a value (not null, empty or absent)
+--   validity      share of non-empty values that parse as the column's
+--                 inferred type (string columns: every value is valid)
+--   uniqueness    for identifier-like columns (uuid type, names such as id,
+--                 *_id, key, code, or a candidate key): distinct / non-empty
+--   consistency   share of non-empty values in the column's dominant
+--                 representation, times the table's structural consistency
+--                 (rows with the header's field count, well-formed records)
+--   timeliness    100 while the data is younger than the freshness window
+--                 (default 30 days), then window / age
+--   accuracy      estimated plausibility: share of non-empty values that are
+--                 not placeholders (N/A, null, unknown, 9999-12-31, …) and,
+--                 for numbers, no extreme outliers beyond 10 IQR
+-- overall = mean of the available dimensions; quality_level bands:
+-- Excellent >= 90, Good >= 75, Fair >= 60, Poor below.
+local json = require "nv.json"
+
+local M = {}
+
+M.dimensions = { "completeness", "validity", "uniqueness", "consistency", "timeliness", "accuracy" }
+M.default_freshness_days = 30
+
+local placeholders = {}
+for _, v in ipairs({ "n/a", "na", "null", "none", "nil", "-", "--", "?", "unknown", "undefined", "#n/a",
+                     "nan", "tbd", "missing", "0000-00-00", "1900-01-01", "9999-12-31", "xxx" }) do
+  placeholders[v] = true
+end
+
+local function pct(x)
+  if x == nil then return nil end
+  if x < 0 then x = 0 elseif x > 1 then x = 1 end
+  return math.floor(x * 10000 + 0.5) / 100
+end
+
+local function ratio(a, b)
+  if not b or b <= 0 then return nil end
+  return a / b
+end
+
+local function mean(list)
+  local s, n = 0, 0
+  for _, v in pairs(list) do s, n = s + v, n + 1 end
+  if n == 0 then return nil end
+  return s / n
+end
+
+local function non_null(c)
+  return c.non_null or ((c.present or 0) - (c.null_count or 0) - (c.empty_count or 0))
+end
+
+local function identifier_like(c)
+  local name = (c.name or ""):lower()
+  return c.inferred_type == "uuid" or name == "id" or name:match("_id$") or name:match("^id_")
+      or name == "key" or name:match("_key$") or name == "code" or name:match("_code$")
+      or name == "uuid" or name == "guid"
+end
+
+local function fmt_pct(x)
+  return string.format("%.1f%%", x * 100)
+end
+
+--- Scores one profiled column. Returns scores (0-100 or nil) and findings
+-- (recommendation texts).
+function M.column(c, findings)
+  findings = findings or {}
+  local rows = c.rows or 0
+  local nn = non_null(c)
+  local s = {}
+  s.completeness = ratio(nn, rows)
+  if s.completeness and s.completeness < 0.95 then
+    findings[#findings + 1] = string.format("column %s: %s of values are missing (null, empty or absent)",
+      c.name, fmt_pct(1 - s.completeness))
+  end
+  if nn > 0 then
+    if c.inferred_type == "string" or c.inferred_type == nil then
+      s.validity = 1
+    else
+      s.validity = ratio(c.valid_count or nn, nn)
+      if (c.invalid_count or 0) > 0 then
+        local ex = c.invalid_samples and c.invalid_samples[1]
+        findings[#findings + 1] = string.format("column %s: %s of values are not valid %s values%s",
+          c.name, fmt_pct((c.invalid_count or 0) / nn), c.inferred_type,
+          ex and (" (e.g. '" .. tostring(ex) .. "')") or "")
+      end
+    end
+    if identifier_like(c) or c.candidate_primary_key then
+      s.uniqueness = math.min(1, ratio(c.distinct_count or nn, nn))
+      local dups = nn - (c.distinct_count or nn)
+      if dups > 0 and s.uniqueness < 1 then
+        findings[#findings + 1] = string.format("column %s: looks like an identifier but has %s%d duplicate values",
+          c.name, c.distinct_exact == false and "about " or "", dups)
+      end
+    end
+    local dominant = 0
+    for _, n in pairs(c.type_counts or {}) do
+      if n > dominant then dominant = n end
+    end
+    s.consistency = dominant > 0 and ratio(dominant, nn) or 1
+    local placeholder_count = 0
+    for _, tv in ipairs(c.top_values or {}) do
+      local v = type(tv.value) == "string" and tv.value:lower():match("^%s*(.-)%s*$") or nil
+      if v and placeholders[v] then
+        placeholder_count = placeholder_count + tv.count
+        findings[#findings + 1] = string.format("column %s: placeholder value '%s' in %d rows", c.name, tv.value, tv.count)
+      end
+    end
+    local acc = 1 - placeholder_count / nn
+    if type(c.p25) == "number" and type(c.p75) == "number" and type(c.max) == "number" and type(c.min) == "number" then
+      local iqr = c.p75 - c.p25
+      if iqr > 0 and (c.max > c.p75 + 10 * iqr or c.min < c.p25 - 10 * iqr) then
+        acc = acc * 0.95
+        findings[#findings + 1] = string.format("column %s: extreme outliers (range %s to %s, middle half %s to %s)",
+          c.name, tostring(c.min), tostring(c.max), tostring(c.p25), tostring(c.p75))
+      end
+    end
+    s.accuracy = acc
+  end
+  return s, findings
+end
+
+--- Scores a table. t = {columns = profile columns, last_modified = epoch,
+-- rows =, ragged_rows =, bad_records =}. opts.now, opts.freshness_days.
+-- Returns {scores (0-100), columns = {name -> scores}, findings = {...}}.
+function M.table(t, opts)
+  opts = opts or {}
+  local findings = {}
+  local per = { completeness = {}, validity = {}, uniqueness = {}, consistency = {}, accuracy = {} }
+  local columns = {}
+  for _, c in ipairs(t.columns or {}) do
+    local s = M.column(c, findings)
+    local out = {}
+    for dim, v in pairs(s) do
+      out[dim] = pct(v)
+      table.insert(per[dim], v)
+    end
+    out.overall = pct(mean(s))
+    columns[c.name] = out
+  end
+  local s = {}
+  s.completeness = mean(per.completeness)
+  s.validity = mean(per.validity)
+  s.accuracy = mean(per.accuracy)
+  if #per.uniqueness > 0 then
+    s.uniqueness = math.min(table.unpack(per.uniqueness))
+  end
+  local structural = 1
+  local rows = t.rows or 0
+  if rows > 0 and (t.ragged_rows or 0) > 0 then
+    structural = 1 - t.ragged_rows / rows
+    findings[#findings + 1] = string.format("%s: %d rows have a different number of fields than the header%s",
+      t.name or "table", t.ragged_rows, t.ragged_lines and t.ragged_lines[1] and (" (first at line " .. t.ragged_lines[1] .. ")") or "")
+  end
+  if (t.bad_records or 0) > 0 then
+    structural = structural * (1 - t.bad_records / (rows + t.bad_records))
+    findings[#findings + 1] = string.format("%s: %d malformed records skipped", t.name or "table", t.bad_records)
+  end
+  local cons = mean(per.consistency)
+  if cons then s.consistency = cons * structural elseif rows > 0 then s.consistency = structural end
+  if t.last_modified then
+    local now = opts.now or os.time()
+    local window = (opts.freshness_days or M.default_freshness_days) * 86400
+    local age = math.max(0, now - t.last_modified)
+    s.timeliness = age <= window and 1 or window / age
+    if age > window then
+      findings[#findings + 1] = string.format("%s: last modified %d days ago (freshness window %d days)",
+        t.name or "table", math.floor(age / 86400), math.floor(window / 86400))
+    end
+  end
+  local scores = {}
+  for _, dim in ipairs(M.dimensions) do scores[dim] = pct(s[dim]) end
+  scores.overall = pct(mean(s))
+  return { scores = scores, columns = columns, findings = findings }
+end
+
+function M.level(score)
+  if score == nil then return "Unknown" end
+  if score >= 90 then return "Excellent" end
+  if score >= 75 then return "Good" end
+  if score >= 60 then return "Fair" end
+  return "Poor"
+end
+
+--- Combines table results into the source's quality (spec 001 shape):
+-- {overall_score, quality_level, quality_metrics = {dim = score}, recommendations}.
+-- Tables are weighted by their row counts (at least 1 each).
+function M.summarize(tables)
+  local sums, weights = {}, {}
+  local recs = json.array()
+  for _, t in ipairs(tables) do
+    local w = math.max(1, t.rows or 0)
+    for _, dim in ipairs(M.dimensions) do
+      local v = t.quality and t.quality.scores[dim]
+      if v then
+        sums[dim] = (sums[dim] or 0) + v * w
+        weights[dim] = (weights[dim] or 0) + w
+      end
+    end
+    for _, f in ipairs(t.quality and t.quality.findings or {}) do
+      recs[#recs + 1] = (t.name and not f:find(t.name, 1, true)) and (t.name .. ": " .. f) or f
+    end
+  end
+  local metrics, all = {}, {}
+  for _, dim in ipairs(M.dimensions) do
+    if weights[dim] then
+      metrics[dim] = math.floor(sums[dim] / weights[dim] * 100 + 0.5) / 100
+      all[#all + 1] = metrics[dim]
+    end
+  end
+  local overall = mean(all)
+  overall = overall and math.floor(overall * 100 + 0.5) / 100
+  if #recs == 0 and overall then
+    recs[1] = "No issues found in " .. #tables .. " table(s): data quality is " .. M.level(overall):lower()
+        .. " - maintain current standards"
+  end
+  return { overall_score = overall, quality_level = M.level(overall), quality_metrics = metrics,
+           recommendations = recs }
+end
+
+return M

@@ -1,0 +1,191 @@
+-- The extraction jobs end to end on a source generated here: exact row
+-- counts and statistics, quality findings derived from planted defects,
+-- bad files failing alone with an error naming them, and the rows written
+-- to _executor_metadata with --write-to-db.
+local H = require "helper"
+local json = require "nv.json"
+
+local function one_json(out)
+  assert.matches("^[^\n]*\n$", out)
+  return assert(json.decode(out))
+end
+
+-- 200 customers: ids 1..200 unique, 2 invalid emails, 10 empty emails,
+-- amount = id * 1.5 except 4 "N/A"; plus orders partitions; plus bad files.
+local function make_source(dir)
+  local lines = { "customer_id,email,amount,signup_date,active" }
+  for i = 1, 200 do
+    local email = (i % 20 == 0) and "" or ("user" .. i .. "@example.com")
+    if i == 7 or i == 77 then email = "user" .. i .. "-at-example.com" end
+    local amount = (i % 50 == 0) and "N/A" or string.format("%.1f", i * 1.5)
+    lines[#lines + 1] = string.format("%d,%s,%s,2024-%02d-%02d,%s", i, email, amount, (i % 12) + 1, (i % 28) + 1,
+      i % 3 == 0 and "true" or "false")
+  end
+  H.write(dir .. "/customers.csv", table.concat(lines, "\n") .. "\n")
+  for _, p in ipairs({ { 2024, 1, 3 }, { 2024, 2, 4 } }) do
+    local d = string.format("%s/orders/year=%d/month=%02d", dir, p[1], p[2])
+    os.execute("mkdir -p " .. H.q(d))
+    local rows = { "order_id;total" }
+    for k = 1, p[3] do rows[#rows + 1] = string.format("%d%02d%d;%d", p[1], p[2], k, k * 10) end
+    H.write(d .. "/part-0000.csv", table.concat(rows, "\n") .. "\n")
+  end
+  H.write(dir .. "/events.ndjson", '{"id":1,"user":{"country":"GB"},"tags":["a"]}\n{"id":2,"user":{"country":"US"}}\n{"id":3}\n')
+  H.write(dir .. "/binary.csv", "PK\0\0\0\1\2\3garbage\0\0")
+  H.write(dir .. "/empty.csv", "")
+  os.execute("head -c 20000 /dev/zero | tr '\\0' 'x' | sed 's/^/a,b\\n/' | gzip -c | head -c 40 > " .. H.q(dir .. "/truncated.csv.gz"))
+end
+
+local function by_name(list, key)
+  local t = {}
+  for _, x in ipairs(list) do t[x[key or "table_name"]] = x end
+  return t
+end
+
+describe("extraction jobs", function()
+  local dir, src
+  before_each(function()
+    dir = H.tmpdir()
+    src = dir .. "/src"
+    os.execute("mkdir -p " .. H.q(src))
+    make_source(src)
+  end)
+  after_each(function() H.rmdir(dir) end)
+
+  it("metadata_extraction profiles every table and fails bad files alone", function()
+    local code, out, err = H.run({ "run", "metadata_extraction", src, "auto", "acme" }, { cwd = dir })
+    assert.equal(0, code, err)
+    local r = one_json(out)
+    assert.equal("partial", r.status)
+    assert.equal(8, r.files_found)
+    local tables = by_name(r.tables)
+    assert.same({ "binary.csv", "customers.csv", "empty.csv", "events.ndjson", "orders", "truncated.csv.gz" },
+      (function() local n = {} for k in pairs(tables) do n[#n + 1] = k end table.sort(n) return n end)())
+    local c = tables["customers.csv"]
+    assert.equal(200, c.row_count)
+    assert.equal(5, c.column_count)
+    local cols = by_name(c.columns, "name")
+    assert.equal("integer", cols.customer_id.data_type)
+    assert.equal(200, cols.customer_id.distinct_count)
+    assert.is_true(cols.customer_id.candidate_primary_key)
+    assert.equal(1, cols.customer_id.min)
+    assert.equal(200, cols.customer_id.max)
+    assert.near(100.5, cols.customer_id.mean, 1e-9)
+    assert.equal("email", cols.email.data_type)
+    assert.equal(10, cols.email.null_count)
+    assert.equal(2, cols.email.invalid_count)
+    assert.equal("boolean", cols.active.data_type)
+    assert.equal("date", cols.signup_date.data_type)
+    local o = tables.orders
+    assert.equal(7, o.row_count)
+    assert.same({ "year", "month" }, o.partition_columns)
+    assert.equal(2, #o.files)
+    local e = tables["events.ndjson"]
+    assert.equal(3, e.row_count)
+    local ecols = by_name(e.columns, "name")
+    assert.equal(1, ecols["user.country"].null_count) -- absent in one record
+    assert.equal("failed", tables["binary.csv"].status)
+    assert.matches("binary%.csv: binary data, not a CSV or JSON file", tables["binary.csv"].errors[1])
+    assert.equal("failed", tables["truncated.csv.gz"].status)
+    assert.matches("truncated%.csv%.gz", tables["truncated.csv.gz"].errors[1])
+    assert.equal(0, tables["empty.csv"].row_count)
+    assert.matches("ERROR %- [^\n]*binary%.csv", err)
+    assert.equal(6, r.schema_info.tables)
+    assert.is_number(r.quality_metrics.overall_score)
+  end)
+
+  it("quality_assessment derives recommendations from the planted defects", function()
+    local code, out = H.run({ "run", "quality_assessment", src .. "/customers.csv" }, { cwd = dir })
+    assert.equal(0, code)
+    local r = one_json(out)
+    assert.is_number(r.overall_score)
+    assert.is_string(r.quality_level)
+    local text = table.concat(r.recommendations, "\n")
+    assert.matches("column email: 5%.0%% of values are missing", text)
+    assert.matches("column email: 1%.1%% of values are not valid email values", text)
+    assert.matches("column amount: placeholder value 'N/A' in 4 rows", text)
+    assert.near(100, r.quality_metrics.uniqueness, 1e-9)
+    assert.is_true(r.quality_metrics.completeness < 100)
+  end)
+
+  it("data_reading returns bounded previews per file", function()
+    local code, out = H.run({ "run", "data_reading", src .. "/customers.csv" }, { cwd = dir })
+    assert.equal(0, code)
+    local r = one_json(out)
+    local s = r.sample_data["customers.csv"]
+    assert.equal(10, #s.rows)
+    assert.matches("^customer_id,email,amount", s.preview)
+    assert.is_true(#s.preview <= 1024)
+    assert.equal("success", r.connection_status)
+  end)
+
+  it("writes sources, tables and columns with --write-to-db, replacing on re-run", function()
+    local code, out = H.run({ "run", "metadata_extraction", src, "auto", "acme", "--write-to-db",
+                              "--workflow-id", "wf-1", "--source-id", "lake" }, { cwd = dir })
+    assert.equal(0, code)
+    local r = one_json(out)
+    assert.is_true(r.written_to_db)
+    local st = H.open_store(dir)
+    local s = st:query("SELECT * FROM _executor_metadata.sources")
+    assert.equal(1, #s)
+    assert.equal("lake", s[1].source_id)
+    assert.equal("wf-1", s[1].workflow_id)
+    assert.equal(8, s[1].files_found)
+    assert.equal("partial", s[1].status)
+    local t = st:query("SELECT table_name, row_count, column_count FROM _executor_metadata.tables WHERE table_name = 'customers.csv'")
+    assert.same({ { table_name = "customers.csv", row_count = 200, column_count = 5 } }, t)
+    local c = st:query([[SELECT c.column_name, c.data_type, c.position, c.is_nullable, c.sample_values
+      FROM _executor_metadata.columns c JOIN _executor_metadata.tables t
+        ON c.source_id = t.source_id AND c.table_name = t.table_name
+      WHERE t.table_name = 'customers.csv' ORDER BY c.position]])
+    assert.equal(5, #c)
+    assert.equal("customer_id", c[1].column_name)
+    assert.equal(0, c[1].is_nullable)
+    assert.equal(1, c[2].is_nullable)
+    assert.is_table(json.decode(c[1].sample_values))
+    st:close()
+  end)
+
+  it("full_pipeline runs every step it has and lists api_transmission as skipped", function()
+    local code, out = H.run({ "run", "full_pipeline", src .. "/customers.csv", "csv", "t1", "--write-to-db" }, { cwd = dir })
+    assert.equal(0, code)
+    local r = one_json(out)
+    assert.equal("valid", r.schema_validation.status)
+    assert.equal(1, r.metadata_extraction.files_found)
+    assert.equal(1, r.data_reading.files_read)
+    assert.is_number(r.quality_assessment.overall_score)
+    assert.same({ "schema_validation", "metadata_extraction", "data_reading", "quality_assessment" }, r.steps_completed)
+    assert.equal("api_transmission", r.skipped[1].step)
+  end)
+
+  it("aggregates spec 003's multi-source payload, skipping a source without a path", function()
+    local payload = json.encode({ workflow_id = "wf-9", sources = {
+      { source_id = "a", data_source_path = src .. "/customers.csv" },
+      { source_id = "b", data_source_path = dir .. "/missing-dir" },
+      { source_id = "c" },
+    } })
+    local code, out, err = H.run({ "run", "metadata_extraction", "", "auto", "default", "--write-to-db" },
+      { cwd = dir, env = { NUVYN_JOB_PAYLOAD = payload } })
+    assert.equal(0, code)
+    local r = one_json(out)
+    assert.equal("wf-9", r.workflow_id)
+    assert.equal(2, r.total_sources)
+    assert.equal(1, r.sources_processed)
+    assert.equal(1, r.sources_failed)
+    assert.equal("success", r.sources[1].status)
+    assert.equal("failed", r.sources[2].status)
+    assert.matches("missing%-dir: No such file or directory", r.sources[2].metadata.errors[1])
+    assert.matches("sources%[3%] %(c%): no data_source_path, skipped", err)
+    local st = H.open_store(dir)
+    local rows = st:query("SELECT source_id, status FROM _executor_metadata.sources WHERE workflow_id = 'wf-9' ORDER BY source_id")
+    assert.same({ { source_id = "a", status = "success" }, { source_id = "b", status = "failed" } }, rows)
+    st:close()
+  end)
+
+  it("fails with exit 1 when the only source cannot be read, naming it", function()
+    local code, out = H.run({ "run", "metadata_extraction", dir .. "/nope" }, { cwd = dir })
+    assert.equal(1, code)
+    local r = one_json(out)
+    assert.equal("failed", r.status)
+    assert.equal("data source " .. dir .. "/nope: cannot access " .. dir .. "/nope: No such file or directory", r.error)
+  end)
+end)
