@@ -66,10 +66,15 @@ local function column_row(c, t, q)
   local nulls = (c.null_count or 0) + (c.empty_count or 0) + (c.missing_count or 0)
   local samples = json.array()
   for i, v in ipairs(c.samples or {}) do samples[i] = v end
+  local nullable = nulls > 0
+  if c.declared_nullable ~= nil then nullable = c.declared_nullable end
+  local pk = c.candidate_primary_key and true or false
+  if c.is_primary_key ~= nil then pk = c.is_primary_key end
   return {
     table_name = t.name, column_name = c.name, position = c.position,
     data_type = c.inferred_type, native_type = c.native_type,
-    is_nullable = nulls > 0, is_primary_key = c.candidate_primary_key and true or false,
+    is_nullable = nullable, is_primary_key = pk, foreign_key = c.foreign_key,
+    default_value = c.default_value, comment = c.comment,
     sample_values = samples, null_count = nulls, empty_count = c.empty_count,
     distinct_count = c.distinct_count, min_value = tostr(c.min), max_value = tostr(c.max),
     mean_value = c.mean, stddev_value = c.stddev, min_length = c.min_length, max_length = c.max_length,
@@ -88,7 +93,7 @@ function M.profile_table(ctx, t, opts, progress)
   local p <close> = profile.new()
   local model = { name = t.name, key = t.key, files = json.array(), errors = json.array(),
                   rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(),
-                  size_bytes = t.size_bytes, last_modified = t.last_modified }
+                  size_bytes = t.size_bytes, last_modified = t.last_modified, warnings = {} }
   for i, k in ipairs(t.partition_columns) do model.partition_columns[i] = k end
   local parts = (#t.partition_columns > 0) and profile.new() or nil
   local formats = {}
@@ -119,10 +124,15 @@ function M.profile_table(ctx, t, opts, progress)
       if st.ragged_lines and st.ragged_lines[1] and not model.ragged_lines then model.ragged_lines = st.ragged_lines end
       if st.encoding and st.encoding ~= "utf-8" then
         entry.encoding = st.encoding
-        ctx.log:warning("%s: not valid UTF-8, read as %s", f.path, st.encoding)
+        local w = string.format("%s: not valid UTF-8, read as %s", f.name, st.encoding)
+        model.warnings[#model.warnings + 1] = w
+        ctx.log:warning("%s", w)
       end
       if format == "csv" then entry.dialect = r:dialect() end
-      if st.array_types then model.array_types = st.array_types end
+      for k, v in pairs(st.array_types or {}) do
+        model.array_types = model.array_types or {}
+        model.array_types[k] = v
+      end
       r:close()
       if not stats then err = perr end
       if parts and f.partition then
@@ -141,6 +151,10 @@ function M.profile_table(ctx, t, opts, progress)
   end
   local res = p:result()
   model.columns = res.columns
+  for _, c in ipairs(model.columns) do
+    local at = model.array_types and model.array_types[c.name]
+    if at then c.inferred_type = at end -- arrays are reported as array<element type>
+  end
   if parts then
     local pres = parts:result()
     for _, pc in ipairs(pres.columns) do
@@ -155,13 +169,29 @@ function M.profile_table(ctx, t, opts, progress)
   table.sort(fmt_list)
   model.file_type = #fmt_list == 1 and fmt_list[1] or (#fmt_list == 0 and (model.files[1] and model.files[1].format) or "mixed")
   model.quality = quality.table(model, { freshness_days = opts.freshness_days })
+  for _, w in ipairs(model.warnings) do table.insert(model.quality.findings, w) end
   local failed = 0
   for _, e in ipairs(model.files) do if e.status == "failed" then failed = failed + 1 end end
   model.status = failed == 0 and "success" or (failed == #model.files and "failed" or "partial")
   return model
 end
 
+-- source types (or URL schemes) handled by nv.dbsource
+M.db_kinds = { postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true,
+               snowflake = true, sqlserver = true, databricks_sql = true }
+
 --- Extracts one source. src = {source_id, data_source_path, source_type}.
+-- The source model (also what nv.dbsource.source(ctx, src, opts, model)
+-- fills in): {source_id, source_path, source_type, status = success |
+-- partial | failed, errors = {…}, files_found, total_size_bytes,
+-- extraction_timestamp, quality = nv.quality.summarize(tables), tables = {
+--   {table_id, name, key, status, rows, size_bytes, last_modified, file_type,
+--    files = {…}, errors = {…}, partition_columns = {…}, ragged_rows,
+--    bad_records, quality = nv.quality.table(t), catalog_name?, schema_name?,
+--    table_type?, comment?, definition?, primary_key = {…}?, foreign_keys?,
+--    columns = { nv.profile result columns, plus optional native_type,
+--                declared_nullable, default_value, comment, is_primary_key,
+--                foreign_key } } } }
 -- Returns the source model (status success | partial | failed, never raises
 -- for bad data).
 function M.source(ctx, src, opts)
@@ -171,6 +201,15 @@ function M.source(ctx, src, opts)
                   tables = json.array(), errors = json.array(), files_found = 0, total_size_bytes = 0,
                   extraction_timestamp = sys.now() }
   local scheme = path and path:match("^(%a[%w+.-]*)://")
+  if M.db_kinds[model.source_type] or M.db_kinds[scheme or ""] or (path and path:match("^odbc:")) then
+    local ok, dbsource = pcall(require, "nv.dbsource")
+    if ok then return dbsource.source(ctx, src, opts, model) end
+    model.status = "failed"
+    model.errors[1] = string.format("%s: database sources are not available in this build (issue #4)",
+      require("nv.log").mask(path or "?"))
+    ctx.log:error("%s", model.errors[1])
+    return model
+  end
   if scheme and scheme ~= "file" then
     model.status = "failed"
     model.errors[1] = string.format("%s: %s sources are not supported yet (issue #5)", path, scheme)
@@ -226,7 +265,7 @@ function M.store_record(ctx, model)
       run_id = ctx.run_id, workflow_id = ctx.workflow_id, source_id = model.source_id,
       tenant_id = ctx.tenant_id, source_name = model.source_path and model.source_path:match("([^/]+)/*$"),
       source_path = model.source_path, source_type = model.source_type,
-      connection_info = json.encode({ kind = "files", path = model.source_path }),
+      connection_info = model.connection_info or json.encode({ kind = "files", path = model.source_path }),
       extraction_timestamp = ts(model.extraction_timestamp), files_found = model.files_found,
       tables_found = #model.tables, total_size_bytes = model.total_size_bytes, status = model.status,
       error_message = #model.errors > 0 and table.concat(model.errors, "\n") or nil,
@@ -241,8 +280,11 @@ function M.store_record(ctx, model)
       cols[#cols + 1] = column_row(c, t, q.columns[c.name])
       if c.candidate_primary_key then pk[#pk + 1] = c.name end
     end
+    if t.primary_key then pk = t.primary_key end
     rec.tables[#rec.tables + 1] = {
-      table_id = t.table_id, table_name = t.name, table_type = "file",
+      table_id = t.table_id, table_name = t.name, table_type = t.table_type or "file",
+      catalog_name = t.catalog_name, schema_name = t.schema_name, comment = t.comment,
+      foreign_keys = t.foreign_keys,
       file_path = t.files[1] and t.files[1].path, file_type = t.file_type, row_count = t.rows,
       column_count = #t.columns, size_bytes = t.size_bytes,
       last_modified = t.last_modified and ts(t.last_modified),

@@ -48,6 +48,23 @@ local unavailable = {
   databricks = "Databricks SQL stores arrive with issue #5",
 }
 
+-- Other backends are Lua modules nv.store.<kind> returning a dialect:
+-- { name = <key of nv.schema.types>, quote = fn(id), open = fn(target) ->
+--   db | nil, msg (db has exec(sql, ...) / query(sql, ...) -> rows / close(),
+--   parameters written as "?"), list_tables = fn(db) -> set | nil, msg,
+--   list_columns = fn(db, table) -> set | nil, msg, begin = "BEGIN …",
+--   qualified = optional fn(schema, table) -> text }.
+local function find_dialect(kind)
+  if dialects[kind] then return dialects[kind] end
+  local ok, d = pcall(require, "nv.store." .. kind)
+  if ok and type(d) == "table" then
+    dialects[kind] = d
+    return d
+  end
+  if ok or tostring(d):match("module 'nv%.store%." .. kind .. "' not found") then return nil end
+  error(d, 0)
+end
+
 --- Splits a store URL into (kind, target) or nil, message.
 -- sqlite:PATH | sqlite://PATH | PATH.db|.sqlite|.sqlite3 | postgresql://… |
 -- mysql://… | mariadb://… | odbc:… | databricks
@@ -80,7 +97,7 @@ Store.__index = Store
 function M.open(url)
   local kind, target = M.parse_url(url or "sqlite:_executor_metadata.db")
   if not kind then return nil, target end
-  local dialect = dialects[kind]
+  local dialect = find_dialect(kind)
   if not dialect then
     return nil, string.format("store '%s' is not available in this build: %s", kind, unavailable[kind])
   end
@@ -90,6 +107,7 @@ function M.open(url)
 end
 
 function Store:qualified(tname)
+  if self.dialect.qualified then return self.dialect.qualified(schema.name, tname) end
   return self.dialect.quote(schema.name) .. "." .. self.dialect.quote(tname)
 end
 
