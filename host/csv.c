@@ -1,4 +1,708 @@
-/* csv.c - stub for the nv.csv module (being implemented). */
+/* csv.c - the `nv.csv` module: streaming CSV reading for the jobs. Uses
+ * csv_parse.c (sniffing, the push parser), instream.c (plain, gzip, zstd
+ * files) and the profiler (nv.profile's userdata, profiler.h batches).
+ *
+ *   csv.sniff(path [, {compression=}])   -> dialect | nil, msg, code
+ *   csv.open(path [, opts])              -> reader  | nil, msg, code
+ *       opts: delimiter, quote ("" = none), escape, header (bool),
+ *             encoding ("utf-8"|"latin-1"), compression
+ *             ("auto"|"none"|"gzip"|"zstd"), max_record_bytes
+ *       (anything not given is sniffed from the first 64 KiB)
+ *   r:header()  -> {name, ...}          r:dialect() -> dialect
+ *   r:profile_into(p [, {max_rows=, max_bytes=}]) -> stats | nil, msg, stats
+ *   r:rows([max = 20])  -> iterator over arrays of strings (preview)
+ *   r:close()   idempotent; also __gc and __close
+ * Codes: "open" (cannot open/read the file), "binary", "parse" (the
+ * header record is malformed), "memory".
+ *
+ * stats = {rows, bytes (decompressed, fed to the parser), raw_bytes (read
+ * from disk), lines, blank_lines, ragged_rows, ragged_lines = {first 5 start
+ * lines}, extra_fields (dropped: beyond the header), invalid_utf8,
+ * encoding ("utf-8"|"latin-1"), truncated (stopped at max_rows/max_bytes
+ * with data left), errors = {message...}}. On a mid-file error profile_into
+ * returns nil, "<path>: line N: ..." (or "<stream error> (after line N)"),
+ * stats; the complete rows before the error are already in the profile.
+ *
+ * Encoding: the file is read as Latin-1 when its first 64 KiB are not valid
+ * UTF-8 (or encoding = "latin-1"); its values are then converted to UTF-8.
+ * A file whose sample is valid UTF-8 passes bytes unchanged and reports
+ * invalid sequences found later in stats.invalid_utf8.
+ *
+ * Each profile_into and rows() reads the file from its first data row:
+ * the reader's own stream is used while it is still positioned right after
+ * the header, otherwise it is reopened (rows() always opens its own, closed
+ * by the for loop). Values from a Latin-1 file are converted to UTF-8
+ * before they reach the profiler or Lua. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <lauxlib.h>
+#include <lua.h>
+
+#include "csv_parse.h"
+#include "instream.h"
 #include "nvlua.h"
-int luaopen_nv_csv(lua_State *L) { lua_newtable(L); return 1; }
+#include "profiler.h"
+
+#define READER_MT "nv.CsvReader"
+#define CURSOR_MT "nv.CsvCursor"
+#define CHUNK ((size_t)1 << 20)
+#define ERRSZ 512
+
+/* One pass over the file: the stream, the parser, and read-but-unfed
+ * bytes buf[pos, len). */
+struct cursor {
+  struct nv_instream *in;
+  struct nv_csv_parser *p;
+  char *buf;
+  size_t len, pos;
+  int eof;  /* the stream returned 0 */
+  int done; /* nv_csv_finish was called */
+};
+
+/* Where profile_into sends batches; prof is NULL outside profile_into. */
+struct sink {
+  struct nv_profiler *prof;
+  const long *map; /* profiler column of each CSV column */
+  int identity;    /* map[c] == c for all c: use the batch call */
+};
+
+struct reader {
+  struct cursor cur;
+  int open;
+  int fresh; /* cur is right after the header */
+  struct nv_csv_dialect d;
+  enum nv_compression comp, actual;
+  size_t max_record;
+  struct sink sink;
+  /* user values: 1 = path, 2 = header table */
+};
+
+struct rows_cursor {
+  struct cursor cur;
+};
+
+enum pump { PUMP_DONE, PUMP_STOPPED, PUMP_BUDGET, PUMP_PARSE_ERR, PUMP_IO_ERR };
+
+static const char *const comp_names[] = {"auto", "none", "gzip", "zstd", NULL};
+
+/* ---- cursors (pure C) ------------------------------------------------- */
+
+static int cursor_close(struct cursor *c) {
+  int rc = 0;
+  nv_csv_free(c->p);
+  c->p = NULL;
+  if (c->in && nv_instream_close(c->in) != 0) rc = -1;
+  c->in = NULL;
+  free(c->buf);
+  c->buf = NULL;
+  c->len = c->pos = 0;
+  c->eof = c->done = 0;
+  return rc;
+}
+
+/* Opens path and reads the first NV_CSV_SNIFF_BYTES (or all) into buf. */
+static const char *cursor_open(struct cursor *c, const char *path, enum nv_compression comp,
+                               char *err, size_t errsz) {
+  c->buf = malloc(CHUNK);
+  if (c->buf == NULL) {
+    snprintf(err, errsz, "%s: out of memory", path);
+    return "memory";
+  }
+  c->in = nv_instream_open(path, comp, err, errsz);
+  if (c->in == NULL) return "open";
+  while (c->len < NV_CSV_SNIFF_BYTES && !c->eof) {
+    long got = nv_instream_read(c->in, c->buf + c->len, NV_CSV_SNIFF_BYTES - c->len);
+    if (got < 0) {
+      snprintf(err, errsz, "%s", nv_instream_error(c->in));
+      return "open";
+    }
+    if (got == 0) c->eof = 1;
+    c->len += (size_t)got;
+  }
+  return NULL;
+}
+
+/* Feeds the parser from the stream until it stops at its row limit, the
+ * input ends (then finishes it), or max_bytes were fed (PUMP_BUDGET; the
+ * partial record is dropped). */
+static enum pump cursor_pump(struct cursor *c, uint64_t max_bytes) {
+  for (;;) {
+    if (c->done) return PUMP_DONE;
+    if (c->pos == c->len) {
+      if (c->eof) {
+        c->done = 1;
+        return nv_csv_finish(c->p) == NV_CSV_OK ? PUMP_DONE : PUMP_PARSE_ERR;
+      }
+      long got = nv_instream_read(c->in, c->buf, CHUNK);
+      if (got < 0) return PUMP_IO_ERR;
+      c->pos = 0;
+      c->len = (size_t)got;
+      if (got == 0) c->eof = 1;
+      continue;
+    }
+    uint64_t fed = nv_csv_stats(c->p)->bytes;
+    if (fed >= max_bytes) return PUMP_BUDGET;
+    size_t n = c->len - c->pos;
+    if ((uint64_t)n > max_bytes - fed) n = (size_t)(max_bytes - fed);
+    size_t used = 0;
+    int rc = nv_csv_feed(c->p, c->buf + c->pos, n, &used);
+    c->pos += used;
+    if (rc == NV_CSV_STOPPED) return PUMP_STOPPED;
+    if (rc != NV_CSV_OK) return PUMP_PARSE_ERR;
+  }
+}
+
+/* Is the stream at its end? Reads ahead one chunk when needed; -1 on a
+ * read error. */
+static int cursor_at_end(struct cursor *c) {
+  if (c->done) return 1;
+  if (c->pos < c->len) return 0;
+  if (!c->eof) {
+    long got = nv_instream_read(c->in, c->buf, CHUNK);
+    if (got < 0) return -1;
+    c->pos = 0;
+    c->len = (size_t)got;
+    if (got == 0) c->eof = 1;
+  }
+  return c->pos == c->len && c->eof;
+}
+
+static void pump_message(struct cursor *c, enum pump rc, const char *path, char *err,
+                         size_t errsz) {
+  if (rc == PUMP_IO_ERR)
+    snprintf(err, errsz, "%s (after line %llu)", nv_instream_error(c->in),
+             (unsigned long long)nv_csv_stats(c->p)->lines);
+  else
+    snprintf(err, errsz, "%s: %s", path, nv_csv_error(c->p));
+}
+
+/* Creates the parser and parses the header (or, without one, the first
+ * record) from the sample onwards. */
+static const char *cursor_start(struct cursor *c, const char *path, const struct nv_csv_dialect *d,
+                                size_t max_record, nv_csv_batch_fn fn, void *ud, char *err,
+                                size_t errsz) {
+  struct nv_csv_config cfg;
+  nv_csv_config_init(&cfg, d);
+  cfg.max_record_bytes = max_record;
+  c->p = nv_csv_new(&cfg, fn, ud);
+  if (c->p == NULL) {
+    snprintf(err, errsz, "%s: out of memory", path);
+    return "memory";
+  }
+  nv_csv_set_row_limit(c->p, 0);
+  enum pump rc = cursor_pump(c, UINT64_MAX);
+  if (rc == PUMP_PARSE_ERR || rc == PUMP_IO_ERR) {
+    pump_message(c, rc, path, err, errsz);
+    if (rc == PUMP_IO_ERR) return "open";
+    return strcmp(nv_csv_error(c->p), "out of memory") == 0 ? "memory" : "parse";
+  }
+  return NULL;
+}
+
+/* ---- Lua helpers ------------------------------------------------------ */
+
+static int push_fail(lua_State *L, const char *msg, const char *code) {
+  luaL_pushfail(L);
+  lua_pushstring(L, msg);
+  lua_pushstring(L, code);
+  return 3;
+}
+
+static const char *le_name(const struct nv_csv_dialect *d) { return d->line_ending; }
+
+static void push_dialect(lua_State *L, const struct nv_csv_dialect *d, enum nv_compression comp) {
+  lua_createtable(L, 0, 8);
+  lua_pushlstring(L, &d->delimiter, 1);
+  lua_setfield(L, -2, "delimiter");
+  lua_pushlstring(L, &d->quote, d->quote ? 1 : 0);
+  lua_setfield(L, -2, "quote");
+  lua_pushlstring(L, &d->escape, d->escape ? 1 : 0);
+  lua_setfield(L, -2, "escape");
+  lua_pushboolean(L, d->has_header);
+  lua_setfield(L, -2, "has_header");
+  lua_pushstring(L, d->latin1 ? "latin-1" : "utf-8");
+  lua_setfield(L, -2, "encoding");
+  lua_pushboolean(L, d->bom);
+  lua_setfield(L, -2, "bom");
+  lua_pushstring(L, le_name(d));
+  lua_setfield(L, -2, "line_ending");
+  lua_pushstring(L, comp_names[comp]);
+  lua_setfield(L, -2, "compression");
+}
+
+/* Checks opts (nil or a table) holds only the given keys. */
+static void check_keys(lua_State *L, int idx, const char *const *keys) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    int ok = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (const char *const *k = keys; *k; k++)
+        if (strcmp(lua_tostring(L, -1), *k) == 0) ok = 1;
+    if (!ok) {
+      lua_pushfstring(L, "unknown option '%s'", luaL_tolstring(L, -1, NULL));
+      lua_error(L);
+    }
+  }
+}
+
+/* opts[key] as a one-byte string; -1 when absent. "" gives 0 when
+ * allow_empty. */
+static int opt_char(lua_State *L, int idx, const char *key, int allow_empty) {
+  if (lua_isnoneornil(L, idx)) return -1;
+  int t = lua_getfield(L, idx, key);
+  int r = -1;
+  if (t != LUA_TNIL) {
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    if (s == NULL || n > 1 || (n == 0 && !allow_empty) || (n == 1 && (s[0] == '\n' || s[0] == '\r')))
+      luaL_error(L, "option '%s' must be a single character%s", key,
+                 allow_empty ? " or \"\"" : "");
+    r = n ? (unsigned char)s[0] : 0;
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+static enum nv_compression opt_comp(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return NV_COMP_AUTO;
+  lua_getfield(L, idx, "compression");
+  int i = luaL_checkoption(L, -1, "auto", comp_names);
+  lua_pop(L, 1);
+  return (enum nv_compression)i;
+}
+
+/* opts[key] as an integer in [lo, hi]; def when absent. */
+static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
+                           lua_Integer hi) {
+  if (lua_isnoneornil(L, idx)) return def;
+  lua_Integer v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    int isnum;
+    v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || v < lo || v > hi)
+      luaL_error(L, "option '%s' must be an integer in [%I, %I]", key, lo, hi);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* ---- csv.sniff -------------------------------------------------------- */
+
+static int l_sniff(lua_State *L) {
+  static const char *const keys[] = {"compression", NULL};
+  const char *path = luaL_checkstring(L, 1);
+  check_keys(L, 2, keys);
+  enum nv_compression comp = opt_comp(L, 2);
+  struct rows_cursor *rc = lua_newuserdatauv(L, sizeof *rc, 0); /* owns the stream */
+  memset(rc, 0, sizeof *rc);
+  luaL_setmetatable(L, CURSOR_MT);
+  char err[ERRSZ], msg[ERRSZ + 64];
+  const char *code = cursor_open(&rc->cur, path, comp, err, sizeof err);
+  if (code) {
+    cursor_close(&rc->cur);
+    return push_fail(L, err, code);
+  }
+  struct nv_csv_dialect d;
+  int r = nv_csv_sniff(rc->cur.buf, rc->cur.len, rc->cur.eof, &d, err, sizeof err);
+  enum nv_compression actual = nv_instream_compression(rc->cur.in);
+  cursor_close(&rc->cur);
+  if (r != 0) {
+    snprintf(msg, sizeof msg, "%s: %s", path, err);
+    return push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
+  }
+  push_dialect(L, &d, actual);
+  return 1;
+}
+
+/* ---- the reader ------------------------------------------------------- */
+
+static int reader_close_impl(struct reader *r) {
+  if (!r->open) return 0;
+  r->open = 0;
+  r->fresh = 0;
+  return cursor_close(&r->cur);
+}
+
+static struct reader *check_reader(lua_State *L, int idx) {
+  struct reader *r = luaL_checkudata(L, idx, READER_MT);
+  if (!r->open) luaL_error(L, "attempt to use a closed reader");
+  return r;
+}
+
+static const char *reader_path(lua_State *L, int idx) {
+  lua_getiuservalue(L, idx, 1);
+  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
+  lua_pop(L, 1);
+  return p;
+}
+
+static int sink_batch(void *ud, const struct nv_text_batch *b) {
+  struct sink *s = ud;
+  if (s->prof == NULL) return 1;
+  if (s->identity) return !nv_profiler_add_text_batch(s->prof, b);
+  for (size_t c = 0; c < b->ncols; c++)
+    for (size_t r = 0; r < b->nrows; r++) {
+      const char *v = b->values[c * b->nrows + r];
+      if (v && !nv_profiler_add_text(s->prof, (size_t)s->map[c], v, b->lengths[c * b->nrows + r]))
+        return 1;
+    }
+  nv_profiler_add_rows(s->prof, b->nrows);
+  return 0;
+}
+
+static int l_open(lua_State *L) {
+  static const char *const keys[] = {"delimiter", "quote",       "escape",           "header",
+                                     "encoding",  "compression", "max_record_bytes", NULL};
+  static const char *const encodings[] = {"utf-8", "latin-1", NULL};
+  const char *path = luaL_checkstring(L, 1);
+  check_keys(L, 2, keys);
+  int delim = opt_char(L, 2, "delimiter", 0);
+  int quote = opt_char(L, 2, "quote", 1);
+  int escape = opt_char(L, 2, "escape", 0);
+  int header = -1, latin1 = -1;
+  if (!lua_isnoneornil(L, 2)) {
+    if (lua_getfield(L, 2, "header") != LUA_TNIL) {
+      luaL_argcheck(L, lua_isboolean(L, -1), 2, "option 'header' must be a boolean");
+      header = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "encoding") != LUA_TNIL) latin1 = luaL_checkoption(L, -1, NULL, encodings);
+    lua_pop(L, 1);
+  }
+  enum nv_compression comp = opt_comp(L, 2);
+  lua_Integer maxrec = opt_int(L, 2, "max_record_bytes", (lua_Integer)NV_CSV_DEFAULT_MAX_RECORD, 1,
+                               (lua_Integer)NV_CSV_MAX_RECORD_LIMIT);
+  if (delim >= 0 && (delim == quote || delim == '\n' || delim == '\r'))
+    luaL_error(L, "option 'delimiter' cannot be the quote character");
+
+  struct reader *r = lua_newuserdatauv(L, sizeof *r, 2);
+  memset(r, 0, sizeof *r);
+  luaL_setmetatable(L, READER_MT);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  r->comp = comp;
+  r->max_record = (size_t)maxrec;
+  r->open = 1; /* resources are attached below; close frees what exists */
+
+  char err[ERRSZ], msg[ERRSZ + 64];
+  const char *code = cursor_open(&r->cur, path, comp, err, sizeof err);
+  if (code) {
+    reader_close_impl(r);
+    return push_fail(L, err, code);
+  }
+  r->actual = nv_instream_compression(r->cur.in);
+  struct nv_csv_dialect *d = &r->d;
+  if (nv_csv_sniff(r->cur.buf, r->cur.len, r->cur.eof, d, err, sizeof err) != 0) {
+    reader_close_impl(r);
+    snprintf(msg, sizeof msg, "%s: %s", path, err);
+    return push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
+  }
+  int redo_header = 0;
+  if (delim >= 0 && delim != d->delimiter) d->delimiter = (char)delim, redo_header = 1;
+  if (quote >= 0 && quote != d->quote) {
+    d->quote = (char)quote;
+    d->escape = (char)quote;
+    redo_header = 1;
+  }
+  if (escape >= 0) d->escape = d->quote ? (char)escape : 0;
+  if (latin1 >= 0) d->latin1 = latin1;
+  if (d->delimiter == d->quote) {
+    reader_close_impl(r);
+    return luaL_error(L, "option 'quote' cannot be the delimiter");
+  }
+  if (header >= 0) {
+    d->has_header = header;
+  } else if (redo_header) {
+    int h = nv_csv_sniff_header(r->cur.buf, r->cur.len, r->cur.eof, d);
+    if (h < 0) {
+      reader_close_impl(r);
+      snprintf(msg, sizeof msg, "%s: out of memory", path);
+      return push_fail(L, msg, "memory");
+    }
+    d->has_header = h;
+  }
+  code = cursor_start(&r->cur, path, d, r->max_record, sink_batch, &r->sink, err, sizeof err);
+  if (code) {
+    reader_close_impl(r);
+    return push_fail(L, err, code);
+  }
+  r->fresh = 1;
+  size_t nc = nv_csv_ncols(r->cur.p);
+  lua_createtable(L, (int)nc, 0);
+  for (size_t i = 0; i < nc; i++) {
+    size_t len = 0;
+    const char *nm = nv_csv_column_name(r->cur.p, i, &len);
+    lua_pushlstring(L, nm, len);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setiuservalue(L, -2, 2);
+  return 1;
+}
+
+static int l_header(lua_State *L) {
+  check_reader(L, 1);
+  lua_getiuservalue(L, 1, 2);
+  lua_Integer n = luaL_len(L, -1);
+  lua_createtable(L, (int)n, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    lua_rawseti(L, -2, i);
+  }
+  return 1;
+}
+
+static int l_dialect(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  push_dialect(L, &r->d, r->actual);
+  return 1;
+}
+
+/* Reopens the reader's stream at its first data row (dialect kept). */
+static const char *reader_restart(lua_State *L, struct reader *r, char *err, size_t errsz) {
+  const char *path = reader_path(L, 1);
+  if (cursor_close(&r->cur) != 0) {
+    snprintf(err, errsz, "%s: cannot close", path);
+    return "open";
+  }
+  const char *code = cursor_open(&r->cur, path, r->comp, err, errsz);
+  if (code == NULL)
+    code = cursor_start(&r->cur, path, &r->d, r->max_record, sink_batch, &r->sink, err, errsz);
+  if (code == NULL) r->fresh = 1;
+  return code;
+}
+
+static void push_stats(lua_State *L, struct reader *r, int truncated, const char *error) {
+  const struct nv_csv_stats *st = nv_csv_stats(r->cur.p);
+  lua_createtable(L, 0, 12);
+  lua_pushinteger(L, (lua_Integer)st->rows);
+  lua_setfield(L, -2, "rows");
+  lua_pushinteger(L, (lua_Integer)st->bytes);
+  lua_setfield(L, -2, "bytes");
+  lua_pushinteger(L, (lua_Integer)nv_instream_raw_bytes(r->cur.in));
+  lua_setfield(L, -2, "raw_bytes");
+  lua_pushinteger(L, (lua_Integer)st->lines);
+  lua_setfield(L, -2, "lines");
+  lua_pushinteger(L, (lua_Integer)st->blank_lines);
+  lua_setfield(L, -2, "blank_lines");
+  lua_pushinteger(L, (lua_Integer)st->ragged_rows);
+  lua_setfield(L, -2, "ragged_rows");
+  lua_createtable(L, (int)st->nragged_lines, 0);
+  for (size_t i = 0; i < st->nragged_lines; i++) {
+    lua_pushinteger(L, (lua_Integer)st->ragged_lines[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "ragged_lines");
+  lua_pushinteger(L, (lua_Integer)st->extra_fields);
+  lua_setfield(L, -2, "extra_fields");
+  lua_pushinteger(L, (lua_Integer)st->invalid_utf8);
+  lua_setfield(L, -2, "invalid_utf8");
+  lua_pushstring(L, r->d.latin1 ? "latin-1" : "utf-8");
+  lua_setfield(L, -2, "encoding");
+  lua_pushboolean(L, truncated);
+  lua_setfield(L, -2, "truncated");
+  lua_createtable(L, error ? 1 : 0, 0);
+  if (error) {
+    lua_pushstring(L, error);
+    lua_rawseti(L, -2, 1);
+  }
+  lua_setfield(L, -2, "errors");
+}
+
+static int l_profile_into(lua_State *L) {
+  static const char *const keys[] = {"max_rows", "max_bytes", NULL};
+  struct reader *r = check_reader(L, 1);
+  struct nv_profiler *prof = nv_profile_check(L, 2);
+  check_keys(L, 3, keys);
+  lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  lua_Integer max_bytes = opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  char err[ERRSZ];
+  if (!r->fresh) {
+    const char *code = reader_restart(L, r, err, sizeof err);
+    if (code) {
+      lua_pushnil(L);
+      lua_pushstring(L, err);
+      if (r->cur.p) push_stats(L, r, 0, err);
+      else lua_newtable(L);
+      return 3;
+    }
+  }
+  r->fresh = 0;
+  const char *path = reader_path(L, 1);
+
+  /* the column map lives in a userdata so a raise cannot leak it */
+  size_t nc = nv_csv_ncols(r->cur.p);
+  long *map = lua_newuserdatauv(L, (nc ? nc : 1) * sizeof *map, 0);
+  int identity = 1;
+  for (size_t c = 0; c < nc; c++) {
+    size_t len = 0;
+    const char *nm = nv_csv_column_name(r->cur.p, c, &len);
+    map[c] = nv_profiler_column(prof, nm, len);
+    if (map[c] < 0) return luaL_error(L, "out of memory");
+    if (map[c] != (long)c) identity = 0;
+  }
+  r->sink.prof = prof;
+  r->sink.map = map;
+  r->sink.identity = identity;
+  nv_csv_set_row_limit(r->cur.p, (uint64_t)max_rows);
+  enum pump rc = cursor_pump(&r->cur, (uint64_t)max_bytes);
+  int truncated = 0;
+  if (rc == PUMP_STOPPED || rc == PUMP_BUDGET) {
+    int end = rc == PUMP_STOPPED ? cursor_at_end(&r->cur) : 0;
+    if (end < 0) {
+      rc = PUMP_IO_ERR;
+    } else if (end) {
+      rc = cursor_pump(&r->cur, UINT64_MAX); /* finish: nothing left */
+    } else {
+      truncated = 1;
+      rc = nv_csv_flush(r->cur.p) == NV_CSV_OK ? PUMP_DONE : PUMP_PARSE_ERR;
+    }
+  }
+  if (rc == PUMP_IO_ERR || rc == PUMP_PARSE_ERR) nv_csv_flush(r->cur.p); /* keep rows so far */
+  r->sink.prof = NULL;
+  r->sink.map = NULL;
+  if (rc == PUMP_DONE) {
+    push_stats(L, r, truncated, NULL);
+    return 1;
+  }
+  pump_message(&r->cur, rc, path, err, sizeof err);
+  lua_pushnil(L);
+  lua_pushstring(L, err);
+  push_stats(L, r, truncated, err);
+  return 3;
+}
+
+/* ---- r:rows([max]) ---------------------------------------------------- */
+
+static int cursor_gc(lua_State *L) {
+  struct rows_cursor *rc = luaL_checkudata(L, 1, CURSOR_MT);
+  cursor_close(&rc->cur);
+  return 0;
+}
+
+/* upvalues: reader, cursor, rows left */
+static int rows_iter(lua_State *L) {
+  struct reader *r = luaL_checkudata(L, lua_upvalueindex(1), READER_MT);
+  if (!r->open) return luaL_error(L, "attempt to use a closed reader");
+  struct rows_cursor *rc = luaL_checkudata(L, lua_upvalueindex(2), CURSOR_MT);
+  lua_Integer left = lua_tointeger(L, lua_upvalueindex(3));
+  struct cursor *c = &rc->cur;
+  if (left <= 0 || c->p == NULL) {
+    cursor_close(c);
+    return 0;
+  }
+  struct nv_text_batch b;
+  if (!nv_csv_pending(c->p, &b)) return luaL_error(L, "out of memory");
+  if (b.nrows == 0) {
+    nv_csv_set_row_limit(c->p, nv_csv_stats(c->p)->rows + 1);
+    enum pump pr = cursor_pump(c, UINT64_MAX);
+    if (pr == PUMP_PARSE_ERR || pr == PUMP_IO_ERR) {
+      char err[ERRSZ];
+      pump_message(c, pr, reader_path(L, lua_upvalueindex(1)), err, sizeof err);
+      cursor_close(c);
+      lua_pushstring(L, err);
+      return lua_error(L);
+    }
+    if (!nv_csv_pending(c->p, &b)) return luaL_error(L, "out of memory");
+  }
+  if (b.nrows == 0) {
+    cursor_close(c);
+    return 0;
+  }
+  lua_createtable(L, (int)b.ncols, 0);
+  for (size_t col = 0; col < b.ncols; col++) {
+    const char *v = b.values[col * b.nrows];
+    if (v == NULL) break;
+    lua_pushlstring(L, v, b.lengths[col * b.nrows]);
+    lua_rawseti(L, -2, (lua_Integer)col + 1);
+  }
+  nv_csv_clear_pending(c->p);
+  lua_pushinteger(L, left - 1);
+  lua_replace(L, lua_upvalueindex(3));
+  return 1;
+}
+
+static int l_rows(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, 20);
+  luaL_argcheck(L, max >= 0, 2, "must be non-negative");
+  const char *path = reader_path(L, 1);
+  struct rows_cursor *rc = lua_newuserdatauv(L, sizeof *rc, 0);
+  memset(rc, 0, sizeof *rc);
+  luaL_setmetatable(L, CURSOR_MT);
+  int cu = lua_gettop(L);
+  char err[ERRSZ];
+  const char *code = cursor_open(&rc->cur, path, r->comp, err, sizeof err);
+  if (code == NULL)
+    code = cursor_start(&rc->cur, path, &r->d, r->max_record, NULL, NULL, err, sizeof err);
+  if (code) {
+    cursor_close(&rc->cur);
+    lua_pushstring(L, err);
+    return lua_error(L);
+  }
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, cu);
+  lua_pushinteger(L, max);
+  lua_pushcclosure(L, rows_iter, 3);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_pushvalue(L, cu); /* to-be-closed: a `for` closes the stream on break */
+  return 4;
+}
+
+static int l_close(lua_State *L) {
+  struct reader *r = luaL_checkudata(L, 1, READER_MT);
+  if (reader_close_impl(r) != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: error closing the file", reader_path(L, 1));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  reader_close_impl(luaL_checkudata(L, 1, READER_MT));
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  struct reader *r = luaL_checkudata(L, 1, READER_MT);
+  if (!r->open) lua_pushliteral(L, "nv.CsvReader (closed)");
+  else lua_pushfstring(L, "nv.CsvReader (%s)", reader_path(L, 1));
+  return 1;
+}
+
+static const luaL_Reg functions[] = {{"sniff", l_sniff}, {"open", l_open}, {NULL, NULL}};
+
+static const luaL_Reg methods[] = {{"header", l_header},
+                                   {"dialect", l_dialect},
+                                   {"profile_into", l_profile_into},
+                                   {"rows", l_rows},
+                                   {"close", l_close},
+                                   {NULL, NULL}};
+
+static const luaL_Reg metamethods[] = {
+    {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
+
+static const luaL_Reg cursor_metamethods[] = {
+    {"__gc", cursor_gc}, {"__close", cursor_gc}, {NULL, NULL}};
+
+int luaopen_nv_csv(lua_State *L) {
+  luaL_newmetatable(L, READER_MT);
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlibtable(L, methods);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, CURSOR_MT);
+  luaL_setfuncs(L, cursor_metamethods, 0);
+  lua_pop(L, 1);
+  luaL_newlib(L, functions);
+  return 1;
+}

@@ -118,7 +118,10 @@ struct nv_instream *nv_instream_open(const char *path, enum nv_compression comp,
 
 static long read_plain(struct nv_instream *s, char *buf, size_t n) {
   size_t got = fread(buf, 1, n, s->f);
-  if (got == 0 && ferror(s->f)) return fail(s, "cannot read %s: %s", strerror(errno));
+  if (got == 0 && ferror(s->f)) {
+    fail(s, "cannot read %s: %s", strerror(errno));
+    return 0;
+  }
   s->raw_bytes += got;
   return (long)got;
 }
@@ -127,14 +130,14 @@ static long read_gzip(struct nv_instream *s, char *buf, size_t n) {
   s->z.next_out = (unsigned char *)buf;
   s->z.avail_out = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
   while (s->z.avail_out > 0) {
-    if (!fill_raw(s)) return fail(s, "cannot read %s: %s", strerror(errno));
+    if (!fill_raw(s)) { fail(s, "cannot read %s: %s", strerror(errno)); return (long)(n - s->z.avail_out); }
     if (s->raw_pos >= s->raw_len) { /* no more compressed input */
       if (!s->z_member_done && s->raw_bytes > 0)
-        return fail(s, "%s: %s", "truncated gzip data (unexpected end of file)");
+        { fail(s, "%s: %s", "truncated gzip data (unexpected end of file)"); return (long)(n - s->z.avail_out); }
       break;
     }
     if (s->z_member_done) { /* another gzip member follows (concatenated .gz) */
-      if (inflateReset(&s->z) != Z_OK) return fail(s, "%s: %s", "gzip decoder reset failed");
+      if (inflateReset(&s->z) != Z_OK) { fail(s, "%s: %s", "gzip decoder reset failed"); return (long)(n - s->z.avail_out); }
       s->z_member_done = 0;
     }
     s->z.next_in = s->raw + s->raw_pos;
@@ -146,7 +149,7 @@ static long read_gzip(struct nv_instream *s, char *buf, size_t n) {
     } else if (rc == Z_BUF_ERROR) {
       if (s->raw_pos < s->raw_len) break; /* output full */
     } else if (rc != Z_OK) {
-      return fail(s, "%s: corrupt gzip data: %s", s->z.msg ? s->z.msg : "inflate error");
+      { fail(s, "%s: corrupt gzip data: %s", s->z.msg ? s->z.msg : "inflate error"); return (long)(n - s->z.avail_out); }
     }
   }
   return (long)(n - s->z.avail_out);
@@ -155,23 +158,23 @@ static long read_gzip(struct nv_instream *s, char *buf, size_t n) {
 static long read_zstd(struct nv_instream *s, char *buf, size_t n) {
   ZSTD_outBuffer out = {buf, n, 0};
   while (out.pos < out.size) {
-    if (!fill_raw(s)) return fail(s, "cannot read %s: %s", strerror(errno));
+    if (!fill_raw(s)) { fail(s, "cannot read %s: %s", strerror(errno)); return (long)out.pos; }
     if (s->raw_pos >= s->raw_len) {
       if (s->zstd_last != 0) {
         /* the decoder may still hold output for us */
         ZSTD_inBuffer empty = {s->raw, 0, 0};
         size_t before = out.pos;
         size_t rc = ZSTD_decompressStream(s->zd, &out, &empty);
-        if (ZSTD_isError(rc)) return fail(s, "%s: corrupt zstd data: %s", ZSTD_getErrorName(rc));
+        if (ZSTD_isError(rc)) { fail(s, "%s: corrupt zstd data: %s", ZSTD_getErrorName(rc)); return (long)out.pos; }
         s->zstd_last = rc;
         if (out.pos > before) continue;
-        if (rc != 0) return fail(s, "%s: %s", "truncated zstd data (unexpected end of file)");
+        if (rc != 0) { fail(s, "%s: %s", "truncated zstd data (unexpected end of file)"); return (long)out.pos; }
       }
       break;
     }
     ZSTD_inBuffer in = {s->raw, s->raw_len, s->raw_pos};
     size_t rc = ZSTD_decompressStream(s->zd, &out, &in);
-    if (ZSTD_isError(rc)) return fail(s, "%s: corrupt zstd data: %s", ZSTD_getErrorName(rc));
+    if (ZSTD_isError(rc)) { fail(s, "%s: corrupt zstd data: %s", ZSTD_getErrorName(rc)); return (long)out.pos; }
     s->raw_pos = in.pos;
     s->zstd_last = rc;
   }
@@ -188,6 +191,8 @@ long nv_instream_read(struct nv_instream *s, char *buf, size_t n) {
     case NV_COMP_ZSTD: got = read_zstd(s, buf, n); break;
     default: got = read_plain(s, buf, n); break;
   }
+  /* data decoded before an error is delivered; the error comes next call */
+  if (got == 0 && s->failed) return -1;
   if (got > 0) s->bytes += (uint64_t)got;
   return got;
 }

@@ -203,7 +203,7 @@ static void mask_patterns(const char *in, size_t n, struct outbuf *o) {
       if (ieq_n(in + start, i - start, "bearer") && i < n && in[i] == ' ') {
         size_t j = i + 1;
         while (j < n && !isspace((unsigned char)in[j]) && in[j] != '"' &&
-               in[j] != '\'')
+               in[j] != '\'' && in[j] != '\\')
           j++;
         if (j > i + 1) {
           out_put(o, in + start, i + 1 - start);

@@ -7,11 +7,14 @@
 int luaopen_nv_log(lua_State *L);
 int luaopen_nv_sys(lua_State *L);
 int luaopen_nv_store_sqlite(lua_State *L);
+int luaopen_nv_pg(lua_State *L);
+int luaopen_nv_mysql(lua_State *L);
 int luaopen_nv_connectors(lua_State *L);
 int luaopen_nv_fs(lua_State *L);
 int luaopen_nv_profile(lua_State *L);
 int luaopen_nv_csv(lua_State *L);
 int luaopen_nv_jsonfile(lua_State *L);
+int luaopen_nv_http(lua_State *L);
 
 /* nv.profile: the engine inside a "nv.Profile" userdata at idx (raises if
  * idx is not an open profile), and a new empty one pushed on the stack. */

@@ -1,2 +1,755 @@
-/* profiler.c - stub, replaced by its implementation. */
-typedef int nv_profiler_placeholder;
+/* profiler.c - the column profiler engine (profiler.h, profiler_result.h):
+ * per column counts, type inference, numeric / chronological / bytewise
+ * extremes, Welford moments, quantiles, distinct counts, top values,
+ * lengths and samples, each in memory bounded per column and mergeable.
+ * Uses the classifier (profiler_infer.c) and the sketches
+ * (profiler_sketch.c); pure C, no Lua.
+ *
+ * Invariants: tcount[] sums to nonempty = present - nulls - empties; every
+ * non-empty value is hashed once and that hash feeds distinct, top values
+ * and samples. Nothing is allocated per value: a column's buffers grow a
+ * bounded number of times. */
+#include "profiler.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profiler_infer.h"
+#include "profiler_result.h"
+#include "profiler_sketch.h"
+
+struct numacc {  /* Welford moments and extremes, mergeable (Chan et al.) */
+  uint64_t n;
+  double mean, m2, min, max;
+  int64_t imin, imax; /* over values held exactly as int64 */
+  int all_int;        /* every value was an int64 */
+  struct nv_kll kll;
+};
+
+struct chrono_ext {
+  uint64_t n;
+  int64_t min, max; /* microseconds since 1970 */
+  uint8_t min_z, max_z;
+};
+
+struct bvalue {
+  uint32_t len;
+  char v[NV_PROFILE_VALUE_MAX];
+};
+
+struct sample {
+  uint64_t hash;
+  uint32_t len;
+  char v[NV_PROFILE_VALUE_MAX];
+};
+
+struct isample {
+  uint64_t seq; /* position among the column's non-empty values */
+  uint32_t len;
+  char v[NV_PROFILE_INVALID_MAX];
+};
+
+/* chrono extremes: plain forms, MM/DD only, DD/MM only, ambiguous read
+ * as MM/DD, ambiguous read as DD/MM (chosen by the majority at the end) */
+enum { EXT_PLAIN, EXT_MDY, EXT_DMY, EXT_AMB_MDY, EXT_AMB_DMY, EXT_N };
+
+struct column {
+  uint64_t present, nulls, empties, nonempty;
+  uint64_t tcount[NV_PT_NTYPES];
+  uint64_t len_n, len_sum, len_min, len_max;
+  uint64_t forms[4]; /* enum nv_dform */
+  struct chrono_ext ext[EXT_N];
+  struct numacc num[2]; /* 0: integers, 1: other decimals */
+  struct nv_distinct distinct;
+  struct nv_topk *topk; /* allocated with the first non-empty value */
+  int has_text_ext;
+  struct bvalue smin, smax;
+  uint32_t nsamples;
+  struct sample samples[NV_PROFILE_SAMPLES];
+  uint8_t ninv[NV_PT_NTYPES];
+  struct isample inv[NV_PT_NTYPES][NV_PROFILE_INVALID];
+  uint64_t name_hash;
+  size_t name_len;
+  char *name;
+  char *native;
+};
+
+struct nv_profiler {
+  struct column **cols;
+  size_t ncols, capcols;
+  uint32_t *index; /* name hash -> column index + 1, load <= 1/2 */
+  size_t index_cap;
+  uint64_t rows;
+};
+
+/* ---- columns ------------------------------------------------------------ */
+
+static void numacc_init(struct numacc *a) {
+  memset(a, 0, sizeof *a);
+  a->imin = INT64_MAX;
+  a->imax = INT64_MIN;
+  a->all_int = 1;
+}
+
+static void column_free(struct column *c) {
+  if (!c) return;
+  nv_kll_free(&c->num[0].kll);
+  nv_kll_free(&c->num[1].kll);
+  nv_distinct_free(&c->distinct);
+  free(c->topk);
+  free(c->native);
+  free(c->name);
+  free(c);
+}
+
+static struct column *column_new(const char *name, size_t n) {
+  struct column *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->name = malloc(n + 1);
+  if (!c->name) {
+    free(c);
+    return NULL;
+  }
+  memcpy(c->name, name, n);
+  c->name[n] = '\0';
+  c->name_len = n;
+  c->name_hash = nv_hash64(name, n);
+  c->len_min = UINT64_MAX;
+  numacc_init(&c->num[0]);
+  numacc_init(&c->num[1]);
+  return c;
+}
+
+struct nv_profiler *nv_profiler_new(void) {
+  struct nv_profiler *p = calloc(1, sizeof *p);
+  return p;
+}
+
+void nv_profiler_free(struct nv_profiler *p) {
+  if (!p) return;
+  for (size_t i = 0; i < p->ncols; i++) column_free(p->cols[i]);
+  free(p->cols);
+  free(p->index);
+  free(p);
+}
+
+size_t nv_profiler_ncols(const struct nv_profiler *p) { return p->ncols; }
+uint64_t nv_profiler_rows(const struct nv_profiler *p) { return p->rows; }
+
+static long find_column(const struct nv_profiler *p, const char *name, size_t n, uint64_t h) {
+  if (!p->index) return -1;
+  size_t m = p->index_cap - 1;
+  for (size_t i = (size_t)h & m; p->index[i]; i = (i + 1) & m) {
+    const struct column *c = p->cols[p->index[i] - 1];
+    if (c->name_hash == h && c->name_len == n && memcmp(c->name, name, n) == 0)
+      return (long)(p->index[i] - 1);
+  }
+  return -1;
+}
+
+static void index_put(uint32_t *index, size_t cap, uint64_t h, size_t col) {
+  size_t m = cap - 1, i = (size_t)h & m;
+  while (index[i]) i = (i + 1) & m;
+  index[i] = (uint32_t)(col + 1);
+}
+
+/* Appends a column (even when the name is taken: lookups find the first). */
+static long append_column(struct nv_profiler *p, const char *name, size_t n) {
+  if (p->ncols >= UINT32_MAX - 1 || p->ncols >= (size_t)LONG_MAX) return -1;
+  if (p->ncols == p->capcols) {
+    size_t cap = p->capcols ? p->capcols * 2 : 16;
+    if (cap > SIZE_MAX / sizeof *p->cols) return -1;
+    struct column **cols = realloc(p->cols, cap * sizeof *cols);
+    if (!cols) return -1;
+    p->cols = cols;
+    p->capcols = cap;
+  }
+  if ((p->ncols + 1) * 2 > p->index_cap) {
+    size_t cap = p->index_cap ? p->index_cap * 2 : 32;
+    if (cap > SIZE_MAX / sizeof *p->index) return -1;
+    uint32_t *index = calloc(cap, sizeof *index);
+    if (!index) return -1;
+    for (size_t i = 0; i < p->ncols; i++) index_put(index, cap, p->cols[i]->name_hash, i);
+    free(p->index);
+    p->index = index;
+    p->index_cap = cap;
+  }
+  struct column *c = column_new(name, n);
+  if (!c) return -1;
+  p->cols[p->ncols] = c;
+  index_put(p->index, p->index_cap, c->name_hash, p->ncols);
+  return (long)p->ncols++;
+}
+
+long nv_profiler_column(struct nv_profiler *p, const char *name, size_t n) {
+  long i = find_column(p, name, n, nv_hash64(name, n));
+  return i >= 0 ? i : append_column(p, name, n);
+}
+
+int nv_profiler_set_native_type(struct nv_profiler *p, size_t col, const char *type) {
+  if (col >= p->ncols) return 1;
+  size_t n = strlen(type);
+  char *t = malloc(n + 1);
+  if (!t) return 0;
+  memcpy(t, type, n + 1);
+  free(p->cols[col]->native);
+  p->cols[col]->native = t;
+  return 1;
+}
+
+void nv_profiler_add_rows(struct nv_profiler *p, uint64_t n) { p->rows += n; }
+
+/* ---- one value ---------------------------------------------------------- */
+
+static inline int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static inline uint64_t load_be64(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+/* bytewise order; the first 8 bytes decide most comparisons without a call */
+static inline int bcompare(const char *s, size_t n, const struct bvalue *b) {
+  size_t m = n < b->len ? n : b->len;
+  if (m >= 8) {
+    uint64_t x = load_be64(s), y = load_be64(b->v);
+    if (x != y) return x < y ? -1 : 1;
+  } else if (m > 0 && s[0] != b->v[0]) {
+    return (unsigned char)s[0] < (unsigned char)b->v[0] ? -1 : 1;
+  }
+  int r = memcmp(s, b->v, m);
+  return r ? r : (n > b->len) - (n < b->len);
+}
+
+static void bset(struct bvalue *b, const char *s, size_t n) {
+  b->len = (uint32_t)n;
+  memcpy(b->v, s, n);
+}
+
+static inline int numacc_add(struct numacc *a, double x, int is_int, int64_t iv) {
+  a->n++;
+  double d = x - a->mean;
+  a->mean += d / (double)a->n;
+  a->m2 += d * (x - a->mean);
+  if (a->n == 1) {
+    a->min = a->max = x;
+  } else {
+    if (x < a->min) a->min = x;
+    if (x > a->max) a->max = x;
+  }
+  if (is_int) {
+    if (iv < a->imin) a->imin = iv;
+    if (iv > a->imax) a->imax = iv;
+  } else {
+    a->all_int = 0;
+  }
+  return nv_kll_add(&a->kll, x);
+}
+
+static inline void ext_add(struct chrono_ext *e, int64_t t, int z) {
+  if (e->n++ == 0) {
+    e->min = e->max = t;
+    e->min_z = e->max_z = (uint8_t)z;
+    return;
+  }
+  if (t < e->min) {
+    e->min = t;
+    e->min_z = (uint8_t)z;
+  }
+  if (t > e->max) {
+    e->max = t;
+    e->max_z = (uint8_t)z;
+  }
+}
+
+static void chrono_add(struct column *c, const struct nv_classified *k) {
+  c->forms[k->form]++;
+  switch (k->form) {
+    case NV_DF_PLAIN: ext_add(&c->ext[EXT_PLAIN], k->t1, k->zoned); break;
+    case NV_DF_MDY: ext_add(&c->ext[EXT_MDY], k->t1, k->zoned); break;
+    case NV_DF_DMY: ext_add(&c->ext[EXT_DMY], k->t1, k->zoned); break;
+    default:
+      ext_add(&c->ext[EXT_AMB_MDY], k->t1, k->zoned);
+      ext_add(&c->ext[EXT_AMB_DMY], k->t2, k->zoned);
+  }
+}
+
+/* A non-empty value s[0..n) of known class. */
+static int column_value(struct column *c, const char *s, size_t n, const struct nv_classified *k) {
+  if (!c->topk) {
+    c->topk = malloc(sizeof *c->topk);
+    if (!c->topk) return 0;
+    c->topk->n = 0;
+    c->topk->ncand = 0;
+    c->topk->candmin = 0;
+    memset(c->topk->tab, 0, sizeof c->topk->tab);
+  }
+  uint64_t seq = c->nonempty++;
+  int t = k->type;
+  c->tcount[t]++;
+  if (c->ninv[t] < NV_PROFILE_INVALID) {
+    struct isample *is = &c->inv[t][c->ninv[t]++];
+    is->seq = seq;
+    is->len = (uint32_t)(n < NV_PROFILE_INVALID_MAX ? n : NV_PROFILE_INVALID_MAX);
+    memcpy(is->v, s, is->len);
+  }
+  int ok = 1;
+  if (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) {
+    if (k->has_num)
+      ok = numacc_add(&c->num[t == NV_PT_DECIMAL], k->dval, k->is_int, k->ival);
+  } else if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) {
+    chrono_add(c, k);
+  }
+  uint64_t h = nv_hash64(s, n);
+  ok &= nv_distinct_add(&c->distinct, h);
+  nv_topk_add(c->topk, h, s, n);
+  size_t m = n < NV_PROFILE_VALUE_MAX ? n : NV_PROFILE_VALUE_MAX;
+  if (c->nsamples < NV_PROFILE_SAMPLES) {
+    uint32_t i = 0;
+    while (i < c->nsamples && c->samples[i].hash != h) i++;
+    if (i == c->nsamples) {
+      struct sample *sm = &c->samples[c->nsamples++];
+      sm->hash = h;
+      sm->len = (uint32_t)m;
+      memcpy(sm->v, s, m);
+    }
+  }
+  if (!c->has_text_ext) {
+    c->has_text_ext = 1;
+    bset(&c->smin, s, m);
+    bset(&c->smax, s, m);
+  } else if (bcompare(s, m, &c->smin) < 0) {
+    bset(&c->smin, s, m);
+  } else if (bcompare(s, m, &c->smax) > 0) {
+    bset(&c->smax, s, m);
+  }
+  return ok;
+}
+
+static inline void lengths_add(struct column *c, size_t n) {
+  c->len_n++;
+  c->len_sum += n;
+  if (n < c->len_min) c->len_min = n;
+  if (n > c->len_max) c->len_max = n;
+}
+
+static inline int column_text(struct column *c, const char *s, size_t n) {
+  c->present++;
+  if (n == 0) {
+    c->empties++;
+    return 1;
+  }
+  const char *b = s, *e = s + n;
+  if (is_space((unsigned char)*b) || is_space((unsigned char)e[-1])) {
+    while (b < e && is_space((unsigned char)*b)) b++;
+    while (e > b && is_space((unsigned char)e[-1])) e--;
+    if (b == e) {
+      c->empties++;
+      return 1;
+    }
+  }
+  struct nv_classified k;
+  nv_classify(b, (size_t)(e - b), &k);
+  lengths_add(c, n);
+  return column_value(c, s, n, &k);
+}
+
+int nv_profiler_add_text(struct nv_profiler *p, size_t col, const char *s, size_t n) {
+  if (col >= p->ncols) return 1;
+  return column_text(p->cols[col], s, n);
+}
+
+int nv_profiler_add_null(struct nv_profiler *p, size_t col) {
+  if (col >= p->ncols) return 1;
+  p->cols[col]->present++;
+  p->cols[col]->nulls++;
+  return 1;
+}
+
+static size_t format_i64(int64_t v, char *buf) {
+  char tmp[24];
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) tmp[n++] = '-';
+  for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+  return n;
+}
+
+int nv_profiler_add_int(struct nv_profiler *p, size_t col, int64_t v) {
+  if (col >= p->ncols) return 1;
+  struct column *c = p->cols[col];
+  char buf[24];
+  size_t n = format_i64(v, buf);
+  struct nv_classified k = {.type = NV_PT_INTEGER, .has_num = 1, .is_int = 1,
+                            .ival = v, .dval = (double)v};
+  c->present++;
+  return column_value(c, buf, n, &k);
+}
+
+int nv_profiler_add_double(struct nv_profiler *p, size_t col, double v) {
+  if (col >= p->ncols) return 1;
+  struct column *c = p->cols[col];
+  char buf[40];
+  int n = snprintf(buf, sizeof buf, "%.15g", v);
+  if (n > 0 && (size_t)n < sizeof buf && isfinite(v) && strtod(buf, NULL) != v)
+    n = snprintf(buf, sizeof buf, "%.17g", v);
+  if (n < 0 || (size_t)n >= sizeof buf) n = 0;
+  struct nv_classified k = {.type = NV_PT_DECIMAL, .has_num = isfinite(v), .dval = v};
+  c->present++;
+  return column_value(c, buf, (size_t)n, &k);
+}
+
+int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v) {
+  if (col >= p->ncols) return 1;
+  struct column *c = p->cols[col];
+  struct nv_classified k = {.type = NV_PT_BOOLEAN};
+  c->present++;
+  return v ? column_value(c, "true", 4, &k) : column_value(c, "false", 5, &k);
+}
+
+int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const char *json,
+                           size_t n) {
+  (void)kind; /* arrays and objects are both "json" */
+  if (col >= p->ncols) return 1;
+  struct column *c = p->cols[col];
+  struct nv_classified k = {.type = NV_PT_JSON};
+  c->present++;
+  lengths_add(c, n);
+  return column_value(c, json, n, &k);
+}
+
+int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch *b) {
+  while (p->ncols < b->ncols) { /* batch wider than the header: name the extras */
+    char name[32];
+    int n = snprintf(name, sizeof name, "column_%zu", p->ncols + 1);
+    if (n < 0 || (size_t)n >= sizeof name || append_column(p, name, (size_t)n) < 0) return 0;
+  }
+  for (size_t c = 0; c < b->ncols; c++) {
+    struct column *col = p->cols[c];
+    const char *const *v = b->values + c * b->nrows;
+    const uint32_t *len = b->lengths + c * b->nrows;
+    for (size_t r = 0; r < b->nrows; r++)
+      if (v[r] && !column_text(col, v[r], len[r])) return 0;
+  }
+  p->rows += b->nrows;
+  return 1;
+}
+
+/* ---- merge -------------------------------------------------------------- */
+
+static int numacc_merge(struct numacc *a, const struct numacc *b) {
+  if (b->n == 0) return 1;
+  if (!nv_kll_merge(&a->kll, &b->kll)) return 0;
+  if (a->n == 0) {
+    a->min = b->min;
+    a->max = b->max;
+  } else {
+    if (b->min < a->min) a->min = b->min;
+    if (b->max > a->max) a->max = b->max;
+  }
+  double n = (double)a->n + (double)b->n, d = b->mean - a->mean;
+  a->m2 += b->m2 + d * d * (double)a->n * (double)b->n / n;
+  a->mean += d * (double)b->n / n;
+  a->n += b->n;
+  if (b->imin < a->imin) a->imin = b->imin;
+  if (b->imax > a->imax) a->imax = b->imax;
+  a->all_int &= b->all_int;
+  return 1;
+}
+
+static void ext_merge(struct chrono_ext *a, const struct chrono_ext *b) {
+  if (b->n == 0) return;
+  if (a->n == 0) {
+    *a = *b;
+    return;
+  }
+  a->n += b->n;
+  if (b->min < a->min) {
+    a->min = b->min;
+    a->min_z = b->min_z;
+  }
+  if (b->max > a->max) {
+    a->max = b->max;
+    a->max_z = b->max_z;
+  }
+}
+
+static int column_merge(struct column *a, const struct column *b) {
+  if (!a->native && b->native) {
+    size_t n = strlen(b->native);
+    if (!(a->native = malloc(n + 1))) return 0;
+    memcpy(a->native, b->native, n + 1);
+  }
+  if (b->topk) {
+    if (!a->topk) {
+      if (!(a->topk = malloc(sizeof *a->topk))) return 0;
+      memcpy(a->topk, b->topk, sizeof *a->topk);
+    } else if (!nv_topk_merge(a->topk, b->topk)) {
+      return 0;
+    }
+  }
+  if (!nv_distinct_merge(&a->distinct, &b->distinct)) return 0;
+  for (int i = 0; i < 2; i++)
+    if (!numacc_merge(&a->num[i], &b->num[i])) return 0;
+  for (int t = 0; t < NV_PT_NTYPES; t++) {
+    for (uint8_t j = 0; j < b->ninv[t] && a->ninv[t] < NV_PROFILE_INVALID; j++) {
+      a->inv[t][a->ninv[t]] = b->inv[t][j];
+      a->inv[t][a->ninv[t]++].seq += a->nonempty;
+    }
+    a->tcount[t] += b->tcount[t];
+  }
+  for (uint32_t j = 0; j < b->nsamples && a->nsamples < NV_PROFILE_SAMPLES; j++) {
+    uint32_t i = 0;
+    while (i < a->nsamples && a->samples[i].hash != b->samples[j].hash) i++;
+    if (i == a->nsamples) a->samples[a->nsamples++] = b->samples[j];
+  }
+  if (b->has_text_ext) {
+    if (!a->has_text_ext) {
+      a->has_text_ext = 1;
+      a->smin = b->smin;
+      a->smax = b->smax;
+    } else {
+      if (bcompare(b->smin.v, b->smin.len, &a->smin) < 0) a->smin = b->smin;
+      if (bcompare(b->smax.v, b->smax.len, &a->smax) > 0) a->smax = b->smax;
+    }
+  }
+  for (int e = 0; e < EXT_N; e++) ext_merge(&a->ext[e], &b->ext[e]);
+  for (int f = 0; f < 4; f++) a->forms[f] += b->forms[f];
+  a->present += b->present;
+  a->nulls += b->nulls;
+  a->empties += b->empties;
+  a->nonempty += b->nonempty;
+  a->len_n += b->len_n;
+  a->len_sum += b->len_sum;
+  if (b->len_min < a->len_min) a->len_min = b->len_min;
+  if (b->len_max > a->len_max) a->len_max = b->len_max;
+  return 1;
+}
+
+int nv_profiler_merge(struct nv_profiler *dst, const struct nv_profiler *src) {
+  if (dst == src) return 0; /* callers keep them distinct (nv.profile raises) */
+  for (size_t i = 0; i < src->ncols; i++) {
+    const struct column *b = src->cols[i];
+    long j = nv_profiler_column(dst, b->name, b->name_len);
+    if (j < 0 || !column_merge(dst->cols[j], b)) return 0;
+  }
+  dst->rows += src->rows;
+  return 1;
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static uint64_t compatible(const uint64_t *tc, uint64_t non_null, int t) {
+  switch (t) {
+    case NV_PT_DECIMAL: return tc[NV_PT_INTEGER] + tc[NV_PT_DECIMAL];
+    case NV_PT_TIMESTAMP: return tc[NV_PT_DATE] + tc[NV_PT_TIMESTAMP];
+    case NV_PT_STRING: return non_null;
+    default: return tc[t];
+  }
+}
+
+/* The most specific type covering >= 95% of the non-empty values. */
+static int infer(const uint64_t *tc, uint64_t non_null) {
+  for (int t = 0; t < NV_PT_STRING; t++) {
+    uint64_t cov = compatible(tc, non_null, t);
+    if ((double)cov * 20.0 >= (double)non_null * 19.0) return t;
+  }
+  return NV_PT_STRING;
+}
+
+static int is_compatible(int inferred, int t) {
+  return t == inferred || inferred == NV_PT_STRING ||
+         (inferred == NV_PT_DECIMAL && t == NV_PT_INTEGER) ||
+         (inferred == NV_PT_TIMESTAMP && t == NV_PT_DATE);
+}
+
+static void invalid_samples(const struct column *c, int inferred, struct nv_column_result *r) {
+  const struct isample *pick[NV_PROFILE_INVALID];
+  size_t n = 0;
+  for (int t = 0; t < NV_PT_NTYPES; t++) {
+    if (is_compatible(inferred, t)) continue;
+    for (uint8_t j = 0; j < c->ninv[t]; j++) { /* keep the earliest three, in order */
+      const struct isample *s = &c->inv[t][j];
+      size_t k = n < NV_PROFILE_INVALID ? n++ : NV_PROFILE_INVALID;
+      if (k == NV_PROFILE_INVALID) {
+        if (s->seq >= pick[NV_PROFILE_INVALID - 1]->seq) continue;
+        k = NV_PROFILE_INVALID - 1;
+      }
+      while (k > 0 && pick[k - 1]->seq > s->seq) {
+        pick[k] = pick[k - 1];
+        k--;
+      }
+      pick[k] = s;
+    }
+  }
+  r->ninvalid = n;
+  for (size_t i = 0; i < n; i++) r->invalid[i] = (struct nv_text){pick[i]->v, pick[i]->len};
+}
+
+static int push_quantiles(const struct nv_kll *a, const struct nv_kll *b, int as_int,
+                          struct nv_column_result *r) {
+  static const double qs[3] = {0.25, 0.50, 0.75};
+  const struct nv_kll *ks[2] = {a, b};
+  int rc = nv_kll_quantiles(ks, 2, qs, 3, r->q);
+  if (rc == 0) return 0;
+  if (rc < 0) return 1;
+  r->quantile_kind = NV_STAT_NUM;
+  if (as_int) { /* every summarised value was an int64: clamp the rounding */
+    for (int i = 0; i < 3; i++)
+      r->iq[i] = r->q[i] >= 9223372036854775807.0    ? INT64_MAX
+                 : r->q[i] <= -9223372036854775808.0 ? INT64_MIN
+                                                     : (int64_t)r->q[i];
+    r->quantile_kind = NV_STAT_INT;
+  }
+  return 1;
+}
+
+static int numeric_result(const struct column *c, int inferred, struct nv_column_result *r) {
+  struct numacc all = c->num[0]; /* moments only: the KLL pointers are not used from it */
+  int with_dec = inferred == NV_PT_DECIMAL && c->num[1].n > 0;
+  if (with_dec) {
+    const struct numacc *b = &c->num[1];
+    if (all.n == 0) {
+      all = *b;
+    } else {
+      if (b->min < all.min) all.min = b->min;
+      if (b->max > all.max) all.max = b->max;
+      double n = (double)all.n + (double)b->n, d = b->mean - all.mean;
+      all.m2 += b->m2 + d * d * (double)all.n * (double)b->n / n;
+      all.mean += d * (double)b->n / n;
+      all.n += b->n;
+      all.all_int = 0;
+    }
+  }
+  if (all.n == 0) return 1;
+  int as_int = all.all_int && !with_dec;
+  if (as_int) {
+    r->minmax_kind = NV_STAT_INT;
+    r->imin = all.imin;
+    r->imax = all.imax;
+  } else {
+    r->minmax_kind = NV_STAT_NUM;
+    r->dmin = all.min;
+    r->dmax = all.max;
+  }
+  r->has_mean = 1;
+  r->mean = all.mean;
+  if (all.n >= 2) {
+    r->has_stddev = 1;
+    r->stddev = sqrt(all.m2 > 0 ? all.m2 / (double)(all.n - 1) : 0.0);
+  }
+  return push_quantiles(&c->num[0].kll, with_dec ? &c->num[1].kll : NULL, as_int, r);
+}
+
+static void chrono_result(const struct column *c, int inferred, struct nv_column_result *r) {
+  int mdy = c->forms[NV_DF_MDY] >= c->forms[NV_DF_DMY]; /* ties read as MM/DD */
+  const int use[4] = {EXT_PLAIN, EXT_MDY, EXT_DMY, mdy ? EXT_AMB_MDY : EXT_AMB_DMY};
+  struct chrono_ext all = {0};
+  for (int i = 0; i < 4; i++) ext_merge(&all, &c->ext[use[i]]);
+  if (all.n == 0) return;
+  int date_only = inferred == NV_PT_DATE;
+  r->minmax_kind = NV_STAT_CHRONO;
+  r->cmin_len = nv_format_instant(all.min, date_only, all.min_z, r->cmin, sizeof r->cmin);
+  r->cmax_len = nv_format_instant(all.max, date_only, all.max_z, r->cmax, sizeof r->cmax);
+}
+
+int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column_result *r) {
+  memset(r, 0, sizeof *r);
+  if (col >= p->ncols) return 1;
+  const struct column *c = p->cols[col];
+  r->name = (struct nv_text){c->name, c->name_len};
+  r->native_type = c->native;
+  r->present = c->present;
+  r->rows = p->rows > c->present ? p->rows : c->present;
+  r->null_count = c->nulls;
+  r->empty_count = c->empties;
+  r->missing_count = r->rows - c->present;
+  r->non_null = c->nonempty;
+  memcpy(r->type_counts, c->tcount, sizeof r->type_counts);
+
+  r->distinct_exact = nv_distinct_is_exact(&c->distinct);
+  double est = nv_distinct_estimate(&c->distinct);
+  r->distinct_count = est >= (double)c->nonempty ? c->nonempty : (uint64_t)llround(est);
+
+  if (c->nonempty == 0) {
+    r->inferred_type = -1;
+    r->inferred_name = "empty";
+  } else {
+    int t = infer(c->tcount, c->nonempty);
+    r->inferred_type = t;
+    r->inferred_name = nv_pt_name(t);
+    r->valid_count = compatible(c->tcount, c->nonempty, t);
+    r->invalid_count = c->nonempty - r->valid_count;
+    r->has_confidence = 1;
+    r->type_confidence = (double)r->valid_count / (double)c->nonempty;
+    invalid_samples(c, t, r);
+    if (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) {
+      if (!numeric_result(c, t, r)) return 0;
+    } else if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) {
+      chrono_result(c, t, r);
+    } else if (c->has_text_ext) {
+      r->minmax_kind = NV_STAT_TEXT;
+      r->tmin = (struct nv_text){c->smin.v, c->smin.len};
+      r->tmax = (struct nv_text){c->smax.v, c->smax.len};
+    }
+  }
+
+  if (c->len_n > 0) {
+    r->has_lengths = 1;
+    r->min_length = c->len_min;
+    r->max_length = c->len_max;
+    r->avg_length = (double)c->len_sum / (double)c->len_n;
+  }
+
+  /* Top values report the guaranteed count (count - err: exact while the
+   * summary never evicted, and for heavy hitters that entered early).
+   * Entries that replaced another yet are only sure of one occurrence are
+   * noise (a unique column's churn) and are dropped. */
+  int dup_seen = 0;
+  if (c->topk) {
+    uint32_t idx[NV_TOPK_COUNTERS];
+    size_t n = nv_topk_order(c->topk, idx, NV_TOPK_COUNTERS);
+    for (size_t i = 0; i < n && r->ntop < NV_PROFILE_TOP; i++) {
+      const struct nv_topk_entry *e = &c->topk->e[idx[i]];
+      uint64_t sure = e->count - e->err;
+      dup_seen |= sure >= 2;
+      if (e->err > 0 && sure < 2) continue;
+      r->top[r->ntop].value = (struct nv_text){e->val, e->len};
+      r->top[r->ntop++].count = sure;
+    }
+  }
+  r->nsamples = c->nsamples;
+  for (uint32_t i = 0; i < c->nsamples; i++)
+    r->samples[i] = (struct nv_text){c->samples[i].v, c->samples[i].len};
+
+  if (c->nonempty > 0) {
+    if (r->distinct_exact)
+      r->is_unique = r->distinct_count == c->nonempty;
+    else
+      r->is_unique = !dup_seen && est >= NV_PROFILE_UNIQUE_RATIO * (double)c->nonempty;
+  }
+  r->candidate_primary_key = r->is_unique && r->rows > 0 &&
+                             c->nulls + c->empties + r->missing_count == 0;
+  return 1;
+}
+
+size_t nv_profiler_column_bytes(const struct nv_profiler *p, size_t col) {
+  if (col >= p->ncols) return 0;
+  const struct column *c = p->cols[col];
+  size_t b = sizeof *c + c->name_len + 1 + (c->native ? strlen(c->native) + 1 : 0);
+  b += nv_kll_bytes(&c->num[0].kll) + nv_kll_bytes(&c->num[1].kll);
+  b += (size_t)c->distinct.cap * sizeof(uint64_t) + (c->distinct.hll ? (size_t)1 << NV_HLL_P : 0);
+  b += c->topk ? sizeof *c->topk : 0;
+  return b;
+}

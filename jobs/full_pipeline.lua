@@ -1,11 +1,14 @@
 -- full_pipeline (spec 001): schema validation, metadata extraction, data
 -- reading, quality assessment, API transmission, in sequence — one
--- extraction pass feeds the three middle steps. Steps this build cannot
--- perform yet are listed under `skipped` with the reason, never faked.
+-- extraction pass feeds the three middle steps and the transmission. Without
+-- NUVYN_API_ENDPOINT the transmission is listed under `skipped` with the
+-- reason, never faked; a platform failure fails the job, and the payload
+-- stays in the outbox for the next run.
 local store = require "nv.store"
 local extract = require "nv.extract"
 local report = require "nv.report"
 local json = require "nv.json"
+local transmit = require "nv.transmit"
 
 return {
   name = "full_pipeline",
@@ -24,12 +27,23 @@ return {
       quality_assessment = report.aggregate(ctx, models, report.quality),
       steps_completed = json.array({ "schema_validation", "metadata_extraction", "data_reading",
                                      "quality_assessment" }),
-      skipped = json.array({ { step = "api_transmission",
-                               reason = "not implemented yet: the HTTP client and outbox arrive with issue #5" } }),
+      skipped = json.array(),
     }
-    ctx.log:warning("Skipping api_transmission: the HTTP client and outbox arrive with issue #5")
+    if ctx.config.api_endpoint then
+      result.api_transmission = transmit.run(ctx, models)
+      result.steps_completed[#result.steps_completed + 1] = "api_transmission"
+    else
+      local reason = "NUVYN_API_ENDPOINT is not set: nothing sent to the platform"
+      result.skipped[1] = { step = "api_transmission", reason = reason }
+      ctx.log:warning("Skipping api_transmission: %s", reason)
+    end
     result.success = result.metadata_extraction.success
     result.error = result.metadata_extraction.error
+    local tx = result.api_transmission
+    if result.success and tx and tx.transmission_status == "failed" then
+      result.success = false
+      result.error = "api_transmission: " .. tostring(tx.error or ("status " .. tostring(tx.status_code)))
+    end
     return result
   end,
 }

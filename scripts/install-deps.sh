@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libpq-dev libmariadb-dev unixodbc-dev unixodbc
   libsqlite3-dev sqlite3 libreadline-dev
   zlib1g-dev libzstd-dev libsnappy-dev libexpat1-dev libzip-dev
+  postgresql mariadb-server python3 gzip zstd
 )
 
 missing=()

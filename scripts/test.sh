@@ -55,6 +55,23 @@ suite() { # suite NAME BUILD_DIR [cmake args...]
   fi
 }
 
+# real database servers on loopback for the store and source specs
+servers=$(mktemp -d /tmp/nvlua-servers.XXXXXX)
+stop_servers() {
+  "$root/tests/servers/pg.sh" stop "$servers" >/dev/null 2>&1 || true
+  "$root/tests/servers/mariadb.sh" stop "$servers" >/dev/null 2>&1 || true
+}
+trap stop_servers EXIT
+for srv in pg mariadb; do
+  if exports=$("$root/tests/servers/$srv.sh" start "$servers" 2>"$logdir/$srv.log"); then
+    eval "$exports"
+  else
+    tail -n 30 "$logdir/$srv.log"
+    echo "=== $srv: SERVER FAILED TO START"
+    failed=$((failed + 1))
+  fi
+done
+
 suite plain "$root/build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   suite sanitized "$root/build-asan" -DNVLUA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug

@@ -112,8 +112,9 @@ function M.profile_table(ctx, t, opts, progress)
     end
     if r then
       formats[format] = true
-      local stats, perr, partial = r:profile_into(p, { max_rows = opts.max_rows, max_records = opts.max_rows,
-                                                       max_bytes = opts.max_bytes })
+      local budget = { max_bytes = opts.max_bytes }
+      if format == "json" then budget.max_records = opts.max_rows else budget.max_rows = opts.max_rows end
+      local stats, perr, partial = r:profile_into(p, budget)
       local st = stats or partial or {}
       entry.rows = st.rows or st.records or 0
       entry.bytes_read = st.bytes

@@ -234,10 +234,8 @@ function M.run_job(job, args, script_path, job_type)
   local elapsed = sys.monotonic() - t0
   local success = err == nil and (result.success ~= false)
   result = result or {}
-  if err then
-    jlog:error("Job failed: %s", err)
-    result.error = result.error or err:match("^[^\n]*")
-  end
+  if err then result.error = result.error or err:match("^[^\n]*") end
+  if not success then jlog:error("Job failed: %s", tostring(err or result.error or "see the result")) end
   result.job_id, result.run_id, result.job_type = run_id, run_id, job_type
   result.workflow_id, result.tenant_id = ctx.workflow_id, ctx.tenant_id
   result.success = success

@@ -51,7 +51,7 @@ function M.metadata(m)
   end
   return {
     source_id = m.source_id, source_path = m.source_path, source_type = m.source_type,
-    status = m.status, files_found = m.files_found, total_size_bytes = m.total_size_bytes,
+    extraction_status = m.status, files_found = m.files_found, total_size_bytes = m.total_size_bytes,
     schema_info = { tables = #m.tables, columns = ncolumns(m) },
     quality_metrics = qm, tables = tables, errors = m.errors, written_to_db = m.written_to_db,
   }

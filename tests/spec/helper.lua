@@ -69,4 +69,36 @@ function H.open_store(dir)
   return assert(require("nv.store").open("sqlite:" .. dir .. "/_executor_metadata.db"))
 end
 
+--- Starts tests/servers/platform_api.py (the platform API stand-in) on a
+-- free loopback port; returns {url, requests(), reset(), set_plan(), stop()}.
+function H.platform_server(dir)
+  local json = require "nv.json"
+  local function sleep(s) os.execute("sleep " .. s) end
+  local port_file, reqlog, plan, pidf = dir .. "/port", dir .. "/requests.jsonl", dir .. "/plan.json", dir .. "/server.pid"
+  H.write(plan, "[]")
+  H.write(reqlog, "")
+  assert(os.execute(string.format("python3 %s --port-file %s --log %s --plan %s >%s 2>&1 & echo $! >%s",
+    H.q(H.root .. "/tests/servers/platform_api.py"), H.q(port_file), H.q(reqlog), H.q(plan),
+    H.q(dir .. "/server.out"), H.q(pidf))))
+  local port
+  for _ = 1, 100 do
+    port = tonumber(H.read(port_file) or "")
+    if port then break end
+    sleep(0.05)
+  end
+  local pid = assert(tonumber(H.read(pidf)), "server pid")
+  assert(port, "server did not start: " .. tostring(H.read(dir .. "/server.out")))
+  local s = { port = port, url = "http://127.0.0.1:" .. port }
+  function s.requests()
+    local out = {}
+    for line in (H.read(reqlog) or ""):gmatch("[^\n]+") do out[#out + 1] = assert(json.decode(line)) end
+    return out
+  end
+  function s.reset() H.write(reqlog, "") H.write(plan, "[]") end
+  function s.set_plan(t) H.write(plan, json.encode(json.array(t))) end
+  function s.stop() os.execute("kill " .. pid .. " 2>/dev/null") end
+  return s
+end
+
+
 return H

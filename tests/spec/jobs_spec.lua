@@ -64,11 +64,11 @@ describe("nvlua run", function()
     assert.equal(0, code)
     local r = one_json(out)
     assert.equal("valid", r.schema_validation.status)
-    assert.equal("success", r.metadata_extraction.status)
+    assert.equal("success", r.metadata_extraction.extraction_status)
     assert.equal(3, r.metadata_extraction.files_found)
     assert.equal(1, #r.skipped)
     assert.equal("api_transmission", r.skipped[1].step)
-    assert.matches("^not implemented yet: ", r.skipped[1].reason)
+    assert.equal("NUVYN_API_ENDPOINT is not set: nothing sent to the platform", r.skipped[1].reason)
   end)
 
   it("fails one job with exit 1, a JSON error naming the source, and a Failed run row", function()
@@ -87,7 +87,7 @@ describe("nvlua run", function()
 
   local usage = {
     { "an unknown job type", { "run", "no_such_job" }, {},
-      "nvlua: unknown job type 'no_such_job'; known job types: data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation" },
+      "nvlua: unknown job type 'no_such_job'; known job types: api_transmission, data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation" },
     { "a missing job type", { "run" }, {}, "nvlua: missing job type; known job types: " },
     { "a missing required parameter", { "run", "full_pipeline" }, {},
       "nvlua: missing required parameter 'data_source_path' for job 'full_pipeline'" },
@@ -174,7 +174,7 @@ describe("nvlua run", function()
     assert.equal("t9", one_json(out).hello)
     code, out = H.run({ "run", "--list" }, { cwd = dir, env = { NVLUA_PATH = root } })
     assert.equal(0, code)
-    assert.equal("custom_job\ndata_reading\nfull_pipeline\nmetadata_extraction\nquality_assessment\nschema_validation\n", out)
+    assert.equal("api_transmission\ncustom_job\ndata_reading\nfull_pipeline\nmetadata_extraction\nquality_assessment\nschema_validation\n", out)
   end)
 
   it("honours EXECUTOR_LOG_LEVEL and EXECUTOR_LOG_DIR", function()

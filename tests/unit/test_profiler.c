@@ -1,2 +1,677 @@
-/* test_profiler.c - stub until implemented. */
-int main(void) { return 0; }
+/* test_profiler.c - the column profiler engine: every statistic checked
+ * against values this test computes on its own (counts, extremes, moments,
+ * quantile ranks, distinct counts, top values), type inference per type,
+ * and merge of two halves against one pass. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../host/profiler.h"
+#include "../../host/profiler_result.h"
+#include "check.h"
+
+#define CHECK_EQ_U(got, want)                                                       \
+  do {                                                                              \
+    unsigned long long g_ = (unsigned long long)(got), w_ = (unsigned long long)(want); \
+    if (g_ != w_) {                                                                 \
+      fprintf(stderr, "%s:%d: %s = %llu, want %llu\n", __FILE__, __LINE__, #got, g_, w_); \
+      check_failures++;                                                             \
+    }                                                                               \
+  } while (0)
+
+#define CHECK_NEAR(got, want, tol)                                                  \
+  do {                                                                              \
+    double g_ = (got), w_ = (want);                                                 \
+    if (!(fabs(g_ - w_) <= (tol) * fmax(1.0, fabs(w_)))) {                          \
+      fprintf(stderr, "%s:%d: %s = %.17g, want %.17g\n", __FILE__, __LINE__, #got, g_, w_); \
+      check_failures++;                                                             \
+    }                                                                               \
+  } while (0)
+
+static int text_eq(struct nv_text t, const char *want) {
+  return t.n == strlen(want) && memcmp(t.s, want, t.n) == 0;
+}
+
+static int text_same(struct nv_text a, struct nv_text b) {
+  return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
+}
+
+#define CHECK_TEXT(t, want)                                                         \
+  do {                                                                              \
+    struct nv_text t_ = (t);                                                        \
+    if (!text_eq(t_, want)) {                                                       \
+      fprintf(stderr, "%s:%d: %s = \"%.*s\", want \"%s\"\n", __FILE__, __LINE__, #t, \
+              (int)t_.n, t_.s ? t_.s : "", want);                                   \
+      check_failures++;                                                             \
+    }                                                                               \
+  } while (0)
+
+static uint64_t rng_state;
+static uint64_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* one column "c" fed the given texts, one row each */
+static struct nv_profiler *column_of(const char *const *v, size_t n) {
+  struct nv_profiler *p = nv_profiler_new();
+  CHECK(p != NULL);
+  CHECK(nv_profiler_column(p, "c", 1) == 0);
+  for (size_t i = 0; i < n; i++) CHECK(nv_profiler_add_text(p, 0, v[i], strlen(v[i])));
+  nv_profiler_add_rows(p, n);
+  return p;
+}
+
+static void result_of(const struct nv_profiler *p, size_t col, struct nv_column_result *r) {
+  CHECK(nv_profiler_result(p, col, r));
+}
+
+/* ---- type of a single value --------------------------------------------- */
+
+static void test_classify_each_type(void) {
+  static const struct {
+    const char *value, *type;
+  } cases[] = {
+      {"true", "boolean"}, {"FALSE", "boolean"}, {"Yes", "boolean"}, {"n", "boolean"},
+      {"T", "boolean"}, {"0", "integer"}, {"1", "integer"}, {"-42", "integer"},
+      {"+7", "integer"}, {"007", "integer"}, {"9223372036854775807", "integer"},
+      {"123456789012345678901234", "integer"}, {"1.5", "decimal"}, {".5", "decimal"},
+      {"-0.25", "decimal"}, {"5.", "decimal"}, {"1e10", "decimal"}, {"-1.5E-3", "decimal"},
+      {"2023-01-31", "date"}, {"2024-02-29", "date"}, {"2000-02-29", "date"},
+      {"2023/12/31", "date"}, {"12/31/2023", "date"}, {"31/12/2023", "date"},
+      {"1/5/2023", "date"}, {"31.12.2023", "date"}, {"2023-02-30", "string"},
+      {"2023-02-29", "string"}, {"1900-02-29", "string"}, {"2023-04-31", "string"},
+      {"2023-13-01", "string"}, {"13/13/2023", "string"}, {"02/30/2023", "string"},
+      {"31.04.2023", "string"}, {"2023-1-5", "string"},
+      {"2023-01-05T10:30:00Z", "timestamp"}, {"2023-01-05 10:30", "timestamp"},
+      {"2023-01-05T10:30:00.123+02:00", "timestamp"}, {"2023-01-05T10:30:00-0500", "timestamp"},
+      {"01/05/2023 10:30:15", "timestamp"}, {"01/05/2023 10:30", "timestamp"},
+      {"2023-01-05T25:00", "string"}, {"2023-01-05T10:30:00+", "string"},
+      {"10:30", "time"}, {"9:05", "time"}, {"23:59:59.999", "time"}, {"24:00", "string"},
+      {"10:60", "string"},
+      {"123e4567-e89b-12d3-a456-426614174000", "uuid"},
+      {"AB5E4567-E89B-12D3-A456-426614174000", "uuid"},
+      {"123e4567-e89b-12d3-a456-42661417400g", "string"},
+      {"alice@example.com", "email"}, {"first.last+tag@mail.co.uk", "email"},
+      {"a@b", "string"}, {"a@@b.com", "string"}, {".a@b.com", "string"},
+      {"a@b.c", "string"}, {"a b@c.com", "string"},
+      {"https://example.com/x?y=1", "url"}, {"s3://bucket/key", "url"},
+      {"abfss://c@acct.dfs.core.windows.net/p", "url"}, {"gs://b/o", "url"},
+      {"ftp://h", "url"}, {"http://", "string"}, {"http:// x", "string"},
+      {"192.168.1.1", "ip"}, {"0.0.0.0", "ip"}, {"255.255.255.255", "ip"},
+      {"256.1.1.1", "string"}, {"1.2.3", "string"}, {"01.2.3.4", "string"},
+      {"::", "ip"}, {"::1", "ip"}, {"2001:db8::1", "ip"}, {"fe80::1:2:3:4", "ip"},
+      {"1:2:3:4:5:6:7:8", "ip"}, {"::ffff:192.168.1.1", "ip"}, {"1::2::3", "string"},
+      {"1:2:3:4:5:6:7", "string"}, {"12345::1", "string"},
+      {"{\"a\": [1, 2.5e3, {\"b\": null}], \"c\": \"x\\u00e9\"}", "json"}, {"[]", "json"},
+      {"[1, 2", "string"}, {"{\"a\" 1}", "string"}, {"{'a': 1}", "string"}, {"[01]", "string"},
+      {"abc", "string"}, {"1.2.3.4.5", "string"}, {"12abc", "string"}, {"-", "string"},
+      {"nan", "string"}, {"inf", "string"}, {"0x1F", "string"}, {"1,000", "string"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *v[1] = {cases[i].value};
+    struct nv_profiler *p = column_of(v, 1);
+    struct nv_column_result r;
+    result_of(p, 0, &r);
+    if (strcmp(r.inferred_name, cases[i].type) != 0) {
+      fprintf(stderr, "%s:%d: \"%s\" inferred %s, want %s\n", __FILE__, __LINE__,
+              cases[i].value, r.inferred_name, cases[i].type);
+      check_failures++;
+    }
+    nv_profiler_free(p);
+  }
+}
+
+/* ---- counts ------------------------------------------------------------- */
+
+static void test_counts_and_batch(void) {
+  /* 3 columns x 6 rows, column-major; NULL = absent field */
+  static const char *const vals[] = {
+      "1", "2", "", "3", " ", "4",              /* a: one empty, one blank */
+      "x", NULL, "y", NULL, "x", "\t\n",         /* b: two absent, one blank */
+      "2023-01-01", "2023-01-02", "2023-01-02", "2023-01-03", "2023-01-04", "2023-01-05"};
+  uint32_t lens[18];
+  for (int i = 0; i < 18; i++) lens[i] = vals[i] ? (uint32_t)strlen(vals[i]) : 0;
+  struct nv_profiler *p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "a", 1) == 0);
+  CHECK(nv_profiler_column(p, "b", 1) == 1);
+  CHECK(nv_profiler_column(p, "a", 1) == 0); /* found, not added */
+  CHECK(nv_profiler_ncols(p) == 2);          /* the batch names the third */
+  struct nv_text_batch b = {6, 3, vals, lens};
+  CHECK(nv_profiler_add_text_batch(p, &b));
+  CHECK(nv_profiler_ncols(p) == 3);
+  CHECK(nv_profiler_add_null(p, 0)); /* a 7th row: null in a, absent elsewhere */
+  nv_profiler_add_rows(p, 1);
+  CHECK(nv_profiler_set_native_type(p, 0, "INT64"));
+  CHECK(nv_profiler_rows(p) == 7);
+
+  struct nv_column_result r;
+  result_of(p, 0, &r);
+  CHECK_TEXT(r.name, "a");
+  CHECK_STR(r.native_type, "INT64");
+  CHECK_EQ_U(r.rows, 7);
+  CHECK_EQ_U(r.present, 7);
+  CHECK_EQ_U(r.null_count, 1);
+  CHECK_EQ_U(r.empty_count, 2);
+  CHECK_EQ_U(r.missing_count, 0);
+  CHECK_EQ_U(r.non_null, 4);
+  CHECK_STR(r.inferred_name, "integer");
+  CHECK(r.minmax_kind == NV_STAT_INT && r.imin == 1 && r.imax == 4);
+  CHECK(r.is_unique);
+  CHECK(!r.candidate_primary_key); /* nulls and empties */
+  CHECK_EQ_U(r.min_length, 1);
+  CHECK_EQ_U(r.max_length, 1);
+
+  result_of(p, 1, &r);
+  CHECK_TEXT(r.name, "b");
+  CHECK(r.native_type == NULL);
+  CHECK_EQ_U(r.present, 4);
+  CHECK_EQ_U(r.empty_count, 1);
+  CHECK_EQ_U(r.missing_count, 3);
+  CHECK_EQ_U(r.non_null, 3);
+  CHECK_EQ_U(r.distinct_count, 2);
+  CHECK(!r.is_unique);
+  CHECK(r.minmax_kind == NV_STAT_TEXT);
+  CHECK_TEXT(r.tmin, "x");
+  CHECK_TEXT(r.tmax, "y");
+  CHECK(r.ntop == 2);
+  CHECK_TEXT(r.top[0].value, "x");
+  CHECK_EQ_U(r.top[0].count, 2);
+  CHECK_TEXT(r.top[1].value, "y");
+  CHECK_EQ_U(r.top[1].count, 1);
+  CHECK(r.nsamples == 2);
+  CHECK_TEXT(r.samples[0], "x");
+  CHECK_TEXT(r.samples[1], "y");
+
+  result_of(p, 2, &r);
+  CHECK_TEXT(r.name, "column_3");
+  CHECK_EQ_U(r.missing_count, 1);
+  CHECK_STR(r.inferred_name, "date");
+  CHECK(r.minmax_kind == NV_STAT_CHRONO);
+  CHECK_STR(r.cmin, "2023-01-01");
+  CHECK_STR(r.cmax, "2023-01-05");
+  CHECK_EQ_U(r.distinct_count, 5);
+  CHECK(!r.is_unique);
+  nv_profiler_free(p);
+
+  /* a fully populated unique column is a primary-key candidate */
+  static const char *const ids[] = {"a1", "a2", "a3"};
+  p = column_of(ids, 3);
+  result_of(p, 0, &r);
+  CHECK(r.is_unique && r.candidate_primary_key);
+  nv_profiler_free(p);
+
+  /* nothing but nulls and blanks */
+  p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "e", 1) == 0);
+  CHECK(nv_profiler_add_null(p, 0));
+  CHECK(nv_profiler_add_text(p, 0, "   ", 3));
+  nv_profiler_add_rows(p, 3);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "empty");
+  CHECK(r.inferred_type == -1 && !r.has_confidence && r.minmax_kind == NV_STAT_NONE);
+  CHECK(!r.has_lengths && r.ntop == 0 && r.nsamples == 0 && !r.is_unique);
+  CHECK_EQ_U(r.missing_count, 1);
+  nv_profiler_free(p);
+}
+
+/* ---- inference thresholds ----------------------------------------------- */
+
+static void test_inference_thresholds(void) {
+  char buf[100][16];
+  const char *v[100];
+  for (int i = 0; i < 100; i++) {
+    snprintf(buf[i], sizeof buf[i], "%d", i * 3);
+    v[i] = buf[i];
+  }
+  v[10] = "n/a";
+  v[20] = "unknown";
+  v[30] = "1.5";
+  v[40] = "?";
+  struct nv_profiler *p = column_of(v, 100); /* 96 integers, 1 decimal, 3 strings */
+  struct nv_column_result r;
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "integer");
+  CHECK_NEAR(r.type_confidence, 0.96, 1e-12);
+  CHECK_EQ_U(r.valid_count, 96);
+  CHECK_EQ_U(r.invalid_count, 4);
+  CHECK_EQ_U(r.type_counts[NV_PT_INTEGER], 96);
+  CHECK_EQ_U(r.type_counts[NV_PT_DECIMAL], 1);
+  CHECK_EQ_U(r.type_counts[NV_PT_STRING], 3);
+  CHECK(r.ninvalid == 3);
+  CHECK_TEXT(r.invalid[0], "n/a"); /* first three offenders, in order */
+  CHECK_TEXT(r.invalid[1], "unknown");
+  CHECK_TEXT(r.invalid[2], "1.5");
+  CHECK(r.minmax_kind == NV_STAT_INT && r.imin == 0 && r.imax == 99 * 3);
+  nv_profiler_free(p);
+
+  v[50] = "x";
+  v[60] = "y"; /* 94 integers: below 95% -> decimal covers 95 */
+  p = column_of(v, 100);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK_EQ_U(r.valid_count, 95);
+  CHECK(r.minmax_kind == NV_STAT_NUM && r.dmin == 0.0 && r.dmax == 297.0);
+  nv_profiler_free(p);
+
+  v[70] = "z"; /* 94 numbers of 100 -> string */
+  p = column_of(v, 100);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "string");
+  CHECK_NEAR(r.type_confidence, 1.0, 0);
+  CHECK_EQ_U(r.invalid_count, 0);
+  CHECK(r.ninvalid == 0);
+  CHECK(r.minmax_kind == NV_STAT_TEXT && !r.has_mean && r.quantile_kind == NV_STAT_NONE);
+  CHECK_TEXT(r.tmin, "0");
+  CHECK_TEXT(r.tmax, "z");
+  nv_profiler_free(p);
+
+  /* dates mixed with timestamps are timestamps; extremes in UTC */
+  static const char *const ts[] = {"2023-03-01", "2023-03-02T10:00:00Z",
+                                   "2023-02-28T23:30:00-01:00", "2023-03-05 08:15:30.250"};
+  p = column_of(ts, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "timestamp");
+  CHECK_EQ_U(r.valid_count, 4);
+  CHECK_STR(r.cmin, "2023-03-01T00:00:00");
+  CHECK_STR(r.cmax, "2023-03-05T08:15:30.250");
+  nv_profiler_free(p);
+
+  /* slash dates: ambiguous ones follow the column's majority form */
+  static const char *const us[] = {"03/04/2023", "12/25/2023", "11/30/2023", "05/01/2023"};
+  p = column_of(us, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "date");
+  CHECK_STR(r.cmin, "2023-03-04");
+  CHECK_STR(r.cmax, "2023-12-25");
+  nv_profiler_free(p);
+  static const char *const eu[] = {"03/04/2023", "25/12/2023", "30/11/2023", "05/01/2023"};
+  p = column_of(eu, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "date");
+  CHECK_STR(r.cmin, "2023-01-05");
+  CHECK_STR(r.cmax, "2023-12-25");
+  nv_profiler_free(p);
+
+  /* other types reach 95% the same way */
+  static const char *const mails[] = {"a@x.org", "b@y.net", "c@z.com", "d@w.io"};
+  p = column_of(mails, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "email");
+  CHECK(r.minmax_kind == NV_STAT_TEXT);
+  CHECK_TEXT(r.tmin, "a@x.org");
+  nv_profiler_free(p);
+}
+
+/* ---- numbers: moments and quantiles ------------------------------------- */
+
+/* |normalised rank error| of value x as the q-quantile of sorted s[0..n) */
+static double rank_error(const double *s, size_t n, double q, double x) {
+  size_t lo = 0, hi = n, a, b;
+  for (a = 0, b = n; a < b;) {
+    size_t m = (a + b) / 2;
+    if (s[m] < x) a = m + 1; else b = m;
+  }
+  lo = a;
+  for (b = n; a < b;) {
+    size_t m = (a + b) / 2;
+    if (s[m] <= x) a = m + 1; else b = m;
+  }
+  hi = a;
+  double t = q * (double)n;
+  return t < (double)lo ? ((double)lo - t) / (double)n
+         : t > (double)hi ? (t - (double)hi) / (double)n : 0.0;
+}
+
+static void exact_moments(const double *v, size_t n, double *mean, double *sd) {
+  long double s = 0, ss = 0;
+  for (size_t i = 0; i < n; i++) s += v[i];
+  long double m = s / (long double)n;
+  for (size_t i = 0; i < n; i++) ss += (v[i] - m) * (v[i] - m);
+  *mean = (double)m;
+  *sd = (double)sqrtl(ss / (long double)(n - 1));
+}
+
+static void test_numeric_small_exact(void) {
+  enum { N = 201 };
+  double v[N], s[N];
+  char buf[N][32];
+  const char *t[N];
+  rng_state = 12345;
+  for (int i = 0; i < N; i++) {
+    v[i] = (double)(int64_t)(rnd() % 2000001) - 1000000.0;
+    snprintf(buf[i], sizeof buf[i], "%.0f", v[i]);
+    t[i] = buf[i];
+    s[i] = v[i];
+  }
+  qsort(s, N, sizeof s[0], cmp_double);
+  struct nv_profiler *p = column_of(t, N);
+  struct nv_column_result r;
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "integer");
+  CHECK(r.minmax_kind == NV_STAT_INT);
+  CHECK(r.imin == (int64_t)s[0] && r.imax == (int64_t)s[N - 1]);
+  double mean, sd;
+  exact_moments(v, N, &mean, &sd);
+  CHECK(r.has_mean && r.has_stddev);
+  CHECK_NEAR(r.mean, mean, 1e-9);
+  CHECK_NEAR(r.stddev, sd, 1e-9);
+  /* exact lower quantiles: s[ceil(q n) - 1] */
+  CHECK(r.quantile_kind == NV_STAT_INT);
+  CHECK(r.iq[0] == (int64_t)s[(int)ceil(0.25 * N) - 1]);
+  CHECK(r.iq[1] == (int64_t)s[(int)ceil(0.50 * N) - 1]);
+  CHECK(r.iq[2] == (int64_t)s[(int)ceil(0.75 * N) - 1]);
+  nv_profiler_free(p);
+
+  /* one value: no stddev; natives count as their type */
+  p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "n", 1) == 0);
+  CHECK(nv_profiler_add_double(p, 0, 2.5));
+  nv_profiler_add_rows(p, 1);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK(r.has_mean && r.mean == 2.5 && !r.has_stddev);
+  CHECK(r.quantile_kind == NV_STAT_NUM && r.q[0] == 2.5 && r.q[2] == 2.5);
+  CHECK(r.ntop == 1);
+  CHECK_TEXT(r.top[0].value, "2.5");
+  CHECK(!r.has_lengths); /* lengths are of text values */
+  CHECK(nv_profiler_add_int(p, 0, INT64_MIN));
+  CHECK(nv_profiler_add_int(p, 0, 7));
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK(r.minmax_kind == NV_STAT_NUM && r.dmin == (double)INT64_MIN && r.dmax == 7.0);
+  nv_profiler_free(p);
+
+  p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "i", 1) == 0);
+  CHECK(nv_profiler_add_int(p, 0, INT64_MAX));
+  CHECK(nv_profiler_add_int(p, 0, -3));
+  CHECK(nv_profiler_add_text(p, 0, "-9223372036854775808", 20));
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "integer");
+  CHECK(r.minmax_kind == NV_STAT_INT && r.imin == INT64_MIN && r.imax == INT64_MAX);
+  CHECK(r.quantile_kind == NV_STAT_INT && r.iq[1] == -3);
+  nv_profiler_free(p);
+
+  p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "b", 1) == 0);
+  CHECK(nv_profiler_add_bool(p, 0, 1));
+  CHECK(nv_profiler_add_bool(p, 0, 0));
+  CHECK(nv_profiler_add_text(p, 0, "No", 2));
+  CHECK(nv_profiler_add_nested(p, 0, 'o', "{}", 2));
+  result_of(p, 0, &r);
+  CHECK_EQ_U(r.type_counts[NV_PT_BOOLEAN], 3);
+  CHECK_EQ_U(r.type_counts[NV_PT_JSON], 1);
+  CHECK_STR(r.inferred_name, "string");
+  CHECK_TEXT(r.tmin, "No");
+  CHECK_TEXT(r.tmax, "{}");
+  nv_profiler_free(p);
+}
+
+static void test_numeric_large(void) {
+  enum { N = 100000 };
+  double *v = malloc(N * sizeof *v), *s = malloc(N * sizeof *s);
+  CHECK(v && s);
+  if (!v || !s) return;
+  struct nv_profiler *p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "x", 1) == 0);
+  rng_state = 987654321;
+  for (int i = 0; i < N; i++) {
+    /* skewed: squares of uniforms, written with 6 decimals */
+    double u = (double)(rnd() % 1000000) / 1000.0;
+    char buf[48];
+    int n = snprintf(buf, sizeof buf, "%.6f", u * u / 1000.0);
+    v[i] = strtod(buf, NULL);
+    CHECK(nv_profiler_add_text(p, 0, buf, (size_t)n));
+  }
+  nv_profiler_add_rows(p, N);
+  memcpy(s, v, N * sizeof *v);
+  qsort(s, N, sizeof *s, cmp_double);
+  struct nv_column_result r;
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK(r.minmax_kind == NV_STAT_NUM && r.dmin == s[0] && r.dmax == s[N - 1]);
+  double mean, sd;
+  exact_moments(v, N, &mean, &sd);
+  CHECK_NEAR(r.mean, mean, 1e-9);
+  CHECK_NEAR(r.stddev, sd, 1e-9);
+  /* KLL k=256: observed rank error < 0.6% over 300 trials; bound 1.5% */
+  CHECK(r.quantile_kind == NV_STAT_NUM);
+  CHECK(rank_error(s, N, 0.25, r.q[0]) <= 0.015);
+  CHECK(rank_error(s, N, 0.50, r.q[1]) <= 0.015);
+  CHECK(rank_error(s, N, 0.75, r.q[2]) <= 0.015);
+  /* the check itself can fail: the min is far from the median */
+  CHECK(rank_error(s, N, 0.50, s[0]) > 0.4);
+  CHECK(r.distinct_exact == 0);
+  CHECK(nv_profiler_column_bytes(p, 0) < 64 * 1024);
+  nv_profiler_free(p);
+  free(v);
+  free(s);
+}
+
+/* ---- distinct and top values -------------------------------------------- */
+
+static void test_distinct(void) {
+  struct nv_profiler *p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "id", 2) == 0);
+  char buf[32];
+  for (int i = 0; i < 2048; i++) { /* exactly the threshold, each twice */
+    int n = snprintf(buf, sizeof buf, "id-%d", i);
+    CHECK(nv_profiler_add_text(p, 0, buf, (size_t)n));
+    CHECK(nv_profiler_add_text(p, 0, buf, (size_t)n));
+  }
+  struct nv_column_result r;
+  result_of(p, 0, &r);
+  CHECK(r.distinct_exact);
+  CHECK_EQ_U(r.distinct_count, 2048);
+  CHECK(!r.is_unique);
+  nv_profiler_free(p);
+
+  enum { N = 200000 };
+  p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "id", 2) == 0);
+  for (int i = 0; i < N; i++) {
+    int n = snprintf(buf, sizeof buf, "user-%d", i * 7 + 3);
+    CHECK(nv_profiler_add_text(p, 0, buf, (size_t)n));
+  }
+  nv_profiler_add_rows(p, N);
+  result_of(p, 0, &r);
+  CHECK(!r.distinct_exact);
+  CHECK(fabs((double)r.distinct_count - N) <= 0.03 * N);
+  CHECK(r.is_unique && r.candidate_primary_key); /* estimated */
+  CHECK(r.ntop == 0); /* nothing is frequent in a unique column */
+  CHECK(nv_profiler_column_bytes(p, 0) < 64 * 1024);
+  /* the same values again: the estimate holds, uniqueness is disproved */
+  for (int i = 0; i < 1000; i++) {
+    int n = snprintf(buf, sizeof buf, "user-%d", 3);
+    CHECK(nv_profiler_add_text(p, 0, buf, (size_t)n));
+  }
+  result_of(p, 0, &r);
+  CHECK(!r.is_unique);
+  CHECK(r.ntop >= 1);
+  CHECK_TEXT(r.top[0].value, "user-3");
+  CHECK(r.top[0].count >= 1000 && r.top[0].count <= 1001);
+  nv_profiler_free(p);
+
+  p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "x", 1) == 0);
+  for (int i = 0; i < 50000; i++) { /* 50000 values, 500 distinct */
+    int n = snprintf(buf, sizeof buf, "%d", i % 500);
+    CHECK(nv_profiler_add_text(p, 0, buf, (size_t)n));
+  }
+  result_of(p, 0, &r);
+  CHECK(r.distinct_exact);
+  CHECK_EQ_U(r.distinct_count, 500);
+  nv_profiler_free(p);
+}
+
+static void test_top_values_skewed(void) {
+  /* value k (1..1000) occurs floor(20000 / k^1.2) + 1 times, shuffled */
+  enum { K = 1000 };
+  size_t cnt[K + 1], total = 0;
+  for (int k = 1; k <= K; k++) {
+    cnt[k] = (size_t)(20000.0 / pow(k, 1.2)) + 1;
+    total += cnt[k];
+  }
+  int *stream = malloc(total * sizeof *stream);
+  CHECK(stream != NULL);
+  if (!stream) return;
+  size_t at = 0;
+  for (int k = 1; k <= K; k++)
+    for (size_t j = 0; j < cnt[k]; j++) stream[at++] = k;
+  rng_state = 4242;
+  for (size_t i = total - 1; i > 0; i--) {
+    size_t j = rnd() % (i + 1);
+    int t = stream[i];
+    stream[i] = stream[j];
+    stream[j] = t;
+  }
+  struct nv_profiler *p = nv_profiler_new();
+  CHECK(nv_profiler_column(p, "k", 1) == 0);
+  char buf[32];
+  for (size_t i = 0; i < total; i++) {
+    int n = snprintf(buf, sizeof buf, "v%d", stream[i]);
+    CHECK(nv_profiler_add_text(p, 0, buf, (size_t)n));
+  }
+  struct nv_column_result r;
+  result_of(p, 0, &r);
+  CHECK(r.ntop == NV_PROFILE_TOP);
+  for (size_t i = 0; i < r.ntop; i++) {
+    snprintf(buf, sizeof buf, "v%zu", i + 1);
+    CHECK_TEXT(r.top[i].value, buf);
+    CHECK_EQ_U(r.top[i].count, cnt[i + 1]);
+  }
+  CHECK_EQ_U(r.distinct_count, K);
+  nv_profiler_free(p);
+  free(stream);
+}
+
+/* ---- merge -------------------------------------------------------------- */
+
+static void feed_row(struct nv_profiler *p, int i) {
+  char buf[64];
+  int n;
+  long c;
+  c = nv_profiler_column(p, "id", 2);
+  n = snprintf(buf, sizeof buf, "%d", i);
+  CHECK(c >= 0 && nv_profiler_add_text(p, (size_t)c, buf, (size_t)n));
+  c = nv_profiler_column(p, "amount", 6);
+  n = snprintf(buf, sizeof buf, "%.2f", (double)((i * 7919) % 100000) / 100.0 - 300.0);
+  CHECK(c >= 0 && nv_profiler_add_text(p, (size_t)c, buf, (size_t)n));
+  c = nv_profiler_column(p, "cat", 3);
+  if (i % 11 == 0)
+    CHECK(c >= 0 && nv_profiler_add_null(p, (size_t)c));
+  else
+    CHECK(c >= 0 && nv_profiler_add_text(p, (size_t)c, i % 3 ? "alpha" : "beta", i % 3 ? 5 : 4));
+  c = nv_profiler_column(p, "day", 3);
+  n = snprintf(buf, sizeof buf, "2023-%02d-%02d", i % 12 + 1, i % 5 + 1); /* 60 days */
+  CHECK(c >= 0 && nv_profiler_add_text(p, (size_t)c, buf, (size_t)n));
+  if (i % 2) { /* a key present in odd rows only */
+    c = nv_profiler_column(p, "odd", 3);
+    n = snprintf(buf, sizeof buf, "k%d", i % 5000);
+    CHECK(c >= 0 && nv_profiler_add_text(p, (size_t)c, buf, (size_t)n));
+  }
+  nv_profiler_add_rows(p, 1);
+}
+
+static void test_merge_equals_one_pass(void) {
+  enum { N = 30000 };
+  struct nv_profiler *one = nv_profiler_new(), *a = nv_profiler_new(), *b = nv_profiler_new();
+  CHECK(one && a && b);
+  for (int i = 0; i < N; i++) feed_row(one, i);
+  for (int i = 0; i < N; i++) feed_row(i < N / 3 ? a : b, i);
+  /* b first saw "id" in another position: columns match by name */
+  CHECK(nv_profiler_column(b, "only_b", 6) == 5);
+  CHECK(nv_profiler_add_text(b, 5, "x", 1));
+  CHECK(nv_profiler_merge(a, b));
+  CHECK(nv_profiler_merge(a, a) == 0); /* refused: callers keep them distinct */
+  CHECK(nv_profiler_rows(a) == N);
+  CHECK(nv_profiler_ncols(a) == 6);
+  for (size_t c = 0; c < nv_profiler_ncols(one); c++) {
+    struct nv_column_result x, y;
+    result_of(one, c, &x);
+    result_of(a, c, &y);
+    CHECK(text_same(y.name, x.name));
+    CHECK_EQ_U(y.present, x.present);
+    CHECK_EQ_U(y.null_count, x.null_count);
+    CHECK_EQ_U(y.missing_count, x.missing_count);
+    CHECK_EQ_U(y.non_null, x.non_null);
+    CHECK_STR(y.inferred_name, x.inferred_name);
+    CHECK(y.distinct_exact == x.distinct_exact);
+    CHECK_EQ_U(y.distinct_count, x.distinct_count); /* HLL union is exact too */
+    CHECK(y.is_unique == x.is_unique);
+    CHECK(y.minmax_kind == x.minmax_kind);
+    CHECK(y.imin == x.imin && y.imax == x.imax && y.dmin == x.dmin && y.dmax == x.dmax);
+    CHECK_STR(y.cmin, x.cmin);
+    CHECK_STR(y.cmax, x.cmax);
+    CHECK(y.has_mean == x.has_mean);
+    if (x.has_mean) {
+      CHECK_NEAR(y.mean, x.mean, 1e-9);
+      CHECK_NEAR(y.stddev, x.stddev, 1e-9);
+      CHECK(y.quantile_kind == x.quantile_kind);
+    }
+    CHECK_EQ_U(y.min_length, x.min_length);
+    CHECK_EQ_U(y.max_length, x.max_length);
+    CHECK_NEAR(y.avg_length, x.avg_length, 1e-12);
+    if (x.distinct_count <= 64) { /* Space-Saving is exact: so is its merge */
+      CHECK(y.ntop == x.ntop);
+      for (size_t i = 0; i < x.ntop && i < y.ntop; i++) {
+        CHECK(text_same(y.top[i].value, x.top[i].value));
+        CHECK_EQ_U(y.top[i].count, x.top[i].count);
+      }
+    }
+    CHECK(y.nsamples == x.nsamples);
+  }
+  /* the merged quantiles against the truth */
+  struct nv_column_result y;
+  result_of(a, 0, &y);
+  CHECK(y.quantile_kind == NV_STAT_INT);
+  CHECK(llabs(y.iq[1] - N / 2) <= (long long)(0.015 * N) + 1);
+  CHECK(llabs(y.iq[0] - N / 4) <= (long long)(0.015 * N) + 1);
+  result_of(a, 5, &y);
+  CHECK_TEXT(y.name, "only_b");
+  CHECK_EQ_U(y.rows, N);
+  CHECK_EQ_U(y.missing_count, N - 1);
+  nv_profiler_free(one);
+  nv_profiler_free(a);
+  nv_profiler_free(b);
+
+  /* small halves merge exactly, top values included */
+  static const char *const h1[] = {"3", "1", "2", "2", "x"};
+  static const char *const h2[] = {"5", "2", "4", "1", "2"};
+  struct nv_profiler *p1 = column_of(h1, 5), *p2 = column_of(h2, 5);
+  CHECK(nv_profiler_merge(p1, p2));
+  result_of(p1, 0, &y);
+  CHECK_STR(y.inferred_name, "string"); /* 9 of 10 numeric: below 95% */
+  CHECK_EQ_U(y.distinct_count, 6);
+  CHECK(y.ntop == 6);
+  CHECK_TEXT(y.top[0].value, "2");
+  CHECK_EQ_U(y.top[0].count, 4);
+  CHECK_TEXT(y.top[1].value, "1");
+  CHECK_EQ_U(y.top[1].count, 2);
+  CHECK(y.nsamples == 5);
+  CHECK_TEXT(y.samples[4], "5");
+  nv_profiler_free(p1);
+  nv_profiler_free(p2);
+}
+
+int main(void) {
+  test_classify_each_type();
+  test_counts_and_batch();
+  test_inference_thresholds();
+  test_numeric_small_exact();
+  test_numeric_large();
+  test_distinct();
+  test_top_values_skewed();
+  test_merge_equals_one_pass();
+  return CHECK_DONE();
+}

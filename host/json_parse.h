@@ -1,0 +1,141 @@
+/* json_parse.h - a streaming, push-style JSON record parser (pure C, no
+ * Lua, no third-party code).
+ *
+ * Input is fed in arbitrary chunks (a value may span any number of them).
+ * Two layouts are understood, chosen from the first non-space byte after an
+ * optional UTF-8 BOM unless forced:
+ *   NDJSON  one value per line; blank lines skipped; CRLF accepted;
+ *   array   one top-level array whose elements are streamed one by one
+ *           (the array itself is never held in memory).
+ * Each record (a top-level object) is delivered once it is complete and
+ * valid, as one callback carrying its raw text and its fields flattened to
+ * dotted paths ("user.address.city"). Nested objects are flattened; arrays
+ * are kept as their raw JSON text (cut at max_array_text bytes) plus a
+ * summary of their element kinds. Memory is bounded by max_record_bytes
+ * (and max_depth); the parser never allocates per value.
+ *
+ * Errors: a record that is not an object, a malformed NDJSON line, or a
+ * record nested deeper than max_depth is skipped and reported through the
+ * `bad` callback (parsing goes on with the next line or element). A record
+ * larger than max_record_bytes, a syntax error in array layout, and bad
+ * data around the top-level array are fatal: the parser stops, and
+ * nv_json_error() names the record, line (NDJSON) and byte offset. Byte
+ * offsets are 0-based counts of bytes fed; line numbers are 1-based. */
+#ifndef NV_JSON_PARSE_H
+#define NV_JSON_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum nv_json_format { NV_JSON_AUTO, NV_JSON_NDJSON, NV_JSON_ARRAY };
+
+/* Element kinds seen in an array (bits of nv_json_field.elems). */
+enum {
+  NV_JSON_E_STRING = 1,
+  NV_JSON_E_INT = 2,
+  NV_JSON_E_DOUBLE = 4,
+  NV_JSON_E_BOOL = 8,
+  NV_JSON_E_NULL = 16,
+  NV_JSON_E_OBJECT = 32,
+  NV_JSON_E_ARRAY = 64
+};
+
+/* One value. kind: 's' string, 'i' integer (fits int64), 'd' double (also
+ * integers too large for int64), 't' true, 'f' false, 'n' null,
+ * 'a' array, 'o' object (only an empty nested object: a non-empty one is
+ * flattened into its members). */
+struct nv_json_value {
+  char kind;
+  const char *str; /* 's': decoded UTF-8; 'a'/'o': raw JSON text */
+  size_t len;
+  int64_t i;
+  double d;
+};
+
+struct nv_json_field {
+  const char *path; /* dotted path; keys keep their own dots */
+  size_t path_len;
+  struct nv_json_value v;
+  unsigned elems;   /* 'a': NV_JSON_E_* bits of the direct elements */
+  int truncated;    /* 'a': v.str holds only the first max_array_text bytes */
+};
+
+/* A complete, valid record. Pointers are valid during the callback only. */
+struct nv_json_record {
+  uint64_t recno;  /* 1-based, counting every record (skipped ones too) */
+  uint64_t line;   /* NDJSON: 1-based line; array layout: 0 */
+  uint64_t offset; /* byte offset of the record's first byte */
+  const char *text;
+  size_t text_len;
+  const struct nv_json_field *fields; /* document order; NULL when !flatten */
+  size_t nfields;
+};
+
+/* A skipped record. msg is the full message ("record 3 (line 3, byte
+ * offset 57): expected ':' after an object key"). */
+struct nv_json_bad {
+  uint64_t recno, line, offset;
+  const char *msg;
+};
+
+/* Callbacks return 0 to go on, nonzero to stop: feed/finish then return
+ * NV_JSON_STOP right after that record, and the caller may feed the rest
+ * of its chunk later. */
+struct nv_json_handler {
+  int (*record)(void *ud, const struct nv_json_record *r);
+  int (*bad)(void *ud, const struct nv_json_bad *b); /* may be NULL */
+  void *ud;
+};
+
+struct nv_json_config {
+  enum nv_json_format format;
+  size_t max_record_bytes; /* 0: 16 MiB */
+  unsigned max_depth;      /* 0: 64; at most NV_JSON_DEPTH_LIMIT */
+  size_t max_array_text;   /* 0: 4096 */
+  int flatten;             /* 0: records carry their text only */
+};
+#define NV_JSON_DEPTH_LIMIT 1024u
+
+struct nv_json_stats {
+  uint64_t records;      /* valid records delivered */
+  uint64_t bad_records;  /* skipped records */
+  uint64_t lines;        /* NDJSON lines seen (blank ones too) */
+  uint64_t invalid_utf8; /* strings holding invalid UTF-8 or lone surrogates */
+  uint64_t bytes;        /* bytes consumed */
+};
+
+enum { NV_JSON_OK = 0, NV_JSON_STOP = 1, NV_JSON_FAIL = -1 };
+
+struct nv_json_parser;
+
+/* NULL when out of memory. cfg may be NULL for the defaults. */
+struct nv_json_parser *nv_json_new(const struct nv_json_config *cfg, const struct nv_json_handler *h);
+void nv_json_free(struct nv_json_parser *p);
+
+/* Consumes up to n bytes; *used says how many (all of them unless STOP).
+ * After FAIL every call returns FAIL. */
+int nv_json_feed(struct nv_json_parser *p, const char *buf, size_t n, size_t *used);
+/* End of input: delivers a last unterminated line; checks the array was
+ * closed. May return STOP (call it again to go on). */
+int nv_json_finish(struct nv_json_parser *p);
+
+const char *nv_json_error(const struct nv_json_parser *p); /* NULL unless failed */
+enum nv_json_format nv_json_format(const struct nv_json_parser *p); /* AUTO until known */
+const struct nv_json_stats *nv_json_stats(const struct nv_json_parser *p);
+
+/* Walks one complete JSON value (a record's text) as events; used to
+ * rebuild records as nested structures. Strings arrive decoded (valid
+ * while the callback runs); numbers as in nv_json_value. A callback
+ * returning nonzero aborts the walk. Returns 1 on success, 0 on a syntax
+ * error or abort (message in err). */
+struct nv_json_visitor {
+  int (*begin)(void *ud, char kind, const char *at);   /* 'o'/'a'; at: the bracket */
+  int (*end)(void *ud, char kind, const char *after); /* after: just past it */
+  int (*key)(void *ud, const char *s, size_t n);
+  int (*scalar)(void *ud, const struct nv_json_value *v);
+  void *ud;
+};
+int nv_json_walk(struct nv_json_parser *p, const char *s, size_t n, const struct nv_json_visitor *v,
+                 char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,605 @@
+/* profiler_infer.c - classifies one trimmed text value as boolean, integer,
+ * decimal, date, timestamp, time, uuid, email, url, ip, json or string, in
+ * one pass over its bytes after a dispatch on the first byte, and extracts
+ * its number or instant. Uses only libc (strtod for the rare numbers the
+ * exact fast path cannot convert). */
+#include "profiler_infer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* character classes, indexed by byte */
+enum { C_DIGIT = 1, C_HEX = 2, C_ALPHA = 4, C_LOCAL = 8, C_LABEL = 16, C_SCHEME = 32 };
+
+#define D C_DIGIT | C_HEX | C_LOCAL | C_LABEL | C_SCHEME
+#define H C_HEX | C_ALPHA | C_LOCAL | C_LABEL | C_SCHEME
+#define A C_ALPHA | C_LOCAL | C_LABEL | C_SCHEME
+static const unsigned char cls[256] = {
+    ['0'] = D, ['1'] = D, ['2'] = D, ['3'] = D, ['4'] = D, ['5'] = D, ['6'] = D,
+    ['7'] = D, ['8'] = D, ['9'] = D,
+    ['a'] = H, ['b'] = H, ['c'] = H, ['d'] = H, ['e'] = H, ['f'] = H,
+    ['A'] = H, ['B'] = H, ['C'] = H, ['D'] = H, ['E'] = H, ['F'] = H,
+    ['g'] = A, ['h'] = A, ['i'] = A, ['j'] = A, ['k'] = A, ['l'] = A, ['m'] = A,
+    ['n'] = A, ['o'] = A, ['p'] = A, ['q'] = A, ['r'] = A, ['s'] = A, ['t'] = A,
+    ['u'] = A, ['v'] = A, ['w'] = A, ['x'] = A, ['y'] = A, ['z'] = A,
+    ['G'] = A, ['H'] = A, ['I'] = A, ['J'] = A, ['K'] = A, ['L'] = A, ['M'] = A,
+    ['N'] = A, ['O'] = A, ['P'] = A, ['Q'] = A, ['R'] = A, ['S'] = A, ['T'] = A,
+    ['U'] = A, ['V'] = A, ['W'] = A, ['X'] = A, ['Y'] = A, ['Z'] = A,
+    ['.'] = C_LOCAL | C_SCHEME, ['-'] = C_LOCAL | C_LABEL | C_SCHEME, ['+'] = C_LOCAL | C_SCHEME,
+    ['!'] = C_LOCAL, ['#'] = C_LOCAL, ['$'] = C_LOCAL, ['%'] = C_LOCAL, ['&'] = C_LOCAL,
+    ['\''] = C_LOCAL, ['*'] = C_LOCAL, ['/'] = C_LOCAL, ['='] = C_LOCAL, ['?'] = C_LOCAL,
+    ['^'] = C_LOCAL, ['_'] = C_LOCAL, ['`'] = C_LOCAL, ['{'] = C_LOCAL, ['|'] = C_LOCAL,
+    ['}'] = C_LOCAL, ['~'] = C_LOCAL,
+};
+#undef D
+#undef H
+#undef A
+
+#define IS(c, k) (cls[(unsigned char)(c)] & (k))
+#define DIGIT(c) ((unsigned)((unsigned char)(c) - '0') < 10u)
+
+static const char *const type_names[NV_PT_NTYPES] = {
+    "boolean", "integer", "decimal", "date", "timestamp", "time",
+    "uuid",    "email",   "url",     "ip",   "json",      "string"};
+
+const char *nv_pt_name(int type) {
+  return type >= 0 && type < NV_PT_NTYPES ? type_names[type] : "string";
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Slow, correctly rounded conversion for what the fast path refuses. */
+static double slow_strtod(const char *s, size_t n) {
+  char buf[128];
+  if (n >= sizeof buf) return NAN; /* absurdly long numerals: keep the type, skip the stats */
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  return strtod(buf, NULL);
+}
+
+/* [+-]digits | [+-](digits[.digits*] | .digits)([eE][+-]digits)? */
+static int parse_number(const char *s, size_t n, struct nv_classified *o) {
+  size_t i = 0;
+  int neg = 0;
+  if (s[0] == '+' || s[0] == '-') {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  uint64_t mant = 0;
+  int exp10 = 0, inexact = 0;
+  size_t start = i;
+  while (i < n && DIGIT(s[i])) {
+    unsigned d = (unsigned)(s[i] - '0');
+    if (mant <= (UINT64_MAX - 9) / 10)
+      mant = mant * 10 + d;
+    else {
+      exp10++;
+      inexact |= d != 0;
+    }
+    i++;
+  }
+  size_t int_digits = i - start;
+  if (i == n) {
+    if (int_digits == 0) return 0;
+    o->type = NV_PT_INTEGER;
+    if (!inexact && exp10 == 0 &&
+        (neg ? mant <= (uint64_t)INT64_MAX + 1 : mant <= (uint64_t)INT64_MAX)) {
+      o->is_int = 1;
+      o->ival = neg ? (int64_t)(0 - mant) : (int64_t)mant;
+      o->dval = (double)o->ival;
+      o->has_num = 1;
+    } else {
+      o->dval = slow_strtod(s, n);
+      o->has_num = isfinite(o->dval);
+    }
+    return 1;
+  }
+  size_t frac_digits = 0;
+  if (s[i] == '.') {
+    i++;
+    size_t fs = i;
+    while (i < n && DIGIT(s[i])) {
+      unsigned d = (unsigned)(s[i] - '0');
+      if (mant <= (UINT64_MAX - 9) / 10) {
+        mant = mant * 10 + d;
+        exp10--;
+      } else {
+        inexact |= d != 0;
+      }
+      i++;
+    }
+    frac_digits = i - fs;
+  }
+  if (int_digits + frac_digits == 0) return 0;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    int eneg = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+    size_t es = i;
+    long e = 0;
+    while (i < n && DIGIT(s[i])) {
+      if (e < 100000) e = e * 10 + (s[i] - '0');
+      i++;
+    }
+    if (i == es) return 0;
+    exp10 += (int)(eneg ? -e : e);
+  }
+  if (i != n) return 0;
+  o->type = NV_PT_DECIMAL;
+  double v;
+  if (!inexact && mant <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
+    v = (double)mant; /* exact, so one rounding below: correctly rounded */
+    v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
+    if (neg) v = -v;
+  } else {
+    v = slow_strtod(s, n);
+  }
+  o->dval = v;
+  o->has_num = isfinite(v);
+  return 1;
+}
+
+/* ---- dates and times ---------------------------------------------------- */
+
+static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int valid_ymd(int y, int m, int d) {
+  static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1) return 0;
+  return d <= dim[m - 1] + (m == 2 && is_leap(y));
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant) */
+static int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+#define US_PER_DAY INT64_C(86400000000)
+
+/* mind to maxd digits at s[*i] (stops after maxd: the caller's next
+ * check sees any further digit); -1 when there are fewer than mind */
+static int digits(const char *s, size_t n, size_t *i, int mind, int maxd) {
+  int v = 0, k = 0;
+  while (*i < n && DIGIT(s[*i]) && k < maxd) {
+    v = v * 10 + (s[*i] - '0');
+    (*i)++;
+    k++;
+  }
+  return k >= mind ? v : -1;
+}
+
+/* H[H]:MM[:SS[.f+]] from s[*i]; microseconds since midnight, or -1 */
+static int64_t parse_hms(const char *s, size_t n, size_t *i) {
+  int h = digits(s, n, i, 1, 2);
+  if (h < 0 || h > 23 || *i >= n || s[*i] != ':') return -1;
+  (*i)++;
+  int mi = digits(s, n, i, 2, 2);
+  if (mi < 0 || mi > 59) return -1;
+  int64_t us = ((int64_t)h * 3600 + mi * 60) * 1000000;
+  if (*i < n && s[*i] == ':') {
+    (*i)++;
+    int sec = digits(s, n, i, 2, 2);
+    if (sec < 0 || sec > 59) return -1;
+    us += (int64_t)sec * 1000000;
+    if (*i < n && (s[*i] == '.' || s[*i] == ',')) {
+      (*i)++;
+      size_t fs = *i;
+      int64_t frac = 0, scale = 100000;
+      while (*i < n && DIGIT(s[*i])) {
+        frac += (s[*i] - '0') * scale;
+        scale /= 10;
+        (*i)++;
+      }
+      if (*i == fs || *i - fs > 9) return -1;
+      us += frac;
+    }
+  }
+  return us;
+}
+
+/* optional Z / ±HH[:MM] / ±HHMM at s[*i] up to the end; offset in us */
+static int parse_zone(const char *s, size_t n, size_t i, int *zoned, int64_t *offset) {
+  *zoned = 0;
+  *offset = 0;
+  if (i == n) return 1;
+  if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
+    *zoned = 1;
+    return 1;
+  }
+  if (s[i] != '+' && s[i] != '-') return 0;
+  int neg = s[i] == '-';
+  i++;
+  int hh = digits(s, n, &i, 2, 2), mm = 0;
+  if (hh < 0 || hh > 23) return 0;
+  if (i < n && s[i] == ':') i++;
+  if (i < n) {
+    mm = digits(s, n, &i, 2, 2);
+    if (mm < 0 || mm > 59) return 0;
+  }
+  if (i != n) return 0;
+  *zoned = 1;
+  *offset = ((int64_t)hh * 3600 + mm * 60) * 1000000 * (neg ? -1 : 1);
+  return 1;
+}
+
+/* After a date ending at i: end of value (date) or [T ]time[zone]. */
+static int finish_chrono(const char *s, size_t n, size_t i, int allow_t, int64_t *tod,
+                         int *zoned, int64_t *offset) {
+  *tod = 0;
+  *zoned = 0;
+  *offset = 0;
+  if (i == n) return NV_PT_DATE;
+  if (!(s[i] == ' ' || (allow_t && (s[i] == 'T' || s[i] == 't')))) return 0;
+  i++;
+  int64_t us = parse_hms(s, n, &i);
+  if (us < 0 || !parse_zone(s, n, i, zoned, offset)) return 0;
+  *tod = us;
+  return NV_PT_TIMESTAMP;
+}
+
+/* s starts with a digit */
+static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
+  size_t i = 0;
+  int64_t tod, off;
+  int zoned, t;
+  int a = digits(s, n, &i, 1, 4);
+  if (a < 0 || i >= n) return 0;
+  char sep = s[i];
+  if (i == 4 && (sep == '-' || sep == '/')) { /* YYYY-MM-DD, YYYY/MM/DD */
+    int w = sep == '-' ? 2 : 1;
+    i++;
+    int m = digits(s, n, &i, w, 2);
+    if (m < 0 || i >= n || s[i] != sep) return 0;
+    i++;
+    int d = digits(s, n, &i, w, 2);
+    if (d < 0 || !valid_ymd(a, m, d)) return 0;
+    if (!(t = finish_chrono(s, n, i, sep == '-', &tod, &zoned, &off))) return 0;
+    o->form = NV_DF_PLAIN;
+    o->t1 = days_from_civil(a, m, d) * US_PER_DAY + tod - off;
+    o->zoned = zoned;
+    o->type = t;
+    return 1;
+  }
+  if (i > 2) return 0;
+  if (sep == ':') { /* time of day */
+    i = 0;
+    int64_t us = parse_hms(s, n, &i);
+    if (us < 0 || i != n) return 0;
+    o->type = NV_PT_TIME;
+    return 1;
+  }
+  if (sep != '/' && sep != '.') return 0;
+  i++;
+  int b = digits(s, n, &i, 1, 2);
+  if (b < 0 || i >= n || s[i] != sep) return 0;
+  i++;
+  size_t ys = i;
+  int y = digits(s, n, &i, 4, 4);
+  if (y < 0 || i - ys != 4) return 0;
+  if (!(t = finish_chrono(s, n, i, 0, &tod, &zoned, &off))) return 0;
+  if (sep == '.') { /* DD.MM.YYYY */
+    if (!valid_ymd(y, b, a)) return 0;
+    o->form = NV_DF_PLAIN;
+    o->t1 = days_from_civil(y, b, a) * US_PER_DAY + tod - off;
+  } else {
+    int mdy = valid_ymd(y, a, b), dmy = valid_ymd(y, b, a);
+    if (!mdy && !dmy) return 0;
+    if (mdy && dmy) {
+      o->form = NV_DF_AMBIG;
+      o->t1 = days_from_civil(y, a, b) * US_PER_DAY + tod - off;
+      o->t2 = days_from_civil(y, b, a) * US_PER_DAY + tod - off;
+    } else {
+      o->form = mdy ? NV_DF_MDY : NV_DF_DMY;
+      o->t1 = (mdy ? days_from_civil(y, a, b) : days_from_civil(y, b, a)) * US_PER_DAY + tod - off;
+    }
+  }
+  o->zoned = zoned;
+  o->type = t;
+  return 1;
+}
+
+size_t nv_format_instant(int64_t micros, int date_only, int zoned, char *buf, size_t size) {
+  int64_t days = micros / US_PER_DAY, rem = micros % US_PER_DAY;
+  if (rem < 0) {
+    rem += US_PER_DAY;
+    days--;
+  }
+  int y, m, d;
+  civil_from_days(days, &y, &m, &d);
+  int k;
+  if (date_only) {
+    k = snprintf(buf, size, "%04d-%02d-%02d", y, m, d);
+  } else {
+    int64_t secs = rem / 1000000, frac = rem % 1000000;
+    int hh = (int)(secs / 3600), mi = (int)(secs / 60 % 60), ss = (int)(secs % 60);
+    const char *z = zoned ? "Z" : "";
+    if (frac == 0)
+      k = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%s", y, m, d, hh, mi, ss, z);
+    else if (frac % 1000 == 0)
+      k = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%s", y, m, d, hh, mi, ss,
+                   (int)(frac / 1000), z);
+    else
+      k = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%s", y, m, d, hh, mi, ss,
+                   (int)frac, z);
+  }
+  if (k < 0) k = 0;
+  return (size_t)k < size ? (size_t)k : size - 1;
+}
+
+/* ---- identifiers, addresses, json -------------------------------------- */
+
+static int is_uuid(const char *s, size_t n) {
+  if (n != 36) return 0;
+  for (size_t i = 0; i < 36; i++) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return 0;
+    } else if (!IS(s[i], C_HEX)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* dotted quad from s[*i] to the end, no leading zeros */
+static int is_ipv4_at(const char *s, size_t n, size_t i) {
+  for (int part = 0; part < 4; part++) {
+    if (part) {
+      if (i >= n || s[i] != '.') return 0;
+      i++;
+    }
+    size_t st = i;
+    int v = digits(s, n, &i, 1, 3);
+    if (v < 0 || v > 255 || (i - st > 1 && s[st] == '0')) return 0;
+  }
+  return i == n;
+}
+
+static int is_ipv6(const char *s, size_t n) {
+  size_t i = 0;
+  int groups = 0, gap = 0;
+  if (n < 2 || n > 45) return 0;
+  if (s[0] == ':') {
+    if (s[1] != ':') return 0;
+    gap = 1;
+    i = 2;
+    if (i == n) return 1;
+  }
+  for (;;) {
+    size_t st = i;
+    while (i < n && IS(s[i], C_HEX) && i - st < 5) i++;
+    if (i < n && s[i] == '.') { /* trailing dotted quad counts as two groups */
+      if (!is_ipv4_at(s, n, st)) return 0;
+      groups += 2;
+      break;
+    }
+    if (i == st || i - st > 4) return 0;
+    groups++;
+    if (i == n) break;
+    if (s[i] != ':') return 0;
+    i++;
+    if (i < n && s[i] == ':') {
+      if (gap) return 0;
+      gap = 1;
+      i++;
+      if (i == n) break;
+    } else if (i == n) {
+      return 0;
+    }
+    if (groups > 8) return 0;
+  }
+  return gap ? groups <= 7 : groups == 8;
+}
+
+static int is_email(const char *s, size_t n, const char *at) {
+  size_t nl = (size_t)(at - s);
+  if (nl == 0 || nl > 64 || s[0] == '.' || s[nl - 1] == '.') return 0;
+  for (size_t i = 0; i < nl; i++)
+    if (!IS(s[i], C_LOCAL) || (s[i] == '.' && s[i + 1] == '.')) return 0;
+  const char *d = at + 1;
+  size_t nd = n - nl - 1, label = 0, labels = 0, tld_alpha = 1;
+  if (nd < 4) return 0;
+  for (size_t i = 0; i <= nd; i++) {
+    if (i == nd || d[i] == '.') {
+      if (label == 0 || d[i - 1] == '-') return 0;
+      labels++;
+      if (i < nd) {
+        label = 0;
+        tld_alpha = 1;
+      }
+      continue;
+    }
+    if (!IS(d[i], C_LABEL) || (label == 0 && d[i] == '-')) return 0;
+    if (!IS(d[i], C_ALPHA)) tld_alpha = 0;
+    label++;
+  }
+  return labels >= 2 && tld_alpha && label >= 2;
+}
+
+static int is_url(const char *s, size_t n) {
+  size_t i = 1;
+  while (i < n && i <= 16 && IS(s[i], C_SCHEME)) i++;
+  if (i + 3 >= n || s[i] != ':' || s[i + 1] != '/' || s[i + 2] != '/') return 0;
+  i += 3;
+  if (s[i] == '/' || s[i] == '?' || s[i] == '#') return 0;
+  for (; i < n; i++)
+    if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f) return 0;
+  return 1;
+}
+
+static int is_bool(const char *s, size_t n) {
+  static const char *const words[] = {"true", "false", "yes", "no", "t", "f", "y", "n"};
+  if (n > 5) return 0;
+  char low[5];
+  for (size_t i = 0; i < n; i++) low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+    if (strlen(words[w]) == n && memcmp(words[w], low, n) == 0) return 1;
+  return 0;
+}
+
+/* A bounded well-formedness check: recursion is limited to JSON_DEPTH. */
+#define JSON_DEPTH 64
+
+static size_t json_ws(const char *s, size_t n, size_t i) {
+  while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+  return i;
+}
+
+/* returns the index after the value, or 0 on error (a value never ends at 0) */
+static size_t json_value(const char *s, size_t n, size_t i, int depth) {
+  i = json_ws(s, n, i);
+  if (i >= n) return 0;
+  char c = s[i];
+  if (c == '{' || c == '[') {
+    char close = c == '{' ? '}' : ']';
+    if (depth >= JSON_DEPTH) return 0;
+    i = json_ws(s, n, i + 1);
+    if (i < n && s[i] == close) return i + 1;
+    for (;;) {
+      if (c == '{') {
+        i = json_ws(s, n, i);
+        if (i >= n || s[i] != '"') return 0;
+        i = json_value(s, n, i, depth + 1);
+        if (!i) return 0;
+        i = json_ws(s, n, i);
+        if (i >= n || s[i] != ':') return 0;
+        i++;
+      }
+      i = json_value(s, n, i, depth + 1);
+      if (!i) return 0;
+      i = json_ws(s, n, i);
+      if (i >= n) return 0;
+      if (s[i] == close) return i + 1;
+      if (s[i] != ',') return 0;
+      i++;
+    }
+  }
+  if (c == '"') {
+    for (i++; i < n; i++) {
+      unsigned char ch = (unsigned char)s[i];
+      if (ch == '"') return i + 1;
+      if (ch < 0x20) return 0;
+      if (ch == '\\') {
+        if (++i >= n) return 0;
+        if (s[i] == 'u') {
+          if (i + 4 >= n) return 0;
+          for (int k = 1; k <= 4; k++)
+            if (!IS(s[i + k], C_HEX)) return 0;
+          i += 4;
+        } else if (!strchr("\"\\/bfnrt", s[i]) || s[i] == '\0') {
+          return 0;
+        }
+      }
+    }
+    return 0;
+  }
+  if (c == '-' || DIGIT(c)) {
+    size_t st = i;
+    if (s[i] == '-') i++;
+    if (i >= n || !DIGIT(s[i])) return 0;
+    if (s[i] == '0')
+      i++;
+    else
+      while (i < n && DIGIT(s[i])) i++;
+    if (i < n && s[i] == '.') {
+      size_t fs = ++i;
+      while (i < n && DIGIT(s[i])) i++;
+      if (i == fs) return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+      i++;
+      if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+      size_t es = i;
+      while (i < n && DIGIT(s[i])) i++;
+      if (i == es) return 0;
+    }
+    return i > st ? i : 0;
+  }
+  static const char *const lits[] = {"true", "false", "null"};
+  for (size_t k = 0; k < 3; k++) {
+    size_t ln = strlen(lits[k]);
+    if (n - i >= ln && memcmp(s + i, lits[k], ln) == 0) return i + ln;
+  }
+  return 0;
+}
+
+static int is_json(const char *s, size_t n) {
+  size_t end = json_value(s, n, 0, 0);
+  return end != 0 && json_ws(s, n, end) == n;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+void nv_classify(const char *s, size_t n, struct nv_classified *o) {
+  o->type = NV_PT_STRING;
+  o->has_num = 0;
+  o->is_int = 0;
+  o->zoned = 0;
+  unsigned char c = (unsigned char)s[0];
+  if (DIGIT(c)) {
+    if (parse_number(s, n, o)) return;
+    if (n >= 4 && parse_chrono(s, n, o)) return;
+    if (is_uuid(s, n)) {
+      o->type = NV_PT_UUID;
+      return;
+    }
+    if (is_ipv4_at(s, n, 0) || is_ipv6(s, n)) {
+      o->type = NV_PT_IP;
+      return;
+    }
+  } else if (c == '-' || c == '+' || c == '.') {
+    if (parse_number(s, n, o)) return;
+  } else if (c == '{' || c == '[') {
+    if (is_json(s, n)) o->type = NV_PT_JSON;
+    return;
+  } else if (IS(c, C_ALPHA)) {
+    if (is_bool(s, n)) {
+      o->type = NV_PT_BOOLEAN;
+      return;
+    }
+    if (IS(c, C_HEX)) {
+      if (is_uuid(s, n)) {
+        o->type = NV_PT_UUID;
+        return;
+      }
+      if (is_ipv6(s, n)) {
+        o->type = NV_PT_IP;
+        return;
+      }
+    }
+    if (is_url(s, n)) {
+      o->type = NV_PT_URL;
+      return;
+    }
+  } else if (c == ':') {
+    if (is_ipv6(s, n)) o->type = NV_PT_IP;
+    return;
+  }
+  if (IS(c, C_LOCAL)) {
+    const char *at = memchr(s, '@', n);
+    if (at && !memchr(at + 1, '@', n - (size_t)(at - s) - 1) && is_email(s, n, at))
+      o->type = NV_PT_EMAIL;
+  }
+}

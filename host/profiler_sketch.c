@@ -1,0 +1,566 @@
+/* profiler_sketch.c - the profiler's bounded, mergeable summaries: an
+ * xxHash64-style hash with a murmur3 finaliser, exact-then-HyperLogLog
+ * distinct counting (Ertl's improved estimator, no bias tables), a KLL
+ * quantile sketch and Space-Saving top values. Uses only libc and libm. */
+#include "profiler_sketch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- hash --------------------------------------------------------------- */
+
+#define P1 UINT64_C(0x9E3779B185EBCA87)
+#define P2 UINT64_C(0xC2B2AE3D27D4EB4F)
+#define P3 UINT64_C(0x165667B19E3779F9)
+#define P4 UINT64_C(0x85EBCA77C2B2AE63)
+#define P5 UINT64_C(0x27D4EB2F165667C5)
+
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+uint64_t nv_hash64(const void *p, size_t n) {
+  const unsigned char *b = p;
+  uint64_t h = P5 + (uint64_t)n;
+  while (n >= 8) {
+    uint64_t k;
+    memcpy(&k, b, 8);
+    k *= P2;
+    k = rotl64(k, 31) * P1;
+    h ^= k;
+    h = rotl64(h, 27) * P1 + P4;
+    b += 8;
+    n -= 8;
+  }
+  if (n >= 4) {
+    uint32_t k;
+    memcpy(&k, b, 4);
+    h ^= (uint64_t)k * P1;
+    h = rotl64(h, 23) * P2 + P3;
+    b += 4;
+    n -= 4;
+  }
+  while (n) {
+    h ^= (uint64_t)*b++ * P5;
+    h = rotl64(h, 11) * P1;
+    n--;
+  }
+  h ^= h >> 33;
+  h *= UINT64_C(0xff51afd7ed558ccd);
+  h ^= h >> 33;
+  h *= UINT64_C(0xc4ceb9fe1a85ec53);
+  h ^= h >> 33;
+  return h;
+}
+
+/* ---- distinct ----------------------------------------------------------- */
+
+#define HLL_M (1u << NV_HLL_P)
+#define HLL_Q (64 - NV_HLL_P)
+#define SET_MAX_CAP (2 * NV_DISTINCT_EXACT)
+#define ZERO_HASH UINT64_C(0x9E3779B97F4A7C15) /* stands for hash 0, the free-slot mark */
+
+static inline void hll_add(uint8_t *r, uint64_t h) {
+  uint32_t idx = (uint32_t)(h >> HLL_Q);
+  uint64_t w = (h << NV_HLL_P) | (UINT64_C(1) << (NV_HLL_P - 1));
+  uint8_t rank = (uint8_t)(__builtin_clzll(w) + 1);
+  if (rank > r[idx]) r[idx] = rank;
+}
+
+/* 1 when h was new */
+static inline int set_put(uint64_t *set, uint32_t cap, uint64_t h) {
+  uint32_t m = cap - 1, i = (uint32_t)h & m;
+  while (set[i]) {
+    if (set[i] == h) return 0;
+    i = (i + 1) & m;
+  }
+  set[i] = h;
+  return 1;
+}
+
+static int to_hll(struct nv_distinct *d) {
+  uint8_t *r = calloc(HLL_M, 1);
+  if (!r) return 0;
+  for (uint32_t i = 0; i < d->cap; i++)
+    if (d->set[i]) hll_add(r, d->set[i]);
+  free(d->set);
+  d->set = NULL;
+  d->cap = 0;
+  d->hll = r;
+  return 1;
+}
+
+int nv_distinct_add(struct nv_distinct *d, uint64_t h) {
+  if (h == 0) h = ZERO_HASH;
+  if (d->hll) {
+    hll_add(d->hll, h);
+    return 1;
+  }
+  if (d->set) { /* present already? */
+    uint32_t m = d->cap - 1, i = (uint32_t)h & m;
+    while (d->set[i]) {
+      if (d->set[i] == h) return 1;
+      i = (i + 1) & m;
+    }
+    if ((d->n + 1) * 2 <= d->cap) {
+      d->set[i] = h;
+      d->n++;
+      return 1;
+    }
+  }
+  if (d->cap >= SET_MAX_CAP) { /* past the exact threshold */
+    if (!to_hll(d)) return 0;
+    hll_add(d->hll, h);
+    return 1;
+  }
+  uint32_t cap = d->cap ? d->cap * 2 : 16;
+  uint64_t *set = calloc(cap, sizeof *set);
+  if (!set) return 0;
+  for (uint32_t i = 0; i < d->cap; i++)
+    if (d->set[i]) set_put(set, cap, d->set[i]);
+  set_put(set, cap, h);
+  free(d->set);
+  d->set = set;
+  d->cap = cap;
+  d->n++;
+  return 1;
+}
+
+int nv_distinct_merge(struct nv_distinct *dst, const struct nv_distinct *src) {
+  if (src->hll) {
+    if (!dst->hll && !to_hll(dst)) return 0;
+    for (uint32_t i = 0; i < HLL_M; i++)
+      if (src->hll[i] > dst->hll[i]) dst->hll[i] = src->hll[i];
+    return 1;
+  }
+  for (uint32_t i = 0; i < src->cap; i++)
+    if (src->set[i] && !nv_distinct_add(dst, src->set[i])) return 0;
+  return 1;
+}
+
+int nv_distinct_is_exact(const struct nv_distinct *d) { return d->hll == NULL; }
+
+static double hll_sigma(double x) {
+  if (x == 1.0) return INFINITY;
+  double y = 1.0, z = x, zp;
+  do {
+    x *= x;
+    zp = z;
+    z += x * y;
+    y += y;
+  } while (z != zp);
+  return z;
+}
+
+static double hll_tau(double x) {
+  if (x == 0.0 || x == 1.0) return 0.0;
+  double y = 1.0, z = 1.0 - x, zp;
+  do {
+    x = sqrt(x);
+    zp = z;
+    y *= 0.5;
+    z -= (1.0 - x) * (1.0 - x) * y;
+  } while (z != zp);
+  return z / 3.0;
+}
+
+double nv_distinct_estimate(const struct nv_distinct *d) {
+  if (!d->hll) return (double)d->n;
+  uint32_t c[HLL_Q + 2] = {0};
+  for (uint32_t i = 0; i < HLL_M; i++) c[d->hll[i]]++;
+  double m = HLL_M;
+  double z = m * hll_tau(1.0 - c[HLL_Q + 1] / m);
+  for (int k = HLL_Q; k >= 1; k--) z = 0.5 * (z + c[k]);
+  z += m * hll_sigma(c[0] / m);
+  return (m * m / (2.0 * log(2.0))) / z;
+}
+
+void nv_distinct_free(struct nv_distinct *d) {
+  free(d->set);
+  free(d->hll);
+  memset(d, 0, sizeof *d);
+}
+
+/* ---- KLL ---------------------------------------------------------------- */
+/* Level h holds items of weight 2^h. A level at depth d below the top may
+ * hold ceil(K * (2/3)^d) items, but never fewer than 8. When the sketch
+ * holds its total capacity, the lowest full level is sorted and every
+ * other item (random offset) moves up with twice the weight. */
+
+static const uint16_t kll_caps[] = {256, 171, 114, 76, 51, 34, 23, 15, 10};
+#define KLL_MIN_CAP 8
+
+static uint32_t level_cap(const struct nv_kll *k, uint32_t h) {
+  uint32_t d = k->nlevels - 1 - h;
+  return d < sizeof kll_caps / sizeof kll_caps[0] ? kll_caps[d] : KLL_MIN_CAP;
+}
+
+static void kll_recap(struct nv_kll *k) {
+  uint32_t c = 0;
+  for (uint32_t h = 0; h < k->nlevels; h++) c += level_cap(k, h);
+  k->capacity = c;
+}
+
+static void kll_init(struct nv_kll *k) {
+  if (k->nlevels == 0) {
+    k->nlevels = 1;
+    k->rng = UINT64_C(0x2545F4914F6CDD1D);
+    kll_recap(k);
+  }
+}
+
+static int level_reserve(struct nv_kll_level *l, uint32_t need) {
+  if (need <= l->cap) return 1;
+  uint32_t c = l->cap + l->cap / 2;
+  if (c < need) c = need;
+  if (c < 16) c = 16;
+  double *v = realloc(l->v, (size_t)c * sizeof *v);
+  if (!v) return 0;
+  l->v = v;
+  l->cap = c;
+  return 1;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void sort_doubles(double *v, uint32_t n) {
+  if (n > 24) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return;
+  }
+  for (uint32_t i = 1; i < n; i++) {
+    double x = v[i];
+    uint32_t j = i;
+    while (j > 0 && v[j - 1] > x) {
+      v[j] = v[j - 1];
+      j--;
+    }
+    v[j] = x;
+  }
+}
+
+/* b (sorted, room reserved) gets the m sorted items src[0], src[step], ... */
+static void merge_into(struct nv_kll_level *b, const double *src, uint32_t m, uint32_t step) {
+  uint32_t i = b->n, j = m, w = b->n + m;
+  while (j > 0) {
+    double pj = src[(size_t)(j - 1) * step];
+    if (i > 0 && b->v[i - 1] > pj)
+      b->v[--w] = b->v[--i];
+    else {
+      b->v[--w] = pj;
+      j--;
+    }
+  }
+  b->n += m;
+}
+
+/* 1 compacted, 2 nothing to do, 0 out of memory */
+static int kll_compact(struct nv_kll *k) {
+  uint32_t h = 0;
+  while (h < k->nlevels && k->lv[h].n < level_cap(k, h)) h++;
+  if (h == k->nlevels) return 2;
+  if (h + 1 == k->nlevels) {
+    if (k->nlevels == NV_KLL_LEVELS) return 2;
+    k->nlevels++;
+    kll_recap(k);
+  }
+  struct nv_kll_level *a = &k->lv[h], *b = &k->lv[h + 1];
+  uint32_t keep = a->n & 1, half = a->n / 2;
+  if (!level_reserve(b, b->n + half)) return 0;
+  if (h == 0) sort_doubles(a->v, a->n);
+  k->rng ^= k->rng << 13;
+  k->rng ^= k->rng >> 7;
+  k->rng ^= k->rng << 17;
+  uint32_t offset = (uint32_t)(k->rng >> 63);
+  merge_into(b, a->v + keep + offset, half, 2);
+  a->n = keep; /* the smallest item, a->v[0], stays when the count was odd */
+  k->held -= half;
+  /* Capacities of lower levels fall as levels are added: give back what a
+   * level outgrew (a failed shrink just keeps the larger block). */
+  uint32_t want = level_cap(k, h) + level_cap(k, h) / 2 + 8;
+  if (a->cap > want + want / 2) {
+    double *v = realloc(a->v, (size_t)want * sizeof *v);
+    if (v) {
+      a->v = v;
+      a->cap = want;
+    }
+  }
+  return 1;
+}
+
+/* Compacts until held < capacity + slack: adds pass slack 0 (room for one
+ * more), merges slack 1 (a merged sketch may sit exactly at capacity, so
+ * two halves of <= K values stay exact). */
+static int kll_settle(struct nv_kll *k, uint32_t slack) {
+  while (k->held >= k->capacity + slack) {
+    int r = kll_compact(k);
+    if (r == 0) return 0;
+    if (r == 2) break;
+  }
+  return 1;
+}
+
+int nv_kll_add(struct nv_kll *k, double x) {
+  if (isnan(x)) return 1;
+  kll_init(k);
+  if (!kll_settle(k, 0)) return 0;
+  if (!level_reserve(&k->lv[0], k->lv[0].n + 1)) return 0;
+  k->lv[0].v[k->lv[0].n++] = x;
+  k->held++;
+  k->n++;
+  return 1;
+}
+
+int nv_kll_merge(struct nv_kll *dst, const struct nv_kll *src) {
+  if (src->n == 0) return 1;
+  kll_init(dst);
+  for (uint32_t h = 0; h < src->nlevels; h++)
+    if (!level_reserve(&dst->lv[h], dst->lv[h].n + src->lv[h].n)) return 0;
+  if (src->nlevels > dst->nlevels) dst->nlevels = src->nlevels;
+  for (uint32_t h = 0; h < src->nlevels; h++) {
+    const struct nv_kll_level *s = &src->lv[h];
+    if (s->n == 0) continue;
+    if (h == 0) {
+      memcpy(dst->lv[0].v + dst->lv[0].n, s->v, (size_t)s->n * sizeof *s->v);
+      dst->lv[0].n += s->n;
+    } else {
+      merge_into(&dst->lv[h], s->v, s->n, 1);
+    }
+  }
+  dst->n += src->n;
+  dst->held += src->held;
+  kll_recap(dst);
+  return kll_settle(dst, 1);
+}
+
+struct witem {
+  double v;
+  uint64_t w;
+};
+
+static int cmp_witem(const void *a, const void *b) {
+  double x = ((const struct witem *)a)->v, y = ((const struct witem *)b)->v;
+  return (x > y) - (x < y);
+}
+
+int nv_kll_quantiles(const struct nv_kll *const *ks, size_t nk, const double *q, size_t nq,
+                     double *out) {
+  size_t total = 0;
+  uint64_t weight = 0;
+  for (size_t s = 0; s < nk; s++)
+    if (ks[s]) {
+      total += ks[s]->held;
+      weight += ks[s]->n;
+    }
+  if (total == 0 || weight == 0) return -1;
+  struct witem *it = malloc(total * sizeof *it);
+  if (!it) return 0;
+  size_t m = 0;
+  for (size_t s = 0; s < nk; s++) {
+    if (!ks[s]) continue;
+    for (uint32_t h = 0; h < ks[s]->nlevels; h++)
+      for (uint32_t i = 0; i < ks[s]->lv[h].n; i++) {
+        it[m].v = ks[s]->lv[h].v[i];
+        it[m].w = UINT64_C(1) << h;
+        m++;
+      }
+  }
+  qsort(it, m, sizeof *it, cmp_witem);
+  for (size_t j = 0; j < nq; j++) {
+    double t = ceil(q[j] * (double)weight);
+    uint64_t target = t < 1.0 ? 1 : t >= (double)weight ? weight : (uint64_t)t;
+    uint64_t cum = 0;
+    size_t i = 0;
+    for (; i + 1 < m; i++) {
+      cum += it[i].w;
+      if (cum >= target) break;
+    }
+    out[j] = it[i].v;
+  }
+  free(it);
+  return 1;
+}
+
+size_t nv_kll_bytes(const struct nv_kll *k) {
+  size_t b = 0;
+  for (uint32_t h = 0; h < NV_KLL_LEVELS; h++) b += (size_t)k->lv[h].cap * sizeof(double);
+  return b;
+}
+
+void nv_kll_free(struct nv_kll *k) {
+  for (uint32_t h = 0; h < NV_KLL_LEVELS; h++) free(k->lv[h].v);
+  memset(k, 0, sizeof *k);
+}
+
+/* ---- Space-Saving ------------------------------------------------------- */
+
+#define TAB_MASK (2 * NV_TOPK_COUNTERS - 1)
+
+static inline uint32_t tab_home(uint64_t h) { return (uint32_t)(h >> 40) & TAB_MASK; }
+
+static int topk_find(const struct nv_topk *t, uint64_t h) {
+  uint32_t i = tab_home(h);
+  while (t->tab[i]) {
+    int j = t->tab[i] - 1;
+    if (t->e[j].hash == h) return j;
+    i = (i + 1) & TAB_MASK;
+  }
+  return -1;
+}
+
+static void tab_insert(struct nv_topk *t, uint32_t j) {
+  uint32_t i = tab_home(t->e[j].hash);
+  while (t->tab[i]) i = (i + 1) & TAB_MASK;
+  t->tab[i] = (uint8_t)(j + 1);
+}
+
+/* linear-probing deletion by backward shift */
+static void tab_remove(struct nv_topk *t, uint32_t j) {
+  uint32_t s = tab_home(t->e[j].hash);
+  while (t->tab[s] != j + 1) s = (s + 1) & TAB_MASK;
+  t->tab[s] = 0;
+  for (uint32_t i = (s + 1) & TAB_MASK; t->tab[i]; i = (i + 1) & TAB_MASK) {
+    uint32_t k = tab_home(t->e[t->tab[i] - 1].hash);
+    /* the entry at i may move to s unless its home lies cyclically in (s, i] */
+    int stays = s <= i ? (k > s && k <= i) : (k > s || k <= i);
+    if (!stays) {
+      t->tab[s] = t->tab[i];
+      t->tab[i] = 0;
+      s = i;
+    }
+  }
+}
+
+/* An entry holding the minimum count. Counts only grow, so a remembered
+ * candidate whose count is still candmin still holds the minimum. */
+static uint32_t pop_min(struct nv_topk *t) {
+  while (t->ncand > 0) {
+    uint32_t j = t->cand[--t->ncand];
+    if (t->e[j].count == t->candmin) return j;
+  }
+  uint64_t m = UINT64_MAX;
+  for (uint32_t j = 0; j < t->n; j++)
+    if (t->e[j].count < m) m = t->e[j].count;
+  for (uint32_t j = 0; j < t->n; j++)
+    if (t->e[j].count == m) t->cand[t->ncand++] = (uint8_t)j;
+  t->candmin = m;
+  return t->cand[--t->ncand];
+}
+
+static void set_value(struct nv_topk_entry *e, const char *s, size_t n) {
+  e->len = (uint32_t)(n < NV_TOPK_VALUE_MAX ? n : NV_TOPK_VALUE_MAX);
+  memcpy(e->val, s, e->len);
+}
+
+void nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
+  int j = topk_find(t, h);
+  if (j >= 0) {
+    struct nv_topk_entry *e = &t->e[j];
+    e->count++;
+    if (e->len == NV_TOPK_PENDING) set_value(e, s, n);
+    return;
+  }
+  struct nv_topk_entry *e;
+  if (t->n < NV_TOPK_COUNTERS) {
+    j = (int)t->n++;
+    e = &t->e[j];
+    e->count = 1;
+    e->err = 0;
+    set_value(e, s, n);
+  } else {
+    j = (int)pop_min(t);
+    e = &t->e[j];
+    tab_remove(t, (uint32_t)j);
+    e->err = e->count;
+    e->count++;
+    e->len = NV_TOPK_PENDING;
+  }
+  e->hash = h;
+  tab_insert(t, (uint32_t)j);
+}
+
+static uint64_t topk_floor(const struct nv_topk *t) {
+  if (t->n < NV_TOPK_COUNTERS) return 0; /* not full: unmonitored values never occurred */
+  uint64_t m = UINT64_MAX;
+  for (uint32_t j = 0; j < t->n; j++)
+    if (t->e[j].count < m) m = t->e[j].count;
+  return m;
+}
+
+struct tk_cand {
+  uint64_t hash, count, err;
+  const struct nv_topk_entry *from; /* one holding bytes, if either does */
+};
+
+static int cmp_cand(const void *a, const void *b) {
+  const struct tk_cand *x = a, *y = b;
+  if (x->count != y->count) return x->count < y->count ? 1 : -1;
+  return (x->hash > y->hash) - (x->hash < y->hash);
+}
+
+int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src) {
+  struct tk_cand c[2 * NV_TOPK_COUNTERS];
+  size_t nc = 0;
+  uint64_t fa = topk_floor(dst), fb = topk_floor(src);
+  for (uint32_t j = 0; j < dst->n; j++) {
+    const struct nv_topk_entry *e = &dst->e[j];
+    int k = topk_find(src, e->hash);
+    uint64_t add = k >= 0 ? src->e[k].count : fb, adderr = k >= 0 ? src->e[k].err : fb;
+    const struct nv_topk_entry *from =
+        e->len == NV_TOPK_PENDING && k >= 0 ? &src->e[k] : e;
+    c[nc++] = (struct tk_cand){e->hash, e->count + add, e->err + adderr, from};
+  }
+  for (uint32_t j = 0; j < src->n; j++) {
+    const struct nv_topk_entry *e = &src->e[j];
+    if (topk_find(dst, e->hash) >= 0) continue;
+    c[nc++] = (struct tk_cand){e->hash, e->count + fa, e->err + fa, e};
+  }
+  qsort(c, nc, sizeof c[0], cmp_cand);
+  if (nc > NV_TOPK_COUNTERS) nc = NV_TOPK_COUNTERS;
+  struct nv_topk *t = malloc(sizeof *t);
+  if (!t) return 0;
+  memset(t->tab, 0, sizeof t->tab);
+  t->n = (uint32_t)nc;
+  t->ncand = 0;
+  t->candmin = 0;
+  for (size_t j = 0; j < nc; j++) {
+    struct nv_topk_entry *e = &t->e[j];
+    e->hash = c[j].hash;
+    e->count = c[j].count;
+    e->err = c[j].err;
+    if (c[j].from->len == NV_TOPK_PENDING)
+      e->len = NV_TOPK_PENDING;
+    else
+      set_value(e, c[j].from->val, c[j].from->len);
+    tab_insert(t, (uint32_t)j);
+  }
+  memcpy(dst, t, sizeof *t);
+  free(t);
+  return 1;
+}
+
+static int topk_before(const struct nv_topk_entry *a, const struct nv_topk_entry *b) {
+  uint64_t ga = a->count - a->err, gb = b->count - b->err;
+  if (ga != gb) return ga > gb;
+  size_t n = a->len < b->len ? a->len : b->len;
+  int c = memcmp(a->val, b->val, n);
+  return c != 0 ? c < 0 : a->len < b->len;
+}
+
+size_t nv_topk_order(const struct nv_topk *t, uint32_t *idx, size_t max) {
+  uint32_t all[NV_TOPK_COUNTERS], m = 0;
+  for (uint32_t j = 0; j < t->n; j++) {
+    if (t->e[j].len == NV_TOPK_PENDING) continue;
+    uint32_t k = m++;
+    while (k > 0 && topk_before(&t->e[j], &t->e[all[k - 1]])) {
+      all[k] = all[k - 1];
+      k--;
+    }
+    all[k] = j;
+  }
+  size_t n = m < max ? m : max;
+  memcpy(idx, all, n * sizeof *idx);
+  return n;
+}

@@ -1,0 +1,83 @@
+/* profiler_sketch.h - the profiler's bounded, mergeable summaries
+ * (profiler_sketch.c): a 64-bit hash, distinct counting (exact set, then
+ * HyperLogLog), a KLL quantile sketch and Space-Saving heavy hitters.
+ * Each summary is a plain struct owned by its column; zero-initialised is
+ * empty, *_free releases it. Functions returning int give 1, or 0 when out
+ * of memory (the summary is then unchanged or still valid). */
+#ifndef NV_PROFILER_SKETCH_H
+#define NV_PROFILER_SKETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t nv_hash64(const void *p, size_t n);
+
+/* ---- distinct: exact up to NV_DISTINCT_EXACT hashes, then HLL ---------- */
+#define NV_DISTINCT_EXACT 2048
+#define NV_HLL_P 14 /* 16384 one-byte registers: 0.81% standard error */
+
+struct nv_distinct {
+  uint64_t *set; /* open addressing, load <= 1/2, 0 = free slot */
+  uint32_t cap, n;
+  uint8_t *hll;  /* non-NULL once past the exact threshold; set is then NULL */
+};
+int nv_distinct_add(struct nv_distinct *d, uint64_t h);
+int nv_distinct_merge(struct nv_distinct *dst, const struct nv_distinct *src);
+int nv_distinct_is_exact(const struct nv_distinct *d);
+double nv_distinct_estimate(const struct nv_distinct *d);
+void nv_distinct_free(struct nv_distinct *d);
+
+/* ---- KLL quantiles over doubles (NaN ignored) --------------------------- */
+#define NV_KLL_K 256     /* exact while n <= NV_KLL_K */
+#define NV_KLL_LEVELS 62
+
+struct nv_kll_level {
+  double *v; /* level 0 unsorted; higher levels sorted */
+  uint32_t n, cap;
+};
+struct nv_kll {
+  uint64_t n;          /* values summarised */
+  uint64_t rng;        /* xorshift state: compaction offsets (deterministic) */
+  uint32_t nlevels, held, capacity;
+  struct nv_kll_level lv[NV_KLL_LEVELS];
+};
+int nv_kll_add(struct nv_kll *k, double x);
+int nv_kll_merge(struct nv_kll *dst, const struct nv_kll *src);
+/* Quantiles of the union of the given sketches (NULLs skipped): out[i] is
+ * the smallest summarised value whose weighted rank reaches ceil(q[i]*n)
+ * (the exact lower quantile while n <= NV_KLL_K). Returns 0 when out of
+ * memory, -1 when the sketches are empty. */
+int nv_kll_quantiles(const struct nv_kll *const *ks, size_t nk, const double *q, size_t nq,
+                     double *out);
+size_t nv_kll_bytes(const struct nv_kll *k);
+void nv_kll_free(struct nv_kll *k);
+
+/* ---- Space-Saving top values ------------------------------------------- */
+#define NV_TOPK_COUNTERS 64
+#define NV_TOPK_VALUE_MAX 256
+
+/* An entry that replaced another holds no bytes (len NV_TOPK_PENDING)
+ * until its value repeats: the copy happens at most once per entry, not on
+ * every eviction, and an entry never repeated is noise nobody reports. */
+#define NV_TOPK_PENDING UINT32_MAX
+
+struct nv_topk_entry {
+  uint64_t hash, count, err; /* true count in [count - err, count] */
+  uint32_t len;
+  char val[NV_TOPK_VALUE_MAX];
+};
+struct nv_topk {
+  uint32_t n, ncand;
+  uint64_t candmin;                      /* count shared by the cand[] entries */
+  uint8_t tab[2 * NV_TOPK_COUNTERS];     /* hash -> entry index + 1, linear probing */
+  uint8_t cand[NV_TOPK_COUNTERS];        /* entries that held the minimum count */
+  struct nv_topk_entry e[NV_TOPK_COUNTERS];
+};
+void nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n);
+/* dst = merge(dst, src) (Agarwal et al.'s mergeable summaries) */
+int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src);
+/* Indices of up to max entries holding bytes, by guaranteed count
+ * (count - err) desc, then value bytes asc; returns how many. */
+size_t nv_topk_order(const struct nv_topk *t, uint32_t *idx, size_t max);
+
+#endif

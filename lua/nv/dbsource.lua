@@ -1,0 +1,728 @@
+-- nv.dbsource: a relational database as a metadata source. Fills the
+-- source model documented above nv.extract.source from a constant number of
+-- set-based catalog queries (six per engine, never one per table), then
+-- profiles each table with ONE pushed-down aggregate query (chunked for
+-- tables wider than `chunk_columns`) plus one bounded `LIMIT` sample query.
+--
+--   dbsource.source(ctx, src, opts, model) -> model
+--   dbsource.resolve(src)                   -> engine name, target | nil, msg
+--   dbsource.test_connection(src, opts)     -> true, info | nil, msg
+--   dbsource.supported_asset_types()        -> {"database", "schema", ...}
+--
+-- src = {source_id, data_source_path, source_type}; the path is a
+-- postgresql:// / mysql:// / mariadb:// URL (or, with source_type
+-- postgresql, a libpq "host=… dbname=…" string). opts (all optional):
+--   include_schemas, exclude_schemas, include_tables, exclude_tables
+--       glob patterns (* and ?), a list or a comma-separated string
+--   profile = "pushdown" (default) | "sample" (sampled rows through
+--       nv.profile) | "none" (catalog only)
+--   sample_rows (5; rows kept as samples), profile_rows (10000; "sample")
+--   exact_counts (with profile = "none": COUNT(*) per table)
+--   connect_timeout (5 s), query_timeout (seconds, none by default)
+--   chunk_columns (200), on_catalog = fn(model, conn) (a hook for tests,
+--       called after the catalog queries with the source connection)
+-- Connections are read-only sessions; passwords are registered as secrets
+-- before anything can log them and never reach the model.
+local json = require "nv.json"
+local log = require "nv.log"
+local quality = require "nv.quality"
+local sys = require "nv.sys"
+
+local M = {}
+
+M.kinds = { postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql" }
+
+function M.supported_asset_types()
+  return json.array({ "database", "schema", "table", "view", "column" })
+end
+
+--- Which engine serves a source: "postgresql" | "mysql", target.
+function M.resolve(src)
+  local path = src.data_source_path or ""
+  local scheme = path:match("^(%a[%w+.-]*)://")
+  if path:match("^odbc:") or src.source_type == "odbc" then
+    return nil, "ODBC sources are not available in this build"
+  end
+  if scheme and M.kinds[scheme] then return M.kinds[scheme], path end
+  local kind = M.kinds[src.source_type or ""]
+  if kind and path ~= "" then return kind, path end
+  return nil, string.format("cannot tell the database kind of source type '%s'", tostring(src.source_type))
+end
+
+local function list_of(v)
+  if v == nil or v == json.null then return {} end
+  if type(v) == "string" then
+    local out = {}
+    for p in v:gmatch("[^,]+") do out[#out + 1] = p:match("^%s*(.-)%s*$") end
+    return out
+  end
+  return v
+end
+
+-- glob (* ?) -> LIKE pattern with backslash escapes
+local function like(glob)
+  return (glob:gsub("[\\%%_]", "\\%0"):gsub("%*", "%%"):gsub("%?", "_"))
+end
+
+-- Builds "AND …" conditions on a schema and a table expression. Returns
+-- sql, params (a list to append to the query's own parameters).
+local function filter(eng, opts, sexpr, texpr)
+  local sql, params = {}, {}
+  local function add_any(expr, pats, negate)
+    if #pats == 0 then return end
+    local parts = {}
+    for _, p in ipairs(pats) do
+      parts[#parts + 1] = expr .. (negate and " NOT LIKE ?" or " LIKE ?")
+      params[#params + 1] = like(p)
+    end
+    sql[#sql + 1] = "(" .. table.concat(parts, negate and " AND " or " OR ") .. ")"
+  end
+  local marks = {}
+  for i, s in ipairs(eng.system_schemas) do
+    marks[i] = "?"
+    params[#params + 1] = s
+  end
+  sql[#sql + 1] = sexpr .. " NOT IN (" .. table.concat(marks, ", ") .. ")"
+  for _, p in ipairs(eng.system_like or {}) do
+    sql[#sql + 1] = sexpr .. " NOT LIKE ?"
+    params[#params + 1] = p
+  end
+  add_any(sexpr, opts.include_schemas, false)
+  add_any(sexpr, opts.exclude_schemas, true)
+  if texpr then
+    add_any(texpr, opts.include_tables, false)
+    add_any(texpr, opts.exclude_tables, true)
+  end
+  return " AND " .. table.concat(sql, " AND "), params
+end
+
+local function concat_params(a, b)
+  local out = {}
+  for _, v in ipairs(a) do out[#out + 1] = v end
+  for _, v in ipairs(b) do out[#out + 1] = v end
+  return out
+end
+
+local function tkey(s, t) return s .. "\0" .. t end
+
+------------------------------------------------------------------------
+-- engines
+
+local engines = {}
+
+engines.postgresql = {
+  driver = "nv.pg",
+  system_schemas = { "pg_catalog", "information_schema", "_executor_metadata" },
+  system_like = { "pg\\_toast%", "pg\\_temp\\_%" },
+  quote = function(id) return '"' .. tostring(id):gsub('"', '""') .. '"' end,
+  timeout_sql = function(s) return string.format("SET statement_timeout = %d", math.floor(s * 1000)) end,
+}
+
+local PG_KINDS = "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition"
+local PG_TABLE_TYPES = { r = "table", p = "partitioned_table", v = "view", m = "materialized_view",
+                         f = "foreign_table" }
+
+function engines.postgresql.catalog(db, opts, run)
+  local cat = {}
+  local f, fp = filter(engines.postgresql, opts, "n.nspname", "c.relname")
+  local sf, sp = filter(engines.postgresql, opts, "n.nspname", nil)
+  local info = run("SELECT current_database() AS database, current_user AS user_name, version() AS version")
+  if not info then return nil end
+  cat.database, cat.version = info[1].database, info[1].version
+  cat.schemas = run("SELECT n.nspname AS schema_name, obj_description(n.oid, 'pg_namespace') AS comment"
+    .. " FROM pg_namespace n WHERE TRUE" .. sf .. " ORDER BY 1", sp)
+  cat.tables = run([[
+SELECT n.nspname AS schema_name, c.relname AS table_name, c.relkind AS kind,
+  obj_description(c.oid, 'pg_class') AS comment, c.reltuples::float8 AS estimate,
+  CASE WHEN c.relkind IN ('r', 'm', 'p') THEN pg_total_relation_size(c.oid) END AS size_bytes,
+  CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
+  extract(epoch FROM GREATEST(s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze))::float8
+    AS last_modified
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+WHERE ]] .. PG_KINDS .. f .. " ORDER BY 1, 2", fp)
+  cat.columns = run([[
+SELECT n.nspname AS schema_name, c.relname AS table_name, a.attnum AS position, a.attname AS column_name,
+  format_type(a.atttypid, a.atttypmod) AS native_type, bt.typname AS base_type,
+  bt.typcategory AS category, et.typname AS element_type, NOT a.attnotnull AS nullable,
+  pg_get_expr(d.adbin, d.adrelid) AS default_value, col_description(c.oid, a.attnum) AS comment
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND ]] .. PG_KINDS .. f .. " ORDER BY 1, 2, 3", fp)
+  cat.constraints = run([[
+SELECT n.nspname AS schema_name, c.relname AS table_name, con.conname AS name, con.contype AS type,
+  (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum)::text AS columns,
+  rn.nspname AS ref_schema, rc.relname AS ref_table,
+  (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum)::text AS ref_columns
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.contype IN ('p', 'f', 'u')]] .. f .. " ORDER BY 1, 2, 3", fp)
+  cat.indexes = run([[
+SELECT n.nspname AS schema_name, c.relname AS table_name, i.relname AS name, x.indisunique AS is_unique,
+  x.indisprimary AS is_primary, pg_get_indexdef(x.indexrelid) AS definition,
+  (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum)::text AS columns
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE TRUE]] .. f .. " ORDER BY 1, 2, 3", fp)
+  for _, t in ipairs(cat.tables or {}) do
+    t.table_type = PG_TABLE_TYPES[t.kind] or t.kind
+    if t.estimate and t.estimate < 0 then t.estimate = nil end
+    if t.estimate then t.estimate = math.floor(t.estimate) end
+  end
+  for _, c in ipairs(cat.constraints or {}) do
+    c.columns = json.decode(c.columns or "[]") or {}
+    c.ref_columns = c.ref_columns and json.decode(c.ref_columns) or nil
+  end
+  for _, x in ipairs(cat.indexes or {}) do x.columns = json.decode(x.columns or "[]") or {} end
+  return cat
+end
+
+local PG_NORMAL = {
+  int2 = "integer", int4 = "integer", int8 = "integer", oid = "integer",
+  numeric = "decimal", float4 = "decimal", float8 = "decimal", money = "decimal",
+  bool = "boolean", date = "date", timestamp = "timestamp", timestamptz = "timestamp",
+  time = "time", timetz = "time", uuid = "uuid", json = "json", jsonb = "json", bytea = "binary",
+}
+
+function engines.postgresql.normalize(c)
+  if c.category == "A" then
+    return "array<" .. (PG_NORMAL[(c.element_type or ""):gsub("^_", "")] or "string") .. ">"
+  end
+  return PG_NORMAL[c.base_type] or "string"
+end
+
+-- base types with min/max aggregates; others are compared as text
+local PG_ORDERED = { int2 = 1, int4 = 1, int8 = 1, oid = 1, numeric = 1, float4 = 1, float8 = 1, money = 1,
+                     date = 1, timestamp = 1, timestamptz = 1, time = 1, timetz = 1, text = 1, varchar = 1,
+                     bpchar = 1, name = 1, citext = 1 }
+local PG_TEXTUAL = { text = 1, varchar = 1, bpchar = 1, name = 1, citext = 1 }
+local PG_EQUALITY = { uuid = 1, bool = 1, bytea = 1, inet = 1, cidr = 1, macaddr = 1, interval = 1 }
+
+-- aggregate expressions for one column: {key = sql}
+function engines.postgresql.aggregates(q, c)
+  local e = {}
+  local bt = c.base_type
+  e.nn = "COUNT(" .. q .. ")"
+  if c.category ~= "A" and (PG_ORDERED[bt] or PG_EQUALITY[bt]) then
+    e.dc = "COUNT(DISTINCT " .. q .. ")"
+  else
+    e.dc = "COUNT(DISTINCT " .. q .. "::text)"
+  end
+  if c.category == "A" then
+    -- arrays: no min/max
+  elseif PG_ORDERED[bt] then
+    e.mn, e.mx = "MIN(" .. q .. ")", "MAX(" .. q .. ")"
+  elseif bt == "bool" then
+    e.mn, e.mx = "BOOL_AND(" .. q .. ")", "BOOL_OR(" .. q .. ")"
+  elseif bt == "uuid" then
+    e.mn, e.mx = "MIN(" .. q .. "::text)", "MAX(" .. q .. "::text)"
+  end
+  if c.normalized == "integer" or c.normalized == "decimal" then
+    e.avg = "AVG(" .. q .. "::numeric)::float8"
+    e.sd = "STDDEV_SAMP(" .. q .. "::numeric)::float8"
+  end
+  if PG_TEXTUAL[bt] and c.category ~= "A" then
+    e.em = "COUNT(CASE WHEN " .. q .. " = '' THEN 1 END)"
+    e.mnl, e.mxl = "MIN(length(" .. q .. "))", "MAX(length(" .. q .. "))"
+  end
+  return e
+end
+
+engines.mysql = {
+  driver = "nv.mysql",
+  system_schemas = { "mysql", "information_schema", "performance_schema", "sys", "_executor_metadata" },
+  quote = function(id) return "`" .. tostring(id):gsub("`", "``") .. "`" end,
+  timeout_sql = function(s) return string.format("SET SESSION max_statement_time = %g", s) end,
+}
+
+local MY_TYPES = { ["BASE TABLE"] = "table", VIEW = "view", ["SYSTEM VIEW"] = "view",
+                   ["SYSTEM VERSIONED"] = "table" }
+local MY_CONSTRAINTS = { ["PRIMARY KEY"] = "p", ["FOREIGN KEY"] = "f", UNIQUE = "u" }
+
+function engines.mysql.catalog(db, opts, run)
+  local cat = {}
+  local info = run("SELECT DATABASE() AS db, CURRENT_USER() AS user_name, VERSION() AS version")
+  if not info then return nil end
+  cat.database, cat.version = info[1].db, info[1].version
+  if #opts.include_schemas == 0 and cat.database then
+    opts = setmetatable({ include_schemas = { cat.database } }, { __index = opts })
+  end
+  local f, fp = filter(engines.mysql, opts, "t.TABLE_SCHEMA", "t.TABLE_NAME")
+  local sf, sp = filter(engines.mysql, opts, "SCHEMA_NAME", nil)
+  cat.schemas = run("SELECT SCHEMA_NAME AS schema_name FROM information_schema.SCHEMATA WHERE 1 = 1" .. sf
+    .. " ORDER BY 1", sp)
+  cat.tables = run([[
+SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.TABLE_TYPE AS kind, t.ENGINE AS engine,
+  t.TABLE_ROWS AS estimate, t.DATA_LENGTH + t.INDEX_LENGTH AS size_bytes, t.TABLE_COMMENT AS comment,
+  UNIX_TIMESTAMP(t.UPDATE_TIME) AS last_modified, v.VIEW_DEFINITION AS definition
+FROM information_schema.TABLES t
+LEFT JOIN information_schema.VIEWS v ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME
+WHERE t.TABLE_TYPE IN ('BASE TABLE', 'VIEW', 'SYSTEM VERSIONED')]] .. f .. " ORDER BY 1, 2", fp)
+  cat.columns = run([[
+SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.ORDINAL_POSITION AS position,
+  t.COLUMN_NAME AS column_name, t.COLUMN_TYPE AS native_type, t.DATA_TYPE AS base_type,
+  t.IS_NULLABLE AS nullable, t.COLUMN_DEFAULT AS default_value, t.COLUMN_COMMENT AS comment
+FROM information_schema.COLUMNS t WHERE 1 = 1]] .. f .. " ORDER BY 1, 2, 3", fp)
+  local rows = run([[
+SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.CONSTRAINT_NAME AS name,
+  c.CONSTRAINT_TYPE AS type, t.COLUMN_NAME AS column_name, t.ORDINAL_POSITION AS ord,
+  t.REFERENCED_TABLE_SCHEMA AS ref_schema, t.REFERENCED_TABLE_NAME AS ref_table,
+  t.REFERENCED_COLUMN_NAME AS ref_column
+FROM information_schema.KEY_COLUMN_USAGE t
+JOIN information_schema.TABLE_CONSTRAINTS c ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA
+  AND c.TABLE_NAME = t.TABLE_NAME AND c.CONSTRAINT_NAME = t.CONSTRAINT_NAME
+WHERE c.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'FOREIGN KEY', 'UNIQUE')]] .. f .. " ORDER BY 1, 2, 3, 6", fp)
+  local irows = run([[
+SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.INDEX_NAME AS name,
+  t.NON_UNIQUE AS non_unique, t.SEQ_IN_INDEX AS seq, t.COLUMN_NAME AS column_name, t.INDEX_TYPE AS index_type
+FROM information_schema.STATISTICS t WHERE 1 = 1]] .. f .. " ORDER BY 1, 2, 3, 5", fp)
+  -- one row per key column -> one entry per constraint / index
+  local function group(list, make, add)
+    if not list then return nil end
+    local out, by = {}, {}
+    for _, r in ipairs(list) do
+      local k = r.schema_name .. "\0" .. r.table_name .. "\0" .. r.name
+      local g = by[k]
+      if not g then
+        g = make(r)
+        by[k] = g
+        out[#out + 1] = g
+      end
+      add(g, r)
+    end
+    return out
+  end
+  cat.constraints = group(rows, function(r)
+    return { schema_name = r.schema_name, table_name = r.table_name, name = r.name,
+             type = MY_CONSTRAINTS[r.type], columns = {}, ref_schema = r.ref_schema, ref_table = r.ref_table,
+             ref_columns = r.ref_table and {} or nil }
+  end, function(g, r)
+    g.columns[#g.columns + 1] = r.column_name
+    if g.ref_columns then g.ref_columns[#g.ref_columns + 1] = r.ref_column end
+  end)
+  cat.indexes = group(irows, function(r)
+    return { schema_name = r.schema_name, table_name = r.table_name, name = r.name,
+             is_unique = r.non_unique == 0, is_primary = r.name == "PRIMARY", index_type = r.index_type,
+             columns = {} }
+  end, function(g, r)
+    g.columns[#g.columns + 1] = r.column_name
+  end)
+  for _, t in ipairs(cat.tables or {}) do
+    t.table_type = MY_TYPES[t.kind] or t.kind
+    if t.table_type == "view" then
+      t.estimate, t.size_bytes = nil, nil
+      -- MariaDB/MySQL put a broken view's error into its comment
+      if t.comment and t.comment ~= "VIEW" and t.comment ~= "" then t.view_error = t.comment end
+      t.comment = nil
+    end
+  end
+  for _, c in ipairs(cat.columns or {}) do
+    c.nullable = c.nullable == "YES"
+    if c.default_value == "NULL" then c.default_value = nil end
+  end
+  return cat
+end
+
+local MY_NORMAL = {
+  tinyint = "integer", smallint = "integer", mediumint = "integer", int = "integer", integer = "integer",
+  bigint = "integer", year = "integer", decimal = "decimal", numeric = "decimal", float = "decimal",
+  double = "decimal", real = "decimal", date = "date", datetime = "timestamp", timestamp = "timestamp",
+  time = "time", json = "json", uuid = "uuid", binary = "binary", varbinary = "binary", tinyblob = "binary",
+  blob = "binary", mediumblob = "binary", longblob = "binary", geometry = "binary", point = "binary",
+  linestring = "binary", polygon = "binary", multipoint = "binary", multilinestring = "binary",
+  multipolygon = "binary", geometrycollection = "binary",
+}
+local MY_TEXTUAL = { char = 1, varchar = 1, tinytext = 1, text = 1, mediumtext = 1, longtext = 1, enum = 1, set = 1 }
+
+function engines.mysql.normalize(c)
+  local native = (c.native_type or ""):lower()
+  if native:match("^tinyint%(1%)") or native == "bit(1)" then return "boolean" end
+  if c.base_type == "bit" then return "integer" end
+  return MY_NORMAL[c.base_type] or "string"
+end
+
+function engines.mysql.aggregates(q, c)
+  local e = { nn = "COUNT(" .. q .. ")", dc = "COUNT(DISTINCT " .. q .. ")" }
+  if c.normalized ~= "binary" and c.normalized ~= "json" then
+    if c.base_type == "bit" then
+      e.mn, e.mx = "MIN(" .. q .. " + 0)", "MAX(" .. q .. " + 0)"
+    else
+      e.mn, e.mx = "MIN(" .. q .. ")", "MAX(" .. q .. ")"
+    end
+  end
+  if c.normalized == "integer" or c.normalized == "decimal" then
+    e.avg = "AVG(" .. q .. " * 1e0)" -- a DOUBLE, not a 4-decimal DECIMAL
+    e.sd = "STDDEV_SAMP(" .. q .. ")"
+  end
+  if MY_TEXTUAL[c.base_type] then
+    e.em = "COUNT(CASE WHEN " .. q .. " = '' THEN 1 END)"
+    e.mnl, e.mxl = "MIN(CHAR_LENGTH(" .. q .. "))", "MAX(CHAR_LENGTH(" .. q .. "))"
+  end
+  return e
+end
+
+------------------------------------------------------------------------
+-- profiling
+
+local AGG_ORDER = { "nn", "dc", "mn", "mx", "avg", "sd", "em", "mnl", "mxl" }
+local MAX_SAMPLE_CHARS = 200
+
+local function sample_text(v, norm)
+  if type(v) ~= "string" then return tostring(v) end
+  if norm == "binary" and not v:match("^\\x") then
+    local n = math.min(#v, 32)
+    v = "0x" .. v:sub(1, n):gsub(".", function(ch) return string.format("%02x", ch:byte()) end)
+      .. (#v > n and "…" or "")
+  elseif #v > MAX_SAMPLE_CHARS then
+    v = v:sub(1, MAX_SAMPLE_CHARS):gsub("[\128-\191]*$", ""):gsub("[\192-\255]$", "") .. "…"
+  end
+  return v
+end
+
+local function as_bool(v)
+  if type(v) == "number" then return v ~= 0 end
+  return v
+end
+
+-- One aggregate query per table (chunked by columns); fills column stats.
+local function pushdown(db, eng, t, ref, opts, counter)
+  local chunk = opts.chunk_columns or 200
+  local ncols = #t.columns
+  local first = 1
+  repeat
+    local last = math.min(ncols, first + chunk - 1)
+    local exprs = { "COUNT(*) AS n_rows" }
+    local keys = {}
+    for i = first, last do
+      local c = t.columns[i]
+      local e = eng.aggregates(eng.quote(c.name), c)
+      for _, k in ipairs(AGG_ORDER) do
+        if e[k] then
+          local alias = "a" .. i .. "_" .. k
+          exprs[#exprs + 1] = e[k] .. " AS " .. alias
+          keys[#keys + 1] = { i, k, alias }
+        end
+      end
+    end
+    counter.profile = counter.profile + 1
+    local rows, err = db:query("SELECT " .. table.concat(exprs, ", ") .. " FROM " .. ref)
+    if not rows then return nil, err end
+    local r = rows[1] or {}
+    t.rows = r.n_rows or 0
+    local got = {}
+    for _, k in ipairs(keys) do
+      got[k[1]] = got[k[1]] or {}
+      got[k[1]][k[2]] = r[k[3]]
+    end
+    for i = first, last do
+      local c, s = t.columns[i], got[i] or {}
+      local nn = s.nn or 0
+      local empty = s.em or 0
+      local valued = nn - empty
+      c.rows, c.present, c.missing_count = t.rows, t.rows, 0
+      c.null_count, c.empty_count = t.rows - nn, empty
+      c.non_null, c.valid_count, c.invalid_count = valued, valued, 0
+      c.distinct_count, c.distinct_exact = s.dc, true
+      if c.inferred_type == "boolean" then
+        c.min, c.max = as_bool(s.mn), as_bool(s.mx)
+      else
+        c.min, c.max = s.mn, s.mx
+      end
+      c.mean, c.stddev = s.avg, s.sd
+      c.min_length, c.max_length = s.mnl, s.mxl
+      c.type_counts = valued > 0 and { [c.inferred_type] = valued } or {}
+      c.type_confidence = valued > 0 and 1 or nil
+      c.is_unique = s.dc ~= nil and nn > 0 and s.dc == nn
+      c.candidate_primary_key = c.is_unique and nn == t.rows and t.rows > 0 or false
+      c.invalid_samples = json.array()
+    end
+    first = last + 1
+  until first > ncols
+  return true
+end
+
+-- The nv.profile path: a bounded sample of rows through the profiler.
+local function profile_sample(db, t, ref, opts, counter)
+  local n = math.floor(tonumber(opts.profile_rows) or 10000)
+  counter.profile = counter.profile + 1
+  local rows, err = db:query("SELECT * FROM " .. ref .. " LIMIT " .. n)
+  if not rows then return nil, err end
+  local p <close> = require("nv.profile").new()
+  for i, c in ipairs(t.columns) do
+    p:column(c.name)
+    if c.native_type then p:set_native_type(i - 1, c.native_type) end
+  end
+  for _, r in ipairs(rows) do
+    for i, c in ipairs(t.columns) do p:add(i - 1, r[c.name]) end
+    p:add_rows(1)
+  end
+  local res = p:result()
+  for i, pc in ipairs(res.columns) do
+    local c = t.columns[i]
+    if c then
+      for k, v in pairs(pc) do
+        if c[k] == nil or k == "inferred_type" then c[k] = v end
+      end
+    end
+  end
+  t.rows = #rows < n and #rows or (t.row_count_estimate or #rows)
+  t.sampled_rows = #rows
+  return true
+end
+
+local function samples(db, t, ref, opts, counter)
+  local limit = math.floor(tonumber(opts.sample_rows) or 5)
+  if limit <= 0 then return true end
+  counter.profile = counter.profile + 1
+  local rows, err = db:query("SELECT * FROM " .. ref .. " LIMIT " .. limit)
+  if not rows then return nil, err end
+  for _, c in ipairs(t.columns) do
+    local seen, list = {}, json.array()
+    for _, r in ipairs(rows) do
+      local v = r[c.name]
+      if v ~= nil then
+        local s = sample_text(v, c.inferred_type)
+        if not seen[s] then
+          seen[s] = true
+          list[#list + 1] = s
+        end
+      end
+    end
+    if c.samples == nil or opts.profile ~= "sample" then c.samples = list end
+  end
+  return true
+end
+
+------------------------------------------------------------------------
+-- the model
+
+local function describe(kind, target)
+  local drv = require(engines[kind].driver)
+  local d = drv.describe(target)
+  if not d then return { kind = kind } end
+  return { kind = kind, host = d.host, port = d.port and tostring(d.port), database = d.database, user = d.user }
+end
+
+local function where(desc)
+  return string.format("%s://%s%s:%s/%s", desc.kind, desc.user and (desc.user .. "@") or "",
+    desc.host or "?", desc.port or "?", desc.database or "")
+end
+
+local function fail(ctx, model, msg)
+  model.status = "failed"
+  model.errors[#model.errors + 1] = msg
+  model.quality = quality.summarize(model.tables)
+  ctx.log:error("%s", msg)
+  return model
+end
+
+--- Opens a read-only connection for a source: conn, engine, desc | nil, msg.
+local function connect(src, opts)
+  local kind, target = M.resolve(src)
+  if not kind then return nil, target end
+  local desc = describe(kind, target)
+  local drv = require(engines[kind].driver)
+  local db, err = drv.open(target, { connect_timeout = tonumber(opts.connect_timeout) or 5, read_only = true,
+                                     application_name = "nvlua source" })
+  if not db then return nil, log.mask(err), desc end
+  if opts.query_timeout then
+    local ok, terr = db:exec(engines[kind].timeout_sql(tonumber(opts.query_timeout)))
+    if not ok then
+      db:close()
+      return nil, log.mask(terr), desc
+    end
+  end
+  return db, kind, desc
+end
+
+function M.test_connection(src, opts)
+  local db, kind, desc = connect(src, opts or {})
+  if not db then return nil, kind end
+  local info = db:info()
+  db:close()
+  info.kind = kind
+  info.description = where(desc)
+  return true, info
+end
+
+local function options(opts)
+  local o = setmetatable({}, { __index = opts })
+  for _, k in ipairs({ "include_schemas", "exclude_schemas", "include_tables", "exclude_tables" }) do
+    o[k] = list_of(opts[k])
+  end
+  o.profile = opts.profile or "pushdown"
+  return o
+end
+
+local function build_tables(ctx, model, cat, eng)
+  local by = {}
+  local hash = require("nv.filesource").hash
+  for _, r in ipairs(cat.tables or {}) do
+    local t = {
+      table_id = "t_" .. hash((model.source_id or "") .. "\0" .. r.schema_name .. "." .. r.table_name),
+      name = r.table_name, key = r.schema_name .. "." .. r.table_name, schema_name = r.schema_name,
+      catalog_name = cat.database, table_type = r.table_type, engine = r.engine,
+      comment = (r.comment ~= "" and r.comment) or nil, definition = r.definition,
+      row_count_estimate = r.estimate, rows = r.estimate or 0, size_bytes = r.size_bytes,
+      last_modified = r.last_modified, status = "success",
+      files = json.array(), errors = json.array(), warnings = {}, partition_columns = json.array(),
+      ragged_rows = 0, bad_records = 0, columns = json.array(), foreign_keys = json.array(),
+      unique_constraints = json.array(), indexes = json.array(), view_error = r.view_error,
+    }
+    by[tkey(r.schema_name, r.table_name)] = t
+    model.tables[#model.tables + 1] = t
+  end
+  local colmap = {}
+  for _, r in ipairs(cat.columns or {}) do
+    local t = by[tkey(r.schema_name, r.table_name)]
+    if t then
+      local c = {
+        name = r.column_name, position = #t.columns, ordinal_position = r.position,
+        native_type = r.native_type, base_type = r.base_type, category = r.category,
+        declared_nullable = r.nullable, default_value = r.default_value,
+        comment = (r.comment ~= "" and r.comment) or nil, is_primary_key = false,
+      }
+      c.normalized = eng.normalize(c)
+      c.inferred_type = c.normalized
+      t.columns[#t.columns + 1] = c
+      colmap[tkey(t.key, c.name)] = c
+    end
+  end
+  for _, k in ipairs(cat.constraints or {}) do
+    local t = by[tkey(k.schema_name, k.table_name)]
+    if t then
+      local cols = json.array()
+      for i, n in ipairs(k.columns) do cols[i] = n end
+      if k.type == "p" then
+        t.primary_key = cols
+        for _, n in ipairs(cols) do
+          local c = colmap[tkey(t.key, n)]
+          if c then c.is_primary_key = true end
+        end
+      elseif k.type == "f" then
+        local refs = json.array()
+        for i, n in ipairs(k.ref_columns or {}) do refs[i] = n end
+        t.foreign_keys[#t.foreign_keys + 1] = { name = k.name, columns = cols, ref_schema = k.ref_schema,
+                                                ref_table = k.ref_table, ref_columns = refs }
+        for i, n in ipairs(cols) do
+          local c = colmap[tkey(t.key, n)]
+          if c then
+            c.foreign_key = string.format("%s.%s(%s)", k.ref_schema or "?", k.ref_table or "?", refs[i] or "?")
+          end
+        end
+      elseif k.type == "u" then
+        t.unique_constraints[#t.unique_constraints + 1] = { name = k.name, columns = cols }
+      end
+    end
+  end
+  for _, x in ipairs(cat.indexes or {}) do
+    local t = by[tkey(x.schema_name, x.table_name)]
+    if t then
+      local cols = json.array()
+      for i, n in ipairs(x.columns) do cols[i] = n end
+      t.indexes[#t.indexes + 1] = { name = x.name, unique = x.is_unique, primary = x.is_primary,
+                                    columns = cols, definition = x.definition, index_type = x.index_type }
+    end
+  end
+end
+
+local function table_failed(ctx, model, label, t, msg)
+  t.status = "failed"
+  local e = string.format("source %s: table %s: %s", label, t.key, log.mask(tostring(msg)))
+  t.errors[#t.errors + 1] = e
+  model.errors[#model.errors + 1] = e
+  ctx.log:error("%s", e)
+end
+
+--- Extracts one database source into model (see nv.extract.source).
+function M.source(ctx, src, opts, model)
+  opts = options(opts or {})
+  local raw = src.data_source_path or ""
+  model.source_path = log.mask(raw)
+  local kind, target = M.resolve(src)
+  if not kind then return fail(ctx, model, string.format("source %s: %s", model.source_path, target)) end
+  if model.source_type == "auto" or model.source_type == nil then model.source_type = kind end
+  local desc = describe(kind, target) -- registers the password before anything logs
+  model.source_path = log.mask(raw)
+  model.connection_info = json.encode(desc)
+  local label = where(desc)
+  local db, err = connect(src, opts)
+  if not db then return fail(ctx, model, string.format("source %s: %s", label, err)) end
+  local eng = engines[kind]
+  local counter = { catalog = 0, profile = 0 }
+  local cat_err
+  local function run(sql, params)
+    counter.catalog = counter.catalog + 1
+    local rows, qerr = db:query(sql, table.unpack(params or {}))
+    if not rows and not cat_err then cat_err = qerr end
+    return rows
+  end
+  local cat = eng.catalog(db, opts, run)
+  model.catalog_queries = counter.catalog
+  if cat_err or not cat then
+    db:close()
+    return fail(ctx, model, string.format("source %s: catalog query failed: %s", label, log.mask(tostring(cat_err))))
+  end
+  model.database, model.server_version = cat.database, cat.version
+  model.catalogs = json.array({ { name = cat.database } })
+  model.schemas = json.array()
+  for _, s in ipairs(cat.schemas or {}) do
+    model.schemas[#model.schemas + 1] = { name = s.schema_name, comment = s.comment }
+  end
+  build_tables(ctx, model, cat, eng)
+  ctx.log:info("Source %s: %d schemas, %d tables (%d catalog queries)", label, #model.schemas,
+    #model.tables, counter.catalog)
+  if opts.on_catalog then opts.on_catalog(model, db) end
+  local failed = 0
+  for _, t in ipairs(model.tables) do
+    local ref = eng.quote(t.schema_name) .. "." .. eng.quote(t.name)
+    local ok, perr = true, nil
+    if t.view_error then
+      ok, perr = nil, t.view_error
+    elseif #t.columns == 0 then
+      ok = true
+    elseif opts.profile == "pushdown" then
+      ok, perr = pushdown(db, eng, t, ref, opts, counter)
+    elseif opts.profile == "sample" then
+      ok, perr = profile_sample(db, t, ref, opts, counter)
+    elseif opts.exact_counts then
+      counter.profile = counter.profile + 1
+      local rows, cerr = db:query("SELECT COUNT(*) AS n FROM " .. ref)
+      if rows then t.rows = rows[1].n else ok, perr = nil, cerr end
+    end
+    if ok and #t.columns > 0 and opts.profile ~= "none" then ok, perr = samples(db, t, ref, opts, counter) end
+    if not ok then
+      table_failed(ctx, model, label, t, perr)
+      failed = failed + 1
+    end
+    for _, c in ipairs(t.columns) do
+      c.base_type, c.category = nil, nil
+      if c.samples == nil then c.samples = json.array() end
+    end
+    t.quality = quality.table(t, { freshness_days = opts.freshness_days })
+    model.total_size_bytes = model.total_size_bytes + (t.size_bytes or 0)
+  end
+  db:close()
+  model.profile_queries = counter.profile
+  if failed > 0 and failed == #model.tables then
+    model.status = "failed"
+  elseif failed > 0 then
+    model.status = "partial"
+  else
+    model.status = "success"
+  end
+  model.quality = quality.summarize(model.tables)
+  ctx.log:info("Source %s: %s, %d tables profiled with %d queries", label, model.status, #model.tables - failed,
+    counter.profile)
+  return model
+end
+
+M.engines = engines
+M.now = sys.now
+return M

@@ -1,0 +1,304 @@
+-- nv.csv: sniffing, reading, profiling and error reporting on fixtures
+-- written by tests/fixtures/make_csv_fixtures.sh into a temp directory.
+local H = require "helper"
+local csv = require("nv.csv")
+local profile = require("nv.profile")
+
+local dir
+
+local function fx(name) return dir .. "/" .. name end
+
+local function profile_file(name, opts, popts)
+  local r = assert(csv.open(fx(name), opts))
+  local p = profile.new()
+  local st, err, st2 = r:profile_into(p, popts)
+  r:close()
+  return st, err, st2, p
+end
+
+setup(function()
+  dir = H.tmpdir()
+  local ok = os.execute("sh " .. H.q(H.root .. "/tests/fixtures/make_csv_fixtures.sh") .. " " .. H.q(dir))
+  assert(ok, "fixture generator failed")
+end)
+
+teardown(function() H.rmdir(dir) end)
+
+describe("csv.sniff", function()
+  local cases = {
+    { "mixed.csv", { delimiter = ",", quote = '"', escape = '"', has_header = true, encoding = "utf-8",
+      bom = false, line_ending = "\n", compression = "none" } },
+    { "mixed.csv.gz", { delimiter = ",", has_header = true, compression = "gzip" } },
+    { "mixed.csv.zst", { delimiter = ",", has_header = true, compression = "zstd" } },
+    { "semicolon_crlf.csv", { delimiter = ";", quote = '"', has_header = true, line_ending = "\r\n" } },
+    { "tabs.tsv", { delimiter = "\t", has_header = true, line_ending = "\n" } },
+    { "pipes_cr.csv", { delimiter = "|", has_header = true, line_ending = "\r" } },
+    { "bom.csv", { delimiter = ",", bom = true, has_header = true } },
+    { "latin1.csv", { encoding = "latin-1", has_header = true } },
+    { "no_header.csv", { delimiter = ",", has_header = false } },
+    { "header_only.csv", { delimiter = ",", has_header = true } },
+    { "empty.csv", { delimiter = ",", has_header = false, encoding = "utf-8" } },
+  }
+  for _, c in ipairs(cases) do
+    it("detects the dialect of " .. c[1], function()
+      local d = assert(csv.sniff(fx(c[1])))
+      for k, v in pairs(c[2]) do
+        assert.are.equal(v, d[k], k)
+      end
+    end)
+  end
+
+  it("rejects a binary file named .csv", function()
+    local d, err, code = csv.sniff(fx("binary.csv"))
+    assert.is_nil(d)
+    assert.are.equal(fx("binary.csv") .. ": binary data, not CSV", err)
+    assert.are.equal("binary", code)
+  end)
+
+  it("names the path of a missing file", function()
+    local d, err, code = csv.sniff(fx("none.csv"))
+    assert.is_nil(d)
+    assert.are.equal("cannot open " .. fx("none.csv") .. ": No such file or directory", err)
+    assert.are.equal("open", code)
+  end)
+end)
+
+describe("csv.open", function()
+  it("reads the header and the dialect", function()
+    local r <close> = assert(csv.open(fx("mixed.csv")))
+    assert.are.same({ "id", "name", "amount", "when", "note" }, r:header())
+    assert.are.equal(",", r:dialect().delimiter)
+    assert.is_true(r:dialect().has_header)
+  end)
+
+  it("makes empty and duplicate names unique", function()
+    local r <close> = assert(csv.open(fx("dup_names.csv")))
+    assert.are.same({ "id", "column_2", "id_2", "name" }, r:header())
+  end)
+
+  it("names the columns of a headerless file column_N", function()
+    local r <close> = assert(csv.open(fx("no_header.csv")))
+    assert.are.same({ "column_1", "column_2" }, r:header())
+    local st = assert(r:profile_into(profile.new()))
+    assert.are.equal(2, st.rows)
+  end)
+
+  it("honours header = false and a forced delimiter", function()
+    local r <close> = assert(csv.open(fx("semicolon_crlf.csv"), { header = false }))
+    assert.are.same({ "column_1", "column_2", "column_3" }, r:header())
+    assert.is_false(r:dialect().has_header)
+    local c <close> = assert(csv.open(fx("semicolon_crlf.csv"), { delimiter = "," }))
+    assert.are.same({ "id;name;price" }, c:header())
+    assert.are.equal(",", c:dialect().delimiter)
+  end)
+
+  it("returns nil, msg, code for a missing file and a binary file", function()
+    local r, err, code = csv.open(fx("none.csv"))
+    assert.is_nil(r)
+    assert.are.equal("cannot open " .. fx("none.csv") .. ": No such file or directory", err)
+    assert.are.equal("open", code)
+    r, err, code = csv.open(fx("binary.csv"))
+    assert.is_nil(r)
+    assert.are.equal(fx("binary.csv") .. ": binary data, not CSV", err)
+    assert.are.equal("binary", code)
+  end)
+
+  it("raises on misuse", function()
+    assert.has_error(function() csv.open(fx("mixed.csv"), { bogus = 1 }) end, "unknown option 'bogus'")
+    assert.has_error(function() csv.open(fx("mixed.csv"), { delimiter = ",," }) end,
+      "option 'delimiter' must be a single character")
+    assert.has_error(function() csv.open(fx("mixed.csv"), { compression = "lz4" }) end)
+    assert.has_error(function() csv.open(fx("mixed.csv"), { max_record_bytes = 0 }) end,
+      "option 'max_record_bytes' must be an integer in [1, 1073741824]")
+  end)
+
+  it("handles an empty file and a header-only file", function()
+    local r <close> = assert(csv.open(fx("empty.csv")))
+    assert.are.same({}, r:header())
+    local st = assert(r:profile_into(profile.new()))
+    assert.are.equal(0, st.rows)
+    local h <close> = assert(csv.open(fx("header_only.csv")))
+    assert.are.same({ "a", "b", "c" }, h:header())
+    st = assert(h:profile_into(profile.new()))
+    assert.are.equal(0, st.rows)
+    assert.is_false(st.truncated)
+  end)
+
+  it("close is idempotent and use after close raises", function()
+    local r = assert(csv.open(fx("mixed.csv")))
+    assert.is_true(r:close())
+    assert.is_true(r:close())
+    assert.has_error(function() r:header() end, "attempt to use a closed reader")
+    assert.has_error(function() r:rows() end, "attempt to use a closed reader")
+    assert.has_error(function() r:profile_into(profile.new()) end, "attempt to use a closed reader")
+  end)
+end)
+
+describe("reader:profile_into", function()
+  local expect = { rows = 20000, ragged_rows = 2, extra_fields = 2, invalid_utf8 = 0,
+    encoding = "utf-8", truncated = false, lines = 20002, bytes = 964022 }
+
+  for _, name in ipairs({ "mixed.csv", "mixed.csv.gz", "mixed.csv.zst" }) do
+    it("profiles " .. name .. " with exact stats", function()
+      local st = assert(profile_file(name))
+      for k, v in pairs(expect) do assert.are.equal(v, st[k], k) end
+      assert.are.same({ 102, 2002 }, st.ragged_lines)
+      assert.are.same({}, st.errors)
+      if name == "mixed.csv" then
+        assert.are.equal(964022, st.raw_bytes)
+      else
+        assert.is_true(st.raw_bytes < 300000)
+      end
+    end)
+  end
+
+  it("fills the profile: rows, columns by header name, empty and missing counts", function()
+    local _, _, _, p = profile_file("mixed.csv")
+    local res = p:result()
+    assert.are.equal(20000, res.rows)
+    local names, by = {}, {}
+    for i, c in ipairs(res.columns) do names[i] = c.name; by[c.name] = c end
+    assert.are.same({ "id", "name", "amount", "when", "note" }, names)
+    assert.are.equal(1999, by.amount.empty_count) -- every 10th, minus the short row 100
+    assert.are.equal(1, by.amount.missing_count) -- row 100 has no amount
+    assert.are.equal(0, by.id.missing_count)
+    assert.are.equal("integer", by.id.inferred_type)
+  end)
+
+  it("keeps the rows before a mid-file error in the profile", function()
+    local st, _, stats, p = profile_file("truncated.csv.gz")
+    assert.is_nil(st)
+    assert.are.equal(stats.rows, p:result().rows)
+  end)
+
+  it("adds into a profile that already has other columns", function()
+    local p = profile.new()
+    p:column("other")
+    local r <close> = assert(csv.open(fx("no_header.csv")))
+    assert(r:profile_into(p))
+    local res = p:result()
+    assert.are.equal(2, res.rows)
+    assert.are.equal("column_1", res.columns[2].name)
+    assert.are.equal(2, res.columns[1].missing_count)
+    assert.are.equal(0, res.columns[2].missing_count)
+  end)
+
+  it("stops at max_rows and max_bytes and says so", function()
+    local st = assert(profile_file("mixed.csv", nil, { max_rows = 10 }))
+    assert.are.equal(10, st.rows)
+    assert.is_true(st.truncated)
+    st = assert(profile_file("mixed.csv", nil, { max_bytes = 1000 }))
+    assert.is_true(st.truncated)
+    assert.are.equal(26, st.rows) -- complete records within the first 1000 bytes
+    st = assert(profile_file("no_header.csv", nil, { max_rows = 2 }))
+    assert.are.equal(2, st.rows)
+    assert.is_false(st.truncated)
+  end)
+
+  it("profiles again from the first row on a second call", function()
+    local r <close> = assert(csv.open(fx("mixed.csv")))
+    local a = assert(r:profile_into(profile.new(), { max_rows = 5 }))
+    local b = assert(r:profile_into(profile.new()))
+    assert.are.equal(5, a.rows)
+    assert.are.equal(20000, b.rows)
+  end)
+
+  it("reads a 10 MB line with the default limit", function()
+    local st = assert(profile_file("big_line.csv"))
+    assert.are.equal(2, st.rows)
+  end)
+
+  it("reports a record over the limit with its line", function()
+    local st, err, stats = profile_file("huge_line.csv")
+    assert.is_nil(st)
+    assert.are.equal(fx("huge_line.csv") .. ": line 2: record exceeds the maximum record size (16777216 bytes)", err)
+    assert.are.equal(0, stats.rows)
+    assert.are.same({ err }, stats.errors)
+    st, err, stats = profile_file("mixed.csv", { max_record_bytes = 40 })
+    assert.is_nil(st)
+    assert.are.equal(fx("mixed.csv") .. ": line 103: record exceeds the maximum record size (40 bytes)", err)
+    assert.are.equal(100, stats.rows) -- rows 1-100 are profiled and stay in the profile
+  end)
+
+  it("reports an unterminated quote with the line it opened on", function()
+    local st, err, stats = profile_file("unterminated.csv")
+    assert.is_nil(st)
+    assert.are.equal(fx("unterminated.csv") .. ": line 3: unterminated quoted field (still open at end of input)", err)
+    assert.are.equal(1, stats.rows)
+  end)
+
+  it("reports a truncated gzip file with the line reached", function()
+    local st, err, stats = profile_file("truncated.csv.gz")
+    assert.is_nil(st)
+    assert.matches("^" .. fx("truncated.csv.gz"):gsub("%p", "%%%0")
+      .. ": truncated gzip data %(unexpected end of file%) %(after line %d+%)$", err)
+    assert.is_true(stats.rows > 1000 and stats.rows < 20000)
+  end)
+
+  it("reads Latin-1 as UTF-8 and counts the invalid sequences", function()
+    local st = assert(profile_file("latin1.csv"))
+    assert.are.equal("latin-1", st.encoding)
+    assert.are.equal(2, st.invalid_utf8)
+    assert.are.equal(1, st.rows)
+  end)
+
+  it("requires an nv.Profile", function()
+    local r <close> = assert(csv.open(fx("mixed.csv")))
+    assert.has_error(function() r:profile_into({}) end)
+    assert.has_error(function() r:profile_into(profile.new(), { max_rows = 0 }) end)
+  end)
+end)
+
+describe("reader:rows", function()
+  it("previews the first rows as arrays of strings", function()
+    local r <close> = assert(csv.open(fx("mixed.csv")))
+    local got = {}
+    for row in r:rows(3) do got[#got + 1] = row end
+    assert.are.same({
+      { "1", "name_1", "1.50", "2024-02-02", "note, 1" },
+      { "2", "name_2", "3.00", "2024-03-03", "note, 2" },
+      { "3", "name_3", "4.50", "2024-04-04", "note, 3" },
+    }, got)
+  end)
+
+  it("defaults to 20 rows, keeps short rows short and embedded newlines", function()
+    local r <close> = assert(csv.open(fx("mixed.csv")))
+    local n = 0
+    for _ in r:rows() do n = n + 1 end
+    assert.are.equal(20, n)
+    local rows = {}
+    for row in r:rows(100) do rows[#rows + 1] = row end
+    assert.are.equal("two\nlines", rows[50][5])
+    assert.are.same({ "100", "name_100" }, rows[100])
+  end)
+
+  it("converts Latin-1 values to UTF-8", function()
+    local r <close> = assert(csv.open(fx("latin1.csv")))
+    for row in r:rows() do
+      assert.are.same({ "Jos\u{e9}", "M\u{e1}laga" }, row)
+    end
+  end)
+
+  it("keeps a quoted delimiter inside its field", function()
+    local r <close> = assert(csv.open(fx("semicolon_crlf.csv")))
+    local rows = {}
+    for row in r:rows(10) do rows[#rows + 1] = row end
+    assert.are.same({ { "1", "Smith; J", "3,50" }, { "2", "Doe", "4,25" } }, rows)
+  end)
+
+  it("raises on a parse error inside the loop", function()
+    local r <close> = assert(csv.open(fx("unterminated.csv")))
+    assert.has_error(function()
+      for _ in r:rows() do end
+    end, fx("unterminated.csv") .. ": line 3: unterminated quoted field (still open at end of input)")
+  end)
+
+  it("raises when the reader was closed meanwhile", function()
+    local r = assert(csv.open(fx("mixed.csv")))
+    local it, _, _, cur = r:rows(5)
+    assert.is_table(it())
+    r:close()
+    assert.has_error(function() it() end, "attempt to use a closed reader")
+    assert.is_not_nil(cur)
+  end)
+end)
