@@ -290,6 +290,7 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
     c->topk->ncand = 0;
     c->topk->candmin = 0;
     memset(c->topk->tab, 0, sizeof c->topk->tab);
+    memset(c->topk->alpha, 0, sizeof c->topk->alpha);
   }
   uint64_t seq = c->nonempty++;
   int t = k->type;

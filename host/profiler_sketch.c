@@ -220,16 +220,8 @@ static int level_reserve(struct nv_kll_level *l, uint32_t need) {
   return 1;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
-static void sort_doubles(double *v, uint32_t n) {
-  if (n > 24) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return;
-  }
+static void insertion_sort(double *v, uint32_t n) {
   for (uint32_t i = 1; i < n; i++) {
     double x = v[i];
     uint32_t j = i;
@@ -238,6 +230,44 @@ static void sort_doubles(double *v, uint32_t n) {
       j--;
     }
     v[j] = x;
+  }
+}
+
+/* In-place quicksort (median of three, smaller side first so the explicit
+ * stack stays under 64 frames), insertion sort below 24; no NaNs here. */
+static void sort_doubles(double *v, uint32_t n) {
+  uint32_t lo_st[64], hi_st[64], sp = 0;
+  uint32_t lo = 0, hi = n;
+  for (;;) {
+    while (hi - lo > 24) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      double a = v[lo], b = v[mid], c = v[hi - 1];
+      double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+      uint32_t i = lo, j = hi - 1;
+      for (;;) {
+        while (v[i] < pivot) i++;
+        while (v[j] > pivot) j--;
+        if (i >= j) break;
+        double t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        i++;
+        j--;
+      }
+      uint32_t cut = j + 1; /* [lo, cut) <= pivot <= [cut, hi) */
+      if (cut - lo < hi - cut) {
+        lo_st[sp] = cut, hi_st[sp] = hi, sp++;
+        hi = cut;
+      } else {
+        lo_st[sp] = lo, hi_st[sp] = cut, sp++;
+        lo = cut;
+      }
+    }
+    insertion_sort(v + lo, hi - lo);
+    if (sp == 0) return;
+    sp--;
+    lo = lo_st[sp];
+    hi = hi_st[sp];
   }
 }
 
@@ -404,13 +434,14 @@ static int topk_find(const struct nv_topk *t, uint64_t h) {
   uint32_t i = tab_home(h);
   while (t->tab[i]) {
     int j = t->tab[i] - 1;
-    if (t->e[j].hash == h) return j;
+    if (t->hashes[j] == h) return j;
     i = (i + 1) & TAB_MASK;
   }
   return -1;
 }
 
 static void tab_insert(struct nv_topk *t, uint32_t j) {
+  t->hashes[j] = t->e[j].hash;
   uint32_t i = tab_home(t->e[j].hash);
   while (t->tab[i]) i = (i + 1) & TAB_MASK;
   t->tab[i] = (uint8_t)(j + 1);
@@ -422,7 +453,7 @@ static void tab_remove(struct nv_topk *t, uint32_t j) {
   while (t->tab[s] != j + 1) s = (s + 1) & TAB_MASK;
   t->tab[s] = 0;
   for (uint32_t i = (s + 1) & TAB_MASK; t->tab[i]; i = (i + 1) & TAB_MASK) {
-    uint32_t k = tab_home(t->e[t->tab[i] - 1].hash);
+    uint32_t k = tab_home(t->hashes[t->tab[i] - 1]);
     /* the entry at i may move to s unless its home lies cyclically in (s, i] */
     int stays = s <= i ? (k > s && k <= i) : (k > s || k <= i);
     if (!stays) {
@@ -454,6 +485,13 @@ static void set_value(struct nv_topk_entry *e, const char *s, size_t n) {
   memcpy(e->val, s, e->len);
 }
 
+/* The minimum count, without removing its holder from the candidates. */
+static uint64_t peek_min(struct nv_topk *t) {
+  uint32_t j = pop_min(t);
+  t->cand[t->ncand++] = (uint8_t)j;
+  return t->e[j].count;
+}
+
 void nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
   int j = topk_find(t, h);
   if (j >= 0) {
@@ -470,11 +508,19 @@ void nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
     e->err = 0;
     set_value(e, s, n);
   } else {
+    uint32_t a = (uint32_t)(h % NV_TOPK_ALPHA);
+    uint64_t seen = t->alpha[a];
+    if (seen + 1 <= peek_min(t)) { /* not admitted: count it in its bucket */
+      t->alpha[a]++;
+      return;
+    }
     j = (int)pop_min(t);
     e = &t->e[j];
     tab_remove(t, (uint32_t)j);
-    e->err = e->count;
-    e->count++;
+    uint32_t ea = (uint32_t)(e->hash % NV_TOPK_ALPHA);
+    if (t->alpha[ea] < e->count) t->alpha[ea] = (uint32_t)(e->count > UINT32_MAX ? UINT32_MAX : e->count);
+    e->err = seen;
+    e->count = seen + 1;
     e->len = NV_TOPK_PENDING;
   }
   e->hash = h;
@@ -522,6 +568,9 @@ int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src) {
   struct nv_topk *t = malloc(sizeof *t);
   if (!t) return 0;
   memset(t->tab, 0, sizeof t->tab);
+  /* unmonitored values now count at most the merged minimum */
+  uint64_t floor = nc == NV_TOPK_COUNTERS ? c[nc - 1].count : 0;
+  for (size_t a = 0; a < NV_TOPK_ALPHA; a++) t->alpha[a] = (uint32_t)(floor > UINT32_MAX ? UINT32_MAX : floor);
   t->n = (uint32_t)nc;
   t->ncand = 0;
   t->candmin = 0;

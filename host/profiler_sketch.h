@@ -66,8 +66,16 @@ struct nv_topk_entry {
   uint32_t len;
   char val[NV_TOPK_VALUE_MAX];
 };
+/* Filtered Space-Saving (Homem & Carvalho): an unmonitored value first
+ * counts in alpha[hash % NV_TOPK_ALPHA]; it replaces the minimum entry only
+ * when that bucket's count + 1 exceeds the minimum. Invariant: every alpha
+ * bucket <= the minimum count, so the true count of any unmonitored value
+ * is <= its bucket <= the minimum (the bound merges rely on). */
+#define NV_TOPK_ALPHA 512
 struct nv_topk {
   uint32_t n, ncand;
+  uint32_t alpha[NV_TOPK_ALPHA];
+  uint64_t hashes[NV_TOPK_COUNTERS];     /* e[j].hash, packed: lookups stay in cache */
   uint64_t candmin;                      /* count shared by the cand[] entries */
   uint8_t tab[2 * NV_TOPK_COUNTERS];     /* hash -> entry index + 1, linear probing */
   uint8_t cand[NV_TOPK_COUNTERS];        /* entries that held the minimum count */

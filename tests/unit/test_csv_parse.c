@@ -16,8 +16,9 @@ struct out {
 };
 
 static void put(struct out *o, const char *s, size_t n) {
-  if (o->len + n >= sizeof o->buf) n = sizeof o->buf - 1 - o->len;
-  memcpy(o->buf + o->len, s, n);
+  size_t room = sizeof o->buf - 1 - o->len;
+  if (n > room) n = room;
+  for (size_t i = 0; i < n; i++) o->buf[o->len + i] = s[i];
   o->len += n;
   o->buf[o->len] = '\0';
 }

@@ -499,7 +499,9 @@ static void test_distinct(void) {
   CHECK(!r.is_unique);
   CHECK(r.ntop >= 1);
   CHECK_TEXT(r.top[0].value, "user-3");
-  CHECK(r.top[0].count >= 1000 && r.top[0].count <= 1001);
+  /* a guaranteed lower bound: Filtered Space-Saving may admit the value a
+   * few occurrences late (true count 1001) */
+  CHECK(r.top[0].count >= 990 && r.top[0].count <= 1001);
   nv_profiler_free(p);
 
   p = nv_profiler_new();
