@@ -60,6 +60,8 @@ void nv_cli_parse(struct nv_cli *cli, int argc, char *const argv[]) {
       cli->interactive = 1;
     } else if (strcmp(a, "-E") == 0) {
       cli->no_env = 1;
+    } else if (strcmp(a, "--sandbox") == 0) {
+      cli->sandbox = 1;
     } else if (a[1] == 'e' || a[1] == 'l') {
       enum nv_cli_chunk_kind kind = a[1] == 'e' ? NV_CHUNK_EXEC : NV_CHUNK_LIB;
       const char *text = a + 2;
@@ -87,4 +89,7 @@ void nv_cli_parse(struct nv_cli *cli, int argc, char *const argv[]) {
   } else if (cli->show_version && cli->nchunks == 0 && !cli->interactive) {
     cli->action = NV_CLI_VERSION;
   }
+  if (cli->sandbox && ((cli->action != NV_CLI_SCRIPT && cli->action != NV_CLI_RUN) ||
+                       cli->nchunks > 0 || cli->interactive))
+    set_error(cli, "%s needs a script or `run <job_type>`, and no -e, -l or -i", "--sandbox");
 }

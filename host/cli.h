@@ -34,6 +34,7 @@ struct nv_cli {
   int interactive;  /* -i: REPL after script and -e chunks */
   int show_version; /* -v together with other work */
   int no_env;       /* -E: ignore LUA_INIT and NVLUA_PATH */
+  int sandbox;      /* --sandbox: run the script / job with restricted globals and limits */
   size_t nchunks;
   struct nv_cli_chunk chunks[NV_CLI_MAX_CHUNKS];
   char message[160]; /* for NV_CLI_ERROR */

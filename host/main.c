@@ -24,6 +24,8 @@ static const char usage_text[] =
     "  -l NAME      require library NAME into global NAME\n"
     "  -i           enter the REPL after running script / -e chunks\n"
     "  -E           ignore NVLUA_PATH\n"
+    "  --sandbox    run the script or job with restricted globals, file access\n"
+    "               under allowed roots only, and CPU/memory limits\n"
     "  -v, --version  print the version\n"
     "  -h, --help   print this help\n"
     "  --           stop handling options\n"
@@ -143,7 +145,14 @@ static int pmain(lua_State *L) {
   if (cli->show_version) print_version();
   if (cli->action == NV_CLI_RUN) {
     push_args(L, a->argc, a->argv, cli->script);
-    a->code = call_job(L, "main", 1);
+    lua_pushboolean(L, cli->sandbox);
+    a->code = call_job(L, "main", 2);
+    return 0;
+  }
+  if (cli->sandbox) { /* a script: only through the sandbox */
+    lua_pushstring(L, a->argv[cli->script]);
+    push_args(L, a->argc, a->argv, cli->script + 1);
+    a->code = call_job(L, "run_sandboxed", 2);
     return 0;
   }
   if (!run_chunks(L, cli)) {
@@ -184,7 +193,8 @@ int main(int argc, char **argv) {
       break;
   }
   char err[512];
-  lua_State *L = nv_runtime_new(argc > 0 ? argv[0] : "nvlua", cli.no_env, err, sizeof err);
+  struct nv_limits limits = {0};
+  lua_State *L = nv_runtime_new(argc > 0 ? argv[0] : "nvlua", cli.no_env, &limits, err, sizeof err);
   if (L == NULL) {
     fprintf(stderr, "nvlua: %s\n", err);
     return EXIT_JOB_FAILED;

@@ -28,10 +28,21 @@ enum nv_log_level { NV_DEBUG = 10, NV_INFO = 20, NV_WARNING = 30, NV_ERROR = 40 
  * usable from any C module holding L. */
 void nv_log_emit(lua_State *L, int level, const char *module, const char *msg);
 
+/* Resource limits (limits.c): the allocator's ud, owned by main(). */
+struct nv_limits {
+  size_t used, peak, max_bytes; /* max_bytes 0: no cap */
+  size_t refused;
+  double cpu_seconds;           /* 0: no limit */
+};
+void *nv_limits_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void nv_limits_attach(lua_State *L, struct nv_limits *lim);
+int luaopen_nv_limits(lua_State *L);
+
 /* Builds the state: standard libraries, preloaded nv.* and cjson modules,
  * package.path from the resolved roots. Returns NULL on failure, with a
  * message written to err. */
-lua_State *nv_runtime_new(const char *argv0, int no_env, char *err, size_t errsz);
+lua_State *nv_runtime_new(const char *argv0, int no_env, struct nv_limits *lim, char *err,
+                          size_t errsz);
 
 /* The interactive loop; returns when input ends. */
 void nv_repl(lua_State *L);

@@ -21,6 +21,7 @@ int luaopen_cjson_safe(lua_State *L);
 static const luaL_Reg preloads[] = {
     {"nv.log", luaopen_nv_log},
     {"nv.sys", luaopen_nv_sys},
+    {"nv.limits", luaopen_nv_limits},
     {"nv.store.sqlite", luaopen_nv_store_sqlite},
     {"nv.pg", luaopen_nv_pg},
     {"nv.mysql", luaopen_nv_mysql},
@@ -122,12 +123,21 @@ static int setup(lua_State *L) {
   return 0;
 }
 
-lua_State *nv_runtime_new(const char *argv0, int no_env, char *err, size_t errsz) {
-  lua_State *L = luaL_newstate();
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "nvlua: PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "?");
+  return 0; /* abort() follows */
+}
+
+lua_State *nv_runtime_new(const char *argv0, int no_env, struct nv_limits *lim, char *err,
+                          size_t errsz) {
+  lua_State *L = lua_newstate(nv_limits_alloc, lim);
   if (L == NULL) {
     snprintf(err, errsz, "cannot create Lua state: not enough memory");
     return NULL;
   }
+  lua_atpanic(L, panic);
+  nv_limits_attach(L, lim);
   struct setup_args a = {argv0, no_env};
   lua_pushcfunction(L, setup);
   lua_pushlightuserdata(L, &a);

@@ -1,9 +1,12 @@
+#define _DEFAULT_SOURCE /* realpath */
 /* sys.c - the `nv.sys` module: the few OS facts Lua's standard library
  * lacks (clocks, randomness, directories, terminal detection, host name). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -133,6 +136,15 @@ static int l_listdir(lua_State *L) {
   return 1;
 }
 
+/* realpath(path) -> absolute path without symlinks | nil, msg, errno */
+static int l_realpath(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char buf[PATH_MAX];
+  if (realpath(path, buf) == NULL) return fail_errno(L, "cannot resolve", path);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
 static int l_hostname(lua_State *L) {
   char name[256];
   if (gethostname(name, sizeof name) != 0) return fail_errno(L, "cannot read", "host name");
@@ -149,7 +161,7 @@ static int l_getpid(lua_State *L) {
 static const luaL_Reg funcs[] = {
     {"now", l_now},         {"monotonic", l_monotonic}, {"random_hex", l_random_hex},
     {"isatty", l_isatty},   {"mkdirs", l_mkdirs},       {"stat", l_stat},
-    {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir},     {NULL, NULL}};
+    {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir}, {"realpath", l_realpath},     {NULL, NULL}};
 
 int luaopen_nv_sys(lua_State *L) {
   luaL_newlib(L, funcs);

@@ -80,9 +80,10 @@ function M.find(job_type)
   return nil
 end
 
---- Loads a job script; returns the job table or nil, message.
-function M.load(path)
-  local chunk, err = loadfile(path, "t")
+--- Loads a job script (into env when given: the sandbox); returns the job
+-- table or nil, message.
+function M.load(path, env)
+  local chunk, err = loadfile(path, "t", env)
   if not chunk then return nil, err end
   local ok, job = pcall(chunk)
   if not ok then return nil, string.format("%s: %s", path, tostring(job)) end
@@ -142,7 +143,9 @@ local function check_params(job, cfg)
 end
 
 --- Runs a loaded job with its argument list. Returns the exit code.
-function M.run_job(job, args, script_path, job_type)
+-- opts.sandbox_roots: the (initially empty) roots table of the sandbox env
+-- the job was loaded into; filled from the configuration here.
+function M.run_job(job, args, script_path, job_type, opts)
   job_type = job_type or job.name or (script_path and script_path:match("([%w_]+)%.lua$")) or "job"
   local cfg, cerr = config.load({ args = args or {}, job_type = job_type })
   if not cfg then
@@ -150,6 +153,11 @@ function M.run_job(job, args, script_path, job_type)
     return M.EXIT_USAGE
   end
   config.register_secrets(cfg, log.add_secret)
+  if opts and opts.sandbox_roots then
+    local sandbox = require "nv.sandbox"
+    for _, r in ipairs(sandbox.roots(cfg)) do table.insert(opts.sandbox_roots, r) end
+    sandbox.limit()
+  end
   local ok, perr = check_params(job, cfg)
   if not ok then
     stderr("%s", perr)
@@ -261,8 +269,35 @@ function M.run_job(job, args, script_path, job_type)
   return success and M.EXIT_OK or M.EXIT_FAILED
 end
 
---- `nvlua run <job_type> [args...]` / `nuvyn-executor …`.
-function M.main(args)
+--- `nvlua [--sandbox] SCRIPT args…`: the script runs in the sandbox; if it
+-- returns a job table, that job runs. Returns the exit code.
+function M.run_sandboxed(path, args)
+  local sandbox = require "nv.sandbox"
+  local roots = sandbox.roots(nil)
+  local chunk, err = loadfile(path, "t", sandbox.env(roots))
+  if not chunk then
+    stderr("%s", err)
+    return M.EXIT_FAILED
+  end
+  sandbox.limit()
+  local ok, ret = xpcall(chunk, debug.traceback, table.unpack(args))
+  if not ok then
+    local u = require("nv.limits").usage()
+    if ret == "not enough memory" and u.max > 0 then
+      ret = string.format("sandbox: memory limit of %d MiB exceeded", u.max // (1024 * 1024))
+    end
+    stderr("%s", log.mask(tostring(ret)))
+    return M.EXIT_FAILED
+  end
+  if type(ret) == "table" and type(ret.run) == "function" then
+    return M.run_job(ret, args, path, nil, { sandbox_roots = roots })
+  end
+  return M.EXIT_OK
+end
+
+--- `nvlua run <job_type> [args...]` / `nuvyn-executor …`; with sandbox,
+-- the job script runs in the sandbox.
+function M.main(args, sandboxed)
   local job_type = args[1]
   if job_type == "--list" then
     for _, name in ipairs(M.known_jobs()) do io.stdout:write(name, "\n") end
@@ -285,12 +320,17 @@ function M.main(args)
     stderr("unknown job type '%s'; known job types: %s", job_type, table.concat(M.known_jobs(), ", "))
     return M.EXIT_USAGE
   end
-  local job, err = M.load(path)
+  local roots, env = nil, nil
+  if sandboxed then
+    roots = {}
+    env = require("nv.sandbox").env(roots)
+  end
+  local job, err = M.load(path, env)
   if not job then
     stderr("cannot load job '%s': %s", job_type, err)
     return M.EXIT_FAILED
   end
-  return M.run_job(job, rest, path, job_type)
+  return M.run_job(job, rest, path, job_type, roots and { sandbox_roots = roots })
 end
 
 return M

@@ -63,6 +63,15 @@ int main(void) {
   CHECK(c.action == NV_CLI_ERROR);
   CHECK_STR(c.message, "too many -e/-l options (at most 16), at '17'");
 
+  PARSE(c, "nvlua", "--sandbox", "job.lua", "x");
+  CHECK(c.action == NV_CLI_SCRIPT && c.sandbox && c.script == 2);
+  PARSE(c, "nvlua", "--sandbox", "run", "full_pipeline");
+  CHECK(c.action == NV_CLI_RUN && c.sandbox && c.script == 3);
+  PARSE(c, "nvlua", "--sandbox", "-e", "x=1");
+  CHECK(c.action == NV_CLI_ERROR);
+  PARSE(c, "nvlua", "--sandbox");
+  CHECK(c.action == NV_CLI_ERROR);
+
   CHECK_STR(nv_cli_basename("/a/b/nvlua"), "nvlua");
   CHECK_STR(nv_cli_basename("nvlua"), "nvlua");
   return CHECK_DONE();
