@@ -272,6 +272,7 @@ function M.store_record(ctx, model)
       error_message = #model.errors > 0 and table.concat(model.errors, "\n") or nil,
     },
     tables = {},
+    schema_drift = model.schema_drift,
   }
   for _, t in ipairs(model.tables) do
     local q = t.quality
@@ -327,9 +328,27 @@ function M.run(ctx, opts)
   local models = {}
   for _, src in ipairs(list) do
     local m = M.source(ctx, src, opts)
+    local rec = M.store_record(ctx, m)
+    if ctx.store and m.status ~= "failed" then
+      local ok, drift = pcall(require("nv.drift").detect, ctx.store, rec,
+        { row_change = tonumber(ctx.config.drift_row_change) })
+      if ok and drift then
+        m.schema_drift = drift
+        rec.schema_drift = drift
+        ctx.schema_drift = ctx.schema_drift or {}
+        ctx.schema_drift[m.source_id] = drift
+        if drift.changed then
+          ctx.log:warning("Schema drift in %s since run %s: %d/%d tables added/removed, %d/%d columns added/removed, %d type changes",
+            m.source_id, drift.previous_run_id, #drift.tables_added, #drift.tables_removed, #drift.columns_added,
+            #drift.columns_removed, #drift.type_changes)
+        end
+      elseif not ok then
+        ctx.log:warning("schema drift check failed for %s: %s", m.source_id, tostring(drift))
+      end
+    end
     if ctx.config.write_to_db then
       if ctx.store then
-        local ok, err = ctx.store:write_source(M.store_record(ctx, m))
+        local ok, err = ctx.store:write_source(rec)
         m.written_to_db = ok and true or false
         if not ok then
           m.errors[#m.errors + 1] = "cannot write metadata: " .. tostring(err)

@@ -83,7 +83,8 @@ end
 --- Loads a job script (into env when given: the sandbox); returns the job
 -- table or nil, message.
 function M.load(path, env)
-  local chunk, err = loadfile(path, "t", env)
+  local chunk, err
+  if env then chunk, err = loadfile(path, "t", env) else chunk, err = loadfile(path, "t") end
   if not chunk then return nil, err end
   local ok, job = pcall(chunk)
   if not ok then return nil, string.format("%s: %s", path, tostring(job)) end
@@ -257,6 +258,7 @@ function M.run_job(job, args, script_path, job_type, opts)
     run_row.duration_ms = math.floor(elapsed * 1000 + 0.5)
     run_row.error_message = (not success) and log.mask(tostring(result.error or err)) or nil
     run_row.result_summary = log.mask(json.encode({ status = result.status, skipped = result.skipped }))
+    run_row.schema_drift = ctx.schema_drift and log.mask(json.encode(ctx.schema_drift)) or nil
     local wok, werr = store:upsert("executor_runs", run_row)
     if not wok then jlog:warning("cannot record the run: %s", werr) end
     local records = log.records()

@@ -54,6 +54,7 @@ function M.metadata(m)
     extraction_status = m.status, files_found = m.files_found, total_size_bytes = m.total_size_bytes,
     schema_info = { tables = #m.tables, columns = ncolumns(m) },
     quality_metrics = qm, tables = tables, errors = m.errors, written_to_db = m.written_to_db,
+    schema_drift = m.schema_drift,
   }
 end
 

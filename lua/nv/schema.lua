@@ -96,6 +96,7 @@ M.tables = {
     { "error_message", "text" },
     { "host_name", "string" },
     { "result_summary", "text" },
+    { "schema_drift", "text" },         -- JSON: source_id -> drift since its previous run
   }),
   t("logs", { "run_id", "seq" }, {
     { "workflow_id", "string" },

@@ -252,6 +252,7 @@ function M.build(ctx, recs, limits)
   local workflow_id
   for _, rec in ipairs(recs) do
     local src = shape_source(rec.source)
+    src.schema_drift = rec.schema_drift -- changes since the source's previous run, when known
     workflow_id = workflow_id or src.workflow_id
     if #(rec.tables or {}) == 0 then add_source(chunks[#chunks], src) end
     for _, trow in ipairs(rec.tables or {}) do

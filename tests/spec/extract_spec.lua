@@ -186,6 +186,38 @@ describe("extraction jobs", function()
     assert(ok, err)
   end)
 
+  it("records schema drift against the source's previous run", function()
+    local args = { "run", "metadata_extraction", src, "auto", "acme", "--write-to-db", "--source-id", "lake" }
+    local code, out = H.run(args, { cwd = dir })
+    assert.equal(0, code)
+    assert.is_nil(one_json(out).schema_drift) -- first run: nothing to compare with
+    -- change the source: a new column, a type change, a removed file, a row-count jump
+    local lines = { "customer_id,email,amount,signup_date,active,tier" }
+    for i = 1, 20 do lines[#lines + 1] = string.format("c%d,u%d@example.com,%d,2024-01-01,true,gold", i, i, i) end
+    H.write(src .. "/customers.csv", table.concat(lines, "\n") .. "\n")
+    os.remove(src .. "/events.ndjson")
+    code, out = H.run(args, { cwd = dir })
+    assert.equal(0, code)
+    local r = one_json(out)
+    local d = r.schema_drift
+    assert.is_true(d.changed)
+    assert.same({ "events.ndjson" }, d.tables_removed)
+    assert.same({}, d.tables_added)
+    assert.same({ { table = "customers.csv", column = "tier", data_type = "string" } }, d.columns_added)
+    assert.same({ { table = "customers.csv", column = "customer_id", from = "integer", to = "string" },
+                  { table = "customers.csv", column = "amount", from = "decimal", to = "integer" } },
+      (function() local t = {} for _, c in ipairs(d.type_changes) do if c.column ~= "email" then t[#t + 1] = c end end
+        table.sort(t, function(a, b) return a.column > b.column end) return t end)())
+    assert.equal("customers.csv", d.row_count_changes[1].table)
+    assert.equal(200, d.row_count_changes[1].from)
+    assert.equal(20, d.row_count_changes[1].to)
+    local st = H.open_store(dir)
+    local runs = st:query("SELECT schema_drift FROM _executor_metadata.executor_runs WHERE schema_drift IS NOT NULL")
+    st:close()
+    assert.equal(1, #runs)
+    assert.same({ "events.ndjson" }, json.decode(runs[1].schema_drift).lake.tables_removed)
+  end)
+
   it("aggregates spec 003's multi-source payload, skipping a source without a path", function()
     local payload = json.encode({ workflow_id = "wf-9", sources = {
       { source_id = "a", data_source_path = src .. "/customers.csv" },
