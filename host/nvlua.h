@@ -37,6 +37,7 @@ struct nv_limits {
 void *nv_limits_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 void nv_limits_attach(lua_State *L, struct nv_limits *lim);
 int luaopen_nv_limits(lua_State *L);
+int luaopen_nv_workers(lua_State *L);
 
 /* Builds the state: standard libraries, preloaded nv.* and cjson modules,
  * package.path from the resolved roots. Returns NULL on failure, with a

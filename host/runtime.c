@@ -22,6 +22,7 @@ static const luaL_Reg preloads[] = {
     {"nv.log", luaopen_nv_log},
     {"nv.sys", luaopen_nv_sys},
     {"nv.limits", luaopen_nv_limits},
+    {"nv.workers", luaopen_nv_workers},
     {"nv.store.sqlite", luaopen_nv_store_sqlite},
     {"nv.pg", luaopen_nv_pg},
     {"nv.mysql", luaopen_nv_mysql},

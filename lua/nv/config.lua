@@ -49,6 +49,7 @@ M.flags = {
   ["--source-id"] = { "source_id", "value" },
   ["--log-dir"] = { "log_dir", "value" },
   ["--log-level"] = { "log_level", "value" },
+  ["--workers"] = { "workers", "value" },
 }
 local positional = { "data_source_path", "source_type", "tenant_id" }
 

@@ -320,45 +320,131 @@ function M.sources(ctx)
   return list, warnings
 end
 
---- Extracts every source of the job, writing each to the store when
--- write_to_db. Returns a list of source models.
+--- Extracts one source, checks its drift and writes it to the store when
+-- write_to_db. Returns the source model.
+function M.process(ctx, src, opts)
+  local t0 = sys.monotonic()
+  local m = M.source(ctx, src, opts)
+  local rec = M.store_record(ctx, m)
+  if ctx.store and m.status ~= "failed" then
+    local ok, drift = pcall(require("nv.drift").detect, ctx.store, rec,
+      { row_change = tonumber(ctx.config.drift_row_change) })
+    if ok and drift then
+      m.schema_drift = drift
+      rec.schema_drift = drift
+      ctx.schema_drift = ctx.schema_drift or {}
+      ctx.schema_drift[m.source_id] = drift
+      if drift.changed then
+        ctx.log:warning("Schema drift in %s since run %s: %d/%d tables added/removed, %d/%d columns added/removed, %d type changes",
+          m.source_id, drift.previous_run_id, #drift.tables_added, #drift.tables_removed, #drift.columns_added,
+          #drift.columns_removed, #drift.type_changes)
+      end
+    elseif not ok then
+      ctx.log:warning("schema drift check failed for %s: %s", m.source_id, tostring(drift))
+    end
+  end
+  if ctx.config.write_to_db then
+    if ctx.store then
+      local ok, err = ctx.store:write_source(rec)
+      m.written_to_db = ok and true or false
+      if not ok then
+        m.errors[#m.errors + 1] = "cannot write metadata: " .. tostring(err)
+        ctx.log:error("cannot write metadata for %s: %s", m.source_path, err)
+      else
+        ctx.log:info("Metadata written to %s for source %s", ctx.store.kind, m.source_id)
+      end
+    else
+      m.written_to_db = false
+    end
+  end
+  m.elapsed = math.floor((sys.monotonic() - t0) * 1000 + 0.5) / 1000
+  return m
+end
+
+--- Runs in a worker thread's own lua_State (nv.workers.map): one source
+-- from a serialized job context; returns the serialized model, its drift
+-- and the worker's log records.
+function M.worker(text)
+  local serial = require "nv.serial"
+  local log = require "nv.log"
+  local input = assert(serial.load(text))
+  local cfg = input.config
+  require("nv.config").register_secrets(cfg, log.add_secret)
+  log.set_level(input.log_level or "INFO")
+  if input.log_path then log.open_file(input.log_path) end
+  local ctx = { config = cfg, run_id = input.run_id, job_id = input.run_id, workflow_id = input.workflow_id,
+                tenant_id = input.tenant_id, job_type = input.job_type }
+  ctx.log = require("nv.job").logger("nvlua.jobs." .. tostring(input.job_type) .. ".worker")
+  local store = cfg.store and require("nv.store").open(cfg.store) or nil
+  ctx.store = store
+  local ok, m = pcall(M.process, ctx, input.src, input.opts)
+  if store then store:close() end
+  if not ok then
+    ctx.log:error("source %s: %s", tostring(input.src.source_id), tostring(m))
+    m = nil
+  else
+    ctx.log:info("Source %s done: %s in %.2fs", tostring(m.source_id), m.status, m.elapsed)
+  end
+  local records = log.records()
+  log.close_file()
+  return serial.dump({ model = m, error = not ok and tostring(m) or nil, records = records,
+                       drift = ctx.schema_drift })
+end
+
+local function failed_model(src, err)
+  return { source_id = src.source_id, source_path = src.data_source_path, source_type = src.source_type,
+           status = "failed", errors = json.array({ err }), tables = json.array(), files_found = 0,
+           total_size_bytes = 0, extraction_timestamp = sys.now() }
+end
+
+--- Sources in parallel on nworkers threads, one lua_State each.
+function M.run_parallel(ctx, list, opts, nworkers)
+  local serial = require "nv.serial"
+  local log = require "nv.log"
+  local inputs = {}
+  for i, src in ipairs(list) do
+    inputs[i] = serial.dump({ config = ctx.config, run_id = ctx.run_id, workflow_id = ctx.workflow_id,
+                              tenant_id = ctx.tenant_id, job_type = ctx.job_type, log_path = ctx.log_path,
+                              log_level = log.level(), src = src, opts = opts })
+  end
+  ctx.log:info("Extracting %d sources on %d workers", #list, math.min(nworkers, #list))
+  local results = require("nv.workers").map("nv.extract.worker", inputs, math.min(nworkers, #list))
+  local models = {}
+  for i, r in ipairs(results) do
+    local out = r.ok and serial.load(r.value)
+    local m = out and out.model
+    if not m then
+      local err = string.format("source %s: worker failed: %s", tostring(list[i].source_id),
+        tostring(out and out.error or r.error))
+      ctx.log:error("%s", err)
+      m = failed_model(list[i], err)
+    end
+    if out and out.drift then
+      ctx.schema_drift = ctx.schema_drift or {}
+      for k, v in pairs(out.drift) do ctx.schema_drift[k] = v end
+    end
+    if out and ctx.store and out.records and #out.records > 0 then
+      local seq = ctx.store:write_logs(ctx, out.records, ctx.log_seq or 0)
+      if seq then ctx.log_seq = seq end
+    end
+    models[i] = m
+  end
+  return models
+end
+
+--- Extracts every source of the job (spec 003's `sources` in parallel on
+-- `workers` threads, default one per core), each written to the store as
+-- soon as it finishes when write_to_db. Returns the source models.
 function M.run(ctx, opts)
   local list, warnings = M.sources(ctx)
   for _, w in ipairs(warnings) do ctx.log:warning("%s", w) end
+  local nworkers = tonumber(ctx.config.workers) or require("nv.workers").ncpu()
+  if #list > 1 and nworkers > 1 then return M.run_parallel(ctx, list, opts, nworkers), warnings end
   local models = {}
-  for _, src in ipairs(list) do
-    local m = M.source(ctx, src, opts)
-    local rec = M.store_record(ctx, m)
-    if ctx.store and m.status ~= "failed" then
-      local ok, drift = pcall(require("nv.drift").detect, ctx.store, rec,
-        { row_change = tonumber(ctx.config.drift_row_change) })
-      if ok and drift then
-        m.schema_drift = drift
-        rec.schema_drift = drift
-        ctx.schema_drift = ctx.schema_drift or {}
-        ctx.schema_drift[m.source_id] = drift
-        if drift.changed then
-          ctx.log:warning("Schema drift in %s since run %s: %d/%d tables added/removed, %d/%d columns added/removed, %d type changes",
-            m.source_id, drift.previous_run_id, #drift.tables_added, #drift.tables_removed, #drift.columns_added,
-            #drift.columns_removed, #drift.type_changes)
-        end
-      elseif not ok then
-        ctx.log:warning("schema drift check failed for %s: %s", m.source_id, tostring(drift))
-      end
-    end
-    if ctx.config.write_to_db then
-      if ctx.store then
-        local ok, err = ctx.store:write_source(rec)
-        m.written_to_db = ok and true or false
-        if not ok then
-          m.errors[#m.errors + 1] = "cannot write metadata: " .. tostring(err)
-          ctx.log:error("cannot write metadata for %s: %s", m.source_path, err)
-        else
-          ctx.log:info("Metadata written to %s for source %s", ctx.store.kind, m.source_id)
-        end
-      else
-        m.written_to_db = false
-      end
+  for i, src in ipairs(list) do
+    local m = M.process(ctx, src, opts)
+    if #list > 1 then
+      ctx.log:info("Source %d/%d done: %s (%s) in %.2fs", i, #list, tostring(m.source_id), m.status, m.elapsed)
     end
     models[#models + 1] = m
   end

@@ -262,7 +262,7 @@ function M.run_job(job, args, script_path, job_type, opts)
     local wok, werr = store:upsert("executor_runs", run_row)
     if not wok then jlog:warning("cannot record the run: %s", werr) end
     local records = log.records()
-    local lok2, lerr = store:write_logs(ctx, records)
+    local lok2, lerr = store:write_logs(ctx, records, ctx.log_seq or 0)
     if not lok2 then io.stderr:write("nvlua: cannot store log lines: ", log.mask(lerr), "\n") end
     store:close()
   end
