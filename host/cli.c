@@ -1,6 +1,6 @@
 /* cli.c - parses nvlua's command line into a struct nv_cli.
  * Follows lua.c's option rules (-e, -l, -i, -v, -E, --, -) and adds
- * -h/--help, --version and the `run` subcommand. */
+ * -h/--help, --version and the `run` and `serve` subcommands. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -81,6 +81,9 @@ void nv_cli_parse(struct nv_cli *cli, int argc, char *const argv[]) {
   if (i < argc) {
     if (strcmp(argv[i], "run") == 0) {
       cli->action = NV_CLI_RUN;
+      cli->script = i + 1;
+    } else if (strcmp(argv[i], "serve") == 0) {
+      cli->action = NV_CLI_SERVE;
       cli->script = i + 1;
     } else {
       cli->action = NV_CLI_SCRIPT;

@@ -486,6 +486,126 @@ static int end_record(struct nv_csv_parser *p, uint64_t pos) {
   return NV_CSV_OK;
 }
 
+/* The first byte at or after j that ends an unquoted run (delimiter, CR,
+ * LF), or n: eight bytes per step while eight remain. A SWAR zero-byte
+ * test may flag bytes above a true match, never below, so the lowest
+ * flagged byte is the first match. */
+static inline size_t scan_unq(const unsigned char *u, size_t j, size_t n, unsigned char delim,
+                              const unsigned char *cu) {
+  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+  const uint64_t kd = ones * delim, kn = ones * '\n', kr = ones * '\r';
+  while (j + 8 <= n) {
+    uint64_t w;
+    memcpy(&w, u + j, 8);
+    uint64_t a = w ^ kd, b = w ^ kn, c = w ^ kr;
+    uint64_t t = ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c);
+    t &= highs;
+    if (t) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+      return j + ((size_t)__builtin_clzll(t) >> 3);
+#else
+      return j + ((size_t)__builtin_ctzll(t) >> 3);
+#endif
+    }
+    j += 8;
+  }
+  while (j < n && !cu[u[j]]) j++;
+  return j;
+}
+
+/* Doubled quotes in a quoted field's raw bytes s[0..n) become one; returns
+ * the new length (the bytes move down in place). */
+static size_t undouble(char *s, size_t n, char quote) {
+  size_t r = 0, w = 0;
+  while (r < n) {
+    char c = s[r++];
+    s[w++] = c;
+    if (c == quote && r < n && s[r] == quote) r++;
+  }
+  return w;
+}
+
+/* The whole-record fast path, for a record that lies entirely in buf from
+ * i (once the columns are known, without Latin-1 conversion): unquoted
+ * fields, and quoted fields closed right before a delimiter or line end
+ * with only doubled quotes inside and no line break. The record's raw
+ * bytes are copied in one go; quoted fields are then undoubled in place.
+ * Returns 1 with the record stored and *term at its terminator (CR or LF;
+ * end_record is the caller's), or 0 with nothing changed: the state
+ * machine then parses the record (and reports any error in it). */
+static int fast_record(struct nv_csv_parser *p, const char *buf, size_t n, size_t i,
+                       uint64_t base, size_t *term) {
+  const unsigned char *u = (const unsigned char *)buf, *cu = p->cls_unq, *cq = p->cls_quo;
+  const char delim = p->cfg.delimiter, quote = p->cfg.quote;
+  const int dq = quote && p->cfg.escape == quote;
+  const size_t ncols = p->ncols, first = p->nf, maxrec = p->cfg.max_record_bytes;
+  const size_t rs = i;
+  if (buf[i] == '\n' || buf[i] == '\r') return 0; /* blank line */
+  if (ncols > SIZE_MAX - first) return 0;
+  if (p->fcap < first + ncols) {
+    size_t c1 = p->fcap, c2 = p->fcap;
+    int ok = grow((void **)&p->foff, &c1, first + ncols, sizeof *p->foff) &&
+             grow((void **)&p->flen, &c2, first + ncols, sizeof *p->flen);
+    p->fcap = c1 < c2 ? c1 : c2;
+    if (!ok) return 0;
+  }
+  size_t j = i, nfields = 0;
+  int quoted = 0, doubled = 0;
+  for (;;) {
+    size_t fs, fl;
+    if (quote && buf[j] == quote) {
+      size_t k = j + 1;
+      for (;;) {
+        while (k < n && !cq[u[k]]) k++;
+        if (k >= n || buf[k] != quote) return 0; /* chunk end, escape, line break */
+        if (dq && k + 1 < n && buf[k + 1] == quote) {
+          doubled = 1;
+          k += 2;
+          continue;
+        }
+        break;
+      }
+      fs = j + 1;
+      fl = k - fs;
+      j = k + 1;
+      if (j >= n || (buf[j] != delim && buf[j] != '\n' && buf[j] != '\r')) return 0;
+      quoted = 1;
+    } else {
+      size_t k = scan_unq(u, j, n, (unsigned char)delim, cu);
+      if (k >= n) return 0;
+      fs = j;
+      fl = k - j;
+      j = k;
+    }
+    if (j - rs > maxrec) return 0;
+    if (nfields < ncols) {
+      p->foff[first + nfields] = fs - rs;
+      p->flen[first + nfields] = (uint32_t)fl;
+    }
+    nfields++;
+    if (buf[j] != delim) break;
+    if (++j >= n) return 0;
+  }
+  size_t len = j - rs;
+  if (len > p->acap - p->alen && !grow((void **)&p->arena, &p->acap, p->alen + len, 1)) return 0;
+  start_record(p, base + rs);
+  size_t a0 = p->alen, stored = nfields < ncols ? nfields : ncols;
+  memcpy(p->arena + a0, buf + rs, len);
+  for (size_t f = first; f < first + stored; f++) {
+    size_t off = p->foff[f];
+    if (doubled && off > 0 && buf[rs + off - 1] == quote)
+      p->flen[f] = (uint32_t)undouble(p->arena + a0 + off, p->flen[f], quote);
+    p->foff[f] = a0 + off;
+  }
+  p->alen = a0 + len;
+  p->nf = first + stored;
+  p->rec_nf = nfields;
+  p->rec_quoted = quoted;
+  p->fstart = p->alen;
+  *term = j;
+  return 1;
+}
+
 /* The state machine over buf[0, n). Returns a status; *used = consumed. */
 static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used) {
   const unsigned char *u = (const unsigned char *)buf;
@@ -497,6 +617,18 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
   while (i < n) {
     switch (p->state) {
       case S_REC:
+        if (p->header_done && !p->cfg.latin1) {
+          size_t t;
+          if (fast_record(p, buf, n, i, base, &t)) {
+            char c = buf[t];
+            i = t + 1;
+            rc = end_record(p, base + t);
+            p->line++;
+            if (c == '\r') p->state = S_CR;
+            if (rc != NV_CSV_OK) goto out;
+            break;
+          }
+        }
         start_record(p, base + i);
         p->state = S_FIELD;
         /* fallthrough */
@@ -513,8 +645,7 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
         /* fallthrough */
       case S_UNQ:
         for (;;) {
-          size_t j = i;
-          while (j < n && !cu[u[j]]) j++;
+          size_t j = scan_unq(u, i, n, (unsigned char)delim, cu);
           if (j > i) {
             if (base + j - p->rec_start > maxrec) {
               i = j;
@@ -542,13 +673,7 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
             goto out;
           }
           p->line++;
-          if (c == '\r') {
-            p->state = S_CR;
-            break;
-          }
-          start_record(p, base + i);
-          if (i < n && (!quote || buf[i] != quote)) continue;
-          p->state = S_FIELD;
+          p->state = c == '\r' ? S_CR : S_REC;
           break;
         }
         break;

@@ -5,21 +5,36 @@
  *
  *   request{method=, url=, headers=, body=, gzip=, timeout=, connect_timeout=,
  *           retries=, retry_base=, retry_max=, max_body=, ca_bundle=, verify=,
- *           bearer=, follow=}
+ *           bearer=, follow=, aws_sigv4=, userpwd=, aws_session_token=,
+ *           range=, output=, truncate=, connect_to=}
  *     -> {status=, headers={lowercased name = value}, body=, attempts=,
  *         elapsed=, url=} | nil, message, code
+ *
+ *   aws_sigv4 = "aws:amz:REGION:s3" signs with libcurl's SigV4 using
+ *   userpwd = "KEY:SECRET"; it adds x-amz-content-sha256 (the empty-body
+ *   hash, or UNSIGNED-PAYLOAD with a body) unless given, and
+ *   aws_session_token adds x-amz-security-token. Every header given is
+ *   signed. range = "bytes=0-1023" sends a Range header. connect_to =
+ *   "HOST:PORT:HOST2:PORT2" (or a list) as curl's --connect-to.
+ *
+ *   output = path streams a 2xx body to that file instead of memory, at most
+ *   max_body bytes (default unlimited with output): more is an error
+ *   ("too_large"), or with truncate = true the transfer stops there and the
+ *   response has truncated = true. The response then has bytes= (written),
+ *   truncated=, path=, and body holds only a non-2xx response's body (first
+ *   64 KiB). The file exists after the call only if a 2xx response came.
  *   get(url [, opts])              -> as request, method GET
  *   post_json(url, value [, opts]) -> as request, plus .json (decoded body)
  *
  * An HTTP response of any status is a response (the caller decides); nil,
  * message, code is for transfers that produced none. code is one of
  * "connect", "timeout", "resolve", "tls", "network", "too_large", "url",
- * "nomem", "curl". Misuse (unknown option, bad type, a header value with a
+ * "nomem", "io" (the output file), "curl". Misuse (unknown option, bad type, a header value with a
  * line break) raises.
  *
  * Uses: libcurl (transfer, TLS, proxies from the usual environment
  * variables), zlib (gzip request bodies), nv.log (mask for messages,
- * add_secret for bearer tokens).
+ * add_secret for bearer tokens, the userpwd secret and session tokens).
  *
  * Invariants: every C resource of a call lives in one "nv.http.Call"
  * userdata on the Lua stack, so any raise frees it through __gc; close is
@@ -36,6 +51,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -53,6 +69,8 @@
 #define MAX_HEADER_BYTES ((size_t)256 * 1024)
 #define MAX_RETRIES 20
 #define MAX_HEADER_NAME 128
+#define MAX_ERROR_BODY ((size_t)64 * 1024)
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct state {
   int curl_ready; /* curl_global_init succeeded; cleanup owed */
@@ -66,11 +84,16 @@ struct buf {
 struct call {
   CURL *easy;
   struct curl_slist *headers;
+  struct curl_slist *connect_to;
   unsigned char *gz; /* gzip'd request body */
   size_t gzn;
   struct buf body, hdr; /* hdr: the last response's header block */
   size_t max_body;
   int body_too_big, hdr_too_big, oom; /* recorded by the callbacks */
+  FILE *out;             /* output= file, or NULL (body kept in memory) */
+  size_t written;        /* bytes of a 2xx body written to out */
+  int capped, trunc_ok;  /* max_body reached; stopping there is success */
+  int io_errno;          /* a failed write to out */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -108,6 +131,14 @@ static void call_close(struct call *c) {
     curl_slist_free_all(c->headers);
     c->headers = NULL;
   }
+  if (c->connect_to) {
+    curl_slist_free_all(c->connect_to);
+    c->connect_to = NULL;
+  }
+  if (c->out) {
+    fclose(c->out); /* only reached on error paths; the result is moot */
+    c->out = NULL;
+  }
   free(c->gz);
   c->gz = NULL;
   c->gzn = 0;
@@ -136,6 +167,27 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
     return 0;
   }
   size_t n = size * nmemb;
+  if (c->out) {
+    long status = 0;
+    if (curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
+    if (status < 200 || status > 299) { /* keep the start of an error body */
+      size_t room = MAX_ERROR_BODY - c->body.n;
+      if (buf_add(&c->body, data, n < room ? n : room, MAX_ERROR_BODY) == -1) c->oom = 1;
+      return c->oom ? 0 : n;
+    }
+    size_t room = c->max_body - c->written, take = n < room ? n : room;
+    if (take > 0 && fwrite(data, 1, take, c->out) != take) {
+      c->io_errno = errno ? errno : EIO;
+      return 0;
+    }
+    c->written += take;
+    if (take < n) {
+      c->capped = 1;
+      if (!c->trunc_ok) c->body_too_big = 1;
+      return 0;
+    }
+    return n;
+  }
   int rc = buf_add(&c->body, data, n, c->max_body);
   if (rc == -2) c->body_too_big = 1;
   if (rc == -1) c->oom = 1;
@@ -468,7 +520,8 @@ static int gzip_body(struct call *c, const char *src, size_t n) {
 static const char *const option_names[] = {
     "method",     "url",     "headers",   "body",   "gzip",   "timeout",
     "connect_timeout", "retries", "retry_base", "retry_max", "max_body",
-    "ca_bundle",  "verify",  "bearer",    "follow", NULL};
+    "ca_bundle",  "verify",  "bearer",    "follow", "aws_sigv4", "userpwd",
+    "aws_session_token", "range", "output", "truncate", "connect_to", NULL};
 
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE",
                                       "HEAD", NULL};
@@ -585,18 +638,52 @@ static int request_core(lua_State *L) {
       return luaL_error(L, "nv.http.request: option 'bearer' must be a non-empty single-line token");
     add_secret(L, bearer_idx);
   }
+  size_t userpwd_len;
+  const char *userpwd = opt_string(L, 1, "userpwd", &userpwd_len);
+  if (userpwd) {
+    const char *colon = memchr(userpwd, ':', userpwd_len);
+    if (colon == NULL || has_line_break(userpwd, userpwd_len))
+      return luaL_error(L, "nv.http.request: option 'userpwd' must be 'user:password' on one line");
+    lua_pushlstring(L, colon + 1, userpwd_len - (size_t)(colon + 1 - userpwd));
+    add_secret(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  const char *sigv4 = opt_string(L, 1, "aws_sigv4", NULL);
+  if (sigv4 && !userpwd)
+    return luaL_error(L, "nv.http.request: option 'aws_sigv4' needs 'userpwd' (KEY:SECRET)");
+  size_t token_len;
+  const char *token = opt_string(L, 1, "aws_session_token", &token_len);
+  if (token) {
+    if (token_len == 0 || has_line_break(token, token_len))
+      return luaL_error(L, "nv.http.request: option 'aws_session_token' must be a non-empty single-line token");
+    add_secret(L, lua_gettop(L));
+  }
+  size_t range_len;
+  const char *range = opt_string(L, 1, "range", &range_len);
+  if (range && (range_len == 0 || has_line_break(range, range_len)))
+    return luaL_error(L, "nv.http.request: option 'range' must be a single-line range such as 'bytes=0-1023'");
+  const char *output = opt_string(L, 1, "output", NULL);
+  int trunc_ok = opt_bool(L, 1, "truncate", 0);
+  lua_getfield(L, 1, "max_body");
+  if (output && lua_isnil(L, -1)) max_body = (double)(SIZE_MAX / 2); /* files: no cap unless asked */
+  lua_pop(L, 1);
+  int ct_type = lua_getfield(L, 1, "connect_to");
+  int ct_idx = lua_gettop(L);
+  if (ct_type != LUA_TNIL && ct_type != LUA_TSTRING && ct_type != LUA_TTABLE)
+    return luaL_error(L, "nv.http.request: option 'connect_to' must be a string or a list of strings");
   int headers_type = get_opt(L, 1, "headers", LUA_TTABLE);
   int headers_idx = lua_gettop(L);
 
   struct call *c = new_call(L); /* anchored from here on */
   c->max_body = (size_t)max_body;
+  c->trunc_ok = trunc_ok;
   c->easy = curl_easy_init();
   if (c->easy == NULL) {
     call_close(c);
     return push_failure(L, method, url, "cannot create a curl handle", 0, "nomem");
   }
 
-  int has_type = 0, oom = 0;
+  int has_type = 0, has_sha = 0, oom = 0;
   if (headers_type == LUA_TTABLE) {
     lua_pushnil(L);
     while (lua_next(L, headers_idx) != 0) {
@@ -610,6 +697,7 @@ static int request_core(lua_State *L) {
       if (has_line_break(value, vn))
         return luaL_error(L, "nv.http.request: header '%s' contains a line break", name);
       if (strcasecmp(name, "content-type") == 0) has_type = 1;
+      if (strcasecmp(name, "x-amz-content-sha256") == 0) has_sha = 1;
       /* "Name;" sends a header with an empty value; "Name:" would remove it */
       lua_pushfstring(L, vn ? "%s: %s" : "%s;", name, value);
       if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
@@ -620,6 +708,33 @@ static int request_core(lua_State *L) {
     lua_pushfstring(L, "Authorization: Bearer %s", bearer);
     if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
     lua_pop(L, 1);
+  }
+  if (sigv4 && !has_sha) {
+    const char *h = body ? "x-amz-content-sha256: UNSIGNED-PAYLOAD" : "x-amz-content-sha256: " EMPTY_SHA256;
+    if (add_header(L, c, h) != 0) oom = 1;
+  }
+  if (token) {
+    lua_pushfstring(L, "x-amz-security-token: %s", token);
+    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
+    lua_pop(L, 1);
+  }
+  if (range) {
+    lua_pushfstring(L, "Range: %s", range);
+    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
+    lua_pop(L, 1);
+  }
+  if (ct_type == LUA_TSTRING || ct_type == LUA_TTABLE) {
+    lua_Integer n = ct_type == LUA_TSTRING ? 1 : (lua_Integer)lua_rawlen(L, ct_idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+      if (ct_type == LUA_TTABLE) lua_rawgeti(L, ct_idx, i);
+      else lua_pushvalue(L, ct_idx);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "nv.http.request: option 'connect_to' must be a string or a list of strings");
+      struct curl_slist *l = curl_slist_append(c->connect_to, lua_tostring(L, -1));
+      if (l == NULL) oom = 1;
+      else c->connect_to = l;
+      lua_pop(L, 1);
+    }
   }
   if (body) {
     if (!has_type && add_header(L, c, "Content-Type: application/octet-stream") != 0) oom = 1;
@@ -636,6 +751,16 @@ static int request_core(lua_State *L) {
 
   CURLcode setopt_rc = CURLE_OK;
   const char *setopt_name = NULL;
+  if (output) {
+    c->out = fopen(output, "wb");
+    if (c->out == NULL) {
+      lua_pushfstring(L, "cannot open output file %s: %s", output, strerror(errno));
+      const char *cause = lua_tostring(L, -1);
+      int n = push_failure(L, method, url, cause, 0, "io");
+      call_close(c);
+      return n;
+    }
+  }
   SETOPT(CURLOPT_URL, url);
   SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
   SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -655,6 +780,9 @@ static int request_core(lua_State *L) {
   if (ca_bundle) SETOPT(CURLOPT_CAINFO, ca_bundle);
   if (gzip) SETOPT(CURLOPT_ACCEPT_ENCODING, "gzip");
   if (c->headers) SETOPT(CURLOPT_HTTPHEADER, c->headers);
+  if (c->connect_to) SETOPT(CURLOPT_CONNECT_TO, c->connect_to);
+  if (userpwd) SETOPT(CURLOPT_USERPWD, userpwd);
+  if (sigv4) SETOPT(CURLOPT_AWS_SIGV4, sigv4);
   if (strcmp(method, "HEAD") == 0) {
     SETOPT(CURLOPT_NOBODY, 1L);
   } else if (strcmp(method, "GET") != 0) {
@@ -675,9 +803,18 @@ static int request_core(lua_State *L) {
     attempt++;
     c->body.n = c->hdr.n = 0;
     c->body_too_big = c->hdr_too_big = c->oom = 0;
+    c->written = 0;
+    c->capped = c->io_errno = 0;
     c->errbuf[0] = '\0';
     status = 0;
+    if (c->out && attempt > 1 &&
+        (fflush(c->out) != 0 || ftruncate(fileno(c->out), 0) != 0 || fseek(c->out, 0, SEEK_SET) != 0)) {
+      c->io_errno = errno ? errno : EIO;
+      rc = CURLE_WRITE_ERROR;
+      break;
+    }
     rc = curl_easy_perform(c->easy);
+    if (rc == CURLE_WRITE_ERROR && c->capped && c->trunc_ok && !c->io_errno) rc = CURLE_OK;
     if (rc == CURLE_OK && curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
       status = 0;
     int again = rc == CURLE_OK ? retryable_status(status)
@@ -689,6 +826,18 @@ static int request_core(lua_State *L) {
     sleep_for(delay);
   }
   double elapsed = monotonic() - t0;
+  if (c->out) {
+    if (fclose(c->out) != 0 && !c->io_errno) c->io_errno = errno ? errno : EIO;
+    c->out = NULL;
+    if (rc != CURLE_OK || c->io_errno || status < 200 || status > 299) remove(output);
+  }
+  if (c->io_errno) {
+    lua_pushfstring(L, "cannot write %s: %s", output, strerror(c->io_errno));
+    const char *cause = lua_tostring(L, -1);
+    int n = push_failure(L, method, url, cause, attempt, "io");
+    call_close(c);
+    return n;
+  }
 
   if (rc != CURLE_OK) {
     char cause[256];
@@ -729,6 +878,14 @@ static int request_core(lua_State *L) {
   push_safe_url(L, url);
   mask_top(L);
   lua_setfield(L, -2, "url");
+  if (output) {
+    lua_pushinteger(L, (lua_Integer)c->written);
+    lua_setfield(L, -2, "bytes");
+    lua_pushboolean(L, c->capped);
+    lua_setfield(L, -2, "truncated");
+    lua_pushstring(L, output);
+    lua_setfield(L, -2, "path");
+  }
   call_close(c);
   return 1;
 
@@ -738,6 +895,7 @@ setopt_failed:
     const char *cause = lua_tostring(L, -1);
     int n = push_failure(L, method, url, cause, 0, code_name(setopt_rc));
     call_close(c);
+    if (output) remove(output);
     return n;
   }
 }

@@ -19,6 +19,7 @@ static const char usage_text[] =
     "       nvlua run <job_type> [data_source_path] [source_type] [tenant_id]\n"
     "                 [--write-to-db] [--config FILE.json] [--store URL]\n"
     "                 [--workflow-id ID] [--source-id ID] [--log-dir DIR]\n"
+    "       nvlua serve [--port 8080] [--bind 127.0.0.1]   the job server (spec 003)\n"
     "Options:\n"
     "  -e CODE      run the Lua chunk CODE (repeatable)\n"
     "  -l NAME      require library NAME into global NAME\n"
@@ -80,10 +81,11 @@ static int run_chunks(lua_State *L, const struct nv_cli *cli) {
   return 1;
 }
 
-/* Calls nv.job.<fn>(...) with the values on top; returns the exit code. */
-static int call_job(lua_State *L, const char *fn, int nargs) {
+/* Calls require(module).<fn>(...) with the values on top; returns the
+ * exit code it returns. */
+static int call_module(lua_State *L, const char *module, const char *fn, int nargs) {
   lua_getglobal(L, "require");
-  lua_pushstring(L, "nv.job");
+  lua_pushstring(L, module);
   if (report(L, nv_pcall(L, 1, 1)) != LUA_OK) {
     lua_pop(L, nargs);
     return EXIT_JOB_FAILED;
@@ -95,6 +97,11 @@ static int call_job(lua_State *L, const char *fn, int nargs) {
   int code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_JOB_FAILED;
   lua_pop(L, 1);
   return code;
+}
+
+/* Calls nv.job.<fn>(...) with the values on top; returns the exit code. */
+static int call_job(lua_State *L, const char *fn, int nargs) {
+  return call_module(L, "nv.job", fn, nargs);
 }
 
 /* Pushes argv[first..argc) as a sequence. */
@@ -147,6 +154,11 @@ static int pmain(lua_State *L) {
     push_args(L, a->argc, a->argv, cli->script);
     lua_pushboolean(L, cli->sandbox);
     a->code = call_job(L, "main", 2);
+    return 0;
+  }
+  if (cli->action == NV_CLI_SERVE) {
+    push_args(L, a->argc, a->argv, cli->script);
+    a->code = call_module(L, "nv.server", "main", 1);
     return 0;
   }
   if (cli->sandbox) { /* a script: only through the sandbox */

@@ -118,6 +118,7 @@ static size_t mask_key_value(struct outbuf *o, const char *in, size_t n,
   if (j >= n || (in[j] != '=' && in[j] != ':')) return 0;
   j++;
   while (j < n && in[j] == ' ') j++;
+  if (j < n && (in[j] == '{' || in[j] == '[')) return 0; /* a structure, not a secret value */
   int quote = 0;
   if (j < n && (in[j] == '"' || in[j] == '\'')) quote = in[j++];
   size_t v = j;

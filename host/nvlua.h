@@ -9,12 +9,18 @@ int luaopen_nv_sys(lua_State *L);
 int luaopen_nv_store_sqlite(lua_State *L);
 int luaopen_nv_pg(lua_State *L);
 int luaopen_nv_mysql(lua_State *L);
+int luaopen_nv_odbc(lua_State *L);
 int luaopen_nv_connectors(lua_State *L);
 int luaopen_nv_fs(lua_State *L);
 int luaopen_nv_profile(lua_State *L);
 int luaopen_nv_csv(lua_State *L);
 int luaopen_nv_jsonfile(lua_State *L);
+int luaopen_nv_parquet(lua_State *L);
 int luaopen_nv_http(lua_State *L);
+int luaopen_nv_xlsx(lua_State *L);
+int luaopen_nv_objstore(lua_State *L);
+int luaopen_nv_httpd(lua_State *L);
+int luaopen_nv_proc(lua_State *L);
 
 /* nv.profile: the engine inside a "nv.Profile" userdata at idx (raises if
  * idx is not an open profile), and a new empty one pushed on the stack. */

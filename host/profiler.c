@@ -21,9 +21,16 @@
 #include "profiler_result.h"
 #include "profiler_sketch.h"
 
-struct numacc {  /* Welford moments and extremes, mergeable (Chan et al.) */
+/* Moments and extremes, mergeable (Chan et al.): mean and m2 summarise
+ * the first n - nbuf values; the last nbuf wait in buf and are folded in
+ * NUM_BATCH at a time (two passes over the batch, then one Chan merge:
+ * as stable as Welford, without a division per value). */
+#define NUM_BATCH 32
+struct numacc {
   uint64_t n;
   double mean, m2, min, max;
+  uint32_t nbuf;
+  double buf[NUM_BATCH];
   int64_t imin, imax; /* over values held exactly as int64 */
   int all_int;        /* every value was an int64 */
   struct nv_kll kll;
@@ -66,11 +73,13 @@ struct column {
   struct nv_distinct distinct;
   struct nv_topk *topk; /* allocated with the first non-empty value */
   int has_text_ext;
+  uint64_t pmin, pmax; /* prefix8() of smin and smax */
   struct bvalue smin, smax;
   uint32_t nsamples;
   struct sample samples[NV_PROFILE_SAMPLES];
   uint8_t ninv[NV_PT_NTYPES];
   struct isample inv[NV_PT_NTYPES][NV_PROFILE_INVALID];
+  int hint; /* the type of the last classified value: confirmed first */
   uint64_t name_hash;
   size_t name_len;
   char *name;
@@ -118,6 +127,7 @@ static struct column *column_new(const char *name, size_t n) {
   c->name_len = n;
   c->name_hash = nv_hash64(name, n);
   c->len_min = UINT64_MAX;
+  c->hint = NV_PT_STRING;
   numacc_init(&c->num[0]);
   numacc_init(&c->num[1]);
   return c;
@@ -228,16 +238,52 @@ static inline int bcompare(const char *s, size_t n, const struct bvalue *b) {
   return r ? r : (n > b->len) - (n < b->len);
 }
 
+/* The first 8 bytes as a big-endian number, zero-padded. If
+ * prefix8(s) < prefix8(t) then s < t bytewise (a zero pad sorts below
+ * any byte, and equal prefixes decide nothing), and likewise for >. */
+static inline uint64_t prefix8(const char *s, size_t n) {
+  if (n >= 8) return load_be64(s);
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) v |= (uint64_t)(unsigned char)s[i] << (56 - 8 * i);
+  return v;
+}
+
 static void bset(struct bvalue *b, const char *s, size_t n) {
   b->len = (uint32_t)n;
   memcpy(b->v, s, n);
 }
 
+/* Folds k values x[] into the moments (mean, m2) of n0 values. */
+static void moments_fold(uint64_t n0, double *mean, double *m2, const double *x, uint32_t k) {
+  if (k == 0) return;
+  double sum = 0.0, q = 0.0;
+  for (uint32_t i = 0; i < k; i++) sum += x[i];
+  double mb = sum / (double)k;
+  for (uint32_t i = 0; i < k; i++) q += (x[i] - mb) * (x[i] - mb);
+  if (n0 == 0) {
+    *mean = mb;
+    *m2 = q;
+    return;
+  }
+  double n = (double)n0 + (double)k, d = mb - *mean;
+  *m2 += q + d * d * (double)n0 * (double)k / n;
+  *mean += d * (double)k / n;
+}
+
+/* The moments over all n values, buffered ones included. */
+static void numacc_moments(const struct numacc *a, double *mean, double *m2) {
+  *mean = a->mean;
+  *m2 = a->m2;
+  moments_fold(a->n - a->nbuf, mean, m2, a->buf, a->nbuf);
+}
+
 static inline int numacc_add(struct numacc *a, double x, int is_int, int64_t iv) {
   a->n++;
-  double d = x - a->mean;
-  a->mean += d / (double)a->n;
-  a->m2 += d * (x - a->mean);
+  a->buf[a->nbuf++] = x;
+  if (a->nbuf == NUM_BATCH) {
+    moments_fold(a->n - NUM_BATCH, &a->mean, &a->m2, a->buf, NUM_BATCH);
+    a->nbuf = 0;
+  }
   if (a->n == 1) {
     a->min = a->max = x;
   } else {
@@ -289,6 +335,7 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
     c->topk->n = 0;
     c->topk->ncand = 0;
     c->topk->candmin = 0;
+    c->topk->pending = 0;
     memset(c->topk->tab, 0, sizeof c->topk->tab);
     memset(c->topk->alpha, 0, sizeof c->topk->alpha);
   }
@@ -309,8 +356,10 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
     chrono_add(c, k);
   }
   uint64_t h = nv_hash64(s, n);
-  ok &= nv_distinct_add(&c->distinct, h);
-  nv_topk_add(c->topk, h, s, n);
+  /* A hash the top-values summary monitors was added to the distinct
+   * summary when first seen (merges union both): adding it again is a
+   * no-op for the exact set and for HyperLogLog alike. */
+  if (!nv_topk_add(c->topk, h, s, n)) ok &= nv_distinct_add(&c->distinct, h);
   size_t m = n < NV_PROFILE_VALUE_MAX ? n : NV_PROFILE_VALUE_MAX;
   if (c->nsamples < NV_PROFILE_SAMPLES) {
     uint32_t i = 0;
@@ -322,14 +371,20 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
       memcpy(sm->v, s, m);
     }
   }
+  uint64_t x = prefix8(s, m);
   if (!c->has_text_ext) {
     c->has_text_ext = 1;
     bset(&c->smin, s, m);
     bset(&c->smax, s, m);
+    c->pmin = c->pmax = x;
+  } else if (x > c->pmin && x < c->pmax) {
+    /* strictly between the extremes: neither changes */
   } else if (bcompare(s, m, &c->smin) < 0) {
     bset(&c->smin, s, m);
+    c->pmin = x;
   } else if (bcompare(s, m, &c->smax) > 0) {
     bset(&c->smax, s, m);
+    c->pmax = x;
   }
   return ok;
 }
@@ -357,7 +412,8 @@ static inline int column_text(struct column *c, const char *s, size_t n) {
     }
   }
   struct nv_classified k;
-  nv_classify(b, (size_t)(e - b), &k);
+  nv_classify_hint(b, (size_t)(e - b), c->hint, &k);
+  c->hint = k.type;
   lengths_add(c, n);
   return column_value(c, s, n, &k);
 }
@@ -452,6 +508,10 @@ int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch
 static int numacc_merge(struct numacc *a, const struct numacc *b) {
   if (b->n == 0) return 1;
   if (!nv_kll_merge(&a->kll, &b->kll)) return 0;
+  numacc_moments(a, &a->mean, &a->m2);
+  a->nbuf = 0;
+  double bmean, bm2;
+  numacc_moments(b, &bmean, &bm2);
   if (a->n == 0) {
     a->min = b->min;
     a->max = b->max;
@@ -459,9 +519,14 @@ static int numacc_merge(struct numacc *a, const struct numacc *b) {
     if (b->min < a->min) a->min = b->min;
     if (b->max > a->max) a->max = b->max;
   }
-  double n = (double)a->n + (double)b->n, d = b->mean - a->mean;
-  a->m2 += b->m2 + d * d * (double)a->n * (double)b->n / n;
-  a->mean += d * (double)b->n / n;
+  if (a->n == 0) {
+    a->mean = bmean;
+    a->m2 = bm2;
+  } else {
+    double n = (double)a->n + (double)b->n, d = bmean - a->mean;
+    a->m2 += bm2 + d * d * (double)a->n * (double)b->n / n;
+    a->mean += d * (double)b->n / n;
+  }
   a->n += b->n;
   if (b->imin < a->imin) a->imin = b->imin;
   if (b->imax > a->imax) a->imax = b->imax;
@@ -524,6 +589,8 @@ static int column_merge(struct column *a, const struct column *b) {
       if (bcompare(b->smin.v, b->smin.len, &a->smin) < 0) a->smin = b->smin;
       if (bcompare(b->smax.v, b->smax.len, &a->smax) > 0) a->smax = b->smax;
     }
+    a->pmin = prefix8(a->smin.v, a->smin.len);
+    a->pmax = prefix8(a->smax.v, a->smax.len);
   }
   for (int e = 0; e < EXT_N; e++) ext_merge(&a->ext[e], &b->ext[e]);
   for (int f = 0; f < 4; f++) a->forms[f] += b->forms[f];
@@ -618,16 +685,21 @@ static int push_quantiles(const struct nv_kll *a, const struct nv_kll *b, int as
 
 static int numeric_result(const struct column *c, int inferred, struct nv_column_result *r) {
   struct numacc all = c->num[0]; /* moments only: the KLL pointers are not used from it */
+  numacc_moments(&c->num[0], &all.mean, &all.m2);
   int with_dec = inferred == NV_PT_DECIMAL && c->num[1].n > 0;
   if (with_dec) {
     const struct numacc *b = &c->num[1];
+    double bmean, bm2;
+    numacc_moments(b, &bmean, &bm2);
     if (all.n == 0) {
       all = *b;
+      all.mean = bmean;
+      all.m2 = bm2;
     } else {
       if (b->min < all.min) all.min = b->min;
       if (b->max > all.max) all.max = b->max;
-      double n = (double)all.n + (double)b->n, d = b->mean - all.mean;
-      all.m2 += b->m2 + d * d * (double)all.n * (double)b->n / n;
+      double n = (double)all.n + (double)b->n, d = bmean - all.mean;
+      all.m2 += bm2 + d * d * (double)all.n * (double)b->n / n;
       all.mean += d * (double)b->n / n;
       all.n += b->n;
       all.all_int = 0;
@@ -723,7 +795,7 @@ int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column
     size_t n = nv_topk_order(c->topk, idx, NV_TOPK_COUNTERS);
     for (size_t i = 0; i < n && r->ntop < NV_PROFILE_TOP; i++) {
       const struct nv_topk_entry *e = &c->topk->e[idx[i]];
-      uint64_t sure = e->count - e->err;
+      uint64_t sure = c->topk->counts[idx[i]] - e->err;
       dup_seen |= sure >= 2;
       if (e->err > 0 && sure < 2) continue;
       r->top[r->ntop].value = (struct nv_text){e->val, e->len};

@@ -260,11 +260,48 @@ static int finish_chrono(const char *s, size_t n, size_t i, int allow_t, int64_t
   return NV_PT_TIMESTAMP;
 }
 
+static inline int two_digits(const char *s) {
+  unsigned a = (unsigned)((unsigned char)s[0] - '0'), b = (unsigned)((unsigned char)s[1] - '0');
+  return a < 10 && b < 10 ? (int)(a * 10 + b) : -1;
+}
+
+/* The common ISO shapes at fixed positions: YYYY-MM-DD and
+ * YYYY-MM-DD[T ]HH:MM:SS[Z]. 1 with o filled exactly as parse_chrono
+ * would fill it; 0 when s has another shape (parse_chrono decides). */
+static int parse_iso_fixed(const char *s, size_t n, struct nv_classified *o) {
+  if (n != 10 && n != 19 && n != 20) return 0;
+  if (s[4] != '-' || s[7] != '-') return 0;
+  int yh = two_digits(s), yl = two_digits(s + 2), m = two_digits(s + 5), d = two_digits(s + 8);
+  if ((yh | yl | m | d) < 0) return 0;
+  int y = yh * 100 + yl;
+  if (!valid_ymd(y, m, d)) return 0;
+  int64_t t = days_from_civil(y, m, d) * US_PER_DAY;
+  int zoned = 0, type = NV_PT_DATE;
+  if (n > 10) {
+    char sep = s[10];
+    if (!(sep == 'T' || sep == 't' || sep == ' ') || s[13] != ':' || s[16] != ':') return 0;
+    int hh = two_digits(s + 11), mi = two_digits(s + 14), ss = two_digits(s + 17);
+    if (hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59) return 0;
+    if (n == 20) {
+      if (s[19] != 'Z' && s[19] != 'z') return 0;
+      zoned = 1;
+    }
+    t += ((int64_t)hh * 3600 + mi * 60 + ss) * 1000000;
+    type = NV_PT_TIMESTAMP;
+  }
+  o->form = NV_DF_PLAIN;
+  o->t1 = t;
+  o->zoned = zoned;
+  o->type = type;
+  return 1;
+}
+
 /* s starts with a digit */
 static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
   size_t i = 0;
   int64_t tod, off;
   int zoned, t;
+  if (parse_iso_fixed(s, n, o)) return 1;
   int a = digits(s, n, &i, 1, 4);
   if (a < 0 || i >= n) return 0;
   char sep = s[i];
@@ -449,14 +486,17 @@ static int is_url(const char *s, size_t n) {
   return 1;
 }
 
+static inline char lower(char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
+
+/* true false yes no t f y n, any case */
 static int is_bool(const char *s, size_t n) {
-  static const char *const words[] = {"true", "false", "yes", "no", "t", "f", "y", "n"};
-  if (n > 5) return 0;
-  char low[5];
-  for (size_t i = 0; i < n; i++) low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
-  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
-    if (strlen(words[w]) == n && memcmp(words[w], low, n) == 0) return 1;
-  return 0;
+  static const char *const words[6] = {NULL, "tfyn", "no", "yes", "true", "false"};
+  if (n == 0 || n > 5) return 0;
+  if (n == 1) return memchr(words[1], lower(s[0]), 4) != NULL;
+  const char *w = words[n];
+  for (size_t i = 0; i < n; i++)
+    if (lower(s[i]) != w[i]) return 0;
+  return 1;
 }
 
 /* A bounded well-formedness check: recursion is limited to JSON_DEPTH. */
@@ -602,4 +642,70 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     if (at && !memchr(at + 1, '@', n - (size_t)(at - s) - 1) && is_email(s, n, at))
       o->type = NV_PT_EMAIL;
   }
+}
+
+/* ---- classification with a hint ----------------------------------------
+ * Each confirmation below succeeds only on values nv_classify would give
+ * that type, with the same fields: the checks nv_classify runs first
+ * cannot accept them (a number holds no '-', '/', ':' or '@' past its
+ * sign and exponent sign; a date or time always holds one of '-', '/',
+ * ':' or two dots; a uuid is 36 bytes with dashes at fixed places; an
+ * email holds '@' and no ':'; a url holds "://" and so no IPv6 address or
+ * boolean can match it). */
+
+static inline void classified_init(struct nv_classified *o) {
+  o->type = NV_PT_STRING;
+  o->has_num = 0;
+  o->is_int = 0;
+  o->zoned = 0;
+}
+
+/* An alpha-first value that nothing but string can match: not a boolean
+ * word, not a uuid, and no ':' (url, IPv6) or '@' (email) anywhere. */
+static int plain_string(const char *s, size_t n) {
+  if (!IS(s[0], C_ALPHA) || is_bool(s, n) || (n == 36 && is_uuid(s, n))) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == ':' || s[i] == '@') return 0;
+  return 1;
+}
+
+static int confirm(const char *s, size_t n, int hint, struct nv_classified *o) {
+  unsigned char c = (unsigned char)s[0];
+  switch (hint) {
+    case NV_PT_INTEGER:
+    case NV_PT_DECIMAL:
+      return (DIGIT(c) || c == '-' || c == '+' || c == '.') && parse_number(s, n, o);
+    case NV_PT_DATE:
+    case NV_PT_TIMESTAMP:
+    case NV_PT_TIME:
+      return DIGIT(c) && n >= 4 && parse_chrono(s, n, o);
+    case NV_PT_UUID:
+      if (!is_uuid(s, n)) return 0;
+      o->type = NV_PT_UUID;
+      return 1;
+    case NV_PT_BOOLEAN:
+      if (!is_bool(s, n)) return 0;
+      o->type = NV_PT_BOOLEAN;
+      return 1;
+    case NV_PT_EMAIL: {
+      if (c == '{' || !IS(c, C_LOCAL)) return 0;
+      const char *at = memchr(s, '@', n);
+      if (!at || !is_email(s, n, at)) return 0;
+      o->type = NV_PT_EMAIL;
+      return 1;
+    }
+    case NV_PT_URL:
+      if (!IS(c, C_ALPHA) || !is_url(s, n)) return 0;
+      o->type = NV_PT_URL;
+      return 1;
+    case NV_PT_STRING:
+      return plain_string(s, n);
+    default:
+      return 0;
+  }
+}
+
+void nv_classify_hint(const char *s, size_t n, int hint, struct nv_classified *o) {
+  classified_init(o);
+  if (!confirm(s, n, hint, o)) nv_classify(s, n, o);
 }

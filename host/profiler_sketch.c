@@ -1,5 +1,5 @@
-/* profiler_sketch.c - the profiler's bounded, mergeable summaries: an
- * xxHash64-style hash with a murmur3 finaliser, exact-then-HyperLogLog
+/* profiler_sketch.c - the profiler's bounded, mergeable summaries: a
+ * wyhash-style hash, exact-then-HyperLogLog
  * distinct counting (Ertl's improved estimator, no bias tables), a KLL
  * quantile sketch and Space-Saving top values. Uses only libc and libm. */
 #include "profiler_sketch.h"
@@ -9,47 +9,71 @@
 #include <string.h>
 
 /* ---- hash --------------------------------------------------------------- */
+/* A wyhash-style hash (folded 64x64->128 multiplies): values of up to 16
+ * bytes are read as two possibly overlapping words and mixed twice, with
+ * no loop; longer ones consume 16 bytes per multiply. Every input byte
+ * reaches the result for each length, and the length is mixed in. Not
+ * meant to resist crafted collisions (wyhash's own caveat). */
 
-#define P1 UINT64_C(0x9E3779B185EBCA87)
-#define P2 UINT64_C(0xC2B2AE3D27D4EB4F)
-#define P3 UINT64_C(0x165667B19E3779F9)
-#define P4 UINT64_C(0x85EBCA77C2B2AE63)
-#define P5 UINT64_C(0x27D4EB2F165667C5)
+#define HK0 UINT64_C(0xa0761d6478bd642f)
+#define HK1 UINT64_C(0xe7037ed1a0b428db)
+#define HK2 UINT64_C(0x8ebc6af09c88c6e3)
 
-static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static inline uint64_t rd64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline uint64_t rd32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+#ifdef __SIZEOF_INT128__
+  __extension__ typedef unsigned __int128 u128;
+  u128 r = (u128)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+  uint64_t ha = a >> 32, la = (uint32_t)a, hb = b >> 32, lb = (uint32_t)b;
+  uint64_t rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb, t = rl + (rm0 << 32);
+  uint64_t c = t < rl;
+  uint64_t lo = t + (rm1 << 32);
+  c += lo < t;
+  uint64_t hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+  return lo ^ hi;
+#endif
+}
 
 uint64_t nv_hash64(const void *p, size_t n) {
   const unsigned char *b = p;
-  uint64_t h = P5 + (uint64_t)n;
-  while (n >= 8) {
-    uint64_t k;
-    memcpy(&k, b, 8);
-    k *= P2;
-    k = rotl64(k, 31) * P1;
-    h ^= k;
-    h = rotl64(h, 27) * P1 + P4;
-    b += 8;
-    n -= 8;
+  uint64_t seed = HK0, a, c;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = rd64(b);
+      c = rd64(b + n - 8);
+    } else if (n >= 4) {
+      a = rd32(b) << 32 | rd32(b + n - 4);
+      c = 0;
+    } else if (n > 0) {
+      a = (uint64_t)b[0] << 16 | (uint64_t)b[n >> 1] << 8 | b[n - 1];
+      c = 0;
+    } else {
+      a = c = 0;
+    }
+  } else {
+    size_t i = n;
+    while (i > 16) {
+      seed = mum(rd64(b) ^ HK1, rd64(b + 8) ^ seed);
+      b += 16;
+      i -= 16;
+    }
+    a = rd64(b + i - 16);
+    c = rd64(b + i - 8);
   }
-  if (n >= 4) {
-    uint32_t k;
-    memcpy(&k, b, 4);
-    h ^= (uint64_t)k * P1;
-    h = rotl64(h, 23) * P2 + P3;
-    b += 4;
-    n -= 4;
-  }
-  while (n) {
-    h ^= (uint64_t)*b++ * P5;
-    h = rotl64(h, 11) * P1;
-    n--;
-  }
-  h ^= h >> 33;
-  h *= UINT64_C(0xff51afd7ed558ccd);
-  h ^= h >> 33;
-  h *= UINT64_C(0xc4ceb9fe1a85ec53);
-  h ^= h >> 33;
-  return h;
+  return mum(HK2 ^ (uint64_t)n, mum(a ^ HK1, c ^ seed));
 }
 
 /* ---- distinct ----------------------------------------------------------- */
@@ -57,7 +81,6 @@ uint64_t nv_hash64(const void *p, size_t n) {
 #define HLL_M (1u << NV_HLL_P)
 #define HLL_Q (64 - NV_HLL_P)
 #define SET_MAX_CAP (2 * NV_DISTINCT_EXACT)
-#define ZERO_HASH UINT64_C(0x9E3779B97F4A7C15) /* stands for hash 0, the free-slot mark */
 
 static inline void hll_add(uint8_t *r, uint64_t h) {
   uint32_t idx = (uint32_t)(h >> HLL_Q);
@@ -89,8 +112,8 @@ static int to_hll(struct nv_distinct *d) {
   return 1;
 }
 
-int nv_distinct_add(struct nv_distinct *d, uint64_t h) {
-  if (h == 0) h = ZERO_HASH;
+int nv_distinct_add_slow(struct nv_distinct *d, uint64_t h) {
+  if (h == 0) h = NV_DISTINCT_ZERO_HASH;
   if (d->hll) {
     hll_add(d->hll, h);
     return 1;
@@ -233,9 +256,33 @@ static void insertion_sort(double *v, uint32_t n) {
   }
 }
 
+/* n <= 32 items, by rank: item i goes to the number of items before it
+ * that are <= it plus the items after it that are < it. The same stable
+ * order insertion sort gives, from compare loops without data-dependent
+ * branches (small level-0 sorts are otherwise dominated by mispredicted
+ * insertion-sort branches). */
+static void small_sort(double *v, uint32_t n) {
+  double t[32];
+  memcpy(t, v, (size_t)n * sizeof *v);
+  for (uint32_t i = 0; i < n; i++) {
+    double x = t[i];
+    uint32_t r = 0;
+    for (uint32_t j = 0; j < i; j++) r += t[j] <= x;
+    for (uint32_t j = i + 1; j < n; j++) r += t[j] < x;
+    v[r] = x;
+  }
+}
+
 /* In-place quicksort (median of three, smaller side first so the explicit
  * stack stays under 64 frames), insertion sort below 24; no NaNs here. */
 static void sort_doubles(double *v, uint32_t n) {
+  uint32_t k = 1;
+  while (k < n && v[k - 1] <= v[k]) k++;
+  if (k >= n) return; /* already in order (a rising column) */
+  if (n <= 32) {
+    small_sort(v, n);
+    return;
+  }
   uint32_t lo_st[64], hi_st[64], sp = 0;
   uint32_t lo = 0, hi = n;
   for (;;) {
@@ -271,17 +318,22 @@ static void sort_doubles(double *v, uint32_t n) {
   }
 }
 
-/* b (sorted, room reserved) gets the m sorted items src[0], src[step], ... */
+/* b (sorted, room reserved) gets the m sorted items src[0], src[step], ...
+ * Merged from the back without branching on the data (a tie takes src's
+ * item first from the back, so b's equal items stay in front). */
 static void merge_into(struct nv_kll_level *b, const double *src, uint32_t m, uint32_t step) {
-  uint32_t i = b->n, j = m, w = b->n + m;
+  double *v = b->v;
+  size_t i = b->n, j = m, w = (size_t)b->n + m;
+  while (i > 0 && j > 0) {
+    double x = v[i - 1], y = src[(j - 1) * step];
+    size_t take_b = x > y;
+    v[--w] = take_b ? x : y;
+    i -= take_b;
+    j -= take_b ^ 1;
+  }
   while (j > 0) {
-    double pj = src[(size_t)(j - 1) * step];
-    if (i > 0 && b->v[i - 1] > pj)
-      b->v[--w] = b->v[--i];
-    else {
-      b->v[--w] = pj;
-      j--;
-    }
+    j--;
+    v[--w] = src[j * step];
   }
   b->n += m;
 }
@@ -426,11 +478,12 @@ void nv_kll_free(struct nv_kll *k) {
 
 /* ---- Space-Saving ------------------------------------------------------- */
 
-#define TAB_MASK (2 * NV_TOPK_COUNTERS - 1)
+_Static_assert(NV_TOPK_COUNTERS == 64, "the pending mask is one uint64_t");
+#define TAB_MASK (NV_TOPK_TAB - 1)
 
 static inline uint32_t tab_home(uint64_t h) { return (uint32_t)(h >> 40) & TAB_MASK; }
 
-static int topk_find(const struct nv_topk *t, uint64_t h) {
+static inline int topk_find(const struct nv_topk *t, uint64_t h) {
   uint32_t i = tab_home(h);
   while (t->tab[i]) {
     int j = t->tab[i] - 1;
@@ -440,16 +493,16 @@ static int topk_find(const struct nv_topk *t, uint64_t h) {
   return -1;
 }
 
-static void tab_insert(struct nv_topk *t, uint32_t j) {
-  t->hashes[j] = t->e[j].hash;
-  uint32_t i = tab_home(t->e[j].hash);
+static void tab_insert(struct nv_topk *t, uint32_t j, uint64_t h) {
+  t->hashes[j] = h;
+  uint32_t i = tab_home(h);
   while (t->tab[i]) i = (i + 1) & TAB_MASK;
   t->tab[i] = (uint8_t)(j + 1);
 }
 
 /* linear-probing deletion by backward shift */
 static void tab_remove(struct nv_topk *t, uint32_t j) {
-  uint32_t s = tab_home(t->e[j].hash);
+  uint32_t s = tab_home(t->hashes[j]);
   while (t->tab[s] != j + 1) s = (s + 1) & TAB_MASK;
   t->tab[s] = 0;
   for (uint32_t i = (s + 1) & TAB_MASK; t->tab[i]; i = (i + 1) & TAB_MASK) {
@@ -469,13 +522,13 @@ static void tab_remove(struct nv_topk *t, uint32_t j) {
 static uint32_t pop_min(struct nv_topk *t) {
   while (t->ncand > 0) {
     uint32_t j = t->cand[--t->ncand];
-    if (t->e[j].count == t->candmin) return j;
+    if (t->counts[j] == t->candmin) return j;
   }
   uint64_t m = UINT64_MAX;
   for (uint32_t j = 0; j < t->n; j++)
-    if (t->e[j].count < m) m = t->e[j].count;
+    if (t->counts[j] < m) m = t->counts[j];
   for (uint32_t j = 0; j < t->n; j++)
-    if (t->e[j].count == m) t->cand[t->ncand++] = (uint8_t)j;
+    if (t->counts[j] == m) t->cand[t->ncand++] = (uint8_t)j;
   t->candmin = m;
   return t->cand[--t->ncand];
 }
@@ -486,25 +539,28 @@ static void set_value(struct nv_topk_entry *e, const char *s, size_t n) {
 }
 
 /* The minimum count, without removing its holder from the candidates. */
-static uint64_t peek_min(struct nv_topk *t) {
+static inline uint64_t peek_min(struct nv_topk *t) {
+  if (t->ncand > 0 && t->counts[t->cand[t->ncand - 1]] == t->candmin) return t->candmin;
   uint32_t j = pop_min(t);
   t->cand[t->ncand++] = (uint8_t)j;
-  return t->e[j].count;
+  return t->counts[j];
 }
 
-void nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
+int nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
   int j = topk_find(t, h);
   if (j >= 0) {
-    struct nv_topk_entry *e = &t->e[j];
-    e->count++;
-    if (e->len == NV_TOPK_PENDING) set_value(e, s, n);
-    return;
+    t->counts[j]++;
+    if (t->pending >> j & 1) {
+      set_value(&t->e[j], s, n);
+      t->pending &= ~(UINT64_C(1) << j);
+    }
+    return 1;
   }
   struct nv_topk_entry *e;
   if (t->n < NV_TOPK_COUNTERS) {
     j = (int)t->n++;
     e = &t->e[j];
-    e->count = 1;
+    t->counts[j] = 1;
     e->err = 0;
     set_value(e, s, n);
   } else {
@@ -512,26 +568,28 @@ void nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
     uint64_t seen = t->alpha[a];
     if (seen + 1 <= peek_min(t)) { /* not admitted: count it in its bucket */
       t->alpha[a]++;
-      return;
+      return 0;
     }
     j = (int)pop_min(t);
     e = &t->e[j];
+    uint64_t old = t->counts[j];
+    uint32_t ea = (uint32_t)(t->hashes[j] % NV_TOPK_ALPHA);
     tab_remove(t, (uint32_t)j);
-    uint32_t ea = (uint32_t)(e->hash % NV_TOPK_ALPHA);
-    if (t->alpha[ea] < e->count) t->alpha[ea] = (uint32_t)(e->count > UINT32_MAX ? UINT32_MAX : e->count);
+    if (t->alpha[ea] < old) t->alpha[ea] = (uint32_t)(old > UINT32_MAX ? UINT32_MAX : old);
     e->err = seen;
-    e->count = seen + 1;
+    t->counts[j] = seen + 1;
     e->len = NV_TOPK_PENDING;
+    t->pending |= UINT64_C(1) << j;
   }
-  e->hash = h;
-  tab_insert(t, (uint32_t)j);
+  tab_insert(t, (uint32_t)j, h);
+  return 0;
 }
 
 static uint64_t topk_floor(const struct nv_topk *t) {
   if (t->n < NV_TOPK_COUNTERS) return 0; /* not full: unmonitored values never occurred */
   uint64_t m = UINT64_MAX;
   for (uint32_t j = 0; j < t->n; j++)
-    if (t->e[j].count < m) m = t->e[j].count;
+    if (t->counts[j] < m) m = t->counts[j];
   return m;
 }
 
@@ -552,16 +610,16 @@ int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src) {
   uint64_t fa = topk_floor(dst), fb = topk_floor(src);
   for (uint32_t j = 0; j < dst->n; j++) {
     const struct nv_topk_entry *e = &dst->e[j];
-    int k = topk_find(src, e->hash);
-    uint64_t add = k >= 0 ? src->e[k].count : fb, adderr = k >= 0 ? src->e[k].err : fb;
+    int k = topk_find(src, dst->hashes[j]);
+    uint64_t add = k >= 0 ? src->counts[k] : fb, adderr = k >= 0 ? src->e[k].err : fb;
     const struct nv_topk_entry *from =
         e->len == NV_TOPK_PENDING && k >= 0 ? &src->e[k] : e;
-    c[nc++] = (struct tk_cand){e->hash, e->count + add, e->err + adderr, from};
+    c[nc++] = (struct tk_cand){dst->hashes[j], dst->counts[j] + add, e->err + adderr, from};
   }
   for (uint32_t j = 0; j < src->n; j++) {
     const struct nv_topk_entry *e = &src->e[j];
-    if (topk_find(dst, e->hash) >= 0) continue;
-    c[nc++] = (struct tk_cand){e->hash, e->count + fa, e->err + fa, e};
+    if (topk_find(dst, src->hashes[j]) >= 0) continue;
+    c[nc++] = (struct tk_cand){src->hashes[j], src->counts[j] + fa, e->err + fa, e};
   }
   qsort(c, nc, sizeof c[0], cmp_cand);
   if (nc > NV_TOPK_COUNTERS) nc = NV_TOPK_COUNTERS;
@@ -574,24 +632,27 @@ int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src) {
   t->n = (uint32_t)nc;
   t->ncand = 0;
   t->candmin = 0;
+  t->pending = 0;
   for (size_t j = 0; j < nc; j++) {
     struct nv_topk_entry *e = &t->e[j];
-    e->hash = c[j].hash;
-    e->count = c[j].count;
+    t->counts[j] = c[j].count;
     e->err = c[j].err;
-    if (c[j].from->len == NV_TOPK_PENDING)
+    if (c[j].from->len == NV_TOPK_PENDING) {
       e->len = NV_TOPK_PENDING;
-    else
+      t->pending |= UINT64_C(1) << j;
+    } else {
       set_value(e, c[j].from->val, c[j].from->len);
-    tab_insert(t, (uint32_t)j);
+    }
+    tab_insert(t, (uint32_t)j, c[j].hash);
   }
   memcpy(dst, t, sizeof *t);
   free(t);
   return 1;
 }
 
-static int topk_before(const struct nv_topk_entry *a, const struct nv_topk_entry *b) {
-  uint64_t ga = a->count - a->err, gb = b->count - b->err;
+static int topk_before(const struct nv_topk *t, uint32_t ja, uint32_t jb) {
+  const struct nv_topk_entry *a = &t->e[ja], *b = &t->e[jb];
+  uint64_t ga = t->counts[ja] - a->err, gb = t->counts[jb] - b->err;
   if (ga != gb) return ga > gb;
   size_t n = a->len < b->len ? a->len : b->len;
   int c = memcmp(a->val, b->val, n);
@@ -603,7 +664,7 @@ size_t nv_topk_order(const struct nv_topk *t, uint32_t *idx, size_t max) {
   for (uint32_t j = 0; j < t->n; j++) {
     if (t->e[j].len == NV_TOPK_PENDING) continue;
     uint32_t k = m++;
-    while (k > 0 && topk_before(&t->e[j], &t->e[all[k - 1]])) {
+    while (k > 0 && topk_before(t, j, all[k - 1])) {
       all[k] = all[k - 1];
       k--;
     }

@@ -21,7 +21,19 @@ struct nv_distinct {
   uint32_t cap, n;
   uint8_t *hll;  /* non-NULL once past the exact threshold; set is then NULL */
 };
-int nv_distinct_add(struct nv_distinct *d, uint64_t h);
+int nv_distinct_add_slow(struct nv_distinct *d, uint64_t h); /* the exact set's path */
+#define NV_DISTINCT_ZERO_HASH UINT64_C(0x9E3779B97F4A7C15) /* stands for hash 0, the free-slot mark */
+
+/* Past the exact threshold an add is one register update: inlined. */
+static inline int nv_distinct_add(struct nv_distinct *d, uint64_t h) {
+  if (h == 0) h = NV_DISTINCT_ZERO_HASH;
+  if (!d->hll) return nv_distinct_add_slow(d, h);
+  uint32_t idx = (uint32_t)(h >> (64 - NV_HLL_P));
+  uint64_t w = (h << NV_HLL_P) | (UINT64_C(1) << (NV_HLL_P - 1));
+  uint8_t rank = (uint8_t)(__builtin_clzll(w) + 1);
+  if (rank > d->hll[idx]) d->hll[idx] = rank;
+  return 1;
+}
 int nv_distinct_merge(struct nv_distinct *dst, const struct nv_distinct *src);
 int nv_distinct_is_exact(const struct nv_distinct *d);
 double nv_distinct_estimate(const struct nv_distinct *d);
@@ -61,8 +73,11 @@ void nv_kll_free(struct nv_kll *k);
  * every eviction, and an entry never repeated is noise nobody reports. */
 #define NV_TOPK_PENDING UINT32_MAX
 
+/* Entry j's hash and count live in the packed arrays hashes[j] and
+ * counts[j] (the per-value path touches only those); its true count lies
+ * in [counts[j] - err, counts[j]]. */
 struct nv_topk_entry {
-  uint64_t hash, count, err; /* true count in [count - err, count] */
+  uint64_t err;
   uint32_t len;
   char val[NV_TOPK_VALUE_MAX];
 };
@@ -72,16 +87,23 @@ struct nv_topk_entry {
  * bucket <= the minimum count, so the true count of any unmonitored value
  * is <= its bucket <= the minimum (the bound merges rely on). */
 #define NV_TOPK_ALPHA 512
+/* load <= 1/8: a lookup of an unmonitored hash almost always meets an
+ * empty home slot at once (no probing, a predictable branch) */
+#define NV_TOPK_TAB (8 * NV_TOPK_COUNTERS)
 struct nv_topk {
   uint32_t n, ncand;
   uint32_t alpha[NV_TOPK_ALPHA];
-  uint64_t hashes[NV_TOPK_COUNTERS];     /* e[j].hash, packed: lookups stay in cache */
+  uint64_t hashes[NV_TOPK_COUNTERS];     /* entry hashes, packed: lookups stay in cache */
+  uint64_t counts[NV_TOPK_COUNTERS];     /* entry counts, packed: minimum scans stay in cache */
+  uint64_t pending;                      /* bit j: e[j].len == NV_TOPK_PENDING */
   uint64_t candmin;                      /* count shared by the cand[] entries */
-  uint8_t tab[2 * NV_TOPK_COUNTERS];     /* hash -> entry index + 1, linear probing */
+  uint8_t tab[NV_TOPK_TAB];              /* hash -> entry index + 1, linear probing */
   uint8_t cand[NV_TOPK_COUNTERS];        /* entries that held the minimum count */
   struct nv_topk_entry e[NV_TOPK_COUNTERS];
 };
-void nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n);
+/* Counts one occurrence of s[0..n) (hash h). Returns 1 when h was already
+ * monitored (so h was seen before in this summary's stream), else 0. */
+int nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n);
 /* dst = merge(dst, src) (Agarwal et al.'s mergeable summaries) */
 int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src);
 /* Indices of up to max entries holding bytes, by guaranteed count

@@ -7,9 +7,10 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   liblua5.4-dev lua5.4 lua-cjson lua-cjson-dev lua-busted
   libcurl4-openssl-dev libpq-dev libmariadb-dev unixodbc-dev unixodbc
-  libsqlite3-dev sqlite3 libreadline-dev
+  libsqlite3-dev sqlite3 libreadline-dev libmicrohttpd-dev
   zlib1g-dev libzstd-dev libsnappy-dev libexpat1-dev libzip-dev
-  postgresql mariadb-server python3 gzip zstd
+  postgresql mariadb-server python3 gzip zstd libssl-dev
+  odbc-postgresql odbc-mariadb libsqliteodbc bc
 )
 
 missing=()
@@ -18,6 +19,8 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js and npm (the S3/Azure emulators, DuckDB fixtures): any recent node will do
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}" >&2

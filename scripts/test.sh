@@ -57,13 +57,17 @@ suite() { # suite NAME BUILD_DIR [cmake args...]
 
 # real database servers on loopback for the store and source specs
 servers=$(mktemp -d /tmp/nvlua-servers.XXXXXX)
+npmdir=${NVLUA_NPM_DIR:-/tmp/nvlua-npm}
 stop_servers() {
   "$root/tests/servers/pg.sh" stop "$servers" >/dev/null 2>&1 || true
   "$root/tests/servers/mariadb.sh" stop "$servers" >/dev/null 2>&1 || true
+  "$root/tests/servers/objectstores.sh" stop "$npmdir" >/dev/null 2>&1 || true
 }
 trap stop_servers EXIT
-for srv in pg mariadb; do
-  if exports=$("$root/tests/servers/$srv.sh" start "$servers" 2>"$logdir/$srv.log"); then
+for srv in pg mariadb objectstores; do
+  dir=$servers
+  [ "$srv" = objectstores ] && dir=$npmdir
+  if exports=$("$root/tests/servers/$srv.sh" start "$dir" 2>"$logdir/$srv.log"); then
     eval "$exports"
   else
     tail -n 30 "$logdir/$srv.log"
@@ -71,6 +75,9 @@ for srv in pg mariadb; do
     failed=$((failed + 1))
   fi
 done
+
+# DuckDB (npm) for the Parquet comparisons, installed once into a cache dir
+export NVLUA_TEST_DUCKDB=1
 
 suite plain "$root/build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -223,6 +223,11 @@ local function validate(cfg)
   return cfg
 end
 
+local function config_bool(v)
+  local b = parse_bool(v == nil and false or v, "write_to_db")
+  return b == true
+end
+
 --- Builds the configuration.
 -- opts: args (job arguments), getenv (default os.getenv), job_type.
 -- Returns cfg or nil, message (a usage error).
@@ -258,6 +263,13 @@ function M.load(opts)
 
   merge(cfg, parsed.values)
   if opts.job_type then cfg.job_type = opts.job_type end
+  -- spec 002: with --write-to-db and DATABRICKS_* set, the store is Databricks SQL
+  -- (unless a store was chosen explicitly)
+  local d = cfg.databricks or {}
+  if cfg.store == M.defaults.store and config_bool(cfg.write_to_db) and d.server_hostname and d.http_path
+      and (d.access_token or d.token) then
+    cfg.store = "databricks"
+  end
   return validate(cfg)
 end
 

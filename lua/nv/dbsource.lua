@@ -11,7 +11,21 @@
 --
 -- src = {source_id, data_source_path, source_type}; the path is a
 -- postgresql:// / mysql:// / mariadb:// URL (or, with source_type
--- postgresql, a libpq "host=… dbname=…" string). opts (all optional):
+-- postgresql, a libpq "host=… dbname=…" string), or an ODBC connection
+-- string "odbc:Driver=…;…" / "odbc:DSN=…" (or, with source_type odbc, a bare
+-- "Driver=…;…" / "DSN=…" string).
+--
+-- ODBC sources (nv.odbc) pick their engine from the DBMS the driver reports
+-- (SQLGetInfo SQL_DBMS_NAME): PostgreSQL and MySQL/MariaDB reuse the
+-- engines below unchanged (their catalog queries and pushed-down
+-- aggregates, sent through ODBC); SQLite lists tables and columns with one
+-- SQLTables and one SQLColumns call for the whole catalog, plus three
+-- pragma joins (primary keys, foreign keys, indexes) and one query for view
+-- definitions; any other DBMS gets the SQLTables + SQLColumns pair only (no
+-- keys: SQLPrimaryKeys/SQLForeignKeys need one call per table) and ANSI
+-- aggregates. Samples use LIMIT. opts.query_timeout becomes the ODBC
+-- statement timeout (SQL_ATTR_QUERY_TIMEOUT).
+-- opts (all optional):
 --   include_schemas, exclude_schemas, include_tables, exclude_tables
 --       glob patterns (* and ?), a list or a comma-separated string
 --   profile = "pushdown" (default) | "sample" (sampled rows through
@@ -30,18 +44,20 @@ local sys = require "nv.sys"
 
 local M = {}
 
-M.kinds = { postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql" }
+M.kinds = { postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql", odbc = "odbc" }
 
 function M.supported_asset_types()
   return json.array({ "database", "schema", "table", "view", "column" })
 end
 
---- Which engine serves a source: "postgresql" | "mysql", target.
+--- Which engine serves a source: "postgresql" | "mysql" | "odbc", target.
 function M.resolve(src)
   local path = src.data_source_path or ""
   local scheme = path:match("^(%a[%w+.-]*)://")
-  if path:match("^odbc:") or src.source_type == "odbc" then
-    return nil, "ODBC sources are not available in this build"
+  if path:match("^odbc:") then return "odbc", path end
+  if src.source_type == "odbc" then
+    if path == "" then return nil, "an ODBC source needs a connection string (odbc:Driver=…;… or odbc:DSN=…)" end
+    return "odbc", path
   end
   if scheme and M.kinds[scheme] then return M.kinds[scheme], path end
   local kind = M.kinds[src.source_type or ""]
@@ -367,6 +383,212 @@ function engines.mysql.aggregates(q, c)
   return e
 end
 
+-- ODBC: the generic engine (SQLTables/SQLColumns) and SQLite through ODBC.
+engines.odbc = {
+  driver = "nv.odbc",
+  system_schemas = {},
+  quote = function(id) return '"' .. tostring(id):gsub('"', '""') .. '"' end,
+  length_fn = "CHAR_LENGTH",
+}
+
+local ODBC_NORMAL = {
+  [-6] = "integer", [5] = "integer", [4] = "integer", [-5] = "integer",
+  [2] = "decimal", [3] = "decimal", [6] = "decimal", [7] = "decimal", [8] = "decimal",
+  [-7] = "boolean", [9] = "date", [91] = "date", [10] = "time", [92] = "time", [11] = "timestamp",
+  [93] = "timestamp", [-2] = "binary", [-3] = "binary", [-4] = "binary", [-11] = "uuid",
+}
+local ODBC_TEXTUAL = { [1] = 1, [12] = 1, [-1] = 1, [-8] = 1, [-9] = 1, [-10] = 1 }
+
+local function glob_match(name, pats)
+  for _, p in ipairs(pats) do
+    local lp = "^" .. p:gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
+    if name:match(lp) then return true end
+  end
+  return false
+end
+
+local function keep(opts, sname, tname)
+  if #opts.include_schemas > 0 and not glob_match(sname, opts.include_schemas) then return false end
+  if glob_match(sname, opts.exclude_schemas) then return false end
+  if tname then
+    if #opts.include_tables > 0 and not glob_match(tname, opts.include_tables) then return false end
+    if glob_match(tname, opts.exclude_tables) then return false end
+  end
+  return true
+end
+
+local STORE_PREFIX = "_executor_metadata__"
+local ODBC_TABLE_TYPES = { TABLE = "table", VIEW = "view", ["BASE TABLE"] = "table" }
+
+-- call(method, ...) runs one catalog function on the connection (counted);
+-- run(sql) one query. Tables and columns come from one call each.
+function engines.odbc.catalog(db, opts, run, call, eng)
+  local cat = {}
+  local info = db:info()
+  cat.database, cat.version = info.database, info.dbms_version
+  local trows = call("tables", nil, nil, nil, "TABLE,VIEW")
+  local crows = trows and call("columns", nil, nil, nil, nil)
+  if not crows then return nil end
+  local function sname(r)
+    local s = r.table_schem
+    if s == nil or s == "" then s = eng.default_schema or "" end
+    return s
+  end
+  cat.tables, cat.columns = {}, {}
+  local seen_schema, wanted = {}, {}
+  cat.schemas = {}
+  for _, r in ipairs(trows) do
+    local s, t = sname(r), r.table_name
+    -- SQLite's own tables, and an ODBC store's prefixed tables (nv.store.odbc)
+    local sys = t:match("^sqlite_") or t:sub(1, #STORE_PREFIX) == STORE_PREFIX
+    if not sys and keep(opts, s, t) then
+      cat.tables[#cat.tables + 1] = { schema_name = s, table_name = t,
+                                      table_type = ODBC_TABLE_TYPES[r.table_type] or (r.table_type or ""):lower(),
+                                      comment = r.remarks }
+      wanted[tkey(s, t)] = true
+      if not seen_schema[s] then
+        seen_schema[s] = true
+        cat.schemas[#cat.schemas + 1] = { schema_name = s }
+      end
+    end
+  end
+  for _, r in ipairs(crows) do
+    local s = sname(r)
+    if wanted[tkey(s, r.table_name)] then
+      local nullable = r.nullable
+      if nullable == nil then nullable = r.is_nullable ~= "NO" else nullable = nullable ~= 0 end
+      cat.columns[#cat.columns + 1] = {
+        schema_name = s, table_name = r.table_name, position = r.ordinal_position, column_name = r.column_name,
+        native_type = r.type_name, base_type = r.data_type, category = r.type_name, nullable = nullable,
+        default_value = r.column_def, comment = r.remarks,
+      }
+    end
+  end
+  table.sort(cat.columns, function(a, b)
+    if a.schema_name ~= b.schema_name then return a.schema_name < b.schema_name end
+    if a.table_name ~= b.table_name then return a.table_name < b.table_name end
+    return (a.position or 0) < (b.position or 0)
+  end)
+  table.sort(cat.tables, function(a, b)
+    if a.schema_name ~= b.schema_name then return a.schema_name < b.schema_name end
+    return a.table_name < b.table_name
+  end)
+  if eng.keys then
+    local ok = eng.keys(cat, run, wanted)
+    if not ok then return nil end
+  end
+  return cat
+end
+
+function engines.odbc.normalize(c)
+  local tn = (c.native_type or ""):lower()
+  if tn == "bool" or tn == "boolean" then return "boolean" end
+  if tn:match("json") then return "json" end
+  if tn == "uuid" or tn == "uniqueidentifier" then return "uuid" end
+  return ODBC_NORMAL[c.base_type] or "string"
+end
+
+function engines.odbc.aggregates(q, c, eng)
+  local e = { nn = "COUNT(" .. q .. ")" }
+  if c.normalized ~= "binary" then
+    e.dc = "COUNT(DISTINCT " .. q .. ")"
+    e.mn, e.mx = "MIN(" .. q .. ")", "MAX(" .. q .. ")"
+  end
+  if c.normalized == "integer" or c.normalized == "decimal" then
+    e.avg = "AVG(CAST(" .. q .. " AS DOUBLE PRECISION))"
+  end
+  if ODBC_TEXTUAL[c.base_type] and c.normalized == "string" then
+    e.em = "COUNT(CASE WHEN " .. q .. " = '' THEN 1 END)"
+    local len = (eng and eng.length_fn) or "CHAR_LENGTH"
+    e.mnl, e.mxl = "MIN(" .. len .. "(" .. q .. "))", "MAX(" .. len .. "(" .. q .. "))"
+  end
+  return e
+end
+
+-- SQLite through ODBC: the generic catalog plus keys, indexes and view
+-- definitions from sqlite_master joined with the table-valued pragmas
+-- (one query each, whatever the number of tables).
+engines.odbc_sqlite = setmetatable({ default_schema = "main", length_fn = "LENGTH" }, { __index = engines.odbc })
+
+function engines.odbc_sqlite.keys(cat, run, wanted)
+  local pk = run([[SELECT m.name AS table_name, p.name AS column_name, p.pk AS seq
+FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.pk > 0 ORDER BY 1, 3]])
+  local fk = run([[SELECT m.name AS table_name, f.id AS id, f.seq AS seq, f."table" AS ref_table,
+  f."from" AS column_name, f."to" AS ref_column
+FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY 1, 2, 3]])
+  local ix = run([[SELECT m.name AS table_name, l.name AS name, l."unique" AS is_unique, l.origin AS origin,
+  i.seqno AS seq, i.name AS column_name
+FROM sqlite_master m JOIN pragma_index_list(m.name) l JOIN pragma_index_info(l.name) i
+WHERE m.type = 'table' ORDER BY 1, 2, 5]])
+  local views = run("SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+  if not (pk and fk and ix and views) then return nil end
+  cat.constraints, cat.indexes = {}, {}
+  local by = {}
+  for _, r in ipairs(pk) do
+    if wanted[tkey("main", r.table_name)] then
+      local k = "p\0" .. r.table_name
+      if not by[k] then
+        by[k] = { schema_name = "main", table_name = r.table_name, name = r.table_name .. "_pkey", type = "p",
+                  columns = {} }
+        cat.constraints[#cat.constraints + 1] = by[k]
+      end
+      table.insert(by[k].columns, r.column_name)
+    end
+  end
+  for _, r in ipairs(fk) do
+    if wanted[tkey("main", r.table_name)] then
+      local k = "f\0" .. r.table_name .. "\0" .. r.id
+      if not by[k] then
+        by[k] = { schema_name = "main", table_name = r.table_name, name = r.table_name .. "_fk" .. r.id, type = "f",
+                  columns = {}, ref_schema = "main", ref_table = r.ref_table, ref_columns = {} }
+        cat.constraints[#cat.constraints + 1] = by[k]
+      end
+      table.insert(by[k].columns, r.column_name)
+      table.insert(by[k].ref_columns, r.ref_column)
+    end
+  end
+  for _, r in ipairs(ix) do
+    if wanted[tkey("main", r.table_name)] then
+      local k = "i\0" .. r.table_name .. "\0" .. r.name
+      if not by[k] then
+        by[k] = { schema_name = "main", table_name = r.table_name, name = r.name, is_unique = r.is_unique == 1,
+                  is_primary = r.origin == "pk", columns = {} }
+        cat.indexes[#cat.indexes + 1] = by[k]
+        if r.origin == "u" then
+          by["u\0" .. k] = { schema_name = "main", table_name = r.table_name, name = r.name, type = "u",
+                              columns = by[k].columns }
+          cat.constraints[#cat.constraints + 1] = by["u\0" .. k]
+        end
+      end
+      table.insert(by[k].columns, r.column_name)
+    end
+  end
+  local defs = {}
+  for _, v in ipairs(views) do defs[v.name] = v.sql end
+  for _, t in ipairs(cat.tables) do
+    if t.table_type == "view" then t.definition = defs[t.table_name] end
+  end
+  return true
+end
+
+--- The engine for an open connection of kind: engines[kind], or for ODBC
+-- the engine matching the DBMS behind the driver.
+function M.engine_for(kind, db)
+  if kind ~= "odbc" then return engines[kind] end
+  local dbms = (db:info().dbms_name or "")
+  local base
+  if dbms:find("PostgreSQL", 1, true) then
+    base = engines.postgresql
+  elseif dbms:find("MySQL", 1, true) or dbms:find("MariaDB", 1, true) then
+    base = engines.mysql
+  elseif dbms:find("SQLite", 1, true) then
+    return engines.odbc_sqlite
+  else
+    return engines.odbc
+  end
+  return setmetatable({ driver = "nv.odbc", over_odbc = true }, { __index = base })
+end
+
 ------------------------------------------------------------------------
 -- profiling
 
@@ -401,7 +623,7 @@ local function pushdown(db, eng, t, ref, opts, counter)
     local keys = {}
     for i = first, last do
       local c = t.columns[i]
-      local e = eng.aggregates(eng.quote(c.name), c)
+      local e = eng.aggregates(eng.quote(c.name), c, eng)
       for _, k in ipairs(AGG_ORDER) do
         if e[k] then
           local alias = "a" .. i .. "_" .. k
@@ -506,10 +728,18 @@ local function describe(kind, target)
   local drv = require(engines[kind].driver)
   local d = drv.describe(target)
   if not d then return { kind = kind } end
-  return { kind = kind, host = d.host, port = d.port and tostring(d.port), database = d.database, user = d.user }
+  return { kind = kind, host = d.host, port = d.port and tostring(d.port), database = d.database, user = d.user,
+           driver = d.driver, dsn = d.dsn }
 end
 
 local function where(desc)
+  if desc.kind == "odbc" then
+    local s = "odbc:[" .. (desc.driver or (desc.dsn and ("DSN=" .. desc.dsn)) or "?") .. "]"
+    if desc.host then s = s .. " " .. (desc.user and (desc.user .. "@") or "") .. desc.host
+                             .. (desc.port and (":" .. desc.port) or "") .. "/" end
+    if desc.host then return s .. (desc.database or "") end
+    return s .. (desc.database and (" " .. desc.database) or "")
+  end
   return string.format("%s://%s%s:%s/%s", desc.kind, desc.user and (desc.user .. "@") or "",
     desc.host or "?", desc.port or "?", desc.database or "")
 end
@@ -522,23 +752,27 @@ local function fail(ctx, model, msg)
   return model
 end
 
---- Opens a read-only connection for a source: conn, engine, desc | nil, msg.
+--- Opens a read-only connection for a source: conn, kind, desc, engine |
+-- nil, msg.
 local function connect(src, opts)
   local kind, target = M.resolve(src)
   if not kind then return nil, target end
   local desc = describe(kind, target)
   local drv = require(engines[kind].driver)
+  local qt = tonumber(opts.query_timeout)
   local db, err = drv.open(target, { connect_timeout = tonumber(opts.connect_timeout) or 5, read_only = true,
-                                     application_name = "nvlua source" })
+                                     application_name = "nvlua source",
+                                     query_timeout = kind == "odbc" and qt and math.max(1, math.ceil(qt)) or nil })
   if not db then return nil, log.mask(err), desc end
-  if opts.query_timeout then
-    local ok, terr = db:exec(engines[kind].timeout_sql(tonumber(opts.query_timeout)))
+  local eng = M.engine_for(kind, db)
+  if qt and eng.timeout_sql then
+    local ok, terr = db:exec(eng.timeout_sql(qt))
     if not ok then
       db:close()
       return nil, log.mask(terr), desc
     end
   end
-  return db, kind, desc
+  return db, kind, desc, eng
 end
 
 function M.test_connection(src, opts)
@@ -566,7 +800,8 @@ local function build_tables(ctx, model, cat, eng)
   for _, r in ipairs(cat.tables or {}) do
     local t = {
       table_id = "t_" .. hash((model.source_id or "") .. "\0" .. r.schema_name .. "." .. r.table_name),
-      name = r.table_name, key = r.schema_name .. "." .. r.table_name, schema_name = r.schema_name,
+      name = r.table_name, key = (r.schema_name ~= "" and (r.schema_name .. ".") or "") .. r.table_name,
+      schema_name = r.schema_name,
       catalog_name = cat.database, table_type = r.table_type, engine = r.engine,
       comment = (r.comment ~= "" and r.comment) or nil, definition = r.definition,
       row_count_estimate = r.estimate, rows = r.estimate or 0, size_bytes = r.size_bytes,
@@ -652,9 +887,8 @@ function M.source(ctx, src, opts, model)
   model.source_path = log.mask(raw)
   model.connection_info = json.encode(desc)
   local label = where(desc)
-  local db, err = connect(src, opts)
+  local db, err, _, eng = connect(src, opts)
   if not db then return fail(ctx, model, string.format("source %s: %s", label, err)) end
-  local eng = engines[kind]
   local counter = { catalog = 0, profile = 0 }
   local cat_err
   local function run(sql, params)
@@ -663,7 +897,13 @@ function M.source(ctx, src, opts, model)
     if not rows and not cat_err then cat_err = qerr end
     return rows
   end
-  local cat = eng.catalog(db, opts, run)
+  local function call(method, ...) -- an ODBC catalog function
+    counter.catalog = counter.catalog + 1
+    local rows, qerr = db[method](db, ...)
+    if not rows and not cat_err then cat_err = qerr end
+    return rows
+  end
+  local cat = eng.catalog(db, opts, run, call, eng)
   model.catalog_queries = counter.catalog
   if cat_err or not cat then
     db:close()
@@ -681,7 +921,7 @@ function M.source(ctx, src, opts, model)
   if opts.on_catalog then opts.on_catalog(model, db) end
   local failed = 0
   for _, t in ipairs(model.tables) do
-    local ref = eng.quote(t.schema_name) .. "." .. eng.quote(t.name)
+    local ref = (t.schema_name ~= "" and (eng.quote(t.schema_name) .. ".") or "") .. eng.quote(t.name)
     local ok, perr = true, nil
     if t.view_error then
       ok, perr = nil, t.view_error

@@ -18,11 +18,13 @@ local readers = {
   json = function(path)
     return require("nv.jsonfile").open(path)
   end,
+  parquet = function(path)
+    return require("nv.parquet").open(path)
+  end,
 }
 
 local unsupported = {
-  parquet = "Parquet files are not supported yet (issue #6)",
-  xlsx = "Excel workbooks are not supported yet (issue #6)",
+  xlsx = "Excel workbooks are read one worksheet per table, not in a multi-file table",
   xls = "legacy .xls workbooks are not supported; save them as .xlsx or CSV",
   zip = "zip archives are not supported",
   binary = "binary data, not a CSV or JSON file",
@@ -82,8 +84,13 @@ local function column_row(c, t, q)
   }
 end
 
+-- bytes fetched per remote object for a sample profile (config remote_max_bytes;
+-- full_profile = true fetches whole objects)
+M.remote_sample_bytes = 16 * 1024 * 1024
+
 local function file_entry(f, format, compression)
-  return { path = f.path, name = f.name, size = f.size,
+  return { path = f.url or f.path, local_path = f.url and f.path or nil, name = f.name, size = f.size,
+           etag = f.etag, sampled = f.partial or nil,
            last_modified = os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(f.mtime)),
            format = format, compression = compression, partition = f.partition }
 end
@@ -130,16 +137,35 @@ function M.profile_table(ctx, t, opts, progress)
         ctx.log:warning("%s", w)
       end
       if format == "csv" then entry.dialect = r:dialect() end
+      if format == "parquet" then
+        local md = r:metadata()
+        entry.parquet = { created_by = md.created_by, row_groups = md.row_groups, num_rows = md.num_rows }
+        if st.unsupported and next(st.unsupported) then
+          for col, why in pairs(st.unsupported) do
+            model.warnings[#model.warnings + 1] = string.format("%s: column %s not profiled: %s", f.name, col, why)
+          end
+        end
+      end
       for k, v in pairs(st.array_types or {}) do
         model.array_types = model.array_types or {}
         model.array_types[k] = v
       end
       r:close()
-      if not stats then err = perr end
+      if not stats then
+        if f.partial and tostring(perr):match("truncated") then
+          entry.truncated = true -- a sampled prefix of a compressed object ends mid-stream
+        else
+          err = perr
+        end
+      end
       if parts and f.partition then
         parts:add_rows(1)
         for k, v in pairs(f.partition) do parts:add(k, v) end
       end
+    end
+    if err and f.url then -- name the object, not its temp copy
+      local i, j = err:find(f.path, 1, true)
+      if i then err = err:sub(1, i - 1) .. f.url .. err:sub(j + 1) end
     end
     if err then
       entry.status, entry.error = "failed", err
@@ -181,6 +207,56 @@ end
 M.db_kinds = { postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true,
                snowflake = true, sqlserver = true, databricks_sql = true }
 
+--- An Excel workbook: one table per worksheet ("book.xlsx#Sheet1").
+function M.profile_workbook(ctx, g, opts, progress)
+  local f = g.files[1]
+  local xl = require "nv.xlsx"
+  local function base_model(name, key)
+    return { name = name, key = key, files = json.array({ file_entry(f, "xlsx", "none") }), errors = json.array(),
+             rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(), columns = json.array(),
+             size_bytes = f.size, last_modified = f.mtime, warnings = {}, file_type = "xlsx" }
+  end
+  local wb, err = xl.open(f.path)
+  if not wb then
+    local m = base_model(f.name, g.key)
+    m.status, m.files[1].status, m.files[1].error = "failed", "failed", err
+    m.errors[1] = err
+    m.quality = quality.table(m, opts)
+    ctx.log:error("%s", err)
+    if progress then progress:step(f.size) end
+    return { m }
+  end
+  local out = {}
+  for _, sheet in ipairs(wb:sheets()) do
+    local m = base_model(f.name .. "#" .. sheet.name, g.key .. "#" .. sheet.name)
+    m.sheet, m.sheet_state = sheet.name, sheet.state
+    local p <close> = profile.new()
+    local stats, perr, partial = wb:profile_sheet_into(sheet.index, p, { max_rows = opts.max_rows })
+    local st = stats or partial or {}
+    m.rows = st.rows or 0
+    m.merged_cells = st.merged_cells
+    if (st.merged_cells or 0) > 0 then
+      m.warnings[#m.warnings + 1] = string.format("%s: %d merged cell ranges (first %s)", m.name, st.merged_cells,
+        tostring(st.merged_ranges and st.merged_ranges[1]))
+    end
+    m.columns = p:result().columns
+    m.files[1].rows = m.rows
+    if stats then
+      m.status, m.files[1].status = "success", "success"
+    else
+      m.status, m.files[1].status, m.files[1].error = "failed", "failed", perr
+      m.errors[1] = perr
+      ctx.log:error("%s", perr)
+    end
+    m.quality = quality.table(m, { freshness_days = opts.freshness_days })
+    for _, w in ipairs(m.warnings) do table.insert(m.quality.findings, w) end
+    out[#out + 1] = m
+  end
+  wb:close()
+  if progress then progress:step(f.size) end
+  return out
+end
+
 --- Extracts one source. src = {source_id, data_source_path, source_type}.
 -- The source model (also what nv.dbsource.source(ctx, src, opts, model)
 -- fills in): {source_id, source_path, source_type, status = success |
@@ -202,6 +278,8 @@ function M.source(ctx, src, opts)
                   tables = json.array(), errors = json.array(), files_found = 0, total_size_bytes = 0,
                   extraction_timestamp = sys.now() }
   local scheme = path and path:match("^(%a[%w+.-]*)://")
+  local uc = require "nv.unitycatalog"
+  if uc.handles(src) then return uc.source(ctx, src, opts, model) end
   if M.db_kinds[model.source_type] or M.db_kinds[scheme or ""] or (path and path:match("^odbc:")) then
     local ok, dbsource = pcall(require, "nv.dbsource")
     if ok then return dbsource.source(ctx, src, opts, model) end
@@ -211,17 +289,33 @@ function M.source(ctx, src, opts)
     ctx.log:error("%s", model.errors[1])
     return model
   end
-  if scheme and scheme ~= "file" then
+  local remote = require "nv.remote"
+  local rkind = path and remote.is_remote(path, model.source_type)
+  if not rkind and scheme and scheme ~= "file" then
     model.status = "failed"
-    model.errors[1] = string.format("%s: %s sources are not supported yet (issue #5)", path, scheme)
+    model.errors[1] = string.format("%s: %s sources are not supported", require("nv.log").mask(path), scheme)
     ctx.log:error("%s", model.errors[1])
     return model
   end
-  local files, lerr = filesource.list(path, { include = opts.include, exclude = opts.exclude,
-                                              include_hidden = opts.include_hidden })
+  local files, lerr
+  if rkind then
+    -- objects are fetched to temp files (a bounded prefix unless full_profile)
+    local budget = opts.remote_max_bytes or (not opts.full_profile and M.remote_sample_bytes or nil)
+    local cleanup
+    files, lerr, cleanup = remote.materialize(ctx, src, { max_bytes = budget, include = opts.include,
+                                                         exclude = opts.exclude, include_hidden = opts.include_hidden })
+    if cleanup then
+      ctx.cleanups = ctx.cleanups or {}
+      ctx.cleanups[#ctx.cleanups + 1] = cleanup
+    end
+    model.connection_info = json.encode({ kind = rkind, path = require("nv.log").mask(path) })
+  else
+    files, lerr = filesource.list(path, { include = opts.include, exclude = opts.exclude,
+                                          include_hidden = opts.include_hidden })
+  end
   if not files then
     model.status = "failed"
-    model.errors[1] = "data source " .. path .. ": " .. lerr
+    model.errors[1] = "data source " .. require("nv.log").mask(path) .. ": " .. lerr
     ctx.log:error("%s", model.errors[1])
     return model
   end
@@ -237,17 +331,27 @@ function M.source(ctx, src, opts)
   local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
                   freshness_days = opts.freshness_days }
   local failed = 0
+  local ntables = 0
   for _, g in ipairs(groups) do
-    local t = M.profile_table(ctx, g, popts, progress)
-    t.table_id = "t_" .. filesource.hash((src.source_id or "") .. "\0" .. g.key)
-    model.tables[#model.tables + 1] = t
-    for _, e in ipairs(t.errors) do model.errors[#model.errors + 1] = e end
-    if t.status == "failed" then failed = failed + 1 end
-    ctx.log:info("Table %s: %d rows, %d columns, %s", t.name, t.rows, #t.columns, t.status)
+    local tables
+    if #g.files == 1 and filesource.format(g.files[1], src.source_type) == "xlsx" then
+      tables = M.profile_workbook(ctx, g, popts, progress)
+    else
+      tables = { M.profile_table(ctx, g, popts, progress) }
+    end
+    for _, t in ipairs(tables) do
+      ntables = ntables + 1
+      t.table_id = "t_" .. filesource.hash((src.source_id or "") .. "\0" .. t.key)
+      model.tables[#model.tables + 1] = t
+      for _, e in ipairs(t.errors) do model.errors[#model.errors + 1] = e end
+      if t.status == "failed" then failed = failed + 1 end
+      ctx.log:info("Table %s: %d rows, %d columns, %s", t.name, t.rows, #t.columns, t.status)
+    end
   end
-  if #groups == 0 then
+  groups = { n = ntables }
+  if groups.n == 0 then
     model.status = "success"
-  elseif failed == #groups then
+  elseif failed == groups.n then
     model.status = "failed"
   elseif failed > 0 or #model.errors > 0 then
     model.status = "partial"
@@ -375,7 +479,7 @@ function M.worker(text)
   local ctx = { config = cfg, run_id = input.run_id, job_id = input.run_id, workflow_id = input.workflow_id,
                 tenant_id = input.tenant_id, job_type = input.job_type }
   ctx.log = require("nv.job").logger("nvlua.jobs." .. tostring(input.job_type) .. ".worker")
-  local store = cfg.store and require("nv.store").open(cfg.store) or nil
+  local store = cfg.store and require("nv.store").open(cfg.store, cfg) or nil
   ctx.store = store
   local ok, m = pcall(M.process, ctx, input.src, input.opts)
   if store then store:close() end

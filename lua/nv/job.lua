@@ -185,7 +185,7 @@ function M.run_job(job, args, script_path, job_type, opts)
   jlog:info("Starting job execution: %s (%s)", run_id, job_type)
 
   -- the store: always tried (every run is recorded); required if job.store
-  local store, serr = store_mod.open(cfg.store)
+  local store, serr = store_mod.open(cfg.store, cfg)
   if store then
     local before
     ctx.schema_changes, before = store:ensure()
@@ -266,6 +266,7 @@ function M.run_job(job, args, script_path, job_type, opts)
     if not lok2 then io.stderr:write("nvlua: cannot store log lines: ", log.mask(lerr), "\n") end
     store:close()
   end
+  for _, cleanup in ipairs(ctx.cleanups or {}) do pcall(cleanup) end
   log.close_file()
   emit_result(result)
   return success and M.EXIT_OK or M.EXIT_FAILED

@@ -81,9 +81,25 @@ function M.reading(ctx, m, opts)
   for _, t in ipairs(m.tables) do
     for _, f in ipairs(t.files) do
       local entry = { size = f.size, format = f.format, status = f.status, error = f.error }
+      if f.status ~= "failed" and f.format == "xlsx" and t.sheet then
+        local wb = require("nv.xlsx").open(f.local_path or f.path)
+        if wb then
+          local rows = json.array()
+          local ok, err = pcall(function()
+            for row in wb:rows(t.sheet, (opts.preview_rows or 10) + 1) do rows[#rows + 1] = row end
+          end)
+          if not ok then entry.error = tostring(err) end
+          wb:close()
+          entry.rows, entry.sheet = rows, t.sheet
+          files_read = files_read + 1
+        end
+        sample[t.name] = entry
+        goto next_file
+      end
       if f.status ~= "failed" and f.format ~= "empty" then
-        entry.preview = extract.preview_text(f.path, opts.preview_bytes or 1024)
-        local r = extract.open_reader(f, f.format, {})
+        local local_file = { path = f.local_path or f.path, name = f.name }
+        entry.preview = extract.preview_text(local_file.path, opts.preview_bytes or 1024)
+        local r = extract.open_reader(local_file, f.format, {})
         if r then
           local rows = json.array()
           local iter = r.rows or r.records
@@ -98,6 +114,7 @@ function M.reading(ctx, m, opts)
         end
       end
       sample[f.name] = entry
+      ::next_file::
     end
   end
   return {

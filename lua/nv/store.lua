@@ -1,9 +1,9 @@
 -- nv.store: the `_executor_metadata` store. DDL comes from nv.schema through
 -- a dialect; this module validates/creates/migrates the schema and writes
 -- rows with bound parameters only. Backends: SQLite (C driver
--- nv.store.sqlite, the default, a file attached as `_executor_metadata`).
--- PostgreSQL, MySQL/MariaDB, ODBC and Databricks arrive with issues #4/#5
--- and plug in as further dialects + drivers.
+-- nv.store.sqlite, the default, a file attached as `_executor_metadata`);
+-- PostgreSQL, MySQL/MariaDB, ODBC and Databricks SQL are the dialect
+-- modules nv.store.<kind> over their drivers.
 local schema = require "nv.schema"
 local json = require "nv.json"
 
@@ -41,12 +41,7 @@ dialects.sqlite = {
   begin = "BEGIN IMMEDIATE",
 }
 
-local unavailable = {
-  postgresql = "PostgreSQL stores arrive with issue #4",
-  mysql = "MySQL/MariaDB stores arrive with issue #4",
-  odbc = "ODBC stores arrive with issue #4",
-  databricks = "Databricks SQL stores arrive with issue #5",
-}
+local unavailable = {} -- every kind has a backend; kept for kinds a build leaves out
 
 -- Other backends are Lua modules nv.store.<kind> returning a dialect:
 -- { name = <key of nv.schema.types>, quote = fn(id), open = fn(target) ->
@@ -94,12 +89,15 @@ Store.__index = Store
 
 --- Opens a store. opts.url (default sqlite:_executor_metadata.db).
 -- Returns store or nil, message.
-function M.open(url)
+-- cfg (optional): the job configuration, for dialects that read settings
+-- from it (dialect.configure(cfg), e.g. cfg.databricks).
+function M.open(url, cfg)
   local kind, target = M.parse_url(url or "sqlite:_executor_metadata.db")
   if not kind then return nil, target end
   local dialect = find_dialect(kind)
+  if dialect and dialect.configure and cfg then dialect.configure(cfg.databricks or {}) end
   if not dialect then
-    return nil, string.format("store '%s' is not available in this build: %s", kind, unavailable[kind])
+    return nil, string.format("store '%s' is not available in this build: %s", kind, unavailable[kind] or "no driver")
   end
   local db, err = dialect.open(target)
   if not db then return nil, err end

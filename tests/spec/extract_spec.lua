@@ -218,6 +218,41 @@ describe("extraction jobs", function()
     assert.same({ "events.ndjson" }, json.decode(runs[1].schema_drift).lake.tables_removed)
   end)
 
+  it("profiles Parquet files, a directory of part files as one table", function()
+    local pt = H.root .. "/../shared/parquet-testing/"
+    os.execute("mkdir -p " .. H.q(dir .. "/pq/events") .. " && cp " .. H.q(pt .. "alltypes_plain.parquet") .. " "
+      .. H.q(dir .. "/pq/events/part-00000.parquet") .. " && cp " .. H.q(pt .. "alltypes_plain.parquet") .. " "
+      .. H.q(dir .. "/pq/events/part-00001.parquet") .. " && cp " .. H.q(pt .. "nation.dict-malformed.parquet") .. " "
+      .. H.q(dir .. "/pq/"))
+    local code, out, err = H.run({ "run", "metadata_extraction", dir .. "/pq" }, { cwd = dir })
+    assert.equal(0, code, err)
+    local r = one_json(out)
+    local t = by_name(r.tables)
+    assert.equal(16, t.events.row_count)
+    assert.equal("parquet", t.events.file_type)
+    local cols = by_name(t.events.columns, "name")
+    assert.equal("INT32", cols.id.native_type)
+    assert.equal("integer", cols.id.data_type)
+    assert.equal("failed", t["nation.dict-malformed.parquet"].status)
+    assert.matches("page runs past the end of the column chunk", t["nation.dict-malformed.parquet"].errors[1])
+  end)
+
+  it("reads each Excel worksheet as a table", function()
+    os.execute("mkdir -p " .. H.q(dir .. "/xl") .. " && sh " .. H.q(H.root .. "/tests/fixtures/make_xlsx_fixtures.sh") .. " " .. H.q(dir .. "/xl") .. " >/dev/null 2>&1")
+    local code, out, err = H.run({ "run", "full_pipeline", dir .. "/xl/basic.xlsx" }, { cwd = dir })
+    assert.equal(0, code, err)
+    local r = one_json(out)
+    local names = {}
+    for _, t in ipairs(r.metadata_extraction.tables) do names[#names + 1] = t.table_name end
+    table.sort(names)
+    assert.same({ "basic.xlsx#Data", "basic.xlsx#Secret" }, names)
+    local data = r.data_reading.sample_data["basic.xlsx#Data"]
+    assert.is_true(#data.rows >= 2)
+    code, out = H.run({ "run", "metadata_extraction", dir .. "/xl/legacy.xls" }, { cwd = dir })
+    assert.equal(1, code)
+    assert.matches("legacy %.xls workbooks are not supported", one_json(out).error)
+  end)
+
   it("aggregates spec 003's multi-source payload, skipping a source without a path", function()
     local payload = json.encode({ workflow_id = "wf-9", sources = {
       { source_id = "a", data_source_path = src .. "/customers.csv" },

@@ -42,6 +42,15 @@ int main(void) {
   PARSE(c, "nvlua", "run", "schema_validation", "--write-to-db");
   CHECK(c.action == NV_CLI_RUN && c.script == 2);
 
+  PARSE(c, "nvlua", "serve", "--port", "0");
+  CHECK(c.action == NV_CLI_SERVE && c.script == 2);
+  PARSE(c, "nvlua", "serve");
+  CHECK(c.action == NV_CLI_SERVE && c.script == 2);
+  PARSE(c, "nvlua", "--sandbox", "serve");
+  CHECK(c.action == NV_CLI_ERROR);
+  PARSE(c, "nvlua", "./serve");
+  CHECK(c.action == NV_CLI_SCRIPT && c.script == 1);
+
   PARSE(c, "/opt/nv/bin/nuvyn-executor", "metadata_extraction", "/data");
   CHECK(c.action == NV_CLI_RUN && c.script == 1);
 

@@ -398,9 +398,76 @@ static void test_sniff(void) {
   }
 }
 
+/* The whole-record fast path (records that lie in one fed chunk) against
+ * the state machine alone (byte-by-byte feeding never holds a whole
+ * record): random records mixing quoted fields, doubled quotes,
+ * delimiters and line breaks inside quotes, bytes after a closing quote,
+ * CR/LF/CRLF, blank lines, ragged rows, long fields and bytes one above
+ * the delimiter (a SWAR false-positive trap), in three dialects. */
+static void test_fast_path_equals_state_machine(void) {
+  static const char *const pieces[] = {
+      "a", "-5", "", "hello world", "\"q\"", "\"a,b\"", "\"x\"\"y\"", "\"\"", "\"l1\nl2\"",
+      "\"tail\"xy", "0123456789abcdef0123", "--,-", "\"\\\"e\\\\\"", "b\"c", "\"cr\rcr\"",
+      "\xC3\xA9t\xC3\xA9", ";;", "\t-", "k"};
+  static const char *const ends[] = {"\n", "\r\n", "\r", "\n\n"};
+  static const struct {
+    char delim, quote, escape;
+  } dialects[] = {{',', '"', '"'}, {';', '"', '"'}, {',', '"', '\\'}};
+  static char in[8192];
+  static struct result whole, bytes, rnd;
+  uint64_t st = 0x243F6A8885A308D3u;
+  for (size_t di = 0; di < sizeof dialects / sizeof dialects[0]; di++) {
+    for (int round = 0; round < 40; round++) {
+      size_t n = 0;
+      int rows = 1 + (int)(st % 30);
+      for (int r = 0; r < rows && n < sizeof in - 200; r++) {
+        st = st * 6364136223846793005u + 1442695040888963407u;
+        int fields = (st >> 33) % 9 == 0 ? 1 + (int)((st >> 40) % 5) : 3;
+        for (int f = 0; f < fields; f++) {
+          st = st * 6364136223846793005u + 1442695040888963407u;
+          const char *pc = pieces[(st >> 33) % (sizeof pieces / sizeof pieces[0])];
+          size_t k = strlen(pc);
+          for (size_t i = 0; i < k; i++)
+            in[n++] = pc[i] == ',' ? dialects[di].delim : pc[i];
+          if (f + 1 < fields) in[n++] = dialects[di].delim;
+        }
+        const char *e = ends[(st >> 50) % 4];
+        memcpy(in + n, e, strlen(e));
+        n += strlen(e);
+      }
+      struct nv_csv_config cfg;
+      nv_csv_config_init(&cfg, NULL);
+      cfg.delimiter = dialects[di].delim;
+      cfg.quote = dialects[di].quote;
+      cfg.escape = dialects[di].escape;
+      cfg.has_header = round % 2;
+      run(&cfg, in, n, 0, &whole);
+      run(&cfg, in, n, 1, &bytes);
+      run(&cfg, in, n, (unsigned)round + 2, &rnd);
+      const struct result *other[2] = {&bytes, &rnd};
+      for (int o = 0; o < 2; o++) {
+        if (strcmp(whole.rows.buf, other[o]->rows.buf) != 0)
+          fprintf(stderr, "dialect %zu round %d split %d differs\n", di, round, o);
+        CHECK_STR(whole.rows.buf, other[o]->rows.buf);
+        CHECK_STR(whole.header, other[o]->header);
+        CHECK(whole.rc == other[o]->rc);
+        CHECK_STR(whole.err, other[o]->err);
+        CHECK(whole.st.rows == other[o]->st.rows);
+        CHECK(whole.st.lines == other[o]->st.lines);
+        CHECK(whole.st.blank_lines == other[o]->st.blank_lines);
+        CHECK(whole.st.ragged_rows == other[o]->st.ragged_rows);
+        CHECK(whole.st.extra_fields == other[o]->st.extra_fields);
+        CHECK(memcmp(whole.st.ragged_lines, other[o]->st.ragged_lines,
+                     sizeof whole.st.ragged_lines) == 0);
+      }
+    }
+  }
+}
+
 int main(void) {
   test_parse_cases();
   test_every_split_point();
+  test_fast_path_equals_state_machine();
   test_ragged_lines();
   test_oversize();
   test_latin1_and_utf8();

@@ -50,6 +50,8 @@ int main(void) {
   /* ordinary keys that merely look similar are left alone */
   expect("primary_key=id tokens=5 signal=ok", "primary_key=id tokens=5 signal=ok");
   expect("password=", "password=");
+  /* a key naming an object or array is structure, not a value to hide */
+  expect("{\"book#Secret\":{\"rows\":1},\"token\":[1]}", "{\"book#Secret\":{\"rows\":1},\"token\":[1]}");
   nv_mask_free(&m);
   CHECK(m.n == 0);
   return CHECK_DONE();

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "../../host/profiler.h"
+#include "../../host/profiler_infer.h"
 #include "../../host/profiler_result.h"
+#include "../../host/profiler_sketch.h"
 #include "check.h"
 
 #define CHECK_EQ_U(got, want)                                                       \
@@ -666,6 +668,230 @@ static void test_merge_equals_one_pass(void) {
   nv_profiler_free(p2);
 }
 
+/* ---- fast paths against their references -------------------------------- */
+
+static int same_class(const struct nv_classified *a, const struct nv_classified *b) {
+  if (a->type != b->type || a->has_num != b->has_num || a->is_int != b->is_int) return 0;
+  if (a->is_int && a->ival != b->ival) return 0;
+  if (a->has_num && memcmp(&a->dval, &b->dval, sizeof a->dval) != 0) return 0;
+  if (a->type == NV_PT_DATE || a->type == NV_PT_TIMESTAMP) {
+    if (a->form != b->form || a->zoned != b->zoned || a->t1 != b->t1) return 0;
+    if (a->form == NV_DF_AMBIG && a->t2 != b->t2) return 0;
+  }
+  return 1;
+}
+
+/* one random value: a shape (uuid, email, ISO instant, number, words...)
+ * with random bytes swapped in, or random bytes from a tricky alphabet */
+static size_t random_value(char *buf, size_t cap) {
+  static const char alpha[] = "0123456789abcdefxyzABCDEFTZ-+.:/@ eE{}[]\",_";
+  static const char *const shapes[] = {
+      "123e4567-e89b-12d3-a456-426614174000", "user12@example.com", "2024-02-29",
+      "2023-12-31T23:59:59Z", "2023-01-05 10:30:00", "2023-01-05t10:30:00z",
+      "12/31/2023", "5/6/2023 10:30", "31.12.2023", "10:30:15.5", "-12.5e-3", "4487.76",
+      "98.4487", "9223372036854775808", "+42", ".5", "true", "No", "kilo india",
+      "https://ex.com/a", "::ffff:1.2.3.4", "192.168.0.1", "[1,{\"a\":2}]", "fe80::1",
+      "2024-13-01", "2023-02-29T10:00:00Z", "1e400", "0.1234567890123456789"};
+  size_t n;
+  if (rnd() % 4 == 0) {
+    n = 1 + rnd() % 40;
+    for (size_t i = 0; i < n; i++) buf[i] = alpha[rnd() % (sizeof alpha - 1)];
+  } else {
+    const char *sh = shapes[rnd() % (sizeof shapes / sizeof shapes[0])];
+    n = strlen(sh);
+    memcpy(buf, sh, n);
+    for (int k = (int)(rnd() % 3); k > 0; k--) buf[rnd() % n] = alpha[rnd() % (sizeof alpha - 1)];
+    if (rnd() % 8 == 0 && n > 1) n--; /* a truncated shape */
+  }
+  (void)cap;
+  while (n > 0 && (buf[n - 1] == ' ')) n--;
+  if (n == 0 || buf[0] == ' ') buf[0] = 'q', n = n ? n : 1;
+  return n;
+}
+
+/* nv_classify_hint (confirm the hinted type first) gives exactly what
+ * nv_classify gives, whatever the hint. */
+static void test_classify_hint_agrees(void) {
+  rng_state = 0x9E3779B97F4A7C15u;
+  char buf[64];
+  for (int i = 0; i < 200000; i++) {
+    size_t n = random_value(buf, sizeof buf);
+    struct nv_classified want, got;
+    nv_classify(buf, n, &want);
+    for (int hint = 0; hint < NV_PT_NTYPES; hint++) {
+      nv_classify_hint(buf, n, hint, &got);
+      if (!same_class(&want, &got)) {
+        fprintf(stderr, "%s:%d: \"%.*s\" hint %s: %s, want %s\n", __FILE__, __LINE__, (int)n, buf,
+                nv_pt_name(hint), nv_pt_name(got.type), nv_pt_name(want.type));
+        check_failures++;
+        return;
+      }
+    }
+  }
+}
+
+/* Decimals convert exactly as strtod does (correctly rounded): the fast
+ * path for <= 19 digits and exponents within 10^22, strtod beyond. */
+static void test_decimal_conversion(void) {
+  rng_state = 0x2545F4914F6CDD1Du;
+  char buf[80];
+  for (int i = 0; i < 300000; i++) {
+    int digits = 1 + (int)(rnd() % (i % 3 ? 15 : 25)), point = (int)(rnd() % (digits + 1));
+    size_t n = 0;
+    if (rnd() % 4 == 0) buf[n++] = '-';
+    for (int d = 0; d < digits; d++) {
+      if (d == point && d > 0) buf[n++] = '.';
+      buf[n++] = (char)('0' + rnd() % 10);
+    }
+    if (point == 0 && digits > 1) buf[n++] = '.';
+    if (rnd() % 3 == 0) n += (size_t)snprintf(buf + n, sizeof buf - n, "e%d", (int)(rnd() % 61) - 30);
+    buf[n] = '\0';
+    struct nv_classified k;
+    nv_classify(buf, n, &k);
+    double want = strtod(buf, NULL);
+    int same = k.type == NV_PT_INTEGER ? k.dval == want /* "-0" is the integer 0 */
+                                       : memcmp(&k.dval, &want, sizeof want) == 0;
+    if (!(k.type == NV_PT_DECIMAL || k.type == NV_PT_INTEGER) || !k.has_num || !same) {
+      fprintf(stderr, "%s:%d: \"%s\" -> %.17g (type %s), strtod %.17g\n", __FILE__, __LINE__, buf,
+              k.dval, nv_pt_name(k.type), want);
+      check_failures++;
+      return;
+    }
+  }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The 64-bit hash: no collision among every string of up to two bytes,
+ * decimal keys and single-byte edits of longer keys; each output bit is
+ * set about half the time; one flipped input bit flips about half the
+ * output bits. */
+static void test_hash_quality(void) {
+  size_t cap = 1 + 256 + 65536 + 200000 + 64 * 48, n = 0;
+  uint64_t *h = malloc(cap * sizeof *h);
+  CHECK(h != NULL);
+  if (!h) return;
+  unsigned char k[64] = {0};
+  h[n++] = nv_hash64(k, 0);
+  for (unsigned a = 0; a < 256; a++) {
+    k[0] = (unsigned char)a;
+    h[n++] = nv_hash64(k, 1);
+    for (unsigned b = 0; b < 256; b++) {
+      k[1] = (unsigned char)b;
+      h[n++] = nv_hash64(k, 2);
+    }
+  }
+  for (int i = 0; i < 200000; i++) {
+    int len = snprintf((char *)k, sizeof k, "%d", i);
+    h[n++] = nv_hash64(k, (size_t)len);
+  }
+  memset(k, 'x', sizeof k);
+  for (size_t len = 17; len <= 64; len++)
+    for (size_t pos = 0; pos < 64; pos++) {
+      k[pos % len] ^= 1;
+      h[n++] = nv_hash64(k, len);
+      k[pos % len] ^= 1;
+    }
+  CHECK(n <= cap);
+  qsort(h, n, sizeof *h, cmp_u64);
+  size_t dup = 0;
+  for (size_t i = 1; i < n; i++) dup += h[i] == h[i - 1];
+  /* "0".."99" are also two-byte strings; single-byte edits of a
+   * 17..64-byte key repeat when pos % len repeats */
+  size_t expect_dup = 100;
+  for (size_t len = 17; len <= 64; len++) expect_dup += 64 - len;
+  CHECK_EQ_U(dup, expect_dup);
+  free(h);
+
+  uint64_t ones[64] = {0};
+  double flips = 0.0;
+  const int N = 100000;
+  rng_state = 0x5851F42D4C957F2Du;
+  for (int i = 0; i < N; i++) {
+    size_t len = 1 + rnd() % 24;
+    for (size_t j = 0; j < len; j++) k[j] = (unsigned char)rnd();
+    uint64_t x = nv_hash64(k, len);
+    for (int b = 0; b < 64; b++) ones[b] += x >> b & 1;
+    size_t bit = rnd() % (len * 8);
+    k[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+    flips += __builtin_popcountll(x ^ nv_hash64(k, len));
+  }
+  for (int b = 0; b < 64; b++) CHECK(fabs((double)ones[b] / N - 0.5) < 0.01);
+  CHECK(fabs(flips / N - 32.0) < 0.5);
+}
+
+/* Bytewise extremes (checked through 8-byte prefixes first) against a
+ * brute-force scan, with zero bytes, 0xFF and shared prefixes. */
+static void test_text_extremes(void) {
+  static const char al[] = {'a', 'b', '\0', '\xff', '!', 'z'};
+  rng_state = 0x123456789ABCDEFu;
+  for (int round = 0; round < 200; round++) {
+    struct nv_profiler *p = nv_profiler_new();
+    CHECK(p && nv_profiler_column(p, "c", 1) == 0);
+    char v[20], mn[20], mx[20];
+    size_t mnl = 0, mxl = 0;
+    int have = 0, nv = 1 + (int)(rnd() % 300);
+    for (int i = 0; i < nv; i++) {
+      size_t n = 1 + rnd() % 14;
+      v[0] = 'x'; /* a string, never blank, boolean or number */
+      for (size_t j = 1; j < n; j++) v[j] = al[rnd() % sizeof al];
+      if (rnd() % 4 == 0) n = n > 9 ? 9 : n; /* many shared 8-byte prefixes */
+      CHECK(nv_profiler_add_text(p, 0, v, n));
+      size_t m;
+      m = n < mnl ? n : mnl;
+      int c = memcmp(v, mn, m);
+      if (!have || c < 0 || (c == 0 && n < mnl)) memcpy(mn, v, mnl = n);
+      m = n < mxl ? n : mxl;
+      c = memcmp(v, mx, m);
+      if (!have || c > 0 || (c == 0 && n > mxl)) memcpy(mx, v, mxl = n);
+      have = 1;
+    }
+    struct nv_column_result r;
+    result_of(p, 0, &r);
+    CHECK(r.minmax_kind == NV_STAT_TEXT);
+    CHECK(r.tmin.n == mnl && memcmp(r.tmin.s, mn, mnl) == 0);
+    CHECK(r.tmax.n == mxl && memcmp(r.tmax.s, mx, mxl) == 0);
+    nv_profiler_free(p);
+  }
+}
+
+/* Batched moments: mean and stddev for every count around the batch
+ * size, one pass and merged, against a two-pass reference. */
+static void test_moments_batched(void) {
+  rng_state = 0xDEADBEEFCAFEF00Du;
+  for (int n = 1; n <= 100; n++) {
+    double x[100], sum = 0.0, q = 0.0;
+    struct nv_profiler *a = nv_profiler_new(), *b = nv_profiler_new(), *all = nv_profiler_new();
+    CHECK(a && b && all);
+    CHECK(nv_profiler_column(a, "c", 1) == 0 && nv_profiler_column(b, "c", 1) == 0 &&
+          nv_profiler_column(all, "c", 1) == 0);
+    int cut = (int)(rnd() % (unsigned)n);
+    for (int i = 0; i < n; i++) {
+      x[i] = 1e6 + (double)(rnd() % 2000001) / 1000.0;
+      sum += x[i];
+      CHECK(nv_profiler_add_double(all, 0, x[i]));
+      CHECK(nv_profiler_add_double(i < cut ? a : b, 0, x[i]));
+    }
+    double mean = sum / n;
+    for (int i = 0; i < n; i++) q += (x[i] - mean) * (x[i] - mean);
+    CHECK(nv_profiler_merge(a, b));
+    struct nv_profiler *ps[2] = {all, a};
+    for (int k = 0; k < 2; k++) {
+      struct nv_column_result r;
+      result_of(ps[k], 0, &r);
+      CHECK(r.has_mean);
+      CHECK_NEAR(r.mean, mean, 1e-12);
+      if (n >= 2) CHECK_NEAR(r.stddev, sqrt(q / (n - 1)), 1e-9);
+    }
+    nv_profiler_free(a);
+    nv_profiler_free(b);
+    nv_profiler_free(all);
+  }
+}
+
 int main(void) {
   test_classify_each_type();
   test_counts_and_batch();
@@ -675,5 +901,10 @@ int main(void) {
   test_distinct();
   test_top_values_skewed();
   test_merge_equals_one_pass();
+  test_classify_hint_agrees();
+  test_decimal_conversion();
+  test_hash_quality();
+  test_text_extremes();
+  test_moments_batched();
   return CHECK_DONE();
 }

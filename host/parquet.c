@@ -1,0 +1,1174 @@
+/* parquet.c - the `nv.parquet` module: Parquet metadata from the footer
+ * alone, profiling from data pages, and small row previews. Uses
+ * parquet_meta.c (footer model, byte source), parquet_pages.c (column
+ * chunk decoding) and the profiler (nv.profile's userdata).
+ *
+ *   pq.open(path)                    -> reader | nil, msg, code
+ *       reads only the last 8 bytes and the FileMetaData
+ *   r:metadata()                     -> {num_rows, created_by, version,
+ *       row_groups (count), key_value = {k = v}, columns = {...}}
+ *   r:profile_into(p [, {row_groups = n, max_rows = n}])
+ *                                    -> stats | nil, msg, stats
+ *   r:rows([max = 20])               -> iterator over row tables | nil, msg, code
+ *   r:close()   idempotent; also __gc and __close
+ * Typed Lua values (min/max, rows): integers, numbers, booleans, strings;
+ * decimals as numbers up to precision 15, else exact strings; dates,
+ * times, timestamps and UUIDs as the text below; a null list element in
+ * rows() is json.null (a NULL light userdata), a null value is absent.
+ * Codes: "open" (cannot open/read), "format" (not Parquet), "corrupt",
+ * "unsupported" (e.g. an encrypted footer), "memory".
+ *
+ * Values reach the profiler typed: integers (add_int), floats (add_double),
+ * booleans, strings (add_text); decimals as exact text ("-12.50");
+ * dates "YYYY-MM-DD", times "HH:MM:SS[.fff]", timestamps
+ * "YYYY-MM-DDTHH:MM:SS[.ffffff][Z]" (Z when UTC-adjusted; INT96 as UTC
+ * nanoseconds); UUIDs in 8-4-4-4-12 form; binary values as text when valid
+ * UTF-8 without control characters, else "0x" + hex of the first 64 bytes. A repeated leaf (a list,
+ * a map's keys or values) gives one JSON array per row holding that leaf's
+ * values flattened across nesting levels (add_nested; [] for an empty
+ * list, null when the list itself is null). Rows are counted from
+ * repetition levels and checked against each row group's num_rows. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "nvlua.h"
+#include "parquet_meta.h"
+#include "parquet_pages.h"
+#include "profiler.h"
+
+#define READER_MT "nv.ParquetReader"
+#define SCRATCH_MT "nv.ParquetScratch"
+#define ERRSZ 512
+#define MAX_JSON ((size_t)1 << 20) /* per repeated-leaf row */
+#define MAX_PREVIEW 100000
+
+struct reader {
+  int open;
+  struct nv_pq_source src;
+  struct nv_pq_meta meta;
+  /* user value 1: path */
+};
+
+/* C memory used while decoding, anchored in a userdata so that a raise
+ * (rows() builds Lua tables from callbacks) cannot leak it. */
+struct scratch {
+  struct nv_pq_chunk_reader *cr;
+  char *json;
+  size_t jlen, jcap;
+};
+
+enum kind {
+  K_BOOL, K_INT, K_UINT32, K_UINT64, K_DOUBLE, K_FLOAT16, K_STRING, K_BINARY,
+  K_DECIMAL, K_DATE, K_TIME, K_TS, K_INT96, K_UUID
+};
+
+struct ctype {
+  int kind, unit, utc;
+  int32_t scale, precision;
+  int is_float; /* FLOAT: widened to the shortest double that prints it */
+};
+
+/* 1.1f is 1.10000002384...; profiles and previews want 1.1. */
+static double float_value(double d) {
+  char buf[32];
+  for (int prec = 6; prec <= 9; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, d);
+    double back = strtod(buf, NULL);
+    if ((float)back == (float)d) return back;
+  }
+  return d;
+}
+
+/* ---- value conversion ---------------------------------------------------- */
+
+static struct ctype column_ctype(const struct nv_pq_meta *m, const struct nv_pq_column *c) {
+  const struct nv_pq_node *nd = &m->nodes[c->node];
+  struct ctype t = {K_BINARY, NV_PQ_MICROS, 1, 0, 0, 0};
+  int ty = c->type, lt = nd->logical, ct = nd->converted;
+  int ints = ty == NV_PQ_INT32 || ty == NV_PQ_INT64;
+  int bytes = ty == NV_PQ_BYTE_ARRAY || ty == NV_PQ_FIXED;
+  if ((lt == NV_PQ_LT_DECIMAL || ct == NV_PQ_CT_DECIMAL) && (ints || bytes)) {
+    t.kind = K_DECIMAL;
+    t.scale = nd->scale;
+    t.precision = nd->precision;
+    return t;
+  }
+  if ((lt == NV_PQ_LT_DATE || ct == NV_PQ_CT_DATE) && ty == NV_PQ_INT32) {
+    t.kind = K_DATE;
+    return t;
+  }
+  if (lt == NV_PQ_LT_TIME && ints) {
+    t.kind = K_TIME;
+    t.unit = nd->unit ? nd->unit : NV_PQ_MILLIS;
+    return t;
+  }
+  if ((ct == NV_PQ_CT_TIME_MILLIS && ty == NV_PQ_INT32) || (ct == NV_PQ_CT_TIME_MICROS && ty == NV_PQ_INT64)) {
+    t.kind = K_TIME;
+    t.unit = ct == NV_PQ_CT_TIME_MILLIS ? NV_PQ_MILLIS : NV_PQ_MICROS;
+    return t;
+  }
+  if (lt == NV_PQ_LT_TIMESTAMP && ty == NV_PQ_INT64) {
+    t.kind = K_TS;
+    t.unit = nd->unit ? nd->unit : NV_PQ_MICROS;
+    t.utc = nd->utc;
+    return t;
+  }
+  if ((ct == NV_PQ_CT_TIMESTAMP_MILLIS || ct == NV_PQ_CT_TIMESTAMP_MICROS) && ty == NV_PQ_INT64) {
+    t.kind = K_TS;
+    t.unit = ct == NV_PQ_CT_TIMESTAMP_MILLIS ? NV_PQ_MILLIS : NV_PQ_MICROS;
+    return t;
+  }
+  if (ty == NV_PQ_INT96) {
+    t.kind = K_INT96;
+    return t;
+  }
+  if (lt == NV_PQ_LT_UUID && ty == NV_PQ_FIXED && c->type_length == 16) {
+    t.kind = K_UUID;
+    return t;
+  }
+  if (lt == NV_PQ_LT_FLOAT16 && ty == NV_PQ_FIXED && c->type_length == 2) {
+    t.kind = K_FLOAT16;
+    return t;
+  }
+  if (bytes && (lt == NV_PQ_LT_STRING || lt == NV_PQ_LT_ENUM || lt == NV_PQ_LT_JSON ||
+                ct == NV_PQ_CT_UTF8 || ct == NV_PQ_CT_ENUM || ct == NV_PQ_CT_JSON)) {
+    t.kind = K_STRING;
+    return t;
+  }
+  if (ints && ((lt == NV_PQ_LT_INTEGER && !nd->is_signed) ||
+               (ct >= NV_PQ_CT_UINT_8 && ct <= NV_PQ_CT_UINT_64))) {
+    t.kind = ty == NV_PQ_INT64 ? K_UINT64 : K_UINT32;
+    return t;
+  }
+  switch (ty) {
+  case NV_PQ_BOOLEAN: t.kind = K_BOOL; break;
+  case NV_PQ_INT32: case NV_PQ_INT64: t.kind = K_INT; break;
+  case NV_PQ_FLOAT: case NV_PQ_DOUBLE: t.kind = K_DOUBLE; t.is_float = ty == NV_PQ_FLOAT; break;
+  default: t.kind = K_BINARY; break;
+  }
+  return t;
+}
+
+static int64_t floordiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && ((a < 0) != (b < 0))); }
+
+static size_t fmt_date(int64_t z, char *buf, size_t n) {
+  if (z < -4000000000LL || z > 4000000000LL) return (size_t)snprintf(buf, n, "%lld", (long long)z);
+  z += 719468;
+  int64_t era = floordiv(z, 146097);
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t mo = mp < 10 ? mp + 3 : mp - 9;
+  y += mo <= 2;
+  return (size_t)snprintf(buf, n, "%04lld-%02lld-%02lld", (long long)y, (long long)mo, (long long)d);
+}
+
+static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
+static const int frac_digits[] = {0, 3, 6, 9};
+
+static size_t fmt_clock(int64_t secs_of_day, int64_t frac, int unit, char *buf, size_t n) {
+  int len = snprintf(buf, n, "%02lld:%02lld:%02lld", (long long)(secs_of_day / 3600),
+                     (long long)(secs_of_day / 60 % 60), (long long)(secs_of_day % 60));
+  if (frac && len > 0 && (size_t)len < n)
+    len += snprintf(buf + len, n - (size_t)len, ".%0*lld", frac_digits[unit], (long long)frac);
+  return len < 0 ? 0 : (size_t)len;
+}
+
+/* v in unit since the epoch; "YYYY-MM-DDTHH:MM:SS[.f][Z]". */
+static size_t fmt_ts(int64_t v, int unit, int utc, char *buf, size_t n) {
+  int64_t ps = per_sec[unit];
+  int64_t secs = floordiv(v, ps), frac = v - secs * ps;
+  int64_t days = floordiv(secs, 86400), sod = secs - days * 86400;
+  size_t len = fmt_date(days, buf, n);
+  if (len + 2 >= n) return len;
+  buf[len++] = 'T';
+  len += fmt_clock(sod, frac, unit, buf + len, n - len);
+  if (utc && len + 1 < n) buf[len++] = 'Z';
+  buf[len < n ? len : n - 1] = '\0';
+  return len;
+}
+
+static size_t fmt_int96(const uint8_t *s, char *buf, size_t n) {
+  uint64_t nanos = 0;
+  for (int i = 7; i >= 0; i--) nanos = nanos << 8 | s[i];
+  int32_t jd = (int32_t)((uint32_t)s[8] | (uint32_t)s[9] << 8 | (uint32_t)s[10] << 16 | (uint32_t)s[11] << 24);
+  int64_t days = (int64_t)jd - 2440588;
+  int64_t sod = (int64_t)(nanos / 1000000000u), frac = (int64_t)(nanos % 1000000000u);
+  days += sod / 86400;
+  sod %= 86400;
+  size_t len = fmt_date(days, buf, n);
+  if (len + 2 >= n) return len;
+  buf[len++] = 'T';
+  len += fmt_clock(sod, frac, NV_PQ_NANOS, buf + len, n - len);
+  if (len + 1 < n) buf[len++] = 'Z';
+  buf[len < n ? len : n - 1] = '\0';
+  return len;
+}
+
+/* Two's complement big-endian bytes (n <= 32) with scale -> decimal text. */
+static size_t fmt_decimal_bytes(const uint8_t *s, size_t n, int32_t scale, char *buf, size_t bn) {
+  uint8_t mag[32];
+  char digits[100];
+  size_t nd = 0;
+  if (n == 0) return (size_t)snprintf(buf, bn, "0");
+  if (n > sizeof mag) return (size_t)snprintf(buf, bn, "NaN");
+  int neg = s[0] & 0x80;
+  memcpy(mag, s, n);
+  if (neg) { /* magnitude = ~x + 1 */
+    int carry = 1;
+    for (size_t i = n; i-- > 0;) {
+      int v = (uint8_t)~mag[i] + carry;
+      mag[i] = (uint8_t)v;
+      carry = v >> 8;
+    }
+  }
+  for (;;) {
+    int nz = 0;
+    unsigned rem = 0;
+    for (size_t i = 0; i < n; i++) {
+      unsigned cur = rem << 8 | mag[i];
+      mag[i] = (uint8_t)(cur / 10);
+      rem = cur % 10;
+      if (mag[i]) nz = 1;
+    }
+    digits[nd++] = (char)('0' + rem);
+    if (!nz || nd == sizeof digits) break;
+  }
+  size_t o = 0;
+  if (neg && o + 1 < bn) buf[o++] = '-';
+  if (scale > 0 && (size_t)scale >= nd) {
+    if (o + 2 < bn) buf[o++] = '0', buf[o++] = '.';
+    for (size_t z = nd; z < (size_t)scale && o + 1 < bn; z++) buf[o++] = '0';
+    for (size_t i = nd; i-- > 0 && o + 1 < bn;) buf[o++] = digits[i];
+  } else {
+    size_t ip = scale > 0 ? nd - (size_t)scale : nd;
+    for (size_t i = nd, k = 0; i-- > 0 && o + 2 < bn; k++) {
+      if (k == ip) buf[o++] = '.';
+      buf[o++] = digits[i];
+    }
+  }
+  buf[o] = '\0';
+  return o;
+}
+
+static size_t fmt_decimal_int(int64_t v, int32_t scale, char *buf, size_t n) {
+  uint8_t be[8];
+  for (int i = 0; i < 8; i++) be[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+  return fmt_decimal_bytes(be, 8, scale, buf, n);
+}
+
+static double half_to_double(const uint8_t *s) {
+  unsigned h = (unsigned)s[0] | (unsigned)s[1] << 8;
+  int e = (h >> 10) & 31;
+  double m = h & 1023;
+  double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+static int valid_utf8(const uint8_t *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    size_t k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+    if (k == 9 || k > n - i - 1) return 0;
+    for (size_t j = 1; j <= k; j++)
+      if ((s[i + j] & 0xc0) != 0x80) return 0;
+    i += k + 1;
+  }
+  return 1;
+}
+
+/* Binary values go to the profiler as text only when they read as text. */
+static int textual(const uint8_t *s, size_t n) {
+  if (n && (s[0] == ' ' || s[n - 1] == ' ')) return 0; /* the profiler would trim it */
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < 0x20 || s[i] == 0x7f) return 0;
+  return valid_utf8(s, n);
+}
+
+static size_t fmt_hex(const uint8_t *s, size_t n, char *buf, size_t bn) {
+  static const char hx[] = "0123456789abcdef";
+  size_t o = 0;
+  if (bn < 3) return 0;
+  buf[o++] = '0';
+  buf[o++] = 'x';
+  for (size_t i = 0; i < n && i < 64 && o + 2 < bn; i++) {
+    buf[o++] = hx[s[i] >> 4];
+    buf[o++] = hx[s[i] & 15];
+  }
+  buf[o] = '\0';
+  return o;
+}
+
+static size_t fmt_uuid(const uint8_t *s, char *buf, size_t bn) {
+  static const char hx[] = "0123456789abcdef";
+  size_t o = 0;
+  for (int i = 0; i < 16 && o + 3 < bn; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) buf[o++] = '-';
+    buf[o++] = hx[s[i] >> 4];
+    buf[o++] = hx[s[i] & 15];
+  }
+  buf[o] = '\0';
+  return o;
+}
+
+/* Text form of kinds that are not plain numbers; 0 when not textual. */
+static size_t value_text(const struct ctype *t, const struct nv_pq_value *v, char *buf, size_t n) {
+  switch (t->kind) {
+  case K_DECIMAL:
+    if (v->s) return fmt_decimal_bytes(v->s, v->n, t->scale, buf, n);
+    return fmt_decimal_int(v->i, t->scale, buf, n);
+  case K_DATE: return fmt_date(v->i, buf, n);
+  case K_TIME: {
+    int64_t ps = per_sec[t->unit];
+    int64_t secs = floordiv(v->i, ps);
+    if (secs < 0 || secs >= 86400) return (size_t)snprintf(buf, n, "%lld", (long long)v->i);
+    return fmt_clock(secs, v->i - secs * ps, t->unit, buf, n);
+  }
+  case K_TS: return fmt_ts(v->i, t->unit, t->utc, buf, n);
+  case K_INT96: return v->s && v->n == 12 ? fmt_int96(v->s, buf, n) : 0;
+  case K_UUID: return v->s && v->n == 16 ? fmt_uuid(v->s, buf, n) : 0;
+  default: return 0;
+  }
+}
+
+/* Pushes a value as a typed Lua value. */
+static void push_value(lua_State *L, const struct ctype *t, const struct nv_pq_value *v) {
+  char buf[128];
+  size_t n;
+  switch (t->kind) {
+  case K_BOOL: lua_pushboolean(L, (int)v->i); return;
+  case K_INT: lua_pushinteger(L, (lua_Integer)v->i); return;
+  case K_UINT32: lua_pushinteger(L, (lua_Integer)(uint32_t)v->i); return;
+  case K_UINT64:
+    if (v->i >= 0) lua_pushinteger(L, (lua_Integer)v->i);
+    else lua_pushnumber(L, (lua_Number)(uint64_t)v->i);
+    return;
+  case K_DOUBLE: lua_pushnumber(L, t->is_float && isfinite(v->d) ? float_value(v->d) : v->d); return;
+  case K_FLOAT16: lua_pushnumber(L, v->s && v->n == 2 ? half_to_double(v->s) : NAN); return;
+  case K_STRING: case K_BINARY: lua_pushlstring(L, (const char *)v->s, v->n); return;
+  case K_DECIMAL:
+    /* a number while a double holds it exactly, else the exact text */
+    n = value_text(t, v, buf, sizeof buf);
+    if (t->precision > 15 || lua_stringtonumber(L, buf) == 0) lua_pushlstring(L, buf, n);
+    return;
+  default:
+    n = value_text(t, v, buf, sizeof buf);
+    lua_pushlstring(L, buf, n);
+  }
+}
+
+/* ---- Lua helpers ----------------------------------------------------------- */
+
+static int push_fail(lua_State *L, const char *msg, const char *code) {
+  luaL_pushfail(L);
+  lua_pushstring(L, msg);
+  lua_pushstring(L, code);
+  return 3;
+}
+
+static struct reader *check_reader(lua_State *L, int idx) {
+  struct reader *r = luaL_checkudata(L, idx, READER_MT);
+  if (!r->open) luaL_error(L, "attempt to use a closed reader");
+  return r;
+}
+
+static const char *reader_path(lua_State *L, int idx) {
+  lua_getiuservalue(L, idx, 1);
+  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
+  lua_pop(L, 1);
+  return p ? p : "?";
+}
+
+static void check_keys(lua_State *L, int idx, const char *const *keys) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    int ok = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (const char *const *k = keys; *k; k++)
+        if (strcmp(lua_tostring(L, -1), *k) == 0) ok = 1;
+    if (!ok) {
+      lua_pushfstring(L, "unknown option '%s'", luaL_tolstring(L, -1, NULL));
+      lua_error(L);
+    }
+  }
+}
+
+static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
+                           lua_Integer hi) {
+  if (lua_isnoneornil(L, idx)) return def;
+  lua_Integer v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    int isnum;
+    v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || v < lo || v > hi)
+      luaL_error(L, "option '%s' must be an integer in [%I, %I]", key, lo, hi);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static void scratch_free(struct scratch *s) {
+  nv_pq_chunk_free(s->cr);
+  s->cr = NULL;
+  free(s->json);
+  s->json = NULL;
+  s->jlen = s->jcap = 0;
+}
+
+static int scratch_gc(lua_State *L) {
+  scratch_free(luaL_checkudata(L, 1, SCRATCH_MT));
+  return 0;
+}
+
+static struct scratch *push_scratch(lua_State *L) {
+  struct scratch *s = lua_newuserdatauv(L, sizeof *s, 0);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, SCRATCH_MT);
+  return s;
+}
+
+/* ---- pq.open ------------------------------------------------------------------ */
+
+static int reader_close_impl(struct reader *r) {
+  if (!r->open) return 0;
+  r->open = 0;
+  nv_pq_meta_free(&r->meta);
+  return nv_pq_source_close(&r->src);
+}
+
+static const char *error_code(const char *err) {
+  if (strstr(err, "out of memory")) return "memory";
+  if (strncmp(err, "not a Parquet file", 18) == 0) return "format";
+  if (strstr(err, "not supported")) return "unsupported";
+  return "corrupt";
+}
+
+static int l_open(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct reader *r = lua_newuserdatauv(L, sizeof *r, 1);
+  memset(r, 0, sizeof *r);
+  luaL_setmetatable(L, READER_MT);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  char err[ERRSZ], msg[ERRSZ + 256];
+  if (nv_pq_source_file(&r->src, path, err, sizeof err) != 0) {
+    snprintf(msg, sizeof msg, "%s: %s", path, err);
+    return push_fail(L, msg, strstr(err, "out of memory") ? "memory" : "open");
+  }
+  r->open = 1; /* the source is open: close() must release it */
+  if (nv_pq_meta_read(&r->meta, &r->src, err, sizeof err) != 0) {
+    reader_close_impl(r);
+    snprintf(msg, sizeof msg, "%s: %s", path, err);
+    const char *code = error_code(err);
+    if (strstr(err, "read error") || strstr(err, "unexpected end of file")) code = "open";
+    return push_fail(L, msg, code);
+  }
+  return 1;
+}
+
+/* ---- r:metadata() ------------------------------------------------------------- */
+
+/* Statistics bytes as a value of the column's physical type. */
+static int stat_value(const struct nv_pq_column *c, struct nv_pq_bytes b, struct nv_pq_value *v) {
+  memset(v, 0, sizeof *v);
+  uint64_t u = 0;
+  switch (c->type) {
+  case NV_PQ_BOOLEAN:
+    if (b.n < 1) return 0;
+    v->i = b.p[0] & 1;
+    return 1;
+  case NV_PQ_INT32:
+    if (b.n != 4) return 0;
+    for (int i = 3; i >= 0; i--) u = u << 8 | b.p[i];
+    v->i = (int32_t)(uint32_t)u;
+    return 1;
+  case NV_PQ_INT64:
+    if (b.n != 8) return 0;
+    for (int i = 7; i >= 0; i--) u = u << 8 | b.p[i];
+    v->i = (int64_t)u;
+    return 1;
+  case NV_PQ_FLOAT: {
+    if (b.n != 4) return 0;
+    for (int i = 3; i >= 0; i--) u = u << 8 | b.p[i];
+    uint32_t w = (uint32_t)u;
+    float f;
+    memcpy(&f, &w, sizeof f);
+    v->d = f;
+    return !isnan(v->d);
+  }
+  case NV_PQ_DOUBLE:
+    if (b.n != 8) return 0;
+    for (int i = 7; i >= 0; i--) u = u << 8 | b.p[i];
+    memcpy(&v->d, &u, sizeof v->d);
+    return !isnan(v->d);
+  case NV_PQ_BYTE_ARRAY:
+  case NV_PQ_FIXED:
+    if (c->type == NV_PQ_FIXED && b.n != (uint32_t)c->type_length) return 0;
+    v->s = b.p;
+    v->n = b.n;
+    return 1;
+  default:
+    return 0; /* INT96: no defined order */
+  }
+}
+
+/* Signed big-endian comparison of two's complement byte strings. */
+static int cmp_be_signed(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+  int na = an && (a[0] & 0x80), nb = bn && (b[0] & 0x80);
+  if (na != nb) return na ? -1 : 1;
+  size_t n = an > bn ? an : bn;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t x = i + an < n ? (na ? 0xff : 0) : a[i + an - n];
+    uint8_t y = i + bn < n ? (nb ? 0xff : 0) : b[i + bn - n];
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+static int cmp_value(const struct nv_pq_column *c, const struct ctype *t, const struct nv_pq_value *a,
+                     const struct nv_pq_value *b) {
+  switch (c->type) {
+  case NV_PQ_BOOLEAN:
+  case NV_PQ_INT32:
+  case NV_PQ_INT64:
+    if (t->kind == K_UINT32 || t->kind == K_UINT64) {
+      uint64_t x = t->kind == K_UINT32 ? (uint32_t)a->i : (uint64_t)a->i;
+      uint64_t y = t->kind == K_UINT32 ? (uint32_t)b->i : (uint64_t)b->i;
+      return x < y ? -1 : x > y;
+    }
+    return a->i < b->i ? -1 : a->i > b->i;
+  case NV_PQ_FLOAT:
+  case NV_PQ_DOUBLE:
+    return a->d < b->d ? -1 : a->d > b->d;
+  default: {
+    if (t->kind == K_DECIMAL) return cmp_be_signed(a->s, a->n, b->s, b->n);
+    size_t n = a->n < b->n ? a->n : b->n;
+    int r = n ? memcmp(a->s, b->s, n) : 0;
+    if (r) return r < 0 ? -1 : 1;
+    return a->n < b->n ? -1 : a->n > b->n;
+  }
+  }
+}
+
+static void push_string_set(lua_State *L, uint32_t bits, const char *(*name)(int), int nmax) {
+  lua_newtable(L);
+  int k = 1;
+  for (int i = 0; i < nmax; i++)
+    if (bits & (1u << i)) {
+      lua_pushstring(L, name(i));
+      lua_rawseti(L, -2, k++);
+    }
+  if (bits & (1u << 31)) {
+    lua_pushliteral(L, "UNKNOWN");
+    lua_rawseti(L, -2, k);
+  }
+}
+
+static void push_column_meta(lua_State *L, const struct nv_pq_meta *m, size_t ci) {
+  const struct nv_pq_column *c = &m->columns[ci];
+  const struct nv_pq_node *nd = &m->nodes[c->node];
+  struct ctype t = column_ctype(m, c);
+  char buf[256];
+  lua_createtable(L, 0, 20);
+  lua_pushlstring(L, c->path, c->path_len);
+  lua_setfield(L, -2, "name");
+  lua_pushinteger(L, (lua_Integer)ci);
+  lua_setfield(L, -2, "position");
+  lua_pushstring(L, nv_pq_type_name(c->type));
+  lua_setfield(L, -2, "physical_type");
+  if (c->type == NV_PQ_FIXED) {
+    lua_pushinteger(L, c->type_length);
+    lua_setfield(L, -2, "type_length");
+  }
+  nv_pq_logical_name(m, c, buf, sizeof buf);
+  if (buf[0]) {
+    lua_pushstring(L, buf);
+    lua_setfield(L, -2, "logical_type");
+  }
+  nv_pq_data_type(m, c, buf, sizeof buf);
+  lua_pushstring(L, buf);
+  lua_setfield(L, -2, "data_type");
+  lua_pushstring(L, nd->repetition == NV_PQ_REQUIRED ? "REQUIRED"
+                    : nd->repetition == NV_PQ_OPTIONAL ? "OPTIONAL" : "REPEATED");
+  lua_setfield(L, -2, "repetition");
+  lua_pushinteger(L, c->max_def);
+  lua_setfield(L, -2, "max_definition_level");
+  lua_pushinteger(L, c->max_rep);
+  lua_setfield(L, -2, "max_repetition_level");
+  lua_pushboolean(L, c->max_def > 0);
+  lua_setfield(L, -2, "nullable");
+
+  int all_nulls = m->nrow_groups > 0, all_min = m->nrow_groups > 0, all_max = all_min;
+  int64_t nulls = 0, csize = 0, usize = 0;
+  uint32_t codecs = 0, encs = 0;
+  struct nv_pq_value vmin, vmax, x;
+  int have_min = 0, have_max = 0;
+  for (size_t g = 0; g < m->nrow_groups; g++) {
+    const struct nv_pq_chunk *ch = &m->row_groups[g].chunks[ci];
+    const struct nv_pq_stats *st = &ch->st;
+    if (st->has_null_count && st->null_count >= 0 && nulls <= INT64_MAX - st->null_count)
+      nulls += st->null_count;
+    else all_nulls = 0;
+    int usable = !(st->legacy && (c->type == NV_PQ_BYTE_ARRAY || c->type == NV_PQ_FIXED));
+    if (usable && st->has_min && stat_value(c, st->min, &x)) {
+      if (!have_min || cmp_value(c, &t, &x, &vmin) < 0) vmin = x;
+      have_min = 1;
+    } else {
+      all_min = 0;
+    }
+    if (usable && st->has_max && stat_value(c, st->max, &x)) {
+      if (!have_max || cmp_value(c, &t, &x, &vmax) > 0) vmax = x;
+      have_max = 1;
+    } else {
+      all_max = 0;
+    }
+    if (ch->codec >= 0 && ch->codec < NV_PQ_NCODECS) codecs |= 1u << ch->codec;
+    else codecs |= 1u << 31;
+    encs |= ch->encodings;
+    if (ch->total_compressed > 0 && csize <= INT64_MAX - ch->total_compressed) csize += ch->total_compressed;
+    if (ch->total_uncompressed > 0 && usize <= INT64_MAX - ch->total_uncompressed)
+      usize += ch->total_uncompressed;
+  }
+  if (all_nulls) {
+    lua_pushinteger(L, nulls);
+    lua_setfield(L, -2, "null_count");
+  }
+  if (all_min && have_min) {
+    push_value(L, &t, &vmin);
+    lua_setfield(L, -2, "min");
+  }
+  if (all_max && have_max) {
+    push_value(L, &t, &vmax);
+    lua_setfield(L, -2, "max");
+  }
+  if (m->nrow_groups == 1 && m->row_groups[0].chunks[ci].st.has_distinct) {
+    lua_pushinteger(L, m->row_groups[0].chunks[ci].st.distinct_count);
+    lua_setfield(L, -2, "distinct_count");
+  }
+  push_string_set(L, codecs, nv_pq_codec_name, NV_PQ_NCODECS);
+  lua_setfield(L, -2, "compression");
+  push_string_set(L, encs, nv_pq_encoding_name, NV_PQ_NENCODINGS);
+  lua_setfield(L, -2, "encodings");
+  lua_pushinteger(L, csize);
+  lua_setfield(L, -2, "total_compressed_size");
+  lua_pushinteger(L, usize);
+  lua_setfield(L, -2, "total_uncompressed_size");
+}
+
+static int l_metadata(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  const struct nv_pq_meta *m = &r->meta;
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, m->num_rows);
+  lua_setfield(L, -2, "num_rows");
+  if (m->has_created_by) {
+    lua_pushlstring(L, (const char *)m->created_by.p, m->created_by.n);
+    lua_setfield(L, -2, "created_by");
+  }
+  lua_pushinteger(L, m->version);
+  lua_setfield(L, -2, "version");
+  lua_pushinteger(L, (lua_Integer)m->nrow_groups);
+  lua_setfield(L, -2, "row_groups");
+  lua_pushinteger(L, (lua_Integer)m->file_size);
+  lua_setfield(L, -2, "file_size");
+  lua_pushinteger(L, (lua_Integer)m->footer_len);
+  lua_setfield(L, -2, "footer_length");
+  lua_createtable(L, 0, (int)(m->nkv < 64 ? m->nkv : 64));
+  for (size_t i = 0; i < m->nkv; i++) {
+    lua_pushlstring(L, (const char *)m->kv[i].key.p, m->kv[i].key.n);
+    if (m->kv[i].has_value) lua_pushlstring(L, (const char *)m->kv[i].value.p, m->kv[i].value.n);
+    else lua_pushliteral(L, "");
+    lua_rawset(L, -3);
+  }
+  lua_setfield(L, -2, "key_value");
+  lua_createtable(L, (int)(m->ncolumns < 4096 ? m->ncolumns : 4096), 0);
+  for (size_t i = 0; i < m->ncolumns; i++) {
+    push_column_meta(L, m, i);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "columns");
+  return 1;
+}
+
+/* ---- per-column decoding state --------------------------------------------- */
+
+struct feed {
+  const struct nv_pq_column *col;
+  struct ctype t;
+  struct scratch *sc;   /* json buffer for repeated leaves */
+  uint64_t records, limit;
+  int first_rep;        /* index in col->level_rep of the first REPEATED node */
+  int in_record;        /* a repeated record is pending (0 none, 1 array, 2 null) */
+  int nelem;
+  int oom;
+  /* profile_into */
+  struct nv_profiler *prof;
+  size_t pcol;
+  /* rows() */
+  lua_State *L;
+  int rows_idx, list_idx;
+  lua_Integer base; /* rows before this row group */
+};
+
+static int jput(struct feed *f, const char *s, size_t n) {
+  struct scratch *sc = f->sc;
+  if (sc->jlen + n > MAX_JSON) return 0;
+  if (sc->jlen + n > sc->jcap) {
+    size_t cap = sc->jcap ? sc->jcap : 256;
+    while (cap < sc->jlen + n) cap *= 2;
+    char *p = realloc(sc->json, cap);
+    if (p == NULL) {
+      f->oom = 1;
+      return 0;
+    }
+    sc->json = p;
+    sc->jcap = cap;
+  }
+  memcpy(sc->json + sc->jlen, s, n);
+  sc->jlen += n;
+  return 1;
+}
+
+static int jput_string(struct feed *f, const char *s, size_t n) {
+  char esc[8];
+  if (!jput(f, "\"", 1)) return 0;
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!jput(f, s + run, i - run)) return 0;
+    int k = c == '"' || c == '\\' ? snprintf(esc, sizeof esc, "\\%c", c)
+                                  : snprintf(esc, sizeof esc, "\\u%04x", c);
+    if (!jput(f, esc, (size_t)k)) return 0;
+    run = i + 1;
+  }
+  return jput(f, s + run, n - run) && jput(f, "\"", 1);
+}
+
+/* Appends one element (NULL: null) to the pending JSON array. */
+static void json_elem(struct feed *f, const struct nv_pq_value *v) {
+  char buf[160];
+  size_t save = f->sc->jlen;
+  int ok = 1;
+  if (f->nelem && !jput(f, ",", 1)) return;
+  if (v == NULL) {
+    ok = jput(f, "null", 4);
+  } else {
+    int n = 0;
+    switch (f->t.kind) {
+    case K_BOOL: ok = v->i ? jput(f, "true", 4) : jput(f, "false", 5); break;
+    case K_INT: n = snprintf(buf, sizeof buf, "%lld", (long long)v->i); break;
+    case K_UINT32: n = snprintf(buf, sizeof buf, "%lu", (unsigned long)(uint32_t)v->i); break;
+    case K_UINT64: n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)(uint64_t)v->i); break;
+    case K_DOUBLE:
+    case K_FLOAT16: {
+      double d = f->t.kind == K_DOUBLE ? v->d : half_to_double(v->s);
+      if (f->t.is_float && isfinite(d)) d = float_value(d);
+      n = isfinite(d) ? snprintf(buf, sizeof buf, "%.17g", d) : snprintf(buf, sizeof buf, "null");
+      break;
+    }
+    case K_DECIMAL: n = (int)value_text(&f->t, v, buf, sizeof buf); break;
+    case K_STRING: ok = jput_string(f, (const char *)v->s, v->n); break;
+    case K_BINARY:
+      if (textual(v->s, v->n)) ok = jput_string(f, (const char *)v->s, v->n);
+      else ok = jput_string(f, buf, fmt_hex(v->s, v->n, buf, sizeof buf));
+      break;
+    default: ok = jput_string(f, buf, value_text(&f->t, v, buf, sizeof buf)); break;
+    }
+    if (n > 0 && ok) ok = jput(f, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+  }
+  if (!ok) { /* too long: keep the array valid, drop the element */
+    f->sc->jlen = save;
+    return;
+  }
+  f->nelem++;
+}
+
+/* Feeds one scalar value to the profiler; 0 when out of memory. */
+static int prof_value(struct feed *f, const struct nv_pq_value *v) {
+  struct nv_profiler *p = f->prof;
+  size_t c = f->pcol;
+  char buf[160];
+  switch (f->t.kind) {
+  case K_BOOL: return nv_profiler_add_bool(p, c, (int)v->i);
+  case K_INT: return nv_profiler_add_int(p, c, v->i);
+  case K_UINT32: return nv_profiler_add_int(p, c, (int64_t)(uint32_t)v->i);
+  case K_UINT64:
+    return v->i >= 0 ? nv_profiler_add_int(p, c, v->i)
+                     : nv_profiler_add_double(p, c, (double)(uint64_t)v->i);
+  case K_DOUBLE:
+    return nv_profiler_add_double(p, c, f->t.is_float && isfinite(v->d) ? float_value(v->d) : v->d);
+  case K_FLOAT16: return nv_profiler_add_double(p, c, half_to_double(v->s));
+  case K_STRING: return nv_profiler_add_text(p, c, (const char *)v->s, v->n);
+  case K_BINARY:
+    if (textual(v->s, v->n)) return nv_profiler_add_text(p, c, (const char *)v->s, v->n);
+    return nv_profiler_add_text(p, c, buf, fmt_hex(v->s, v->n, buf, sizeof buf));
+  default: return nv_profiler_add_text(p, c, buf, value_text(&f->t, v, buf, sizeof buf));
+  }
+}
+
+/* Index of the first undefined OPTIONAL/REPEATED node for level def. */
+static int undefined_is(const struct feed *f, int def) {
+  /* 0: the row is null, 1: the row's list is empty, 2: an inner element
+   * is null, 3: an inner list is empty */
+  if (def < f->first_rep) return 0;
+  if (def == f->first_rep) return 1;
+  return f->col->level_rep[def] == NV_PQ_REPEATED ? 3 : 2;
+}
+
+static int flush_record(struct feed *f) {
+  if (f->in_record == 0) return 1;
+  int ok = 1;
+  if (f->prof) {
+    if (f->in_record == 2) {
+      ok = nv_profiler_add_null(f->prof, f->pcol);
+    } else {
+      if (f->sc->jlen + 1 > MAX_JSON) f->sc->jlen = MAX_JSON - 1;
+      f->sc->json[f->sc->jlen++] = ']';
+      ok = nv_profiler_add_nested(f->prof, f->pcol, 'a', f->sc->json, f->sc->jlen);
+    }
+  }
+  f->in_record = 0;
+  f->sc->jlen = 0;
+  f->nelem = 0;
+  return ok;
+}
+
+/* Repeated leaves, both sinks: pending JSON (profile) or a Lua list (rows). */
+static void rows_put(struct feed *f, const struct nv_pq_value *v);
+
+static int on_value(void *ud, const struct nv_pq_value *v, int def, int rep) {
+  struct feed *f = ud;
+  if (rep == 0) {
+    if (f->col->max_rep && !flush_record(f)) return -1;
+    if (f->records == f->limit) return 1;
+    f->records++;
+  }
+  if (f->col->max_rep == 0) {
+    if (f->L) {
+      rows_put(f, v);
+      return 0;
+    }
+    int ok = v ? prof_value(f, v) : nv_profiler_add_null(f->prof, f->pcol);
+    return ok ? 0 : (f->oom = 1, -1);
+  }
+  int what = v ? -1 : undefined_is(f, def);
+  if (f->L) {
+    if (rep == 0 && what != 0) { /* new list for this row */
+      lua_newtable(f->L);
+      lua_pushvalue(f->L, -1);
+      lua_replace(f->L, f->list_idx);
+      lua_rawgeti(f->L, f->rows_idx, f->base + (lua_Integer)f->records);
+      lua_insert(f->L, -2);
+      lua_setfield(f->L, -2, f->col->path);
+      lua_pop(f->L, 1);
+      f->nelem = 0;
+    }
+    if (what == -1 || what == 2) rows_put(f, v);
+    return 0;
+  }
+  if (rep == 0) {
+    if (what == 0) {
+      f->in_record = 2;
+      return 0;
+    }
+    f->in_record = 1;
+    if (!jput(f, "[", 1)) return f->oom ? -1 : 0;
+  }
+  if (f->in_record == 1 && (what == -1 || what == 2)) json_elem(f, v);
+  return f->oom ? -1 : 0;
+}
+
+static void feed_init(struct feed *f, const struct nv_pq_meta *m, size_t ci, struct scratch *sc) {
+  memset(f, 0, sizeof *f);
+  f->col = &m->columns[ci];
+  f->t = column_ctype(m, f->col);
+  f->sc = sc;
+  f->first_rep = 0;
+  for (int k = 0; k < f->col->nlevels; k++)
+    if (f->col->level_rep[k] == NV_PQ_REPEATED) {
+      f->first_rep = k;
+      break;
+    }
+}
+
+/* Why a column cannot be decoded at all (NULL when it can). */
+static const char *column_unsupported(const struct nv_pq_meta *m, size_t ci, size_t ngroups,
+                                      char *buf, size_t n) {
+  const struct nv_pq_column *c = &m->columns[ci];
+  for (size_t g = 0; g < ngroups; g++) {
+    const struct nv_pq_chunk *ch = &m->row_groups[g].chunks[ci];
+    if (!nv_pq_codec_supported(ch->codec)) {
+      snprintf(buf, n, "compression codec %s is not supported", nv_pq_codec_name(ch->codec));
+      return buf;
+    }
+    if (ch->external) {
+      snprintf(buf, n, "column chunk stored in another file");
+      return buf;
+    }
+    for (int e = 0; e < NV_PQ_NENCODINGS; e++) {
+      if (!(ch->encodings & (1u << e)) || e == NV_PQ_RLE || e == NV_PQ_BIT_PACKED) continue;
+      if (!nv_pq_encoding_supported(e, c->type)) {
+        snprintf(buf, n, "encoding %s is not supported for %s", nv_pq_encoding_name(e),
+                 nv_pq_type_name(c->type));
+        return buf;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* ---- r:profile_into(p [, opts]) ----------------------------------------------- */
+
+struct pstats {
+  uint64_t rows, groups, bytes, pages;
+};
+
+static void push_pstats(lua_State *L, const struct pstats *s, int unsup_idx) {
+  lua_createtable(L, 0, 5);
+  lua_pushinteger(L, (lua_Integer)s->rows);
+  lua_setfield(L, -2, "rows");
+  lua_pushinteger(L, (lua_Integer)s->groups);
+  lua_setfield(L, -2, "row_groups_read");
+  lua_pushinteger(L, (lua_Integer)s->bytes);
+  lua_setfield(L, -2, "bytes_read");
+  lua_pushinteger(L, (lua_Integer)s->pages);
+  lua_setfield(L, -2, "pages");
+  lua_pushvalue(L, unsup_idx);
+  lua_setfield(L, -2, "unsupported");
+}
+
+/* Reads chunk (g, ci) through f; returns NV_PQ_* and fills err. */
+static int read_chunk(struct reader *r, struct scratch *sc, size_t g, size_t ci, struct feed *f,
+                      struct pstats *st, const char *path, char *err, size_t errsz) {
+  const struct nv_pq_meta *m = &r->meta;
+  sc->cr = nv_pq_chunk_open(&r->src, &m->columns[ci], &m->row_groups[g].chunks[ci]);
+  if (sc->cr == NULL) {
+    snprintf(err, errsz, "%s: out of memory", path);
+    return NV_PQ_ERROR;
+  }
+  int rc = nv_pq_chunk_read(sc->cr, on_value, f);
+  if (rc == NV_PQ_DONE || rc == NV_PQ_STOPPED) {
+    if (f->col->max_rep && f->prof && !flush_record(f)) {
+      f->oom = 1;
+      rc = NV_PQ_ABORTED;
+    }
+  }
+  st->bytes += nv_pq_chunk_bytes(sc->cr);
+  st->pages += nv_pq_chunk_pages(sc->cr);
+  if (rc == NV_PQ_ABORTED)
+    snprintf(err, errsz, "%s: out of memory", path);
+  else if (rc == NV_PQ_ERROR || rc == NV_PQ_UNSUPPORTED)
+    snprintf(err, errsz, "%s: column '%s', row group %zu: %s", path, m->columns[ci].path, g,
+             nv_pq_chunk_error(sc->cr));
+  else if (rc == NV_PQ_DONE && f->records != f->limit)
+    snprintf(err, errsz, "%s: column '%s', row group %zu: %llu rows, the row group says %lld", path,
+             m->columns[ci].path, g, (unsigned long long)f->records,
+             (long long)m->row_groups[g].num_rows),
+        rc = NV_PQ_ERROR;
+  nv_pq_chunk_free(sc->cr);
+  sc->cr = NULL;
+  return rc;
+}
+
+static int l_profile_into(lua_State *L) {
+  static const char *const keys[] = {"row_groups", "max_rows", NULL};
+  struct reader *r = check_reader(L, 1);
+  struct nv_profiler *prof = nv_profile_check(L, 2);
+  check_keys(L, 3, keys);
+  const struct nv_pq_meta *m = &r->meta;
+  lua_Integer max_groups = opt_int(L, 3, "row_groups", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
+  lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
+  const char *path = reader_path(L, 1);
+  size_t ngroups = (uint64_t)max_groups < m->nrow_groups ? (size_t)max_groups : m->nrow_groups;
+  lua_newtable(L);
+  int unsup = lua_gettop(L);
+  struct scratch *sc = push_scratch(L);
+  /* profiler columns; skip marks columns not decodable */
+  char *skip = lua_newuserdatauv(L, m->ncolumns ? m->ncolumns : 1, 0);
+  long *pcol = lua_newuserdatauv(L, (m->ncolumns ? m->ncolumns : 1) * sizeof *pcol, 0);
+  char buf[ERRSZ];
+  for (size_t ci = 0; ci < m->ncolumns; ci++) {
+    const struct nv_pq_column *c = &m->columns[ci];
+    pcol[ci] = nv_profiler_column(prof, c->path, c->path_len);
+    if (pcol[ci] < 0) return luaL_error(L, "out of memory");
+    nv_pq_logical_name(m, c, buf, sizeof buf);
+    if (!nv_profiler_set_native_type(prof, (size_t)pcol[ci], buf[0] ? buf : nv_pq_type_name(c->type)))
+      return luaL_error(L, "out of memory");
+    const char *why = column_unsupported(m, ci, ngroups, buf, sizeof buf);
+    skip[ci] = why != NULL;
+    if (why) {
+      lua_pushstring(L, why);
+      lua_setfield(L, unsup, c->path);
+    }
+  }
+  struct pstats st = {0, 0, 0, 0};
+  char err[ERRSZ + 256];
+  uint64_t left = (uint64_t)max_rows;
+  for (size_t g = 0; g < ngroups && left > 0; g++) {
+    const struct nv_pq_row_group *rg = &m->row_groups[g];
+    uint64_t limit = (uint64_t)rg->num_rows < left ? (uint64_t)rg->num_rows : left;
+    for (size_t ci = 0; ci < m->ncolumns; ci++) {
+      if (skip[ci]) continue;
+      struct feed f;
+      feed_init(&f, m, ci, sc);
+      f.limit = limit;
+      f.prof = prof;
+      f.pcol = (size_t)pcol[ci];
+      int rc = read_chunk(r, sc, g, ci, &f, &st, path, err, sizeof err);
+      if (rc == NV_PQ_UNSUPPORTED) {
+        skip[ci] = 1;
+        const char *why = strstr(err, "row group");
+        lua_pushstring(L, why ? strchr(why, ':') + 2 : err);
+        lua_setfield(L, unsup, m->columns[ci].path);
+        continue;
+      }
+      if (rc == NV_PQ_ERROR || rc == NV_PQ_ABORTED) {
+        nv_profiler_add_rows(prof, limit);
+        st.rows += limit;
+        st.groups++;
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        push_pstats(L, &st, unsup);
+        return 3;
+      }
+    }
+    nv_profiler_add_rows(prof, limit);
+    st.rows += limit;
+    st.groups++;
+    left -= limit;
+  }
+  push_pstats(L, &st, unsup);
+  return 1;
+}
+
+/* ---- r:rows([max]) -------------------------------------------------------------- */
+
+static void rows_put(struct feed *f, const struct nv_pq_value *v) {
+  lua_State *L = f->L;
+  if (f->col->max_rep) {
+    if (v) push_value(L, &f->t, v);
+    else lua_pushlightuserdata(L, NULL); /* a null element: json.null */
+    lua_rawseti(L, f->list_idx, ++f->nelem);
+    return;
+  }
+  if (v == NULL) return;
+  lua_rawgeti(L, f->rows_idx, f->base + (lua_Integer)f->records);
+  push_value(L, &f->t, v);
+  lua_setfield(L, -2, f->col->path);
+  lua_pop(L, 1);
+}
+
+static int rows_iter(lua_State *L) {
+  lua_Integer i = lua_tointeger(L, lua_upvalueindex(2)) + 1;
+  if (lua_rawgeti(L, lua_upvalueindex(1), i) == LUA_TNIL) return 1;
+  lua_pushinteger(L, i);
+  lua_replace(L, lua_upvalueindex(2));
+  return 1;
+}
+
+static int l_rows(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, 20);
+  luaL_argcheck(L, max >= 0 && max <= MAX_PREVIEW, 2, "must be in [0, 100000]");
+  const struct nv_pq_meta *m = &r->meta;
+  const char *path = reader_path(L, 1);
+  lua_settop(L, 2);
+  lua_newtable(L); /* 3: rows */
+  lua_pushnil(L);  /* 4: the current list */
+  struct scratch *sc = push_scratch(L); /* 5 */
+  lua_Integer have = 0;
+  struct pstats st = {0, 0, 0, 0};
+  char err[ERRSZ + 256], buf[ERRSZ];
+  for (size_t g = 0; g < m->nrow_groups && have < max; g++) {
+    uint64_t limit = (uint64_t)m->row_groups[g].num_rows;
+    if (limit > (uint64_t)(max - have)) limit = (uint64_t)(max - have);
+    for (uint64_t k = 1; k <= limit; k++) {
+      lua_newtable(L);
+      lua_rawseti(L, 3, have + (lua_Integer)k);
+    }
+    for (size_t ci = 0; ci < m->ncolumns; ci++) {
+      if (column_unsupported(m, ci, g + 1, buf, sizeof buf)) continue;
+      struct feed f;
+      feed_init(&f, m, ci, sc);
+      f.limit = limit;
+      f.L = L;
+      f.rows_idx = 3;
+      f.list_idx = 4;
+      f.base = have;
+      int rc = read_chunk(r, sc, g, ci, &f, &st, path, err, sizeof err);
+      if (rc == NV_PQ_UNSUPPORTED) continue;
+      if (rc == NV_PQ_ERROR || rc == NV_PQ_ABORTED) return push_fail(L, err, error_code(err));
+    }
+    have += (lua_Integer)limit;
+  }
+  lua_pushvalue(L, 3);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, rows_iter, 2);
+  return 1;
+}
+
+/* ---- close ---------------------------------------------------------------------- */
+
+static int l_close(lua_State *L) {
+  struct reader *r = luaL_checkudata(L, 1, READER_MT);
+  if (reader_close_impl(r) != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: error closing the file", reader_path(L, 1));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  reader_close_impl(luaL_checkudata(L, 1, READER_MT));
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  struct reader *r = luaL_checkudata(L, 1, READER_MT);
+  if (!r->open) lua_pushliteral(L, "nv.ParquetReader (closed)");
+  else lua_pushfstring(L, "nv.ParquetReader (%s)", reader_path(L, 1));
+  return 1;
+}
+
+static const luaL_Reg functions[] = {{"open", l_open}, {NULL, NULL}};
+
+static const luaL_Reg methods[] = {{"metadata", l_metadata},
+                                   {"profile_into", l_profile_into},
+                                   {"rows", l_rows},
+                                   {"close", l_close},
+                                   {NULL, NULL}};
+
+static const luaL_Reg metamethods[] = {
+    {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
+
+static const luaL_Reg scratch_metamethods[] = {{"__gc", scratch_gc}, {"__close", scratch_gc}, {NULL, NULL}};
+
+int luaopen_nv_parquet(lua_State *L) {
+  luaL_newmetatable(L, READER_MT);
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlibtable(L, methods);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, SCRATCH_MT);
+  luaL_setfuncs(L, scratch_metamethods, 0);
+  lua_pop(L, 1);
+  luaL_newlib(L, functions);
+  return 1;
+}

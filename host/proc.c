@@ -1,0 +1,272 @@
+#define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np (glibc >= 2.29) */
+/* proc.c - the `nv.proc` module: child processes without a shell.
+ *
+ *   spawn{argv = {...}, env = {K = V | false}, replace = bool,
+ *         stdout = path, stderr = path, stdin = path, cwd = path}
+ *       -> pid | nil, message, errno
+ *     argv[1] is searched in PATH when it has no '/'. env is merged over
+ *     the current environment (false removes a variable), or replaces it
+ *     with replace = true. stdout/stderr are created or truncated (mode
+ *     0644), stdin defaults to /dev/null; relative paths are relative to
+ *     the caller's directory, not to cwd.
+ *   poll(pid) -> "running" | "exited", code | "signaled", signo
+ *             | nil, message, errno (e.g. not our child, already reaped)
+ *   wait(pid) -> as poll, blocking until the child ends
+ *   kill(pid [, sig]) -> true | nil, message, errno; sig is a number or
+ *     one of "TERM" (default), "KILL", "INT", "HUP", "USR1", "USR2"
+ *
+ * Uses: posix_spawn, waitpid, kill.
+ *
+ * Invariants: everything built from Lua values (argv, envp and their
+ * strings) is Lua-owned memory, anchored on the stack, built before the
+ * file actions exist; between posix_spawn_file_actions_init and _destroy
+ * nothing raises. No C globals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "nvlua.h"
+
+extern char **environ;
+
+#define MAX_ARGS 4096
+#define MAX_ENV 65536
+
+static int fail_errno(lua_State *L, int err, const char *what, const char *arg) {
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s %s: %s", what, arg, strerror(err));
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+/* Pushes a NULL-terminated char* array (userdata) of the strings in the
+ * sequence at idx; the strings stay anchored by that sequence. */
+static char **push_strv(lua_State *L, int idx, lua_Integer n) {
+  char **v = lua_newuserdatauv(L, sizeof(char *) * ((size_t)n + 1), 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    v[i - 1] = (char *)lua_tostring(L, -1);
+    lua_pop(L, 1); /* still referenced by the sequence */
+  }
+  v[n] = NULL;
+  return v;
+}
+
+static const char *opt_string_field(lua_State *L, int t, const char *key) {
+  lua_getfield(L, t, key);
+  const char *s = NULL;
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "spawn: '%s' must be a string", key);
+    s = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1); /* the options table keeps it alive */
+  return s;
+}
+
+/* Builds the environment sequence (strings "K=V") at the top of the stack. */
+static lua_Integer build_env(lua_State *L, int opts, int replace) {
+  lua_newtable(L);
+  int out = lua_gettop(L);
+  lua_getfield(L, opts, "env");
+  int env = lua_gettop(L);
+  if (!lua_isnil(L, env) && !lua_istable(L, env)) luaL_error(L, "spawn: 'env' must be a table");
+  lua_Integer n = 0;
+  if (!replace) {
+    for (char **e = environ; e && *e; e++) {
+      const char *eq = strchr(*e, '=');
+      if (eq == NULL) continue;
+      if (lua_istable(L, env)) {
+        lua_pushlstring(L, *e, (size_t)(eq - *e));
+        int overridden = lua_rawget(L, env) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (overridden) continue;
+      }
+      if (n >= MAX_ENV) luaL_error(L, "spawn: environment too large");
+      lua_pushstring(L, *e);
+      lua_rawseti(L, out, ++n);
+    }
+  }
+  if (lua_istable(L, env)) {
+    lua_pushnil(L);
+    while (lua_next(L, env)) {
+      if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "spawn: env names must be strings");
+      size_t kn;
+      const char *k = lua_tolstring(L, -2, &kn);
+      if (kn == 0 || memchr(k, '=', kn) || strlen(k) != kn)
+        luaL_error(L, "spawn: invalid environment variable name '%s'", k);
+      if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+        lua_pop(L, 1);
+        continue;
+      }
+      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "spawn: env value of '%s' must be a string, a number or false", k);
+      if (n >= MAX_ENV) luaL_error(L, "spawn: environment too large");
+      lua_pushvalue(L, -2);
+      lua_pushliteral(L, "=");
+      lua_pushvalue(L, -3);
+      lua_concat(L, 3);
+      lua_rawseti(L, out, ++n);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1); /* env option */
+  return n;
+}
+
+/* Raises "spawn: unknown option 'x'" for a key of the table at 1 not in keys. */
+static void check_keys(lua_State *L, const char *const keys[]) {
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    lua_pop(L, 1);
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    size_t i = 0;
+    while (k && keys[i] && strcmp(keys[i], k) != 0) i++;
+    if (k == NULL || keys[i] == NULL)
+      luaL_error(L, "spawn: unknown option '%s'", k ? k : luaL_typename(L, -1));
+  }
+}
+
+static int add_open(posix_spawn_file_actions_t *fa, int fd, const char *path, int flags) {
+  return posix_spawn_file_actions_addopen(fa, fd, path, flags, 0644);
+}
+
+static int l_spawn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  static const char *const keys[] = {"argv", "env", "replace", "stdout", "stderr", "stdin", "cwd",
+                                     NULL};
+  check_keys(L, keys);
+  /* argv: a copy holding only strings (index 3) */
+  if (lua_getfield(L, 1, "argv") != LUA_TTABLE) return luaL_error(L, "spawn: 'argv' must be a table");
+  lua_Integer argc = (lua_Integer)lua_rawlen(L, 2);
+  if (argc < 1 || argc > MAX_ARGS) return luaL_error(L, "spawn: 'argv' needs 1 to 4096 strings");
+  lua_createtable(L, (int)argc, 0);
+  for (lua_Integer i = 1; i <= argc; i++) {
+    int t = lua_rawgeti(L, 2, i);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER) return luaL_error(L, "spawn: argv[%I] must be a string", i);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len) return luaL_error(L, "spawn: argv[%I] contains a NUL byte", i);
+    lua_rawseti(L, 3, i);
+  }
+  lua_getfield(L, 1, "replace");
+  int replace = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_Integer nenv = build_env(L, 1, replace); /* index 4 */
+  char **argv = push_strv(L, 3, argc);         /* index 5 */
+  char **envp = push_strv(L, 4, nenv);         /* index 6 */
+  const char *out = opt_string_field(L, 1, "stdout");
+  const char *err = opt_string_field(L, 1, "stderr");
+  const char *in = opt_string_field(L, 1, "stdin");
+  const char *cwd = opt_string_field(L, 1, "cwd");
+
+  /* no raise from here to destroy */
+  posix_spawn_file_actions_t fa;
+  int rc = posix_spawn_file_actions_init(&fa);
+  if (rc != 0) return fail_errno(L, rc, "cannot spawn", argv[0]);
+  rc = add_open(&fa, STDIN_FILENO, in ? in : "/dev/null", O_RDONLY);
+  if (rc == 0 && out) rc = add_open(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC);
+  if (rc == 0 && err) rc = add_open(&fa, STDERR_FILENO, err, O_WRONLY | O_CREAT | O_TRUNC);
+  if (rc == 0 && cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  pid_t pid = -1;
+  if (rc == 0) rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+  int drc = posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return fail_errno(L, rc, "cannot spawn", argv[0]);
+  if (drc != 0) return fail_errno(L, drc, "cannot spawn", argv[0]); /* not reached on glibc */
+  lua_pushinteger(L, (lua_Integer)pid);
+  return 1;
+}
+
+static pid_t check_pid(lua_State *L) {
+  lua_Integer pid = luaL_checkinteger(L, 1);
+  /* 0 and negatives address process groups (-1: every process) */
+  luaL_argcheck(L, pid > 0 && pid == (lua_Integer)(pid_t)pid, 1, "a positive process id");
+  return (pid_t)pid;
+}
+
+static int push_status(lua_State *L, pid_t pid, int options) {
+  int st = 0;
+  pid_t r;
+  do {
+    r = waitpid(pid, &st, options);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    char arg[32];
+    int e = errno;
+    snprintf(arg, sizeof arg, "%ld", (long)pid);
+    return fail_errno(L, e, "cannot wait for process", arg);
+  }
+  if (r == 0) {
+    lua_pushliteral(L, "running");
+    return 1;
+  }
+  if (WIFEXITED(st)) {
+    lua_pushliteral(L, "exited");
+    lua_pushinteger(L, WEXITSTATUS(st));
+  } else if (WIFSIGNALED(st)) {
+    lua_pushliteral(L, "signaled");
+    lua_pushinteger(L, WTERMSIG(st));
+  } else {
+    lua_pushliteral(L, "running"); /* stopped/continued: not reported with these options */
+    return 1;
+  }
+  return 2;
+}
+
+static int l_poll(lua_State *L) {
+  return push_status(L, check_pid(L), WNOHANG);
+}
+
+static int l_wait(lua_State *L) {
+  return push_status(L, check_pid(L), 0);
+}
+
+static const struct {
+  const char *name;
+  int signo;
+} signals[] = {{"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},
+               {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
+
+static int l_kill(lua_State *L) {
+  pid_t pid = check_pid(L);
+  int sig = SIGTERM;
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *name = lua_tostring(L, 2);
+    if (strncmp(name, "SIG", 3) == 0) name += 3;
+    size_t i;
+    for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
+      if (strcmp(signals[i].name, name) == 0) break;
+    if (i == sizeof signals / sizeof signals[0])
+      return luaL_argerror(L, 2, lua_pushfstring(L, "unknown signal '%s'", lua_tostring(L, 2)));
+    sig = signals[i].signo;
+  } else if (!lua_isnoneornil(L, 2)) {
+    lua_Integer s = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, s >= 0 && s < 65, 2, "a signal number");
+    sig = (int)s;
+  }
+  if (kill(pid, sig) != 0) {
+    char arg[32];
+    int e = errno;
+    snprintf(arg, sizeof arg, "%ld", (long)pid);
+    return fail_errno(L, e, "cannot signal process", arg);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"spawn", l_spawn}, {"poll", l_poll}, {"wait", l_wait}, {"kill", l_kill}, {NULL, NULL}};
+
+int luaopen_nv_proc(lua_State *L) {
+  luaL_newlib(L, funcs);
+  return 1;
+}

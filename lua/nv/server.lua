@@ -1,0 +1,495 @@
+-- nv.server: `nvlua serve`, the job server of spec 003 ("API server").
+--
+--   GET  /health        -> 200 {"status":"ok","version":…}
+--   POST /jobs/create   spec 003 body -> 202 {"job_id","status":"queued"|"running",
+--                       "job_type","sandboxed":true[,"warnings"]}
+--                       | 400 {"error"} (invalid JSON, validation, unknown job type)
+--   GET  /jobs          -> 200 {"jobs":[summary…],"count":n}
+--   GET  /jobs/<id>     -> 200 {"job_id","job_type","status","success","execution_time",
+--                       "result_data","error","sandboxed","exit_code",…} | 404
+-- Other methods on these paths: 405 (with Allow); other paths: 404; bodies
+-- over the limit: 413 (answered in C by nv.httpd).
+--
+-- Each job runs as `<nvlua> --sandbox run <job_type>` (nv.proc) with
+-- NUVYN_JOB_PAYLOAD set to the request body, in <server_dir>/<job_id>/
+-- which holds payload.json, stdout.json, stderr.log and status. At most
+-- server_max_jobs run at once; the rest wait in a FIFO queue.
+--
+-- Auth: with NVLUA_SERVER_TOKEN set, every route but /health needs
+-- `Authorization: Bearer <token>` (compared in constant time; the token is
+-- a registered secret and is removed from the jobs' environment). Without
+-- it the server binds loopback addresses only.
+local config = require "nv.config"
+local host = require "nv.host"
+local httpd = require "nv.httpd"
+local job = require "nv.job"
+local json = require "nv.json"
+local log = require "nv.log"
+local proc = require "nv.proc"
+local sys = require "nv.sys"
+
+local M = {}
+M.EXIT_OK, M.EXIT_FAILED, M.EXIT_USAGE = 0, 1, 2
+M.MODULE = "nvlua.server"
+-- Linux refuses a single environment string over 128 KiB (MAX_ARG_STRLEN);
+-- larger payloads reach the job as `--payload <job dir>/payload.json`.
+M.MAX_ENV_PAYLOAD = 120 * 1024
+
+M.usage = [[
+usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DIR]
+                   [--max-jobs N] [--max-body BYTES] [--config FILE.json]
+  --port        TCP port (0: any free port; see --port-file)     config server_port
+  --bind        listen address; non-loopback needs NVLUA_SERVER_TOKEN  config server_bind
+  --port-file   write the bound port to FILE once listening
+  --dir         jobs directory (default ./jobs-server)            config server_dir
+  --max-jobs    jobs running at once (default: the number of CPUs) config server_max_jobs
+  --max-body    request body limit in bytes (default 1048576)    config server_max_body
+Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>.
+With NVLUA_SERVER_TOKEN set, all but /health need `Authorization: Bearer <token>`.
+]]
+
+local function logf(level, fmt, ...)
+  if log.enabled(level) then log.write(level, M.MODULE, string.format(fmt, ...)) end
+end
+
+local function stderr(fmt, ...)
+  io.stderr:write("nvlua: ", string.format(fmt, ...), "\n")
+  io.stderr:flush()
+end
+
+local function cpu_count()
+  local f = io.open("/proc/cpuinfo", "r")
+  if not f then return 2 end
+  local n = 0
+  for line in f:lines() do
+    if line:match("^processor%s*:") then n = n + 1 end
+  end
+  f:close()
+  return n > 0 and n or 2
+end
+
+local function write_file(path, text)
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "wb")
+  if not f then return nil, err end
+  local ok, werr = f:write(text)
+  local cok, cerr = f:close()
+  if not ok or not cok then
+    os.remove(tmp)
+    return nil, werr or cerr
+  end
+  return os.rename(tmp, path)
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- True when addr is a loopback address (127.0.0.0/8 or ::1).
+function M.is_loopback(addr)
+  return addr == "::1" or addr:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+-- ---------------------------------------------------------------- options
+
+local flags = {
+  ["--port"] = "port", ["--bind"] = "bind", ["--port-file"] = "port_file",
+  ["--dir"] = "dir", ["--max-jobs"] = "max_jobs", ["--max-body"] = "max_body",
+  ["--config"] = "config",
+}
+
+--- Parses `serve` arguments; returns opts or nil, message.
+function M.parse_args(args)
+  local opts = {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local flag, inline = a:match("^(%-%-[%w-]+)=(.*)$")
+    flag = flag or a
+    local key = flags[flag]
+    if not key then return nil, "unknown option '" .. a .. "' for serve" end
+    local value = inline
+    if value == nil then
+      i = i + 1
+      value = args[i]
+      if value == nil then return nil, "option '" .. flag .. "' needs a value" end
+    end
+    opts[key] = value
+    i = i + 1
+  end
+  for _, k in ipairs({ "port", "max_jobs", "max_body" }) do
+    if opts[k] ~= nil then
+      local n = math.tointeger(tonumber(opts[k]))
+      if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
+      opts[k] = n
+    end
+  end
+  return opts
+end
+
+-- server settings: command line > --config file / environment > defaults
+local function settings(opts)
+  local cfg, err = config.load({
+    args = opts.config and { "--config", opts.config } or {},
+    getenv = function(k) if k ~= "NUVYN_JOB_PAYLOAD" then return os.getenv(k) end end,
+  })
+  if not cfg then return nil, err end
+  local s = {
+    bind = opts.bind or cfg.server_bind or "127.0.0.1",
+    port = opts.port or math.tointeger(cfg.server_port) or 8080,
+    dir = opts.dir or cfg.server_dir or "jobs-server",
+    max_jobs = opts.max_jobs or math.tointeger(cfg.server_max_jobs) or cpu_count(),
+    max_body = opts.max_body or math.tointeger(cfg.server_max_body) or 1048576,
+    port_file = opts.port_file,
+  }
+  if s.max_jobs < 1 then s.max_jobs = 1 end
+  if s.bind == "localhost" then s.bind = "127.0.0.1" end
+  return s
+end
+
+-- ---------------------------------------------------------------- the server
+
+local Server = {}
+Server.__index = Server
+
+--- Creates a server state (no socket yet). s: settings; token: or nil.
+function M.new(s, token)
+  local exe = host.exe
+  local dir = sys.realpath(s.dir) or s.dir
+  return setmetatable({
+    settings = s, token = token, exe = exe, dir = dir,
+    jobs = {}, order = {}, queue = {}, running = 0,
+  }, Server)
+end
+
+function Server:job_dir(id) return self.dir .. "/" .. id end
+
+function Server:save_status(j)
+  local ok, err = write_file(self:job_dir(j.id) .. "/status", j.status .. "\n")
+  if not ok then logf("WARNING", "cannot write status of %s: %s", j.id, tostring(err)) end
+end
+
+function Server:start(j)
+  local d = self:job_dir(j.id)
+  local argv = { self.exe, "--sandbox", "run", j.job_type }
+  local payload_env = j.payload
+  if #j.payload > M.MAX_ENV_PAYLOAD then -- beyond what execve takes in one variable
+    argv[#argv + 1], argv[#argv + 2], payload_env = "--payload", d .. "/payload.json", false
+  end
+  local pid, err = proc.spawn({
+    argv = argv,
+    env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false },
+    stdout = d .. "/stdout.json", stderr = d .. "/stderr.log", cwd = d,
+  })
+  j.started_at = sys.now()
+  j.t0 = sys.monotonic()
+  if not pid then
+    j.status, j.error, j.finished_at = "failed", "cannot start the job: " .. tostring(err), sys.now()
+    logf("ERROR", "job %s: %s", j.id, j.error)
+    self:save_status(j)
+    return
+  end
+  j.pid, j.status, j.command = pid, "running", table.concat(argv, " ", 2)
+  self.running = self.running + 1
+  logf("INFO", "job %s (%s) started: pid %d", j.id, j.job_type, pid)
+  self:save_status(j)
+end
+
+-- last non-empty stderr line, for jobs that printed no result
+local function last_line(text)
+  local last
+  for line in (text or ""):gmatch("[^\n]+") do
+    if line:match("%S") then last = line end
+  end
+  return last and (last:gsub("^nvlua: ", "")) or nil
+end
+
+function Server:finish(j, how, code)
+  local d = self:job_dir(j.id)
+  self.running = self.running - 1
+  j.pid = nil
+  j.finished_at = sys.now()
+  j.wall_time = sys.monotonic() - j.t0
+  j.exit_code = how == "exited" and code or nil
+  local out = read_file(d .. "/stdout.json")
+  local result = out and json.decode(out)
+  if type(result) == "table" then j.result = result end
+  if how == "exited" and code == 0 and j.result then
+    j.status = "completed"
+  else
+    j.status = "failed"
+    j.error = (j.result and j.result.error)
+      or (how == "signaled" and string.format("the job was killed by signal %d", code))
+      or last_line(read_file(d .. "/stderr.log"))
+      or string.format("the job exited with status %s", tostring(code))
+    j.error = log.mask(tostring(j.error))
+  end
+  logf(j.status == "completed" and "INFO" or "WARNING", "job %s %s (exit %s) in %.3fs",
+    j.id, j.status, tostring(code), j.wall_time)
+  self:save_status(j)
+end
+
+--- Reaps finished jobs and starts queued ones.
+function Server:tick()
+  for _, id in ipairs(self.order) do
+    local j = self.jobs[id]
+    if j.status == "running" and j.pid then
+      local how, code = proc.poll(j.pid)
+      if how == nil then
+        self:finish(j, "lost", code)
+      elseif how ~= "running" then
+        self:finish(j, how, code)
+      end
+    end
+  end
+  while self.running < self.settings.max_jobs and #self.queue > 0 do
+    self:start(self.jobs[table.remove(self.queue, 1)])
+  end
+end
+
+-- ---------------------------------------------------------------- responses
+
+local json_headers = { ["Content-Type"] = "application/json" }
+
+local function reply(status, value, extra)
+  local headers = json_headers
+  if extra then
+    headers = { ["Content-Type"] = "application/json" }
+    for k, v in pairs(extra) do headers[k] = v end
+  end
+  return status, headers, log.mask(json.encode(value)) .. "\n"
+end
+
+local function err(status, msg, extra) return reply(status, { error = msg }, extra) end
+
+local function summary(j)
+  local success = json.null
+  if j.status == "completed" then success = true elseif j.status == "failed" then success = false end
+  return {
+    job_id = j.id, job_type = j.job_type, status = j.status, success = success,
+    created_at = j.created_at, workflow_id = j.workflow_id or json.null,
+  }
+end
+
+local function detail(j)
+  local t = summary(j)
+  local r = j.result
+  t.sandboxed = true
+  t.command = j.command and ("nvlua " .. j.command) or json.null
+  t.started_at = j.started_at or json.null
+  t.finished_at = j.finished_at or json.null
+  t.exit_code = j.exit_code or json.null
+  t.execution_time = (r and r.execution_time) or (j.wall_time and math.floor(j.wall_time * 1000 + 0.5) / 1000)
+    or json.null
+  t.result_data = r or json.null
+  t.error = j.error or json.null
+  t.warnings = j.warnings and json.array(j.warnings) or nil
+  return t
+end
+
+-- ---------------------------------------------------------------- routes
+
+function Server:create(req)
+  local payload, jerr = json.decode(req.body)
+  if payload == nil then return err(400, "invalid JSON: " .. tostring(jerr)) end
+  if type(payload) ~= "table" or json.is_array(payload) then
+    return err(400, "invalid JSON: expected an object")
+  end
+  local jt = payload.job_type
+  if jt == nil or jt == "" then return err(400, "missing required field 'job_type'") end
+  if type(jt) ~= "string" or not job.find(jt) then
+    return err(400, string.format("unknown job type '%s'; known job types: %s", tostring(jt),
+      table.concat(job.known_jobs(), ", ")))
+  end
+  -- the same rules as the job itself applies to NUVYN_JOB_PAYLOAD (nv.config)
+  local cfg, verr = config.load({
+    args = {}, job_type = jt,
+    getenv = function(k) if k == "NUVYN_JOB_PAYLOAD" then return req.body end end,
+  })
+  if not cfg then return err(400, (verr:gsub("^invalid JSON in NUVYN_JOB_PAYLOAD: ", "invalid JSON: "))) end
+  local warnings
+  for i, s in ipairs(cfg.sources or {}) do
+    if s.data_source_path == nil or s.data_source_path == "" then
+      warnings = warnings or {}
+      warnings[#warnings + 1] = string.format("sources[%d] (%s) has no data_source_path: it will be skipped",
+        i, tostring(s.source_id))
+    end
+  end
+  local id = "job_" .. sys.random_hex(8)
+  local d = self:job_dir(id)
+  local ok, merr = sys.mkdirs(d)
+  if ok then ok, merr = write_file(d .. "/payload.json", req.body) end
+  if not ok then
+    logf("ERROR", "cannot create job directory %s: %s", d, tostring(merr))
+    return err(500, "cannot create the job directory")
+  end
+  local j = { id = id, job_type = jt, payload = req.body, status = "queued", created_at = sys.now(),
+              workflow_id = cfg.workflow_id, warnings = warnings }
+  self.jobs[id] = j
+  self.order[#self.order + 1] = id
+  self.queue[#self.queue + 1] = id
+  self:save_status(j)
+  for _, w in ipairs(warnings or {}) do logf("WARNING", "job %s: %s", id, w) end
+  self:tick()
+  return reply(202, { job_id = id, status = j.status, job_type = jt, sandboxed = true,
+                      warnings = warnings and json.array(warnings) or nil })
+end
+
+function Server:list()
+  local out = {}
+  for _, id in ipairs(self.order) do out[#out + 1] = summary(self.jobs[id]) end
+  return reply(200, { jobs = json.array(out), count = #out })
+end
+
+function Server:authorized(req)
+  if not self.token then return true end
+  local h = req.headers.authorization or ""
+  local given = h:match("^[Bb]earer%s+(%S+)%s*$") or ""
+  return httpd.secure_equal(given, self.token)
+end
+
+local function method_not_allowed(allow)
+  return err(405, "method not allowed (allowed: " .. allow .. ")", { Allow = allow })
+end
+
+--- Routes one request: returns status, headers, body.
+function Server:handle(req)
+  local path, method = req.path, req.method
+  if path == "/health" then
+    if method ~= "GET" and method ~= "HEAD" then return method_not_allowed("GET") end
+    return reply(200, { status = "ok", version = host.version })
+  end
+  if not self:authorized(req) then
+    return err(401, "unauthorized: missing or wrong credentials in the Authorization header", { ["WWW-Authenticate"] = 'Bearer realm="nvlua"' })
+  end
+  if path == "/jobs/create" then
+    if method ~= "POST" then return method_not_allowed("POST") end
+    return self:create(req)
+  end
+  if path == "/jobs" or path == "/jobs/" then
+    if method ~= "GET" and method ~= "HEAD" then return method_not_allowed("GET") end
+    return self:list()
+  end
+  local id = path:match("^/jobs/([^/]+)$")
+  if id then
+    if method ~= "GET" and method ~= "HEAD" then return method_not_allowed("GET") end
+    local j = self.jobs[id]
+    if not j then return err(404, "no job '" .. id .. "'") end
+    return reply(200, detail(j))
+  end
+  return err(404, "not found: " .. path)
+end
+
+--- Loads the jobs a previous server left in the directory (read-only;
+-- unfinished ones are marked failed).
+function Server:load_previous()
+  local names = sys.listdir(self.dir) or {}
+  table.sort(names)
+  for _, id in ipairs(names) do
+    local d = self:job_dir(id)
+    local status = (read_file(d .. "/status") or ""):match("^(%a+)")
+    local payload = read_file(d .. "/payload.json")
+    if id:match("^job_%x+$") and status and payload then
+      local p = json.decode(payload)
+      p = type(p) == "table" and p or {}
+      local j = { id = id, job_type = tostring(p.job_type or "?"), payload = payload,
+                  workflow_id = type(p.workflow_id) == "string" and p.workflow_id or nil,
+                  status = status, created_at = (sys.stat(d .. "/payload.json") or {}).mtime }
+      if status == "completed" or status == "failed" then
+        local r = json.decode(read_file(d .. "/stdout.json") or "")
+        j.result = type(r) == "table" and r or nil
+        if status == "failed" then j.error = j.result and j.result.error or last_line(read_file(d .. "/stderr.log")) end
+      else
+        j.status, j.error = "failed", "interrupted: the server stopped before the job finished"
+        self:save_status(j)
+      end
+      self.jobs[id] = j
+      self.order[#self.order + 1] = id
+    end
+  end
+  table.sort(self.order, function(a, b)
+    return (self.jobs[a].created_at or 0) < (self.jobs[b].created_at or 0)
+  end)
+end
+
+--- Serves forever (until the socket fails). Returns an exit code.
+function Server:serve()
+  local s = self.settings
+  local srv, lerr = httpd.listen({ bind = s.bind, port = s.port, max_body = s.max_body })
+  if not srv then
+    stderr("%s", lerr)
+    return M.EXIT_FAILED
+  end
+  srv:on_request(function(req)
+    local t0 = sys.monotonic()
+    local status, headers, body = self:handle(req)
+    logf("INFO", "%s %s %d (%.1f ms) from %s", req.method, req.path, status,
+      (sys.monotonic() - t0) * 1000, req.remote)
+    return status, headers, body
+  end)
+  self.srv = srv
+  local port = srv:port()
+  if s.port_file then
+    local ok, werr = write_file(s.port_file, tostring(port) .. "\n")
+    if not ok then
+      stderr("cannot write --port-file %s: %s", s.port_file, tostring(werr))
+      srv:close()
+      return M.EXIT_FAILED
+    end
+  end
+  logf("INFO", "nvlua %s job server listening on %s:%d (jobs in %s, at most %d at once%s)",
+    host.version, s.bind, port, self.dir, s.max_jobs, self.token and ", bearer token required" or "")
+  while true do
+    srv:poll(self.running > 0 and 100 or 250)
+    self:tick()
+  end
+end
+
+--- `nvlua serve [--port N] [--bind ADDR] [--port-file F] [--dir D]
+-- [--max-jobs N] [--max-body BYTES] [--config FILE.json]`.
+function M.main(args)
+  if args and (args[1] == "-h" or args[1] == "--help") then
+    io.stdout:write(M.usage)
+    return M.EXIT_OK
+  end
+  local opts, perr = M.parse_args(args or {})
+  if not opts then
+    stderr("%s", perr)
+    return M.EXIT_USAGE
+  end
+  local s, serr = settings(opts)
+  if not s then
+    stderr("%s", serr)
+    return M.EXIT_USAGE
+  end
+  local token = os.getenv("NVLUA_SERVER_TOKEN")
+  if token == "" then token = nil end
+  if token then log.add_secret(token) end
+  if not M.is_loopback(s.bind) and not token then
+    stderr("refusing to listen on %s: not a loopback address and NVLUA_SERVER_TOKEN is not set "
+      .. "(set it to require a bearer token, or bind 127.0.0.1)", s.bind)
+    return M.EXIT_USAGE
+  end
+  if s.port > 65535 then
+    stderr("--port must be between 0 and 65535")
+    return M.EXIT_USAGE
+  end
+  local ok, merr = sys.mkdirs(s.dir)
+  if not ok then
+    stderr("%s", merr)
+    return M.EXIT_FAILED
+  end
+  if not host.exe or host.exe == "" then
+    stderr("cannot find the nvlua executable to run jobs")
+    return M.EXIT_FAILED
+  end
+  local server = M.new(s, token)
+  server:load_previous()
+  return server:serve()
+end
+
+return M

@@ -1,0 +1,662 @@
+-- ODBC end to end: the nv.odbc driver, the `_executor_metadata` store over
+-- ODBC (the same operations as store_spec.lua) and ODBC database sources
+-- (nv.dbsource), against the Debian drivers:
+--   PostgreSQL Unicode (odbc-postgresql)  needs NVLUA_TEST_PG_URL
+--       eval "$(tests/servers/pg.sh start)"
+--   MariaDB Unicode (odbc-mariadb)        needs NVLUA_TEST_MYSQL_URL
+--       eval "$(tests/servers/mariadb.sh start)"
+--   SQLite3 (libsqliteodbc)               needs only the driver
+-- A backend whose driver is not registered with unixODBC (odbcinst -q -d),
+-- or whose server variable is not set, is reported pending with the reason.
+local H = require "helper"
+local json = require "nv.json"
+local schema = require "nv.schema"
+local store_mod = require "nv.store"
+local dbsource = require "nv.dbsource"
+local nvlog = require "nv.log"
+local odbc = require "nv.odbc"
+
+local WRONG = "Wr0ng-Secret-7431"
+
+local function have_driver(name)
+  return os.execute("odbcinst -q -d -n " .. H.q(name) .. " >/dev/null 2>&1") == true
+end
+
+-- postgresql://user:pw@host:port/db (or mysql://) -> its parts
+local function url_parts(url)
+  local user, pw, host, port, db = (url or ""):match("^%a+://([^:@/]+):([^@]*)@([^:/]+):(%d+)/([^?]+)")
+  if not user then return nil end
+  return { user = user, pw = pw, host = host, port = port, db = db }
+end
+
+local SQLITE_DIR = H.tmpdir()
+
+-- Each backend: how to reach it and what its driver says. `why` is set when
+-- it cannot run here.
+local backends = {
+  {
+    name = "PostgreSQL Unicode", env = "NVLUA_TEST_PG_URL", dbms = "PostgreSQL", flavor = "postgresql",
+    types = "postgresql", qualified = '"_executor_metadata"."sources"',
+    connstr = function(p, pw)
+      return string.format("odbc:Driver=PostgreSQL Unicode;Server=%s;Port=%s;Database=%s;Uid=%s;Pwd=%s",
+        p.host, p.port, p.db, p.user, pw or p.pw)
+    end,
+    types_ddl = "CREATE TABLE nvodbc_types (i bigint, d double precision, b boolean, t text, n numeric(10,2),"
+      .. " y bytea, z integer)",
+    bool_true = true,
+    missing = { 'odbc: ERROR: relation "nvodbc_missing" does not exist; Error while executing the query', "42P01" },
+    read_only = { "odbc: ERROR: cannot execute INSERT in a read-only transaction;"
+      .. " Error while executing the query", "25006" },
+    wrong_password = { 'password authentication failed for user "nv"', "08001" },
+    reset_store = function(c) assert(c:exec('DROP SCHEMA IF EXISTS "_executor_metadata" CASCADE')) end,
+    column_types = "SELECT column_name AS name, data_type AS type FROM information_schema.columns"
+      .. " WHERE table_schema = '_executor_metadata' AND table_name = 'columns'",
+    want_types = { is_nullable = "boolean", null_count = "bigint", mean_value = "double precision", column_name = "text" },
+    not_null = 'null value in column "column_name" of relation "columns" violates not%-null constraint',
+    drop_pair = { "DROP TABLE IF EXISTS nvodbc_child", "DROP TABLE IF EXISTS nvodbc_parent" },
+  },
+  {
+    name = "MariaDB Unicode", env = "NVLUA_TEST_MYSQL_URL", dbms = "MariaDB", flavor = "mysql",
+    types = "mysql_utf8mb4", qualified = '"_executor_metadata"."sources"',
+    connstr = function(p, pw)
+      return string.format("odbc:Driver=MariaDB Unicode;Server=%s;Port=%s;Database=%s;User=%s;Password=%s",
+        p.host, p.port, p.db, p.user, pw or p.pw)
+    end,
+    types_ddl = "CREATE TABLE nvodbc_types (i BIGINT, d DOUBLE, b BOOLEAN, t LONGTEXT, n DECIMAL(10,2),"
+      .. " y VARBINARY(100), z INT) CHARACTER SET utf8mb4",
+    bool_true = 1, -- BOOLEAN is TINYINT(1); the ODBC driver reports SQL_TINYINT
+    missing = { "odbc: Table 'testdb.nvodbc_missing' doesn't exist", "42S02" },
+    read_only = { "odbc: Cannot execute statement in a READ ONLY transaction", "25006" },
+    wrong_password = { "Access denied for user 'nv'@", "28000" },
+    reset_store = function(c) assert(c:exec("DROP DATABASE IF EXISTS _executor_metadata")) end,
+    column_types = "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS"
+      .. " WHERE TABLE_SCHEMA = '_executor_metadata' AND TABLE_NAME = 'columns'",
+    want_types = { is_nullable = "tinyint(1)", null_count = "bigint(20)", mean_value = "double",
+                   column_name = "varchar(191)" },
+    not_null = "Field 'column_name' doesn't have a default value",
+    drop_pair = { "DROP TABLE IF EXISTS nvodbc_child", "DROP TABLE IF EXISTS nvodbc_parent" },
+  },
+  {
+    name = "SQLite3", dbms = "SQLite", flavor = "sqlite", types = "sqlite",
+    qualified = '"_executor_metadata__sources"',
+    connstr = function() return "odbc:Driver=SQLite3;Database=" .. SQLITE_DIR .. "/driver.db" end,
+    types_ddl = "CREATE TABLE nvodbc_types (i INTEGER, d REAL, b BOOLEAN, t TEXT, n NUMERIC(10,2), y BLOB,"
+      .. " z INTEGER)",
+    bool_true = true,
+    missing = { "odbc: no such table: nvodbc_missing (1)", "HY000" },
+    read_only = { "odbc: attempt to write a readonly database (8)", "HY000" },
+    reset_store = function(c)
+      for _, t in ipairs(schema.table_names) do
+        assert(c:exec('DROP TABLE IF EXISTS "_executor_metadata__' .. t .. '"'))
+      end
+    end,
+    column_types = "SELECT name, type FROM pragma_table_info('_executor_metadata__columns')",
+    want_types = { is_nullable = "INTEGER", null_count = "INTEGER", mean_value = "REAL", column_name = "TEXT" },
+    not_null = "NOT NULL constraint failed: _executor_metadata__columns.column_name",
+    drop_pair = { "DROP TABLE IF EXISTS nvodbc_child", "DROP TABLE IF EXISTS nvodbc_parent" },
+  },
+}
+
+for _, B in ipairs(backends) do
+  if not have_driver(B.name) then
+    B.why = "the ODBC driver '" .. B.name .. "' is not registered (odbcinst -q -d); install its Debian package"
+  elseif B.env then
+    B.parts = url_parts(os.getenv(B.env))
+    if not B.parts then B.why = B.env .. " is not set; start the server with tests/servers/*.sh first" end
+  end
+  if not B.why then B.cs = B.connstr(B.parts) end
+end
+
+local function quiet_ctx()
+  local lines = {}
+  local function rec(level)
+    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
+  end
+  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
+end
+
+local function exec_all(db, list)
+  for _, sql in ipairs(list) do assert(db:exec(sql)) end
+end
+
+local function by_name(list)
+  local out = {}
+  for _, x in ipairs(list) do out[x.name] = x end
+  return out
+end
+
+local LONG = string.rep("héllo €𝄞 ", 9000) -- 108000 bytes: read back in many SQLGetData chunks
+
+------------------------------------------------------------------------
+-- the driver
+
+for _, B in ipairs(backends) do
+  describe("nv.odbc with " .. B.name, function()
+    if B.why then
+      pending("SKIPPED: " .. B.why)
+      return
+    end
+    local db
+    before_each(function() db = assert(odbc.open(B.cs)) end)
+    after_each(function() db:close() end)
+
+    it("reports the DBMS and driver", function()
+      local info = db:info()
+      assert.equal(B.dbms, info.dbms_name)
+      assert.is_string(info.dbms_version)
+      assert.matches("%.so$", info.driver_name)
+    end)
+
+    it("types results from SQLDescribeCol and binds every parameter kind", function()
+      exec_all(db, { "DROP TABLE IF EXISTS nvodbc_types", B.types_ddl })
+      assert.equal(1, db:exec("INSERT INTO nvodbc_types VALUES (?, ?, ?, ?, ?, ?, ?)",
+        9007199254740993, 0.1, true, LONG, 12.5, "\0\255\1", nil))
+      local rows, cols = assert(db:query("SELECT i, d, b, t, n, y, z FROM nvodbc_types"))
+      assert.same({ "i", "d", "b", "t", "n", "y", "z" }, cols)
+      local r = rows[1]
+      assert.equal("integer", math.type(r.i))
+      assert.equal(9007199254740993, r.i)
+      assert.equal("float", math.type(r.d))
+      assert.equal(0.1, r.d)
+      assert.equal(B.bool_true, r.b)
+      assert.equal(#LONG, #r.t)
+      assert.is_true(r.t == LONG)
+      assert.equal(12.5, r.n)
+      assert.equal("\0\255\1", r.y)
+      assert.is_nil(r.z)
+    end)
+
+    it("binds nil, booleans, integers, numbers and strings in WHERE clauses", function()
+      exec_all(db, { "DROP TABLE IF EXISTS nvodbc_types", B.types_ddl })
+      local nasty = [[it's "?" -- ; DROP TABLE nvodbc_types; ']]
+      assert.equal(1, db:exec("INSERT INTO nvodbc_types (i, d, b, t) VALUES (?, ?, ?, ?)", 7, 2.25, false, nasty))
+      assert.equal(1, db:exec("INSERT INTO nvodbc_types (i, t) VALUES (?, ?)", 8, nil))
+      local rows = assert(db:query("SELECT i, d FROM nvodbc_types WHERE t = ? AND i = ? AND d = ?", nasty, 7, 2.25))
+      assert.same({ { i = 7, d = 2.25 } }, rows)
+      assert.same({ { i = 8 } }, assert(db:query("SELECT i FROM nvodbc_types WHERE t IS NULL")))
+      assert.equal(2, db:exec("UPDATE nvodbc_types SET z = ?", 1))
+      assert.equal(0, db:exec("DELETE FROM nvodbc_types WHERE i = ?", 99))
+      assert.same({ { q = "?", b = "x" } }, assert(db:query("SELECT '?' AS q, ? AS b", "x")))
+    end)
+
+    it("returns nil, message, SQLSTATE for SQL errors and raises for misuse", function()
+      assert.same({ nil, B.missing[1], B.missing[2] }, { db:query("SELECT * FROM nvodbc_missing") })
+      assert.has_error(function() db:exec("SELECT ?", 1, 2) end, "statement has 1 parameter(s), 2 given")
+      assert.has_error(function() db:exec("SELECT ?", {}) end, "parameter 1: cannot bind a table")
+      assert.has_error(function() db:commit() end, "no transaction is open")
+      assert.equal(1, db:query("SELECT 1 AS x")[1].x) -- still usable
+    end)
+
+    it("commits and rolls back ODBC transactions", function()
+      exec_all(db, { "DROP TABLE IF EXISTS nvodbc_types", B.types_ddl })
+      assert.is_true(db:begin())
+      assert.equal(1, db:exec("INSERT INTO nvodbc_types (i) VALUES (1)"))
+      assert.is_true(db:rollback())
+      assert.equal(0, db:query("SELECT COUNT(*) AS n FROM nvodbc_types")[1].n)
+      assert.is_true(db:begin())
+      assert.equal(1, db:exec("INSERT INTO nvodbc_types (i) VALUES (2)"))
+      assert.is_true(db:commit())
+      assert.equal(1, db:query("SELECT COUNT(*) AS n FROM nvodbc_types")[1].n)
+    end)
+
+    it("lists tables, columns and keys through the ODBC catalog functions", function()
+      exec_all(db, B.drop_pair)
+      exec_all(db, { "CREATE TABLE nvodbc_parent (id INTEGER PRIMARY KEY, name VARCHAR(20))",
+                     "CREATE TABLE nvodbc_child (cid INTEGER PRIMARY KEY, pid INTEGER REFERENCES nvodbc_parent(id))" })
+      local t = assert(db:tables(nil, nil, "nvodbc_parent", nil))
+      assert.equal(1, #t)
+      assert.same({ "nvodbc_parent", "TABLE" }, { t[1].table_name, t[1].table_type })
+      local c = assert(db:columns(nil, nil, "nvodbc_parent", nil))
+      assert.same({ "id", "name" }, { c[1].column_name, c[2].column_name })
+      assert.same({ 1, 2 }, { c[1].ordinal_position, c[2].ordinal_position })
+      local pk = assert(db:primary_keys(nil, nil, "nvodbc_parent"))
+      assert.same({ "id" }, { pk[1].column_name })
+      local fk = assert(db:foreign_keys(nil, nil, "nvodbc_parent", nil, nil, nil))
+      assert.same({ "nvodbc_child", "pid", "id" }, { fk[1].fktable_name, fk[1].fkcolumn_name, fk[1].pkcolumn_name })
+      assert.same({ nil, "odbc: Invalid use of null pointer", "HY009" }, { db:primary_keys() })
+    end)
+
+    it("closes idempotently, on scope exit, and refuses use after close", function()
+      assert.is_true(db:close())
+      assert.is_true(db:close())
+      assert.equal("nv.odbc (closed)", tostring(db))
+      assert.has_error(function() db:query("SELECT 1") end, "attempt to use a closed connection")
+      local outer
+      do
+        local c <close> = assert(odbc.open(B.cs))
+        outer = c
+      end
+      assert.equal("nv.odbc (closed)", tostring(outer))
+    end)
+
+    it("enforces read-only sessions", function()
+      exec_all(db, { "DROP TABLE IF EXISTS nvodbc_types", B.types_ddl })
+      local ro <close> = assert(odbc.open(B.cs, { read_only = true }))
+      assert.same({ nil, B.read_only[1], B.read_only[2] }, { ro:exec("INSERT INTO nvodbc_types (i) VALUES (1)") })
+      assert.equal(0, ro:query("SELECT COUNT(*) AS n FROM nvodbc_types")[1].n)
+    end)
+
+    if B.parts then
+      it("reports a wrong password naming driver, server and database, never the password", function()
+        local c, err, code = odbc.open(B.connstr(B.parts, WRONG))
+        assert.is_nil(c)
+        assert.equal(B.wrong_password[2], code)
+        local prefix = string.format("odbc: cannot connect to [%s] %s:%s/%s: ", B.name, B.parts.host, B.parts.port,
+          B.parts.db)
+        assert.equal(prefix, err:sub(1, #prefix))
+        assert.truthy(err:find(B.wrong_password[1], 1, true), err)
+        assert.is_nil(err:find(WRONG, 1, true))
+        assert.equal("x *** y", nvlog.mask("x " .. WRONG .. " y")) -- registered as a secret
+      end)
+      it("reports a refused port naming driver and server:port, within the connect timeout", function()
+        local p = setmetatable({ port = "1" }, { __index = B.parts })
+        local t0 = os.time()
+        local c, err = odbc.open(B.connstr(p, WRONG), { connect_timeout = 2 })
+        assert.is_nil(c)
+        local prefix = string.format("odbc: cannot connect to [%s] %s:1/%s: ", B.name, B.parts.host, B.parts.db)
+        assert.equal(prefix, err:sub(1, #prefix))
+        assert.is_nil(err:find(WRONG, 1, true))
+        assert.is_true(os.time() - t0 <= 5)
+      end)
+    else
+      it("reports an unopenable database file naming it", function()
+        assert.same({ nil, "odbc: cannot connect to [SQLite3] /nonexistent-dir/x.db: connect failed", "HY000" },
+          { odbc.open("odbc:Driver=SQLite3;Database=/nonexistent-dir/x.db;Pwd=" .. WRONG) })
+        assert.equal("x *** y", nvlog.mask("x " .. WRONG .. " y"))
+      end)
+    end
+  end)
+end
+
+describe("nv.odbc connection strings", function()
+  it("describes a connection string without its password", function()
+    local d = odbc.describe("odbc:Driver={PostgreSQL Unicode};Server=h;Port=5;Database=d;Uid=u;Pwd={a;b}}c}")
+    assert.same({ driver = "PostgreSQL Unicode", host = "h", port = "5", database = "d", user = "u" }, d)
+    assert.equal("x *** y", nvlog.mask("x a;b}c y")) -- the braced password, registered
+    assert.same({ dsn = "x" }, odbc.describe("DSN=x"))
+  end)
+
+  it("names a missing DSN and a missing driver", function()
+    assert.same({ nil, "odbc: cannot connect to [DSN=nvodbc-none]: Data source name not found and no default"
+      .. " driver specified", "IM002" }, { odbc.open("DSN=nvodbc-none") })
+    assert.same({ nil, "odbc: cannot connect to [NoSuchDriver]: Can't open lib 'NoSuchDriver' : file not found",
+      "01000" }, { odbc.open("odbc:Driver=NoSuchDriver") })
+  end)
+
+  it("raises for bad options", function()
+    assert.has_error(function() odbc.open("DSN=x", { connect_timeout = 0 }) end,
+      "bad argument #2 to 'open' (connect_timeout must be 1..3600 s)")
+    assert.has_error(function() odbc.open("DSN=x", 5) end, "bad argument #2 to 'open' (table expected, got number)")
+  end)
+end)
+
+------------------------------------------------------------------------
+-- the store
+
+local function count(st, tname, where, ...)
+  local rows = assert(st:query("SELECT COUNT(*) AS n FROM " .. st:qualified(tname) .. (where or ""), ...))
+  return rows[1].n
+end
+
+local function sample_source(run_id, ntables)
+  local tables = {}
+  for i = 1, ntables do
+    tables[i] = { table_id = "t" .. i, table_name = "file" .. i .. ".csv", file_type = "csv", row_count = 10 * i,
+                  columns = { { column_name = "id", position = 0, data_type = "integer", is_nullable = false,
+                                sample_values = { 1, 2, 3 } },
+                              { column_name = "name", position = 1, data_type = "string", is_nullable = true } } }
+  end
+  return { source = { run_id = run_id, source_id = "src1", workflow_id = "wf1", source_path = "/data",
+                      source_type = "csv", files_found = ntables, total_size_bytes = 1024,
+                      extraction_timestamp = store_mod.timestamp(1700000000.5) },
+           tables = tables }
+end
+
+for _, B in ipairs(backends) do
+  describe("nv.store over ODBC with " .. B.name, function()
+    if B.why then
+      pending("SKIPPED: " .. B.why)
+      return
+    end
+    local st
+    before_each(function()
+      local raw <close> = assert(odbc.open(B.cs))
+      B.reset_store(raw)
+      st = assert(store_mod.open(B.cs))
+    end)
+    after_each(function() st:close() end)
+
+    it("opens through the odbc dialect with the " .. B.flavor .. " flavor", function()
+      assert.equal("odbc", st.kind)
+      assert.equal(B.types, st.dialect.name)
+      assert.equal(B.qualified, st:qualified("sources"))
+    end)
+
+    it("creates the five tables with the flavor's types, then finds them", function()
+      local changes, before = assert(st:ensure())
+      assert.same(schema.table_names, changes.created)
+      assert.same({}, before.found)
+      assert.same({}, assert(st:ensure()).created)
+      assert.same({ "sources", "tables", "columns", "executor_runs", "logs" }, assert(st:validate()).found)
+      local types = {}
+      for _, r in ipairs(assert(st:query(B.column_types))) do types[r.name] = r.type end
+      for col, want in pairs(B.want_types) do assert.equal(want, types[col], col) end
+    end)
+
+    it("migrates an older table by adding columns and keeps its rows", function()
+      assert(st.db:exec("CREATE TABLE " .. st:qualified("sources") .. " (source_id VARCHAR(100), source_path TEXT)"))
+      assert(st.db:exec("INSERT INTO " .. st:qualified("sources") .. " VALUES (?, ?)", "old", "/old"))
+      local changes, before = assert(st:ensure())
+      assert.same({ "sources" }, before.found)
+      assert.is_true(#changes.columns_added > 5)
+      assert.truthy(table.concat(changes.columns_added, ","):find("sources.workflow_id", 1, true))
+      assert.same({ { source_id = "old", source_path = "/old" } },
+        assert(st:query("SELECT source_id, source_path, workflow_id FROM " .. st:qualified("sources"))))
+    end)
+
+    it("writes a source in one transaction and replaces on re-run", function()
+      assert(st:ensure())
+      assert(st:write_source(sample_source("run1", 3)))
+      assert(st:write_source(sample_source("run1", 2)))
+      assert.equal(1, count(st, "sources"))
+      assert.equal(2, count(st, "tables"))
+      assert.equal(4, count(st, "columns"))
+      assert(st:write_source(sample_source("run2", 1)))
+      assert.equal(2, count(st, "sources"))
+      local rows = assert(st:query("SELECT sample_values FROM " .. st:qualified("columns")
+        .. " WHERE run_id = ? AND column_name = 'id'", "run2"))
+      assert.same({ { sample_values = "[1,2,3]" } }, rows)
+    end)
+
+    it("rolls back a failed source write completely", function()
+      assert(st:ensure())
+      local rec = sample_source("run1", 2)
+      rec.tables[2].columns[1].column_name = nil -- NOT NULL violation halfway through
+      local ok, err = st:write_source(rec)
+      assert.is_nil(ok)
+      assert.matches(B.not_null, err)
+      assert.equal(0, count(st, "sources"))
+      assert.equal(0, count(st, "tables"))
+      assert(st:write_source(sample_source("run1", 1))) -- the connection is usable again
+      assert.equal(1, count(st, "sources"))
+    end)
+
+    it("binds values as parameters, never as SQL text", function()
+      assert(st:ensure())
+      local nasty = [[x'); DROP TABLE "_executor_metadata"."sources"; -- ? $1 "]]
+      assert(st:upsert("executor_runs", { run_id = nasty, status = "Success" }))
+      assert(st:upsert("executor_runs", { run_id = nasty, status = "Failed" }))
+      local rows = assert(st:query("SELECT run_id, status FROM " .. st:qualified("executor_runs")
+        .. " WHERE run_id = ?", nasty))
+      assert.same({ { run_id = nasty, status = "Failed" } }, rows)
+      assert.equal(0, count(st, "sources"))
+    end)
+
+    it("refuses unknown columns", function()
+      assert(st:ensure())
+      assert.has_error(function() st:insert("logs", { run_id = "r", seq = 1, bogus = 1 }) end,
+        "table logs has no column 'bogus'")
+    end)
+
+    it("appends log records", function()
+      assert(st:ensure())
+      assert.equal(2, st:write_logs({ run_id = "r1" }, { { time = 1, level = "INFO", module = "m", message = "a" },
+                                                          { time = 2, level = "ERROR", module = "m", message = "b" } }))
+      assert.equal(2, count(st, "logs", " WHERE run_id = ?", "r1"))
+    end)
+  end)
+end
+
+describe("nv.store over ODBC, flavors", function()
+  local other
+  for _, B in ipairs(backends) do
+    if not B.why and B.flavor ~= "sqlite" then other = other or B end
+  end
+  if not other or backends[3].why then
+    pending("SKIPPED: needs SQLite3 and one server backend (" .. tostring(backends[1].why) .. ")")
+    return
+  end
+
+  it("refuses to mix flavors while a store of another flavor is open", function()
+    local sq = assert(store_mod.open(backends[3].cs))
+    assert.same({ nil, "odbc: a sqlite store is open; close it before opening a " .. other.flavor .. " store" },
+      { store_mod.open(other.cs) })
+    sq:close()
+    local st = assert(store_mod.open(other.cs))
+    assert.equal(other.types, st.dialect.name)
+    st:close()
+  end)
+end)
+
+------------------------------------------------------------------------
+-- database sources
+
+local SQLITE_SOURCE = {
+  "DROP VIEW IF EXISTS big_orders", "DROP TABLE IF EXISTS orders", "DROP TABLE IF EXISTS customers",
+  "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT UNIQUE, score REAL, active BOOLEAN)",
+  [[CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id),
+      amount DOUBLE, note VARCHAR(20), raw BLOB)]],
+  "CREATE INDEX orders_amount ON orders (amount)",
+  "INSERT INTO customers VALUES (1, 'a@x.org', 1.5, 1), (2, NULL, 2.5, 0), (3, 'c@x.org', NULL, NULL)",
+  [[INSERT INTO orders VALUES (10, 1, 9.5, 'x', x'00ff'), (11, 1, 10.5, '', NULL), (12, 2, NULL, NULL, NULL),
+      (13, 3, 10.5, 'y', NULL)]],
+  "CREATE VIEW big_orders AS SELECT order_id, amount FROM orders WHERE amount > 10",
+}
+
+local PG_SOURCE = {
+  "DROP SCHEMA IF EXISTS nvodbc CASCADE",
+  "CREATE SCHEMA nvodbc",
+  "CREATE TABLE nvodbc.customers (id integer PRIMARY KEY, email text UNIQUE, active boolean)",
+  [[CREATE TABLE nvodbc.orders (order_id bigint PRIMARY KEY, customer_id integer NOT NULL
+      REFERENCES nvodbc.customers(id), amount double precision)]],
+  "INSERT INTO nvodbc.customers VALUES (1, 'a@x.org', true), (2, NULL, false), (3, 'c@x.org', NULL)",
+  "INSERT INTO nvodbc.orders VALUES (10, 1, 9.5), (11, 1, 10.5), (12, 2, NULL), (13, 3, 10.5)",
+  "ANALYZE nvodbc.customers",
+}
+
+local MY_SOURCE = {
+  "DROP TABLE IF EXISTS nvodbc_orders", "DROP TABLE IF EXISTS nvodbc_customers",
+  "CREATE TABLE nvodbc_customers (id INT PRIMARY KEY, email VARCHAR(50) UNIQUE, active BOOLEAN)",
+  [[CREATE TABLE nvodbc_orders (order_id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
+      amount DOUBLE, FOREIGN KEY (customer_id) REFERENCES nvodbc_customers(id))]],
+  "INSERT INTO nvodbc_customers VALUES (1, 'a@x.org', 1), (2, NULL, 0), (3, 'c@x.org', NULL)",
+  "INSERT INTO nvodbc_orders VALUES (10, 1, 9.5), (11, 1, 10.5), (12, 2, NULL), (13, 3, 10.5)",
+}
+
+local function extract(cs, opts)
+  local ctx = quiet_ctx()
+  local m = dbsource.source(ctx, { source_id = "src_odbc", data_source_path = cs, source_type = "odbc" }, opts or {},
+    { source_id = "src_odbc", source_type = "odbc", tables = json.array(), errors = json.array(), files_found = 0,
+      total_size_bytes = 0 })
+  return m, ctx
+end
+
+describe("nv.dbsource over ODBC", function()
+  it("resolves odbc: paths and bare strings with source_type odbc", function()
+    assert.same({ "odbc", "odbc:DSN=x" }, { dbsource.resolve({ data_source_path = "odbc:DSN=x" }) })
+    assert.same({ "odbc", "DSN=x" }, { dbsource.resolve({ data_source_path = "DSN=x", source_type = "odbc" }) })
+    assert.same({ nil, "an ODBC source needs a connection string (odbc:Driver=…;… or odbc:DSN=…)" },
+      { dbsource.resolve({ source_type = "odbc" }) })
+  end)
+
+  it("fails a source it cannot reach, naming the DSN", function()
+    local m = extract("odbc:DSN=nvodbc-none;Pwd=" .. WRONG)
+    assert.equal("failed", m.status)
+    assert.same({ "source odbc:[DSN=nvodbc-none]: odbc: cannot connect to [DSN=nvodbc-none]: Data source name"
+      .. " not found and no default driver specified" }, m.errors)
+    assert.is_nil(json.encode(m):find(WRONG, 1, true))
+  end)
+
+  local sq = backends[3]
+  if sq.why then
+    pending("SKIPPED: " .. sq.why)
+  else
+    local src_cs = "odbc:Driver=SQLite3;Database=" .. SQLITE_DIR .. "/source.db"
+    it("extracts SQLite through SQLTables/SQLColumns plus pragma joins, in six catalog calls", function()
+      do
+        local db <close> = assert(odbc.open(src_cs))
+        exec_all(db, SQLITE_SOURCE)
+      end
+      local ok, info = dbsource.test_connection({ data_source_path = src_cs })
+      assert.is_true(ok)
+      assert.same({ "odbc", "odbc:[SQLite3] " .. SQLITE_DIR .. "/source.db", "SQLite" },
+        { info.kind, info.description, info.dbms_name })
+      local m = extract(src_cs, { query_timeout = 30 })
+      assert.equal("success", m.status)
+      assert.same({}, m.errors)
+      assert.equal(6, m.catalog_queries)
+      assert.same({ { name = "main" } }, m.schemas)
+      local t = by_name(m.tables)
+      assert.same({ "big_orders", "customers", "orders" }, { m.tables[1].name, m.tables[2].name, m.tables[3].name })
+      assert.equal("view", t.big_orders.table_type)
+      assert.matches("amount > 10", t.big_orders.definition)
+      assert.same({ "id" }, t.customers.primary_key)
+      assert.same({ { name = "orders_fk0", columns = { "customer_id" }, ref_schema = "main", ref_table = "customers",
+                      ref_columns = { "id" } } }, t.orders.foreign_keys)
+      assert.same({ "email" }, t.customers.unique_constraints[1].columns)
+      assert.same({ "amount" }, by_name(t.orders.indexes).orders_amount.columns)
+      assert.equal(3, t.customers.rows)
+      assert.equal(4, t.orders.rows)
+      local oc = by_name(t.orders.columns)
+      assert.same({ "INTEGER", "integer", false }, { oc.customer_id.native_type, oc.customer_id.inferred_type,
+                                                     oc.customer_id.declared_nullable })
+      assert.same({ 0, 3, 1, 3 }, { oc.customer_id.null_count, oc.customer_id.distinct_count, oc.customer_id.min,
+                                    oc.customer_id.max })
+      assert.equal("main.customers(id)", oc.customer_id.foreign_key)
+      assert.same({ "decimal", 1, 9.5, 10.5 }, { oc.amount.inferred_type, oc.amount.null_count, oc.amount.min,
+                                                 oc.amount.max })
+      assert.same({ "string", 1, 1, 0, 1 }, { oc.note.inferred_type, oc.note.empty_count, oc.note.null_count,
+                                              oc.note.min_length, oc.note.max_length })
+      assert.same({ "binary", { "0x00ff" } }, { oc.raw.inferred_type, oc.raw.samples })
+      local cc = by_name(t.customers.columns)
+      assert.same({ "boolean", false, true }, { cc.active.inferred_type, cc.active.min, cc.active.max })
+      -- one aggregate + one sample query per table
+      assert.equal(6, m.profile_queries)
+    end)
+
+    it("honours include/exclude patterns for tables", function()
+      local m = extract(src_cs, { include_tables = "c*,o*", exclude_tables = "orders" })
+      assert.same({ "customers" }, { m.tables[1].name, m.tables[2] and m.tables[2].name })
+    end)
+  end
+
+  for _, B in ipairs({ backends[1], backends[2] }) do
+    if B.why then
+      pending("SKIPPED (" .. B.name .. "): " .. B.why)
+    else
+      it("extracts " .. B.dbms .. " through its catalog queries, in six catalog queries", function()
+        do
+          local db <close> = assert(odbc.open(B.cs))
+          exec_all(db, B.flavor == "postgresql" and PG_SOURCE or MY_SOURCE)
+        end
+        local opts = B.flavor == "postgresql" and { include_schemas = "nvodbc" }
+          or { include_tables = "nvodbc_customers,nvodbc_orders" }
+        local m = extract(B.cs, opts)
+        assert.equal("success", m.status)
+        assert.same({}, m.errors)
+        assert.equal(6, m.catalog_queries)
+        assert.equal(2, #m.tables)
+        local pre = B.flavor == "postgresql" and "" or "nvodbc_"
+        local t = by_name(m.tables)
+        local cust, ord = t[pre .. "customers"], t[pre .. "orders"]
+        assert.same({ "id" }, cust.primary_key)
+        assert.same({ "customer_id" }, ord.foreign_keys[1].columns)
+        assert.equal(3, cust.rows)
+        assert.equal(4, ord.rows)
+        local cc = by_name(cust.columns)
+        assert.same({ "boolean", false, true }, { cc.active.inferred_type, cc.active.min, cc.active.max })
+        local oc = by_name(ord.columns)
+        assert.same({ 1, 9.5, 10.5, 2 }, { oc.amount.null_count, oc.amount.min, oc.amount.max,
+                                           oc.amount.distinct_count })
+        assert.is_nil(json.encode(m):find(":" .. B.parts.pw .. "@", 1, true))
+      end)
+    end
+  end
+end)
+
+------------------------------------------------------------------------
+-- the jobs, as subprocesses
+
+describe("jobs over ODBC (subprocess)", function()
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  local sq = backends[3]
+  if sq.why then
+    pending("SKIPPED: " .. sq.why)
+  else
+    it("schema_validation creates and then finds the tables in an ODBC SQLite store", function()
+      local url = "odbc:Driver=SQLite3;Database=" .. dir .. "/x.db"
+      local code, out, err = H.run({ "run", "schema_validation", "--store", url }, { cwd = dir })
+      assert.equal(0, code, err)
+      local res = assert(json.decode(out))
+      assert.equal("valid", res.validation_status)
+      assert.equal("odbc", res.store)
+      assert.same(schema.table_names, res.tables_created)
+      local code2, out2 = H.run({ "run", "schema_validation", "--store", url }, { cwd = dir })
+      assert.equal(0, code2)
+      local res2 = assert(json.decode(out2))
+      assert.same({}, res2.tables_created)
+      assert.same(schema.table_names, res2.tables_found)
+      local db <close> = assert(odbc.open(url))
+      local runs = assert(db:query('SELECT status FROM "_executor_metadata__executor_runs" WHERE run_mode = ?',
+        "schema_validation"))
+      assert.same({ { status = "Success" }, { status = "Success" } }, runs)
+    end)
+
+    it("metadata_extraction writes an ODBC SQLite source into the SQLite store", function()
+      local src = "odbc:Driver=SQLite3;Database=" .. dir .. "/src.db"
+      do
+        local db <close> = assert(odbc.open(src))
+        exec_all(db, SQLITE_SOURCE)
+      end
+      local code, out, err = H.run({ "run", "metadata_extraction", src, "odbc", "t1", "--write-to-db" },
+        { cwd = dir })
+      assert.equal(0, code, err)
+      assert.equal(true, assert(json.decode(out)).success)
+      local st <close> = H.open_store(dir)
+      local s = assert(st:query("SELECT source_type, status, tables_found FROM _executor_metadata.sources"))
+      assert.same({ { source_type = "odbc", status = "success", tables_found = 3 } }, s)
+    end)
+  end
+
+  local pgb = backends[1]
+  if pgb.why then
+    pending("SKIPPED (PostgreSQL Unicode): " .. pgb.why)
+  else
+    it("metadata_extraction writes a PostgreSQL source read over ODBC into the SQLite store", function()
+      do
+        local db <close> = assert(odbc.open(pgb.cs))
+        exec_all(db, PG_SOURCE)
+      end
+      H.write(dir .. "/cfg.json", '{"include_schemas": ["nvodbc"]}')
+      local code, out, err = H.run({ "run", "metadata_extraction", pgb.cs, "odbc", "t1", "--write-to-db",
+                                     "--config", dir .. "/cfg.json" }, { cwd = dir })
+      assert.equal(0, code, err)
+      local pw = "Pwd=" .. pgb.parts.pw .. ";"
+      assert.is_nil(out:find(pw, 1, true))
+      assert.is_nil(err:find(pw, 1, true))
+      local st <close> = H.open_store(dir)
+      local src = assert(st:query("SELECT source_type, status, tables_found, connection_info, source_path"
+        .. " FROM _executor_metadata.sources"))
+      assert.equal(1, #src)
+      assert.same({ "odbc", "success", 2 }, { src[1].source_type, src[1].status, src[1].tables_found })
+      assert.is_nil(src[1].connection_info:find(pgb.parts.pw, 1, true))
+      assert.is_nil(src[1].source_path:find(pw, 1, true))
+      assert.equal("PostgreSQL Unicode", json.decode(src[1].connection_info).driver)
+      local tables = assert(st:query("SELECT table_name, table_type, schema_name, row_count, primary_key"
+        .. " FROM _executor_metadata.tables ORDER BY table_name"))
+      assert.same({ table_name = "customers", table_type = "table", schema_name = "nvodbc", row_count = 3,
+                    primary_key = '["id"]' }, tables[1])
+      local cols = assert(st:query("SELECT column_name, data_type, native_type, null_count, distinct_count,"
+        .. " min_value, max_value, foreign_key FROM _executor_metadata.columns WHERE table_name = 'orders'"
+        .. " ORDER BY position"))
+      assert.same({ column_name = "customer_id", data_type = "integer", native_type = "integer", null_count = 0,
+                    distinct_count = 3, min_value = "1", max_value = "3", foreign_key = "nvodbc.customers(id)" },
+        cols[2])
+    end)
+  end
+end)
+
+teardown(function() H.rmdir(SQLITE_DIR) end)

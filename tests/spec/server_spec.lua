@@ -1,0 +1,508 @@
+-- The job server (`nvlua serve`, spec 003's API server) over real HTTP, and
+-- the two C modules under it: nv.proc (child processes) and nv.httpd
+-- (libmicrohttpd in external-polling mode, handlers on the Lua thread).
+local H = require "helper"
+local json = require "nv.json"
+local http = require "nv.http"
+local proc = require "nv.proc"
+
+local passthrough = { "PATH", "HOME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" }
+
+local function base_env(extra)
+  local env = {}
+  for _, k in ipairs(passthrough) do env[k] = os.getenv(k) end
+  for k, v in pairs(extra or {}) do env[k] = v end
+  return env
+end
+
+local function sleep(s) os.execute("sleep " .. s) end
+
+-- waits for a child started with proc.spawn, at most `secs`; returns how, code
+local function wait_for(pid, secs)
+  for _ = 1, math.floor(secs * 20) do
+    local how, code = proc.poll(pid)
+    if how ~= "running" then return how, code end
+    sleep(0.05)
+  end
+  proc.kill(pid, "KILL")
+  return proc.wait(pid)
+end
+
+local function wait_port(file, pid, errfile)
+  for _ = 1, 200 do
+    local port = tonumber(H.read(file) or "")
+    if port then return port end
+    local how = proc.poll(pid)
+    if how ~= "running" then error("server exited: " .. tostring(H.read(errfile))) end
+    sleep(0.05)
+  end
+  error("server did not write its port: " .. tostring(H.read(errfile)))
+end
+
+local function no_sanitizer_report(text)
+  assert.falsy((text or ""):find("AddressSanitizer", 1, true), text)
+  assert.falsy((text or ""):find("runtime error:", 1, true), text)
+end
+
+describe("nv.proc", function()
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  it("spawns without a shell and reports the exit code", function()
+    local pid = assert(proc.spawn({ argv = { "sh", "-c", "echo out; echo err >&2; exit 3" },
+                                    stdout = dir .. "/o", stderr = dir .. "/e" }))
+    assert.same({ "exited", 3 }, { proc.wait(pid) })
+    assert.equal("out\n", H.read(dir .. "/o"))
+    assert.equal("err\n", H.read(dir .. "/e"))
+    local how, msg = proc.poll(pid) -- already reaped
+    assert.is_nil(how)
+    assert.truthy(msg:find("cannot wait for process " .. pid, 1, true), msg)
+  end)
+
+  it("polls a running child, kills it and reports the signal", function()
+    local pid = assert(proc.spawn({ argv = { "sleep", "30" } }))
+    assert.equal("running", proc.poll(pid))
+    assert.is_true(proc.kill(pid, "TERM"))
+    assert.same({ "signaled", 15 }, { wait_for(pid, 5) })
+  end)
+
+  it("merges env over the environment, removes with false, or replaces it", function()
+    local pid = assert(proc.spawn({ argv = { "sh", "-c", 'printf "%s|%s|%s" "$NV_A" "$HOME" "$PATH"' },
+                                    env = { NV_A = "1", HOME = false }, stdout = dir .. "/o" }))
+    assert.same({ "exited", 0 }, { proc.wait(pid) })
+    assert.equal("1||" .. os.getenv("PATH"), H.read(dir .. "/o"))
+    pid = assert(proc.spawn({ argv = { "/bin/sh", "-c", 'printf "%s|%s" "$NV_B" "$HOME"' },
+                              env = { NV_B = 2 }, replace = true, stdout = dir .. "/o2" }))
+    assert.same({ "exited", 0 }, { proc.wait(pid) })
+    assert.equal("2|", H.read(dir .. "/o2"))
+  end)
+
+  it("runs in cwd", function()
+    local pid = assert(proc.spawn({ argv = { "pwd" }, cwd = dir, stdout = dir .. "/o" }))
+    proc.wait(pid)
+    assert.equal(dir .. "\n", H.read(dir .. "/o"))
+  end)
+
+  it("returns nil, message for a missing program or directory", function()
+    local pid, msg = proc.spawn({ argv = { "/nonexistent/prog" } })
+    assert.is_nil(pid)
+    assert.equal("cannot spawn /nonexistent/prog: No such file or directory", msg)
+    pid, msg = proc.spawn({ argv = { "true" }, cwd = dir .. "/missing" })
+    assert.is_nil(pid)
+    assert.truthy(msg:find("No such file or directory", 1, true), msg)
+  end)
+
+  it("raises on misuse", function()
+    assert.has_error(function() proc.spawn({ argv = {} }) end, "spawn: 'argv' needs 1 to 4096 strings")
+    assert.has_error(function() proc.spawn({ argv = { "true" }, shell = true }) end, "spawn: unknown option 'shell'")
+    assert.has_error(function() proc.kill(0) end)
+    assert.has_error(function() proc.kill(-1) end)
+    assert.has_error(function() proc.kill(1, "BOGUS") end)
+  end)
+end)
+
+describe("nv.httpd", function()
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  -- a server script answering `n` requests, then closing and exiting 0
+  local script = [[
+    local httpd = require "nv.httpd"
+    local json = require "nv.json"
+    local port_file, n = arg[1], tonumber(arg[2])
+    assert(not pcall(httpd.listen, { bind = "example.com" }))
+    local srv <close> = assert(httpd.listen({ bind = "127.0.0.1", port = 0, max_body = 64 }))
+    srv:on_request(function(req)
+      if req.path == "/boom" then error("handler exploded") end
+      if req.path == "/badstatus" then return "x" end
+      if req.path == "/reenter" then srv:poll(0) end
+      return 201, { ["X-Echo"] = req.method, ["Content-Type"] = "application/json" },
+        json.encode({ method = req.method, path = req.path, query = req.query, body = req.body,
+                      auth = req.headers.authorization, remote = req.remote })
+    end)
+    local f = assert(io.open(port_file .. ".tmp", "w"))
+    f:write(srv:port())
+    f:close()
+    os.rename(port_file .. ".tmp", port_file)
+    local answered = 0
+    while answered < n do answered = answered + srv:poll(1000) end
+    srv:close()
+    srv:close()
+    assert(not pcall(srv.poll, srv, 0))
+    print("done", answered)
+  ]]
+
+  it("answers requests on the Lua thread: echo, errors as 500, 413 in C", function()
+    H.write(dir .. "/srv.lua", script)
+    local pid = assert(proc.spawn({ argv = { H.bin, dir .. "/srv.lua", dir .. "/port", "7" },
+                                    env = base_env(), replace = true,
+                                    stdout = dir .. "/out", stderr = dir .. "/err" }))
+    local port = wait_port(dir .. "/port", pid, dir .. "/err")
+    local base = "http://127.0.0.1:" .. port
+    local r = assert(http.request({ method = "POST", url = base .. "/echo?a=1&b=x%20y", body = "hello",
+                                    headers = { Authorization = "Bearer abc" }, retries = 0 }))
+    assert.equal(201, r.status)
+    assert.equal("POST", r.headers["x-echo"])
+    local e = json.decode(r.body)
+    assert.same({ method = "POST", path = "/echo", query = { a = "1", b = "x y" }, body = "hello",
+                  auth = "Bearer abc", remote = "127.0.0.1" }, e)
+
+    r = assert(http.request({ url = base .. "/boom", retries = 0 }))
+    assert.equal(500, r.status)
+    assert.equal('{"error":"internal server error"}', r.body)
+    r = assert(http.request({ url = base .. "/badstatus", retries = 0 }))
+    assert.equal(500, r.status)
+    r = assert(http.request({ url = base .. "/reenter", retries = 0 }))
+    assert.equal(500, r.status)
+
+    -- announced by Content-Length: refused before the body is read
+    r = assert(http.request({ method = "POST", url = base .. "/big", body = string.rep("x", 65), retries = 0 }))
+    assert.equal(413, r.status)
+    assert.equal('{"error":"request body too large (limit 64 bytes)"}', r.body)
+    -- chunked: counted while it arrives
+    H.write(dir .. "/big", string.rep("y", 500))
+    local p = io.popen(string.format("curl -s -o /dev/null -w '%%{http_code}' -H 'Transfer-Encoding: chunked' "
+      .. "--data-binary @%s %s/chunked", H.q(dir .. "/big"), base))
+    local out = p:read("a")
+    p:close()
+    assert.equal("413", out)
+    -- exactly 64 bytes pass
+    r = assert(http.request({ method = "PUT", url = base .. "/ok", body = string.rep("z", 64), retries = 0 }))
+    assert.equal(201, r.status)
+
+    assert.same({ "exited", 0 }, { wait_for(pid, 30) })
+    local err = H.read(dir .. "/err")
+    assert.truthy(err:find("nvlua.httpd - ERROR - request handler failed: " .. dir .. "/srv.lua:7: handler exploded", 1, true), err)
+    assert.truthy(err:find("request handler returned status x", 1, true), err)
+    assert.truthy(err:find("srv:poll called from inside a request handler", 1, true), err)
+    no_sanitizer_report(err)
+    assert.equal("done\t7\n", H.read(dir .. "/out"))
+  end)
+
+  it("compares secrets in constant time", function()
+    local httpd = require "nv.httpd"
+    assert.is_true(httpd.secure_equal("abc", "abc"))
+    assert.is_false(httpd.secure_equal("abd", "abc"))
+    assert.is_false(httpd.secure_equal("ab", "abc"))
+    assert.is_false(httpd.secure_equal("abcd", "abc"))
+    assert.is_false(httpd.secure_equal("", "abc"))
+  end)
+
+  it("reports a port in use as nil, message", function()
+    local httpd = require "nv.httpd"
+    local a = assert(httpd.listen({ port = 0 }))
+    local b, msg = httpd.listen({ port = a:port() })
+    assert.is_nil(b)
+    assert.truthy(msg:find("cannot listen on 127.0.0.1:" .. a:port(), 1, true), msg)
+    a:close()
+    assert.has_error(function() a:port() end, "attempt to use a closed server")
+    assert.has_error(function() httpd.listen({ prot = 1 }) end, "listen: unknown option 'prot'")
+  end)
+end)
+
+describe("nvlua serve", function()
+  local dir, server, token_server
+  local TOKEN = "s3cr3t-T0ken-for-spec"
+
+  local function start(extra_env, args, jobs_dir)
+    local sdir = H.tmpdir()
+    local argv = { H.bin, "serve", "--port", "0", "--port-file", sdir .. "/port", "--dir", jobs_dir or (sdir .. "/jobs"),
+                   "--max-jobs", "2" }
+    for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
+    local pid = assert(proc.spawn({ argv = argv, env = base_env(extra_env), replace = true, cwd = sdir,
+                                    stdout = sdir .. "/out", stderr = sdir .. "/err" }))
+    local s = { pid = pid, dir = sdir }
+    s.port = wait_port(sdir .. "/port", pid, sdir .. "/err")
+    s.url = "http://127.0.0.1:" .. s.port
+    function s.stop()
+      proc.kill(pid, "TERM")
+      wait_for(pid, 10)
+      local err = H.read(sdir .. "/err")
+      H.rmdir(sdir)
+      return err
+    end
+    return s
+  end
+
+  local function call(s, method, path, body, headers)
+    local r = assert(http.request({ method = method, url = s.url .. path, body = body, headers = headers,
+                                    retries = 0, timeout = 30 }))
+    return r.status, json.decode(r.body) or r.body, r
+  end
+
+  local function create(s, payload, headers)
+    return call(s, "POST", "/jobs/create", type(payload) == "string" and payload or json.encode(payload), headers)
+  end
+
+  local function await(s, id, headers)
+    local t
+    for _ = 1, 1200 do
+      local status
+      status, t = call(s, "GET", "/jobs/" .. id, nil, headers)
+      assert.equal(200, status)
+      if t.status == "completed" or t.status == "failed" then return t end
+      sleep(0.1)
+    end
+    error("job " .. id .. " did not finish: " .. json.encode(t))
+  end
+
+  setup(function()
+    dir = H.tmpdir()
+    os.execute("mkdir -p " .. H.q(dir .. "/src1") .. " " .. H.q(dir .. "/src2"))
+    H.write(dir .. "/src1/orders.csv", "id,amount,country\n1,9.5,DE\n2,12.0,FR\n3,7.25,DE\n")
+    H.write(dir .. "/src2/customers.csv", "customer_id,name\n10,Ada\n11,Grace\n")
+    server = start()
+    token_server = start({ NVLUA_SERVER_TOKEN = TOKEN })
+  end)
+
+  teardown(function()
+    local e1 = server and server.stop()
+    local e2 = token_server and token_server.stop()
+    H.rmdir(dir)
+    no_sanitizer_report(e1)
+    no_sanitizer_report(e2)
+    assert.falsy((e2 or ""):find(TOKEN, 1, true))
+  end)
+
+  it("GET /health answers ok with the version", function()
+    local status, t = call(server, "GET", "/health")
+    assert.equal(200, status)
+    assert.equal("ok", t.status)
+    assert.equal(require("nv.host").version, t.version)
+  end)
+
+  it("runs a schema_validation job sandboxed until completed", function()
+    local status, t = create(server, { job_type = "schema_validation" })
+    assert.equal(202, status, json.encode(t))
+    assert.truthy(t.job_id:match("^job_%x+$"))
+    assert.truthy(t.status == "running" or t.status == "queued")
+    local j = await(server, t.job_id)
+    assert.equal("completed", j.status, json.encode(j))
+    assert.is_true(j.success)
+    assert.equal("valid", j.result_data.validation_status)
+    assert.equal("number", type(j.execution_time))
+    -- the job ran as `nvlua --sandbox run schema_validation`
+    assert.is_true(j.sandboxed)
+    assert.equal("nvlua --sandbox run schema_validation", j.command)
+    local jd = server.dir .. "/jobs/" .. t.job_id
+    assert.equal("completed\n", H.read(jd .. "/status"))
+    assert.equal(json.encode(j.result_data), json.encode(json.decode(H.read(jd .. "/stdout.json"))))
+    assert.equal('{"job_type":"schema_validation"}', H.read(jd .. "/payload.json"))
+  end)
+
+  it("runs a multi-source metadata_extraction job with a result per source", function()
+    local status, t = create(server, {
+      job_type = "metadata_extraction", workflow_id = "wf_spec",
+      sources = json.array({
+        { source_id = "s1", data_source_path = dir .. "/src1", data_source_type = "csv" },
+        { source_id = "s2", data_source_path = dir .. "/src2" },
+      }),
+    })
+    assert.equal(202, status, json.encode(t))
+    local j = await(server, t.job_id)
+    assert.equal("completed", j.status, json.encode(j))
+    local r = j.result_data
+    assert.equal("wf_spec", r.workflow_id)
+    assert.equal(2, r.total_sources)
+    assert.equal(2, r.sources_processed)
+    assert.equal(0, r.sources_failed)
+    local by_id = {}
+    for _, s in ipairs(r.sources) do by_id[s.source_id] = s end
+    assert.equal("success", by_id.s1.status)
+    assert.equal("success", by_id.s2.status)
+    assert.equal(dir .. "/src1", by_id.s1.source_path)
+  end)
+
+  it("warns about a source without data_source_path (skipped)", function()
+    local status, t = create(server, { job_type = "metadata_extraction", workflow_id = "wf_w",
+      sources = json.array({ { source_id = "a", data_source_path = dir .. "/src1" }, { source_id = "b" } }) })
+    assert.equal(202, status)
+    assert.same({ "sources[2] (b) has no data_source_path: it will be skipped" }, t.warnings)
+    await(server, t.job_id)
+  end)
+
+  local bad = {
+    { "malformed JSON", '{"job_type": "schema_validation",', "^invalid JSON: " },
+    { "a JSON array", "[1,2]", "^invalid JSON: expected an object$" },
+    { "a missing job_type", "{}", "^missing required field 'job_type'$" },
+    { "a missing source_id", json.encode({ job_type = "metadata_extraction", workflow_id = "w",
+        sources = json.array({ { source_id = "a", data_source_path = "/x" }, { data_source_path = "/y" } }) }),
+      "^missing required field 'sources%[2%]%.source_id'$" },
+    { "a missing first source_id", json.encode({ job_type = "metadata_extraction", workflow_id = "w",
+        sources = json.array({ { data_source_path = "/x" } }) }),
+      "^missing required field 'sources%[1%]%.source_id'$" },
+    { "sources without workflow_id", json.encode({ job_type = "metadata_extraction",
+        sources = json.array({ { source_id = "a", data_source_path = "/x" } }) }),
+      "^missing required field 'workflow_id' %(required with 'sources'%)$" },
+    { "an unknown job type", '{"job_type":"mine_bitcoin"}',
+      "^unknown job type 'mine_bitcoin'; known job types: api_transmission, data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation$" },
+  }
+  for _, c in ipairs(bad) do
+    it("answers 400 with the reason for " .. c[1], function()
+      local status, t = create(server, c[2])
+      assert.equal(400, status)
+      assert.truthy(t.error:match(c[3]), t.error)
+    end)
+  end
+
+  it("passes a payload too large for the environment as --payload FILE", function()
+    local status, t = create(server, { job_type = "schema_validation", workflow_id = "wf_big",
+                                       note = string.rep("n", 200 * 1024) })
+    assert.equal(202, status)
+    local j = await(server, t.job_id)
+    assert.equal("completed", j.status, json.encode(j))
+    assert.equal("wf_big", j.result_data.workflow_id)
+    assert.equal("nvlua --sandbox run schema_validation --payload " .. server.dir .. "/jobs/" .. t.job_id
+      .. "/payload.json", j.command)
+  end)
+
+  it("answers 413 for a body over the limit", function()
+    local status, t = create(server, '{"job_type":"schema_validation","pad":"' .. string.rep("x", 1048576) .. '"}')
+    assert.equal(413, status)
+    assert.equal("request body too large (limit 1048576 bytes)", t.error)
+  end)
+
+  it("answers 404 for an unknown job or path and 405 for a wrong method", function()
+    local status, t = call(server, "GET", "/jobs/job_0000000000000000")
+    assert.equal(404, status)
+    assert.equal("no job 'job_0000000000000000'", t.error)
+    assert.equal(404, (call(server, "GET", "/nope")))
+    local r
+    status, t, r = call(server, "GET", "/jobs/create")
+    assert.equal(405, status)
+    assert.equal("POST", r.headers.allow)
+    assert.equal(405, (call(server, "DELETE", "/jobs")))
+    assert.equal(405, (call(server, "POST", "/health")))
+  end)
+
+  it("reports a failing job (missing path) as failed with the error", function()
+    local status, t = create(server, { job_type = "metadata_extraction", data_source_path = dir .. "/missing",
+                                       source_id = "gone" })
+    assert.equal(202, status)
+    local j = await(server, t.job_id)
+    assert.equal("failed", j.status, json.encode(j))
+    assert.is_false(j.success)
+    assert.equal(1, j.exit_code)
+    assert.truthy(j.error:find(dir .. "/missing", 1, true), j.error)
+  end)
+
+  it("reports a job refused by its own validation as failed with the message", function()
+    local status, t = create(server, { job_type = "metadata_extraction" })
+    assert.equal(202, status)
+    local j = await(server, t.job_id)
+    assert.equal("failed", j.status)
+    assert.equal(2, j.exit_code)
+    assert.truthy(j.error:find("missing required parameter 'data_source_path'", 1, true), j.error)
+  end)
+
+  it("GET /jobs lists the jobs in creation order", function()
+    local _, a = create(server, { job_type = "schema_validation" })
+    local _, b = create(server, { job_type = "schema_validation", workflow_id = "wf_list" })
+    local status, t = call(server, "GET", "/jobs")
+    assert.equal(200, status)
+    assert.equal(#t.jobs, t.count)
+    local pos = {}
+    for i, j in ipairs(t.jobs) do pos[j.job_id] = i end
+    assert.truthy(pos[a.job_id] and pos[b.job_id] and pos[a.job_id] < pos[b.job_id])
+    assert.equal("wf_list", t.jobs[pos[b.job_id]].workflow_id)
+    await(server, a.job_id)
+    await(server, b.job_id)
+  end)
+
+  it("runs at most --max-jobs at once and queues the rest", function()
+    local ids = {}
+    for i = 1, 4 do
+      local status, t = create(server, { job_type = "schema_validation", workflow_id = "q" .. i })
+      assert.equal(202, status)
+      ids[i] = t.job_id
+    end
+    local _, t = call(server, "GET", "/jobs")
+    local running = 0
+    for _, j in ipairs(t.jobs) do if j.status == "running" then running = running + 1 end end
+    assert.truthy(running <= 2, "running: " .. running)
+    for _, id in ipairs(ids) do assert.equal("completed", await(server, id).status) end
+  end)
+
+  it("keeps finished jobs across a restart on the same directory", function()
+    local jobs_dir = dir .. "/restart-jobs"
+    local a = start(nil, nil, jobs_dir)
+    local _, t = create(a, { job_type = "schema_validation", workflow_id = "wf_restart" })
+    assert.equal("completed", await(a, t.job_id).status)
+    a.stop()
+    local b = start(nil, nil, jobs_dir)
+    local status, j = call(b, "GET", "/jobs/" .. t.job_id)
+    local _, list = call(b, "GET", "/jobs")
+    b.stop()
+    assert.equal(200, status)
+    assert.equal("completed", j.status)
+    assert.equal("valid", j.result_data.validation_status)
+    assert.equal(1, list.count)
+  end)
+
+  describe("with NVLUA_SERVER_TOKEN", function()
+    local good = { Authorization = "Bearer " .. TOKEN }
+
+    it("answers 401 without a token or with a wrong one", function()
+      local status, t, r = call(token_server, "GET", "/jobs")
+      assert.equal(401, status)
+      assert.equal("unauthorized: missing or wrong credentials in the Authorization header", t.error)
+      assert.equal('Bearer realm="nvlua"', r.headers["www-authenticate"])
+      assert.equal(401, (call(token_server, "GET", "/jobs", nil, { Authorization = "Bearer wrong" })))
+      assert.equal(401, (call(token_server, "GET", "/jobs", nil, { Authorization = "Bearer " .. TOKEN .. "x" })))
+      assert.equal(401, (call(token_server, "GET", "/jobs", nil, { Authorization = TOKEN })))
+      assert.equal(401, (create(token_server, { job_type = "schema_validation" })))
+      assert.equal(401, (call(token_server, "GET", "/jobs/job_00")))
+    end)
+
+    it("serves /health without a token and everything with the right one", function()
+      assert.equal(200, (call(token_server, "GET", "/health")))
+      assert.equal(200, (call(token_server, "GET", "/jobs", nil, good)))
+    end)
+
+    it("never shows the token in logs or job outputs", function()
+      local status, t = create(token_server, { job_type = "schema_validation" }, good)
+      assert.equal(202, status)
+      local j = await(token_server, t.job_id, good)
+      assert.equal("completed", j.status)
+      local jd = token_server.dir .. "/jobs/" .. t.job_id
+      for _, f in ipairs({ "stdout.json", "stderr.log" }) do
+        local text = assert(H.read(jd .. "/" .. f))
+        assert.falsy(text:find(TOKEN, 1, true), f .. ": " .. text)
+      end
+      local _, body = call(token_server, "GET", "/jobs/" .. t.job_id, nil, good)
+      assert.falsy(json.encode(body):find(TOKEN, 1, true))
+      assert.falsy((H.read(token_server.dir .. "/err") or ""):find(TOKEN, 1, true))
+    end)
+  end)
+
+  describe("binding", function()
+    it("refuses a non-loopback address without NVLUA_SERVER_TOKEN", function()
+      local code, out, err = H.run({ "serve", "--bind", "0.0.0.0", "--port", "0" })
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.truthy(err:find("refusing to listen on 0.0.0.0: not a loopback address and NVLUA_SERVER_TOKEN is not set", 1, true), err)
+    end)
+
+    it("prints its usage with --help", function()
+      local code, out = H.run({ "serve", "--help" })
+      assert.equal(0, code)
+      assert.truthy(out:find("usage: nvlua serve [--port 8080] [--bind 127.0.0.1]", 1, true), out)
+    end)
+
+    it("rejects unknown options", function()
+      local code, _, err = H.run({ "serve", "--frobnicate" })
+      assert.equal(2, code)
+      assert.truthy(err:find("unknown option '--frobnicate' for serve", 1, true), err)
+    end)
+
+    it("binds a non-loopback address when a token is set", function()
+      local s = start({ NVLUA_SERVER_TOKEN = TOKEN }, { "--bind", "0.0.0.0" })
+      local status = call(s, "GET", "/health")
+      local err = s.stop()
+      assert.equal(200, status)
+      assert.truthy(err:find("listening on 0.0.0.0:", 1, true), err)
+    end)
+  end)
+end)
