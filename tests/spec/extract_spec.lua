@@ -218,8 +218,11 @@ describe("extraction jobs", function()
     assert.same({ "events.ndjson" }, json.decode(runs[1].schema_drift).lake.tables_removed)
   end)
 
-  it("profiles Parquet files, a directory of part files as one table", function()
-    local pt = H.root .. "/../shared/parquet-testing/"
+  local pt = H.root .. "/../shared/parquet-testing/"
+  local have_pt = io.open(pt .. "alltypes_plain.parquet", "rb")
+  if have_pt then have_pt:close() end
+  local it_pt = have_pt and it or function(name) pending(name .. " (../shared/parquet-testing is not present)") end
+  it_pt("profiles Parquet files, a directory of part files as one table", function()
     os.execute("mkdir -p " .. H.q(dir .. "/pq/events") .. " && cp " .. H.q(pt .. "alltypes_plain.parquet") .. " "
       .. H.q(dir .. "/pq/events/part-00000.parquet") .. " && cp " .. H.q(pt .. "alltypes_plain.parquet") .. " "
       .. H.q(dir .. "/pq/events/part-00001.parquet") .. " && cp " .. H.q(pt .. "nation.dict-malformed.parquet") .. " "
