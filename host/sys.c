@@ -42,6 +42,21 @@ static int l_monotonic(lua_State *L) {
   return 1;
 }
 
+/* sleep(seconds): waits that long (0 <= seconds <= 1 day), resuming the
+ * wait when a signal interrupts it */
+static int l_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && s <= 86400, 1, "between 0 and 86400 seconds");
+  struct timespec req = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (lua_Number)(time_t)s) * 1e9)};
+  if (req.tv_nsec >= 1000000000L) req.tv_nsec = 999999999L;
+  struct timespec rem;
+  while (nanosleep(&req, &rem) != 0) {
+    if (errno != EINTR) return luaL_error(L, "nanosleep: %s", strerror(errno));
+    req = rem;
+  }
+  return 0;
+}
+
 /* random_hex(nbytes) -> 2*nbytes hex characters from the kernel CSPRNG */
 static int l_random_hex(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
@@ -161,7 +176,8 @@ static int l_getpid(lua_State *L) {
 static const luaL_Reg funcs[] = {
     {"now", l_now},         {"monotonic", l_monotonic}, {"random_hex", l_random_hex},
     {"isatty", l_isatty},   {"mkdirs", l_mkdirs},       {"stat", l_stat},
-    {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir}, {"realpath", l_realpath},     {NULL, NULL}};
+    {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir}, {"realpath", l_realpath},
+    {"sleep", l_sleep},     {NULL, NULL}};
 
 int luaopen_nv_sys(lua_State *L) {
   luaL_newlib(L, funcs);

@@ -51,11 +51,7 @@ local sys = require "nv.sys"
 
 local M = {}
 
-local os_execute = os.execute
-local function sleep(s)
-  if sys.sleep then return sys.sleep(s) end
-  os_execute(string.format("sleep %.3f", s))
-end
+local sleep = sys.sleep
 M.sleep = sleep -- replaceable by tests
 
 local function is_loopback(host)
