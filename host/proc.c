@@ -14,6 +14,12 @@
  *   wait(pid) -> as poll, blocking until the child ends
  *   kill(pid [, sig]) -> true | nil, message, errno; sig is a number or
  *     one of "TERM" (default), "KILL", "INT", "HUP", "USR1", "USR2"
+ *   trap{"TERM", "INT", ...} -> trap | nil, message, errno
+ *     blocks those signals in the calling thread and receives them through
+ *     a signalfd instead: trap:take() -> the name of the next pending one
+ *     ("TERM") or nil, never blocking; trap:close() (also __close/__gc)
+ *     restores the previous signal mask. Spawned children start with an
+ *     empty mask and default dispositions for the trappable signals.
  *
  * Uses: posix_spawn, waitpid, kill.
  *
@@ -23,10 +29,13 @@
  * nothing raises. No C globals. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,8 +186,31 @@ static int l_spawn(lua_State *L) {
   if (rc == 0 && out) rc = add_open(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC);
   if (rc == 0 && err) rc = add_open(&fa, STDERR_FILENO, err, O_WRONLY | O_CREAT | O_TRUNC);
   if (rc == 0 && cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  /* children start with an empty mask and default handlers, whatever
+   * this process traps (a blocked SIGTERM would otherwise be inherited) */
+  posix_spawnattr_t at;
+  int arc = rc == 0 ? posix_spawnattr_init(&at) : rc;
+  if (arc == 0) {
+    sigset_t none, dfl;
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGTERM);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGHUP);
+    sigaddset(&dfl, SIGUSR1);
+    sigaddset(&dfl, SIGUSR2);
+    rc = posix_spawnattr_setsigmask(&at, &none);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&at, &dfl);
+    if (rc == 0) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  } else {
+    rc = arc;
+  }
   pid_t pid = -1;
-  if (rc == 0) rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+  if (rc == 0) rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+  if (arc == 0) {
+    int xrc = posix_spawnattr_destroy(&at);
+    if (rc == 0) rc = xrc;
+  }
   int drc = posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return fail_errno(L, rc, "cannot spawn", argv[0]);
   if (drc != 0) return fail_errno(L, drc, "cannot spawn", argv[0]); /* not reached on glibc */
@@ -236,18 +268,22 @@ static const struct {
 } signals[] = {{"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},
                {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
 
+#define NSIGNALS (sizeof signals / sizeof signals[0])
+
+/* the signal named by the string at idx ("TERM" or "SIGTERM"); raises */
+static int signal_named(lua_State *L, int idx) {
+  const char *name = luaL_checkstring(L, idx);
+  if (strncmp(name, "SIG", 3) == 0) name += 3;
+  for (size_t i = 0; i < NSIGNALS; i++)
+    if (strcmp(signals[i].name, name) == 0) return signals[i].signo;
+  return luaL_argerror(L, idx, lua_pushfstring(L, "unknown signal '%s'", lua_tostring(L, idx)));
+}
+
 static int l_kill(lua_State *L) {
   pid_t pid = check_pid(L);
   int sig = SIGTERM;
   if (lua_type(L, 2) == LUA_TSTRING) {
-    const char *name = lua_tostring(L, 2);
-    if (strncmp(name, "SIG", 3) == 0) name += 3;
-    size_t i;
-    for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
-      if (strcmp(signals[i].name, name) == 0) break;
-    if (i == sizeof signals / sizeof signals[0])
-      return luaL_argerror(L, 2, lua_pushfstring(L, "unknown signal '%s'", lua_tostring(L, 2)));
-    sig = signals[i].signo;
+    sig = signal_named(L, 2);
   } else if (!lua_isnoneornil(L, 2)) {
     lua_Integer s = luaL_checkinteger(L, 2);
     luaL_argcheck(L, s >= 0 && s < 65, 2, "a signal number");
@@ -263,10 +299,91 @@ static int l_kill(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"spawn", l_spawn}, {"poll", l_poll}, {"wait", l_wait}, {"kill", l_kill}, {NULL, NULL}};
+/* ---- trap: signals received through a signalfd ---------------------- */
+
+#define TRAP_MT "nv.proc.trap"
+
+struct trap {
+  int fd; /* -1 once closed */
+  sigset_t old; /* the mask before trap() */
+};
+
+static int l_trap(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  sigset_t set;
+  sigemptyset(&set);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+  luaL_argcheck(L, n > 0, 1, "one or more signal names");
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    int sig = signal_named(L, -1);
+    luaL_argcheck(L, sig != SIGKILL, 1, "KILL cannot be trapped");
+    sigaddset(&set, sig);
+    lua_pop(L, 1);
+  }
+  struct trap *t = lua_newuserdatauv(L, sizeof *t, 0);
+  t->fd = -1;
+  luaL_setmetatable(L, TRAP_MT);
+  int rc = pthread_sigmask(SIG_BLOCK, &set, &t->old);
+  if (rc != 0) return fail_errno(L, rc, "cannot trap", "signals");
+  t->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (t->fd < 0) {
+    int e = errno;
+    (void)pthread_sigmask(SIG_SETMASK, &t->old, NULL);
+    return fail_errno(L, e, "cannot trap", "signals");
+  }
+  return 1;
+}
+
+static int l_trap_take(lua_State *L) {
+  struct trap *t = luaL_checkudata(L, 1, TRAP_MT);
+  if (t->fd < 0) return luaL_error(L, "trap is closed");
+  struct signalfd_siginfo si;
+  ssize_t r;
+  do {
+    r = read(t->fd, &si, sizeof si);
+  } while (r < 0 && errno == EINTR);
+  if (r != (ssize_t)sizeof si) {
+    if (r < 0 && errno != EAGAIN) return fail_errno(L, errno, "cannot read", "signals");
+    lua_pushnil(L);
+    return 1;
+  }
+  for (size_t i = 0; i < NSIGNALS; i++)
+    if ((uint32_t)signals[i].signo == si.ssi_signo) {
+      lua_pushstring(L, signals[i].name);
+      return 1;
+    }
+  lua_pushinteger(L, (lua_Integer)si.ssi_signo);
+  return 1;
+}
+
+static int l_trap_close(lua_State *L) {
+  struct trap *t = luaL_checkudata(L, 1, TRAP_MT);
+  if (t->fd >= 0) {
+    (void)close(t->fd); /* nothing to flush: a failed close changes nothing */
+    t->fd = -1;
+    int rc = pthread_sigmask(SIG_SETMASK, &t->old, NULL);
+    if (rc != 0) return fail_errno(L, rc, "cannot restore", "the signal mask");
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg trap_methods[] = {{"take", l_trap_take}, {"close", l_trap_close}, {NULL, NULL}};
+
+static const luaL_Reg funcs[] = {{"spawn", l_spawn}, {"poll", l_poll}, {"wait", l_wait},
+                                 {"kill", l_kill},   {"trap", l_trap}, {NULL, NULL}};
 
 int luaopen_nv_proc(lua_State *L) {
+  if (luaL_newmetatable(L, TRAP_MT)) {
+    luaL_newlib(L, trap_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_trap_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_trap_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
   luaL_newlib(L, funcs);
   return 1;
 }

@@ -7,6 +7,9 @@
 --   GET  /jobs          -> 200 {"jobs":[summary…],"count":n}
 --   GET  /jobs/<id>     -> 200 {"job_id","job_type","status","success","execution_time",
 --                       "result_data","error","sandboxed","exit_code",…} | 404
+--   POST /jobs/<id>/cancel -> 200 (a queued job: cancelled at once) | 202 (a
+--                       running job: SIGTERM sent, "cancelling" until it ends)
+--                       | 409 (already finished) | 404
 -- Other methods on these paths: 405 (with Allow); other paths: 404; bodies
 -- over the limit: 413 (answered in C by nv.httpd).
 --
@@ -19,6 +22,13 @@
 -- `Authorization: Bearer <token>` (compared in constant time; the token is
 -- a registered secret and is removed from the jobs' environment). Without
 -- it the server binds loopback addresses only.
+--
+-- Shutdown: on SIGTERM, SIGINT or SIGHUP the server stops taking jobs
+-- (POST /jobs/create answers 503), cancels the queued ones, keeps
+-- answering status requests while the running jobs finish, and after
+-- server_grace seconds (default 30; a second signal: at once) sends them
+-- SIGTERM, then SIGKILL 5 s later. It exits 0 once every job has ended,
+-- each job's final status written to its directory.
 local config = require "nv.config"
 local host = require "nv.host"
 local httpd = require "nv.httpd"
@@ -37,14 +47,16 @@ M.MAX_ENV_PAYLOAD = 120 * 1024
 
 M.usage = [[
 usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DIR]
-                   [--max-jobs N] [--max-body BYTES] [--config FILE.json]
+                   [--max-jobs N] [--max-body BYTES] [--grace SECONDS] [--config FILE.json]
   --port        TCP port (0: any free port; see --port-file)     config server_port
   --bind        listen address; non-loopback needs NVLUA_SERVER_TOKEN  config server_bind
   --port-file   write the bound port to FILE once listening
   --dir         jobs directory (default ./jobs-server)            config server_dir
   --max-jobs    jobs running at once (default: the number of CPUs) config server_max_jobs
   --max-body    request body limit in bytes (default 1048576)    config server_max_body
-Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>.
+  --grace       seconds running jobs get to finish on shutdown (default 30) config server_grace
+Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>, POST /jobs/<id>/cancel.
+SIGTERM/SIGINT: no new jobs, running ones finish (up to --grace seconds), exit 0.
 With NVLUA_SERVER_TOKEN set, all but /health need `Authorization: Bearer <token>`.
 ]]
 
@@ -99,7 +111,7 @@ end
 local flags = {
   ["--port"] = "port", ["--bind"] = "bind", ["--port-file"] = "port_file",
   ["--dir"] = "dir", ["--max-jobs"] = "max_jobs", ["--max-body"] = "max_body",
-  ["--config"] = "config",
+  ["--config"] = "config", ["--grace"] = "grace",
 }
 
 --- Parses `serve` arguments; returns opts or nil, message.
@@ -121,7 +133,7 @@ function M.parse_args(args)
     opts[key] = value
     i = i + 1
   end
-  for _, k in ipairs({ "port", "max_jobs", "max_body" }) do
+  for _, k in ipairs({ "port", "max_jobs", "max_body", "grace" }) do
     if opts[k] ~= nil then
       local n = math.tointeger(tonumber(opts[k]))
       if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
@@ -145,6 +157,7 @@ local function settings(opts)
     max_jobs = opts.max_jobs or math.tointeger(cfg.server_max_jobs) or cpu_count(),
     max_body = opts.max_body or math.tointeger(cfg.server_max_body) or 1048576,
     port_file = opts.port_file,
+    grace = opts.grace or math.tointeger(cfg.server_grace) or 30,
   }
   if s.max_jobs < 1 then s.max_jobs = 1 end
   if s.bind == "localhost" then s.bind = "127.0.0.1" end
@@ -219,7 +232,9 @@ function Server:finish(j, how, code)
   local result = out and json.decode(out)
   if type(result) == "table" then j.result = result end
   if how == "exited" and code == 0 and j.result then
-    j.status = "completed"
+    j.status = "completed" -- even when a cancel came too late to stop it
+  elseif j.cancel_reason then
+    j.status, j.error = "cancelled", j.cancel_reason
   else
     j.status = "failed"
     j.error = (j.result and j.result.error)
@@ -228,7 +243,7 @@ function Server:finish(j, how, code)
       or string.format("the job exited with status %s", tostring(code))
     j.error = log.mask(tostring(j.error))
   end
-  logf(j.status == "completed" and "INFO" or "WARNING", "job %s %s (exit %s) in %.3fs",
+  logf(j.status == "failed" and "WARNING" or "INFO", "job %s %s (exit %s) in %.3fs",
     j.id, j.status, tostring(code), j.wall_time)
   self:save_status(j)
 end
@@ -268,7 +283,8 @@ local function err(status, msg, extra) return reply(status, { error = msg }, ext
 
 local function summary(j)
   local success = json.null
-  if j.status == "completed" then success = true elseif j.status == "failed" then success = false end
+  if j.status == "completed" then success = true
+  elseif j.status == "failed" or j.status == "cancelled" then success = false end
   return {
     job_id = j.id, job_type = j.job_type, status = j.status, success = success,
     created_at = j.created_at, workflow_id = j.workflow_id or json.null,
@@ -294,6 +310,7 @@ end
 -- ---------------------------------------------------------------- routes
 
 function Server:create(req)
+  if self.draining then return err(503, "the server is shutting down: no new jobs", { ["Retry-After"] = "60" }) end
   local payload, jerr = json.decode(req.body)
   if payload == nil then return err(400, "invalid JSON: " .. tostring(jerr)) end
   if type(payload) ~= "table" or json.is_array(payload) then
@@ -339,6 +356,42 @@ function Server:create(req)
                       warnings = warnings and json.array(warnings) or nil })
 end
 
+--- Cancels a queued job at once, or asks a running one to stop (SIGTERM);
+-- reason becomes the job's error. Returns true, or false when the job has
+-- already ended.
+function Server:cancel(j, reason)
+  if j.status == "queued" then
+    for i, id in ipairs(self.queue) do
+      if id == j.id then
+        table.remove(self.queue, i)
+        break
+      end
+    end
+    j.status, j.error, j.finished_at = "cancelled", reason, sys.now()
+    self:save_status(j)
+    logf("INFO", "job %s cancelled before it started", j.id)
+    return true
+  end
+  if j.status ~= "running" or not j.pid then return false end
+  if not j.cancel_reason then
+    j.cancel_reason = reason
+    local ok, kerr = proc.kill(j.pid, "TERM")
+    if not ok then logf("WARNING", "cannot signal job %s: %s", j.id, tostring(kerr)) end
+    logf("INFO", "job %s: cancelling (SIGTERM sent to pid %d)", j.id, j.pid)
+  end
+  return true
+end
+
+function Server:cancel_route(j)
+  if j.status == "completed" or j.status == "failed" or j.status == "cancelled" then
+    return err(409, string.format("job '%s' has already ended (%s)", j.id, j.status))
+  end
+  local was = j.status
+  self:cancel(j, "cancelled by request")
+  if was == "queued" then return reply(200, detail(j)) end
+  return reply(202, { job_id = j.id, status = "cancelling" })
+end
+
 function Server:list()
   local out = {}
   for _, id in ipairs(self.order) do out[#out + 1] = summary(self.jobs[id]) end
@@ -374,6 +427,13 @@ function Server:handle(req)
     if method ~= "GET" and method ~= "HEAD" then return method_not_allowed("GET") end
     return self:list()
   end
+  local cid = path:match("^/jobs/([^/]+)/cancel$")
+  if cid then
+    if method ~= "POST" then return method_not_allowed("POST") end
+    local j = self.jobs[cid]
+    if not j then return err(404, "no job '" .. cid .. "'") end
+    return self:cancel_route(j)
+  end
   local id = path:match("^/jobs/([^/]+)$")
   if id then
     if method ~= "GET" and method ~= "HEAD" then return method_not_allowed("GET") end
@@ -399,7 +459,7 @@ function Server:load_previous()
       local j = { id = id, job_type = tostring(p.job_type or "?"), payload = payload,
                   workflow_id = type(p.workflow_id) == "string" and p.workflow_id or nil,
                   status = status, created_at = (sys.stat(d .. "/payload.json") or {}).mtime }
-      if status == "completed" or status == "failed" then
+      if status == "completed" or status == "failed" or status == "cancelled" then
         local r = json.decode(read_file(d .. "/stdout.json") or "")
         j.result = type(r) == "table" and r or nil
         if status == "failed" then j.error = j.result and j.result.error or last_line(read_file(d .. "/stderr.log")) end
@@ -443,10 +503,53 @@ function Server:serve()
   end
   logf("INFO", "nvlua %s job server listening on %s:%d (jobs in %s, at most %d at once%s)",
     host.version, s.bind, port, self.dir, s.max_jobs, self.token and ", bearer token required" or "")
+  local trap = self.trap
   while true do
     srv:poll(self.running > 0 and 100 or 250)
     self:tick()
+    local sig = trap and trap:take()
+    if sig then return self:shutdown(sig) end
   end
+end
+
+--- Graceful stop after signal sig: no new jobs, queued ones cancelled,
+-- running ones given settings.grace seconds, then SIGTERM, then SIGKILL.
+function Server:shutdown(sig)
+  local srv, trap = self.srv, self.trap
+  self.draining = true
+  logf("INFO", "received SIG%s: shutting down (%d running job(s), %d queued; grace %ds)",
+    tostring(sig), self.running, #self.queue, self.settings.grace)
+  while #self.queue > 0 do
+    self:cancel(self.jobs[self.queue[1]], "cancelled: the server stopped before the job started")
+  end
+  local t0 = sys.monotonic()
+  local phase = "grace" -- then "term" (SIGTERM sent), then "kill"
+  while self.running > 0 do
+    srv:poll(100)
+    self:tick()
+    local again = trap:take()
+    local elapsed = sys.monotonic() - t0
+    if phase == "grace" and (again or elapsed >= self.settings.grace) then
+      phase, t0 = "term", sys.monotonic()
+      for _, id in ipairs(self.order) do
+        local j = self.jobs[id]
+        if j.status == "running" then self:cancel(j, "cancelled: the server stopped while the job was running") end
+      end
+    elseif phase == "term" and (again or elapsed >= 5) then
+      phase = "kill"
+      for _, id in ipairs(self.order) do
+        local j = self.jobs[id]
+        if j.status == "running" and j.pid then
+          logf("WARNING", "job %s did not stop after SIGTERM: SIGKILL", j.id)
+          proc.kill(j.pid, "KILL")
+        end
+      end
+    end
+  end
+  srv:close()
+  trap:close()
+  logf("INFO", "job server stopped")
+  return M.EXIT_OK
 end
 
 --- `nvlua serve [--port N] [--bind ADDR] [--port-file F] [--dir D]
@@ -489,6 +592,9 @@ function M.main(args)
   end
   local server = M.new(s, token)
   server:load_previous()
+  local trap, terr = proc.trap({ "TERM", "INT", "HUP" })
+  if not trap then logf("WARNING", "no graceful shutdown: %s", tostring(terr)) end
+  server.trap = trap
   return server:serve()
 end
 

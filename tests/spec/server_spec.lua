@@ -78,6 +78,30 @@ describe("nv.proc", function()
     assert.equal("2|", H.read(dir .. "/o2"))
   end)
 
+  it("traps signals into a signalfd, and children start with them unblocked", function()
+    local code, out, err = H.run({ "-e", [[
+      local proc, sys = require "nv.proc", require "nv.sys"
+      local t = assert(proc.trap({ "TERM", "USR1" }))
+      assert(t:take() == nil)
+      assert(proc.kill(sys.getpid(), "TERM"))
+      assert(proc.kill(sys.getpid(), "USR1"))
+      local got = { t:take(), t:take() }
+      table.sort(got) -- pending signals come out in signal-number order
+      local a, b = got[1], got[2]
+      -- a child spawned now still dies of SIGTERM
+      local pid = assert(proc.spawn({ argv = { "sleep", "30" } }))
+      proc.kill(pid, "TERM")
+      local how, sig = proc.wait(pid)
+      t:close()
+      assert(not pcall(t.take, t))
+      io.write(a, " ", b, " ", tostring(t:close()), " ", how, " ", sig)
+    ]] })
+    assert.equal(0, code, err)
+    assert.equal("TERM USR1 true signaled 15", out)
+    assert.has_error(function() proc.trap({ "KILL" }) end)
+    assert.has_error(function() proc.trap({ "BOGUS" }) end)
+  end)
+
   it("runs in cwd", function()
     local pid = assert(proc.spawn({ argv = { "pwd" }, cwd = dir, stdout = dir .. "/o" }))
     proc.wait(pid)
@@ -242,7 +266,7 @@ describe("nvlua serve", function()
       local status
       status, t = call(s, "GET", "/jobs/" .. id, nil, headers)
       assert.equal(200, status)
-      if t.status == "completed" or t.status == "failed" then return t end
+      if t.status == "completed" or t.status == "failed" or t.status == "cancelled" then return t end
       sleep(0.1)
     end
     error("job " .. id .. " did not finish: " .. json.encode(t))
@@ -439,6 +463,106 @@ describe("nvlua serve", function()
     assert.equal("completed", j.status)
     assert.equal("valid", j.result_data.validation_status)
     assert.equal(1, list.count)
+  end)
+
+  -- a job reading a FIFO blocks until something writes to it: a job that
+  -- runs exactly as long as the test wants
+  local function fifo_job(s, name)
+    local fifo = dir .. "/" .. name .. ".csv"
+    assert.is_true(os.execute("mkfifo " .. H.q(fifo)))
+    local status, t = create(s, { job_type = "metadata_extraction", data_source_path = fifo })
+    assert.equal(202, status)
+    return t.job_id, fifo
+  end
+
+  local function await_status(s, id, want)
+    for _ = 1, 300 do
+      local _, t = call(s, "GET", "/jobs/" .. id)
+      if t.status == want then return t end
+      sleep(0.05)
+    end
+    error("job " .. id .. " never reached " .. want)
+  end
+
+  -- feeds the FIFO for as long as the job reopens it (sniffing, then
+  -- reading); returns the feeder's pid
+  local function release(fifo)
+    return assert(proc.spawn({ argv = { "sh", "-c", 'while :; do printf "id,name\\n1,a\\n2,b\\n" > "$1"; done',
+                                        "feeder", fifo } }))
+  end
+
+  it("cancels a running job (SIGTERM) and a queued one, and refuses to cancel a finished one", function()
+    local s = start(nil, { "--max-jobs", "1" })
+    local running = fifo_job(s, "cancel_running")
+    await_status(s, running, "running")
+    local _, q = create(s, { job_type = "schema_validation", workflow_id = "queued" })
+    assert.equal("queued", q.status)
+    local st, t = call(s, "POST", "/jobs/" .. q.job_id .. "/cancel")
+    assert.equal(200, st)
+    assert.equal("cancelled", t.status)
+    assert.is_false(t.success)
+    st, t = call(s, "POST", "/jobs/" .. running .. "/cancel")
+    assert.equal(202, st)
+    assert.equal("cancelling", t.status)
+    local j = await(s, running)
+    assert.equal("cancelled", j.status)
+    assert.equal("cancelled by request", j.error)
+    st, t = call(s, "POST", "/jobs/" .. running .. "/cancel")
+    assert.equal(409, st)
+    assert.matches("already ended %(cancelled%)", t.error)
+    assert.equal(404, (call(s, "POST", "/jobs/job_nope/cancel")))
+    assert.equal(405, (call(s, "GET", "/jobs/" .. running .. "/cancel")))
+    assert.equal("cancelled\n", H.read(s.dir .. "/jobs/" .. running .. "/status"))
+    no_sanitizer_report(s.stop())
+  end)
+
+  it("on SIGTERM stops taking jobs, lets the running one end by itself, and exits 0", function()
+    local s = start(nil, { "--max-jobs", "1", "--grace", "60" })
+    local running, fifo = fifo_job(s, "drain")
+    await_status(s, running, "running")
+    local _, q = create(s, { job_type = "schema_validation" })
+    assert.is_true(proc.kill(s.pid, "TERM"))
+    local st
+    for _ = 1, 100 do -- the server notices the signal within one poll
+      st = create(s, { job_type = "schema_validation" })
+      if st == 503 then break end
+      sleep(0.05)
+    end
+    assert.equal(503, st)
+    local _, qj = call(s, "GET", "/jobs/" .. q.job_id)
+    assert.equal("cancelled", qj.status)
+    assert.equal("cancelled: the server stopped before the job started", qj.error)
+    assert.equal("running", proc.poll(s.pid))
+    local feeder = release(fifo)
+    local how, code = wait_for(s.pid, 30)
+    proc.kill(feeder, "KILL")
+    proc.wait(feeder)
+    assert.same({ "exited", 0 }, { how, code })
+    -- the job ended on its own (a FIFO cannot be profiled: no seek), not cancelled
+    assert.equal("failed\n", H.read(s.dir .. "/jobs/" .. running .. "/status"))
+    assert.matches("cannot seek", H.read(s.dir .. "/jobs/" .. running .. "/stdout.json"))
+    local err = H.read(s.dir .. "/err")
+    assert.falsy(err:find("SIGTERM sent", 1, true), err)
+    assert.matches("received SIGTERM: shutting down", err)
+    assert.matches("job server stopped", err)
+    no_sanitizer_report(err)
+    H.rmdir(s.dir)
+  end)
+
+  it("after the grace period stops a running job with SIGTERM and records it cancelled", function()
+    local s = start(nil, { "--grace", "1" })
+    local running = fifo_job(s, "grace")
+    await_status(s, running, "running")
+    assert.is_true(proc.kill(s.pid, "TERM"))
+    assert.same({ "exited", 0 }, { wait_for(s.pid, 30) })
+    assert.equal("cancelled\n", H.read(s.dir .. "/jobs/" .. running .. "/status"))
+    assert.matches("SIGTERM", H.read(s.dir .. "/err"))
+    -- a restarted server shows the job as cancelled
+    local b = start(nil, nil, s.dir .. "/jobs")
+    local _, j = call(b, "GET", "/jobs/" .. running)
+    assert.equal("cancelled", j.status)
+    no_sanitizer_report(b.stop())
+    H.rmdir(s.dir)
   end)
 
   describe("with NVLUA_SERVER_TOKEN", function()
