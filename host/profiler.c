@@ -241,11 +241,23 @@ static inline int bcompare(const char *s, size_t n, const struct bvalue *b) {
 /* The first 8 bytes as a big-endian number, zero-padded. If
  * prefix8(s) < prefix8(t) then s < t bytewise (a zero pad sorts below
  * any byte, and equal prefixes decide nothing), and likewise for >. */
+static inline uint64_t load_be32(const char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  v = __builtin_bswap32(v);
+#endif
+  return v;
+}
+
 static inline uint64_t prefix8(const char *s, size_t n) {
   if (n >= 8) return load_be64(s);
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) v |= (uint64_t)(unsigned char)s[i] << (56 - 8 * i);
-  return v;
+  if (n >= 4) /* two overlapping 4-byte loads; shared bytes land on the same bits */
+    return load_be32(s) << 32 | load_be32(s + n - 4) << (8 * (8 - n));
+  if (n == 0) return 0;
+  const unsigned char *u = (const unsigned char *)s; /* bytes 0, n/2, n-1 cover 1 to 3 */
+  return (uint64_t)u[0] << 56 | (uint64_t)u[n / 2] << (56 - 8 * (n / 2)) |
+         (uint64_t)u[n - 1] << (56 - 8 * (n - 1));
 }
 
 static void bset(struct bvalue *b, const char *s, size_t n) {
