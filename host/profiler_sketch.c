@@ -384,7 +384,7 @@ static int kll_settle(struct nv_kll *k, uint32_t slack) {
   return 1;
 }
 
-int nv_kll_add(struct nv_kll *k, double x) {
+int nv_kll_add_slow(struct nv_kll *k, double x) {
   if (isnan(x)) return 1;
   kll_init(k);
   if (!kll_settle(k, 0)) return 0;
@@ -546,7 +546,7 @@ static inline uint64_t peek_min(struct nv_topk *t) {
   return t->counts[j];
 }
 
-int nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
+int nv_topk_add_slow(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
   int j = topk_find(t, h);
   if (j >= 0) {
     t->counts[j]++;

@@ -53,7 +53,19 @@ struct nv_kll {
   uint32_t nlevels, held, capacity;
   struct nv_kll_level lv[NV_KLL_LEVELS];
 };
-int nv_kll_add(struct nv_kll *k, double x);
+int nv_kll_add_slow(struct nv_kll *k, double x);
+/* Adds x (NaN ignored); 0 when out of memory. The common case, room on
+ * level 0 and below capacity, is inlined. */
+static inline int nv_kll_add(struct nv_kll *k, double x) {
+  struct nv_kll_level *l0 = &k->lv[0];
+  if (k->held + 1 < k->capacity && l0->n < l0->cap && x == x) {
+    l0->v[l0->n++] = x;
+    k->held++;
+    k->n++;
+    return 1;
+  }
+  return nv_kll_add_slow(k, x);
+}
 int nv_kll_merge(struct nv_kll *dst, const struct nv_kll *src);
 /* Quantiles of the union of the given sketches (NULLs skipped): out[i] is
  * the smallest summarised value whose weighted rank reaches ceil(q[i]*n)
@@ -103,7 +115,25 @@ struct nv_topk {
 };
 /* Counts one occurrence of s[0..n) (hash h). Returns 1 when h was already
  * monitored (so h was seen before in this summary's stream), else 0. */
-int nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n);
+int nv_topk_add_slow(struct nv_topk *t, uint64_t h, const char *s, size_t n);
+/* The inlined common cases: a monitored hash found at its home slot, and
+ * an unmonitored one whose alpha bucket stays below the known minimum. */
+static inline int nv_topk_add(struct nv_topk *t, uint64_t h, const char *s, size_t n) {
+  uint8_t e = t->tab[(uint32_t)(h >> 40) & (NV_TOPK_TAB - 1)];
+  if (e && t->hashes[e - 1] == h && !(t->pending >> (e - 1) & 1)) {
+    t->counts[e - 1]++;
+    return 1;
+  }
+  if (!e && t->n == NV_TOPK_COUNTERS && t->ncand > 0 &&
+      t->counts[t->cand[t->ncand - 1]] == t->candmin) {
+    uint32_t a = (uint32_t)(h % NV_TOPK_ALPHA);
+    if ((uint64_t)t->alpha[a] + 1 <= t->candmin) {
+      t->alpha[a]++;
+      return 0;
+    }
+  }
+  return nv_topk_add_slow(t, h, s, n);
+}
 /* dst = merge(dst, src) (Agarwal et al.'s mergeable summaries) */
 int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src);
 /* Indices of up to max entries holding bytes, by guaranteed count
