@@ -3,8 +3,13 @@
  * parquet_meta.c (footer model, byte source), parquet_pages.c (column
  * chunk decoding) and the profiler (nv.profile's userdata).
  *
- *   pq.open(path)                    -> reader | nil, msg, code
- *       reads only the last 8 bytes and the FileMetaData
+ *   pq.open(path [, {size = n, ranges = {{offset, length}, ...}}])
+ *                                    -> reader | nil, msg, code
+ *       reads only the last 8 bytes and the FileMetaData; with ranges, path
+ *       is a partial copy of an n-byte object holding those byte ranges
+ *       back to back (a remote object read footer-first); reading bytes
+ *       outside them fails with code "open"
+ *   r:row_group_ranges()             -> {{offset, length, num_rows}, ...}
  *   r:metadata()                     -> {num_rows, created_by, version,
  *       row_groups (count), key_value = {k = v}, columns = {...}}
  *   r:profile_into(p [, {row_groups = n, max_rows = n}])
@@ -456,15 +461,49 @@ static const char *error_code(const char *err) {
   return "corrupt";
 }
 
+/* {size = n, ranges = {{offset, length}, ...}}: the byte ranges of an
+ * object that the local file holds (see nv_pq_source_ranges). Parsed into a
+ * userdata pushed on the stack; raises on misuse before any C allocation. */
+static uint64_t (*check_ranges(lua_State *L, int idx, uint64_t *size, size_t *n))[2] {
+  static const char *const keys[] = {"size", "ranges", NULL};
+  check_keys(L, idx, keys);
+  *size = (uint64_t)opt_int(L, idx, "size", -1, 0, LUA_MAXINTEGER);
+  if (lua_getfield(L, idx, "ranges") != LUA_TTABLE) luaL_error(L, "option 'ranges' must be a table");
+  lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
+  if (len < 1 || len > NV_PQ_MAX_RANGES || *size == (uint64_t)-1)
+    luaL_error(L, "options 'size' and 'ranges' (1 to %d {offset, length} pairs) go together", NV_PQ_MAX_RANGES);
+  uint64_t(*r)[2] = lua_newuserdatauv(L, (size_t)len * sizeof *r, 0);
+  for (lua_Integer i = 1; i <= len; i++) {
+    if (lua_rawgeti(L, -2, i) != LUA_TTABLE) luaL_error(L, "byte range %I must be {offset, length}", i);
+    for (int k = 0; k < 2; k++) {
+      int isnum;
+      lua_rawgeti(L, -1 - k, k + 1);
+      lua_Integer v = lua_tointegerx(L, -1, &isnum);
+      if (!isnum || v < 0) luaL_error(L, "byte range %I must be {offset, length} with integers >= 0", i);
+      r[i - 1][k] = (uint64_t)v;
+    }
+    lua_pop(L, 3);
+  }
+  lua_remove(L, -2); /* the ranges table; the userdata stays */
+  *n = (size_t)len;
+  return r;
+}
+
 static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  uint64_t size = 0;
+  size_t nranges = 0;
+  uint64_t(*ranges)[2] = NULL;
+  if (!lua_isnoneornil(L, 2)) ranges = check_ranges(L, 2, &size, &nranges);
   struct reader *r = lua_newuserdatauv(L, sizeof *r, 1);
   memset(r, 0, sizeof *r);
   luaL_setmetatable(L, READER_MT);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
   char err[ERRSZ], msg[ERRSZ + 256];
-  if (nv_pq_source_file(&r->src, path, err, sizeof err) != 0) {
+  int rc = ranges ? nv_pq_source_ranges(&r->src, path, size, (const uint64_t(*)[2])ranges, nranges, err, sizeof err)
+                  : nv_pq_source_file(&r->src, path, err, sizeof err);
+  if (rc != 0) {
     snprintf(msg, sizeof msg, "%s: %s", path, err);
     return push_fail(L, msg, strstr(err, "out of memory") ? "memory" : "open");
   }
@@ -473,8 +512,39 @@ static int l_open(lua_State *L) {
     reader_close_impl(r);
     snprintf(msg, sizeof msg, "%s: %s", path, err);
     const char *code = error_code(err);
-    if (strstr(err, "read error") || strstr(err, "unexpected end of file")) code = "open";
+    if (strstr(err, "read error") || strstr(err, "unexpected end of file") || strstr(err, "not fetched"))
+      code = "open";
     return push_fail(L, msg, code);
+  }
+  return 1;
+}
+
+/* r:row_group_ranges() -> {{offset =, length =, num_rows =}, ...}: the byte
+ * span of each row group's column chunks in the file (what a ranged read
+ * of that row group fetches); chunks stored in other files are left out. */
+static int l_row_group_ranges(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  const struct nv_pq_meta *m = &r->meta;
+  lua_createtable(L, (int)(m->nrow_groups < 65536 ? m->nrow_groups : 65536), 0);
+  for (size_t g = 0; g < m->nrow_groups; g++) {
+    int64_t lo = -1, hi = -1;
+    for (size_t c = 0; c < m->ncolumns; c++) {
+      const struct nv_pq_chunk *ch = &m->row_groups[g].chunks[c];
+      if (!ch->has_meta || ch->external) continue;
+      int64_t start = ch->data_page_offset;
+      if (ch->dictionary_page_offset > 0 && ch->dictionary_page_offset < start) start = ch->dictionary_page_offset;
+      /* nv_pq_meta_read checked start + total_compressed against the file */
+      if (lo < 0 || start < lo) lo = start;
+      if (start + ch->total_compressed > hi) hi = start + ch->total_compressed;
+    }
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, lo < 0 ? 0 : lo);
+    lua_setfield(L, -2, "offset");
+    lua_pushinteger(L, lo < 0 ? 0 : hi - lo);
+    lua_setfield(L, -2, "length");
+    lua_pushinteger(L, m->row_groups[g].num_rows);
+    lua_setfield(L, -2, "num_rows");
+    lua_rawseti(L, -2, (lua_Integer)g + 1);
   }
   return 1;
 }
@@ -1151,6 +1221,7 @@ static const luaL_Reg functions[] = {{"open", l_open}, {NULL, NULL}};
 static const luaL_Reg methods[] = {{"metadata", l_metadata},
                                    {"profile_into", l_profile_into},
                                    {"rows", l_rows},
+                                   {"row_group_ranges", l_row_group_ranges},
                                    {"close", l_close},
                                    {NULL, NULL}};
 

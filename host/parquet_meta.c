@@ -111,6 +111,112 @@ int nv_pq_source_mem(struct nv_pq_source *src, const void *buf, size_t n) {
   return 0;
 }
 
+/* A sparse copy: r[i] = {object offset, length, offset in the local file}. */
+struct range_src {
+  int fd;
+  size_t n;
+  uint64_t r[][3];
+};
+
+static int range_read_at(void *ud, uint64_t off, void *buf, size_t n, char *err, size_t errsz) {
+  const struct range_src *rs = ud;
+  uint8_t *out = buf;
+  size_t i = 0;
+  while (n > 0) {
+    while (i < rs->n && rs->r[i][0] + rs->r[i][1] <= off) i++;
+    if (i == rs->n || rs->r[i][0] > off) {
+      uint64_t gap_end = i < rs->n ? rs->r[i][0] : off + n;
+      if (gap_end > off + n) gap_end = off + n;
+      snprintf(err, errsz, "bytes %llu-%llu of the object were not fetched (footer-first copy)",
+               (unsigned long long)off, (unsigned long long)(gap_end - 1));
+      return -1;
+    }
+    uint64_t in = off - rs->r[i][0], left = rs->r[i][1] - in;
+    size_t take = left < n ? (size_t)left : n;
+    size_t done = 0;
+    while (done < take) {
+      ssize_t got = pread(rs->fd, out + done, take - done, (off_t)(rs->r[i][2] + in + done));
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        snprintf(err, errsz, "read error: %s", strerror(errno));
+        return -1;
+      }
+      if (got == 0) {
+        snprintf(err, errsz, "unexpected end of file");
+        return -1;
+      }
+      done += (size_t)got;
+    }
+    out += take;
+    off += take;
+    n -= take;
+  }
+  return 0;
+}
+
+static int range_close(void *ud) {
+  struct range_src *rs = ud;
+  int rc = close(rs->fd);
+  free(rs);
+  return rc == 0 ? 0 : -1;
+}
+
+int nv_pq_source_ranges(struct nv_pq_source *src, const char *path, uint64_t size,
+                        const uint64_t (*ranges)[2], size_t n, char *err, size_t errsz) {
+  memset(src, 0, sizeof *src);
+  if (n == 0 || n > NV_PQ_MAX_RANGES) {
+    snprintf(err, errsz, "between 1 and %d byte ranges expected, got %zu", NV_PQ_MAX_RANGES, n);
+    return -1;
+  }
+  uint64_t total = 0, prev_end = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t off = ranges[i][0], len = ranges[i][1];
+    if (len == 0 || off < prev_end || off > size || len > size - off) {
+      snprintf(err, errsz, "byte range %zu (offset %llu, %llu bytes) is empty, unsorted, overlapping or "
+               "outside the %llu-byte object", i + 1, (unsigned long long)off, (unsigned long long)len,
+               (unsigned long long)size);
+      return -1;
+    }
+    prev_end = off + len;
+    total += len;
+  }
+  struct range_src *rs = malloc(sizeof *rs + n * sizeof rs->r[0]);
+  if (rs == NULL) {
+    snprintf(err, errsz, "out of memory");
+    return -1;
+  }
+  rs->n = n;
+  for (size_t i = 0, at = 0; i < n; at += ranges[i][1], i++) {
+    rs->r[i][0] = ranges[i][0];
+    rs->r[i][1] = ranges[i][1];
+    rs->r[i][2] = at;
+  }
+  rs->fd = open(path, O_RDONLY);
+  if (rs->fd < 0) {
+    snprintf(err, errsz, "%s", strerror(errno));
+    free(rs);
+    return -1;
+  }
+  struct stat st;
+  int bad = fstat(rs->fd, &st) != 0;
+  if (bad) snprintf(err, errsz, "%s", strerror(errno));
+  else if ((bad = !S_ISREG(st.st_mode))) snprintf(err, errsz, "not a regular file");
+  else if ((bad = (uint64_t)st.st_size != total))
+    snprintf(err, errsz, "the local copy has %llu bytes, the byte ranges %llu",
+             (unsigned long long)st.st_size, (unsigned long long)total);
+  if (bad) {
+    close(rs->fd);
+    free(rs);
+    return -1;
+  }
+  src->read_at = range_read_at;
+  src->close = range_close;
+  src->ud = rs;
+  src->size = size;
+  src->no_head = !(ranges[0][0] == 0 && ranges[0][1] >= 4);
+  return 0;
+}
+
 int nv_pq_source_close(struct nv_pq_source *src) {
   int rc = 0;
   if (src->close) rc = src->close(src->ud);
@@ -663,7 +769,8 @@ int nv_pq_meta_read(struct nv_pq_meta *m, const struct nv_pq_source *src, char *
     snprintf(err, errsz, "not a Parquet file (only %llu bytes)", (unsigned long long)src->size);
     return -1;
   }
-  if (src->read_at(src->ud, 0, head, 4, ioerr, sizeof ioerr) != 0 ||
+  if (src->no_head) memcpy(head, "PAR1", 4);
+  if ((!src->no_head && src->read_at(src->ud, 0, head, 4, ioerr, sizeof ioerr) != 0) ||
       src->read_at(src->ud, src->size - 8, tail, 8, ioerr, sizeof ioerr) != 0) {
     snprintf(err, errsz, "%s", ioerr);
     return -1;

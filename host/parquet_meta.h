@@ -137,6 +137,7 @@ struct nv_pq_source {
   int (*close)(void *ud); /* may be NULL */
   void *ud;
   uint64_t size;
+  int no_head; /* the first 4 bytes are not available: skip the head magic */
 };
 
 /* A local file (pread); close with nv_pq_source_close. */
@@ -145,6 +146,16 @@ int nv_pq_source_file(struct nv_pq_source *src, const char *path, char *err, siz
  * memory. */
 int nv_pq_source_mem(struct nv_pq_source *src, const void *buf, size_t n);
 int nv_pq_source_close(struct nv_pq_source *src);
+
+/* Byte ranges fetched from an object of `size` bytes (a remote Parquet
+ * object read footer-first): the local file at path holds the ranges back
+ * to back, in the order given. ranges[i] = {offset, length}; they must be
+ * sorted, must not overlap, must lie inside the object and together make
+ * up the local file. A read outside them fails naming the bytes missing.
+ * Close with nv_pq_source_close. */
+#define NV_PQ_MAX_RANGES 4096
+int nv_pq_source_ranges(struct nv_pq_source *src, const char *path, uint64_t size,
+                        const uint64_t (*ranges)[2], size_t n, char *err, size_t errsz);
 
 /* Reads the footer (the last 8 bytes, then the FileMetaData) and builds
  * the model. Returns 0, or -1 with a message naming the cause (the caller

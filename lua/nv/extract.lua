@@ -8,6 +8,8 @@ local quality = require "nv.quality"
 local json = require "nv.json"
 local sys = require "nv.sys"
 local fs = require "nv.fs"
+local delta = require "nv.delta"
+local pqfooter = require "nv.pqfooter"
 
 local M = {}
 
@@ -18,8 +20,10 @@ local readers = {
   json = function(path)
     return require("nv.jsonfile").open(path)
   end,
-  parquet = function(path)
-    return require("nv.parquet").open(path)
+  parquet = function(path, _, file)
+    -- a remote object read footer-first: the local copy holds byte ranges
+    local ranged = file.ranges and { size = file.object_size or file.size, ranges = file.ranges } or nil
+    return require("nv.parquet").open(path, ranged)
   end,
 }
 
@@ -36,7 +40,7 @@ function M.open_reader(file, format, opts)
   if not open then
     return nil, string.format("%s: %s", file.path, unsupported[format] or ("unsupported format " .. tostring(format)))
   end
-  local r, err = open(file.path, opts or {})
+  local r, err = open(file.path, opts or {}, file)
   if not r then return nil, err end
   return r
 end
@@ -92,7 +96,36 @@ local function file_entry(f, format, compression)
   return { path = f.url or f.path, local_path = f.url and f.path or nil, name = f.name, size = f.size,
            etag = f.etag, sampled = f.partial or nil,
            last_modified = os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(f.mtime)),
-           format = format, compression = compression, partition = f.partition }
+           format = format, compression = compression, partition = f.partition,
+           fetch = f.fetch, ranges = f.ranges }
+end
+
+-- a Delta table's log facts on the table model
+local function apply_delta(ctx, model, t)
+  model.delta = t.delta
+  model.file_type = "delta"
+  if t.error then
+    model.errors[#model.errors + 1] = t.error
+    ctx.log:error("%s", t.error)
+    return
+  end
+  for _, path in ipairs(t.missing) do
+    local err = string.format("%s: listed in the Delta log (version %d) but not found", path, t.delta.version)
+    model.errors[#model.errors + 1] = err
+    ctx.log:error("%s", err)
+  end
+  if t.deleted_rows > 0 then
+    model.rows = math.max(0, model.rows - t.deleted_rows)
+    model.warnings[#model.warnings + 1] = string.format(
+      "%s: %d rows are deleted by deletion vectors; the row count excludes them, the column profiles do not",
+      t.name, t.deleted_rows)
+  end
+  local ignored = t.removed_ignored + t.untracked_ignored
+  if ignored > 0 then
+    ctx.log:info("Delta table %s: %d files not in the log at version %d ignored (%d removed, %d never added)",
+      t.name, ignored, t.delta.version, t.removed_ignored, t.untracked_ignored)
+  end
+  for _, w in ipairs(t.delta.warnings or {}) do model.warnings[#model.warnings + 1] = t.name .. ": " .. w end
 end
 
 --- Profiles one table (all its files). Returns the table model.
@@ -104,6 +137,7 @@ function M.profile_table(ctx, t, opts, progress)
   for i, k in ipairs(t.partition_columns) do model.partition_columns[i] = k end
   local parts = (#t.partition_columns > 0) and profile.new() or nil
   local formats = {}
+  local footer -- pqfooter accumulator of the files read from their footer only
   for _, f in ipairs(t.files) do
     local format, comp = filesource.format(f, opts.source_type)
     local entry = file_entry(f, format, comp)
@@ -117,13 +151,33 @@ function M.profile_table(ctx, t, opts, progress)
     else
       r, err = M.open_reader(f, format, opts)
     end
+    local md = r and format == "parquet" and r:metadata()
+    if md and (opts.parquet_footer_only or f.row_groups == 0) then
+      -- the footer alone: row count, types, null counts, min/max
+      formats[format] = true
+      footer = footer or {}
+      pqfooter.add(footer, md)
+      entry.rows, entry.footer_only = md.num_rows, true
+      entry.parquet = { created_by = md.created_by, row_groups = md.row_groups, num_rows = md.num_rows }
+      model.rows = model.rows + md.num_rows
+      r:close()
+      r = nil
+      if parts and f.partition then
+        parts:add_rows(1)
+        for k, v in pairs(f.partition) do parts:add(k, v) end
+      end
+    end
     if r then
       formats[format] = true
       local budget = { max_bytes = opts.max_bytes }
       if format == "json" then budget.max_records = opts.max_rows else budget.max_rows = opts.max_rows end
+      if md and f.row_groups then budget.row_groups = f.row_groups end
       local stats, perr, partial = r:profile_into(p, budget)
       local st = stats or partial or {}
       entry.rows = st.rows or st.records or 0
+      if md and f.row_groups and stats then -- leading row groups of a remote object: the footer counts all rows
+        entry.rows_profiled, entry.rows = entry.rows, md.num_rows
+      end
       entry.bytes_read = st.bytes
       entry.truncated = st.truncated
       model.rows = model.rows + entry.rows
@@ -138,7 +192,6 @@ function M.profile_table(ctx, t, opts, progress)
       end
       if format == "csv" then entry.dialect = r:dialect() end
       if format == "parquet" then
-        local md = r:metadata()
         entry.parquet = { created_by = md.created_by, row_groups = md.row_groups, num_rows = md.num_rows }
         if st.unsupported and next(st.unsupported) then
           for col, why in pairs(st.unsupported) do
@@ -177,7 +230,7 @@ function M.profile_table(ctx, t, opts, progress)
     if progress then progress:step(f.size) end
   end
   local res = p:result()
-  model.columns = res.columns
+  model.columns = pqfooter.merge(res.columns, footer)
   for _, c in ipairs(model.columns) do
     local at = model.array_types and model.array_types[c.name]
     if at then c.inferred_type = at end -- arrays are reported as array<element type>
@@ -195,11 +248,20 @@ function M.profile_table(ctx, t, opts, progress)
   for k in pairs(formats) do fmt_list[#fmt_list + 1] = k end
   table.sort(fmt_list)
   model.file_type = #fmt_list == 1 and fmt_list[1] or (#fmt_list == 0 and (model.files[1] and model.files[1].format) or "mixed")
+  if t.delta then
+    model.data_format = #fmt_list == 1 and fmt_list[1] or t.delta.provider
+    apply_delta(ctx, model, t)
+  end
   model.quality = quality.table(model, { freshness_days = opts.freshness_days })
   for _, w in ipairs(model.warnings) do table.insert(model.quality.findings, w) end
   local failed = 0
   for _, e in ipairs(model.files) do if e.status == "failed" then failed = failed + 1 end end
   model.status = failed == 0 and "success" or (failed == #model.files and "failed" or "partial")
+  if t.error then
+    model.status = "failed"
+  elseif model.status == "success" and #model.errors > 0 then
+    model.status = "partial" -- e.g. files the Delta log lists but the listing lacks
+  end
   return model
 end
 
@@ -297,13 +359,14 @@ function M.source(ctx, src, opts)
     ctx.log:error("%s", model.errors[1])
     return model
   end
-  local files, lerr
+  local files, lerr, deltas
   if rkind then
     -- objects are fetched to temp files (a bounded prefix unless full_profile)
     local budget = opts.remote_max_bytes or (not opts.full_profile and M.remote_sample_bytes or nil)
     local cleanup
-    files, lerr, cleanup = remote.materialize(ctx, src, { max_bytes = budget, include = opts.include,
-                                                         exclude = opts.exclude, include_hidden = opts.include_hidden })
+    files, lerr, cleanup, deltas = remote.materialize(ctx, src, { max_bytes = budget, include = opts.include,
+      exclude = opts.exclude, include_hidden = opts.include_hidden, parquet_footer_only = opts.parquet_footer_only,
+      footer_guess = opts.footer_guess })
     if cleanup then
       ctx.cleanups = ctx.cleanups or {}
       ctx.cleanups[#ctx.cleanups + 1] = cleanup
@@ -326,10 +389,13 @@ function M.source(ctx, src, opts)
   model.files_found = #files
   for _, f in ipairs(files) do model.total_size_bytes = model.total_size_bytes + f.size end
   ctx.log:info("Source %s: %d files, %d bytes", path, #files, model.total_size_bytes)
-  local groups = filesource.group(files, filesource.local_path(path))
+  local root = filesource.local_path(path)
+  if not rkind then deltas = delta.load_local(root, files) end
+  local groups = delta.group(files, root, deltas or {}, filesource.group,
+    { filtered = (opts.include and #opts.include > 0) or (opts.exclude and #opts.exclude > 0) })
   local progress = new_progress(#files, model.total_size_bytes)
   local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
-                  freshness_days = opts.freshness_days }
+                  freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only }
   local failed = 0
   local ntables = 0
   for _, g in ipairs(groups) do

@@ -10,7 +10,7 @@ local M = {}
 
 -- source_type values that name a file format
 M.explicit_formats = { csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json",
-                       parquet = "parquet", excel = "xlsx", xlsx = "xlsx" }
+                       parquet = "parquet", delta = "parquet", excel = "xlsx", xlsx = "xlsx" }
 
 --- Strips file:// from a local path.
 function M.local_path(path)
@@ -107,6 +107,7 @@ end
 --- The format of a file: the explicit source_type when it names one, else
 -- detected from content. Returns format, compression | nil, msg.
 function M.format(file, source_type)
+  if file.ranges then return "parquet", "none" end -- a remote Parquet object read footer-first
   local fmt, comp = fs.detect(file.path)
   if not fmt then return nil, comp end
   local explicit = M.explicit_formats[source_type or ""]

@@ -2,18 +2,21 @@
 -- the extraction code reads like nv.filesource's listing.
 --
 --   remote.is_remote(path, source_type) -> "s3" | "azure" | nil
---   remote.materialize(ctx, src, opts) -> files, errors, cleanup | nil, message
+--   remote.materialize(ctx, src, opts) -> files, errors, cleanup, deltas | nil, message
 --     src  = {source_id, data_source_path, source_type}
 --     ctx.config.aws / ctx.config.azure hold the credentials (nv.config keys)
 --     opts = {max_bytes = sample budget per object (a ranged GET of that many
 --             bytes; nil = whole objects), include = {globs}, exclude = {globs},
 --             include_hidden = bool, tmpdir = dir (default $TMPDIR or /tmp),
---             retries = n, timeout = s, page_size = n (listing page size)}
+--             retries = n, timeout = s, page_size = n (listing page size),
+--             parquet_footer_only = bool, footer_guess = bytes (nv.pqfooter),
+--             delta = false to not read _delta_log}
 --     files = {{path = local temp file, rel = key below the prefix, name =
 --              basename, size = the object's size (listing), mtime = last
 --              modified (epoch), etag =, url = masked URL of the object,
 --              key = object key, partial = true when only a prefix was
---              fetched}, …} in key order
+--              fetched, ranges/fetch = a Parquet object read footer-first
+--              (see below)}, …} in key order
 --     errors = {"<masked object URL>: <cause>", …} (one object failing never
 --              stops the others); cleanup() removes the temp files (idempotent)
 --   A listing failure returns nil, "<masked source URL>: <cause>".
@@ -21,11 +24,23 @@
 -- object's listed size or the budget; a prefix of an uncompressed object is
 -- cut after its last line break. Hidden and `_`-prefixed path segments
 -- (_SUCCESS, _delta_log, .tmp) are skipped as in the local listing.
+-- A Parquet object (*.parquet, or source_type parquet) larger than the
+-- budget — or than the footer guess with parquet_footer_only — is read
+-- footer-first (nv.pqfooter): at most 2 ranged GETs for the footer, one
+-- more for the leading row groups that fit the budget; the file then has
+-- ranges = {{offset, length}, …} (open it with nv.parquet's {size, ranges})
+-- and fetch = {requests, bytes, row_groups}. A prefix holding _delta_log/
+-- is a Delta table (nv.delta): its log is fetched and replayed first, and
+-- only live data files are downloaded; the others are returned unfetched
+-- with delta_stale = "removed" | "untracked" | "error" and no path.
+-- deltas = {[rel prefix] = snapshot | {error = msg}}.
 local s3 = require "nv.s3"
 local azure = require "nv.azure"
 local objstore = require "nv.objstore"
 local sys = require "nv.sys"
 local log = require "nv.log"
+local delta = require "nv.delta"
+local pqfooter = require "nv.pqfooter"
 
 local M = {}
 
@@ -117,6 +132,68 @@ local function write_empty(path)
   return f:close()
 end
 
+local function is_parquet(rel, source_type)
+  local st = source_type and tostring(source_type):lower()
+  return st == "parquet" or st == "delta" or rel:lower():match("%.parquet$") ~= nil or rel:lower():match("%.parq$") ~= nil
+end
+
+-- ranged GETs of one object into memory, bodies capped at the range's size
+local function ranged_get(store, e)
+  return function(first, last)
+    local resp, err = store.get(e.key, { range = string.format("bytes=%d-%d", first, last), etag = e.etag,
+                                         max_body = last - first + 1 })
+    if not resp then return nil, err end
+    return resp.body or ""
+  end
+end
+
+-- Delta tables under the prefix: their logs fetched into dir and replayed.
+local function load_deltas(store, entries, dir, made)
+  local rels, keys = {}, {}
+  for _, e in ipairs(entries) do
+    local rel = relative(e.key, store.prefix)
+    if rel and rel ~= "" then
+      rels[#rels + 1] = rel
+      keys[rel] = e
+    end
+  end
+  local out = {}
+  for _, p in ipairs(delta.roots_of(rels)) do
+    local logrel = (p ~= "" and (p .. "/") or "") .. delta.LOG .. "/"
+    local names = {}
+    for _, rel in ipairs(rels) do
+      if rel:sub(1, #logrel) == logrel and not rel:find("/", #logrel + 1, true) then
+        names[#names + 1] = rel:sub(#logrel + 1)
+      end
+    end
+    if not delta.is_log(names) then goto next_root end -- a stray _delta_log directory
+    local e0 = keys[logrel .. names[1]]
+    local where = store.url(e0.key):gsub("/[^/]*$", "")
+    local lg = delta.log_remote({ where = where, names = names, fetch = function(name, max_bytes)
+      local e = keys[logrel .. name]
+      if e.size and e.size > max_bytes then
+        return nil, string.format("%s/%s: %d bytes, more than the %d read", where, name, e.size, max_bytes)
+      end
+      local lp = dir .. "/" .. local_name(#made + 1, name)
+      made[#made + 1] = lp
+      if (e.size or 0) == 0 then
+        local ok, werr = write_empty(lp)
+        if not ok then return nil, werr end
+        return lp
+      end
+      local got, gerr = store.get(e.key, { output = lp, max_body = max_bytes, etag = e.etag })
+      if not got then return nil, gerr end
+      return lp
+    end })
+    do
+      local snap, err = delta.snapshot(lg)
+      out[p] = snap or { error = err }
+    end
+    ::next_root::
+  end
+  return out
+end
+
 function M.materialize(ctx, src, opts)
   opts = opts or {}
   local cfg = (ctx and ctx.config) or {}
@@ -133,6 +210,10 @@ function M.materialize(ctx, src, opts)
   if not ok then return nil, store.where .. ": cannot create a temporary directory: " .. tostring(derr) end
 
   local files, errors, made = {}, {}, {}
+  local deltas = opts.delta ~= false and load_deltas(store, entries, dir, made) or {}
+  local roots = {}
+  for p in pairs(deltas) do roots[#roots + 1] = p end
+  table.sort(roots, function(a, b) return #a < #b or (#a == #b and a < b) end)
   local closed = false
   local function cleanup()
     if closed then return end
@@ -147,7 +228,15 @@ function M.materialize(ctx, src, opts)
       and (opts.include_hidden or not hidden(rel))
       and (not opts.include or #opts.include == 0 or matches(opts.include, rel))
       and not matches(opts.exclude, rel)
-    if keep then
+    local droot, drel
+    if keep and #roots > 0 then droot, drel = delta.claim(roots, rel) end
+    local snap = droot and deltas[droot]
+    local stale = snap and (snap.error and "error" or (not snap.live[drel] and (snap.removed[drel] and "removed"
+      or "untracked")))
+    if keep and stale then
+      files[#files + 1] = { rel = rel, name = rel:match("([^/]+)$"), size = e.size or 0, mtime = e.last_modified or 0,
+                            etag = e.etag, url = store.url(e.key), key = e.key, delta_stale = stale }
+    elseif keep then
       local name = rel:match("([^/]+)$")
       local lp = dir .. "/" .. local_name(#made + 1, name)
       made[#made + 1] = lp
@@ -155,7 +244,23 @@ function M.materialize(ctx, src, opts)
       local f = { path = lp, rel = rel, name = name, size = size, mtime = e.last_modified or 0, etag = e.etag,
                   url = store.url(e.key), key = e.key, partial = false }
       local got, gerr
-      if size == 0 then
+      local guess = opts.footer_guess or pqfooter.guess
+      local footer_first = size > 0 and is_parquet(rel, snap and "delta" or src.source_type)
+        and ((opts.parquet_footer_only and size > guess) or (opts.max_bytes and size > opts.max_bytes))
+      if footer_first then
+        local info, ferr = pqfooter.fetch(ranged_get(store, e), size, lp,
+          { guess = guess, budget = not opts.parquet_footer_only and opts.max_bytes or nil })
+        if info then
+          got = true
+          f.partial, f.ranges, f.row_groups = true, info.ranges, info.row_groups
+          f.fetch = { requests = info.requests, bytes = info.bytes, row_groups = info.row_groups,
+                      footer_length = info.footer_length }
+        else -- transport errors already name the object
+          local url = store.url(e.key)
+          gerr = tostring(ferr)
+          if gerr:sub(1, #url + 2) ~= url .. ": " then gerr = url .. ": " .. gerr end
+        end
+      elseif size == 0 then
         got, gerr = write_empty(lp)
       else
         local want = size
@@ -178,7 +283,7 @@ function M.materialize(ctx, src, opts)
       end
     end
   end
-  return files, errors, cleanup
+  return files, errors, cleanup, deltas
 end
 
 return M

@@ -30,6 +30,7 @@ local function table_summary(t)
     partition_columns = t.partition_columns, files = t.files, errors = t.errors,
     ragged_rows = t.ragged_rows > 0 and t.ragged_rows or nil, ragged_lines = t.ragged_lines,
     bad_records = t.bad_records > 0 and t.bad_records or nil, array_types = t.array_types,
+    data_format = t.data_format, delta = t.delta,
     quality = t.quality.scores, columns = cols,
   }
 end
@@ -97,7 +98,7 @@ function M.reading(ctx, m, opts)
         goto next_file
       end
       if f.status ~= "failed" and f.format ~= "empty" then
-        local local_file = { path = f.local_path or f.path, name = f.name }
+        local local_file = { path = f.local_path or f.path, name = f.name, ranges = f.ranges, size = f.size }
         entry.preview = extract.preview_text(local_file.path, opts.preview_bytes or 1024)
         local r = extract.open_reader(local_file, f.format, {})
         if r then
