@@ -138,64 +138,152 @@ local PG_KINDS = "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartitio
 local PG_TABLE_TYPES = { r = "table", p = "partitioned_table", v = "view", m = "materialized_view",
                          f = "foreign_table" }
 
+-- The catalog in six set-based queries, shaped so that 10,000 tables cost
+-- well under a second of server time on a cold session:
+--  * no per-row function that opens the relation (each builds a relcache
+--    entry): sizes come from relpages (exact pg_total_relation_size only for
+--    relations never vacuumed or analyzed), defaults are deparsed without a
+--    relation (they cannot refer to columns; generated columns can and keep
+--    it), and index definitions are written from the catalog when
+--    pg_get_indexdef would print exactly that (plain columns, default
+--    opclass and collation, no options, INCLUDE or predicate), else asked for
+--    (a varchar column's default opclass is text's: GetDefaultOpClass takes
+--    the preferred binary-coercible type when none is declared for varchar);
+--  * comments are joined from pg_description, not looked up per row;
+--  * key columns travel as attribute numbers, named by build_tables from the
+--    columns it already has.
+-- The first query turns JIT off for the session: these queries are cheap but
+-- look expensive to the planner, and compiling them costs more than running.
+local function pg_catalog_sql(version)
+  local q = {}
+  local materialized = version >= 120000 and "MATERIALIZED " or "" -- CTEs always were before 12
+  local known_size = version >= 140000 and "c.reltuples >= 0" or "(c.relpages > 0 OR c.reltuples > 0)"
+  q.tables = [[
+WITH ix AS (SELECT x.indrelid, sum(i.relpages)::int8 AS pages FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+  GROUP BY x.indrelid)
+SELECT c.oid AS table_oid, n.nspname AS schema_name, c.relname AS table_name, c.relkind AS kind,
+  ds.description AS comment, c.reltuples::float8 AS estimate,
+  CASE WHEN c.relkind NOT IN ('r', 'm', 'p') THEN NULL
+    WHEN ]] .. known_size .. [[ THEN
+      (c.relpages + COALESCE(tc.relpages, 0) + COALESCE(ix.pages, 0) + COALESCE(tix.pages, 0))
+      * current_setting('block_size')::int8
+    ELSE pg_total_relation_size(c.oid) END AS size_bytes,
+  CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
+  extract(epoch FROM GREATEST(pg_stat_get_last_vacuum_time(c.oid), pg_stat_get_last_autovacuum_time(c.oid),
+    pg_stat_get_last_analyze_time(c.oid), pg_stat_get_last_autoanalyze_time(c.oid)))::float8 AS last_modified
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
+LEFT JOIN ix ON ix.indrelid = c.oid LEFT JOIN ix tix ON tix.indrelid = c.reltoastrelid
+LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
+WHERE ]] .. PG_KINDS .. "%s ORDER BY 2, 3"
+  -- No ORDER BY: build_tables orders each table's columns. The type lookups
+  -- are a LATERAL subquery so that the planner memoizes them per type.
+  q.columns = [[
+SELECT a.attrelid AS table_oid, a.attnum AS ordinal_position, a.attname AS name,
+  format_type(a.atttypid, a.atttypmod) AS native_type, ty.base_type, ty.category, ty.element_type,
+  NOT a.attnotnull AS declared_nullable,
+  pg_get_expr(d.adbin, ]] .. (version >= 120000 and "CASE WHEN a.attgenerated <> '' THEN d.adrelid ELSE 0 END" or "0")
+    .. [[) AS default_value,
+  ds.description AS comment
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN LATERAL (SELECT bt.typname AS base_type, bt.typcategory AS category, et.typname AS element_type
+  FROM pg_type t JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+  LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+  WHERE t.oid = a.atttypid OFFSET 0) ty ON TRUE
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass
+  AND ds.objsubid = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND ]] .. PG_KINDS .. "%s"
+  -- Key columns travel as attribute numbers (build_tables names them from
+  -- the columns); only a foreign key's referenced columns, whose table may
+  -- be filtered out, are named here. OFFSET 0 keeps those lookups
+  -- parameterized index scans (the planner would hash all of pg_attribute).
+  q.constraints = [[
+WITH con AS ]] .. materialized .. [[(
+  SELECT con.oid, con.conrelid, con.conname, con.contype, con.conkey, con.confrelid, con.confkey
+  FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE con.contype IN ('p', 'f', 'u')%s),
+r AS (
+  SELECT con.oid, json_agg(a.attname ORDER BY u.ord)::text AS ref_columns
+  FROM con CROSS JOIN unnest(con.confkey) WITH ORDINALITY AS u(attnum, ord)
+  JOIN LATERAL (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = con.confrelid AND a.attnum = u.attnum
+                OFFSET 0) a ON TRUE
+  WHERE con.contype = 'f'
+  GROUP BY con.oid)
+SELECT con.conrelid AS table_oid, con.conname AS name, con.contype AS type, con.conkey::text AS keys,
+  rn.nspname AS ref_schema, rc.relname AS ref_table, r.ref_columns
+FROM con LEFT JOIN r ON r.oid = con.oid
+LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+ORDER BY 1, 2]]
+  q.indexes = [[
+WITH x AS ]] .. materialized .. [[(
+  SELECT x.indexrelid, x.indrelid, x.indisunique, x.indisprimary, x.indkey, x.indclass, x.indcollation, x.indoption,
+    x.indexprs IS NULL AND x.indpred IS NULL]] .. (version >= 110000 and " AND x.indnatts = x.indnkeyatts" or "")
+    .. (version >= 150000 and " AND NOT x.indnullsnotdistinct" or "") .. [[ AS simple,
+    n.nspname, c.relname
+  FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE TRUE%s),
+k AS (
+  SELECT k.indexrelid, string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS list,
+    bool_and(k.attnum > 0 AND k.opt = 0 AND (k.coll = 0 OR k.coll = a.attcollation) AND oc.opcdefault
+             AND (oc.opcintype = a.atttypid OR a.atttypid = 'varchar'::regtype AND oc.opcintype = 'text'::regtype
+                  AND varchar_as_text)) AS plain
+  FROM (SELECT x.indexrelid, x.indrelid, u.attnum, u.opc, u.coll, u.opt, u.ord,
+          NOT EXISTS (SELECT FROM pg_opclass WHERE opcintype = 'varchar'::regtype AND opcdefault) AS varchar_as_text
+        FROM x,
+          unnest(x.indkey::int2[], x.indclass::oid[], x.indcollation::oid[], x.indoption::int2[])
+            WITH ORDINALITY AS u(attnum, opc, coll, opt, ord)) k
+  LEFT JOIN LATERAL (SELECT a.attname, a.atttypid, a.attcollation FROM pg_attribute a
+                     WHERE a.attrelid = k.indrelid AND a.attnum = k.attnum OFFSET 0) a ON TRUE
+  LEFT JOIN pg_opclass oc ON oc.oid = k.opc
+  GROUP BY k.indexrelid)
+SELECT x.indrelid AS table_oid, i.relname AS name, x.indisunique AS is_unique, x.indisprimary AS is_primary,
+  CASE WHEN x.simple AND k.plain AND i.reloptions IS NULL AND i.relkind = 'i'
+    THEN format('CREATE %%sINDEX %%s ON %%s.%%s USING %%s (%%s)', CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,
+      quote_ident(i.relname), quote_ident(x.nspname), quote_ident(x.relname), quote_ident(am.amname), k.list)
+    ELSE pg_get_indexdef(x.indexrelid) END AS definition,
+  x.indkey::text AS keys
+FROM x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
+LEFT JOIN k ON k.indexrelid = x.indexrelid
+ORDER BY 1, 2]]
+  return q
+end
+
 function engines.postgresql.catalog(db, opts, run)
   local cat = {}
   local f, fp = filter(engines.postgresql, opts, "n.nspname", "c.relname")
   local sf, sp = filter(engines.postgresql, opts, "n.nspname", nil)
-  local info = run("SELECT current_database() AS database, current_user AS user_name, version() AS version")
+  local info = run([[
+SELECT current_database() AS database, current_user AS user_name, version() AS version,
+  current_setting('server_version_num')::int AS version_num,
+  CASE WHEN current_setting('server_version_num')::int >= 110000 THEN set_config('jit', 'off', false) END AS jit]])
   if not info then return nil end
   cat.database, cat.version = info[1].database, info[1].version
-  cat.schemas = run("SELECT n.nspname AS schema_name, obj_description(n.oid, 'pg_namespace') AS comment"
-    .. " FROM pg_namespace n WHERE TRUE" .. sf .. " ORDER BY 1", sp)
-  cat.tables = run([[
-SELECT n.nspname AS schema_name, c.relname AS table_name, c.relkind AS kind,
-  obj_description(c.oid, 'pg_class') AS comment, c.reltuples::float8 AS estimate,
-  CASE WHEN c.relkind IN ('r', 'm', 'p') THEN pg_total_relation_size(c.oid) END AS size_bytes,
-  CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
-  extract(epoch FROM GREATEST(s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze))::float8
-    AS last_modified
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-WHERE ]] .. PG_KINDS .. f .. " ORDER BY 1, 2", fp)
-  cat.columns = run([[
-SELECT n.nspname AS schema_name, c.relname AS table_name, a.attnum AS position, a.attname AS column_name,
-  format_type(a.atttypid, a.atttypmod) AS native_type, bt.typname AS base_type,
-  bt.typcategory AS category, et.typname AS element_type, NOT a.attnotnull AS nullable,
-  pg_get_expr(d.adbin, d.adrelid) AS default_value, col_description(c.oid, a.attnum) AS comment
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_type t ON t.oid = a.atttypid
-JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
-LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE a.attnum > 0 AND NOT a.attisdropped AND ]] .. PG_KINDS .. f .. " ORDER BY 1, 2, 3", fp)
-  cat.constraints = run([[
-SELECT n.nspname AS schema_name, c.relname AS table_name, con.conname AS name, con.contype AS type,
-  (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum)::text AS columns,
-  rn.nspname AS ref_schema, rc.relname AS ref_table,
-  (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
-     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum)::text AS ref_columns
-FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE con.contype IN ('p', 'f', 'u')]] .. f .. " ORDER BY 1, 2, 3", fp)
-  cat.indexes = run([[
-SELECT n.nspname AS schema_name, c.relname AS table_name, i.relname AS name, x.indisunique AS is_unique,
-  x.indisprimary AS is_primary, pg_get_indexdef(x.indexrelid) AS definition,
-  (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum)::text AS columns
-FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE TRUE]] .. f .. " ORDER BY 1, 2, 3", fp)
+  local q = pg_catalog_sql(math.tointeger(tonumber(info[1].version_num)) or 0)
+  cat.schemas = run("SELECT n.nspname AS schema_name, ds.description AS comment FROM pg_namespace n"
+    .. " LEFT JOIN pg_description ds ON ds.objoid = n.oid AND ds.classoid = 'pg_namespace'::regclass"
+    .. " AND ds.objsubid = 0"
+    .. " WHERE TRUE" .. sf .. " ORDER BY 1", sp)
+  cat.tables = run(q.tables:format(f), fp)
+  cat.columns = run(q.columns:format(f), fp)
+  cat.constraints = run(q.constraints:format(f), fp)
+  cat.indexes = run(q.indexes:format(f), fp)
   for _, t in ipairs(cat.tables or {}) do
     t.table_type = PG_TABLE_TYPES[t.kind] or t.kind
-    if t.estimate and t.estimate < 0 then t.estimate = nil end
-    if t.estimate then t.estimate = math.floor(t.estimate) end
+    local e = t.estimate
+    if e then t.estimate = e >= 0 and math.floor(e) or nil end
+  end
+  -- "{1,2}" (int2[]) or "1 2" (int2vector) -> {1, 2}
+  local function numbers(text)
+    local out = {}
+    for d in (text or ""):gsub("^%[[^%]]*%]=", ""):gmatch("%-?%d+") do out[#out + 1] = math.tointeger(tonumber(d)) end
+    return out
   end
   for _, c in ipairs(cat.constraints or {}) do
-    c.columns = json.decode(c.columns or "[]") or {}
+    c.keys = numbers(c.keys)
     c.ref_columns = c.ref_columns and json.decode(c.ref_columns) or nil
   end
-  for _, x in ipairs(cat.indexes or {}) do x.columns = json.decode(x.columns or "[]") or {} end
+  for _, x in ipairs(cat.indexes or {}) do x.keys = numbers(x.keys) end
   return cat
 end
 
@@ -281,9 +369,9 @@ FROM information_schema.TABLES t
 LEFT JOIN information_schema.VIEWS v ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME
 WHERE t.TABLE_TYPE IN ('BASE TABLE', 'VIEW', 'SYSTEM VERSIONED')]] .. f .. " ORDER BY 1, 2", fp)
   cat.columns = run([[
-SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.ORDINAL_POSITION AS position,
-  t.COLUMN_NAME AS column_name, t.COLUMN_TYPE AS native_type, t.DATA_TYPE AS base_type,
-  t.IS_NULLABLE AS nullable, t.COLUMN_DEFAULT AS default_value, t.COLUMN_COMMENT AS comment
+SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.ORDINAL_POSITION AS ordinal_position,
+  t.COLUMN_NAME AS name, t.COLUMN_TYPE AS native_type, t.DATA_TYPE AS base_type,
+  t.IS_NULLABLE AS declared_nullable, t.COLUMN_DEFAULT AS default_value, t.COLUMN_COMMENT AS comment
 FROM information_schema.COLUMNS t WHERE 1 = 1]] .. f .. " ORDER BY 1, 2, 3", fp)
   local rows = run([[
 SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.CONSTRAINT_NAME AS name,
@@ -339,7 +427,7 @@ FROM information_schema.STATISTICS t WHERE 1 = 1]] .. f .. " ORDER BY 1, 2, 3, 5
     end
   end
   for _, c in ipairs(cat.columns or {}) do
-    c.nullable = c.nullable == "YES"
+    c.declared_nullable = c.declared_nullable == "YES"
     if c.default_value == "NULL" then c.default_value = nil end
   end
   return cat
@@ -458,8 +546,8 @@ function engines.odbc.catalog(db, opts, run, call, eng)
       local nullable = r.nullable
       if nullable == nil then nullable = r.is_nullable ~= "NO" else nullable = nullable ~= 0 end
       cat.columns[#cat.columns + 1] = {
-        schema_name = s, table_name = r.table_name, position = r.ordinal_position, column_name = r.column_name,
-        native_type = r.type_name, base_type = r.data_type, category = r.type_name, nullable = nullable,
+        schema_name = s, table_name = r.table_name, ordinal_position = r.ordinal_position, name = r.column_name,
+        native_type = r.type_name, base_type = r.data_type, category = r.type_name, declared_nullable = nullable,
         default_value = r.column_def, comment = r.remarks,
       }
     end
@@ -467,7 +555,7 @@ function engines.odbc.catalog(db, opts, run, call, eng)
   table.sort(cat.columns, function(a, b)
     if a.schema_name ~= b.schema_name then return a.schema_name < b.schema_name end
     if a.table_name ~= b.table_name then return a.table_name < b.table_name end
-    return (a.position or 0) < (b.position or 0)
+    return (a.ordinal_position or 0) < (b.ordinal_position or 0)
   end)
   table.sort(cat.tables, function(a, b)
     if a.schema_name ~= b.schema_name then return a.schema_name < b.schema_name end
@@ -794,75 +882,134 @@ local function options(opts)
   return o
 end
 
+-- What an engine's catalog(db, opts, run, call, eng) returns: {database,
+-- version, schemas = {{schema_name, comment}}, tables = {{schema_name,
+-- table_name, table_type, comment, estimate, size_bytes, definition,
+-- last_modified, engine?, view_error?}}, columns = rows already in the
+-- model's column shape {{name, ordinal_position, native_type, base_type,
+-- category, element_type?, declared_nullable, default_value, comment}} (in
+-- any order), constraints = {{name, type = p|f|u, columns, ref_schema?,
+-- ref_table?, ref_columns?}}, indexes = {{name, is_unique, is_primary,
+-- columns, definition?, index_type?}}}. Constraints and indexes give their
+-- columns by name (columns) or by ordinal position (keys; 0 = an
+-- expression, skipped). Each row names its table by table_oid (PostgreSQL)
+-- or by schema_name and table_name.
+local function tref(r) return r.table_oid or tkey(r.schema_name, r.table_name) end
+
 local function build_tables(ctx, model, cat, eng)
   local by = {}
   local hash = require("nv.filesource").hash
+  local array = json.array
+  local id_prefix = (model.source_id or "") .. "\0"
   for _, r in ipairs(cat.tables or {}) do
+    local sname, tname = r.schema_name, r.table_name
     local t = {
-      table_id = "t_" .. hash((model.source_id or "") .. "\0" .. r.schema_name .. "." .. r.table_name),
-      name = r.table_name, key = (r.schema_name ~= "" and (r.schema_name .. ".") or "") .. r.table_name,
-      schema_name = r.schema_name,
+      table_id = "t_" .. hash(id_prefix .. sname .. "." .. tname),
+      name = tname, key = (sname ~= "" and (sname .. ".") or "") .. tname,
+      schema_name = sname,
       catalog_name = cat.database, table_type = r.table_type, engine = r.engine,
       comment = (r.comment ~= "" and r.comment) or nil, definition = r.definition,
       row_count_estimate = r.estimate, rows = r.estimate or 0, size_bytes = r.size_bytes,
       last_modified = r.last_modified, status = "success",
-      files = json.array(), errors = json.array(), warnings = {}, partition_columns = json.array(),
-      ragged_rows = 0, bad_records = 0, columns = json.array(), foreign_keys = json.array(),
-      unique_constraints = json.array(), indexes = json.array(), view_error = r.view_error,
+      files = array(), errors = array(), warnings = {}, partition_columns = array(),
+      ragged_rows = 0, bad_records = 0, columns = array(), foreign_keys = array(),
+      unique_constraints = array(), indexes = array(), view_error = r.view_error,
     }
-    by[tkey(r.schema_name, r.table_name)] = t
+    by[tref(r)] = t
     model.tables[#model.tables + 1] = t
   end
-  local colmap = {}
-  for _, r in ipairs(cat.columns or {}) do
-    local t = by[tkey(r.schema_name, r.table_name)]
+  -- The column rows become the model's columns: a copy would double the
+  -- tables (and the memory) of a wide catalog.
+  local normalize = eng.normalize
+  local last_ref, t
+  for _, c in ipairs(cat.columns or {}) do
+    local ref = tref(c) -- rows mostly come grouped by table
+    if ref ~= last_ref then last_ref, t = ref, by[ref] end
     if t then
-      local c = {
-        name = r.column_name, position = #t.columns, ordinal_position = r.position,
-        native_type = r.native_type, base_type = r.base_type, category = r.category,
-        declared_nullable = r.nullable, default_value = r.default_value,
-        comment = (r.comment ~= "" and r.comment) or nil, is_primary_key = false,
-      }
-      c.normalized = eng.normalize(c)
-      c.inferred_type = c.normalized
-      t.columns[#t.columns + 1] = c
-      colmap[tkey(t.key, c.name)] = c
+      c.table_oid, c.schema_name, c.table_name = nil, nil, nil
+      if c.comment == "" then c.comment = nil end
+      c.is_primary_key = false
+      local norm = normalize(c)
+      c.normalized, c.inferred_type = norm, norm
+      local cols = t.columns
+      cols[#cols + 1] = c
     end
   end
+  -- each table's columns in ordinal order (rows may come unordered)
+  local function ord(c) return tonumber(c.ordinal_position) or 0 end
+  local function before(a, b) return ord(a) < ord(b) end
+  for _, tb in ipairs(model.tables) do
+    local cols = tb.columns
+    for i = 2, #cols do
+      if ord(cols[i]) < ord(cols[i - 1]) then
+        table.sort(cols, before)
+        break
+      end
+    end
+    for i = 1, #cols do cols[i].position = i - 1 end
+  end
+  -- a key's columns: names (an array) and the model's columns (false where
+  -- unknown), from names or from ordinal positions; nil when a position
+  -- names no column (the table changed between the catalog queries)
+  local named = {} -- table -> {column name -> column}, built on first use
+  local function members(tb, k)
+    local cols, names, list = tb.columns, array(), {}
+    if k.keys then
+      for _, n in ipairs(k.keys) do
+        if n ~= 0 then
+          local c = cols[n]
+          if not (c and tonumber(c.ordinal_position) == n) then
+            c = nil
+            for _, x in ipairs(cols) do
+              if tonumber(x.ordinal_position) == n then c = x break end
+            end
+          end
+          if not c then return nil end
+          names[#names + 1], list[#list + 1] = c.name, c
+        end
+      end
+      return names, list
+    end
+    local m = named[tb]
+    if not m then
+      m = {}
+      for _, c in ipairs(cols) do m[c.name] = c end
+      named[tb] = m
+    end
+    for i, n in ipairs(k.columns or {}) do names[i], list[i] = n, m[n] or false end
+    return names, list
+  end
   for _, k in ipairs(cat.constraints or {}) do
-    local t = by[tkey(k.schema_name, k.table_name)]
-    if t then
-      local cols = json.array()
-      for i, n in ipairs(k.columns) do cols[i] = n end
+    local tb = by[tref(k)]
+    local cols, list
+    if tb then cols, list = members(tb, k) end
+    if cols then
       if k.type == "p" then
-        t.primary_key = cols
-        for _, n in ipairs(cols) do
-          local c = colmap[tkey(t.key, n)]
+        tb.primary_key = cols
+        for _, c in ipairs(list) do
           if c then c.is_primary_key = true end
         end
       elseif k.type == "f" then
-        local refs = json.array()
+        local refs = array()
         for i, n in ipairs(k.ref_columns or {}) do refs[i] = n end
-        t.foreign_keys[#t.foreign_keys + 1] = { name = k.name, columns = cols, ref_schema = k.ref_schema,
-                                                ref_table = k.ref_table, ref_columns = refs }
-        for i, n in ipairs(cols) do
-          local c = colmap[tkey(t.key, n)]
+        tb.foreign_keys[#tb.foreign_keys + 1] = { name = k.name, columns = cols, ref_schema = k.ref_schema,
+                                                  ref_table = k.ref_table, ref_columns = refs }
+        for i, c in ipairs(list) do
           if c then
             c.foreign_key = string.format("%s.%s(%s)", k.ref_schema or "?", k.ref_table or "?", refs[i] or "?")
           end
         end
       elseif k.type == "u" then
-        t.unique_constraints[#t.unique_constraints + 1] = { name = k.name, columns = cols }
+        tb.unique_constraints[#tb.unique_constraints + 1] = { name = k.name, columns = cols }
       end
     end
   end
   for _, x in ipairs(cat.indexes or {}) do
-    local t = by[tkey(x.schema_name, x.table_name)]
-    if t then
-      local cols = json.array()
-      for i, n in ipairs(x.columns) do cols[i] = n end
-      t.indexes[#t.indexes + 1] = { name = x.name, unique = x.is_unique, primary = x.is_primary,
-                                    columns = cols, definition = x.definition, index_type = x.index_type }
+    local tb = by[tref(x)]
+    local cols = tb and members(tb, x)
+    if cols then
+      tb.indexes[#tb.indexes + 1] = { name = x.name, unique = x.is_unique, primary = x.is_primary,
+                                      columns = cols, definition = x.definition, index_type = x.index_type }
     end
   end
 end
@@ -920,32 +1067,34 @@ function M.source(ctx, src, opts, model)
     #model.tables, counter.catalog)
   if opts.on_catalog then opts.on_catalog(model, db) end
   local failed = 0
+  local profiling = opts.profile ~= "none" or opts.exact_counts
+  local qopts = { freshness_days = opts.freshness_days }
   for _, t in ipairs(model.tables) do
-    local ref = (t.schema_name ~= "" and (eng.quote(t.schema_name) .. ".") or "") .. eng.quote(t.name)
     local ok, perr = true, nil
     if t.view_error then
       ok, perr = nil, t.view_error
-    elseif #t.columns == 0 then
-      ok = true
-    elseif opts.profile == "pushdown" then
-      ok, perr = pushdown(db, eng, t, ref, opts, counter)
-    elseif opts.profile == "sample" then
-      ok, perr = profile_sample(db, t, ref, opts, counter)
-    elseif opts.exact_counts then
-      counter.profile = counter.profile + 1
-      local rows, cerr = db:query("SELECT COUNT(*) AS n FROM " .. ref)
-      if rows then t.rows = rows[1].n else ok, perr = nil, cerr end
+    elseif #t.columns > 0 and profiling then
+      local ref = (t.schema_name ~= "" and (eng.quote(t.schema_name) .. ".") or "") .. eng.quote(t.name)
+      if opts.profile == "pushdown" then
+        ok, perr = pushdown(db, eng, t, ref, opts, counter)
+      elseif opts.profile == "sample" then
+        ok, perr = profile_sample(db, t, ref, opts, counter)
+      elseif opts.exact_counts then
+        counter.profile = counter.profile + 1
+        local rows, cerr = db:query("SELECT COUNT(*) AS n FROM " .. ref)
+        if rows then t.rows = rows[1].n else ok, perr = nil, cerr end
+      end
+      if ok and opts.profile ~= "none" then ok, perr = samples(db, t, ref, opts, counter) end
     end
-    if ok and #t.columns > 0 and opts.profile ~= "none" then ok, perr = samples(db, t, ref, opts, counter) end
     if not ok then
       table_failed(ctx, model, label, t, perr)
       failed = failed + 1
     end
     for _, c in ipairs(t.columns) do
-      c.base_type, c.category = nil, nil
+      c.base_type, c.category, c.element_type = nil, nil, nil
       if c.samples == nil then c.samples = json.array() end
     end
-    t.quality = quality.table(t, { freshness_days = opts.freshness_days })
+    t.quality = quality.table(t, qopts)
     model.total_size_bytes = model.total_size_bytes + (t.size_bytes or 0)
   end
   db:close()

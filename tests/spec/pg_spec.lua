@@ -436,6 +436,105 @@ describe("nv.dbsource on PostgreSQL", function()
   end)
 end)
 
+-- catalog details the set-based queries must get right: index definitions
+-- written from the catalog, keys across a dropped column, a foreign key into
+-- a schema the filter leaves out, generated columns, array element types
+local EDGE = {
+  "DROP SCHEMA IF EXISTS nvedge CASCADE",
+  "DROP SCHEMA IF EXISTS nvedge_ref CASCADE",
+  "CREATE SCHEMA nvedge",
+  "CREATE SCHEMA nvedge_ref",
+  "CREATE TABLE nvedge_ref.ref (a int, b text, PRIMARY KEY (a, b))",
+  [[CREATE TABLE nvedge."Odd Table" (gone int, "Id" bigint GENERATED ALWAYS AS IDENTITY, s serial,
+      code varchar(10) COLLATE "C", name text, v varchar(20), amount numeric(10,2) DEFAULT 0.5,
+      total numeric GENERATED ALWAYS AS (amount * 2) STORED, ints int[], ra int, rb text, created timestamptz,
+      PRIMARY KEY ("Id", s), FOREIGN KEY (ra, rb) REFERENCES nvedge_ref.ref (a, b), UNIQUE (v, name))]],
+  'ALTER TABLE nvedge."Odd Table" DROP COLUMN gone',
+  'CREATE INDEX e_expr ON nvedge."Odd Table" (lower(name))',
+  'CREATE INDEX e_partial ON nvedge."Odd Table" (amount) WHERE amount > 0',
+  'CREATE INDEX e_include ON nvedge."Odd Table" (s) INCLUDE (name)',
+  'CREATE INDEX e_desc ON nvedge."Odd Table" (created DESC NULLS LAST)',
+  'CREATE INDEX e_opclass ON nvedge."Odd Table" (name text_pattern_ops)',
+  'CREATE INDEX e_collate ON nvedge."Odd Table" (name COLLATE "C")',
+  'CREATE INDEX e_code ON nvedge."Odd Table" (code)',
+  'CREATE INDEX e_varchar ON nvedge."Odd Table" (v)',
+  'CREATE INDEX e_hash ON nvedge."Odd Table" USING hash (v)',
+  'CREATE INDEX e_gin ON nvedge."Odd Table" USING gin (ints)',
+  'CREATE INDEX "E Quoted" ON nvedge."Odd Table" ("Id", name)',
+  'CREATE INDEX e_fill ON nvedge."Odd Table" (ra) WITH (fillfactor = 70)',
+  "CREATE TABLE nvedge.parted (k int, v text) PARTITION BY RANGE (k)",
+  "CREATE TABLE nvedge.parted_1 PARTITION OF nvedge.parted FOR VALUES FROM (0) TO (10)",
+  "CREATE INDEX parted_k ON nvedge.parted (k)",
+  "CREATE TABLE nvedge.unanalyzed (a int)",
+  "INSERT INTO nvedge.unanalyzed SELECT generate_series(1, 1000)",
+}
+
+describe("nv.dbsource catalog details on PostgreSQL", function()
+  local m
+  setup(function()
+    local db <close> = assert(pg.open(URL))
+    exec_all(db, EDGE)
+    m = dbsource.source(quiet_ctx(), { source_id = "src_pg", data_source_path = URL, source_type = "postgresql" },
+      { include_schemas = "nvedge", profile = "none", on_catalog = function(_, conn)
+        assert.same({ { jit = "off" } }, conn:query("SHOW jit"))
+      end }, new_model())
+  end)
+  teardown(function()
+    local db <close> = assert(pg.open(URL))
+    exec_all(db, { "DROP SCHEMA nvedge CASCADE", "DROP SCHEMA nvedge_ref CASCADE" })
+  end)
+
+  it("writes each index definition exactly as pg_get_indexdef does", function()
+    local db <close> = assert(pg.open(URL))
+    local want = {}
+    for _, r in ipairs(assert(db:query([[SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS def
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+        JOIN pg_class c ON c.oid = x.indrelid WHERE n.nspname = 'nvedge' AND NOT c.relispartition]]))) do
+      want[r.name] = r.def
+    end
+    local got, n = {}, 0
+    for _, t in ipairs(m.tables) do
+      for _, x in ipairs(t.indexes) do
+        got[x.name] = x.definition
+        n = n + 1
+      end
+    end
+    assert.equal(15, n)
+    assert.same(want, got)
+  end)
+
+  it("names key columns by position across a dropped column", function()
+    local t = by_name(m.tables)["Odd Table"]
+    assert.same({ "Id", "s" }, t.primary_key)
+    assert.same({ { name = "Odd Table_ra_rb_fkey", columns = { "ra", "rb" }, ref_schema = "nvedge_ref",
+                    ref_table = "ref", ref_columns = { "a", "b" } } }, t.foreign_keys)
+    assert.same({ { name = "Odd Table_v_name_key", columns = { "v", "name" } } }, t.unique_constraints)
+    local idx = by_name(t.indexes)
+    assert.same({ "Id", "name" }, idx["E Quoted"].columns)
+    assert.same({ "s", "name" }, idx.e_include.columns)
+    assert.same({}, idx.e_expr.columns)
+    local c = by_name(t.columns)
+    assert.same({ 0, 2, true }, { c.Id.position, c.Id.ordinal_position, c.Id.is_primary_key })
+    assert.equal("nvedge_ref.ref(b)", c.rb.foreign_key)
+  end)
+
+  it("deparses defaults and generated columns, and types array elements", function()
+    local c = by_name(by_name(m.tables)["Odd Table"].columns)
+    assert.equal("0.5", c.amount.default_value)
+    assert.equal("(amount * (2)::numeric)", c.total.default_value)
+    assert.matches("^nextval%(", c.s.default_value)
+    assert.equal("array<integer>", c.ints.inferred_type)
+  end)
+
+  it("measures a never-analyzed table exactly", function()
+    local db <close> = assert(pg.open(URL))
+    local size = db:query("SELECT pg_total_relation_size('nvedge.unanalyzed') AS n")[1].n
+    assert.is_true(size > 0)
+    assert.equal(size, by_name(m.tables).unanalyzed.size_bytes)
+    assert.equal("partitioned_table", by_name(m.tables).parted.table_type)
+  end)
+end)
+
 describe("nvlua jobs against PostgreSQL", function()
   local dir
   before_each(function() dir = H.tmpdir() end)
