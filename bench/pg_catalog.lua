@@ -6,10 +6,12 @@
 --       may not create databases, uses URL's own) and prints on stdout
 --       "URL<TAB>SCHEMA" for run: the bench database URL, and "nvbench"
 --       when extraction must be limited to that schema (else nothing);
---       in it, schema "nvbench" holds TABLES (10000)
---       tables of 10 columns each (bigint PK, every 4th table an FK to the
---       previous one, every 10th a UNIQUE column, every 5th a table and a
---       column comment); skipped when the schema already holds that many
+--       in it, schema "nvbench" holds TABLES (10000) empty tables of 10
+--       columns each (bigint PK, every 4th table an FK to the previous one,
+--       every 10th a UNIQUE column, every 5th a table and a column comment);
+--       skipped when the schema already holds them. The tables are never
+--       analyzed unless NVLUA_BENCH_ANALYZE=1 (then the database is
+--       nvbench_catalog_analyzed).
 --   nvlua bench/pg_catalog.lua run URL [SCHEMA]
 --       extracts the source with nv.dbsource, catalog only (profile =
 --       "none"; SCHEMA limits it to one schema) and prints one line: tables,
@@ -26,7 +28,8 @@ if not (mode == "setup" or mode == "run") or not url then
   os.exit(2)
 end
 
-local BENCH_DB = "nvbench_catalog"
+local ANALYZE = os.getenv("NVLUA_BENCH_ANALYZE") == "1"
+local BENCH_DB = ANALYZE and "nvbench_catalog_analyzed" or "nvbench_catalog"
 
 -- URL with its database replaced by name (URLs only, not "host=… dbname=…")
 local function with_database(u, name)
@@ -55,7 +58,8 @@ local function setup(n)
   local pg = require "nv.pg"
   local target, schema = bench_database(pg)
   local db <close> = assert(pg.open(target))
-  local marker = string.format("nvlua pg_catalog bench: %d tables x 10 columns", n)
+  local marker = string.format("nvlua pg_catalog bench: %d tables x 10 columns, %s", n,
+    ANALYZE and "analyzed" or "never analyzed")
   local have = assert(db:query("SELECT obj_description(oid, 'pg_namespace') AS c FROM pg_namespace"
     .. " WHERE nspname = 'nvbench'"))
   if have[1] and have[1].c == marker then
@@ -64,6 +68,14 @@ local function setup(n)
     return
   end
   local t0 = sys.monotonic()
+  -- dropped in batches too: one DROP SCHEMA … CASCADE would lock every table
+  repeat
+    local rows = assert(db:query("SELECT format('nvbench.%I', c.relname) AS t FROM pg_class c"
+      .. " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'nvbench' AND c.relkind = 'r' LIMIT 250"))
+    local names = {}
+    for i, r in ipairs(rows) do names[i] = r.t end
+    if #names > 0 then assert(db:exec("DROP TABLE " .. table.concat(names, ", ") .. " CASCADE")) end
+  until #names == 0
   assert(db:exec("DROP SCHEMA IF EXISTS nvbench CASCADE"))
   assert(db:exec("CREATE SCHEMA nvbench"))
   -- Batches keep each transaction's lock count (table, toast table, indexes)
@@ -101,7 +113,7 @@ BEGIN
 END
 $bench$]], lo, hi)))
   end
-  assert(db:exec("ANALYZE"))
+  if ANALYZE then assert(db:exec("ANALYZE")) end
   assert(db:exec("COMMENT ON SCHEMA nvbench IS " .. "'" .. marker:gsub("'", "''") .. "'"))
   io.stderr:write(string.format("setup: created %d tables in %.1f s\n", n, sys.monotonic() - t0))
   io.write(target, "\t", schema, "\n")

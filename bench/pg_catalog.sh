@@ -8,8 +8,12 @@
 # URL's database when that is refused), fills it once (later runs reuse it),
 # then runs the extraction $NVLUA_BENCH_RUNS (3) times in fresh processes,
 # each printing tables, columns, wall seconds, statements and peak RSS, and
-# finally the best time and the spread.
+# finally the best time and the spread. On a server of your own the bench
+# database stays for the next run: DROP DATABASE nvbench_catalog (and
+# nvbench_catalog_analyzed) to remove it.
 #   NVLUA_BENCH_TABLES  tables to create (10000)
+#   NVLUA_BENCH_ANALYZE 1: ANALYZE them first, as autovacuum leaves a live
+#                       database (default: never analyzed, as created)
 #   NVLUA_BIN           nvlua to use (default: builds build-release)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
