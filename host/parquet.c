@@ -162,6 +162,16 @@ static struct ctype column_ctype(const struct nv_pq_meta *m, const struct nv_pq_
 
 static int64_t floordiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && ((a < 0) != (b < 0))); }
 
+/* Writes v (>= 0) as exactly w digits, zero-padded, at p. */
+static void put_digits(char *p, uint64_t v, int w) {
+  for (int i = w - 1; i >= 0; i--) {
+    p[i] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
+/* Days since 1970-01-01 as YYYY-MM-DD (civil-from-days); the hot path of
+ * dates and timestamps, so digits are written by hand. */
 static size_t fmt_date(int64_t z, char *buf, size_t n) {
   if (z < -4000000000LL || z > 4000000000LL) return (size_t)snprintf(buf, n, "%lld", (long long)z);
   z += 719468;
@@ -174,18 +184,35 @@ static size_t fmt_date(int64_t z, char *buf, size_t n) {
   int64_t d = doy - (153 * mp + 2) / 5 + 1;
   int64_t mo = mp < 10 ? mp + 3 : mp - 9;
   y += mo <= 2;
-  return (size_t)snprintf(buf, n, "%04lld-%02lld-%02lld", (long long)y, (long long)mo, (long long)d);
+  if (y < 0 || y > 9999 || n < 11)
+    return (size_t)snprintf(buf, n, "%04lld-%02lld-%02lld", (long long)y, (long long)mo, (long long)d);
+  put_digits(buf, (uint64_t)y, 4);
+  buf[4] = '-';
+  put_digits(buf + 5, (uint64_t)mo, 2);
+  buf[7] = '-';
+  put_digits(buf + 8, (uint64_t)d, 2);
+  buf[10] = '\0';
+  return 10;
 }
 
 static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
 static const int frac_digits[] = {0, 3, 6, 9};
 
+/* "HH:MM:SS[.fff…]"; secs_of_day in [0, 86400), frac in [0, per_sec[unit]). */
 static size_t fmt_clock(int64_t secs_of_day, int64_t frac, int unit, char *buf, size_t n) {
-  int len = snprintf(buf, n, "%02lld:%02lld:%02lld", (long long)(secs_of_day / 3600),
-                     (long long)(secs_of_day / 60 % 60), (long long)(secs_of_day % 60));
-  if (frac && len > 0 && (size_t)len < n)
-    len += snprintf(buf + len, n - (size_t)len, ".%0*lld", frac_digits[unit], (long long)frac);
-  return len < 0 ? 0 : (size_t)len;
+  size_t len = 8 + (frac ? 1 + (size_t)frac_digits[unit] : 0);
+  if (len >= n) return 0;
+  put_digits(buf, (uint64_t)(secs_of_day / 3600), 2);
+  buf[2] = ':';
+  put_digits(buf + 3, (uint64_t)(secs_of_day / 60 % 60), 2);
+  buf[5] = ':';
+  put_digits(buf + 6, (uint64_t)(secs_of_day % 60), 2);
+  if (frac) {
+    buf[8] = '.';
+    put_digits(buf + 9, (uint64_t)frac, frac_digits[unit]);
+  }
+  buf[len] = '\0';
+  return len;
 }
 
 /* v in unit since the epoch; "YYYY-MM-DDTHH:MM:SS[.f][Z]". */
