@@ -533,11 +533,12 @@ function M.group(files, root, deltas, group, opts)
         t.size_bytes = t.size_bytes + f.size
         if not t.last_modified or f.mtime > t.last_modified then t.last_modified = f.mtime end
         t.deleted_rows = t.deleted_rows + (add.deleted_rows or 0)
-      elseif snap.error or is_aux(rel_in) then -- luacheck: ignore 542
-      elseif f.delta_stale == "removed" or (not f.delta_stale and snap.removed[rel_in]) then
-        t.removed_ignored = t.removed_ignored + 1
-      else
-        t.untracked_ignored = t.untracked_ignored + 1
+      elseif not snap.error and not is_aux(rel_in) then -- a data file the log does not make live
+        if f.delta_stale == "removed" or (not f.delta_stale and snap.removed[rel_in]) then
+          t.removed_ignored = t.removed_ignored + 1
+        else
+          t.untracked_ignored = t.untracked_ignored + 1
+        end
       end
     end
   end

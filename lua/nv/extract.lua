@@ -325,12 +325,16 @@ end
 -- partial | failed, errors = {…}, files_found, total_size_bytes,
 -- extraction_timestamp, quality = nv.quality.summarize(tables), tables = {
 --   {table_id, name, key, status, rows, size_bytes, last_modified, file_type,
+--    data_format? and delta? (a Delta table: file_type "delta", nv.delta's
+--    summary: version, live/ignored files, checkpoint, partition columns),
 --    files = {…}, errors = {…}, partition_columns = {…}, ragged_rows,
 --    bad_records, quality = nv.quality.table(t), catalog_name?, schema_name?,
 --    table_type?, comment?, definition?, primary_key = {…}?, foreign_keys?,
 --    columns = { nv.profile result columns, plus optional native_type,
 --                declared_nullable, default_value, comment, is_primary_key,
 --                foreign_key } } } }
+-- opts.parquet_footer_only: Parquet files (local or remote) give their
+-- footer's row count, types, null counts and min/max, and no page is read.
 -- Returns the source model (status success | partial | failed, never raises
 -- for bad data).
 function M.source(ctx, src, opts)
