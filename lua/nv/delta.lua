@@ -22,8 +22,9 @@
 --   delta.claim(roots, rel)         -> prefix, rel inside the table | nil
 --   delta.group(files, root, deltas, group) -> tables
 --     deltas = {[prefix] = snap | {error = msg}}; files under a Delta root
---     become that table (live files only, partition values from the log);
---     the others go through group (nv.filesource.group).
+--     become that table (live files only, partition values from the log,
+--     column_names = {physical -> logical} under column mapping); the
+--     others go through group (nv.filesource.group).
 local json = require "nv.json"
 local sys = require "nv.sys"
 
@@ -556,6 +557,12 @@ function M.group(files, root, deltas, group, opts)
       end
       table.sort(t.missing)
       t.delta = summary(snap, t)
+      for _, f in ipairs(snap.metadata.fields or {}) do -- column mapping: physical -> logical names
+        if f.physical_name and f.physical_name ~= f.name then
+          t.column_names = t.column_names or {}
+          t.column_names[f.physical_name] = f.name
+        end
+      end
     else
       t.delta = { error = snap.error }
     end

@@ -114,6 +114,16 @@ local function apply_delta(ctx, model, t)
     model.errors[#model.errors + 1] = err
     ctx.log:error("%s", err)
   end
+  if t.column_names then -- Delta column mapping: Parquet holds physical names
+    for _, c in ipairs(model.columns) do
+      local head, rest = c.name:match("^([^.]+)(.*)$")
+      local logical = head and t.column_names[head]
+      if logical then
+        c.physical_name = c.name
+        c.name = logical .. rest
+      end
+    end
+  end
   if t.deleted_rows > 0 then
     model.rows = math.max(0, model.rows - t.deleted_rows)
     model.warnings[#model.warnings + 1] = string.format(

@@ -296,6 +296,22 @@ describe("Delta tables in a local source", function()
     assert.equal(8, m.tables[1].rows)
   end)
 
+  it("names columns by their logical names under column mapping", function()
+    local t = dir .. "/mapped"
+    copy(PLAIN, t .. "/a.parquet")
+    local schema = json.encode({ type = "struct", fields = {
+      { name = "user id", type = "integer", nullable = true, metadata = { ["delta.columnMapping.id"] = 1,
+                                                                        ["delta.columnMapping.physicalName"] = "id" } } } })
+    local m = meta()
+    m.metaData.schemaString = schema
+    commit(t, 0, { { protocol = { minReaderVersion = 2, minWriterVersion = 5 } }, m, add("a.parquet") })
+    local tbl = extract_dir(t).tables[1]
+    assert.equal("user id", tbl.columns[1].name)
+    assert.equal("id", tbl.columns[1].physical_name)
+    assert.equal("bool_col", tbl.columns[2].name)
+    assert.truthy(tbl.quality.columns["user id"])
+  end)
+
   it("is not fooled by a part-file directory without a log", function()
     copy(PLAIN, dir .. "/plain/part-00000.parquet")
     copy(SNAPPY, dir .. "/plain/part-00001.parquet")
