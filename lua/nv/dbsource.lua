@@ -930,6 +930,7 @@ local function build_tables(ctx, model, cat, eng)
   -- tables (and the memory) of a wide catalog.
   local normalize = eng.normalize
   local last_ref, t
+  local unordered = {} -- tables whose rows came out of ordinal order
   for _, c in ipairs(cat.columns or {}) do
     local ref = tref(c) -- rows mostly come grouped by table
     if ref ~= last_ref then last_ref, t = ref, by[ref] end
@@ -940,20 +941,16 @@ local function build_tables(ctx, model, cat, eng)
       local norm = normalize(c)
       c.normalized, c.inferred_type = norm, norm
       local cols = t.columns
-      cols[#cols + 1] = c
+      local n = #cols
+      if n > 0 and (tonumber(cols[n].ordinal_position) or 0) > (tonumber(c.ordinal_position) or 0) then
+        unordered[t] = true
+      end
+      cols[n + 1], c.position = c, n
     end
   end
-  -- each table's columns in ordinal order (rows may come unordered)
-  local function ord(c) return tonumber(c.ordinal_position) or 0 end
-  local function before(a, b) return ord(a) < ord(b) end
-  for _, tb in ipairs(model.tables) do
+  for tb in pairs(unordered) do
     local cols = tb.columns
-    for i = 2, #cols do
-      if ord(cols[i]) < ord(cols[i - 1]) then
-        table.sort(cols, before)
-        break
-      end
-    end
+    table.sort(cols, function(a, b) return (tonumber(a.ordinal_position) or 0) < (tonumber(b.ordinal_position) or 0) end)
     for i = 1, #cols do cols[i].position = i - 1 end
   end
   -- a key's columns: names (an array) and the model's columns (false where
