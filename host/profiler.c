@@ -466,17 +466,58 @@ int nv_profiler_add_int(struct nv_profiler *p, size_t col, int64_t v) {
   return column_value(c, buf, n, &k);
 }
 
+/* The text of v that "%.15g" gives, for the common values it can be
+ * found without printf: 1e-4 <= |v| < 1e15 and v the nearest double to
+ * D = m / 10^d for an integer m < 10^15 and d <= 6. Then D has at most 15
+ * significant digits and lies within half an ulp of v (relative 2^-53,
+ * far below half a unit of the 15th digit), so rounding v to 15 digits
+ * gives D; the least such d leaves no trailing zero, as %g trims them.
+ * m is exact (< 2^53) and 10^d too, so the division is correctly rounded
+ * and the check below is exact. Returns the length, or 0: use printf. */
+static size_t format_double_fast(double v, char *buf) {
+  static const double p10[7] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+  static const uint64_t u10[7] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  double a = fabs(v);
+  if (!(a >= 1e-4 && a < 1e15)) return 0; /* also NaN */
+  for (int d = 0; d <= 6; d++) {
+    double x = a * p10[d];
+    if (x >= 1e15) return 0;
+    uint64_t m = (uint64_t)(x + 0.5);
+    if ((double)m / p10[d] != a) continue;
+    uint64_t ip = m / u10[d], fp = m % u10[d];
+    size_t n = 0;
+    if (v < 0) buf[n++] = '-';
+    n += format_i64((int64_t)ip, buf + n);
+    if (d > 0) {
+      buf[n++] = '.';
+      for (int i = d - 1; i >= 0; i--) {
+        buf[n + (size_t)i] = (char)('0' + fp % 10);
+        fp /= 10;
+      }
+      n += (size_t)d;
+    }
+    return n;
+  }
+  return 0;
+}
+
+size_t nv_profiler_format_double(double v, char *buf) {
+  size_t fast = format_double_fast(v, buf);
+  if (fast > 0) return fast;
+  int n = snprintf(buf, NV_PROFILER_DOUBLE_MAX, "%.15g", v);
+  if (n > 0 && n < NV_PROFILER_DOUBLE_MAX && isfinite(v) && strtod(buf, NULL) != v)
+    n = snprintf(buf, NV_PROFILER_DOUBLE_MAX, "%.17g", v);
+  return n > 0 && n < NV_PROFILER_DOUBLE_MAX ? (size_t)n : 0;
+}
+
 int nv_profiler_add_double(struct nv_profiler *p, size_t col, double v) {
   if (col >= p->ncols) return 1;
   struct column *c = p->cols[col];
-  char buf[40];
-  int n = snprintf(buf, sizeof buf, "%.15g", v);
-  if (n > 0 && (size_t)n < sizeof buf && isfinite(v) && strtod(buf, NULL) != v)
-    n = snprintf(buf, sizeof buf, "%.17g", v);
-  if (n < 0 || (size_t)n >= sizeof buf) n = 0;
+  char buf[NV_PROFILER_DOUBLE_MAX];
+  size_t n = nv_profiler_format_double(v, buf);
   struct nv_classified k = {.type = NV_PT_DECIMAL, .has_num = isfinite(v), .dval = v};
   c->present++;
-  return column_value(c, buf, (size_t)n, &k);
+  return column_value(c, buf, n, &k);
 }
 
 int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v) {

@@ -33,6 +33,11 @@ int nv_profiler_add_text(struct nv_profiler *p, size_t col, const char *s, size_
 int nv_profiler_add_null(struct nv_profiler *p, size_t col);
 int nv_profiler_add_int(struct nv_profiler *p, size_t col, int64_t v);
 int nv_profiler_add_double(struct nv_profiler *p, size_t col, double v);
+/* The text a double is profiled as: "%.15g", or "%.17g" when 15 digits
+ * do not give v back; buf holds NV_PROFILER_DOUBLE_MAX bytes (no NUL is
+ * promised). Returns the length. */
+#define NV_PROFILER_DOUBLE_MAX 40
+size_t nv_profiler_format_double(double v, char *buf);
 int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v);
 int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const char *json, size_t n);
 

@@ -760,6 +760,45 @@ static void test_decimal_conversion(void) {
   }
 }
 
+/* The text of a profiled double equals the printf reference ("%.15g",
+ * "%.17g" when 15 digits do not give the value back) for short decimals
+ * (the fast path), random bit patterns, and the edges around it. */
+static void check_double_text(double v) {
+  char want[64], got[NV_PROFILER_DOUBLE_MAX + 1];
+  int n = snprintf(want, sizeof want, "%.15g", v);
+  if (isfinite(v) && strtod(want, NULL) != v) n = snprintf(want, sizeof want, "%.17g", v);
+  size_t g = nv_profiler_format_double(v, got);
+  got[g] = '\0';
+  if (g != (size_t)n || strcmp(got, want) != 0) {
+    fprintf(stderr, "%s:%d: %.17g formatted \"%s\", want \"%s\"\n", __FILE__, __LINE__, v, got, want);
+    check_failures++;
+  }
+}
+
+static void test_double_text(void) {
+  static const double edges[] = {0.0, -0.0, 1e-4, 9.99999e-5, 1e-5, 0.5, -0.5, 1.0, 10.0, 0.1, 0.2, 0.3,
+                                 1e14, 999999999999999.0, 1e15, 1e15 + 2, 123456789.123456, 4487.76,
+                                 98.4487, -1234.5, 1.7976931348623157e308, 5e-324, 0.000123456,
+                                 100.000001, 2.5e-4, 1e6, 1.25e7, 33.3333333333333};
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) check_double_text(edges[i]);
+  check_double_text(INFINITY);
+  check_double_text(-INFINITY);
+  check_double_text(NAN);
+  rng_state = 0x9E3779B97F4A7C15u;
+  for (int i = 0; i < 200000; i++) {
+    /* short decimals m / 10^d, as files hold them */
+    int d = (int)(rnd() % 8);
+    double m = (double)(rnd() % 100000000000ull) * (rnd() % 2 ? 1 : -1);
+    check_double_text(m / pow(10.0, d));
+    /* and arbitrary doubles */
+    uint64_t bits = rnd();
+    double x;
+    memcpy(&x, &bits, sizeof x);
+    check_double_text(x);
+    check_double_text((double)(rnd() % 2000000) / 7.0);
+  }
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
@@ -903,6 +942,7 @@ int main(void) {
   test_merge_equals_one_pass();
   test_classify_hint_agrees();
   test_decimal_conversion();
+  test_double_text();
   test_hash_quality();
   test_text_extremes();
   test_moments_batched();
