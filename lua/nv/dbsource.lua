@@ -1,6 +1,6 @@
 -- nv.dbsource: a relational database as a metadata source. Fills the
 -- source model documented above nv.extract.source from a constant number of
--- set-based catalog queries (six per engine, never one per table), then
+-- set-based catalog queries (at most six per engine, never one per table), then
 -- profiles each table with ONE pushed-down aggregate query (chunked for
 -- tables wider than `chunk_columns`) plus one bounded `LIMIT` sample query.
 --
@@ -21,10 +21,15 @@
 -- aggregates, sent through ODBC); SQLite lists tables and columns with one
 -- SQLTables and one SQLColumns call for the whole catalog, plus three
 -- pragma joins (primary keys, foreign keys, indexes) and one query for view
--- definitions; any other DBMS gets the SQLTables + SQLColumns pair only (no
--- keys: SQLPrimaryKeys/SQLForeignKeys need one call per table) and ANSI
--- aggregates. Samples use LIMIT. opts.query_timeout becomes the ODBC
--- statement timeout (SQL_ATTR_QUERY_TIMEOUT).
+-- definitions; any other DBMS (the "generic" engine) gets the SQLTables +
+-- SQLColumns pair plus three INFORMATION_SCHEMA queries (keys with
+-- their columns, foreign keys' referenced columns, view definitions; not
+-- SQLPrimaryKeys/SQLForeignKeys, which need one call per table) and ANSI
+-- aggregates. A DBMS without INFORMATION_SCHEMA, or a user who may not read
+-- it, still extracts: no keys or view definitions, and model.warnings (also
+-- logged) says which query failed and why. Samples use LIMIT.
+-- opts.query_timeout becomes the ODBC statement timeout
+-- (SQL_ATTR_QUERY_TIMEOUT).
 -- opts (all optional):
 --   include_schemas, exclude_schemas, include_tables, exclude_tables
 --       glob patterns (* and ?), a list or a comma-separated string
@@ -35,6 +40,9 @@
 --   connect_timeout (5 s), query_timeout (seconds, none by default)
 --   chunk_columns (200), on_catalog = fn(model, conn) (a hook for tests,
 --       called after the catalog queries with the source connection)
+--   odbc_engine = "auto" (default: by the DBMS name) | "generic" |
+--       "postgresql" | "mysql" | "sqlite": the engine of ODBC sources, for
+--       when the DBMS name misleads; any other value fails the source
 -- Connections are read-only sessions (PostgreSQL ones also with JIT off:
 -- see pg_catalog_sql); passwords are registered as secrets before anything
 -- can log them and never reach the model. bench/pg_catalog.sh times the
@@ -532,16 +540,23 @@ function engines.odbc.catalog(db, opts, run, call, eng)
   end
   cat.tables, cat.columns = {}, {}
   local seen_schema, wanted = {}, {}
+  -- native: how the DBMS's own catalog views name tables and schemas (a
+  -- driver without schemas, like MariaDB's, reports the database as the
+  -- catalog, and INFORMATION_SCHEMA calls it the schema)
+  local native = { tables = {}, schemas = {} }
   cat.schemas = {}
   for _, r in ipairs(trows) do
     local s, t = sname(r), r.table_name
+    local ns = (r.table_schem ~= nil and r.table_schem ~= "") and r.table_schem or r.table_cat or ""
+    native.schemas[ns] = native.schemas[ns] or s
     -- SQLite's own tables, and an ODBC store's prefixed tables (nv.store.odbc)
     local sys = t:match("^sqlite_") or t:sub(1, #STORE_PREFIX) == STORE_PREFIX
     if not sys and keep(opts, s, t) then
-      cat.tables[#cat.tables + 1] = { schema_name = s, table_name = t,
-                                      table_type = ODBC_TABLE_TYPES[r.table_type] or (r.table_type or ""):lower(),
-                                      comment = r.remarks }
+      local entry = { schema_name = s, table_name = t,
+                      table_type = ODBC_TABLE_TYPES[r.table_type] or (r.table_type or ""):lower(), comment = r.remarks }
+      cat.tables[#cat.tables + 1] = entry
       wanted[tkey(s, t)] = true
+      native.tables[tkey(ns, t)] = entry
       if not seen_schema[s] then
         seen_schema[s] = true
         cat.schemas[#cat.schemas + 1] = { schema_name = s }
@@ -570,7 +585,7 @@ function engines.odbc.catalog(db, opts, run, call, eng)
     return a.table_name < b.table_name
   end)
   if eng.keys then
-    local ok = eng.keys(cat, run, wanted)
+    local ok = eng.keys(cat, run, wanted, native)
     if not ok then return nil end
   end
   return cat
@@ -599,6 +614,133 @@ function engines.odbc.aggregates(q, c, eng)
     e.mnl, e.mxl = "MIN(" .. len .. "(" .. q .. "))", "MAX(" .. len .. "(" .. q .. "))"
   end
   return e
+end
+
+-- Any other DBMS: keys and view definitions from the SQL-standard
+-- INFORMATION_SCHEMA views, three constant queries whatever the number of
+-- tables, matched to the catalog in Lua (so the include/exclude filters
+-- hold). Names are upper case and unquoted: SQL Server's views are upper
+-- case (and may sit in a case-sensitive database), PostgreSQL folds them.
+-- Columns only some engines have come through k.* / rc.*, so that naming
+-- them never fails the query: POSITION_IN_UNIQUE_CONSTRAINT (not SQL
+-- Server) pairs each foreign key column with its referenced column, and
+-- MySQL/MariaDB's TABLE_NAME / REFERENCED_TABLE_NAME tell apart constraint
+-- names that are unique per table only (every primary key is "PRIMARY").
+local IS_KEYS = [[
+SELECT tc.CONSTRAINT_TYPE AS nv_type, k.*
+FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
+JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA
+  AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND k.TABLE_SCHEMA = tc.TABLE_SCHEMA AND k.TABLE_NAME = tc.TABLE_NAME
+WHERE tc.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY')
+ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION]]
+local IS_REFS = [[
+SELECT rc.*, rk.TABLE_SCHEMA AS nv_ref_schema, rk.TABLE_NAME AS nv_ref_table, rk.COLUMN_NAME AS nv_ref_column,
+  rk.ORDINAL_POSITION AS nv_ref_position
+FROM INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS rc
+JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE rk ON rk.CONSTRAINT_SCHEMA = rc.UNIQUE_CONSTRAINT_SCHEMA
+  AND rk.CONSTRAINT_NAME = rc.UNIQUE_CONSTRAINT_NAME]]
+local IS_VIEWS = [[
+SELECT TABLE_SCHEMA AS nv_schema, TABLE_NAME AS nv_table, VIEW_DEFINITION AS nv_definition
+FROM INFORMATION_SCHEMA.VIEWS]]
+local IS_TYPES = { ["PRIMARY KEY"] = "p", ["FOREIGN KEY"] = "f", UNIQUE = "u" }
+
+-- rows with lower-case keys (Snowflake and MariaDB answer in upper case)
+local function lower_keys(rows)
+  for i, r in ipairs(rows) do
+    local l = {}
+    for k, v in pairs(r) do l[k:lower()] = v end
+    rows[i] = l
+  end
+  return rows
+end
+
+local function int(v) return math.tointeger(tonumber(v)) end
+
+-- A foreign key's referenced table and columns from the IS_REFS rows of its
+-- constraint name: true, or nil when none or several tables match.
+local function resolve_fk(f, rows, native)
+  local c, cand = f.c, {}
+  for _, r in ipairs(rows or {}) do
+    if (r.table_name == nil or r.table_name == f.table)
+        and (r.referenced_table_name == nil or r.referenced_table_name == r.nv_ref_table) then
+      cand[#cand + 1] = r
+    end
+  end
+  local first = cand[1]
+  if not first then return nil end
+  local refcols = {}
+  for _, r in ipairs(cand) do
+    if r.nv_ref_schema ~= first.nv_ref_schema or r.nv_ref_table ~= first.nv_ref_table
+        or r.unique_constraint_name ~= first.unique_constraint_name then
+      return nil
+    end
+    local p = int(r.nv_ref_position)
+    if p then refcols[p] = r.nv_ref_column end
+  end
+  local ns, rt = first.nv_ref_schema or "", first.nv_ref_table
+  local known = native.tables[tkey(ns, rt)]
+  c.ref_schema = known and known.schema_name or native.schemas[ns] or ns
+  c.ref_table = rt
+  for i = 1, #c.columns do c.ref_columns[i] = refcols[f.positions[i] or i] end
+  return true
+end
+
+-- run(sql, nil, true): a failed query returns nil, message and leaves the
+-- source alone; each failure becomes a warning naming what is missing.
+function engines.odbc.keys(cat, run, _, native)
+  cat.constraints, cat.indexes, cat.warnings = {}, {}, {}
+  local function try(lost, sql)
+    local rows, err = run(sql, nil, true)
+    if rows then return lower_keys(rows) end
+    cat.warnings[#cat.warnings + 1] = string.format("%s: INFORMATION_SCHEMA query failed: %s", lost, tostring(err))
+  end
+  local krows = try("primary, unique and foreign keys not read", IS_KEYS)
+  local by, fks, fk_of = {}, {}, {}
+  for _, r in ipairs(krows or {}) do
+    local t = native.tables[tkey(r.table_schema or "", r.table_name or "")]
+    local ty = IS_TYPES[r.nv_type]
+    if t and ty then
+      local k = tkey(tkey(r.table_schema, r.table_name), r.constraint_name)
+      local c = by[k]
+      if not c then
+        c = { schema_name = t.schema_name, table_name = t.table_name, name = r.constraint_name, type = ty,
+              columns = {} }
+        if ty == "f" then
+          c.ref_columns = {}
+          fk_of[k] = { c = c, schema = r.constraint_schema or "", table = r.table_name, positions = {} }
+          fks[#fks + 1] = fk_of[k]
+        end
+        by[k] = c
+        cat.constraints[#cat.constraints + 1] = c
+      end
+      c.columns[#c.columns + 1] = r.column_name
+      if fk_of[k] then fk_of[k].positions[#c.columns] = int(r.position_in_unique_constraint) end
+    end
+  end
+  if krows then
+    local rrows = try("referenced tables of foreign keys not read", IS_REFS)
+    if rrows then
+      local refs, unresolved = {}, {}
+      for _, r in ipairs(rrows) do
+        local k = tkey(r.constraint_schema or "", r.constraint_name or "")
+        refs[k] = refs[k] or {}
+        table.insert(refs[k], r)
+      end
+      for _, f in ipairs(fks) do
+        if not resolve_fk(f, refs[tkey(f.schema, f.c.name)], native) then unresolved[#unresolved + 1] = f.c.name end
+      end
+      if #unresolved > 0 then
+        cat.warnings[#cat.warnings + 1] = string.format("foreign keys without their referenced tables: %s (not in"
+          .. " INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS for this user, or a constraint name it cannot tell apart)",
+          table.concat(unresolved, ", "))
+      end
+    end
+  end
+  for _, r in ipairs(try("view definitions not read", IS_VIEWS) or {}) do
+    local t = native.tables[tkey(r.nv_schema or "", r.nv_table or "")]
+    if t and r.nv_definition ~= nil then t.definition = r.nv_definition end
+  end
+  return true
 end
 
 -- SQLite through ODBC: the generic catalog plus keys, indexes and view
@@ -667,22 +809,52 @@ WHERE m.type = 'table' ORDER BY 1, 2, 5]])
   return true
 end
 
---- The engine for an open connection of kind: engines[kind], or for ODBC
--- the engine matching the DBMS behind the driver.
-function M.engine_for(kind, db)
-  if kind ~= "odbc" then return engines[kind] end
-  local dbms = (db:info().dbms_name or "")
-  local base
-  if dbms:find("PostgreSQL", 1, true) then
-    base = engines.postgresql
-  elseif dbms:find("MySQL", 1, true) or dbms:find("MariaDB", 1, true) then
-    base = engines.mysql
-  elseif dbms:find("SQLite", 1, true) then
-    return engines.odbc_sqlite
-  else
-    return engines.odbc
+-- opts.odbc_engine: which engine serves an ODBC source ("auto" = by the
+-- DBMS name); "generic" is engines.odbc whatever the DBMS.
+M.odbc_engines = { "auto", "generic", "postgresql", "mysql", "sqlite" }
+
+--- The odbc_engine option: a name of M.odbc_engines | nil, msg.
+function M.odbc_engine(opts)
+  local v = opts.odbc_engine
+  if v == nil or v == json.null then return "auto" end
+  for _, name in ipairs(M.odbc_engines) do
+    if v == name then return name end
   end
-  return setmetatable({ driver = "nv.odbc", over_odbc = true }, { __index = base })
+  return nil, string.format("odbc_engine must be one of %s (got '%s')", table.concat(M.odbc_engines, ", "),
+    tostring(v))
+end
+
+--- The engine for an open connection of kind: engines[kind], or for ODBC
+-- the engine named by choice (an M.odbc_engine result), by default the one
+-- matching the DBMS behind the driver.
+function M.engine_for(kind, db, choice)
+  if kind ~= "odbc" then return engines[kind] end
+  local info = db:info()
+  local dbms = info.dbms_name or ""
+  choice = choice or "auto"
+  if choice == "auto" then
+    if dbms:find("PostgreSQL", 1, true) then
+      choice = "postgresql"
+    elseif dbms:find("MySQL", 1, true) or dbms:find("MariaDB", 1, true) then
+      choice = "mysql"
+    elseif dbms:find("SQLite", 1, true) then
+      choice = "sqlite"
+    else
+      choice = "generic"
+    end
+  end
+  if choice == "sqlite" then return engines.odbc_sqlite end
+  if choice == "generic" then
+    -- identifiers quoted as the driver says (SQL_IDENTIFIER_QUOTE_CHAR: "`"
+    -- for MySQL/MariaDB, whose sessions do not run with ANSI_QUOTES)
+    local q = info.identifier_quote
+    if type(q) ~= "string" or not q:match("^[`%[]$") then return engines.odbc end
+    local close = q == "[" and "]" or q
+    local pat = "%" .. close
+    return setmetatable({ quote = function(id) return q .. tostring(id):gsub(pat, close .. close) .. close end },
+      { __index = engines.odbc })
+  end
+  return setmetatable({ driver = "nv.odbc", over_odbc = true }, { __index = engines[choice] })
 end
 
 ------------------------------------------------------------------------
@@ -854,13 +1026,15 @@ local function connect(src, opts)
   local kind, target = M.resolve(src)
   if not kind then return nil, target end
   local desc = describe(kind, target)
+  local choice, cerr = M.odbc_engine(opts)
+  if not choice then return nil, cerr, desc end
   local drv = require(engines[kind].driver)
   local qt = tonumber(opts.query_timeout)
   local db, err = drv.open(target, { connect_timeout = tonumber(opts.connect_timeout) or 5, read_only = true,
                                      application_name = "nvlua source",
                                      query_timeout = kind == "odbc" and qt and math.max(1, math.ceil(qt)) or nil })
   if not db then return nil, log.mask(err), desc end
-  local eng = M.engine_for(kind, db)
+  local eng = M.engine_for(kind, db, choice)
   if qt and eng.timeout_sql then
     local ok, terr = db:exec(eng.timeout_sql(qt))
     if not ok then
@@ -898,7 +1072,8 @@ end
 -- category, element_type?, declared_nullable, default_value, comment}} (in
 -- any order), constraints = {{name, type = p|f|u, columns, ref_schema?,
 -- ref_table?, ref_columns?}}, indexes = {{name, is_unique, is_primary,
--- columns, definition?, index_type?}}}. Constraints and indexes give their
+-- columns, definition?, index_type?}}, warnings = {text}? (what could not be
+-- read; the source still succeeds)}. Constraints and indexes give their
 -- columns by name (columns) or by ordinal position (keys; 0 = an
 -- expression, skipped). Each row names its table by table_oid (PostgreSQL)
 -- or by schema_name and table_name.
@@ -1001,7 +1176,8 @@ local function build_tables(ctx, model, cat, eng)
                                                   ref_table = k.ref_table, ref_columns = refs }
         for i, c in ipairs(list) do
           if c then
-            c.foreign_key = string.format("%s.%s(%s)", k.ref_schema or "?", k.ref_table or "?", refs[i] or "?")
+            local rs = k.ref_schema == "" and "" or ((k.ref_schema or "?") .. ".") -- a DBMS without schemas
+            c.foreign_key = string.format("%s%s(%s)", rs, k.ref_table or "?", refs[i] or "?")
           end
         end
       elseif k.type == "u" then
@@ -1043,11 +1219,13 @@ function M.source(ctx, src, opts, model)
   if not db then return fail(ctx, model, string.format("source %s: %s", label, err)) end
   local counter = { catalog = 0, profile = 0 }
   local cat_err
-  local function run(sql, params)
+  -- optional: a failure is the engine's to handle (rows | nil, message)
+  -- instead of failing the source
+  local function run(sql, params, optional)
     counter.catalog = counter.catalog + 1
     local rows, qerr = db:query(sql, table.unpack(params or {}))
-    if not rows and not cat_err then cat_err = qerr end
-    return rows
+    if not rows and not optional and not cat_err then cat_err = qerr end
+    return rows, qerr
   end
   local function call(method, ...) -- an ODBC catalog function
     counter.catalog = counter.catalog + 1
@@ -1060,6 +1238,12 @@ function M.source(ctx, src, opts, model)
   if cat_err or not cat then
     db:close()
     return fail(ctx, model, string.format("source %s: catalog query failed: %s", label, log.mask(tostring(cat_err))))
+  end
+  model.warnings = json.array()
+  for _, w in ipairs(cat.warnings or {}) do
+    local msg = string.format("source %s: %s", label, log.mask(tostring(w)))
+    model.warnings[#model.warnings + 1] = msg
+    ctx.log:warning("%s", msg)
   end
   model.database, model.server_version = cat.database, cat.version
   model.catalogs = json.array({ { name = cat.database } })

@@ -575,6 +575,260 @@ describe("nv.dbsource over ODBC", function()
 end)
 
 ------------------------------------------------------------------------
+-- odbc_engine = "generic": keys and view definitions from INFORMATION_SCHEMA
+
+-- A composite foreign key declared in the other order than the unique key it
+-- references: only POSITION_IN_UNIQUE_CONSTRAINT pairs ship_code with code.
+local PG_IS_SOURCE = {
+  "DROP SCHEMA IF EXISTS nvodbc_is CASCADE",
+  "CREATE SCHEMA nvodbc_is",
+  [[CREATE TABLE nvodbc_is.customers (id integer CONSTRAINT customers_pk PRIMARY KEY,
+      email text CONSTRAINT customers_email_uq UNIQUE, region text NOT NULL, code integer NOT NULL,
+      CONSTRAINT customers_region_code_uq UNIQUE (region, code))]],
+  [[CREATE TABLE nvodbc_is.orders (order_id bigint, line integer, customer_id integer NOT NULL
+      CONSTRAINT orders_customer_fk REFERENCES nvodbc_is.customers(id), ship_code integer, ship_region text,
+      amount double precision, CONSTRAINT orders_pk PRIMARY KEY (order_id, line),
+      CONSTRAINT orders_ship_fk FOREIGN KEY (ship_code, ship_region)
+        REFERENCES nvodbc_is.customers (code, region))]],
+  "CREATE VIEW nvodbc_is.big_orders AS SELECT order_id, amount FROM nvodbc_is.orders WHERE amount > 10",
+  "INSERT INTO nvodbc_is.customers VALUES (1, 'a@x.org', 'eu', 7), (2, NULL, 'us', 7)",
+  "INSERT INTO nvodbc_is.orders VALUES (10, 1, 1, 7, 'eu', 9.5), (10, 2, 2, 7, 'us', 10.5)",
+}
+
+-- InnoDB needs the referenced columns to lead an index in the same order.
+local MY_IS_SOURCE = {
+  "DROP VIEW IF EXISTS nvodbc_is_big_orders", "DROP TABLE IF EXISTS nvodbc_is_orders",
+  "DROP TABLE IF EXISTS nvodbc_is_customers",
+  [[CREATE TABLE nvodbc_is_customers (id INT PRIMARY KEY, email VARCHAR(50), region VARCHAR(8) NOT NULL,
+      code INT NOT NULL, CONSTRAINT customers_email_uq UNIQUE (email),
+      CONSTRAINT customers_code_region_uq UNIQUE (code, region))]],
+  [[CREATE TABLE nvodbc_is_orders (order_id BIGINT, line INT, customer_id INT NOT NULL, ship_code INT,
+      ship_region VARCHAR(8), amount DOUBLE, PRIMARY KEY (order_id, line),
+      CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES nvodbc_is_customers (id),
+      CONSTRAINT orders_ship_fk FOREIGN KEY (ship_code, ship_region)
+        REFERENCES nvodbc_is_customers (code, region))]],
+  "CREATE VIEW nvodbc_is_big_orders AS SELECT order_id, amount FROM nvodbc_is_orders WHERE amount > 10",
+  "INSERT INTO nvodbc_is_customers VALUES (1, 'a@x.org', 'eu', 7), (2, NULL, 'us', 7)",
+  "INSERT INTO nvodbc_is_orders VALUES (10, 1, 1, 7, 'eu', 9.5), (10, 2, 2, 7, 'us', 10.5)",
+}
+
+local function sorted_names(list)
+  local out = {}
+  for _, x in ipairs(list) do out[#out + 1] = x.name end
+  table.sort(out)
+  return out
+end
+
+describe("nv.dbsource over ODBC with odbc_engine", function()
+  it("refuses an unknown engine before connecting, naming the allowed values", function()
+    local m = extract("odbc:DSN=nvodbc-none", { odbc_engine = "oracle" })
+    assert.equal("failed", m.status)
+    assert.same({ "source odbc:[DSN=nvodbc-none]: odbc_engine must be one of auto, generic, postgresql, mysql,"
+      .. " sqlite (got 'oracle')" }, m.errors)
+    assert.same({ nil, "odbc_engine must be one of auto, generic, postgresql, mysql, sqlite (got '1')" },
+      { dbsource.odbc_engine({ odbc_engine = 1 }) })
+    assert.equal("auto", dbsource.odbc_engine({}))
+    assert.equal("generic", dbsource.odbc_engine({ odbc_engine = "generic" }))
+  end)
+
+  -- the Lua half of the generic keys, on rows as MariaDB's views give them:
+  -- every primary key is named PRIMARY, told apart by REFERENCED_TABLE_NAME
+  it("pairs foreign key columns by position and tells apart per-table constraint names", function()
+    local eng = dbsource.engines.odbc
+    local t = { schema_name = "", table_name = "t", table_type = "table" }
+    local u = { schema_name = "", table_name = "u", table_type = "table" }
+    local v = { schema_name = "", table_name = "v", table_type = "view" }
+    local native = { tables = { ["db\0t"] = t, ["db\0u"] = u, ["db\0v"] = v }, schemas = { db = "" } }
+    local answers = {
+      TABLE_CONSTRAINTS = {
+        { NV_TYPE = "PRIMARY KEY", CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "PRIMARY", TABLE_SCHEMA = "db",
+          TABLE_NAME = "u", COLUMN_NAME = "a", ORDINAL_POSITION = 1 },
+        { NV_TYPE = "PRIMARY KEY", CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "PRIMARY", TABLE_SCHEMA = "db",
+          TABLE_NAME = "u", COLUMN_NAME = "b", ORDINAL_POSITION = 2 },
+        { NV_TYPE = "FOREIGN KEY", CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_fk", TABLE_SCHEMA = "db",
+          TABLE_NAME = "t", COLUMN_NAME = "x", ORDINAL_POSITION = 1, POSITION_IN_UNIQUE_CONSTRAINT = 2 },
+        { NV_TYPE = "FOREIGN KEY", CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_fk", TABLE_SCHEMA = "db",
+          TABLE_NAME = "t", COLUMN_NAME = "y", ORDINAL_POSITION = 2, POSITION_IN_UNIQUE_CONSTRAINT = 1 },
+        { NV_TYPE = "FOREIGN KEY", CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_lost", TABLE_SCHEMA = "db",
+          TABLE_NAME = "t", COLUMN_NAME = "z", ORDINAL_POSITION = 1 },
+        { NV_TYPE = "UNIQUE", CONSTRAINT_SCHEMA = "other", CONSTRAINT_NAME = "filtered_out", TABLE_SCHEMA = "other",
+          TABLE_NAME = "t", COLUMN_NAME = "a", ORDINAL_POSITION = 1 },
+      },
+      REFERENTIAL_CONSTRAINTS = {
+        { CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_fk", UNIQUE_CONSTRAINT_NAME = "PRIMARY", TABLE_NAME = "t",
+          REFERENCED_TABLE_NAME = "u", NV_REF_SCHEMA = "db", NV_REF_TABLE = "w", NV_REF_COLUMN = "id",
+          NV_REF_POSITION = 1 },
+        { CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_fk", UNIQUE_CONSTRAINT_NAME = "PRIMARY", TABLE_NAME = "t",
+          REFERENCED_TABLE_NAME = "u", NV_REF_SCHEMA = "db", NV_REF_TABLE = "u", NV_REF_COLUMN = "b",
+          NV_REF_POSITION = 2 },
+        { CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_fk", UNIQUE_CONSTRAINT_NAME = "PRIMARY", TABLE_NAME = "t",
+          REFERENCED_TABLE_NAME = "u", NV_REF_SCHEMA = "db", NV_REF_TABLE = "u", NV_REF_COLUMN = "a",
+          NV_REF_POSITION = 1 },
+        -- no REFERENCED_TABLE_NAME: two tables' PRIMARY match, none is taken
+        { CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_lost", UNIQUE_CONSTRAINT_NAME = "PRIMARY",
+          NV_REF_SCHEMA = "db", NV_REF_TABLE = "u", NV_REF_COLUMN = "a", NV_REF_POSITION = 1 },
+        { CONSTRAINT_SCHEMA = "db", CONSTRAINT_NAME = "t_lost", UNIQUE_CONSTRAINT_NAME = "PRIMARY",
+          NV_REF_SCHEMA = "db", NV_REF_TABLE = "w", NV_REF_COLUMN = "id", NV_REF_POSITION = 1 },
+      },
+      VIEWS = { { NV_SCHEMA = "db", NV_TABLE = "v", NV_DEFINITION = "select 1" },
+                { NV_SCHEMA = "other", NV_TABLE = "v", NV_DEFINITION = "select 2" } },
+    }
+    local sent = {}
+    local function run(sql, params, optional)
+      assert.is_nil(params)
+      assert.is_true(optional)
+      sent[#sent + 1] = sql
+      for view, rows in pairs(answers) do
+        if sql:find("INFORMATION_SCHEMA." .. view, 1, true) and not (view == "TABLE_CONSTRAINTS"
+            and sql:find("REFERENTIAL", 1, true)) then
+          return rows
+        end
+      end
+    end
+    local cat = { tables = { t, u, v } }
+    assert.is_true(eng.keys(cat, run, nil, native))
+    assert.equal(3, #sent)
+    assert.same({
+      { schema_name = "", table_name = "u", name = "PRIMARY", type = "p", columns = { "a", "b" } },
+      { schema_name = "", table_name = "t", name = "t_fk", type = "f", columns = { "x", "y" }, ref_schema = "",
+        ref_table = "u", ref_columns = { "b", "a" } },
+      { schema_name = "", table_name = "t", name = "t_lost", type = "f", columns = { "z" }, ref_columns = {} },
+    }, cat.constraints)
+    assert.same({ "foreign keys without their referenced tables: t_lost (not in INFORMATION_SCHEMA"
+      .. ".REFERENTIAL_CONSTRAINTS for this user, or a constraint name it cannot tell apart)" }, cat.warnings)
+    assert.equal("select 1", v.definition)
+    assert.is_nil(t.definition)
+  end)
+
+  local pgb, myb, sq = backends[1], backends[2], backends[3]
+
+  if pgb.why then
+    pending("SKIPPED (PostgreSQL Unicode): " .. pgb.why)
+  else
+    it("reads PostgreSQL keys and view definitions from INFORMATION_SCHEMA in five catalog queries", function()
+      do
+        local db <close> = assert(odbc.open(pgb.cs))
+        exec_all(db, PG_IS_SOURCE)
+      end
+      local m, ctx = extract(pgb.cs, { odbc_engine = "generic", include_schemas = "nvodbc_is" })
+      assert.equal("success", m.status)
+      assert.same({}, m.errors)
+      assert.same({}, m.warnings)
+      assert.is_nil(table.concat(ctx.lines, "\n"):find("WARNING", 1, true))
+      assert.equal(5, m.catalog_queries) -- SQLTables, SQLColumns, three INFORMATION_SCHEMA queries
+      assert.same({ "big_orders", "customers", "orders" }, sorted_names(m.tables))
+      local t = by_name(m.tables)
+      local cust, ord = t.customers, t.orders
+      assert.same({ "id" }, cust.primary_key)
+      assert.same({ "order_id", "line" }, ord.primary_key)
+      assert.same({ { name = "customers_email_uq", columns = { "email" } },
+                    { name = "customers_region_code_uq", columns = { "region", "code" } } },
+        cust.unique_constraints)
+      assert.same({ { name = "orders_customer_fk", columns = { "customer_id" }, ref_schema = "nvodbc_is",
+                      ref_table = "customers", ref_columns = { "id" } },
+                    { name = "orders_ship_fk", columns = { "ship_code", "ship_region" }, ref_schema = "nvodbc_is",
+                      ref_table = "customers", ref_columns = { "code", "region" } } }, ord.foreign_keys)
+      local oc = by_name(ord.columns)
+      assert.same({ true, true, false }, { oc.order_id.is_primary_key, oc.line.is_primary_key,
+                                           oc.amount.is_primary_key })
+      assert.equal("nvodbc_is.customers(region)", oc.ship_region.foreign_key)
+      assert.equal("view", t.big_orders.table_type)
+      assert.matches("amount > %(?10", t.big_orders.definition)
+      assert.is_nil(cust.definition)
+      assert.equal(2, ord.rows) -- ANSI aggregates profile it through the same engine
+      assert.same({ 9.5, 10.5 }, { oc.amount.min, oc.amount.max })
+
+      -- one table of three: the same five queries, and its foreign keys still
+      -- name the table the filter leaves out
+      local one = extract(pgb.cs, { odbc_engine = "generic", include_schemas = "nvodbc_is", include_tables = "orders",
+                                    profile = "none" })
+      assert.equal(5, one.catalog_queries)
+      assert.same({ "orders" }, sorted_names(one.tables))
+      assert.same({ "nvodbc_is", "customers", { "code", "region" } }, { one.tables[1].foreign_keys[2].ref_schema,
+        one.tables[1].foreign_keys[2].ref_table, one.tables[1].foreign_keys[2].ref_columns })
+    end)
+
+    it("lets odbc_engine pick the PostgreSQL engine explicitly", function()
+      local m = extract(pgb.cs, { odbc_engine = "postgresql", include_schemas = "nvodbc_is", profile = "none" })
+      assert.equal("success", m.status)
+      assert.equal(6, m.catalog_queries)
+      assert.same({ "order_id", "line" }, by_name(m.tables).orders.primary_key)
+    end)
+  end
+
+  if myb.why then
+    pending("SKIPPED (MariaDB Unicode): " .. myb.why)
+  else
+    -- profile = "none": the generic engine's ANSI aggregates (CAST … AS
+    -- DOUBLE PRECISION) are not MariaDB's; the catalog is what is tested
+    it("reads MariaDB keys and view definitions from INFORMATION_SCHEMA in five catalog queries", function()
+      do
+        local db <close> = assert(odbc.open(myb.cs))
+        exec_all(db, MY_IS_SOURCE)
+      end
+      local m = extract(myb.cs, { odbc_engine = "generic", include_tables = "nvodbc_is_*", profile = "none" })
+      assert.equal("success", m.status)
+      assert.same({}, m.errors)
+      assert.same({}, m.warnings)
+      assert.equal(5, m.catalog_queries)
+      assert.same({ "nvodbc_is_big_orders", "nvodbc_is_customers", "nvodbc_is_orders" }, sorted_names(m.tables))
+      local t = by_name(m.tables)
+      local cust, ord = t.nvodbc_is_customers, t.nvodbc_is_orders
+      assert.equal("", cust.schema_name) -- the driver reports databases as catalogs, not schemas
+      assert.same({ "id" }, cust.primary_key)
+      assert.same({ "order_id", "line" }, ord.primary_key)
+      assert.same({ { name = "customers_code_region_uq", columns = { "code", "region" } },
+                    { name = "customers_email_uq", columns = { "email" } } }, cust.unique_constraints)
+      assert.same({ { name = "orders_customer_fk", columns = { "customer_id" }, ref_schema = "",
+                      ref_table = "nvodbc_is_customers", ref_columns = { "id" } },
+                    { name = "orders_ship_fk", columns = { "ship_code", "ship_region" }, ref_schema = "",
+                      ref_table = "nvodbc_is_customers", ref_columns = { "code", "region" } } }, ord.foreign_keys)
+      assert.equal("nvodbc_is_customers(id)", by_name(ord.columns).customer_id.foreign_key)
+      assert.matches("> 10", t.nvodbc_is_big_orders.definition)
+    end)
+  end
+
+  if sq.why then
+    pending("SKIPPED: " .. sq.why)
+  else
+    -- profile = "none": SQLite has no CHAR_LENGTH for the generic aggregates
+    it("extracts SQLite without INFORMATION_SCHEMA: tables and columns, no keys, warnings naming why", function()
+      local path = SQLITE_DIR .. "/generic.db"
+      local cs = "odbc:Driver=SQLite3;Database=" .. path
+      do
+        local db <close> = assert(odbc.open(cs))
+        exec_all(db, SQLITE_SOURCE)
+      end
+      local m, ctx = extract(cs, { odbc_engine = "generic", profile = "none" })
+      assert.equal("success", m.status)
+      assert.same({}, m.errors)
+      assert.equal(4, m.catalog_queries) -- no REFERENTIAL_CONSTRAINTS query without keys to resolve
+      assert.same({ "big_orders", "customers", "orders" }, sorted_names(m.tables))
+      local t = by_name(m.tables)
+      assert.same({ "id", "email", "score", "active" },
+        { t.customers.columns[1].name, t.customers.columns[2].name, t.customers.columns[3].name,
+          t.customers.columns[4].name })
+      assert.is_nil(t.customers.primary_key)
+      assert.same({}, t.orders.foreign_keys)
+      assert.same({}, t.customers.unique_constraints)
+      assert.is_nil(t.big_orders.definition)
+      local want = {
+        "source odbc:[SQLite3] " .. path .. ": primary, unique and foreign keys not read: INFORMATION_SCHEMA query"
+          .. " failed: odbc: no such table: INFORMATION_SCHEMA.TABLE_CONSTRAINTS (1)",
+        "source odbc:[SQLite3] " .. path .. ": view definitions not read: INFORMATION_SCHEMA query failed: odbc:"
+          .. " no such table: INFORMATION_SCHEMA.VIEWS (1)",
+      }
+      assert.same(want, m.warnings)
+      local logged = {}
+      for _, l in ipairs(ctx.lines) do
+        if l:match("^WARNING ") then logged[#logged + 1] = l:sub(9) end
+      end
+      assert.same(want, logged)
+    end)
+  end
+end)
+
+------------------------------------------------------------------------
 -- the jobs, as subprocesses
 
 describe("jobs over ODBC (subprocess)", function()
