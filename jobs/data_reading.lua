@@ -11,7 +11,8 @@ return {
   run = function(ctx)
     local cfg = ctx.config
     local models = extract.run(ctx, { max_rows = cfg.preview_rows or 10, include = cfg.include,
-                                      exclude = cfg.exclude })
+                                      exclude = cfg.exclude,
+                                      previews = { rows = cfg.preview_rows or 10, bytes = cfg.preview_bytes or 1024 } })
     return report.aggregate(ctx, models, function(m)
       return report.reading(ctx, m, { preview_rows = cfg.preview_rows, preview_bytes = cfg.preview_bytes })
     end)

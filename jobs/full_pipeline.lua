@@ -19,7 +19,11 @@ return {
     local validation, verr = store.validation_report(ctx.store, ctx.schema_before, ctx.schema_changes)
     if not validation then return nil, "schema validation failed: " .. verr end
     validation.status = validation.validation_status
-    local models = extract.run(ctx, ctx.config)
+    local opts = {}
+    for k, v in pairs(ctx.config) do opts[k] = v end
+    -- data_reading's previews are taken while each file is at hand
+    opts.previews = { rows = ctx.config.preview_rows or 10, bytes = ctx.config.preview_bytes or 1024 }
+    local models = extract.run(ctx, opts)
     local result = {
       schema_validation = validation,
       metadata_extraction = report.aggregate(ctx, models, report.metadata),

@@ -45,6 +45,69 @@ function M.open_reader(file, format, opts)
   return r
 end
 
+-- A remote object listed lazily (nv.remote lazy = true) is fetched here,
+-- once, just before it is read: true | nil, message naming the object.
+local function ensure(f)
+  if f.fetch_now then
+    local fetch_now = f.fetch_now
+    f.fetch_now = nil
+    local ok, err = fetch_now()
+    if not ok then f.fetch_error = tostring(err) end
+  end
+  if f.fetch_error then return nil, f.fetch_error end
+  return true
+end
+
+-- ... and its local copy removed once read (previews included).
+local function release(f)
+  if f.release then
+    f.release()
+    f.release = nil
+  end
+end
+
+--- A bounded raw preview of a file: its first bytes, cut at a line end.
+function M.preview_text(path, nbytes)
+  local head = fs.head(path, nbytes or 1024)
+  if not head then return nil end
+  local cut = head:match("^(.*)\n[^\n]*$")
+  return cut or head
+end
+
+--- data_reading's preview of one file of a known format: {preview = raw
+-- text, opened = whether a reader opened it, and then rows = first rows,
+-- columns = header?, error = msg?}. f = {path, name, ranges?, size};
+-- popts = {rows, bytes}.
+function M.preview_file(f, format, popts)
+  popts = popts or {}
+  local out = { preview = M.preview_text(f.path, popts.bytes or 1024), opened = false }
+  local r = M.open_reader(f, format, {})
+  if not r then return out end
+  out.opened = true
+  local rows = json.array()
+  local iter = r.rows or r.records
+  local ok, err = pcall(function()
+    for row in iter(r, popts.rows or 10) do rows[#rows + 1] = row end
+  end)
+  if not ok then out.error = tostring(err) end
+  if r.header then out.columns = r:header() end
+  r:close()
+  out.rows = rows
+  return out
+end
+
+--- The first rows of one worksheet: rows, error?
+function M.preview_sheet(path, sheet, nrows)
+  local wb = require("nv.xlsx").open(path)
+  if not wb then return nil end
+  local rows = json.array()
+  local ok, err = pcall(function()
+    for row in wb:rows(sheet, (nrows or 10) + 1) do rows[#rows + 1] = row end
+  end)
+  wb:close()
+  return rows, not ok and tostring(err) or nil
+end
+
 local Progress = {}
 Progress.__index = Progress
 
@@ -149,11 +212,15 @@ function M.profile_table(ctx, t, opts, progress)
   local formats = {}
   local footer -- pqfooter accumulator of the files read from their footer only
   for _, f in ipairs(t.files) do
-    local format, comp = filesource.format(f, opts.source_type)
-    local entry = file_entry(f, format, comp)
+    local fetched, ferr = ensure(f)
+    local format, comp
+    if fetched then format, comp = filesource.format(f, opts.source_type) end
+    local entry = file_entry(f, format, fetched and comp or nil)
     model.files[#model.files + 1] = entry
     local r, err
-    if format == "empty" then
+    if not fetched then
+      err = ferr
+    elseif format == "empty" then
       entry.status, entry.rows = "success", 0
       entry.warning = "empty file"
     elseif not format then
@@ -237,6 +304,12 @@ function M.profile_table(ctx, t, opts, progress)
     elseif not entry.status then
       entry.status = "success"
     end
+    if opts.previews and entry.status ~= "failed" and format ~= "empty" then
+      -- taken now, while the file (or the remote object's copy) is at hand
+      model.previews = model.previews or {}
+      model.previews[#model.files] = M.preview_file(f, format, opts.previews)
+    end
+    release(f)
     if progress then progress:step(f.size) end
   end
   local res = p:result()
@@ -288,8 +361,15 @@ function M.profile_workbook(ctx, g, opts, progress)
              rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(), columns = json.array(),
              size_bytes = f.size, last_modified = f.mtime, warnings = {}, file_type = "xlsx" }
   end
-  local wb, err = xl.open(f.path)
+  local fetched, ferr = ensure(f)
+  local wb, err
+  if fetched then
+    wb, err = xl.open(f.path)
+  else
+    err = ferr
+  end
   if not wb then
+    release(f)
     local m = base_model(f.name, g.key)
     m.status, m.files[1].status, m.files[1].error = "failed", "failed", err
     m.errors[1] = err
@@ -322,9 +402,14 @@ function M.profile_workbook(ctx, g, opts, progress)
     end
     m.quality = quality.table(m, { freshness_days = opts.freshness_days })
     for _, w in ipairs(m.warnings) do table.insert(m.quality.findings, w) end
+    if opts.previews and stats then
+      local rows, perr2 = M.preview_sheet(f.path, sheet.name, opts.previews.rows)
+      m.previews = { { rows = rows, error = perr2, sheet = sheet.name } }
+    end
     out[#out + 1] = m
   end
   wb:close()
+  release(f)
   if progress then progress:step(f.size) end
   return out
 end
@@ -378,9 +463,11 @@ function M.source(ctx, src, opts)
     -- objects are fetched to temp files (a bounded prefix unless full_profile)
     local budget = opts.remote_max_bytes or (not opts.full_profile and M.remote_sample_bytes or nil)
     local cleanup
+    -- lazily: each object is fetched just before it is read and its copy
+    -- removed right after, so the disk holds one object at a time
     files, lerr, cleanup, deltas = remote.materialize(ctx, src, { max_bytes = budget, include = opts.include,
       exclude = opts.exclude, include_hidden = opts.include_hidden, parquet_footer_only = opts.parquet_footer_only,
-      footer_guess = opts.footer_guess })
+      footer_guess = opts.footer_guess, lazy = true, tmpdir = opts.remote_tmpdir })
     if cleanup then
       ctx.cleanups = ctx.cleanups or {}
       ctx.cleanups[#ctx.cleanups + 1] = cleanup
@@ -409,12 +496,13 @@ function M.source(ctx, src, opts)
     { filtered = (opts.include and #opts.include > 0) or (opts.exclude and #opts.exclude > 0) })
   local progress = new_progress(#files, model.total_size_bytes)
   local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
-                  freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only }
+                  freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
+                  previews = opts.previews }
   local failed = 0
   local ntables = 0
   for _, g in ipairs(groups) do
     local tables
-    if #g.files == 1 and filesource.format(g.files[1], src.source_type) == "xlsx" then
+    if #g.files == 1 and ensure(g.files[1]) and filesource.format(g.files[1], src.source_type) == "xlsx" then
       tables = M.profile_workbook(ctx, g, popts, progress)
     else
       tables = { M.profile_table(ctx, g, popts, progress) }
@@ -562,6 +650,7 @@ function M.worker(text)
   local store = cfg.store and require("nv.store").open(cfg.store, cfg) or nil
   ctx.store = store
   local ok, m = pcall(M.process, ctx, input.src, input.opts)
+  for _, cleanup in ipairs(ctx.cleanups or {}) do pcall(cleanup) end -- this thread's temp files
   if store then store:close() end
   if not ok then
     ctx.log:error("source %s: %s", tostring(input.src.source_id), tostring(m))
@@ -633,14 +722,6 @@ function M.run(ctx, opts)
     models[#models + 1] = m
   end
   return models, warnings
-end
-
---- A bounded raw preview of a file: its first bytes, cut at a line end.
-function M.preview_text(path, nbytes)
-  local head = fs.head(path, nbytes or 1024)
-  if not head then return nil end
-  local cut = head:match("^(.*)\n[^\n]*$")
-  return cut or head
 end
 
 return M

@@ -10,7 +10,10 @@
 --             include_hidden = bool, tmpdir = dir (default $TMPDIR or /tmp),
 --             retries = n, timeout = s, page_size = n (listing page size),
 --             parquet_footer_only = bool, footer_guess = bytes (nv.pqfooter),
---             delta = false to not read _delta_log}
+--             delta = false to not read _delta_log, lazy = true: fetch
+--             nothing yet — each file gets fetch_now() -> true | nil, msg
+--             and release() (removes its copy), so a caller holds one
+--             object on disk at a time)
 --     files = {{path = local temp file, rel = key below the prefix, name =
 --              basename, size = the object's size (listing), mtime = last
 --              modified (epoch), etag =, url = masked URL of the object,
@@ -194,6 +197,46 @@ local function load_deltas(store, entries, dir, made)
   return out
 end
 
+-- Downloads object e into f.path (f.partial/ranges/row_groups/fetch set
+-- as described above): true | nil, message naming the object.
+local function fetch(store, src, opts, e, f, snap)
+  local lp, size, rel = f.path, f.size, f.rel
+  local got, gerr
+  local guess = opts.footer_guess or pqfooter.guess
+  local footer_first = size > 0 and is_parquet(rel, snap and "delta" or src.source_type)
+    and ((opts.parquet_footer_only and size > guess) or (opts.max_bytes and size > opts.max_bytes))
+  if footer_first then
+    local info, ferr = pqfooter.fetch(ranged_get(store, e), size, lp,
+      { guess = guess, budget = not opts.parquet_footer_only and opts.max_bytes or nil })
+    if info then
+      got = true
+      f.partial, f.ranges, f.row_groups = true, info.ranges, info.row_groups
+      f.fetch = { requests = info.requests, bytes = info.bytes, row_groups = info.row_groups,
+                  footer_length = info.footer_length }
+    else -- transport errors already name the object
+      local url = store.url(e.key)
+      gerr = tostring(ferr)
+      if gerr:sub(1, #url + 2) ~= url .. ": " then gerr = url .. ": " .. gerr end
+    end
+  elseif size == 0 then
+    got, gerr = write_empty(lp)
+  else
+    local want = size
+    if opts.max_bytes and opts.max_bytes < size then want = math.max(1, math.floor(opts.max_bytes)) end
+    got, gerr = store.get(e.key, { output = lp, max_body = want, truncate = true, etag = e.etag,
+                                   range = want < size and string.format("bytes=0-%d", want - 1) or nil })
+    if got then
+      f.partial = want < size or got.truncated or (got.bytes or size) < size
+      if f.partial then
+        local fmt, comp = require("nv.fs").detect(lp)
+        if fmt and comp == "none" then objstore.trim_partial_line(lp) end
+      end
+    end
+  end
+  if not got then return nil, gerr end
+  return true
+end
+
 function M.materialize(ctx, src, opts)
   opts = opts or {}
   local cfg = (ctx and ctx.config) or {}
@@ -240,46 +283,20 @@ function M.materialize(ctx, src, opts)
       local name = rel:match("([^/]+)$")
       local lp = dir .. "/" .. local_name(#made + 1, name)
       made[#made + 1] = lp
-      local size = e.size or 0
-      local f = { path = lp, rel = rel, name = name, size = size, mtime = e.last_modified or 0, etag = e.etag,
+      local f = { path = lp, rel = rel, name = name, size = e.size or 0, mtime = e.last_modified or 0, etag = e.etag,
                   url = store.url(e.key), key = e.key, partial = false }
-      local got, gerr
-      local guess = opts.footer_guess or pqfooter.guess
-      local footer_first = size > 0 and is_parquet(rel, snap and "delta" or src.source_type)
-        and ((opts.parquet_footer_only and size > guess) or (opts.max_bytes and size > opts.max_bytes))
-      if footer_first then
-        local info, ferr = pqfooter.fetch(ranged_get(store, e), size, lp,
-          { guess = guess, budget = not opts.parquet_footer_only and opts.max_bytes or nil })
-        if info then
-          got = true
-          f.partial, f.ranges, f.row_groups = true, info.ranges, info.row_groups
-          f.fetch = { requests = info.requests, bytes = info.bytes, row_groups = info.row_groups,
-                      footer_length = info.footer_length }
-        else -- transport errors already name the object
-          local url = store.url(e.key)
-          gerr = tostring(ferr)
-          if gerr:sub(1, #url + 2) ~= url .. ": " then gerr = url .. ": " .. gerr end
-        end
-      elseif size == 0 then
-        got, gerr = write_empty(lp)
-      else
-        local want = size
-        if opts.max_bytes and opts.max_bytes < size then want = math.max(1, math.floor(opts.max_bytes)) end
-        got, gerr = store.get(e.key, { output = lp, max_body = want, truncate = true, etag = e.etag,
-                                       range = want < size and string.format("bytes=0-%d", want - 1) or nil })
-        if got then
-          f.partial = want < size or got.truncated or (got.bytes or size) < size
-          if f.partial then
-            local fmt, comp = require("nv.fs").detect(lp)
-            if fmt and comp == "none" then objstore.trim_partial_line(lp) end
-          end
-        end
-      end
-      if got then
+      local function fetch_now() return fetch(store, src, opts, e, f, snap) end
+      if opts.lazy then
+        f.fetch_now, f.release = fetch_now, function() os.remove(lp) end
         files[#files + 1] = f
       else
-        errors[#errors + 1] = tostring(gerr)
-        os.remove(lp)
+        local got, gerr = fetch_now()
+        if got then
+          files[#files + 1] = f
+        else
+          errors[#errors + 1] = tostring(gerr)
+          os.remove(lp)
+        end
       end
     end
   end

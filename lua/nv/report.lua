@@ -56,6 +56,7 @@ function M.metadata(m)
     schema_info = { tables = #m.tables, columns = ncolumns(m) },
     quality_metrics = qm, tables = tables, errors = m.errors, written_to_db = m.written_to_db,
     schema_drift = m.schema_drift,
+    warnings = m.warnings and #m.warnings > 0 and json.array(m.warnings) or nil,
   }
 end
 
@@ -74,43 +75,40 @@ function M.quality(m)
   }
 end
 
---- data_reading (spec 001) for one source: previews bounded by opts.
+--- data_reading (spec 001) for one source: previews bounded by opts. The
+-- extraction takes them while each file is at hand (nv.extract previews);
+-- a model without them (an extraction run without previews) has its local
+-- files opened again here.
 function M.reading(ctx, m, opts)
   opts = opts or {}
+  local popts = { rows = opts.preview_rows or 10, bytes = opts.preview_bytes or 1024 }
   local sample = {}
   local files_read = 0
   for _, t in ipairs(m.tables) do
-    for _, f in ipairs(t.files) do
+    for i, f in ipairs(t.files) do
       local entry = { size = f.size, format = f.format, status = f.status, error = f.error }
+      local pv = t.previews and t.previews[i]
       if f.status ~= "failed" and f.format == "xlsx" and t.sheet then
-        local wb = require("nv.xlsx").open(f.local_path or f.path)
-        if wb then
-          local rows = json.array()
-          local ok, err = pcall(function()
-            for row in wb:rows(t.sheet, (opts.preview_rows or 10) + 1) do rows[#rows + 1] = row end
-          end)
-          if not ok then entry.error = tostring(err) end
-          wb:close()
-          entry.rows, entry.sheet = rows, t.sheet
+        local rows, err
+        if pv then
+          rows, err = pv.rows, pv.error
+        else
+          rows, err = extract.preview_sheet(f.local_path or f.path, t.sheet, popts.rows)
+        end
+        if rows then
+          entry.rows, entry.sheet, entry.error = rows, t.sheet, err or entry.error
           files_read = files_read + 1
         end
         sample[t.name] = entry
         goto next_file
       end
       if f.status ~= "failed" and f.format ~= "empty" then
-        local local_file = { path = f.local_path or f.path, name = f.name, ranges = f.ranges, size = f.size }
-        entry.preview = extract.preview_text(local_file.path, opts.preview_bytes or 1024)
-        local r = extract.open_reader(local_file, f.format, {})
-        if r then
-          local rows = json.array()
-          local iter = r.rows or r.records
-          local ok, err = pcall(function()
-            for row in iter(r, opts.preview_rows or 10) do rows[#rows + 1] = row end
-          end)
-          if not ok then entry.error = tostring(err) end
-          if r.header then entry.columns = r:header() end
-          r:close()
-          entry.rows = rows
+        pv = pv or extract.preview_file({ path = f.local_path or f.path, name = f.name, ranges = f.ranges,
+                                          size = f.size }, f.format, popts)
+        entry.preview = pv.preview
+        if pv.opened then
+          entry.rows, entry.columns = pv.rows, pv.columns
+          if pv.error then entry.error = pv.error end
           files_read = files_read + 1
         end
       end
