@@ -12,6 +12,12 @@
  *   odbc.describe(connstr) -> {driver, dsn, host, port, database, user}
  *   conn:exec(sql, ...)  -> affected rows | nil, msg, sqlstate
  *   conn:query(sql, ...) -> rows, colnames | nil, msg, sqlstate
+ *   conn:query({sql, max_rows = n}, ...)   the same, at most n rows: sets
+ *                        SQL_ATTR_MAX_ROWS (so the server may stop early)
+ *                        and stops fetching after n rows whatever the
+ *                        driver did with it (memory stays bounded; a driver
+ *                        that does not implement the attribute, HYC00, is
+ *                        not an error)
  *   conn:tables([catalog, schema, table, types])        SQLTables
  *   conn:columns([catalog, schema, table, column])      SQLColumns
  *   conn:primary_keys([catalog, schema, table])         SQLPrimaryKeys
@@ -715,15 +721,31 @@ static lua_Integer count_markers(const char *s, size_t n) {
   return count;
 }
 
+/* Sets SQL_ATTR_MAX_ROWS on s. A driver without the attribute (HYC00) is
+ * fine: fetch_all stops after max_rows rows anyway. Returns 1, or 0 after
+ * pushing nil, msg, sqlstate. */
+static int set_max_rows(lua_State *L, struct stmt *s, SQLULEN max_rows) {
+  SQLRETURN rc = SQLSetStmtAttr(s->h, SQL_ATTR_MAX_ROWS, (SQLPOINTER)(uintptr_t)max_rows, 0);
+  if (SQL_SUCCEEDED(rc)) return 1;
+  SQLWCHAR wstate[6] = {0}, wmsg[8];
+  SQLINTEGER native = 0;
+  SQLSMALLINT len = 0;
+  if (SQL_SUCCEEDED(SQLGetDiagRecW(SQL_HANDLE_STMT, s->h, 1, wstate, &native, wmsg, 8, &len)) &&
+      wstate[0] == 'H' && wstate[1] == 'Y' && wstate[2] == 'C' && wstate[3] == '0' && wstate[4] == '0')
+    return 1;
+  diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLSetStmtAttr(SQL_ATTR_MAX_ROWS)");
+  return 0;
+}
+
 /* Binds the parameters at [3, top] and runs the sql at 2 with
- * SQLExecDirect. Trap: not SQLPrepare + SQLExecute, because psqlodbc leaks
+ * SQLExecDirect, with SQL_ATTR_MAX_ROWS set first when max_rows > 0. Trap: not SQLPrepare + SQLExecute, because psqlodbc leaks
  * a result each time a prepared statement fails; the marker count for the
  * misuse check therefore comes from count_markers, and a statement the
  * lexer miscounts gets the driver's own error instead of the raise (the
  * SQLite driver, for one, also counts `?` inside comments). Leaves
  * the statement at index `top + 1` and returns it, or returns NULL after
  * pushing nil, msg, sqlstate. Raises on misuse. */
-static struct stmt *run(lua_State *L, struct conn *c) {
+static struct stmt *run(lua_State *L, struct conn *c, SQLULEN max_rows) {
   size_t n;
   const char *sql = luaL_checklstring(L, 2, &n);
   int have = lua_gettop(L) - 2;
@@ -736,6 +758,10 @@ static struct stmt *run(lua_State *L, struct conn *c) {
   struct stmt *s = new_stmt(L, c);
   if (s == NULL) return NULL;
   int sidx = lua_gettop(L);
+  if (max_rows > 0 && !set_max_rows(L, s, max_rows)) {
+    stmt_free(s);
+    return NULL;
+  }
   if (!bind_params(L, s, 3, have)) {
     stmt_free(s);
     return NULL;
@@ -753,7 +779,7 @@ static struct stmt *run(lua_State *L, struct conn *c) {
 
 static int l_exec(lua_State *L) {
   struct conn *c = check_open(L);
-  struct stmt *s = run(L, c);
+  struct stmt *s = run(L, c, 0);
   if (s == NULL) return 3;
   SQLLEN count = 0;
   if (!SQL_SUCCEEDED(SQLRowCount(s->h, &count))) {
@@ -885,10 +911,11 @@ static int get_value(lua_State *L, struct stmt *s, SQLUSMALLINT col, enum kind k
   }
 }
 
-/* Builds rows, colnames from the executed statement s (at index sidx).
- * lower: lower-case the column names (catalog functions). Returns 2, or 3
- * after pushing nil, msg, sqlstate. Frees the statement. */
-static int fetch_all(lua_State *L, struct stmt *s, int lower) {
+/* Builds rows, colnames from the executed statement s (at index sidx), at
+ * most `limit` rows (0: all). lower: lower-case the column names (catalog
+ * functions). Returns 2, or 3 after pushing nil, msg, sqlstate. Frees the
+ * statement (which closes a cursor left with rows unread). */
+static int fetch_all(lua_State *L, struct stmt *s, int lower, lua_Integer limit) {
   SQLSMALLINT ncol = 0;
   if (!SQL_SUCCEEDED(SQLNumResultCols(s->h, &ncol))) {
     diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLNumResultCols");
@@ -937,8 +964,8 @@ static int fetch_all(lua_State *L, struct stmt *s, int lower) {
   lua_newtable(L);
   int rows = lua_gettop(L);
   lua_Integer nrow = 0;
-  SQLRETURN rc;
-  while (SQL_SUCCEEDED(rc = SQLFetch(s->h))) {
+  SQLRETURN rc = SQL_NO_DATA;
+  while ((limit == 0 || nrow < limit) && SQL_SUCCEEDED(rc = SQLFetch(s->h))) {
     lua_createtable(L, 0, ncol);
     for (SQLSMALLINT i = 1; i <= ncol; i++) {
       lua_rawgeti(L, names, i);
@@ -955,7 +982,7 @@ static int fetch_all(lua_State *L, struct stmt *s, int lower) {
     }
     lua_rawseti(L, rows, ++nrow);
   }
-  if (rc != SQL_NO_DATA) {
+  if (rc != SQL_NO_DATA && !SQL_SUCCEEDED(rc)) {
     diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLFetch");
     stmt_free(s);
     return 3;
@@ -965,11 +992,35 @@ static int fetch_all(lua_State *L, struct stmt *s, int lower) {
   return 2;
 }
 
+/* query(sql | {sql, max_rows = n}, ...): a table's keys are checked
+ * strictly, then the sql takes its place at index 2. */
 static int l_query(lua_State *L) {
   struct conn *c = check_open(L);
-  struct stmt *s = run(L, c);
+  lua_Integer max_rows = 0;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      lua_pop(L, 1);
+      int ok = (lua_isinteger(L, -1) && lua_tointeger(L, -1) == 1) ||
+               (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "max_rows") == 0);
+      if (!ok) {
+        lua_pushvalue(L, -1);
+        luaL_argerror(L, 2, lua_pushfstring(L, "unknown query option '%s'", luaL_tolstring(L, -1, NULL)));
+      }
+    }
+    if (lua_getfield(L, 2, "max_rows") != LUA_TNIL) {
+      luaL_argcheck(L, lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1, 2,
+                    "max_rows must be a positive integer");
+      max_rows = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    if (lua_geti(L, 2, 1) != LUA_TSTRING) luaL_argerror(L, 2, "the SQL text (string) expected at [1]");
+    lua_replace(L, 2);
+  }
+  SQLULEN attr = (uint64_t)max_rows > (uint64_t)(SQLULEN)-1 ? (SQLULEN)-1 : (SQLULEN)max_rows;
+  struct stmt *s = run(L, c, attr);
   if (s == NULL) return 3;
-  return fetch_all(L, s, 0);
+  return fetch_all(L, s, 0, max_rows);
 }
 
 /* ----------------------------------------------------------- catalog */
@@ -1026,7 +1077,7 @@ static int catalog_call(lua_State *L, enum catalog_fn fn) {
     stmt_free(s);
     return 3;
   }
-  return fetch_all(L, s, 1);
+  return fetch_all(L, s, 1, 0);
 }
 
 static int l_tables(lua_State *L) { return catalog_call(L, CAT_TABLES); }
