@@ -31,7 +31,12 @@
  *                           SQLEndTran and autocommit back on)
  *   conn:info()          -> {dbms_name, dbms_version, driver_name,
  *                           driver_version, database, user, server_version,
- *                           identifier_quote}
+ *                           identifier_quote, string_functions}
+ *                        string_functions: the ODBC string scalar functions
+ *                        the driver says it translates from {fn …} escapes
+ *                        (SQL_STRING_FUNCTIONS), as a set of names
+ *                        {CHAR_LENGTH = true, LENGTH = true, …}; nil when
+ *                        the driver does not answer
  *   conn:close()         idempotent; also __gc and __close
  *
  * Parameters are `?` (ODBC's own marker; counted outside quotes and
@@ -1117,6 +1122,38 @@ static int l_rollback(lua_State *L) { return end_tran(L, SQL_ROLLBACK); }
 
 /* ------------------------------------------------------------- misc */
 
+/* Pushes the SQL_STRING_FUNCTIONS bits as a set of names, or nil. */
+static void push_string_functions(lua_State *L, SQLHDBC dbc) {
+  static const struct {
+    const char *name;
+    SQLUINTEGER bit;
+  } fns[] = {{"CONCAT", SQL_FN_STR_CONCAT},         {"INSERT", SQL_FN_STR_INSERT},
+             {"LEFT", SQL_FN_STR_LEFT},             {"LTRIM", SQL_FN_STR_LTRIM},
+             {"LENGTH", SQL_FN_STR_LENGTH},         {"LOCATE", SQL_FN_STR_LOCATE},
+             {"LCASE", SQL_FN_STR_LCASE},           {"REPEAT", SQL_FN_STR_REPEAT},
+             {"REPLACE", SQL_FN_STR_REPLACE},       {"RIGHT", SQL_FN_STR_RIGHT},
+             {"RTRIM", SQL_FN_STR_RTRIM},           {"SUBSTRING", SQL_FN_STR_SUBSTRING},
+             {"UCASE", SQL_FN_STR_UCASE},           {"ASCII", SQL_FN_STR_ASCII},
+             {"CHAR", SQL_FN_STR_CHAR},             {"DIFFERENCE", SQL_FN_STR_DIFFERENCE},
+             {"SOUNDEX", SQL_FN_STR_SOUNDEX},       {"SPACE", SQL_FN_STR_SPACE},
+             {"BIT_LENGTH", SQL_FN_STR_BIT_LENGTH}, {"CHAR_LENGTH", SQL_FN_STR_CHAR_LENGTH},
+             {"CHARACTER_LENGTH", SQL_FN_STR_CHARACTER_LENGTH},
+             {"OCTET_LENGTH", SQL_FN_STR_OCTET_LENGTH},
+             {"POSITION", SQL_FN_STR_POSITION}};
+  SQLUINTEGER bits = 0;
+  if (!SQL_SUCCEEDED(SQLGetInfoW(dbc, SQL_STRING_FUNCTIONS, &bits, (SQLSMALLINT)sizeof bits, NULL))) {
+    lua_pushnil(L);
+    return;
+  }
+  lua_createtable(L, 0, 4);
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    if (bits & fns[i].bit) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, fns[i].name);
+    }
+  }
+}
+
 static int l_info(lua_State *L) {
   struct conn *c = check_open(L);
   static const struct {
@@ -1126,11 +1163,13 @@ static int l_info(lua_State *L) {
                {"driver_name", SQL_DRIVER_NAME},   {"driver_version", SQL_DRIVER_VER},
                {"database", SQL_DATABASE_NAME},    {"user", SQL_USER_NAME},
                {"server_version", SQL_DBMS_VER},   {"identifier_quote", SQL_IDENTIFIER_QUOTE_CHAR}};
-  lua_createtable(L, 0, (int)(sizeof items / sizeof items[0]));
+  lua_createtable(L, 0, (int)(sizeof items / sizeof items[0]) + 1);
   for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
     push_info(L, c->dbc, items[i].what);
     lua_setfield(L, -2, items[i].key);
   }
+  push_string_functions(L, c->dbc);
+  lua_setfield(L, -2, "string_functions");
   return 1;
 }
 

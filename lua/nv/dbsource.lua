@@ -2,7 +2,7 @@
 -- source model documented above nv.extract.source from a constant number of
 -- set-based catalog queries (at most six per engine, never one per table), then
 -- profiles each table with ONE pushed-down aggregate query (chunked for
--- tables wider than `chunk_columns`) plus one bounded `LIMIT` sample query.
+-- tables wider than `chunk_columns`) plus one bounded sample query.
 --
 --   dbsource.source(ctx, src, opts, model) -> model
 --   dbsource.resolve(src)                   -> engine name, target | nil, msg
@@ -27,7 +27,19 @@
 -- SQLPrimaryKeys/SQLForeignKeys, which need one call per table) and ANSI
 -- aggregates. A DBMS without INFORMATION_SCHEMA, or a user who may not read
 -- it, still extracts: no keys or view definitions, and model.warnings (also
--- logged) says which query failed and why. Samples use LIMIT.
+-- logged) says which query failed and why.
+-- The ODBC engines (generic and SQLite) write only SQL that psqlODBC,
+-- MariaDB Connector/ODBC and SQLite3 ODBC all accept: AVG(x * 1e0) for
+-- means (CAST … AS DOUBLE PRECISION is not MariaDB's, {fn CONVERT} only
+-- psqlODBC translates), {fn CHAR_LENGTH(x)} when the driver lists it in
+-- SQL_STRING_FUNCTIONS, else {fn LENGTH(x)} (MariaDB's LENGTH counts
+-- bytes, SQLite has no CHAR_LENGTH), booleans counted against a bound TRUE
+-- (PostgreSQL has no MIN(boolean)); samples are bounded by
+-- SQL_ATTR_MAX_ROWS (nv.odbc's max_rows), not LIMIT (SQL Server has none).
+-- They degrade per table: a failed aggregate query is retried with COUNT,
+-- MIN and MAX only, then the table is profiled from a bounded sample; a
+-- table whose rows cannot be read at all keeps its catalog metadata with
+-- status "partial" and an error. Each step is a warning naming the table.
 -- opts.query_timeout becomes the ODBC statement timeout
 -- (SQL_ATTR_QUERY_TIMEOUT).
 -- opts (all optional):
@@ -492,7 +504,11 @@ engines.odbc = {
   driver = "nv.odbc",
   system_schemas = {},
   quote = function(id) return '"' .. tostring(id):gsub('"', '""') .. '"' end,
-  length_fn = "CHAR_LENGTH",
+  -- a character count through the ODBC escape; engine_for picks
+  -- CHAR_LENGTH when the driver lists it (MariaDB's LENGTH counts bytes)
+  length = function(q) return "{fn LENGTH(" .. q .. ")}" end,
+  max_rows_samples = true, -- samples bounded by SQL_ATTR_MAX_ROWS, not LIMIT
+  degrade = true,          -- per-table fallbacks, see pushdown_degraded
 }
 
 local ODBC_NORMAL = {
@@ -599,20 +615,42 @@ function engines.odbc.normalize(c)
   return ODBC_NORMAL[c.base_type] or "string"
 end
 
+-- MIN and MAX: types every DBMS orders (PostgreSQL has no MIN for uuid,
+-- json, boolean, point, xml, …; a "string" of a non-text ODBC type may be
+-- any of them)
+local ODBC_ORDERED = { integer = true, decimal = true, date = true, time = true, timestamp = true }
+local function ordered(c)
+  return ODBC_ORDERED[c.normalized] or (c.normalized == "string" and ODBC_TEXTUAL[c.base_type] ~= nil)
+end
+
+-- Aggregate expressions for one column: {key = sql | {sql, params...}}.
+-- Booleans: `tr` counts the TRUE values against a bound SQL_BIT parameter
+-- (b = ? works on boolean, BIT and TINYINT columns alike; MIN(b) does not).
 function engines.odbc.aggregates(q, c, eng)
+  local norm = c.normalized
   local e = { nn = "COUNT(" .. q .. ")" }
-  if c.normalized ~= "binary" then
-    e.dc = "COUNT(DISTINCT " .. q .. ")"
+  if norm ~= "binary" and norm ~= "json" then e.dc = "COUNT(DISTINCT " .. q .. ")" end
+  if norm == "boolean" then
+    e.tr = { "COUNT(CASE WHEN " .. q .. " = ? THEN 1 END)", true }
+  elseif ordered(c) then
     e.mn, e.mx = "MIN(" .. q .. ")", "MAX(" .. q .. ")"
   end
-  if c.normalized == "integer" or c.normalized == "decimal" then
-    e.avg = "AVG(CAST(" .. q .. " AS DOUBLE PRECISION))"
+  if norm == "integer" or norm == "decimal" then
+    e.avg = "AVG(" .. q .. " * 1e0)" -- a double everywhere (1.0 would be MariaDB's 4-decimal DECIMAL)
   end
-  if ODBC_TEXTUAL[c.base_type] and c.normalized == "string" then
+  if ODBC_TEXTUAL[c.base_type] and norm == "string" then
     e.em = "COUNT(CASE WHEN " .. q .. " = '' THEN 1 END)"
-    local len = (eng and eng.length_fn) or "CHAR_LENGTH"
-    e.mnl, e.mxl = "MIN(" .. len .. "(" .. q .. "))", "MAX(" .. len .. "(" .. q .. "))"
+    local len = (eng or engines.odbc).length(q)
+    e.mnl, e.mxl = "MIN(" .. len .. ")", "MAX(" .. len .. ")"
   end
+  return e
+end
+
+-- The retry after a failed aggregate query: COUNT(*), COUNT(col) and, for
+-- ordered types, MIN and MAX.
+function engines.odbc.minimal_aggregates(q, c)
+  local e = { nn = "COUNT(" .. q .. ")" }
+  if ordered(c) then e.mn, e.mx = "MIN(" .. q .. ")", "MAX(" .. q .. ")" end
   return e
 end
 
@@ -746,7 +784,8 @@ end
 -- SQLite through ODBC: the generic catalog plus keys, indexes and view
 -- definitions from sqlite_master joined with the table-valued pragmas
 -- (one query each, whatever the number of tables).
-engines.odbc_sqlite = setmetatable({ default_schema = "main", length_fn = "LENGTH" }, { __index = engines.odbc })
+engines.odbc_sqlite = setmetatable({ default_schema = "main", length = function(q) return "LENGTH(" .. q .. ")" end },
+  { __index = engines.odbc })
 
 function engines.odbc_sqlite.keys(cat, run, wanted)
   local pk = run([[SELECT m.name AS table_name, p.name AS column_name, p.pk AS seq
@@ -845,14 +884,19 @@ function M.engine_for(kind, db, choice)
   end
   if choice == "sqlite" then return engines.odbc_sqlite end
   if choice == "generic" then
+    local eng = {}
     -- identifiers quoted as the driver says (SQL_IDENTIFIER_QUOTE_CHAR: "`"
     -- for MySQL/MariaDB, whose sessions do not run with ANSI_QUOTES)
     local q = info.identifier_quote
-    if type(q) ~= "string" or not q:match("^[`%[]$") then return engines.odbc end
-    local close = q == "[" and "]" or q
-    local pat = "%" .. close
-    return setmetatable({ quote = function(id) return q .. tostring(id):gsub(pat, close .. close) .. close end },
-      { __index = engines.odbc })
+    if type(q) == "string" and q:match("^[`%[]$") then
+      local close = q == "[" and "]" or q
+      local pat = "%" .. close
+      eng.quote = function(id) return q .. tostring(id):gsub(pat, close .. close) .. close end
+    end
+    if type(info.string_functions) == "table" and info.string_functions.CHAR_LENGTH then
+      eng.length = function(x) return "{fn CHAR_LENGTH(" .. x .. ")}" end
+    end
+    return setmetatable(eng, { __index = engines.odbc })
   end
   return setmetatable({ driver = "nv.odbc", over_odbc = true }, { __index = engines[choice] })
 end
@@ -860,7 +904,7 @@ end
 ------------------------------------------------------------------------
 -- profiling
 
-local AGG_ORDER = { "nn", "dc", "mn", "mx", "avg", "sd", "em", "mnl", "mxl" }
+local AGG_ORDER = { "nn", "dc", "mn", "mx", "tr", "avg", "sd", "em", "mnl", "mxl" }
 local MAX_SAMPLE_CHARS = 200
 
 local function sample_text(v, norm)
@@ -880,68 +924,85 @@ local function as_bool(v)
   return v
 end
 
--- One aggregate query per table (chunked by columns); fills column stats.
-local function pushdown(db, eng, t, ref, opts, counter)
+-- One aggregate query per table (chunked by columns), built from
+-- aggregates(q, c, eng) (eng.aggregates by default); fills the column stats
+-- once every chunk has answered, so a failed query leaves none behind.
+local function pushdown(db, eng, t, ref, opts, counter, aggregates)
+  aggregates = aggregates or eng.aggregates
   local chunk = opts.chunk_columns or 200
   local ncols = #t.columns
+  local got, nrows = {}, 0
   local first = 1
   repeat
     local last = math.min(ncols, first + chunk - 1)
-    local exprs = { "COUNT(*) AS n_rows" }
-    local keys = {}
+    local exprs, keys, params = { "COUNT(*) AS n_rows" }, {}, {}
     for i = first, last do
       local c = t.columns[i]
-      local e = eng.aggregates(eng.quote(c.name), c, eng)
+      local e = aggregates(eng.quote(c.name), c, eng)
       for _, k in ipairs(AGG_ORDER) do
-        if e[k] then
+        local x = e[k]
+        if x then
+          if type(x) == "table" then -- {sql, params...}
+            for j = 2, #x do params[#params + 1] = x[j] end
+            x = x[1]
+          end
           local alias = "a" .. i .. "_" .. k
-          exprs[#exprs + 1] = e[k] .. " AS " .. alias
+          exprs[#exprs + 1] = x .. " AS " .. alias
           keys[#keys + 1] = { i, k, alias }
         end
       end
     end
     counter.profile = counter.profile + 1
-    local rows, err = db:query("SELECT " .. table.concat(exprs, ", ") .. " FROM " .. ref)
+    local rows, err = db:query("SELECT " .. table.concat(exprs, ", ") .. " FROM " .. ref, table.unpack(params))
     if not rows then return nil, err end
     local r = rows[1] or {}
-    t.rows = r.n_rows or 0
-    local got = {}
+    nrows = r.n_rows or 0
     for _, k in ipairs(keys) do
       got[k[1]] = got[k[1]] or {}
       got[k[1]][k[2]] = r[k[3]]
     end
-    for i = first, last do
-      local c, s = t.columns[i], got[i] or {}
-      local nn = s.nn or 0
-      local empty = s.em or 0
-      local valued = nn - empty
-      c.rows, c.present, c.missing_count = t.rows, t.rows, 0
-      c.null_count, c.empty_count = t.rows - nn, empty
-      c.non_null, c.valid_count, c.invalid_count = valued, valued, 0
-      c.distinct_count, c.distinct_exact = s.dc, true
-      if c.inferred_type == "boolean" then
-        c.min, c.max = as_bool(s.mn), as_bool(s.mx)
-      else
-        c.min, c.max = s.mn, s.mx
-      end
-      c.mean, c.stddev = s.avg, s.sd
-      c.min_length, c.max_length = s.mnl, s.mxl
-      c.type_counts = valued > 0 and { [c.inferred_type] = valued } or {}
-      c.type_confidence = valued > 0 and 1 or nil
-      c.is_unique = s.dc ~= nil and nn > 0 and s.dc == nn
-      c.candidate_primary_key = c.is_unique and nn == t.rows and t.rows > 0 or false
-      c.invalid_samples = json.array()
-    end
     first = last + 1
   until first > ncols
+  t.rows = nrows
+  for i = 1, ncols do
+    local c, s = t.columns[i], got[i] or {}
+    local nn = s.nn or 0
+    local empty = s.em or 0
+    local valued = nn - empty
+    c.rows, c.present, c.missing_count = t.rows, t.rows, 0
+    c.null_count, c.empty_count = t.rows - nn, empty
+    c.non_null, c.valid_count, c.invalid_count = valued, valued, 0
+    c.distinct_count, c.distinct_exact = s.dc, s.dc ~= nil or nil
+    if s.tr ~= nil then -- TRUE values counted: no MIN/MAX on booleans
+      if nn > 0 then c.min, c.max = s.tr == nn, s.tr > 0 end
+    elseif c.inferred_type == "boolean" then
+      c.min, c.max = as_bool(s.mn), as_bool(s.mx)
+    else
+      c.min, c.max = s.mn, s.mx
+    end
+    c.mean, c.stddev = s.avg, s.sd
+    c.min_length, c.max_length = s.mnl, s.mxl
+    c.type_counts = valued > 0 and { [c.inferred_type] = valued } or {}
+    c.type_confidence = valued > 0 and 1 or nil
+    c.is_unique = s.dc ~= nil and nn > 0 and s.dc == nn
+    c.candidate_primary_key = c.is_unique and nn == t.rows and t.rows > 0 or false
+    c.invalid_samples = json.array()
+  end
   return true
 end
 
+-- SELECT * of at most n rows: LIMIT, or SQL_ATTR_MAX_ROWS for the ODBC
+-- engines (whose DBMS may have no LIMIT).
+local function select_rows(db, eng, ref, n)
+  if eng.max_rows_samples then return db:query({ "SELECT * FROM " .. ref, max_rows = math.max(1, n) }) end
+  return db:query("SELECT * FROM " .. ref .. " LIMIT " .. n)
+end
+
 -- The nv.profile path: a bounded sample of rows through the profiler.
-local function profile_sample(db, t, ref, opts, counter)
+local function profile_sample(db, eng, t, ref, opts, counter)
   local n = math.floor(tonumber(opts.profile_rows) or 10000)
   counter.profile = counter.profile + 1
-  local rows, err = db:query("SELECT * FROM " .. ref .. " LIMIT " .. n)
+  local rows, err = select_rows(db, eng, ref, n)
   if not rows then return nil, err end
   local p <close> = require("nv.profile").new()
   for i, c in ipairs(t.columns) do
@@ -966,11 +1027,11 @@ local function profile_sample(db, t, ref, opts, counter)
   return true
 end
 
-local function samples(db, t, ref, opts, counter)
+local function samples(db, eng, t, ref, opts, counter)
   local limit = math.floor(tonumber(opts.sample_rows) or 5)
   if limit <= 0 then return true end
   counter.profile = counter.profile + 1
-  local rows, err = db:query("SELECT * FROM " .. ref .. " LIMIT " .. limit)
+  local rows, err = select_rows(db, eng, ref, limit)
   if not rows then return nil, err end
   for _, c in ipairs(t.columns) do
     local seen, list = {}, json.array()
@@ -1203,6 +1264,40 @@ local function table_failed(ctx, model, label, t, msg)
   ctx.log:error("%s", e)
 end
 
+-- A table of a degrading engine whose rows could not be read: its catalog
+-- metadata stays, with an error naming it and the driver's message.
+local function table_partial(ctx, model, label, t, msg)
+  t.status = "partial"
+  local e = string.format("source %s: table %s: not profiled, catalog metadata only: %s", label, t.key,
+    log.mask(tostring(msg)))
+  t.errors[#t.errors + 1] = e
+  model.errors[#model.errors + 1] = e
+  ctx.log:error("%s", e)
+end
+
+local function table_warning(ctx, model, label, t, msg)
+  local w = string.format("source %s: table %s: %s", label, t.key, log.mask(msg))
+  t.warnings[#t.warnings + 1] = w
+  model.warnings[#model.warnings + 1] = w
+  ctx.log:warning("%s", w)
+end
+
+-- pushdown for a degrading engine (eng.degrade): after a failed aggregate
+-- query, once more with eng.minimal_aggregates, then a bounded sample
+-- through the profiler; warn(text) names each step and its cause. Returns
+-- true | nil, the last step's error.
+local function pushdown_degraded(db, eng, t, ref, opts, counter, warn)
+  local ok, err = pushdown(db, eng, t, ref, opts, counter)
+  if ok or not eng.degrade then return ok, err end
+  warn(string.format("aggregate query failed, retrying with COUNT, MIN and MAX only: %s", tostring(err)))
+  ok, err = pushdown(db, eng, t, ref, opts, counter, eng.minimal_aggregates)
+  if ok then return true end
+  local n = math.floor(tonumber(opts.profile_rows) or 10000)
+  warn(string.format("minimal aggregate query failed, profiling a sample of at most %d rows instead: %s", n,
+    tostring(err)))
+  return profile_sample(db, eng, t, ref, opts, counter)
+end
+
 --- Extracts one database source into model (see nv.extract.source).
 function M.source(ctx, src, opts, model)
   opts = options(opts or {})
@@ -1255,7 +1350,7 @@ function M.source(ctx, src, opts, model)
   ctx.log:info("Source %s: %d schemas, %d tables (%d catalog queries)", label, #model.schemas,
     #model.tables, counter.catalog)
   if opts.on_catalog then opts.on_catalog(model, db) end
-  local failed = 0
+  local failed, partial = 0, 0
   local profiling = opts.profile ~= "none" or opts.exact_counts
   local qopts = { freshness_days = opts.freshness_days }
   for _, t in ipairs(model.tables) do
@@ -1265,17 +1360,21 @@ function M.source(ctx, src, opts, model)
     elseif #t.columns > 0 and profiling then
       local ref = (t.schema_name ~= "" and (eng.quote(t.schema_name) .. ".") or "") .. eng.quote(t.name)
       if opts.profile == "pushdown" then
-        ok, perr = pushdown(db, eng, t, ref, opts, counter)
+        ok, perr = pushdown_degraded(db, eng, t, ref, opts, counter,
+          function(w) table_warning(ctx, model, label, t, w) end)
       elseif opts.profile == "sample" then
-        ok, perr = profile_sample(db, t, ref, opts, counter)
+        ok, perr = profile_sample(db, eng, t, ref, opts, counter)
       elseif opts.exact_counts then
         counter.profile = counter.profile + 1
         local rows, cerr = db:query("SELECT COUNT(*) AS n FROM " .. ref)
         if rows then t.rows = rows[1].n else ok, perr = nil, cerr end
       end
-      if ok and opts.profile ~= "none" then ok, perr = samples(db, t, ref, opts, counter) end
+      if ok and opts.profile ~= "none" then ok, perr = samples(db, eng, t, ref, opts, counter) end
     end
-    if not ok then
+    if not ok and eng.degrade and not t.view_error then
+      table_partial(ctx, model, label, t, perr)
+      partial = partial + 1
+    elseif not ok then
       table_failed(ctx, model, label, t, perr)
       failed = failed + 1
     end
@@ -1290,14 +1389,14 @@ function M.source(ctx, src, opts, model)
   model.profile_queries = counter.profile
   if failed > 0 and failed == #model.tables then
     model.status = "failed"
-  elseif failed > 0 then
+  elseif failed > 0 or partial > 0 then
     model.status = "partial"
   else
     model.status = "success"
   end
   model.quality = quality.summarize(model.tables)
-  ctx.log:info("Source %s: %s, %d tables profiled with %d queries", label, model.status, #model.tables - failed,
-    counter.profile)
+  ctx.log:info("Source %s: %s, %d tables profiled with %d queries", label, model.status,
+    #model.tables - failed - partial, counter.profile)
   return model
 end
 

@@ -44,6 +44,7 @@ local backends = {
     types_ddl = "CREATE TABLE nvodbc_types (i bigint, d double precision, b boolean, t text, n numeric(10,2),"
       .. " y bytea, z integer)",
     bool_true = true,
+    char_length = nil, -- psqlODBC translates {fn CHAR_LENGTH} but does not list it in SQL_STRING_FUNCTIONS
     missing = { 'odbc: ERROR: relation "nvodbc_missing" does not exist; Error while executing the query', "42P01" },
     read_only = { "odbc: ERROR: cannot execute INSERT in a read-only transaction;"
       .. " Error while executing the query", "25006" },
@@ -65,6 +66,7 @@ local backends = {
     types_ddl = "CREATE TABLE nvodbc_types (i BIGINT, d DOUBLE, b BOOLEAN, t LONGTEXT, n DECIMAL(10,2),"
       .. " y VARBINARY(100), z INT) CHARACTER SET utf8mb4",
     bool_true = 1, -- BOOLEAN is TINYINT(1); the ODBC driver reports SQL_TINYINT
+    char_length = true,
     missing = { "odbc: Table 'testdb.nvodbc_missing' doesn't exist", "42S02" },
     read_only = { "odbc: Cannot execute statement in a READ ONLY transaction", "25006" },
     wrong_password = { "Access denied for user 'nv'@", "28000" },
@@ -83,6 +85,7 @@ local backends = {
     types_ddl = "CREATE TABLE nvodbc_types (i INTEGER, d REAL, b BOOLEAN, t TEXT, n NUMERIC(10,2), y BLOB,"
       .. " z INTEGER)",
     bool_true = true,
+    char_length = nil, -- lists no string function at all
     missing = { "odbc: no such table: nvodbc_missing (1)", "HY000" },
     read_only = { "odbc: attempt to write a readonly database (8)", "HY000" },
     reset_store = function(c)
@@ -145,6 +148,24 @@ for _, B in ipairs(backends) do
       assert.equal(B.dbms, info.dbms_name)
       assert.is_string(info.dbms_version)
       assert.matches("%.so$", info.driver_name)
+      assert.is_table(info.string_functions)
+      assert.equal(B.char_length, info.string_functions.CHAR_LENGTH)
+    end)
+
+    it("bounds a query with max_rows (SQL_ATTR_MAX_ROWS, then fetching stops) and checks its options", function()
+      exec_all(db, { "DROP TABLE IF EXISTS nvodbc_types", B.types_ddl })
+      for i = 1, 5 do assert(db:exec("INSERT INTO nvodbc_types (i) VALUES (?)", i)) end
+      local rows, cols = assert(db:query({ "SELECT i FROM nvodbc_types WHERE i > ? ORDER BY i", max_rows = 2 }, 1))
+      assert.same({ { { i = 2 }, { i = 3 } }, { "i" } }, { rows, cols })
+      assert.equal(5, #assert(db:query({ "SELECT i FROM nvodbc_types", max_rows = 9 })))
+      assert.equal(5, #assert(db:query("SELECT i FROM nvodbc_types"))) -- a new statement, unbounded
+      assert.same({ nil, B.missing[1], B.missing[2] }, { db:query({ "SELECT * FROM nvodbc_missing", max_rows = 1 }) })
+      assert.has_error(function() db:query({ "SELECT 1", max_row = 1 }) end,
+        "bad argument #1 to 'query' (unknown query option 'max_row')")
+      assert.has_error(function() db:query({ "SELECT 1", max_rows = 0 }) end,
+        "bad argument #1 to 'query' (max_rows must be a positive integer)")
+      assert.has_error(function() db:query({ max_rows = 1 }) end,
+        "bad argument #1 to 'query' (the SQL text (string) expected at [1])")
     end)
 
     it("types results from SQLDescribeCol and binds every parameter kind", function()
