@@ -573,7 +573,7 @@ describe("nv.dbsource over ODBC", function()
         local opts = B.flavor == "postgresql" and { include_schemas = "nvodbc" }
           or { include_tables = "nvodbc_customers,nvodbc_orders" }
         local m = extract(B.cs, opts)
-        assert.equal("success", m.status)
+        assert.equal("success", m.status, table.concat(m.errors, "\n"))
         assert.same({}, m.errors)
         assert.equal(6, m.catalog_queries)
         assert.equal(2, #m.tables)
@@ -780,14 +780,12 @@ describe("nv.dbsource over ODBC with odbc_engine", function()
   if myb.why then
     pending("SKIPPED (MariaDB Unicode): " .. myb.why)
   else
-    -- profile = "none": the generic engine's ANSI aggregates (CAST … AS
-    -- DOUBLE PRECISION) are not MariaDB's; the catalog is what is tested
     it("reads MariaDB keys and view definitions from INFORMATION_SCHEMA in five catalog queries", function()
       do
         local db <close> = assert(odbc.open(myb.cs))
         exec_all(db, MY_IS_SOURCE)
       end
-      local m = extract(myb.cs, { odbc_engine = "generic", include_tables = "nvodbc_is_*", profile = "none" })
+      local m = extract(myb.cs, { odbc_engine = "generic", include_tables = "nvodbc_is_*" })
       assert.equal("success", m.status)
       assert.same({}, m.errors)
       assert.same({}, m.warnings)
@@ -806,13 +804,19 @@ describe("nv.dbsource over ODBC with odbc_engine", function()
                       ref_table = "nvodbc_is_customers", ref_columns = { "code", "region" } } }, ord.foreign_keys)
       assert.equal("nvodbc_is_customers(id)", by_name(ord.columns).customer_id.foreign_key)
       assert.matches("> 10", t.nvodbc_is_big_orders.definition)
+      -- and the generic aggregates profile it
+      assert.same({ 2, 2, 1 }, { ord.rows, cust.rows, t.nvodbc_is_big_orders.rows })
+      local oc = by_name(ord.columns)
+      assert.same({ 0, 2, 9.5, 10.5, 10.0 }, { oc.amount.null_count, oc.amount.distinct_count, oc.amount.min,
+                                              oc.amount.max, oc.amount.mean })
+      local cc = by_name(cust.columns)
+      assert.same({ 1, 7, 7, 7 }, { cc.email.null_count, cc.email.min_length, cc.email.max_length, cc.code.mean })
     end)
   end
 
   if sq.why then
     pending("SKIPPED: " .. sq.why)
   else
-    -- profile = "none": SQLite has no CHAR_LENGTH for the generic aggregates
     it("extracts SQLite without INFORMATION_SCHEMA: tables and columns, no keys, warnings naming why", function()
       local path = SQLITE_DIR .. "/generic.db"
       local cs = "odbc:Driver=SQLite3;Database=" .. path
@@ -820,7 +824,7 @@ describe("nv.dbsource over ODBC with odbc_engine", function()
         local db <close> = assert(odbc.open(cs))
         exec_all(db, SQLITE_SOURCE)
       end
-      local m, ctx = extract(cs, { odbc_engine = "generic", profile = "none" })
+      local m, ctx = extract(cs, { odbc_engine = "generic" })
       assert.equal("success", m.status)
       assert.same({}, m.errors)
       assert.equal(4, m.catalog_queries) -- no REFERENTIAL_CONSTRAINTS query without keys to resolve
@@ -833,6 +837,14 @@ describe("nv.dbsource over ODBC with odbc_engine", function()
       assert.same({}, t.orders.foreign_keys)
       assert.same({}, t.customers.unique_constraints)
       assert.is_nil(t.big_orders.definition)
+      -- profiled with the generic aggregates ({fn LENGTH}: SQLite has no CHAR_LENGTH)
+      assert.same({ 3, 4, 2 }, { t.customers.rows, t.orders.rows, t.big_orders.rows })
+      local oc = by_name(t.orders.columns)
+      assert.same({ 1, 1, 0, 1 }, { oc.note.null_count, oc.note.empty_count, oc.note.min_length, oc.note.max_length })
+      assert.same({ 1, 2, 9.5, 10.5 }, { oc.amount.null_count, oc.amount.distinct_count, oc.amount.min, oc.amount.max })
+      assert.near(61 / 6, oc.amount.mean, 1e-9)
+      local cc = by_name(t.customers.columns)
+      assert.same({ "boolean", false, true }, { cc.active.inferred_type, cc.active.min, cc.active.max })
       local want = {
         "source odbc:[SQLite3] " .. path .. ": primary, unique and foreign keys not read: INFORMATION_SCHEMA query"
           .. " failed: odbc: no such table: INFORMATION_SCHEMA.TABLE_CONSTRAINTS (1)",
@@ -845,6 +857,284 @@ describe("nv.dbsource over ODBC with odbc_engine", function()
         if l:match("^WARNING ") then logged[#logged + 1] = l:sub(9) end
       end
       assert.same(want, logged)
+    end)
+  end
+end)
+
+------------------------------------------------------------------------
+-- odbc_engine = "generic": profiling with SQL every driver here accepts,
+-- degrading per table
+
+-- The same four rows on each backend; GEN_WANT is what they define.
+local GEN_ROWS = [[(1, 5, 2.5, 1.25, 'héllo', 'a', %s, '2024-01-02'), (2, NULL, 4.0, 2.50, 'ab', '', %s, '2024-03-04'),
+  (3, 7, NULL, NULL, NULL, 'xyz', %s, NULL), (4, 5, 1.5, 1.25, 'abcd', NULL, NULL, '2023-12-31')]]
+
+-- Per backend: the fixture (items, which profiles; wallets, on which AVG
+-- fails; shapes, on which MIN fails too; broken, a view whose rows cannot
+-- be read), the filter that selects it, and how the backend names things.
+local GEN = {
+  postgresql = {
+    setup = {
+      "DROP SCHEMA IF EXISTS nvodbc_gen CASCADE", "CREATE SCHEMA nvodbc_gen",
+      [[CREATE TABLE nvodbc_gen.items (id integer PRIMARY KEY, qty integer, price double precision, cost numeric(8,2),
+          name varchar(20), note text, active boolean, day date)]],
+      "INSERT INTO nvodbc_gen.items VALUES " .. GEN_ROWS:format("true", "false", "true"),
+      "CREATE TABLE nvodbc_gen.wallets (id integer, balance money)", -- no avg(money)
+      "INSERT INTO nvodbc_gen.wallets VALUES (1, 1.5), (2, 4.25), (3, NULL)",
+      "CREATE TABLE nvodbc_gen.shapes (id integer, spot point)", -- no min(point), no point = point
+      "INSERT INTO nvodbc_gen.shapes VALUES (1, point(1, 2)), (2, NULL)",
+      "CREATE VIEW nvodbc_gen.broken AS SELECT id, 1 / (id - id) AS ratio FROM nvodbc_gen.items",
+    },
+    opts = { include_schemas = "nvodbc_gen" }, prefix = "", key = "nvodbc_gen.",
+    bool = { "boolean", false, true, nil },
+    len = '{fn LENGTH("name")}', -- psqlODBC does not list CHAR_LENGTH
+    ref = '"nvodbc_gen"."items"',
+    broken = "odbc: ERROR: division by zero; Error while executing the query",
+  },
+  mysql = {
+    setup = {
+      "DROP VIEW IF EXISTS nvodbc_gen_broken", "DROP FUNCTION IF EXISTS nvodbc_gen_boom",
+      "DROP TABLE IF EXISTS nvodbc_gen_items",
+      [[CREATE TABLE nvodbc_gen_items (id INT PRIMARY KEY, qty INT, price DOUBLE, cost DECIMAL(8,2), name VARCHAR(20),
+          note TEXT, active BOOLEAN, day DATE) CHARACTER SET utf8mb4]],
+      "INSERT INTO nvodbc_gen_items VALUES " .. GEN_ROWS:format("true", "false", "true"),
+      [[CREATE FUNCTION nvodbc_gen_boom(x INT) RETURNS INT DETERMINISTIC
+        BEGIN IF x > 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'; END IF; RETURN x; END]],
+      "CREATE VIEW nvodbc_gen_broken AS SELECT id, nvodbc_gen_boom(id) AS ratio FROM nvodbc_gen_items",
+    },
+    opts = { include_tables = "nvodbc_gen_*" }, prefix = "nvodbc_gen_", key = "",
+    bool = { "integer", 0, 1, 2 / 3 }, -- BOOLEAN is TINYINT(1)
+    len = "{fn CHAR_LENGTH(`name`)}", -- {fn LENGTH} would count bytes
+    ref = "`nvodbc_gen_items`",
+    broken = "odbc: boom",
+  },
+  sqlite = {
+    setup = {
+      "DROP VIEW IF EXISTS broken", "DROP TABLE IF EXISTS docs", "DROP TABLE IF EXISTS items",
+      [[CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, price DOUBLE, cost NUMERIC(8,2), name VARCHAR(20),
+          note TEXT, active BOOLEAN, day DATE)]],
+      "INSERT INTO items VALUES " .. GEN_ROWS:format(1, 0, 1),
+      "CREATE TABLE docs (id INTEGER, doc TEXT)",
+      [[INSERT INTO docs VALUES (1, '{"ratio": 1}'), (2, 'not json')]],
+      "CREATE VIEW broken AS SELECT id, json_extract(doc, '$.ratio') AS ratio FROM docs",
+    },
+    opts = {}, prefix = "", key = "", -- the driver reports no schemas
+    bool = { "boolean", false, true, nil },
+    len = '{fn LENGTH("name")}',
+    ref = '"items"',
+    broken = "odbc: malformed JSON (1)",
+  },
+}
+
+local function gen_label(B)
+  if B.parts then
+    return string.format("odbc:[%s] %s@%s:%s/%s", B.name, B.parts.user, B.parts.host, B.parts.port, B.parts.db)
+  end
+  return "odbc:[SQLite3] " .. SQLITE_DIR .. "/gen.db"
+end
+
+local function gen_cs(B)
+  return B.parts and B.cs or "odbc:Driver=SQLite3;Database=" .. SQLITE_DIR .. "/gen.db"
+end
+
+-- Runs fn() while recording the first argument of every conn:query call
+-- (the methods table is shared by all nv.odbc connections); returns the
+-- list and fn's results.
+local function recording_queries(cs, fn)
+  local probe <close> = assert(odbc.open(cs))
+  local methods = getmetatable(probe).__index
+  local query, sent = methods.query, {}
+  methods.query = function(self, q, ...)
+    sent[#sent + 1] = q
+    return query(self, q, ...)
+  end
+  local res = table.pack(pcall(fn))
+  methods.query = query
+  assert(res[1], res[2])
+  return sent, table.unpack(res, 2, res.n)
+end
+
+local function gen_opts(G, more)
+  local o = { odbc_engine = "generic" }
+  for k, v in pairs(G.opts) do o[k] = v end
+  for k, v in pairs(more or {}) do o[k] = v end
+  return o
+end
+
+-- what the column stats must say, from GEN_ROWS (`sample`: through the
+-- profiler, which counts lengths in bytes and '' as empty, not a value)
+local function check_items(G, t, sample)
+  assert.same({ "success", 4 }, { t.status, t.rows })
+  local c = by_name(t.columns)
+  local function stats(col)
+    return { col.null_count, col.distinct_count, col.min, col.max }
+  end
+  assert.same({ 0, 4, 1, 4 }, stats(c.id))
+  assert.equal(2.5, c.id.mean)
+  assert.same({ 1, 2, 5, 7 }, stats(c.qty))
+  assert.near(17 / 3, c.qty.mean, 1e-9)
+  assert.same({ 1, 3, 1.5, 4.0 }, stats(c.price))
+  assert.near(8 / 3, c.price.mean, 1e-9)
+  assert.same({ "decimal", 1, 2, 1.25, 2.5 }, { c.cost.inferred_type, table.unpack(stats(c.cost)) })
+  assert.near(5 / 3, c.cost.mean, 1e-9)
+  assert.same({ "string", 1, 3, "ab", "héllo" }, { c.name.inferred_type, table.unpack(stats(c.name)) })
+  assert.same({ 2, sample and 6 or 5 }, { c.name.min_length, c.name.max_length })
+  assert.same({ "date", 1, 3, "2023-12-31", "2024-03-04" }, { c.day.inferred_type, table.unpack(stats(c.day)) })
+  local bool = G.bool
+  local bmin, bmax = bool[2], bool[3]
+  if sample and bool[1] == "boolean" then bmin, bmax = tostring(bmin), tostring(bmax) end
+  assert.same({ bool[1], 1, 2, bmin, bmax }, { c.active.inferred_type, table.unpack(stats(c.active)) })
+  if bool[4] then assert.near(bool[4], c.active.mean, 1e-9) end
+  if sample then
+    assert.same({ 1, 1, 2, "a", "xyz", 1, 3 }, { c.note.null_count, c.note.empty_count, c.note.distinct_count,
+                                               c.note.min, c.note.max, c.note.min_length, c.note.max_length })
+  else
+    assert.same({ 1, 1, 3, "", "xyz", 0, 3 }, { c.note.null_count, c.note.empty_count, c.note.distinct_count,
+                                              c.note.min, c.note.max, c.note.min_length, c.note.max_length })
+  end
+end
+
+describe("nv.dbsource over ODBC, generic engine profiling", function()
+  it("writes only portable aggregates: AVG(x * 1e0), {fn LENGTH}, booleans against a bound TRUE", function()
+    local eng = dbsource.engines.odbc
+    local col = function(norm, base) return { normalized = norm, base_type = base } end
+    assert.same({ nn = 'COUNT("q")', dc = 'COUNT(DISTINCT "q")', mn = 'MIN("q")', mx = 'MAX("q")',
+                  avg = 'AVG("q" * 1e0)' }, eng.aggregates('"q"', col("integer", 4), eng))
+    assert.same({ nn = 'COUNT("q")', dc = 'COUNT(DISTINCT "q")', mn = 'MIN("q")', mx = 'MAX("q")',
+                  em = [[COUNT(CASE WHEN "q" = '' THEN 1 END)]], mnl = 'MIN({fn LENGTH("q")})',
+                  mxl = 'MAX({fn LENGTH("q")})' }, eng.aggregates('"q"', col("string", 12), eng))
+    assert.same({ nn = 'COUNT("q")', dc = 'COUNT(DISTINCT "q")', tr = { 'COUNT(CASE WHEN "q" = ? THEN 1 END)', true } },
+      eng.aggregates('"q"', col("boolean", -7), eng))
+    assert.same({ nn = 'COUNT("q")' }, eng.aggregates('"q"', col("json", -1), eng))
+    assert.same({ nn = 'COUNT("q")', dc = 'COUNT(DISTINCT "q")' }, eng.aggregates('"q"', col("uuid", -11), eng))
+    assert.same({ nn = 'COUNT("q")', mn = 'MIN("q")', mx = 'MAX("q")' },
+      eng.minimal_aggregates('"q"', col("decimal", 8)))
+    assert.same({ nn = 'COUNT("q")' }, eng.minimal_aggregates('"q"', col("boolean", -7)))
+  end)
+
+  for _, B in ipairs(backends) do
+    local G = GEN[B.flavor]
+    if B.why then
+      pending("SKIPPED (" .. B.name .. "): " .. B.why)
+    else
+      local cs = gen_cs(B)
+      local function setup()
+        local db <close> = assert(odbc.open(cs))
+        exec_all(db, G.setup)
+      end
+
+      it("profiles " .. B.dbms .. " by pushdown with the generic engine", function()
+        setup()
+        local sent, m = recording_queries(cs, function()
+          return extract(cs, gen_opts(G, { include_tables = G.prefix .. "items" }))
+        end)
+        assert.equal("success", m.status)
+        -- the SQL forms this driver was sent: no LIMIT, the sample bounded by max_rows
+        local agg, sample = sent[#sent - 1], sent[#sent]
+        local q = G.ref:sub(1, 1)
+        assert.matches("^SELECT COUNT%(%*%) AS n_rows, ", agg)
+        for _, form in ipairs({ "AVG(" .. q .. "qty" .. q .. " * 1e0)", "MAX(" .. G.len .. ")",
+                                "COUNT(CASE WHEN " .. q .. "note" .. q .. " = '' THEN 1 END)" }) do
+          assert.truthy(agg:find(form, 1, true), form .. " in " .. agg)
+        end
+        assert.equal(G.bool[1] == "boolean", agg:find(q .. "active" .. q .. " = ? THEN 1 END", 1, true) ~= nil)
+        assert.same({ "SELECT * FROM " .. G.ref, max_rows = 5 }, sample)
+        for _, x in ipairs(sent) do assert.is_nil((type(x) == "table" and x[1] or x):find("LIMIT", 1, true)) end
+        assert.same({}, m.errors)
+        assert.equal(1, #m.tables)
+        check_items(G, m.tables[1], false)
+        assert.equal(2, m.profile_queries) -- one aggregate query, one sample query
+        assert.same({ "1", "2", "3", "4" }, by_name(m.tables[1].columns).id.samples)
+        local one = extract(cs, gen_opts(G, { include_tables = G.prefix .. "items", sample_rows = 1 }))
+        assert.equal(1, #by_name(one.tables[1].columns).id.samples) -- the sample query, bounded by max_rows
+      end)
+
+      it("profiles " .. B.dbms .. " from a sample bounded by max_rows with the generic engine", function()
+        setup()
+        local m = extract(cs, gen_opts(G, { include_tables = G.prefix .. "items", profile = "sample" }))
+        assert.equal("success", m.status)
+        check_items(G, m.tables[1], true)
+        assert.equal(4, m.tables[1].sampled_rows)
+        local two = extract(cs, gen_opts(G, { include_tables = G.prefix .. "items", profile = "sample",
+                                              profile_rows = 2 }))
+        local t = two.tables[1]
+        assert.same({ "success", 2, 2 }, { t.status, t.sampled_rows, t.rows })
+        assert.equal(2, by_name(t.columns).id.non_null)
+      end)
+
+      it("keeps a " .. B.dbms .. " view whose rows cannot be read as partial, the other tables complete", function()
+        setup()
+        local m, ctx = extract(cs, gen_opts(G))
+        local label = gen_label(B)
+        local t = by_name(m.tables)
+        local broken = t[G.prefix .. "broken"]
+        local key = G.key .. G.prefix .. "broken"
+        assert.equal("partial", m.status)
+        assert.same({ "partial", "view" }, { broken.status, broken.table_type })
+        assert.same({ "id", "ratio" }, { broken.columns[1].name, broken.columns[2].name }) -- the catalog stays
+        local err = "source " .. label .. ": table " .. key .. ": not profiled, catalog metadata only: " .. G.broken
+        assert.same({ err }, broken.errors)
+        assert.same({ err }, m.errors)
+        local w = {
+          "source " .. label .. ": table " .. key .. ": aggregate query failed, retrying with COUNT, MIN and MAX"
+            .. " only: " .. G.broken,
+          "source " .. label .. ": table " .. key .. ": minimal aggregate query failed, profiling a sample of at"
+            .. " most 10000 rows instead: " .. G.broken,
+        }
+        assert.same(w, broken.warnings)
+        for _, x in ipairs(w) do
+          assert.truthy(table.concat(m.warnings, "\n"):find(x, 1, true))
+          assert.truthy(table.concat(ctx.lines, "\n"):find("WARNING " .. x, 1, true))
+        end
+        check_items(G, t[G.prefix .. "items"], false)
+        assert.same({}, t[G.prefix .. "items"].warnings)
+        if B.flavor == "postgresql" then
+          -- no avg(money): COUNT, MIN and MAX only
+          local wal = t.wallets
+          assert.same({ "success", 3 }, { wal.status, wal.rows })
+          assert.same({ "source " .. label .. ": table nvodbc_gen.wallets: aggregate query failed, retrying with"
+            .. " COUNT, MIN and MAX only: odbc: ERROR: function avg(money) does not exist; Error while executing"
+            .. " the query" }, wal.warnings)
+          local bal = by_name(wal.columns).balance
+          assert.same({ 1, 1.5, 4.25 }, { bal.null_count, bal.min, bal.max })
+          assert.is_nil(bal.mean)
+          assert.is_nil(bal.distinct_count)
+          -- no min(point) either: profiled from the sample
+          local sh = t.shapes
+          assert.same({ "success", 2, 2 }, { sh.status, sh.rows, sh.sampled_rows })
+          assert.equal(2, #sh.warnings)
+          assert.matches("minimal aggregate query failed, profiling a sample of at most 10000 rows instead: odbc:"
+            .. " ERROR: function min%(point%) does not exist", sh.warnings[2])
+          local spot = by_name(sh.columns).spot
+          assert.same({ 1, "(1,2)" }, { spot.null_count, spot.min })
+          assert.equal(4, #m.tables)
+        end
+      end)
+    end
+  end
+
+  local sq = backends[3]
+  if not sq.why then
+    it("reports partial tables and degradation warnings in metadata_extraction's JSON", function()
+      local dir = H.tmpdir()
+      local cs = "odbc:Driver=SQLite3;Database=" .. dir .. "/src.db"
+      do
+        local db <close> = assert(odbc.open(cs))
+        exec_all(db, GEN.sqlite.setup)
+      end
+      H.write(dir .. "/cfg.json", '{"odbc_engine": "generic"}')
+      local code, out, err = H.run({ "run", "metadata_extraction", cs, "odbc", "t1", "--config", dir .. "/cfg.json" },
+        { cwd = dir })
+      assert.equal(0, code, err)
+      local res = assert(json.decode(out))
+      local md = res.metadata or res
+      local status = {}
+      for _, t in ipairs(md.tables) do status[t.table_name] = t.status end
+      assert.same({ broken = "partial", docs = "success", items = "success" }, status)
+      local text = json.encode(md.warnings)
+      assert.truthy(text:find("table broken: aggregate query failed", 1, true), text)
+      assert.truthy(text:find("table broken: minimal aggregate query failed", 1, true), text)
+      H.rmdir(dir)
     end)
   end
 end)
