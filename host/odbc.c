@@ -743,7 +743,8 @@ static int set_max_rows(lua_State *L, struct stmt *s, SQLULEN max_rows) {
 }
 
 /* Binds the parameters at [3, top] and runs the sql at 2 with
- * SQLExecDirect, with SQL_ATTR_MAX_ROWS set first when max_rows > 0. Trap: not SQLPrepare + SQLExecute, because psqlodbc leaks
+ * SQLExecDirect (SQL_ATTR_MAX_ROWS set first when max_rows > 0). Trap: not
+ * SQLPrepare + SQLExecute, because psqlodbc leaks
  * a result each time a prepared statement fails; the marker count for the
  * misuse check therefore comes from count_markers, and a statement the
  * lexer miscounts gets the driver's own error instead of the raise (the
