@@ -55,6 +55,8 @@ struct nv_csv_parser {
   uint64_t pos;       /* stream offset of the byte being parsed */
   uint64_t line;      /* 1-based line of the byte being parsed */
   struct u8state u8;
+  int chunk_ascii;   /* the buffer being parsed holds only ASCII bytes */
+  int pending_ascii; /* so do all the bytes behind the pending rows */
 
   /* record in progress */
   uint64_t rec_line, rec_start, quote_line;
@@ -197,6 +199,7 @@ struct nv_csv_parser *nv_csv_new(const struct nv_csv_config *cfg, nv_csv_batch_f
   struct nv_csv_parser *p = calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   p->cfg = *cfg;
+  p->pending_ascii = 1;
   if (p->cfg.max_record_bytes == 0) p->cfg.max_record_bytes = NV_CSV_DEFAULT_MAX_RECORD;
   if (p->cfg.max_record_bytes > NV_CSV_MAX_RECORD_LIMIT) p->cfg.max_record_bytes = NV_CSV_MAX_RECORD_LIMIT;
   if (p->cfg.batch_rows == 0) p->cfg.batch_rows = DEFAULT_BATCH_ROWS;
@@ -364,6 +367,7 @@ int nv_csv_pending(struct nv_csv_parser *p, struct nv_text_batch *b) {
   b->nrows = nrows;
   b->values = p->vals;
   b->lengths = p->lens;
+  b->ascii = p->pending_ascii;
   return 1;
 }
 
@@ -383,6 +387,8 @@ void nv_csv_clear_pending(struct nv_csv_parser *p) {
   p->rec_arena = 0;
   p->nrows = 0;
   p->rowfirst[0] = 0;
+  /* with nothing carried over, what follows comes from the current buffer */
+  if (p->alen == 0 && p->nf == 0) p->pending_ascii = p->chunk_ascii;
 }
 
 int nv_csv_flush(struct nv_csv_parser *p) {
@@ -780,8 +786,24 @@ out:
   return rc;
 }
 
+/* Does buf[0..n) hold only ASCII bytes? (32 bytes per test) */
+static int all_ascii(const unsigned char *s, size_t n) {
+  const uint64_t highs = UINT64_C(0x8080808080808080);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t w[4];
+    memcpy(w, s + i, 32);
+    if ((w[0] | w[1] | w[2] | w[3]) & highs) return 0;
+  }
+  for (; i < n; i++)
+    if (s[i] & 0x80) return 0;
+  return 1;
+}
+
 int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used) {
   *used = 0;
+  p->chunk_ascii = all_ascii((const unsigned char *)buf, n);
+  p->pending_ascii &= p->chunk_ascii;
   if (p->status != NV_CSV_OK && p->status != NV_CSV_STOPPED) return p->status;
   p->status = NV_CSV_OK;
   size_t i = 0;
@@ -794,6 +816,7 @@ int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used
     }
     unsigned k = p->bom_state; /* a partial BOM was data after all */
     p->bom_state = 3;
+    p->chunk_ascii = p->pending_ascii = 0;
     size_t u = 0;
     int rc = parse(p, (const char *)bom_bytes, k, &u);
     if (rc != NV_CSV_OK) return rc; /* cannot stop: no line end in it */
@@ -814,6 +837,7 @@ int nv_csv_finish(struct nv_csv_parser *p) {
   if (p->bom_state < 3) {
     unsigned k = p->bom_state;
     p->bom_state = 3;
+    p->chunk_ascii = p->pending_ascii = 0;
     size_t u = 0;
     int rc = parse(p, (const char *)bom_bytes, k, &u);
     if (rc != NV_CSV_OK) return rc;

@@ -52,6 +52,7 @@ struct nv_text_batch {
   size_t nrows, ncols;
   const char *const *values;
   const uint32_t *lengths;
+  int ascii; /* every value is known to be ASCII: a length in bytes is one in characters */
 };
 int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch *b);
 

@@ -60,7 +60,7 @@ struct nv_column_result {
   double q[3];       /* p25, p50, p75 */
   int64_t iq[3];
 
-  int has_lengths;
+  int has_lengths; /* lengths in characters (UTF-8 code points) of text values */
   uint64_t min_length, max_length;
   double avg_length;
 

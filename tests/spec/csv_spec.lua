@@ -152,6 +152,34 @@ describe("reader:profile_into", function()
     end)
   end
 
+  it("counts lengths in characters, in ASCII stretches and around non-ASCII ones alike", function()
+    -- ~1.5 MB: ASCII rows, non-ASCII values near the start and past the
+    -- first 1 MB read, so batches of both kinds (and one spanning) occur
+    local rows = { "id,name" }
+    for i = 1, 60000 do
+      local name = "name" .. i
+      if i == 5 then name = "héllo" end                -- 5 characters, 6 bytes
+      if i == 45000 then name = ("日本"):rep(4) end      -- 8 characters, 24 bytes
+      rows[#rows + 1] = i .. "," .. name
+    end
+    local path = dir .. "/lengths.csv"
+    H.write(path, table.concat(rows, "\n") .. "\n")
+    local r = assert(csv.open(path))
+    local p = profile.new()
+    assert(r:profile_into(p))
+    r:close()
+    local name = p:result().columns[2]
+    assert.equal(5, name.min_length) -- "name1".."name9" and "héllo"
+    assert.equal(9, name.max_length) -- "name10000".."name60000"; "日本日本日本日本" is 8
+    local bytes, chars = 0, 0
+    for i = 2, #rows do
+      local v = rows[i]:match(",(.*)$")
+      bytes, chars = bytes + #v, chars + utf8.len(v)
+    end
+    assert.is_true(chars < bytes)
+    assert.near(chars / 60000, name.avg_length, 1e-9)
+  end)
+
   it("fills the profile: rows, columns by header name, empty and missing counts", function()
     local _, _, _, p = profile_file("mixed.csv")
     local res = p:result()

@@ -19,6 +19,16 @@ local function by_name(result)
 end
 
 describe("nv.profile", function()
+  it("measures text lengths in characters, not bytes", function()
+    local p = profile.new()
+    p:column("name")
+    for _, v in ipairs({ "ab", "héllo", "日本", ("é"):rep(9), "naïve café crème brûlée" }) do p:add_row({ v }) end
+    local name = p:result().columns[1]
+    assert.equal(2, name.min_length)
+    assert.equal(23, name.max_length) -- 27 bytes
+    assert.near((2 + 5 + 2 + 9 + 23) / 5, name.avg_length, 1e-12)
+  end)
+
   it("profiles rows into per-column statistics", function()
     local p = profile.new()
     assert.equal(0, p:column("id"))

@@ -148,7 +148,7 @@ static void test_counts_and_batch(void) {
   CHECK(nv_profiler_column(p, "b", 1) == 1);
   CHECK(nv_profiler_column(p, "a", 1) == 0); /* found, not added */
   CHECK(nv_profiler_ncols(p) == 2);          /* the batch names the third */
-  struct nv_text_batch b = {6, 3, vals, lens};
+  struct nv_text_batch b = {6, 3, vals, lens, 0};
   CHECK(nv_profiler_add_text_batch(p, &b));
   CHECK(nv_profiler_ncols(p) == 3);
   CHECK(nv_profiler_add_null(p, 0)); /* a 7th row: null in a, absent elsewhere */
