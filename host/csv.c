@@ -9,7 +9,11 @@
  *             ("auto"|"none"|"gzip"|"zstd"), max_record_bytes
  *       (anything not given is sniffed from the first 64 KiB)
  *   r:header()  -> {name, ...}          r:dialect() -> dialect
- *   r:profile_into(p [, {max_rows=, max_bytes=}]) -> stats | nil, msg, stats
+ *   r:profile_into(p [, {max_rows=, max_bytes=, progress=fn, progress_bytes=}])
+ *       -> stats | nil, msg, stats
+ *     progress(raw_bytes) is called after each progress_bytes (default
+ *     64 MiB) fed to the parser, with the file's bytes read so far (an
+ *     error in it stops further calls, never the profile)
  *   r:rows([max = 20])  -> iterator over arrays of strings (preview)
  *   r:close()   idempotent; also __gc and __close
  * Codes: "open" (cannot open/read the file), "binary", "parse" (the
@@ -77,6 +81,7 @@ struct reader {
   enum nv_compression comp, actual;
   size_t max_record;
   struct sink sink;
+  int busy; /* inside profile_into's progress callback: close and reads refused */
   /* user values: 1 = path, 2 = header table */
 };
 
@@ -84,7 +89,7 @@ struct rows_cursor {
   struct cursor cur;
 };
 
-enum pump { PUMP_DONE, PUMP_STOPPED, PUMP_BUDGET, PUMP_PARSE_ERR, PUMP_IO_ERR };
+enum pump { PUMP_DONE, PUMP_STOPPED, PUMP_BUDGET, PUMP_PARSE_ERR, PUMP_IO_ERR, PUMP_ABORTED };
 
 static const char *const comp_names[] = {"auto", "none", "gzip", "zstd", NULL};
 
@@ -332,6 +337,7 @@ static int reader_close_impl(struct reader *r) {
 static struct reader *check_reader(lua_State *L, int idx) {
   struct reader *r = luaL_checkudata(L, idx, READER_MT);
   if (!r->open) luaL_error(L, "attempt to use a closed reader");
+  if (r->busy) luaL_error(L, "the reader is busy: called from its own progress callback");
   return r;
 }
 
@@ -514,13 +520,49 @@ static void push_stats(lua_State *L, struct reader *r, int truncated, const char
   lua_setfield(L, -2, "errors");
 }
 
+/* Calls the progress function at stack index *fn with the raw bytes read;
+ * an error in it clears *fn (no further calls) and is otherwise ignored. */
+static void report_progress(lua_State *L, int *fn, struct reader *r) {
+  lua_pushvalue(L, *fn);
+  lua_pushinteger(L, (lua_Integer)nv_instream_raw_bytes(r->cur.in));
+  r->busy = 1;
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    *fn = 0;
+  }
+  r->busy = 0;
+}
+
+/* cursor_pump up to max_bytes, stopping every step bytes to report progress */
+static enum pump pump_with_progress(lua_State *L, struct reader *r, uint64_t max_bytes, int fn,
+                                    uint64_t step) {
+  for (;;) {
+    if (fn == 0) return cursor_pump(&r->cur, max_bytes);
+    uint64_t fed = nv_csv_stats(r->cur.p)->bytes;
+    uint64_t stop = max_bytes - fed > step ? fed + step : max_bytes;
+    enum pump rc = cursor_pump(&r->cur, stop);
+    if (rc != PUMP_BUDGET || stop == max_bytes) return rc;
+    report_progress(L, &fn, r);
+    /* the callback may have closed the profile (argument 2) */
+    if (nv_profile_test(L, 2) != r->sink.prof) return PUMP_ABORTED;
+  }
+}
+
 static int l_profile_into(lua_State *L) {
-  static const char *const keys[] = {"max_rows", "max_bytes", NULL};
+  static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
   struct reader *r = check_reader(L, 1);
   struct nv_profiler *prof = nv_profile_check(L, 2);
   check_keys(L, 3, keys);
   lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
   lua_Integer max_bytes = opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  lua_Integer step = opt_int(L, 3, "progress_bytes", (lua_Integer)64 << 20, 1, LUA_MAXINTEGER);
+  int progress = 0; /* stack index of the progress function */
+  if (!lua_isnoneornil(L, 3)) {
+    int t = lua_getfield(L, 3, "progress");
+    if (t == LUA_TFUNCTION) progress = lua_gettop(L);
+    else if (t != LUA_TNIL) return luaL_error(L, "option 'progress' must be a function");
+    else lua_pop(L, 1);
+  }
   char err[ERRSZ];
   if (!r->fresh) {
     const char *code = reader_restart(L, r, err, sizeof err);
@@ -550,7 +592,7 @@ static int l_profile_into(lua_State *L) {
   r->sink.map = map;
   r->sink.identity = identity;
   nv_csv_set_row_limit(r->cur.p, (uint64_t)max_rows);
-  enum pump rc = cursor_pump(&r->cur, (uint64_t)max_bytes);
+  enum pump rc = pump_with_progress(L, r, (uint64_t)max_bytes, progress, (uint64_t)step);
   int truncated = 0;
   if (rc == PUMP_STOPPED || rc == PUMP_BUDGET) {
     int end = rc == PUMP_STOPPED ? cursor_at_end(&r->cur) : 0;
@@ -566,6 +608,7 @@ static int l_profile_into(lua_State *L) {
   if (rc == PUMP_IO_ERR || rc == PUMP_PARSE_ERR) nv_csv_flush(r->cur.p); /* keep rows so far */
   r->sink.prof = NULL;
   r->sink.map = NULL;
+  if (rc == PUMP_ABORTED) return luaL_error(L, "%s: the profile was closed during profile_into", path);
   if (rc == PUMP_DONE) {
     push_stats(L, r, truncated, NULL);
     return 1;
@@ -657,6 +700,7 @@ static int l_rows(lua_State *L) {
 
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
+  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
   if (reader_close_impl(r) != 0) {
     luaL_pushfail(L);
     lua_pushfstring(L, "%s: error closing the file", reader_path(L, 1));

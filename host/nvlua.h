@@ -26,6 +26,8 @@ int luaopen_nv_proc(lua_State *L);
  * idx is not an open profile), and a new empty one pushed on the stack. */
 struct nv_profiler;
 struct nv_profiler *nv_profile_check(lua_State *L, int idx);
+/* The profiler of the nv.Profile at idx, or NULL if it is not one or is closed. */
+struct nv_profiler *nv_profile_test(lua_State *L, int idx);
 struct nv_profiler *nv_profile_push_new(lua_State *L);
 
 enum nv_log_level { NV_DEBUG = 10, NV_INFO = 20, NV_WARNING = 30, NV_ERROR = 40 };

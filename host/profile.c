@@ -37,6 +37,11 @@ static int profile_close(lua_State *L) {
   return 0;
 }
 
+struct nv_profiler *nv_profile_test(lua_State *L, int idx) {
+  struct profile *u = luaL_testudata(L, idx, PROFILE_MT);
+  return u ? u->p : NULL;
+}
+
 struct nv_profiler *nv_profile_check(lua_State *L, int idx) {
   struct profile *u = luaL_checkudata(L, idx, PROFILE_MT);
   if (u->p == NULL) luaL_error(L, "attempt to use a closed profile");

@@ -116,13 +116,22 @@ local function new_progress(total_files, total_bytes)
                         total_bytes = total_bytes, t0 = sys.monotonic() }, Progress)
 end
 
+function Progress:show(bytes)
+  local dt = math.max(sys.monotonic() - self.t0, 1e-6)
+  io.stderr:write(string.format("\r%d/%d files, %.1f/%.1f MB, %.1f MB/s ", self.files, self.total,
+    bytes / 1e6, self.total_bytes / 1e6, bytes / 1e6 / dt))
+end
+
 function Progress:step(bytes)
   self.files, self.bytes = self.files + 1, self.bytes + (bytes or 0)
   if not self.on then return end
-  local dt = math.max(sys.monotonic() - self.t0, 1e-6)
-  io.stderr:write(string.format("\r%d/%d files, %.1f/%.1f MB, %.1f MB/s ", self.files, self.total,
-    self.bytes / 1e6, self.total_bytes / 1e6, self.bytes / 1e6 / dt))
+  self:show(self.bytes)
   if self.files == self.total then io.stderr:write("\n") end
+end
+
+-- within a large file: `within` bytes of it read so far
+function Progress:within(within)
+  if self.on then self:show(self.bytes + within) end
 end
 
 local function tostr(v)
@@ -248,6 +257,9 @@ function M.profile_table(ctx, t, opts, progress)
       formats[format] = true
       local budget = { max_bytes = opts.max_bytes }
       if format == "json" then budget.max_records = opts.max_rows else budget.max_rows = opts.max_rows end
+      if format == "csv" and progress and progress.on then
+        budget.progress = function(raw) progress:within(raw) end -- a long file shows progress too
+      end
       if md and f.row_groups then budget.row_groups = f.row_groups end
       local stats, perr, partial = r:profile_into(p, budget)
       local st = stats or partial or {}

@@ -330,3 +330,59 @@ describe("reader:rows", function()
     assert.is_not_nil(cur)
   end)
 end)
+
+describe("reader:profile_into progress", function()
+  local H2 = require "helper"
+  local dir2, path
+  setup(function()
+    dir2 = H2.tmpdir()
+    path = dir2 .. "/big.csv"
+    local rows = { "id,name" }
+    for i = 1, 50000 do rows[#rows + 1] = i .. ",name" .. i end
+    H2.write(path, table.concat(rows, "\n") .. "\n")
+  end)
+  teardown(function() H2.rmdir(dir2) end)
+
+  it("reports the bytes read every progress_bytes, and the profile is unchanged", function()
+    local r = assert(csv.open(path))
+    local p = profile.new()
+    local seen = {}
+    local st = assert(r:profile_into(p, { progress = function(n) seen[#seen + 1] = n end, progress_bytes = 100000 }))
+    r:close()
+    local size = #H2.read(path)
+    assert.is_true(#seen >= math.floor(size / 100000) - 1, #seen .. " reports for " .. size .. " bytes")
+    for i = 2, #seen do assert.is_true(seen[i] >= seen[i - 1]) end
+    assert.is_true(seen[#seen] <= size)
+    assert.equal(50000, st.rows)
+    local q = profile.new()
+    local r2 = assert(csv.open(path))
+    assert(r2:profile_into(q))
+    r2:close()
+    assert.same(q:result(), p:result())
+  end)
+
+  it("survives a failing callback and refuses to close the reader or the profile under itself", function()
+    local r = assert(csv.open(path))
+    local p = profile.new()
+    local calls = 0
+    local st = assert(r:profile_into(p, { progress_bytes = 50000, progress = function()
+      calls = calls + 1
+      error("boom")
+    end }))
+    assert.equal(1, calls) -- a failing callback is not called again
+    assert.equal(50000, st.rows)
+    local closed_err
+    assert(r:profile_into(profile.new(), { progress_bytes = 50000, progress = function()
+      local ok, e = pcall(r.close, r)
+      closed_err = closed_err or (not ok and e)
+    end }))
+    assert.matches("busy", closed_err)
+    local p2 = profile.new()
+    assert.has_error(function()
+      r:profile_into(p2, { progress_bytes = 50000, progress = function() p2:close() end })
+    end, path .. ": the profile was closed during profile_into")
+    assert.has_error(function() r:profile_into(profile.new(), { progress = 1 }) end,
+      "option 'progress' must be a function")
+    assert.is_true(r:close())
+  end)
+end)
