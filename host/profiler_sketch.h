@@ -9,8 +9,70 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-uint64_t nv_hash64(const void *p, size_t n);
+/* ---- the 64-bit hash (wyhash-like; not for adversarial input) ---------- */
+#define NV_HK0 UINT64_C(0xa0761d6478bd642f)
+#define NV_HK1 UINT64_C(0xe7037ed1a0b428db)
+#define NV_HK2 UINT64_C(0x8ebc6af09c88c6e3)
+
+static inline uint64_t nv_hash_rd64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline uint64_t nv_hash_rd32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline uint64_t nv_hash_mum(uint64_t a, uint64_t b) {
+#ifdef __SIZEOF_INT128__
+  __extension__ typedef unsigned __int128 u128;
+  u128 r = (u128)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+  uint64_t ha = a >> 32, la = (uint32_t)a, hb = b >> 32, lb = (uint32_t)b;
+  uint64_t rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb, t = rl + (rm0 << 32);
+  uint64_t c = t < rl;
+  uint64_t lo = t + (rm1 << 32);
+  c += lo < t;
+  uint64_t hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+  return lo ^ hi;
+#endif
+}
+
+static inline uint64_t nv_hash64(const void *p, size_t n) {
+  const unsigned char *b = p;
+  uint64_t seed = NV_HK0, a, c;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = nv_hash_rd64(b);
+      c = nv_hash_rd64(b + n - 8);
+    } else if (n >= 4) {
+      a = nv_hash_rd32(b) << 32 | nv_hash_rd32(b + n - 4);
+      c = 0;
+    } else if (n > 0) {
+      a = (uint64_t)b[0] << 16 | (uint64_t)b[n >> 1] << 8 | b[n - 1];
+      c = 0;
+    } else {
+      a = c = 0;
+    }
+  } else {
+    size_t i = n;
+    while (i > 16) {
+      seed = nv_hash_mum(nv_hash_rd64(b) ^ NV_HK1, nv_hash_rd64(b + 8) ^ seed);
+      b += 16;
+      i -= 16;
+    }
+    a = nv_hash_rd64(b + i - 16);
+    c = nv_hash_rd64(b + i - 8);
+  }
+  return nv_hash_mum(NV_HK2 ^ (uint64_t)n, nv_hash_mum(a ^ NV_HK1, c ^ seed));
+}
+
 
 /* ---- distinct: exact up to NV_DISTINCT_EXACT hashes, then HLL ---------- */
 #define NV_DISTINCT_EXACT 2048
