@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* character classes, indexed by byte */
 enum { C_DIGIT = 1, C_HEX = 2, C_ALPHA = 4, C_LOCAL = 8, C_LABEL = 16, C_SCHEME = 32 };
@@ -388,14 +391,35 @@ size_t nv_format_instant(int64_t micros, int date_only, int zoned, char *buf, si
 
 /* ---- identifiers, addresses, json -------------------------------------- */
 
+#ifdef __SSE2__
+/* Bit i set when byte i of the 16 at p is a hex digit (ASCII only: bytes
+ * >= 0x80 compare below '0' as signed). */
+static inline unsigned hex_mask16(const char *p) {
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  __m128i lo = _mm_or_si128(v, _mm_set1_epi8(0x20)); /* 'A'-'F' -> 'a'-'f' */
+  __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lo, _mm_set1_epi8('a' - 1)),
+                                _mm_cmplt_epi8(lo, _mm_set1_epi8('f' + 1)));
+  return (unsigned)_mm_movemask_epi8(_mm_or_si128(digit, alpha));
+}
+#endif
+
 static int is_uuid(const char *s, size_t n) {
+  if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return 0;
+#ifdef __SSE2__
+  /* bytes 0-15, 16-31 and 20-35: hex everywhere but the dashes at 8 and 13
+   * (bits 8, 13 of the first block), 18 (bit 2 of the second) and 23 (bit 7
+   * of the second, bit 3 of the third) */
+  return hex_mask16(s) == 0xDEFFu && hex_mask16(s + 16) == 0xFF7Bu && hex_mask16(s + 20) == 0xFFF7u;
+#else
   static const uint8_t hexpos[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
                                      12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
                                      26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
-  if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return 0;
   unsigned acc = C_HEX; /* stays set only if every hex position holds a hex digit */
   for (size_t k = 0; k < 32; k++) acc &= cls[(unsigned char)s[hexpos[k]]];
   return acc != 0;
+#endif
 }
 
 /* dotted quad from s[*i] to the end, no leading zeros */

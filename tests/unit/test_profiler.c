@@ -799,6 +799,36 @@ static void test_double_text(void) {
   }
 }
 
+/* uuid recognition against a plain reference, on uuids with one byte
+ * changed at every position to every byte value */
+static int ref_uuid(const char *s, size_t n) {
+  if (n != 36) return 0;
+  for (size_t i = 0; i < 36; i++) {
+    char c = s[i];
+    int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if ((i == 8 || i == 13 || i == 18 || i == 23) ? c != '-' : !hex) return 0;
+  }
+  return 1;
+}
+
+static void test_uuid_every_byte(void) {
+  char u[37] = "0d83b3e2-487a-4D67-afe9-54c44c79f1fe";
+  for (size_t i = 0; i < 36; i++) {
+    char keep = u[i];
+    for (int b = 1; b < 256; b++) {
+      u[i] = (char)b;
+      struct nv_classified k;
+      nv_classify(u, 36, &k);
+      if ((k.type == NV_PT_UUID) != ref_uuid(u, 36)) {
+        fprintf(stderr, "%s:%d: byte %d at %zu: uuid %d, want %d\n", __FILE__, __LINE__, b, i,
+                k.type == NV_PT_UUID, ref_uuid(u, 36));
+        check_failures++;
+      }
+    }
+    u[i] = keep;
+  }
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
@@ -943,6 +973,7 @@ int main(void) {
   test_classify_hint_agrees();
   test_decimal_conversion();
   test_double_text();
+  test_uuid_every_byte();
   test_hash_quality();
   test_text_extremes();
   test_moments_batched();
