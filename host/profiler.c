@@ -214,7 +214,9 @@ void nv_profiler_add_rows(struct nv_profiler *p, uint64_t n) { p->rows += n; }
 
 /* ---- one value ---------------------------------------------------------- */
 
-static inline int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static const unsigned char space_tab[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1,
+                                              ['\f'] = 1, ['\r'] = 1};
+static inline int is_space(unsigned char c) { return space_tab[c]; }
 
 static inline uint64_t load_be64(const char *p) {
   uint64_t v;
@@ -429,7 +431,7 @@ static inline int column_text(struct column *c, const char *s, size_t n, int asc
     return 1;
   }
   const char *b = s, *e = s + n;
-  if (is_space((unsigned char)*b) || is_space((unsigned char)e[-1])) {
+  if (space_tab[(unsigned char)*b] | space_tab[(unsigned char)e[-1]]) {
     while (b < e && is_space((unsigned char)*b)) b++;
     while (e > b && is_space((unsigned char)e[-1])) e--;
     if (b == e) {

@@ -478,22 +478,25 @@ static int is_email(const char *s, size_t n, const char *at) {
   for (size_t i = 0; i < nl; i++)
     if (!IS(s[i], C_LOCAL) || (s[i] == '.' && s[i + 1] == '.')) return 0;
   const char *d = at + 1;
-  size_t nd = n - nl - 1, label = 0, labels = 0, tld_alpha = 1;
+  size_t nd = n - nl - 1, label = 0, labels = 0;
+  unsigned tld_alpha = C_ALPHA; /* stays set while the current label is all letters */
   if (nd < 4) return 0;
-  for (size_t i = 0; i <= nd; i++) {
-    if (i == nd || d[i] == '.') {
+  for (size_t i = 0; i < nd; i++) {
+    unsigned char c = (unsigned char)d[i];
+    if (c == '.') {
       if (label == 0 || d[i - 1] == '-') return 0;
       labels++;
-      if (i < nd) {
-        label = 0;
-        tld_alpha = 1;
-      }
+      label = 0;
+      tld_alpha = C_ALPHA;
       continue;
     }
-    if (!IS(d[i], C_LABEL) || (label == 0 && d[i] == '-')) return 0;
-    if (!IS(d[i], C_ALPHA)) tld_alpha = 0;
+    unsigned k = cls[c];
+    if (!(k & C_LABEL) || (label == 0 && c == '-')) return 0;
+    tld_alpha &= k;
     label++;
   }
+  if (label == 0 || d[nd - 1] == '-') return 0;
+  labels++;
   return labels >= 2 && tld_alpha && label >= 2;
 }
 

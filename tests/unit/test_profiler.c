@@ -829,6 +829,61 @@ static void test_uuid_every_byte(void) {
   }
 }
 
+/* email recognition against the rule written out plainly, on random
+ * strings over the characters that matter */
+static int ref_email(const char *s, size_t n) {
+  const char *at = memchr(s, '@', n);
+  if (!at || memchr(at + 1, '@', n - (size_t)(at - s) - 1) || s[0] == '{') return 0;
+  size_t nl = (size_t)(at - s), nd = n - nl - 1;
+  if (nl == 0 || nl > 64 || s[0] == '.' || s[nl - 1] == '.' || nd < 4) return 0;
+  for (size_t i = 0; i < nl; i++) {
+    char c = s[i];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             strchr(".-+_{", c) != NULL;
+    if (!ok || (c == '.' && s[i + 1] == '.')) return 0;
+  }
+  const char *d = at + 1;
+  size_t labels = 0, start = 0;
+  for (size_t i = 0; i <= nd; i++) {
+    if (i < nd && d[i] != '.') continue;
+    size_t len = i - start;
+    if (len == 0 || d[start] == '-' || d[i - 1] == '-') return 0;
+    int alpha = 1;
+    for (size_t j = start; j < i; j++) {
+      char c = d[j];
+      int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (!letter && !(c >= '0' && c <= '9') && c != '-') return 0;
+      alpha &= letter;
+    }
+    labels++;
+    if (i == nd) return labels >= 2 && alpha && len >= 2;
+    start = i + 1;
+  }
+  return 0;
+}
+
+static void test_email_random(void) {
+  static const char alphabet[] = "abZ09-._+{@@..";
+  rng_state = 0x1234567887654321u;
+  char buf[32];
+  for (int t = 0; t < 400000; t++) {
+    size_t n = 3 + (size_t)(rnd() % 18);
+    for (size_t i = 0; i < n; i++) buf[i] = alphabet[rnd() % (sizeof alphabet - 1)];
+    if (rnd() % 2) { /* often a plausible shape: x@y.zz */
+      buf[rnd() % (n / 2 + 1)] = '@';
+      buf[n - 3] = '.';
+    }
+    struct nv_classified k;
+    nv_classify(buf, n, &k);
+    int got = k.type == NV_PT_EMAIL, want = ref_email(buf, n);
+    if (got != want) {
+      fprintf(stderr, "%s:%d: \"%.*s\": email %d, want %d\n", __FILE__, __LINE__, (int)n, buf, got, want);
+      check_failures++;
+      return;
+    }
+  }
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
@@ -974,6 +1029,7 @@ int main(void) {
   test_decimal_conversion();
   test_double_text();
   test_uuid_every_byte();
+  test_email_random();
   test_hash_quality();
   test_text_extremes();
   test_moments_batched();
