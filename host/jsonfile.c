@@ -5,8 +5,11 @@
  *   jf.open(path [, {compression=, max_record_bytes=, format=}])
  *                              -> reader "nv.JsonReader" | nil, msg, errno
  *   r:format()                 -> "ndjson" | "array"
- *   r:profile_into(p [, {max_records=, max_bytes=}]) -> stats | nil, msg, stats
- *      (max_rows= is accepted for max_records, as CSV readers name it)
+ *   r:profile_into(p [, {max_records=, max_bytes=, progress=fn, progress_bytes=}])
+ *                              -> stats | nil, msg, stats
+ *      (max_rows= is accepted for max_records, as CSV readers name it;
+ *      progress(raw_bytes) is called after each progress_bytes (default
+ *      64 MiB) parsed, as nv.csv does: an error in it stops further calls)
  *   r:records([max=20])        -> iterator over records as nested tables
  *   r:close()                  idempotent; also __gc and __close
  *
@@ -71,6 +74,7 @@ struct reader {
   size_t ncols;
   struct cacheent *cache;
   size_t ncache;
+  int busy; /* inside profile_into's progress callback: close and reads refused */
 };
 
 /* ---- passes ---------------------------------------------------------- */
@@ -130,13 +134,13 @@ static enum nv_json_format detect(const char *b, size_t n) {
 static struct reader *check_reader(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER);
   if (r->path == NULL) luaL_error(L, "attempt to use a closed reader");
+  if (r->busy) luaL_error(L, "the reader is busy: called from its own progress callback");
   return r;
 }
 
-static void reader_release(struct reader *r) {
-  pass_free(r->first);
-  pass_free(r->cur);
-  r->first = r->cur = NULL;
+/* Forgets the column states and the path -> column cache: both belong to
+ * the profile of one profile_into pass (column numbers are that profile's). */
+static void columns_reset(struct reader *r) {
   for (size_t i = 0; i < r->ncols; i++) free(r->cols[i].name);
   free(r->cols);
   r->cols = NULL;
@@ -145,12 +149,20 @@ static void reader_release(struct reader *r) {
   free(r->cache);
   r->cache = NULL;
   r->ncache = 0;
+}
+
+static void reader_release(struct reader *r) {
+  pass_free(r->first);
+  pass_free(r->cur);
+  r->first = r->cur = NULL;
+  columns_reset(r);
   free(r->path);
   r->path = NULL;
 }
 
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER);
+  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
   reader_release(r);
   return 0;
 }
@@ -289,7 +301,26 @@ struct prof {
   size_t nbad_lines;
   char errors[KEEP][384];
   size_t nerrors;
+  lua_State *L;   /* for the progress callback */
+  int progress;   /* its stack index, 0 for none */
+  uint64_t step, next_report;
 };
+
+/* Calls the progress function with the raw bytes read; an error in it
+ * stops further calls. Returns 0 when the callback closed the profile
+ * (argument 2 of profile_into), else 1. */
+static int report_progress(struct prof *x, struct pass *ps) {
+  lua_State *L = x->L;
+  lua_pushvalue(L, x->progress);
+  lua_pushinteger(L, (lua_Integer)nv_instream_raw_bytes(ps->s));
+  x->r->busy = 1;
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    x->progress = 0;
+  }
+  x->r->busy = 0;
+  return nv_profile_test(L, 2) == x->p;
+}
 
 static int col_state(struct reader *r, long col) {
   size_t need = (size_t)col + 1;
@@ -482,6 +513,13 @@ static int run_profile(struct prof *x, struct pass *ps, uint64_t max_bytes, char
     if (x->oom) return -2;
     if (rc == NV_JSON_FAIL) break;
     if (rc == NV_JSON_STOP) return 1;
+    if (x->progress && fed >= x->next_report) {
+      x->next_report = fed + x->step;
+      if (!report_progress(x, ps)) {
+        snprintf(err, errsz, "%s: the profile was closed during profile_into", x->r->path);
+        return -3;
+      }
+    }
   }
   int rc = nv_json_finish(ps->jp);
   if (x->oom) return -2;
@@ -495,7 +533,8 @@ static int run_profile(struct prof *x, struct pass *ps, uint64_t max_bytes, char
 
 static int l_profile_into(lua_State *L) {
   /* max_rows: the CSV reader's name for max_records, so callers can share one budget table */
-  static const char *const keys[] = {"max_records", "max_rows", "max_bytes", NULL};
+  static const char *const keys[] = {"max_records", "max_rows", "max_bytes", "progress", "progress_bytes",
+                                     NULL};
   struct reader *r = check_reader(L);
   struct nv_profiler *p = nv_profile_check(L, 2);
   lua_Integer max_records = 0, max_bytes = 0;
@@ -506,12 +545,25 @@ static int l_profile_into(lua_State *L) {
     max_records = opt_int(L, 3, "max_records", max_records, 1, LUA_MAXINTEGER);
     max_bytes = opt_int(L, 3, "max_bytes", 0, 1, LUA_MAXINTEGER);
   }
+  lua_Integer step = (lua_Integer)64 << 20;
+  int progress = 0; /* stack index of the progress function */
+  if (!lua_isnoneornil(L, 3)) {
+    step = opt_int(L, 3, "progress_bytes", step, 1, LUA_MAXINTEGER);
+    int t = lua_getfield(L, 3, "progress");
+    if (t == LUA_TFUNCTION) progress = lua_gettop(L);
+    else if (t != LUA_TNIL) return luaL_error(L, "option 'progress' must be a function");
+    else lua_pop(L, 1);
+  }
   struct prof *x = lua_newuserdatauv(L, sizeof *x, 0); /* scratch, collected with the call */
   memset(x, 0, sizeof *x);
   x->r = r;
   x->p = p;
   x->max_records = (uint64_t)max_records;
-  for (size_t i = 0; i < r->ncols; i++) r->cols[i].stamp = 0; /* record numbers restart */
+  x->L = L;
+  x->progress = progress;
+  x->step = (uint64_t)step;
+  x->next_report = (uint64_t)step;
+  columns_reset(r); /* a new profile: its own column numbers, record numbers restart */
 
   char err[512];
   int code = 0;
@@ -527,6 +579,11 @@ static int l_profile_into(lua_State *L) {
   if (!pass_start(r, r->cur, &h, 1)) return luaL_error(L, "out of memory");
   int rc = run_profile(x, r->cur, (uint64_t)max_bytes, err, sizeof err);
   if (rc == -2) return luaL_error(L, "out of memory");
+  if (rc == -3) { /* the profile is gone: no stats to take from it */
+    pass_free(r->cur);
+    r->cur = NULL;
+    return luaL_error(L, "%s", err);
+  }
   if (rc < 0) {
     luaL_pushfail(L);
     lua_pushstring(L, err);

@@ -257,7 +257,7 @@ function M.profile_table(ctx, t, opts, progress)
       formats[format] = true
       local budget = { max_bytes = opts.max_bytes }
       if format == "json" then budget.max_records = opts.max_rows else budget.max_rows = opts.max_rows end
-      if format == "csv" and progress and progress.on then
+      if (format == "csv" or format == "json") and progress and progress.on then
         budget.progress = function(raw) progress:within(raw) end -- a long file shows progress too
       end
       if md and f.row_groups then budget.row_groups = f.row_groups end

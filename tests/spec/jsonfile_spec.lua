@@ -285,3 +285,57 @@ describe("reader:records", function()
     end, path("invalid.json") .. ": record 2 (byte offset 18): expected a string key")
   end)
 end)
+
+describe("reader:profile_into progress", function()
+  local pdir, path
+  setup(function()
+    pdir = H.tmpdir()
+    path = pdir .. "/big.ndjson"
+    local lines = {}
+    for i = 1, 20000 do lines[i] = string.format('{"id":%d,"name":"n%d"}', i, i) end
+    H.write(path, table.concat(lines, "\n") .. "\n")
+  end)
+  teardown(function() H.rmdir(pdir) end)
+
+  it("reports the bytes read every progress_bytes, and the profile is unchanged", function()
+    local r = assert(jf.open(path))
+    local p = profile.new()
+    local seen = {}
+    local st = assert(r:profile_into(p, { progress = function(n) seen[#seen + 1] = n end, progress_bytes = 50000 }))
+    local size = #H.read(path)
+    assert.is_true(#seen >= 2, #seen .. " reports for " .. size .. " bytes")
+    for i = 2, #seen do assert.is_true(seen[i] >= seen[i - 1]) end
+    assert.is_true(seen[#seen] <= size)
+    assert.equal(20000, st.records)
+    -- a second pass into a new profile gives the same result (it used to
+    -- keep the first profile's column numbers and lose every column)
+    local q = profile.new()
+    assert(r:profile_into(q))
+    assert.same(p:result(), q:result())
+    r:close()
+  end)
+
+  it("survives a failing callback and refuses to close the reader or the profile under itself", function()
+    local r = assert(jf.open(path))
+    local calls = 0
+    local st = assert(r:profile_into(profile.new(), { progress_bytes = 50000, progress = function()
+      calls = calls + 1
+      error("boom")
+    end }))
+    assert.equal(1, calls)
+    assert.equal(20000, st.records)
+    local closed_err
+    assert(r:profile_into(profile.new(), { progress_bytes = 50000, progress = function()
+      local ok, e = pcall(r.close, r)
+      closed_err = closed_err or (not ok and e)
+    end }))
+    assert.matches("busy", closed_err)
+    local p2 = profile.new()
+    assert.has_error(function()
+      r:profile_into(p2, { progress_bytes = 50000, progress = function() p2:close() end })
+    end, path .. ": the profile was closed during profile_into")
+    assert.has_error(function() r:profile_into(profile.new(), { progress = 1 }) end,
+      "option 'progress' must be a function")
+    r:close()
+  end)
+end)
