@@ -13,7 +13,8 @@
  *       -> stats | nil, msg, stats
  *     progress(raw_bytes) is called after each progress_bytes (default
  *     64 MiB) fed to the parser, with the file's bytes read so far (an
- *     error in it stops further calls, never the profile)
+ *     error in it stops further calls, never the profile); when it returns
+ *     false, profile_into raises "<path>: cancelled"
  *   r:rows([max = 20])  -> iterator over arrays of strings (preview)
  *   r:close()   idempotent; also __gc and __close
  * Codes: "open" (cannot open/read the file), "binary", "parse" (the
@@ -89,7 +90,7 @@ struct rows_cursor {
   struct cursor cur;
 };
 
-enum pump { PUMP_DONE, PUMP_STOPPED, PUMP_BUDGET, PUMP_PARSE_ERR, PUMP_IO_ERR, PUMP_ABORTED };
+enum pump { PUMP_DONE, PUMP_STOPPED, PUMP_BUDGET, PUMP_PARSE_ERR, PUMP_IO_ERR, PUMP_ABORTED, PUMP_CANCELLED };
 
 static const char *const comp_names[] = {"auto", "none", "gzip", "zstd", NULL};
 
@@ -522,15 +523,19 @@ static void push_stats(lua_State *L, struct reader *r, int truncated, const char
 
 /* Calls the progress function at stack index *fn with the raw bytes read;
  * an error in it clears *fn (no further calls) and is otherwise ignored. */
-static void report_progress(lua_State *L, int *fn, struct reader *r) {
+static int report_progress(lua_State *L, int *fn, struct reader *r) {
   lua_pushvalue(L, *fn);
   lua_pushinteger(L, (lua_Integer)nv_instream_raw_bytes(r->cur.in));
   r->busy = 1;
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    lua_pop(L, 1);
+  int cancel = 0;
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
     *fn = 0;
+  } else {
+    cancel = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
   }
+  lua_pop(L, 1);
   r->busy = 0;
+  return cancel;
 }
 
 /* cursor_pump up to max_bytes, stopping every step bytes to report progress */
@@ -542,9 +547,10 @@ static enum pump pump_with_progress(lua_State *L, struct reader *r, uint64_t max
     uint64_t stop = max_bytes - fed > step ? fed + step : max_bytes;
     enum pump rc = cursor_pump(&r->cur, stop);
     if (rc != PUMP_BUDGET || stop == max_bytes) return rc;
-    report_progress(L, &fn, r);
-    /* the callback may have closed the profile (argument 2) */
-    if (nv_profile_test(L, 2) != r->sink.prof) return PUMP_ABORTED;
+    if (report_progress(L, &fn, r)) return PUMP_CANCELLED;
+    /* the callback may have closed the profile (argument 2); the reader it
+     * cannot (close and __close refuse while busy), checked all the same */
+    if (nv_profile_test(L, 2) != r->sink.prof || !r->open || r->cur.p == NULL) return PUMP_ABORTED;
   }
 }
 
@@ -609,6 +615,7 @@ static int l_profile_into(lua_State *L) {
   r->sink.prof = NULL;
   r->sink.map = NULL;
   if (rc == PUMP_ABORTED) return luaL_error(L, "%s: the profile was closed during profile_into", path);
+  if (rc == PUMP_CANCELLED) return luaL_error(L, "%s: cancelled", path);
   if (rc == PUMP_DONE) {
     push_stats(L, r, truncated, NULL);
     return 1;
@@ -711,7 +718,10 @@ static int l_close(lua_State *L) {
 }
 
 static int l_gc(lua_State *L) {
-  reader_close_impl(luaL_checkudata(L, 1, READER_MT));
+  struct reader *r = luaL_checkudata(L, 1, READER_MT);
+  /* only __close can come here while busy (the reader is on the stack) */
+  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
+  reader_close_impl(r);
   return 0;
 }
 

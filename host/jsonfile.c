@@ -9,7 +9,8 @@
  *                              -> stats | nil, msg, stats
  *      (max_rows= is accepted for max_records, as CSV readers name it;
  *      progress(raw_bytes) is called after each progress_bytes (default
- *      64 MiB) parsed, as nv.csv does: an error in it stops further calls)
+ *      64 MiB) parsed, as nv.csv does: an error in it stops further calls;
+ *      when it returns false, profile_into raises "<path>: cancelled")
  *   r:records([max=20])        -> iterator over records as nested tables
  *   r:close()                  idempotent; also __gc and __close
  *
@@ -307,19 +308,23 @@ struct prof {
 };
 
 /* Calls the progress function with the raw bytes read; an error in it
- * stops further calls. Returns 0 when the callback closed the profile
- * (argument 2 of profile_into), else 1. */
+ * stops further calls. Returns 1 to go on, 0 when the callback closed the
+ * profile (argument 2 of profile_into), -1 when it returned false. */
 static int report_progress(struct prof *x, struct pass *ps) {
   lua_State *L = x->L;
   lua_pushvalue(L, x->progress);
   lua_pushinteger(L, (lua_Integer)nv_instream_raw_bytes(ps->s));
   x->r->busy = 1;
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    lua_pop(L, 1);
+  int cancel = 0;
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
     x->progress = 0;
+  } else {
+    cancel = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
   }
+  lua_pop(L, 1);
   x->r->busy = 0;
-  return nv_profile_test(L, 2) == x->p;
+  if (cancel) return -1;
+  return nv_profile_test(L, 2) == x->p && x->r->path != NULL && x->r->cur == ps;
 }
 
 static int col_state(struct reader *r, long col) {
@@ -515,8 +520,10 @@ static int run_profile(struct prof *x, struct pass *ps, uint64_t max_bytes, char
     if (rc == NV_JSON_STOP) return 1;
     if (x->progress && fed >= x->next_report) {
       x->next_report = fed + x->step;
-      if (!report_progress(x, ps)) {
-        snprintf(err, errsz, "%s: the profile was closed during profile_into", x->r->path);
+      int go = report_progress(x, ps);
+      if (go <= 0) {
+        snprintf(err, errsz, "%s: %s", x->r->path ? x->r->path : "?",
+                 go < 0 ? "cancelled" : "the profile was closed during profile_into");
         return -3;
       }
     }

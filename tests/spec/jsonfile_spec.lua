@@ -330,6 +330,17 @@ describe("reader:profile_into progress", function()
       closed_err = closed_err or (not ok and e)
     end }))
     assert.matches("busy", closed_err)
+    -- nor through __close from a to-be-closed variable
+    local tbc_err
+    assert(r:profile_into(profile.new(), { progress_bytes = 50000, progress = function()
+      local ok, e = pcall(function() local _ <close> = r end)
+      tbc_err = tbc_err or (not ok and e)
+    end }))
+    assert.matches("busy", tbc_err)
+    -- a callback returning false cancels the profile
+    assert.has_error(function()
+      r:profile_into(profile.new(), { progress_bytes = 50000, progress = function() return false end })
+    end, path .. ": cancelled")
     local p2 = profile.new()
     assert.has_error(function()
       r:profile_into(p2, { progress_bytes = 50000, progress = function() p2:close() end })
