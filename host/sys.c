@@ -1,6 +1,7 @@
 #define _DEFAULT_SOURCE /* realpath */
 /* sys.c - the `nv.sys` module: the few OS facts Lua's standard library
- * lacks (clocks, randomness, directories, terminal detection, host name). */
+ * lacks (clocks, sleep, randomness, directories and removing a tree of
+ * them, terminal detection, host name). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,75 @@ static int l_sleep(lua_State *L) {
     req = rem;
   }
   return 0;
+}
+
+/* Removes every entry of the open directory dfd (depth levels left),
+ * never following symbolic links; returns 0 or an errno. */
+static int rm_entries(int dfd, int depth) {
+  if (depth <= 0) return ELOOP;
+  int dup_fd = dup(dfd);
+  if (dup_fd < 0) return errno;
+  DIR *d = fdopendir(dup_fd);
+  if (d == NULL) {
+    int e = errno;
+    (void)close(dup_fd);
+    return e;
+  }
+  int rc = 0;
+  struct dirent *e;
+  while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      rc = errno;
+      break;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) {
+        rc = errno;
+        break;
+      }
+      rc = rm_entries(sub, depth - 1);
+      (void)close(sub); /* read-only: nothing to lose */
+      if (rc == 0 && unlinkat(dfd, e->d_name, AT_REMOVEDIR) != 0) rc = errno;
+    } else if (unlinkat(dfd, e->d_name, 0) != 0) {
+      rc = errno;
+    }
+  }
+  if (rc == 0 && errno != 0 && e == NULL) rc = errno;
+  (void)closedir(d);
+  return rc;
+}
+
+/* remove_tree(path) -> true | nil, msg, errno: path and everything below
+ * it (symbolic links are removed, never followed); a missing path is fine */
+static int l_remove_tree(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    return fail_errno(L, "cannot remove", path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlink(path) != 0) return fail_errno(L, "cannot remove", path);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return fail_errno(L, "cannot remove", path);
+  int rc = rm_entries(fd, 64);
+  (void)close(fd);
+  if (rc == 0 && rmdir(path) != 0) rc = errno;
+  if (rc != 0) {
+    errno = rc;
+    return fail_errno(L, "cannot remove", path);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* random_hex(nbytes) -> 2*nbytes hex characters from the kernel CSPRNG */
@@ -177,7 +247,7 @@ static const luaL_Reg funcs[] = {
     {"now", l_now},         {"monotonic", l_monotonic}, {"random_hex", l_random_hex},
     {"isatty", l_isatty},   {"mkdirs", l_mkdirs},       {"stat", l_stat},
     {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir}, {"realpath", l_realpath},
-    {"sleep", l_sleep},     {NULL, NULL}};
+    {"sleep", l_sleep},     {"remove_tree", l_remove_tree}, {NULL, NULL}};
 
 int luaopen_nv_sys(lua_State *L) {
   luaL_newlib(L, funcs);

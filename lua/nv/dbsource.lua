@@ -991,6 +991,15 @@ local function pushdown(db, eng, t, ref, opts, counter, aggregates)
   return true
 end
 
+-- a row count option as an integer in [1, 2^31 - 1] (default when absent
+-- or not a number: inf, NaN, negatives and fractions never reach SQL)
+local function row_option(v, default)
+  local n = tonumber(v)
+  if not n or n ~= n then return default end
+  n = math.floor(math.max(1, math.min(n, 2147483647)))
+  return math.tointeger(n) or default
+end
+
 -- SELECT * of at most n rows: LIMIT, or SQL_ATTR_MAX_ROWS for the ODBC
 -- engines (whose DBMS may have no LIMIT).
 local function select_rows(db, eng, ref, n)
@@ -1000,7 +1009,7 @@ end
 
 -- The nv.profile path: a bounded sample of rows through the profiler.
 local function profile_sample(db, eng, t, ref, opts, counter)
-  local n = math.floor(tonumber(opts.profile_rows) or 10000)
+  local n = row_option(opts.profile_rows, 10000)
   counter.profile = counter.profile + 1
   local rows, err = select_rows(db, eng, ref, n)
   if not rows then return nil, err end
@@ -1028,7 +1037,7 @@ local function profile_sample(db, eng, t, ref, opts, counter)
 end
 
 local function samples(db, eng, t, ref, opts, counter)
-  local limit = math.floor(tonumber(opts.sample_rows) or 5)
+  local limit = row_option(opts.sample_rows, 5)
   if limit <= 0 then return true end
   counter.profile = counter.profile + 1
   local rows, err = select_rows(db, eng, ref, limit)
@@ -1292,7 +1301,7 @@ local function pushdown_degraded(db, eng, t, ref, opts, counter, warn)
   warn(string.format("aggregate query failed, retrying with COUNT, MIN and MAX only: %s", tostring(err)))
   ok, err = pushdown(db, eng, t, ref, opts, counter, eng.minimal_aggregates)
   if ok then return true end
-  local n = math.floor(tonumber(opts.profile_rows) or 10000)
+  local n = row_option(opts.profile_rows, 10000)
   warn(string.format("minimal aggregate query failed, profiling a sample of at most %d rows instead: %s", n,
     tostring(err)))
   return profile_sample(db, eng, t, ref, opts, counter)
@@ -1354,6 +1363,7 @@ function M.source(ctx, src, opts, model)
   local profiling = opts.profile ~= "none" or opts.exact_counts
   local qopts = { freshness_days = opts.freshness_days }
   for _, t in ipairs(model.tables) do
+    if ctx.check_cancel then ctx.check_cancel() end -- a SIGTERM stops between tables
     local ok, perr = true, nil
     if t.view_error then
       ok, perr = nil, t.view_error

@@ -221,6 +221,7 @@ function M.profile_table(ctx, t, opts, progress)
   local formats = {}
   local footer -- pqfooter accumulator of the files read from their footer only
   for _, f in ipairs(t.files) do
+    if opts.check_cancel then opts.check_cancel() end -- a SIGTERM stops between files
     local fetched, ferr = ensure(f)
     local format, comp
     if fetched then format, comp = filesource.format(f, opts.source_type) end
@@ -257,8 +258,11 @@ function M.profile_table(ctx, t, opts, progress)
       formats[format] = true
       local budget = { max_bytes = opts.max_bytes }
       if format == "json" then budget.max_records = opts.max_rows else budget.max_rows = opts.max_rows end
-      if (format == "csv" or format == "json") and progress and progress.on then
-        budget.progress = function(raw) progress:within(raw) end -- a long file shows progress too
+      if (format == "csv" or format == "json") and ((progress and progress.on) or opts.cancelled) then
+        budget.progress = function(raw) -- a long file shows progress, and stops on a SIGTERM
+          if progress then progress:within(raw) end
+          if opts.cancelled and opts.cancelled() then return false end
+        end
       end
       if md and f.row_groups then budget.row_groups = f.row_groups end
       local stats, perr, partial = r:profile_into(p, budget)
@@ -319,7 +323,11 @@ function M.profile_table(ctx, t, opts, progress)
     if opts.previews and entry.status ~= "failed" and format ~= "empty" then
       -- taken now, while the file (or the remote object's copy) is at hand
       model.previews = model.previews or {}
-      model.previews[#model.files] = M.preview_file(f, format, opts.previews)
+      if entry.footer_only then -- only the footer is at hand: no rows to show
+        model.previews[#model.files] = { opened = false, note = "Parquet footer only: no rows were read" }
+      else
+        model.previews[#model.files] = M.preview_file(f, format, opts.previews)
+      end
     end
     release(f)
     if progress then progress:step(f.size) end
@@ -509,7 +517,7 @@ function M.source(ctx, src, opts)
   local progress = new_progress(#files, model.total_size_bytes)
   local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
-                  previews = opts.previews }
+                  previews = opts.previews, check_cancel = ctx.check_cancel, cancelled = ctx.cancelled }
   local failed = 0
   local ntables = 0
   for _, g in ipairs(groups) do

@@ -181,6 +181,18 @@ function M.run_job(job, args, script_path, job_type, opts)
   ctx.log = M.logger("nvlua.jobs." .. job_type)
   ctx.logger = function(_, module) return M.logger(module) end
   local jlog = M.logger("nvlua.job_manager")
+  -- SIGTERM (a job server's cancel, a supervisor's stop) is received through
+  -- a signalfd and ends the job at the next file or table, through the
+  -- normal failure path: the run is recorded and temp files are removed
+  local trap = require("nv.proc").trap({ "TERM" })
+  local stop_signal
+  ctx.cancelled = function()
+    if not stop_signal and trap then stop_signal = trap:take() end
+    return stop_signal ~= nil
+  end
+  ctx.check_cancel = function()
+    if ctx.cancelled() then error(string.format("cancelled: received SIG%s", stop_signal), 0) end
+  end
   if lwarn then jlog:warning("%s", lwarn) end
   jlog:info("Starting job execution: %s (%s)", run_id, job_type)
 
@@ -269,6 +281,10 @@ function M.run_job(job, args, script_path, job_type, opts)
   for _, cleanup in ipairs(ctx.cleanups or {}) do pcall(cleanup) end
   log.close_file()
   emit_result(result)
+  if trap then -- a SIGTERM from now on ends the process as usual
+    while trap:take() do end
+    trap:close()
+  end
   return success and M.EXIT_OK or M.EXIT_FAILED
 end
 

@@ -172,13 +172,16 @@ local function load_deltas(store, entries, dir, made)
     if not delta.is_log(names) then goto next_root end -- a stray _delta_log directory
     local e0 = keys[logrel .. names[1]]
     local where = store.url(e0.key):gsub("/[^/]*$", "")
+    local prev -- each log file is read in full before the next is fetched
     local lg = delta.log_remote({ where = where, names = names, fetch = function(name, max_bytes)
+      if prev then os.remove(prev) end
       local e = keys[logrel .. name]
       if e.size and e.size > max_bytes then
         return nil, string.format("%s/%s: %d bytes, more than the %d read", where, name, e.size, max_bytes)
       end
       local lp = dir .. "/" .. local_name(#made + 1, name)
       made[#made + 1] = lp
+      prev = lp
       if (e.size or 0) == 0 then
         local ok, werr = write_empty(lp)
         if not ok then return nil, werr end
@@ -189,8 +192,10 @@ local function load_deltas(store, entries, dir, made)
       return lp
     end })
     do
+      local first = #made + 1
       local snap, err = delta.snapshot(lg)
       out[p] = snap or { error = err }
+      for i = first, #made do os.remove(made[i]) end -- the log is read: its copies go now
     end
     ::next_root::
   end

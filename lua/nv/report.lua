@@ -105,7 +105,7 @@ function M.reading(ctx, m, opts)
       if f.status ~= "failed" and f.format ~= "empty" then
         pv = pv or extract.preview_file({ path = f.local_path or f.path, name = f.name, ranges = f.ranges,
                                           size = f.size }, f.format, popts)
-        entry.preview = pv.preview
+        entry.preview, entry.note = pv.preview, pv.note
         if pv.opened then
           entry.rows, entry.columns = pv.rows, pv.columns
           if pv.error then entry.error = pv.error end

@@ -8,14 +8,17 @@
 --   GET  /jobs/<id>     -> 200 {"job_id","job_type","status","success","execution_time",
 --                       "result_data","error","sandboxed","exit_code",…} | 404
 --   POST /jobs/<id>/cancel -> 200 (a queued job: cancelled at once) | 202 (a
---                       running job: SIGTERM sent, "cancelling" until it ends)
+--                       running job: SIGTERM sent — the job stops at its next
+--                       file or table — and SIGKILL KILL_AFTER seconds later if
+--                       it has not; "cancelling" until it ends)
 --                       | 409 (already finished) | 404
 -- Other methods on these paths: 405 (with Allow); other paths: 404; bodies
 -- over the limit: 413 (answered in C by nv.httpd).
 --
 -- Each job runs as `<nvlua> --sandbox run <job_type>` (nv.proc) with
 -- NUVYN_JOB_PAYLOAD set to the request body, in <server_dir>/<job_id>/
--- which holds payload.json, stdout.json, stderr.log and status. At most
+-- which holds payload.json, stdout.json, stderr.log, status, error (why it
+-- failed or was cancelled) and, while it runs, tmp/ (its TMPDIR). At most
 -- server_max_jobs run at once; the rest wait in a FIFO queue.
 --
 -- Auth: with NVLUA_SERVER_TOKEN set, every route but /health needs
@@ -193,9 +196,14 @@ function Server:start(j)
   if #j.payload > M.MAX_ENV_PAYLOAD then -- beyond what execve takes in one variable
     argv[#argv + 1], argv[#argv + 2], payload_env = "--payload", d .. "/payload.json", false
   end
+  -- the job's temp files (object-store copies) live in its own directory,
+  -- removed once it ends however it ends (even SIGKILL)
+  local tmp = d .. "/tmp"
+  local tok, terr = sys.mkdirs(tmp)
+  if not tok then logf("WARNING", "job %s: cannot create %s: %s", j.id, tmp, tostring(terr)) end
   local pid, err = proc.spawn({
     argv = argv,
-    env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false },
+    env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil },
     stdout = d .. "/stdout.json", stderr = d .. "/stderr.log", cwd = d,
   })
   j.started_at = sys.now()
@@ -231,10 +239,13 @@ function Server:finish(j, how, code)
   local out = read_file(d .. "/stdout.json")
   local result = out and json.decode(out)
   if type(result) == "table" then j.result = result end
+  local rok, rerr = sys.remove_tree(d .. "/tmp")
+  if not rok then logf("WARNING", "job %s: %s", j.id, tostring(rerr)) end
+  local own_error = j.result and j.result.error
   if how == "exited" and code == 0 and j.result then
     j.status = "completed" -- even when a cancel came too late to stop it
-  elseif j.cancel_reason then
-    j.status, j.error = "cancelled", j.cancel_reason
+  elseif j.cancel_reason and (how ~= "exited" or not own_error or tostring(own_error):match("^cancelled")) then
+    j.status, j.error = "cancelled", j.cancel_reason -- stopped by the cancel, not by its own failure
   else
     j.status = "failed"
     j.error = (j.result and j.result.error)
@@ -243,12 +254,18 @@ function Server:finish(j, how, code)
       or string.format("the job exited with status %s", tostring(code))
     j.error = log.mask(tostring(j.error))
   end
+  if j.error then write_file(d .. "/error", j.error .. "\n") end
   logf(j.status == "failed" and "WARNING" or "INFO", "job %s %s (exit %s) in %.3fs",
     j.id, j.status, tostring(code), j.wall_time)
   self:save_status(j)
 end
 
---- Reaps finished jobs and starts queued ones.
+-- seconds a cancelled job has to stop after SIGTERM before SIGKILL (a job
+-- stops at its next file or table; one blocked in I/O cannot)
+M.KILL_AFTER = 5
+
+--- Reaps finished jobs, kills cancelled ones that outlived SIGTERM, and
+-- starts queued ones.
 function Server:tick()
   for _, id in ipairs(self.order) do
     local j = self.jobs[id]
@@ -258,6 +275,10 @@ function Server:tick()
         self:finish(j, "lost", code)
       elseif how ~= "running" then
         self:finish(j, how, code)
+      elseif j.cancel_at and not j.killed and sys.monotonic() - j.cancel_at >= M.KILL_AFTER then
+        j.killed = true
+        logf("WARNING", "job %s did not stop %ds after SIGTERM: SIGKILL", j.id, M.KILL_AFTER)
+        proc.kill(j.pid, "KILL")
       end
     end
   end
@@ -374,7 +395,7 @@ function Server:cancel(j, reason)
   end
   if j.status ~= "running" or not j.pid then return false end
   if not j.cancel_reason then
-    j.cancel_reason = reason
+    j.cancel_reason, j.cancel_at = reason, sys.monotonic()
     local ok, kerr = proc.kill(j.pid, "TERM")
     if not ok then logf("WARNING", "cannot signal job %s: %s", j.id, tostring(kerr)) end
     logf("INFO", "job %s: cancelling (SIGTERM sent to pid %d)", j.id, j.pid)
@@ -462,7 +483,11 @@ function Server:load_previous()
       if status == "completed" or status == "failed" or status == "cancelled" then
         local r = json.decode(read_file(d .. "/stdout.json") or "")
         j.result = type(r) == "table" and r or nil
-        if status == "failed" then j.error = j.result and j.result.error or last_line(read_file(d .. "/stderr.log")) end
+        local saved = (read_file(d .. "/error") or ""):match("^(.-)\n?$")
+        if saved == "" then saved = nil end
+        if status ~= "completed" then
+          j.error = saved or (j.result and j.result.error) or last_line(read_file(d .. "/stderr.log"))
+        end
       else
         j.status, j.error = "failed", "interrupted: the server stopped before the job finished"
         self:save_status(j)
@@ -547,8 +572,9 @@ function Server:shutdown(sig)
     end
   end
   srv:close()
-  trap:close()
   logf("INFO", "job server stopped")
+  while trap:take() do end -- signals that came meanwhile must not kill the exit
+  trap:close()
   return M.EXIT_OK
 end
 

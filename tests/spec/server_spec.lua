@@ -484,6 +484,15 @@ describe("nvlua serve", function()
     error("job " .. id .. " never reached " .. want)
   end
 
+  -- waits until the job's stderr shows pattern (it got that far)
+  local function await_log(s, id, pattern)
+    for _ = 1, 300 do
+      if (H.read(s.dir .. "/jobs/" .. id .. "/stderr.log") or ""):find(pattern) then return end
+      sleep(0.05)
+    end
+    error("job " .. id .. " never logged " .. pattern)
+  end
+
   -- feeds the FIFO for as long as the job reopens it (sniffing, then
   -- reading); returns the feeder's pid
   local function release(fifo)
@@ -495,6 +504,7 @@ describe("nvlua serve", function()
     local s = start(nil, { "--max-jobs", "1" })
     local running = fifo_job(s, "cancel_running")
     await_status(s, running, "running")
+    await_log(s, running, "1 files") -- listed: now blocked opening the FIFO
     local _, q = create(s, { job_type = "schema_validation", workflow_id = "queued" })
     assert.equal("queued", q.status)
     local st, t = call(s, "POST", "/jobs/" .. q.job_id .. "/cancel")
@@ -513,7 +523,40 @@ describe("nvlua serve", function()
     assert.equal(404, (call(s, "POST", "/jobs/job_nope/cancel")))
     assert.equal(405, (call(s, "GET", "/jobs/" .. running .. "/cancel")))
     assert.equal("cancelled\n", H.read(s.dir .. "/jobs/" .. running .. "/status"))
-    no_sanitizer_report(s.stop())
+    assert.is_nil(require("nv.sys").stat(s.dir .. "/jobs/" .. running .. "/tmp")) -- its temp dir is gone
+    -- blocked opening the FIFO, the job could not act on SIGTERM: SIGKILL followed
+    local err = s.stop()
+    assert.matches("did not stop 5s after SIGTERM: SIGKILL", err)
+    no_sanitizer_report(err)
+  end)
+
+  it("a cancelled job stops itself at its next file: recorded, temp files removed, no SIGKILL", function()
+    local s = start(nil, { "--max-jobs", "1" })
+    local src = dir .. "/cancel_src"
+    assert.is_true(os.execute("mkdir -p " .. H.q(src .. "/a") .. " " .. H.q(src .. "/c") ..
+      " && mkfifo " .. H.q(src .. "/b.csv")))
+    H.write(src .. "/a/a.csv", "id\n1\n")
+    H.write(src .. "/c/c.csv", "id\n3\n")
+    -- three sources in turn; the second (a FIFO) holds the job until fed
+    local st, t = create(s, { job_type = "metadata_extraction", workflow_id = "wf_cancel", workers = 1,
+                              sources = { { source_id = "a", data_source_path = src .. "/a" },
+                                          { source_id = "b", data_source_path = src .. "/b.csv" },
+                                          { source_id = "c", data_source_path = src .. "/c" } } })
+    assert.equal(202, st)
+    await_status(s, t.job_id, "running")
+    await_log(s, t.job_id, "b%.csv: 1 files") -- now blocked opening the FIFO
+    assert.equal(202, (call(s, "POST", "/jobs/" .. t.job_id .. "/cancel")))
+    local feeder = release(src .. "/b.csv") -- b opens; before source c's first file the job sees SIGTERM
+    local j = await(s, t.job_id)
+    proc.kill(feeder, "KILL")
+    proc.wait(feeder)
+    assert.equal("cancelled", j.status)
+    assert.equal("cancelled by request", j.error)
+    assert.equal("cancelled: received SIGTERM", j.result_data.error)
+    assert.equal(1, j.exit_code)
+    local err = s.stop()
+    assert.falsy(err:find("SIGKILL", 1, true), err)
+    no_sanitizer_report(err)
   end)
 
   it("on SIGTERM stops taking jobs, lets the running one end by itself, and exits 0", function()
@@ -561,6 +604,7 @@ describe("nvlua serve", function()
     local b = start(nil, nil, s.dir .. "/jobs")
     local _, j = call(b, "GET", "/jobs/" .. running)
     assert.equal("cancelled", j.status)
+    assert.equal("cancelled: the server stopped while the job was running", j.error)
     no_sanitizer_report(b.stop())
     H.rmdir(s.dir)
   end)
