@@ -18,8 +18,9 @@
  *     blocks those signals in the calling thread and receives them through
  *     a signalfd instead: trap:take() -> the name of the next pending one
  *     ("TERM") or nil, never blocking; trap:close() (also __close/__gc)
- *     restores the previous signal mask. Spawned children start with an
- *     empty mask and default dispositions for the trappable signals.
+ *     restores the previous signal mask (so close traps in the reverse
+ *     order of their creation). Spawned children start with an empty mask
+ *     and default dispositions for the trappable signals.
  *
  * Uses: posix_spawn, waitpid, kill.
  *
