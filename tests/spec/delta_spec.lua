@@ -424,17 +424,7 @@ local S3 = os.getenv("NVLUA_TEST_S3_ENDPOINT")
 local BUCKET = os.getenv("NVLUA_TEST_S3_BUCKET") or "nvlua-test"
 local BLOB = os.getenv("NVLUA_TEST_AZURE_BLOB")
 
--- counts nv.http requests (the emulators keep no count): {method, url, range}
-local function counting()
-  local http = require "nv.http"
-  local real = http.request
-  local seen = {}
-  http.request = function(o)
-    seen[#seen + 1] = { method = o.method or "GET", url = o.url, range = o.range or (o.headers or {})["x-ms-range"] }
-    return real(o)
-  end
-  return seen, function() http.request = real end
-end
+local counting = H.count_requests -- the emulators keep no count: {method, url, range}
 
 local function upload(put, t)
   -- the sales layout of the local tests, as objects

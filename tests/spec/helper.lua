@@ -100,5 +100,57 @@ function H.platform_server(dir)
   return s
 end
 
+--- The object-store emulators the suite started (s3rver, azurite), each as
+-- {name, config (the job config's aws/azure keys), path (a fresh prefix
+-- named after tag), source_type, put(rel, body), env (for a subprocess)};
+-- empty when neither NVLUA_TEST_S3_ENDPOINT nor NVLUA_TEST_AZURE_BLOB is set.
+function H.object_stores(tag)
+  local sys = require "nv.sys"
+  local s3, bucket = os.getenv("NVLUA_TEST_S3_ENDPOINT"), os.getenv("NVLUA_TEST_S3_BUCKET") or "nvlua-test"
+  local blob = os.getenv("NVLUA_TEST_AZURE_BLOB")
+  local list = {}
+  if s3 and s3 ~= "" then
+    local aws = { access_key_id = "S3RVER", secret_access_key = "S3RVER", endpoint_url = s3, retries = 0 }
+    local client = require("nv.s3").client(aws)
+    local run = tag .. "-" .. sys.random_hex(4)
+    list[#list + 1] = { name = "S3 (s3rver)", config = { aws = aws }, path = "s3://" .. bucket .. "/" .. run,
+                        source_type = "aws_s3", put = function(k, b) return client:put(bucket, run .. "/" .. k, b) end,
+                        env = { AWS_ACCESS_KEY_ID = "S3RVER", AWS_SECRET_ACCESS_KEY = "S3RVER",
+                                AWS_ENDPOINT_URL = s3, AWS_REGION = "us-east-1" } }
+  end
+  if blob and blob ~= "" then
+    local azure = require "nv.azure"
+    local container = tag:gsub("[^%l%d]", "") .. sys.random_hex(4)
+    local c
+    list[#list + 1] = { name = "Azure Blob (azurite)", config = { azure = { account_key = azure.dev_key } },
+                        path = blob .. "/" .. container .. "/data", source_type = "azure_blob",
+                        put = function(k, b)
+                          if not c then
+                            c = assert(azure.client(assert(azure.parse_url(blob .. "/" .. container .. "/")),
+                              { account_key = azure.dev_key, retries = 0 }))
+                            assert(c:create_container())
+                          end
+                          return c:put("data/" .. k, b)
+                        end,
+                        env = { AZURE_STORAGE_CONNECTION_STRING = string.format(
+                          "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=%s;",
+                          azure.dev_key, blob) } }
+  end
+  return list
+end
+
+--- Records nv.http requests made in this process (the emulators keep no
+-- count): returns seen = {{method, url, range}, ...} and restore().
+function H.count_requests()
+  local http = require "nv.http"
+  local real = http.request
+  local seen = {}
+  http.request = function(o)
+    seen[#seen + 1] = { method = o.method or "GET", url = o.url, range = o.range or (o.headers or {})["x-ms-range"] }
+    return real(o)
+  end
+  return seen, function() http.request = real end
+end
+
 
 return H

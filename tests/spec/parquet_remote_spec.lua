@@ -138,20 +138,7 @@ end)
 
 -- ---- against the emulators ----------------------------------------------------------
 
-local S3 = os.getenv("NVLUA_TEST_S3_ENDPOINT")
-local BUCKET = os.getenv("NVLUA_TEST_S3_BUCKET") or "nvlua-test"
-local BLOB = os.getenv("NVLUA_TEST_AZURE_BLOB")
-
-local function counting()
-  local http = require "nv.http"
-  local real = http.request
-  local seen = {}
-  http.request = function(o)
-    seen[#seen + 1] = { url = o.url, range = o.range or (o.headers or {})["x-ms-range"] }
-    return real(o)
-  end
-  return seen, function() http.request = real end
-end
+local counting = H.count_requests
 
 local function quiet()
   local nop = function() end
@@ -180,32 +167,7 @@ local function duckdb_dir()
   return d
 end
 
-local function stores()
-  local list = {}
-  if S3 and S3 ~= "" then
-    local aws = { access_key_id = "S3RVER", secret_access_key = "S3RVER", endpoint_url = S3, retries = 0 }
-    local client = require("nv.s3").client(aws)
-    local run = "pqr-" .. sys.random_hex(4)
-    list[#list + 1] = { name = "S3 (s3rver)", config = { aws = aws }, path = "s3://" .. BUCKET .. "/" .. run,
-                        source_type = "aws_s3", put = function(k, b) return client:put(BUCKET, run .. "/" .. k, b) end }
-  end
-  if BLOB and BLOB ~= "" then
-    local azure = require "nv.azure"
-    local container = "pqr" .. sys.random_hex(4)
-    local c
-    list[#list + 1] = { name = "Azure Blob (azurite)", config = { azure = { account_key = azure.dev_key } },
-                        path = BLOB .. "/" .. container .. "/data", source_type = "azure_blob",
-                        put = function(k, b)
-                          if not c then
-                            c = assert(azure.client(assert(azure.parse_url(BLOB .. "/" .. container .. "/")),
-                              { account_key = azure.dev_key, retries = 0 }))
-                            assert(c:create_container())
-                          end
-                          return c:put("data/" .. k, b)
-                        end }
-  end
-  return list
-end
+local function stores() return H.object_stores("pqr") end
 
 describe("remote Parquet metadata", function()
   if not have_testing then

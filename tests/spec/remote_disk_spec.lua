@@ -5,11 +5,6 @@
 -- azurite; requests observed by wrapping nv.http.request in this process.
 local H = require "helper"
 local json = require "nv.json"
-local sys = require "nv.sys"
-
-local S3 = os.getenv("NVLUA_TEST_S3_ENDPOINT")
-local BUCKET = os.getenv("NVLUA_TEST_S3_BUCKET") or "nvlua-test"
-local BLOB = os.getenv("NVLUA_TEST_AZURE_BLOB")
 
 local function quiet()
   local nop = function() end
@@ -24,40 +19,8 @@ local function count_files(dir)
   return n
 end
 
-local function stores()
-  local list = {}
-  if S3 and S3 ~= "" then
-    local aws = { access_key_id = "S3RVER", secret_access_key = "S3RVER", endpoint_url = S3, retries = 0 }
-    local client = require("nv.s3").client(aws)
-    local run = "disk-" .. sys.random_hex(4)
-    list[#list + 1] = { name = "S3 (s3rver)", config = { aws = aws }, path = "s3://" .. BUCKET .. "/" .. run,
-                        source_type = "aws_s3", put = function(k, b) return client:put(BUCKET, run .. "/" .. k, b) end,
-                        env = { AWS_ACCESS_KEY_ID = "S3RVER", AWS_SECRET_ACCESS_KEY = "S3RVER",
-                                AWS_ENDPOINT_URL = S3, AWS_REGION = "us-east-1" } }
-  end
-  if BLOB and BLOB ~= "" then
-    local azure = require "nv.azure"
-    local container = "disk" .. sys.random_hex(4)
-    local c
-    list[#list + 1] = { name = "Azure Blob (azurite)", config = { azure = { account_key = azure.dev_key } },
-                        path = BLOB .. "/" .. container .. "/data", source_type = "azure_blob",
-                        put = function(k, b)
-                          if not c then
-                            c = assert(azure.client(assert(azure.parse_url(BLOB .. "/" .. container .. "/")),
-                              { account_key = azure.dev_key, retries = 0 }))
-                            assert(c:create_container())
-                          end
-                          return c:put("data/" .. k, b)
-                        end,
-                        env = { AZURE_STORAGE_CONNECTION_STRING = string.format(
-                          "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=%s;",
-                          azure.dev_key, BLOB) } }
-  end
-  return list
-end
-
 describe("remote objects on local disk", function()
-  local list = stores()
+  local list = H.object_stores("disk")
   if #list == 0 then
     pending("SKIPPED: neither NVLUA_TEST_S3_ENDPOINT nor NVLUA_TEST_AZURE_BLOB is set")
     return
