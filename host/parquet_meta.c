@@ -20,15 +20,15 @@ struct file_src {
   int fd;
 };
 
-static int file_read_at(void *ud, uint64_t off, void *buf, size_t n, char *err, size_t errsz) {
-  struct file_src *f = ud;
+/* n bytes at offset off of fd, or -1 with the cause in err */
+static int pread_full(int fd, void *buf, size_t n, uint64_t off, char *err, size_t errsz) {
   size_t done = 0;
   while (done < n) {
     if (off + done > (uint64_t)INT64_MAX) {
       snprintf(err, errsz, "offset out of range");
       return -1;
     }
-    ssize_t got = pread(f->fd, (char *)buf + done, n - done, (off_t)(off + done));
+    ssize_t got = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
     if (got < 0) {
       if (errno == EINTR) continue;
       snprintf(err, errsz, "read error: %s", strerror(errno));
@@ -41,6 +41,11 @@ static int file_read_at(void *ud, uint64_t off, void *buf, size_t n, char *err, 
     done += (size_t)got;
   }
   return 0;
+}
+
+static int file_read_at(void *ud, uint64_t off, void *buf, size_t n, char *err, size_t errsz) {
+  const struct file_src *f = ud;
+  return pread_full(f->fd, buf, n, off, err, errsz);
 }
 
 static int file_close(void *ud) {
@@ -133,20 +138,7 @@ static int range_read_at(void *ud, uint64_t off, void *buf, size_t n, char *err,
     }
     uint64_t in = off - rs->r[i][0], left = rs->r[i][1] - in;
     size_t take = left < n ? (size_t)left : n;
-    size_t done = 0;
-    while (done < take) {
-      ssize_t got = pread(rs->fd, out + done, take - done, (off_t)(rs->r[i][2] + in + done));
-      if (got < 0) {
-        if (errno == EINTR) continue;
-        snprintf(err, errsz, "read error: %s", strerror(errno));
-        return -1;
-      }
-      if (got == 0) {
-        snprintf(err, errsz, "unexpected end of file");
-        return -1;
-      }
-      done += (size_t)got;
-    }
+    if (pread_full(rs->fd, out, take, rs->r[i][2] + in, err, errsz) != 0) return -1;
     out += take;
     off += take;
     n -= take;

@@ -96,16 +96,22 @@ function M.preview_file(f, format, popts)
   return out
 end
 
---- The first rows of one worksheet: rows, error?
-function M.preview_sheet(path, sheet, nrows)
-  local wb = require("nv.xlsx").open(path)
-  if not wb then return nil end
+-- The first rows (header included) of a worksheet of an open workbook: rows, error?
+local function sheet_rows(wb, sheet, nrows)
   local rows = json.array()
   local ok, err = pcall(function()
     for row in wb:rows(sheet, (nrows or 10) + 1) do rows[#rows + 1] = row end
   end)
-  wb:close()
   return rows, not ok and tostring(err) or nil
+end
+
+--- The first rows of one worksheet of the workbook at path: rows, error?
+function M.preview_sheet(path, sheet, nrows)
+  local wb = require("nv.xlsx").open(path)
+  if not wb then return nil end
+  local rows, err = sheet_rows(wb, sheet, nrows)
+  wb:close()
+  return rows, err
 end
 
 local Progress = {}
@@ -239,6 +245,7 @@ function M.profile_table(ctx, t, opts, progress)
       r, err = M.open_reader(f, format, opts)
     end
     local md = r and format == "parquet" and r:metadata()
+    local read = false -- the file was read, from its footer or its data
     if md and (opts.parquet_footer_only or f.row_groups == 0) then
       -- the footer alone: row count, types, null counts, min/max
       formats[format] = true
@@ -249,10 +256,7 @@ function M.profile_table(ctx, t, opts, progress)
       model.rows = model.rows + md.num_rows
       r:close()
       r = nil
-      if parts and f.partition then
-        parts:add_rows(1)
-        for k, v in pairs(f.partition) do parts:add(k, v) end
-      end
+      read = true
     end
     if r then
       formats[format] = true
@@ -304,10 +308,11 @@ function M.profile_table(ctx, t, opts, progress)
           err = perr
         end
       end
-      if parts and f.partition then
-        parts:add_rows(1)
-        for k, v in pairs(f.partition) do parts:add(k, v) end
-      end
+      read = true
+    end
+    if read and parts and f.partition then -- one partition row per file read
+      parts:add_rows(1)
+      for k, v in pairs(f.partition) do parts:add(k, v) end
     end
     if err and f.url then -- name the object, not its temp copy
       local i, j = err:find(f.path, 1, true)
@@ -423,7 +428,7 @@ function M.profile_workbook(ctx, g, opts, progress)
     m.quality = quality.table(m, { freshness_days = opts.freshness_days })
     for _, w in ipairs(m.warnings) do table.insert(m.quality.findings, w) end
     if opts.previews and stats then
-      local rows, perr2 = M.preview_sheet(f.path, sheet.name, opts.previews.rows)
+      local rows, perr2 = sheet_rows(wb, sheet.name, opts.previews.rows)
       m.previews = { { rows = rows, error = perr2, sheet = sheet.name } }
     end
     out[#out + 1] = m
