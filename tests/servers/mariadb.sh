@@ -16,7 +16,6 @@ case "$cmd" in start|stop) shift 2>/dev/null || true ;; *) cmd=start ;; esac
 base=${1:-/tmp/nvlua-servers}
 port=${NVLUA_MYSQL_PORT:-53306}
 D="$base/mariadb"
-url="mysql://nv:pw@127.0.0.1:$port/testdb"
 
 say() { echo "mariadb.sh: $*" >&2; }
 alive() { [ -f "$D/pid" ] && kill -0 "$(cat "$D/pid")" 2>/dev/null; }
@@ -48,19 +47,36 @@ if [ ! -d "$D/data/mysql" ]; then
     >"$D/install.log" 2>&1 || { cat "$D/install.log" >&2; exit 1; }
 fi
 if ! alive; then
-  say "starting on 127.0.0.1:$port"
-  rm -f "$D/sock"
-  nohup mariadbd --no-defaults --datadir="$D/data" --port="$port" --bind-address=127.0.0.1 \
-    --socket="$D/sock" --pid-file="$D/mariadbd.pid" --user=root --log-error="$D/log" \
-    >/dev/null 2>&1 </dev/null &
-  echo $! >"$D/pid"
-  i=0
-  while [ ! -S "$D/sock" ]; do
-    i=$((i + 1))
-    if [ $i -gt 300 ] || ! alive; then say "did not start"; tail -20 "$D/log" >&2; exit 1; fi
-    sleep 0.1
+  tries=0
+  while :; do
+    say "starting on 127.0.0.1:$port"
+    rm -f "$D/sock"
+    : >"$D/error.log"
+    nohup mariadbd --no-defaults --datadir="$D/data" --port="$port" --bind-address=127.0.0.1 \
+      --socket="$D/sock" --pid-file="$D/mariadbd.pid" --user=root --log-error="$D/error.log" \
+      >/dev/null 2>&1 </dev/null &
+    echo $! >"$D/pid"
+    i=0
+    while [ ! -S "$D/sock" ] && [ $i -le 300 ] && alive; do
+      i=$((i + 1))
+      sleep 0.1
+    done
+    [ -S "$D/sock" ] && alive && break
+    # a port another process holds: the next one, unless NVLUA_MYSQL_PORT fixed it
+    if [ -z "${NVLUA_MYSQL_PORT:-}" ] && [ $tries -lt 20 ] && ! alive && grep -qi "in use" "$D/error.log"; then
+      tries=$((tries + 1))
+      port=$((port + 1))
+    else
+      say "did not start"
+      tail -20 "$D/error.log" >&2
+      exit 1
+    fi
   done
+  echo "$port" >"$D/port"
+elif [ -f "$D/port" ]; then
+  port=$(cat "$D/port")
 fi
+url="mysql://nv:pw@127.0.0.1:$port/testdb"
 mariadb --no-defaults -S "$D/sock" -uroot -e "
   CREATE USER IF NOT EXISTS 'nv'@'127.0.0.1' IDENTIFIED BY 'pw';
   CREATE USER IF NOT EXISTS 'nv'@'localhost' IDENTIFIED BY 'pw';

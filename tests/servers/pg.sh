@@ -17,7 +17,6 @@ base=${1:-/tmp/nvlua-servers}
 port=${NVLUA_PG_PORT:-55432}
 D="$base/pg"
 bin=/usr/lib/postgresql/15/bin
-url="postgresql://nv:pw@127.0.0.1:$port/testdb"
 
 say() { echo "pg.sh: $*" >&2; }
 
@@ -46,11 +45,24 @@ if [ ! -f "$D/data/PG_VERSION" ]; then
     { cat "$D/initdb.log" >&2; exit 1; }
 fi
 if ! runuser -u postgres -- "$bin/pg_ctl" -D "$D/data" status >/dev/null 2>&1; then
-  say "starting on 127.0.0.1:$port"
-  runuser -u postgres -- "$bin/pg_ctl" -D "$D/data" -l "$D/log" -w -t 30 \
-    -o "-p $port -k $D -c listen_addresses=127.0.0.1" start >&2 ||
-    { tail -20 "$D/log" >&2; exit 1; }
+  # a port another process holds: the next one, unless NVLUA_PG_PORT fixed it
+  tries=0
+  until say "starting on 127.0.0.1:$port" &&
+        runuser -u postgres -- "$bin/pg_ctl" -D "$D/data" -l "$D/log" -w -t 30 \
+          -o "-p $port -k $D -c listen_addresses=127.0.0.1" start >&2; do
+    if [ -z "${NVLUA_PG_PORT:-}" ] && [ $tries -lt 20 ] && tail -5 "$D/log" | grep -q "already in use"; then
+      tries=$((tries + 1))
+      port=$((port + 1))
+    else
+      tail -20 "$D/log" >&2
+      exit 1
+    fi
+  done
+  echo "$port" >"$D/port"
+elif [ -f "$D/port" ]; then
+  port=$(cat "$D/port")
 fi
+url="postgresql://nv:pw@127.0.0.1:$port/testdb"
 psql_su() { psql -X -q -v ON_ERROR_STOP=1 -h "$D" -p "$port" -U postgres "$@"; }
 if [ "$(psql_su -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'nv'")" != 1 ]; then
   psql_su -d postgres -c "SET password_encryption = 'scram-sha-256'; CREATE ROLE nv LOGIN CREATEDB PASSWORD 'pw'" >&2
