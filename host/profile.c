@@ -222,6 +222,7 @@ static void push_column(lua_State *L, const struct nv_column_result *r, size_t p
   set_int(L, "non_null", r->non_null);
   set_int(L, "distinct_count", r->distinct_count);
   set_bool(L, "distinct_exact", r->distinct_exact);
+  set_num(L, "distinct_error", r->distinct_error);
   lua_pushstring(L, r->inferred_name);
   lua_setfield(L, -2, "inferred_type");
   if (r->has_confidence) set_num(L, "type_confidence", r->type_confidence);
@@ -265,6 +266,10 @@ static void push_column(lua_State *L, const struct nv_column_result *r, size_t p
       lua_pushnumber(L, (lua_Number)r->q[i]);
     lua_setfield(L, -2, qnames[i]);
   }
+  if (r->quantile_kind != NV_STAT_NONE) {
+    set_bool(L, "quantiles_exact", r->quantiles_exact);
+    set_num(L, "quantile_error", r->quantile_error);
+  }
   if (r->has_lengths) {
     set_int(L, "min_length", r->min_length);
     set_int(L, "max_length", r->max_length);
@@ -272,12 +277,14 @@ static void push_column(lua_State *L, const struct nv_column_result *r, size_t p
   }
   lua_createtable(L, (int)r->ntop, 0);
   for (size_t i = 0; i < r->ntop; i++) {
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     set_text(L, "value", r->top[i].value);
     set_int(L, "count", r->top[i].count);
+    set_int(L, "count_error", r->top[i].error);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "top_values");
+  set_bool(L, "top_values_exact", r->top_exact);
   push_texts(L, r->samples, r->nsamples);
   lua_setfield(L, -2, "samples");
   set_bool(L, "is_unique", r->is_unique);

@@ -70,8 +70,12 @@ struct column {
   uint64_t forms[4]; /* enum nv_dform */
   struct chrono_ext ext[EXT_N];
   struct numacc num[2]; /* 0: integers, 1: other decimals */
+  /* Frequencies: exact in freq until it is full, then (spilled) the
+   * sketches: distinct in HyperLogLog, heavy hitters in topk. */
+  int spilled;
+  struct nv_freq freq;
   struct nv_distinct distinct;
-  struct nv_topk *topk; /* allocated with the first non-empty value */
+  struct nv_topk *topk; /* allocated when the column spills */
   int has_text_ext;
   uint64_t pmin, pmax; /* prefix8() of smin and smax */
   struct bvalue smin, smax;
@@ -107,6 +111,7 @@ static void column_free(struct column *c) {
   if (!c) return;
   nv_kll_free(&c->num[0].kll);
   nv_kll_free(&c->num[1].kll);
+  nv_freq_free(&c->freq);
   nv_distinct_free(&c->distinct);
   free(c->topk);
   free(c->native);
@@ -341,18 +346,22 @@ static void chrono_add(struct column *c, const struct nv_classified *k) {
   }
 }
 
+/* The exact table is full: its counts become the sketches'. */
+static int column_spill(struct column *c) {
+  struct nv_topk *t = malloc(sizeof *t);
+  if (!t) return 0;
+  if (!nv_freq_spill(&c->freq, t, &c->distinct)) {
+    free(t);
+    return 0;
+  }
+  nv_freq_free(&c->freq);
+  c->topk = t;
+  c->spilled = 1;
+  return 1;
+}
+
 /* A non-empty value s[0..n) of known class. */
 static int column_value(struct column *c, const char *s, size_t n, const struct nv_classified *k) {
-  if (!c->topk) {
-    c->topk = malloc(sizeof *c->topk);
-    if (!c->topk) return 0;
-    c->topk->n = 0;
-    c->topk->ncand = 0;
-    c->topk->candmin = 0;
-    c->topk->pending = 0;
-    memset(c->topk->tab, 0, sizeof c->topk->tab);
-    memset(c->topk->alpha, 0, sizeof c->topk->alpha);
-  }
   uint64_t seq = c->nonempty++;
   int t = k->type;
   c->tcount[t]++;
@@ -370,10 +379,15 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
     chrono_add(c, k);
   }
   uint64_t h = nv_hash64(s, n);
+  if (!c->spilled) {
+    int r = nv_freq_add(&c->freq, h, s, n);
+    if (r == 0) return 0;
+    if (r < 0 && !column_spill(c)) return 0;
+  }
   /* A hash the top-values summary monitors was added to the distinct
    * summary when first seen (merges union both): adding it again is a
-   * no-op for the exact set and for HyperLogLog alike. */
-  if (!nv_topk_add(c->topk, h, s, n)) ok &= nv_distinct_add(&c->distinct, h);
+   * no-op for HyperLogLog. */
+  if (c->spilled && !nv_topk_add(c->topk, h, s, n)) ok &= nv_distinct_add(&c->distinct, h);
   size_t m = n < NV_PROFILE_VALUE_MAX ? n : NV_PROFILE_VALUE_MAX;
   if (c->nsamples < NV_PROFILE_SAMPLES) {
     uint32_t i = 0;
@@ -626,21 +640,32 @@ static void ext_merge(struct chrono_ext *a, const struct chrono_ext *b) {
   }
 }
 
+/* a's frequencies += b's: exact while the union fits, else both as sketches. */
+static int freq_merge(struct column *a, const struct column *b) {
+  if (!a->spilled && !b->spilled) {
+    int r = nv_freq_merge(&a->freq, &b->freq);
+    if (r >= 0) return r;
+  }
+  if (!a->spilled && !column_spill(a)) return 0;
+  if (!b->spilled) {
+    struct nv_topk *t = malloc(sizeof *t);
+    struct nv_distinct d = {0};
+    int ok = t && nv_freq_spill(&b->freq, t, &d) && nv_topk_merge(a->topk, t) &&
+             nv_distinct_merge(&a->distinct, &d);
+    free(t);
+    nv_distinct_free(&d);
+    return ok;
+  }
+  return nv_topk_merge(a->topk, b->topk) && nv_distinct_merge(&a->distinct, &b->distinct);
+}
+
 static int column_merge(struct column *a, const struct column *b) {
   if (!a->native && b->native) {
     size_t n = strlen(b->native);
     if (!(a->native = malloc(n + 1))) return 0;
     memcpy(a->native, b->native, n + 1);
   }
-  if (b->topk) {
-    if (!a->topk) {
-      if (!(a->topk = malloc(sizeof *a->topk))) return 0;
-      memcpy(a->topk, b->topk, sizeof *a->topk);
-    } else if (!nv_topk_merge(a->topk, b->topk)) {
-      return 0;
-    }
-  }
-  if (!nv_distinct_merge(&a->distinct, &b->distinct)) return 0;
+  if (!freq_merge(a, b)) return 0;
   for (int i = 0; i < 2; i++)
     if (!numacc_merge(&a->num[i], &b->num[i])) return 0;
   for (int t = 0; t < NV_PT_NTYPES; t++) {
@@ -748,6 +773,8 @@ static int push_quantiles(const struct nv_kll *a, const struct nv_kll *b, int as
   if (rc == 0) return 0;
   if (rc < 0) return 1;
   r->quantile_kind = NV_STAT_NUM;
+  r->quantiles_exact = nv_kll_is_exact(a) && (!b || nv_kll_is_exact(b));
+  r->quantile_error = r->quantiles_exact ? 0.0 : NV_KLL_RANK_ERROR;
   if (as_int) { /* every summarised value was an int64: clamp the rounding */
     for (int i = 0; i < 3; i++)
       r->iq[i] = r->q[i] >= 9223372036854775807.0    ? INT64_MAX
@@ -826,8 +853,9 @@ int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column
   r->non_null = c->nonempty;
   memcpy(r->type_counts, c->tcount, sizeof r->type_counts);
 
-  r->distinct_exact = nv_distinct_is_exact(&c->distinct);
-  double est = nv_distinct_estimate(&c->distinct);
+  double est = c->spilled ? nv_distinct_estimate(&c->distinct) : (double)c->freq.n;
+  r->distinct_exact = !c->spilled;
+  r->distinct_error = c->spilled ? NV_HLL_RSE : 0.0;
   r->distinct_count = est >= (double)c->nonempty ? c->nonempty : (uint64_t)llround(est);
 
   if (c->nonempty == 0) {
@@ -860,21 +888,35 @@ int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column
     r->avg_length = (double)c->len_sum / (double)c->len_n;
   }
 
-  /* Top values report the guaranteed count (count - err: exact while the
-   * summary never evicted, and for heavy hitters that entered early).
-   * Entries that replaced another yet are only sure of one occurrence are
-   * noise (a unique column's churn) and are dropped. */
+  /* Exact: the most frequent values with their counts. Spilled: only
+   * proven heavy hitters (guaranteed count >= NV_PROFILE_HEAVY_SHARE of
+   * the values), by guaranteed count: the true count lies in
+   * [count, count + error]. */
   int dup_seen = 0;
-  if (c->topk) {
+  r->top_exact = !c->spilled;
+  if (!c->spilled) {
+    uint32_t idx[NV_PROFILE_TOP];
+    size_t n = nv_freq_top(&c->freq, idx, NV_PROFILE_TOP);
+    for (size_t i = 0; i < n; i++) {
+      const struct nv_freq_entry *e = &c->freq.e[idx[i]];
+      r->top[i].value = (struct nv_text){c->freq.bytes + e->off, e->len};
+      r->top[i].count = e->count;
+      r->top[i].error = 0;
+    }
+    r->ntop = n;
+  } else {
     uint32_t idx[NV_TOPK_COUNTERS];
     size_t n = nv_topk_order(c->topk, idx, NV_TOPK_COUNTERS);
-    for (size_t i = 0; i < n && r->ntop < NV_PROFILE_TOP; i++) {
+    double need = ceil(NV_PROFILE_HEAVY_SHARE * (double)c->nonempty);
+    uint64_t floor = need < 2.0 ? 2 : (uint64_t)need;
+    for (size_t i = 0; i < n; i++) { /* by guaranteed count, desc */
       const struct nv_topk_entry *e = &c->topk->e[idx[i]];
       uint64_t sure = c->topk->counts[idx[i]] - e->err;
       dup_seen |= sure >= 2;
-      if (e->err > 0 && sure < 2) continue;
+      if (sure < floor || r->ntop == NV_PROFILE_TOP) continue;
       r->top[r->ntop].value = (struct nv_text){e->val, e->len};
-      r->top[r->ntop++].count = sure;
+      r->top[r->ntop].count = sure;
+      r->top[r->ntop++].error = e->err;
     }
   }
   r->nsamples = c->nsamples;
@@ -897,7 +939,7 @@ size_t nv_profiler_column_bytes(const struct nv_profiler *p, size_t col) {
   const struct column *c = p->cols[col];
   size_t b = sizeof *c + c->name_len + 1 + (c->native ? strlen(c->native) + 1 : 0);
   b += nv_kll_bytes(&c->num[0].kll) + nv_kll_bytes(&c->num[1].kll);
-  b += (size_t)c->distinct.cap * sizeof(uint64_t) + (c->distinct.hll ? (size_t)1 << NV_HLL_P : 0);
+  b += nv_freq_bytes(&c->freq) + (c->distinct.hll ? (size_t)1 << NV_HLL_P : 0);
   b += c->topk ? sizeof *c->topk : 0;
   return b;
 }

@@ -18,6 +18,10 @@
 #define NV_PROFILE_VALUE_MAX 256   /* bytes kept of a sample / top value / min / max */
 #define NV_PROFILE_INVALID_MAX 64  /* bytes kept of an invalid sample */
 #define NV_PROFILE_UNIQUE_RATIO 0.97 /* estimated distinct / non_null for is_unique past the exact set */
+/* Past the exact table, a top value is reported only when its guaranteed
+ * count (count - count_error) reaches this share of the non-empty values
+ * (and at least 2): a proven heavy hitter. */
+#define NV_PROFILE_HEAVY_SHARE 0.001
 
 struct nv_text {
   const char *s;
@@ -38,6 +42,7 @@ struct nv_column_result {
   uint64_t rows, present, null_count, empty_count, missing_count, non_null;
   uint64_t distinct_count;
   int distinct_exact;
+  double distinct_error; /* relative standard error: 0 when exact */
   int inferred_type;          /* enum nv_ptype, or -1 when no non-empty values */
   const char *inferred_name;  /* "integer", ..., "string", "empty" */
   int has_confidence;
@@ -59,15 +64,21 @@ struct nv_column_result {
   int quantile_kind; /* NV_STAT_NONE, NV_STAT_INT or NV_STAT_NUM */
   double q[3];       /* p25, p50, p75 */
   int64_t iq[3];
+  int quantiles_exact;   /* every value was kept: the exact lower quantiles */
+  double quantile_error; /* rank error bound (a fraction of n): 0 when exact */
 
   int has_lengths; /* lengths in characters (UTF-8 code points) of text values */
   uint64_t min_length, max_length;
   double avg_length;
 
+  /* top_exact: every count below is exact (the column never outgrew the
+   * exact table) and the values are the most frequent ones; otherwise
+   * only proven heavy hitters, true count in [count, count + error]. */
+  int top_exact;
   size_t ntop;
   struct {
     struct nv_text value;
-    uint64_t count;
+    uint64_t count, error;
   } top[NV_PROFILE_TOP];
   size_t nsamples;
   struct nv_text samples[NV_PROFILE_SAMPLES];

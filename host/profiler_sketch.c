@@ -21,87 +21,33 @@
 
 #define HLL_M (1u << NV_HLL_P)
 #define HLL_Q (64 - NV_HLL_P)
-#define SET_MAX_CAP (2 * NV_DISTINCT_EXACT)
 
 static inline void hll_add(uint8_t *r, uint64_t h) {
+  if (h == 0) h = NV_DISTINCT_ZERO_HASH;
   uint32_t idx = (uint32_t)(h >> HLL_Q);
   uint64_t w = (h << NV_HLL_P) | (UINT64_C(1) << (NV_HLL_P - 1));
   uint8_t rank = (uint8_t)(__builtin_clzll(w) + 1);
   if (rank > r[idx]) r[idx] = rank;
 }
 
-/* 1 when h was new */
-static inline int set_put(uint64_t *set, uint32_t cap, uint64_t h) {
-  uint32_t m = cap - 1, i = (uint32_t)h & m;
-  while (set[i]) {
-    if (set[i] == h) return 0;
-    i = (i + 1) & m;
-  }
-  set[i] = h;
-  return 1;
-}
-
-static int to_hll(struct nv_distinct *d) {
-  uint8_t *r = calloc(HLL_M, 1);
-  if (!r) return 0;
-  for (uint32_t i = 0; i < d->cap; i++)
-    if (d->set[i]) hll_add(r, d->set[i]);
-  free(d->set);
-  d->set = NULL;
-  d->cap = 0;
-  d->hll = r;
-  return 1;
+static int hll_alloc(struct nv_distinct *d) {
+  if (!d->hll) d->hll = calloc(HLL_M, 1);
+  return d->hll != NULL;
 }
 
 int nv_distinct_add_slow(struct nv_distinct *d, uint64_t h) {
-  if (h == 0) h = NV_DISTINCT_ZERO_HASH;
-  if (d->hll) {
-    hll_add(d->hll, h);
-    return 1;
-  }
-  if (d->set) { /* present already? */
-    uint32_t m = d->cap - 1, i = (uint32_t)h & m;
-    while (d->set[i]) {
-      if (d->set[i] == h) return 1;
-      i = (i + 1) & m;
-    }
-    if ((d->n + 1) * 2 <= d->cap) {
-      d->set[i] = h;
-      d->n++;
-      return 1;
-    }
-  }
-  if (d->cap >= SET_MAX_CAP) { /* past the exact threshold */
-    if (!to_hll(d)) return 0;
-    hll_add(d->hll, h);
-    return 1;
-  }
-  uint32_t cap = d->cap ? d->cap * 2 : 16;
-  uint64_t *set = calloc(cap, sizeof *set);
-  if (!set) return 0;
-  for (uint32_t i = 0; i < d->cap; i++)
-    if (d->set[i]) set_put(set, cap, d->set[i]);
-  set_put(set, cap, h);
-  free(d->set);
-  d->set = set;
-  d->cap = cap;
-  d->n++;
+  if (!hll_alloc(d)) return 0;
+  hll_add(d->hll, h);
   return 1;
 }
 
 int nv_distinct_merge(struct nv_distinct *dst, const struct nv_distinct *src) {
-  if (src->hll) {
-    if (!dst->hll && !to_hll(dst)) return 0;
-    for (uint32_t i = 0; i < HLL_M; i++)
-      if (src->hll[i] > dst->hll[i]) dst->hll[i] = src->hll[i];
-    return 1;
-  }
-  for (uint32_t i = 0; i < src->cap; i++)
-    if (src->set[i] && !nv_distinct_add(dst, src->set[i])) return 0;
+  if (!src->hll) return 1;
+  if (!hll_alloc(dst)) return 0;
+  for (uint32_t i = 0; i < HLL_M; i++)
+    if (src->hll[i] > dst->hll[i]) dst->hll[i] = src->hll[i];
   return 1;
 }
-
-int nv_distinct_is_exact(const struct nv_distinct *d) { return d->hll == NULL; }
 
 static double hll_sigma(double x) {
   if (x == 1.0) return INFINITY;
@@ -128,7 +74,7 @@ static double hll_tau(double x) {
 }
 
 double nv_distinct_estimate(const struct nv_distinct *d) {
-  if (!d->hll) return (double)d->n;
+  if (!d->hll) return 0.0;
   uint32_t c[HLL_Q + 2] = {0};
   for (uint32_t i = 0; i < HLL_M; i++) c[d->hll[i]]++;
   double m = HLL_M;
@@ -139,7 +85,6 @@ double nv_distinct_estimate(const struct nv_distinct *d) {
 }
 
 void nv_distinct_free(struct nv_distinct *d) {
-  free(d->set);
   free(d->hll);
   memset(d, 0, sizeof *d);
 }
@@ -150,7 +95,7 @@ void nv_distinct_free(struct nv_distinct *d) {
  * holds its total capacity, the lowest full level is sorted and every
  * other item (random offset) moves up with twice the weight. */
 
-static const uint16_t kll_caps[] = {256, 171, 114, 76, 51, 34, 23, 15, 10};
+static const uint16_t kll_caps[] = {NV_KLL_K, 341, 228, 152, 101, 67, 45, 30, 20, 13, 9};
 #define KLL_MIN_CAP 8
 
 static uint32_t level_cap(const struct nv_kll *k, uint32_t h) {
@@ -406,6 +351,12 @@ int nv_kll_quantiles(const struct nv_kll *const *ks, size_t nk, const double *q,
   return 1;
 }
 
+int nv_kll_is_exact(const struct nv_kll *k) {
+  for (uint32_t h = 1; h < k->nlevels; h++)
+    if (k->lv[h].n > 0) return 0;
+  return 1;
+}
+
 size_t nv_kll_bytes(const struct nv_kll *k) {
   size_t b = 0;
   for (uint32_t h = 0; h < NV_KLL_LEVELS; h++) b += (size_t)k->lv[h].cap * sizeof(double);
@@ -614,4 +565,173 @@ size_t nv_topk_order(const struct nv_topk *t, uint32_t *idx, size_t max) {
   size_t n = m < max ? m : max;
   memcpy(idx, all, n * sizeof *idx);
   return n;
+}
+
+void nv_topk_init(struct nv_topk *t) {
+  t->n = 0;
+  t->ncand = 0;
+  t->candmin = 0;
+  t->pending = 0;
+  memset(t->tab, 0, sizeof t->tab);
+  memset(t->alpha, 0, sizeof t->alpha);
+}
+
+/* ---- exact frequencies -------------------------------------------------- */
+
+#define FREQ_SLOTS_MAX (2 * NV_FREQ_MAX)
+
+static void freq_place(uint32_t *slot, uint32_t cap, uint64_t h, uint32_t j) {
+  uint32_t m = cap - 1, i = (uint32_t)h & m;
+  while (slot[i]) i = (i + 1) & m;
+  slot[i] = j + 1;
+}
+
+/* The entry index of h, or -1; *at gets the free slot that ends the probe. */
+static long freq_find(const struct nv_freq *f, uint64_t h, uint32_t *at) {
+  uint32_t m = f->cap - 1, i = (uint32_t)h & m;
+  while (f->slot[i]) {
+    uint32_t j = f->slot[i] - 1;
+    if (f->e[j].hash == h) return (long)j;
+    i = (i + 1) & m;
+  }
+  *at = i;
+  return -1;
+}
+
+/* Room for one more entry of len bytes: 1, 0 out of memory, -1 full. */
+static int freq_reserve(struct nv_freq *f, size_t len) {
+  if (f->n >= NV_FREQ_MAX || f->nbytes + len > NV_FREQ_BYTES) return -1;
+  if ((f->n + 1) * 2 > f->cap) {
+    uint32_t cap = f->cap ? f->cap * 2 : 32;
+    uint32_t *slot = calloc(cap, sizeof *slot);
+    if (!slot) return 0;
+    for (uint32_t j = 0; j < f->n; j++) freq_place(slot, cap, f->e[j].hash, j);
+    free(f->slot);
+    f->slot = slot;
+    f->cap = cap;
+  }
+  if (f->n == f->ecap) {
+    uint32_t c = f->ecap ? f->ecap * 2 : 16;
+    struct nv_freq_entry *e = realloc(f->e, (size_t)c * sizeof *e);
+    if (!e) return 0;
+    f->e = e;
+    f->ecap = c;
+  }
+  if (f->nbytes + len > f->bcap) {
+    size_t c = f->bcap ? f->bcap * 2 : 1024;
+    while (c < f->nbytes + len) c *= 2;
+    if (c > NV_FREQ_BYTES) c = NV_FREQ_BYTES;
+    char *b = realloc(f->bytes, c);
+    if (!b) return 0;
+    f->bytes = b;
+    f->bcap = c;
+  }
+  return 1;
+}
+
+int nv_freq_add_slow(struct nv_freq *f, uint64_t h, const char *s, size_t n, uint64_t count) {
+  uint32_t at = 0;
+  if (f->cap) {
+    long j = freq_find(f, h, &at);
+    if (j >= 0) {
+      f->e[j].count += count;
+      return 1;
+    }
+  }
+  size_t len = n < NV_TOPK_VALUE_MAX ? n : NV_TOPK_VALUE_MAX;
+  uint32_t cap0 = f->cap;
+  int r = freq_reserve(f, len);
+  if (r <= 0) return r;
+  if (f->cap != cap0) freq_find(f, h, &at); /* the slots were rebuilt */
+  struct nv_freq_entry *e = &f->e[f->n];
+  e->hash = h;
+  e->count = count;
+  e->off = (uint32_t)f->nbytes;
+  e->len = (uint32_t)len;
+  if (len) memcpy(f->bytes + f->nbytes, s, len);
+  f->nbytes += len;
+  f->slot[at] = ++f->n;
+  return 1;
+}
+
+int nv_freq_merge(struct nv_freq *dst, const struct nv_freq *src) {
+  /* first prove the union fits, so a refusal leaves dst unchanged */
+  uint32_t fresh = 0, at;
+  size_t fresh_bytes = 0;
+  for (uint32_t j = 0; j < src->n; j++)
+    if (!dst->cap || freq_find(dst, src->e[j].hash, &at) < 0) {
+      fresh++;
+      fresh_bytes += src->e[j].len;
+    }
+  if ((uint64_t)dst->n + fresh > NV_FREQ_MAX || dst->nbytes + fresh_bytes > NV_FREQ_BYTES) return -1;
+  for (uint32_t j = 0; j < src->n; j++) {
+    const struct nv_freq_entry *e = &src->e[j];
+    int r = nv_freq_add_slow(dst, e->hash, src->bytes + e->off, e->len, e->count);
+    if (r <= 0) return 0; /* out of memory: dst holds a partial union */
+  }
+  return 1;
+}
+
+/* a before b: more frequent, then bytewise smaller, then shorter */
+static int freq_before(const struct nv_freq *f, uint32_t a, uint32_t b) {
+  const struct nv_freq_entry *x = &f->e[a], *y = &f->e[b];
+  if (x->count != y->count) return x->count > y->count;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(f->bytes + x->off, f->bytes + y->off, n);
+  return c != 0 ? c < 0 : x->len < y->len;
+}
+
+size_t nv_freq_top(const struct nv_freq *f, uint32_t *idx, size_t max) {
+  size_t m = 0;
+  for (uint32_t j = 0; j < f->n && max > 0; j++) {
+    if (m == max && !freq_before(f, j, idx[m - 1])) continue;
+    size_t k = m < max ? m++ : max - 1;
+    while (k > 0 && freq_before(f, j, idx[k - 1])) {
+      idx[k] = idx[k - 1];
+      k--;
+    }
+    idx[k] = j;
+  }
+  return m;
+}
+
+int nv_freq_spill(const struct nv_freq *f, struct nv_topk *t, struct nv_distinct *d) {
+  nv_topk_init(t);
+  if (!hll_alloc(d)) return 0;
+  for (uint32_t j = 0; j < f->n; j++) hll_add(d->hll, f->e[j].hash);
+  uint32_t top[NV_TOPK_COUNTERS];
+  size_t k = nv_freq_top(f, top, NV_TOPK_COUNTERS);
+  for (size_t i = 0; i < k; i++) {
+    const struct nv_freq_entry *e = &f->e[top[i]];
+    t->counts[i] = e->count;
+    t->e[i].err = 0;
+    set_value(&t->e[i], f->bytes + e->off, e->len);
+    tab_insert(t, (uint32_t)i, e->hash);
+  }
+  t->n = (uint32_t)k;
+  if (k == NV_TOPK_COUNTERS) {
+    /* Every unmonitored value counts at most the least monitored count
+     * (the top were chosen by count): its bucket holds the largest such
+     * count, the bound the filter needs. */
+    uint64_t least = t->counts[k - 1];
+    for (uint32_t j = 0; j < f->n; j++) {
+      const struct nv_freq_entry *e = &f->e[j];
+      if (topk_find(t, e->hash) >= 0) continue;
+      uint32_t a = (uint32_t)(e->hash % NV_TOPK_ALPHA);
+      uint64_t c = e->count < least ? e->count : least;
+      if (c > t->alpha[a]) t->alpha[a] = (uint32_t)(c > UINT32_MAX ? UINT32_MAX : c);
+    }
+  }
+  return 1;
+}
+
+size_t nv_freq_bytes(const struct nv_freq *f) {
+  return (size_t)f->cap * sizeof *f->slot + (size_t)f->ecap * sizeof *f->e + f->bcap;
+}
+
+void nv_freq_free(struct nv_freq *f) {
+  free(f->slot);
+  free(f->e);
+  free(f->bytes);
+  memset(f, 0, sizeof *f);
 }

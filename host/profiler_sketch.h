@@ -1,6 +1,8 @@
 /* profiler_sketch.h - the profiler's bounded, mergeable summaries
- * (profiler_sketch.c): a 64-bit hash, distinct counting (exact set, then
- * HyperLogLog), a KLL quantile sketch and Space-Saving heavy hitters.
+ * (profiler_sketch.c): a 64-bit hash, an exact frequency table (value ->
+ * count) for columns of up to NV_FREQ_MAX distinct values and, past it,
+ * HyperLogLog distinct counting, Space-Saving heavy hitters; a KLL
+ * quantile sketch.
  * Each summary is a plain struct owned by its column; zero-initialised is
  * empty, *_free releases it. Functions returning int give 1, or 0 when out
  * of memory (the summary is then unchanged or still valid). */
@@ -74,22 +76,20 @@ static inline uint64_t nv_hash64(const void *p, size_t n) {
 }
 
 
-/* ---- distinct: exact up to NV_DISTINCT_EXACT hashes, then HLL ---------- */
-#define NV_DISTINCT_EXACT 2048
-#define NV_HLL_P 14 /* 16384 one-byte registers: 0.81% standard error */
+/* ---- distinct past the exact table: HyperLogLog --------------------------- */
+#define NV_HLL_P 16 /* 65536 one-byte registers: 1.04/256 = 0.41% standard error */
+#define NV_HLL_RSE 0.0040625 /* the relative standard error, 1.04 / sqrt(2^NV_HLL_P) */
 
 struct nv_distinct {
-  uint64_t *set; /* open addressing, load <= 1/2, 0 = free slot */
-  uint32_t cap, n;
-  uint8_t *hll;  /* non-NULL once past the exact threshold; set is then NULL */
+  uint8_t *hll; /* 2^NV_HLL_P registers; NULL while empty */
 };
-int nv_distinct_add_slow(struct nv_distinct *d, uint64_t h); /* the exact set's path */
-#define NV_DISTINCT_ZERO_HASH UINT64_C(0x9E3779B97F4A7C15) /* stands for hash 0, the free-slot mark */
+#define NV_DISTINCT_ZERO_HASH UINT64_C(0x9E3779B97F4A7C15) /* stands for hash 0 */
 
-/* Past the exact threshold an add is one register update: inlined. */
+/* Registers allocated on first use; 0 when out of memory. */
+int nv_distinct_add_slow(struct nv_distinct *d, uint64_t h);
 static inline int nv_distinct_add(struct nv_distinct *d, uint64_t h) {
-  if (h == 0) h = NV_DISTINCT_ZERO_HASH;
   if (!d->hll) return nv_distinct_add_slow(d, h);
+  if (h == 0) h = NV_DISTINCT_ZERO_HASH;
   uint32_t idx = (uint32_t)(h >> (64 - NV_HLL_P));
   uint64_t w = (h << NV_HLL_P) | (UINT64_C(1) << (NV_HLL_P - 1));
   uint8_t rank = (uint8_t)(__builtin_clzll(w) + 1);
@@ -97,12 +97,13 @@ static inline int nv_distinct_add(struct nv_distinct *d, uint64_t h) {
   return 1;
 }
 int nv_distinct_merge(struct nv_distinct *dst, const struct nv_distinct *src);
-int nv_distinct_is_exact(const struct nv_distinct *d);
+/* Ertl's improved estimator (no bias tables): unbiased from 1 to 2^64. */
 double nv_distinct_estimate(const struct nv_distinct *d);
 void nv_distinct_free(struct nv_distinct *d);
 
 /* ---- KLL quantiles over doubles (NaN ignored) --------------------------- */
-#define NV_KLL_K 256     /* exact while n <= NV_KLL_K */
+#define NV_KLL_K 512     /* exact while n <= NV_KLL_K */
+#define NV_KLL_RANK_ERROR 0.01 /* the rank error bound stated past NV_KLL_K (measured well below) */
 #define NV_KLL_LEVELS 62
 
 struct nv_kll_level {
@@ -136,6 +137,8 @@ int nv_kll_merge(struct nv_kll *dst, const struct nv_kll *src);
 int nv_kll_quantiles(const struct nv_kll *const *ks, size_t nk, const double *q, size_t nq,
                      double *out);
 size_t nv_kll_bytes(const struct nv_kll *k);
+/* 1 when the sketch still holds every value it was given (no compaction) */
+int nv_kll_is_exact(const struct nv_kll *k);
 void nv_kll_free(struct nv_kll *k);
 
 /* ---- Space-Saving top values ------------------------------------------- */
@@ -175,6 +178,7 @@ struct nv_topk {
   uint8_t cand[NV_TOPK_COUNTERS];        /* entries that held the minimum count */
   struct nv_topk_entry e[NV_TOPK_COUNTERS];
 };
+void nv_topk_init(struct nv_topk *t); /* empty */
 /* Counts one occurrence of s[0..n) (hash h). Returns 1 when h was already
  * monitored (so h was seen before in this summary's stream), else 0. */
 int nv_topk_add_slow(struct nv_topk *t, uint64_t h, const char *s, size_t n);
@@ -201,5 +205,55 @@ int nv_topk_merge(struct nv_topk *dst, const struct nv_topk *src);
 /* Indices of up to max entries holding bytes, by guaranteed count
  * (count - err) desc, then value bytes asc; returns how many. */
 size_t nv_topk_order(const struct nv_topk *t, uint32_t *idx, size_t max);
+
+/* ---- exact frequencies ------------------------------------------------- */
+/* value -> count for up to NV_FREQ_MAX distinct values whose bytes (each
+ * value's first NV_TOPK_VALUE_MAX) fit in NV_FREQ_BYTES; then the column
+ * spills to HyperLogLog + Space-Saving (nv_freq_spill). Values are told
+ * apart by their 64-bit hash: two distinct values collide with
+ * probability below n^2 / 2^65 (< 1.2e-10 at 65,536 values).
+ * Memory at most: slots 2 * NV_FREQ_MAX * 4 + entries NV_FREQ_MAX * 24 +
+ * NV_FREQ_BYTES = 6 MiB per column, grown by doubling. */
+#define NV_FREQ_MAX 65536u
+#define NV_FREQ_BYTES (4u << 20)
+
+struct nv_freq_entry {
+  uint64_t hash, count;
+  uint32_t off, len; /* bytes[off .. off + len) */
+};
+struct nv_freq {
+  uint32_t *slot;          /* entry index + 1, linear probing, load <= 1/2 */
+  uint32_t cap;            /* slots, a power of two (0 until the first value) */
+  uint32_t n, ecap;        /* entries used / allocated */
+  struct nv_freq_entry *e;
+  char *bytes;
+  size_t nbytes, bcap;
+};
+
+/* Counts `count` occurrences of s[0..n) (hash h): 1 counted, 0 out of
+ * memory, -1 full (h is new and the table cannot take it; unchanged). */
+int nv_freq_add_slow(struct nv_freq *f, uint64_t h, const char *s, size_t n, uint64_t count);
+static inline int nv_freq_add(struct nv_freq *f, uint64_t h, const char *s, size_t n) {
+  if (f->cap) {
+    uint32_t j = f->slot[(uint32_t)h & (f->cap - 1)];
+    if (j && f->e[j - 1].hash == h) {
+      f->e[j - 1].count++;
+      return 1;
+    }
+  }
+  return nv_freq_add_slow(f, h, s, n, 1);
+}
+/* Adds src's counts into dst: 1, 0 out of memory, -1 the union does not
+ * fit (dst unchanged). */
+int nv_freq_merge(struct nv_freq *dst, const struct nv_freq *src);
+/* The sketches equivalent to f: t gets the NV_TOPK_COUNTERS most frequent
+ * values with exact counts (err 0) and alpha buckets bounding the rest, d
+ * the HyperLogLog of every value. t and d must be empty; 0 when out of
+ * memory (then both are left empty). */
+int nv_freq_spill(const struct nv_freq *f, struct nv_topk *t, struct nv_distinct *d);
+/* Indices of the max most frequent entries: count desc, then bytes asc. */
+size_t nv_freq_top(const struct nv_freq *f, uint32_t *idx, size_t max);
+size_t nv_freq_bytes(const struct nv_freq *f);
+void nv_freq_free(struct nv_freq *f);
 
 #endif

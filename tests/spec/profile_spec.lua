@@ -6,10 +6,11 @@ local json = require "nv.json"
 
 local FIELDS = {
   "name", "position", "native_type", "rows", "present", "null_count", "empty_count",
-  "missing_count", "non_null", "distinct_count", "distinct_exact", "inferred_type",
+  "missing_count", "non_null", "distinct_count", "distinct_exact", "distinct_error", "inferred_type",
   "type_confidence", "type_counts", "valid_count", "invalid_count", "invalid_samples",
   "min", "max", "mean", "stddev", "p25", "p50", "p75", "min_length", "max_length",
-  "avg_length", "top_values", "samples", "is_unique", "candidate_primary_key",
+  "avg_length", "top_values", "top_values_exact", "samples", "is_unique", "candidate_primary_key",
+  "quantiles_exact", "quantile_error",
 }
 
 local function by_name(result)
@@ -83,7 +84,10 @@ describe("nv.profile", function()
     assert.equal("Oslo", city.max)
     assert.is_nil(city.mean)
     assert.is_nil(city.p50)
-    assert.same({ { value = "Oslo", count = 2 }, { value = "Bergen", count = 1 } }, city.top_values)
+    assert.same({ { value = "Oslo", count = 2, count_error = 0 }, { value = "Bergen", count = 1, count_error = 0 } },
+      city.top_values)
+    assert.is_true(city.top_values_exact)
+    assert.equal(0, city.distinct_error)
     assert.same({ "Oslo", "Bergen" }, city.samples)
     assert.equal(4, city.min_length)
     assert.equal(6, city.max_length)

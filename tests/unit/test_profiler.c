@@ -454,7 +454,8 @@ static void test_numeric_large(void) {
   /* the check itself can fail: the min is far from the median */
   CHECK(rank_error(s, N, 0.50, s[0]) > 0.4);
   CHECK(r.distinct_exact == 0);
-  CHECK(nv_profiler_column_bytes(p, 0) < 64 * 1024);
+  /* spilled: HyperLogLog (64 KiB) + Space-Saving + KLL, the exact table freed */
+  CHECK(nv_profiler_column_bytes(p, 0) < 128 * 1024);
   nv_profiler_free(p);
   free(v);
   free(s);
@@ -491,7 +492,7 @@ static void test_distinct(void) {
   CHECK(fabs((double)r.distinct_count - N) <= 0.03 * N);
   CHECK(r.is_unique && r.candidate_primary_key); /* estimated */
   CHECK(r.ntop == 0); /* nothing is frequent in a unique column */
-  CHECK(nv_profiler_column_bytes(p, 0) < 64 * 1024);
+  CHECK(nv_profiler_column_bytes(p, 0) < 128 * 1024);
   /* the same values again: the estimate holds, uniqueness is disproved */
   for (int i = 0; i < 1000; i++) {
     int n = snprintf(buf, sizeof buf, "user-%d", 3);
@@ -501,9 +502,11 @@ static void test_distinct(void) {
   CHECK(!r.is_unique);
   CHECK(r.ntop >= 1);
   CHECK_TEXT(r.top[0].value, "user-3");
-  /* a guaranteed lower bound: Filtered Space-Saving may admit the value a
-   * few occurrences late (true count 1001) */
-  CHECK(r.top[0].count >= 990 && r.top[0].count <= 1001);
+  /* past the exact table: a guaranteed count with its error bound;
+   * Filtered Space-Saving may admit the value a few occurrences late
+   * (true count 1001) */
+  CHECK(r.top[0].count <= 1001 && r.top[0].count + r.top[0].error >= 1001);
+  CHECK(r.top[0].count >= 990);
   nv_profiler_free(p);
 
   p = nv_profiler_new();
