@@ -1023,11 +1023,19 @@ local function profile_sample(db, eng, t, ref, opts, counter)
     p:add_rows(1)
   end
   local res = p:result()
+  -- a sample that may not hold the whole table: its figures describe the
+  -- sample, so nothing computed from it is stated exact for the table
+  local partial = #rows >= n
   for i, pc in ipairs(res.columns) do
     local c = t.columns[i]
     if c then
       for k, v in pairs(pc) do
         if c[k] == nil or k == "inferred_type" then c[k] = v end
+      end
+      if partial then
+        c.distinct_exact, c.top_values_exact, c.distinct_error = false, false, nil
+        if c.quantiles_exact then c.quantiles_exact = false end
+        c.sampled_rows = #rows
       end
     end
   end

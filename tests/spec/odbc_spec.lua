@@ -1061,6 +1061,13 @@ describe("nv.dbsource over ODBC, generic engine profiling", function()
         local t = two.tables[1]
         assert.same({ "success", 2, 2 }, { t.status, t.sampled_rows, t.rows })
         assert.equal(2, by_name(t.columns).id.non_null)
+        -- figures of a sample that may not hold the table are not stated exact
+        local id = by_name(t.columns).id
+        assert.same({ false, false, 2 }, { id.distinct_exact, id.top_values_exact, id.sampled_rows })
+        assert.is_nil(id.distinct_error)
+        -- a sample holding every row (4 of 4) is the table: exact
+        local whole = by_name(m.tables[1].columns).id
+        assert.same({ true, true }, { whole.distinct_exact, whole.top_values_exact })
       end)
 
       it("keeps a " .. B.dbms .. " view whose rows cannot be read as partial, the other tables complete", function()
