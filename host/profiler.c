@@ -91,6 +91,7 @@ struct column {
 };
 
 struct nv_profiler {
+  struct nv_freq_budget budget; /* the columns' exact tables together */
   struct column **cols;
   size_t ncols, capcols;
   uint32_t *index; /* name hash -> column index + 1, load <= 1/2 */
@@ -140,8 +141,11 @@ static struct column *column_new(const char *name, size_t n) {
 
 struct nv_profiler *nv_profiler_new(void) {
   struct nv_profiler *p = calloc(1, sizeof *p);
+  if (p) p->budget.limit = NV_FREQ_BUDGET;
   return p;
 }
+
+void nv_profiler_set_exact_budget(struct nv_profiler *p, size_t bytes) { p->budget.limit = bytes; }
 
 void nv_profiler_free(struct nv_profiler *p) {
   if (!p) return;
@@ -194,6 +198,7 @@ static long append_column(struct nv_profiler *p, const char *name, size_t n) {
   }
   struct column *c = column_new(name, n);
   if (!c) return -1;
+  c->freq.budget = &p->budget;
   p->cols[p->ncols] = c;
   index_put(p->index, p->index_cap, c->name_hash, p->ncols);
   return (long)p->ncols++;

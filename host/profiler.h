@@ -21,6 +21,11 @@ void nv_profiler_free(struct nv_profiler *p);
 long nv_profiler_column(struct nv_profiler *p, const char *name, size_t n);
 size_t nv_profiler_ncols(const struct nv_profiler *p);
 
+/* Bytes all columns' exact frequency tables may hold together (default
+ * NV_FREQ_BUDGET, 256 MiB): a column whose table would grow past it
+ * spills to the sketches early. */
+void nv_profiler_set_exact_budget(struct nv_profiler *p, size_t bytes);
+
 /* The source's own type for a column (e.g. "INT64", "varchar(20)"). */
 int nv_profiler_set_native_type(struct nv_profiler *p, size_t col, const char *type);
 

@@ -578,7 +578,6 @@ void nv_topk_init(struct nv_topk *t) {
 
 /* ---- exact frequencies -------------------------------------------------- */
 
-#define FREQ_SLOTS_MAX (2 * NV_FREQ_MAX)
 
 static void freq_place(uint32_t *slot, uint32_t cap, uint64_t h, uint32_t j) {
   uint32_t m = cap - 1, i = (uint32_t)h & m;
@@ -598,35 +597,59 @@ static long freq_find(const struct nv_freq *f, uint64_t h, uint32_t *at) {
   return -1;
 }
 
+/* The budget takes delta more bytes: 1, or 0 when it cannot. */
+static int budget_take(struct nv_freq *f, size_t delta) {
+  if (!f->budget) return 1;
+  if (f->budget->used + delta > f->budget->limit) return 0;
+  f->budget->used += delta;
+  return 1;
+}
+
+static void budget_give(struct nv_freq *f, size_t bytes) {
+  if (f->budget) f->budget->used -= bytes < f->budget->used ? bytes : f->budget->used;
+}
+
 /* Room for one more entry of len bytes: 1, 0 out of memory, -1 full. */
 static int freq_reserve(struct nv_freq *f, size_t len) {
   if (f->n >= NV_FREQ_MAX || f->nbytes + len > NV_FREQ_BYTES) return -1;
-  if ((f->n + 1) * 2 > f->cap) {
-    uint32_t cap = f->cap ? f->cap * 2 : 32;
+  uint32_t cap = f->cap, ecap = f->ecap;
+  size_t bcap = f->bcap;
+  if ((f->n + 1) * 2 > cap) cap = cap ? cap * 2 : 32;
+  if (f->n == ecap) ecap = ecap ? ecap * 2 : 16;
+  if (f->nbytes + len > bcap) {
+    bcap = bcap ? bcap * 2 : 1024;
+    while (bcap < f->nbytes + len) bcap *= 2;
+    if (bcap > NV_FREQ_BYTES) bcap = NV_FREQ_BYTES;
+  }
+  size_t before = nv_freq_bytes(f);
+  size_t grow = (size_t)(cap - f->cap) * sizeof *f->slot +
+                (size_t)(ecap - f->ecap) * sizeof *f->e + (bcap - f->bcap);
+  if (grow && !budget_take(f, grow)) return -1;
+  if (cap != f->cap) {
     uint32_t *slot = calloc(cap, sizeof *slot);
-    if (!slot) return 0;
+    if (!slot) goto oom;
     for (uint32_t j = 0; j < f->n; j++) freq_place(slot, cap, f->e[j].hash, j);
     free(f->slot);
     f->slot = slot;
     f->cap = cap;
   }
-  if (f->n == f->ecap) {
-    uint32_t c = f->ecap ? f->ecap * 2 : 16;
-    struct nv_freq_entry *e = realloc(f->e, (size_t)c * sizeof *e);
-    if (!e) return 0;
+  if (ecap != f->ecap) {
+    struct nv_freq_entry *e = realloc(f->e, (size_t)ecap * sizeof *e);
+    if (!e) goto oom;
     f->e = e;
-    f->ecap = c;
+    f->ecap = ecap;
   }
-  if (f->nbytes + len > f->bcap) {
-    size_t c = f->bcap ? f->bcap * 2 : 1024;
-    while (c < f->nbytes + len) c *= 2;
-    if (c > NV_FREQ_BYTES) c = NV_FREQ_BYTES;
-    char *b = realloc(f->bytes, c);
-    if (!b) return 0;
+  if (bcap != f->bcap) {
+    char *b = realloc(f->bytes, bcap);
+    if (!b) goto oom;
     f->bytes = b;
-    f->bcap = c;
+    f->bcap = bcap;
   }
   return 1;
+oom: /* the budget keeps only what did grow */
+  budget_give(f, grow);
+  if (f->budget) f->budget->used += nv_freq_bytes(f) - before;
+  return 0;
 }
 
 int nv_freq_add_slow(struct nv_freq *f, uint64_t h, const char *s, size_t n, uint64_t count) {
@@ -730,8 +753,11 @@ size_t nv_freq_bytes(const struct nv_freq *f) {
 }
 
 void nv_freq_free(struct nv_freq *f) {
+  struct nv_freq_budget *b = f->budget;
+  budget_give(f, nv_freq_bytes(f));
   free(f->slot);
   free(f->e);
   free(f->bytes);
   memset(f, 0, sizeof *f);
+  f->budget = b; /* an emptied table still draws on its profiler's budget */
 }

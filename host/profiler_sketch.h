@@ -213,15 +213,24 @@ size_t nv_topk_order(const struct nv_topk *t, uint32_t *idx, size_t max);
  * apart by their 64-bit hash: two distinct values collide with
  * probability below n^2 / 2^65 (< 1.2e-10 at 65,536 values).
  * Memory at most: slots 2 * NV_FREQ_MAX * 4 + entries NV_FREQ_MAX * 24 +
- * NV_FREQ_BYTES = 6 MiB per column, grown by doubling. */
+ * NV_FREQ_BYTES = 6 MiB per column, grown by doubling; all the tables of
+ * one profiler together at most NV_FREQ_BUDGET (a wide table's columns
+ * spill early rather than exceed it). */
 #define NV_FREQ_MAX 65536u
 #define NV_FREQ_BYTES (4u << 20)
+#define NV_FREQ_BUDGET ((size_t)256 << 20) /* a profiler's exact tables together */
 
 struct nv_freq_entry {
   uint64_t hash, count;
   uint32_t off, len; /* bytes[off .. off + len) */
 };
+/* Bytes that the exact tables of one profiler may hold together (shared
+ * by its columns): a table that would grow past it is full. */
+struct nv_freq_budget {
+  size_t used, limit;
+};
 struct nv_freq {
+  struct nv_freq_budget *budget; /* NULL: only the per-table limits */
   uint32_t *slot;          /* entry index + 1, linear probing, load <= 1/2 */
   uint32_t cap;            /* slots, a power of two (0 until the first value) */
   uint32_t n, ecap;        /* entries used / allocated */

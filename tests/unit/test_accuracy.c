@@ -255,6 +255,42 @@ static void test_merge_exact_and_spill(void) {
   }
 }
 
+/* A wide table: the exact tables of all columns share one budget; columns
+ * that would outgrow it spill early, still within their bounds. */
+static void test_shared_budget(void) {
+  enum { COLS = 8, N = 40000 };
+  struct nv_profiler *p = nv_profiler_new();
+  nv_profiler_set_exact_budget(p, 2u << 20);
+  char name[8], buf[32];
+  for (int c = 0; c < COLS; c++) {
+    snprintf(name, sizeof name, "c%d", c);
+    CHECK(nv_profiler_column(p, name, strlen(name)) == c);
+  }
+  for (int i = 0; i < N; i++)
+    for (int c = 0; c < COLS; c++) { /* column c: N / (c + 1) distinct values */
+      int n = snprintf(buf, sizeof buf, "v%d", i % (N / (c + 1)));
+      CHECK(nv_profiler_add_text(p, (size_t)c, buf, (size_t)n));
+    }
+  size_t exact_bytes = 0;
+  int spilled = 0, exact = 0;
+  for (int c = 0; c < COLS; c++) {
+    struct nv_column_result r;
+    result_of(p, (size_t)c, &r);
+    double d = N / (c + 1);
+    if (r.distinct_exact) {
+      exact++;
+      CHECK(r.distinct_count == (uint64_t)d);
+      exact_bytes += nv_profiler_column_bytes(p, (size_t)c);
+    } else {
+      spilled++;
+      CHECK(fabs((double)r.distinct_count - d) <= 0.02 * d);
+    }
+  }
+  CHECK(spilled > 0 && exact > 0); /* the budget decided, not the per-column limits */
+  CHECK(exact_bytes <= (2u << 20) + COLS * 64 * 1024);
+  nv_profiler_free(p);
+}
+
 /* ---- HyperLogLog: within 2% at every cardinality swept ----------------- */
 
 static void test_hll_sweep(void) {
@@ -350,6 +386,7 @@ int main(void) {
   test_exact_to_threshold();
   test_mid_cardinality_exact();
   test_merge_exact_and_spill();
+  test_shared_budget();
   test_hll_sweep();
   test_kll_rank_error();
   return CHECK_DONE();
