@@ -16,7 +16,7 @@ return {
   params = {
     data_source_path = { required = true, unless = "sources",
                          hint = "give it as the first argument after the job type",
-                         help = "file or directory to read: a local path, s3://, abfss://, dbfs:/, a database URL (postgresql://, mysql://, odbc:...)" },
+                         help = "what to read: a file or directory (also /dbfs/..., /Volumes/...), s3://bucket/prefix, abfss://..., a database URL (postgresql://, mysql://, odbc:...) or uc://catalog" },
     source_type = { help = "auto (default: detect each file from its content) or a forced format / connector: csv, json, ndjson, parquet, delta, xlsx, aws_s3, azure_blob, postgresql, mysql, odbc, ..." },
     tenant_id = { help = "tenant recorded on every row and result (default: default)" },
     sources = { help = "array of sources ({source_id, data_source_path, source_type, ...}); needs workflow_id" },

@@ -327,7 +327,8 @@ function M.main(args, sandboxed)
     return M.EXIT_OK
   end
   if job_type == "--help" or job_type == "-h" then
-    io.stdout:write(require("nv.usage").main_text())
+    io.stdout:write("usage: nvlua run <job_type> [data_source_path] [source_type] [tenant_id] [options]\n",
+      require("nv.usage").main_text())
     return M.EXIT_OK
   end
   local rest = table.move(args, 2, #args, 1, {})

@@ -116,7 +116,7 @@ end
 local function param_text(spec)
   local s = spec.help or "(undocumented)"
   if spec.required then
-    s = "required" .. (spec.unless and (" unless '" .. spec.unless .. "' is given") or "") .. ": " .. s
+    s = s .. " (required" .. (spec.unless and (" unless '" .. spec.unless .. "' is given") or "") .. ")"
   end
   return s
 end
