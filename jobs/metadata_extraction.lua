@@ -24,7 +24,7 @@ return {
     extraction_status = "success, partial (some files or tables failed) or failed",
     files_found = "files listed in the source",
     schema_info = "{tables, columns}: how many were extracted",
-    tables = "one entry per table: name, format, row_count, columns (type, nulls, distinct, top values, ...), quality",
+    tables = "one entry per table: table_name, file_type, row_count, status, errors, quality, columns (data_type, null_count, distinct_count, top_values, min/max, quantiles, ...)",
     quality_metrics = "the source's dimension scores and overall_score",
     errors = "each failed file or table with the reason",
     source_id = "the source's id",
