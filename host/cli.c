@@ -16,6 +16,57 @@ static void set_error(struct nv_cli *cli, const char *fmt, const char *arg) {
   snprintf(cli->message, sizeof cli->message, fmt, arg);
 }
 
+/* The long interpreter options, for "did you mean" on a misspelt one. */
+static const char *const long_options[] = {"--help", "--version", "--sandbox", NULL};
+
+#define NV_CLI_MAX_SUGGEST 32 /* longer arguments get no suggestion */
+
+/* Levenshtein distance of two strings of at most NV_CLI_MAX_SUGGEST bytes. */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+  size_t row[NV_CLI_MAX_SUGGEST + 1];
+  for (size_t j = 0; j <= nb; j++) row[j] = j;
+  for (size_t i = 1; i <= na; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= nb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = up;
+      row[j] = best;
+    }
+  }
+  return row[nb];
+}
+
+/* The long option within typo distance of arg (at most a third of its
+ * length, at least 2 edits), or NULL. Same rule as nv.config.nearest. */
+static const char *nearest_option(const char *arg) {
+  size_t na = strlen(arg);
+  if (na > NV_CLI_MAX_SUGGEST || strncmp(arg, "--", 2) != 0) return NULL;
+  size_t limit = na / 3 > 2 ? na / 3 : 2;
+  const char *best = NULL;
+  size_t best_d = limit + 1;
+  for (const char *const *o = long_options; *o; o++) {
+    size_t d = edit_distance(arg, na, *o, strlen(*o));
+    if (d < best_d) {
+      best = *o;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+static void unknown_option(struct nv_cli *cli, const char *arg) {
+  const char *near = nearest_option(arg);
+  cli->action = NV_CLI_ERROR;
+  if (near)
+    snprintf(cli->message, sizeof cli->message, "unrecognized option '%s' (did you mean %s?)", arg, near);
+  else
+    snprintf(cli->message, sizeof cli->message, "unrecognized option '%s'", arg);
+}
+
 static int add_chunk(struct nv_cli *cli, enum nv_cli_chunk_kind kind,
                      const char *text) {
   if (cli->nchunks >= NV_CLI_MAX_CHUNKS) {
@@ -74,7 +125,7 @@ void nv_cli_parse(struct nv_cli *cli, int argc, char *const argv[]) {
       }
       if (!add_chunk(cli, kind, text)) return;
     } else {
-      set_error(cli, "unrecognized option '%s'", a);
+      unknown_option(cli, a);
       return;
     }
   }

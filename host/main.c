@@ -14,13 +14,16 @@
 
 enum { EXIT_JOB_FAILED = 1, EXIT_USAGE = 2 };
 
+/* The interpreter's part; `--help` appends the jobs and the job options,
+ * printed by nv.usage from the tables they come from (jobs/, nv.config). */
 static const char usage_text[] =
     "usage: nvlua [options] [script [args...]]\n"
-    "       nvlua run <job_type> [data_source_path] [source_type] [tenant_id]\n"
-    "                 [--write-to-db] [--config FILE.json] [--store URL]\n"
-    "                 [--workflow-id ID] [--source-id ID] [--log-dir DIR]\n"
+    "       nvlua run <job_type> [data_source_path] [source_type] [tenant_id] [job options]\n"
+    "       nvlua run <job_type> --help     that job's parameters, outputs and an example\n"
+    "       nvlua run --list                the job types, one per line, with a description\n"
     "       nvlua serve [--port 8080] [--bind 127.0.0.1]   the job server (spec 003)\n"
-    "Options:\n"
+    "       nuvyn-executor <job_type> ...   same as `nvlua run`\n"
+    "Interpreter options:\n"
     "  -e CODE      run the Lua chunk CODE (repeatable)\n"
     "  -l NAME      require library NAME into global NAME\n"
     "  -i           enter the REPL after running script / -e chunks\n"
@@ -31,8 +34,8 @@ static const char usage_text[] =
     "  -h, --help   print this help\n"
     "  --           stop handling options\n"
     "  -            run stdin as a script\n"
-    "With no script on a terminal, nvlua opens a REPL (history in ~/.nvlua_history).\n"
-    "Jobs: schema_validation, full_pipeline (see `nvlua run --list`).\n";
+    "With no script on a terminal, nvlua opens a REPL (history in ~/.nvlua_history;\n"
+    "help() there lists the nv.* modules).\n";
 
 static void print_version(void) {
   printf("nvlua %s (%s)\n", NVLUA_VERSION, LUA_RELEASE);
@@ -149,6 +152,11 @@ static int pmain(lua_State *L) {
   lua_settop(L, 0);
   create_arg_table(L, a->argc, a->argv,
                    cli->action == NV_CLI_SCRIPT || cli->action == NV_CLI_STDIN ? cli->script : 0);
+  if (cli->action == NV_CLI_HELP) {
+    fputs(usage_text, stdout);
+    a->code = call_module(L, "nv.usage", "print_main", 0);
+    return 0;
+  }
   if (cli->show_version) print_version();
   if (cli->action == NV_CLI_RUN) {
     push_args(L, a->argc, a->argv, cli->script);
@@ -192,14 +200,12 @@ int main(int argc, char **argv) {
   struct nv_cli cli;
   nv_cli_parse(&cli, argc, argv);
   switch (cli.action) {
-    case NV_CLI_HELP:
-      fputs(usage_text, stdout);
-      return 0;
     case NV_CLI_VERSION:
       print_version();
       return 0;
     case NV_CLI_ERROR:
-      fprintf(stderr, "nvlua: %s\n%s", cli.message, usage_text);
+      fprintf(stderr, "nvlua: %s\n%s(nvlua --help also lists the jobs and the job options)\n",
+              cli.message, usage_text);
       return EXIT_USAGE;
     default:
       break;

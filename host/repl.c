@@ -2,7 +2,17 @@
  * (~/.nvlua_history) on a terminal, plain stdin otherwise; multi-line input
  * (an incomplete chunk keeps reading), `=expr` and bare expressions print
  * their values through nv.pretty, errors print a traceback and the loop
- * goes on. A global `nv` table loads nv.* modules on first use. */
+ * goes on. A global `nv` table loads nv.* modules on first use; help()
+ * prints nv.help's overview or a module's docs (nv.docs), and Tab completes
+ * against the live state through nv.help.matches.
+ *
+ * Trap: readline's completion hook takes no context argument, so the
+ * lua_State the REPL runs on is kept in `completion_state` (the only
+ * file-scope variable): set when nv_repl starts on a terminal and cleared
+ * when it returns. Readline itself is process-global and the REPL runs on
+ * the main thread only. The hook never raises: the Lua work runs under
+ * lua_pcall, and the results are copied into malloc'd strings after it,
+ * with lua_rawgeti/lua_tolstring on values known to be strings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,11 +116,71 @@ static void print_results(lua_State *L, int base) {
   }
 }
 
+static lua_State *completion_state;
+
+/* Protected: pushes nv.help.matches(word). */
+static int completion_matches(lua_State *L) {
+  const char *word = lua_touserdata(L, 1);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "nv.help");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "matches");
+  lua_pushstring(L, word);
+  lua_call(L, 1, 1);
+  if (!lua_istable(L, -1)) lua_pushnil(L);
+  return 1;
+}
+
+static void free_matches(char **m, size_t n) {
+  for (size_t i = 0; i < n; i++) free(m[i]);
+  free(m);
+}
+
+/* readline's attempted-completion hook: a NULL-terminated malloc'd array
+ * (readline frees it), or NULL for no completion. */
+static char **repl_complete(const char *text, int start, int end) {
+  (void)start;
+  (void)end;
+  rl_attempted_completion_over = 1; /* never fall back to file names */
+  rl_completion_append_character = '\0';
+  lua_State *L = completion_state;
+  if (L == NULL || !lua_checkstack(L, 4)) return NULL;
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, completion_matches);
+  lua_pushlightuserdata(L, (void *)text);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+    lua_settop(L, top);
+    return NULL;
+  }
+  size_t n = (size_t)lua_rawlen(L, -1);
+  char **m = n > 0 && n < 100000 ? calloc(n + 1, sizeof *m) : NULL;
+  if (m == NULL) {
+    lua_settop(L, top);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t len = 0;
+    const char *s = NULL;
+    if (lua_rawgeti(L, -1, (lua_Integer)i + 1) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
+    m[i] = s ? malloc(len + 1) : NULL;
+    if (m[i] == NULL) {
+      free_matches(m, i);
+      lua_settop(L, top);
+      return NULL;
+    }
+    memcpy(m[i], s, len + 1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, top);
+  return m;
+}
+
 static const char nv_global[] =
     "nv = setmetatable({}, {__index = function(t, k)\n"
     "  local ok, m = pcall(require, 'nv.' .. k)\n"
     "  if not ok then error(m, 2) end\n"
-    "  rawset(t, k, m); return m end})\n";
+    "  rawset(t, k, m); return m end})\n"
+    "help = function(...) return require('nv.help').help(...) end\n";
 
 void nv_repl(lua_State *L) {
   struct repl r;
@@ -122,9 +192,13 @@ void nv_repl(lua_State *L) {
       stifle_history(2000);
       read_history(r.history); /* a missing file is not an error */
     }
+    rl_readline_name = "nvlua";
+    rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{}()[]+-*/%^~,#";
+    rl_attempted_completion_function = repl_complete;
+    completion_state = L;
   }
   if (luaL_dostring(L, nv_global) != LUA_OK) lua_pop(L, 1);
-  printf("nvlua %s (%s) - nv.* modules load on use, e.g. nv.log, nv.store; Ctrl-D exits\n",
+  printf("nvlua %s (%s) - nv.* modules load on use, e.g. nv.log, nv.store; help() for more; Ctrl-D exits\n",
          NVLUA_VERSION, LUA_RELEASE);
   for (;;) {
     int base = lua_gettop(L);
@@ -166,5 +240,9 @@ void nv_repl(lua_State *L) {
   }
   putchar('\n');
   fflush(stdout);
-  if (r.tty && r.history[0]) write_history(r.history);
+  if (r.tty) {
+    rl_attempted_completion_function = NULL;
+    completion_state = NULL;
+    if (r.history[0]) write_history(r.history);
+  }
 }

@@ -10,6 +10,25 @@ local transmit = require "nv.transmit"
 
 return {
   name = "api_transmission",
+  description = "send the stored metadata to the platform (POST <endpoint>/api/metadata) through the outbox",
+  params = {
+    tenant_id = { help = "tenant recorded on every row and result (default: default)" },
+    api_endpoint = { help = "platform base URL (NUVYN_API_ENDPOINT); the payload goes to <endpoint>/api/metadata" },
+    api_key = { help = "bearer token (NUVYN_API_KEY); masked everywhere" },
+    api_resend = { help = "queue sources again even if an earlier run queued them" },
+    workflow_id = { help = "send this workflow's sources (each at its latest run); default: the latest run that wrote metadata" },
+  },
+  outputs = {
+    transmission_status = "success, partial, failed or nothing_to_send",
+    payloads = "payloads built by this run",
+    sent = "payloads the platform accepted",
+    pending = "payloads left in the outbox for a later run",
+    rejected = "payloads the platform refused",
+    status_code = "the last HTTP status (null if nothing was sent)",
+    api_response = "the platform's last answer",
+    outbox = "the outbox directory",
+  },
+  example = "NUVYN_API_ENDPOINT=https://platform.example NUVYN_API_KEY=... nvlua run api_transmission --workflow-id wf1",
   run = function(ctx)
     local payloads = {}
     if ctx.store then

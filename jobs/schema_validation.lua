@@ -6,6 +6,22 @@ local store = require "nv.store"
 
 return {
   name = "schema_validation",
+  description = "check the _executor_metadata store's five tables, create what is missing, add missing columns",
+  params = {
+    tenant_id = { help = "tenant recorded on every row and result (default: default)" },
+  },
+  outputs = {
+    schema_name = "_executor_metadata",
+    schema_version = "the schema version the store now has",
+    store = "the store kind (sqlite, postgresql, mysql, odbc, databricks)",
+    validation_status = "valid, or what this run had to do (created tables, migrated columns)",
+    tables_found = "tables present",
+    tables_created = "tables this run created",
+    tables_missing = "tables still missing",
+    columns_added = "columns this run added to older tables",
+    recommendations = "what was done or should be done",
+  },
+  example = "nvlua run schema_validation --store sqlite:/tmp/meta.db",
   store = true,
   run = function(ctx)
     local report, err = store.validation_report(ctx.store, ctx.schema_before, ctx.schema_changes)

@@ -38,20 +38,74 @@ M.env_map = {
 -- spec 003 payload names -> ours
 local aliases = { data_source_type = "source_type" }
 
--- command-line flags: flag -> {key, kind}
+-- command-line flags: flag -> {key, kind, help = text, arg = value name}.
+-- `nvlua --help` and `nvlua run JOB --help` print this table (nv.usage):
+-- an entry without help text fails the specs.
 M.flags = {
-  ["--write-to-db"] = { "write_to_db", "true" },
-  ["--no-write-to-db"] = { "write_to_db", "false" },
-  ["--config"] = { nil, "file" },
-  ["--payload"] = { nil, "payload" },
-  ["--store"] = { "store", "value" },
-  ["--workflow-id"] = { "workflow_id", "value" },
-  ["--source-id"] = { "source_id", "value" },
-  ["--log-dir"] = { "log_dir", "value" },
-  ["--log-level"] = { "log_level", "value" },
-  ["--workers"] = { "workers", "value" },
+  ["--write-to-db"] = { "write_to_db", "true",
+    help = "write the sources/tables/columns rows to the store (as EXECUTOR_WRITE_TO_DB=true)" },
+  ["--no-write-to-db"] = { "write_to_db", "false",
+    help = "do not write metadata rows, whatever the environment or payload says" },
+  ["--config"] = { nil, "file", arg = "FILE.json",
+    help = "configuration file (JSON object; the keys of the README's Configuration section)" },
+  ["--payload"] = { nil, "payload", arg = "FILE.json",
+    help = "a spec-003 job payload read from a file instead of NUVYN_JOB_PAYLOAD" },
+  ["--store"] = { "store", "value", arg = "URL",
+    help = "the _executor_metadata store: sqlite:PATH (default sqlite:_executor_metadata.db), "
+      .. "postgresql://..., mysql://..., odbc:..., databricks" },
+  ["--workflow-id"] = { "workflow_id", "value", arg = "ID",
+    help = "workflow identifier recorded on every row (default: the run id)" },
+  ["--source-id"] = { "source_id", "value", arg = "ID", help = "source identifier recorded on every row" },
+  ["--log-dir"] = { "log_dir", "value", arg = "DIR",
+    help = "log files go to DIR/YYYY-MM-DD/RUN_ID.log (default ./logs)" },
+  ["--log-level"] = { "log_level", "value", arg = "LEVEL",
+    help = "DEBUG, INFO (default), WARNING or ERROR" },
+  ["--workers"] = { "workers", "value", arg = "N",
+    help = "parallel workers for multi-source payloads (default: one per core)" },
+  ["--fail-on"] = { "fail_on", "value", arg = "WHEN",
+    help = "exit 1 when: partial (default; any file, table or source failed), warnings (also on warnings), never" },
 }
 local positional = { "data_source_path", "source_type", "tenant_id" }
+M.positional = positional
+
+-- Levenshtein distance, bounded by the lengths (short strings only)
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- The candidate nearest to word (ties: the first in sorted order), or nil
+-- when even that one is too far to be a typo: more than a third of the
+-- word's length (at least 2) edits away.
+function M.nearest(word, candidates)
+  local sorted = {}
+  for _, c in ipairs(candidates) do sorted[#sorted + 1] = c end
+  table.sort(sorted)
+  local best, best_d
+  for _, c in ipairs(sorted) do
+    local d = distance(word, c)
+    if best_d == nil or d < best_d then best, best_d = c, d end
+  end
+  if best and best_d <= math.max(2, #word // 3) then return best end
+  return nil
+end
+
+--- The flag names, sorted.
+function M.flag_names()
+  local names = {}
+  for name in pairs(M.flags) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
 
 local function set_path(t, path, value)
   local head, rest = path:match("^([^.]+)%.(.+)$")
@@ -105,7 +159,10 @@ function M.parse_args(args)
     flag = flag or a
     local spec = M.flags[flag]
     if a:sub(1, 2) == "--" then
-      if not spec then return nil, "unknown option '" .. a .. "'" end
+      if not spec then
+        local near = M.nearest(flag, M.flag_names())
+        return nil, "unknown option '" .. a .. "'" .. (near and (" (did you mean " .. near .. "?)") or "")
+      end
       local kind = spec[2]
       local value = inline
       if kind ~= "true" and kind ~= "false" and value == nil then

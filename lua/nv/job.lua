@@ -3,7 +3,11 @@
 -- A job script (jobs/<name>.lua) returns a table:
 --   return {
 --     name   = "schema_validation",
---     params = { data_source_path = { required = true } },  -- optional
+--     description = "one line: what the job does",   -- `run --list`, `--help`
+--     params = { data_source_path = { required = true, help = "…" } },  -- optional;
+--                  -- keys: required, unless (another key that satisfies it), hint, help
+--     outputs = { key = "meaning", … },  -- main keys of the result (`run JOB --help`)
+--     example = "nvlua run my_job …",
 --     store  = true,                  -- ctx.store must open (else optional)
 --     run    = function(ctx) ... return result_table end,
 --   }
@@ -319,7 +323,12 @@ end
 function M.main(args, sandboxed)
   local job_type = args[1]
   if job_type == "--list" then
-    for _, name in ipairs(M.known_jobs()) do io.stdout:write(name, "\n") end
+    io.stdout:write(require("nv.usage").list_text())
+    return M.EXIT_OK
+  end
+  if job_type == "--help" or job_type == "-h" then
+    io.stdout:write("usage: nvlua run <job_type> [data_source_path] [source_type] [tenant_id] [options]\n",
+      require("nv.usage").main_text())
     return M.EXIT_OK
   end
   local rest = table.move(args, 2, #args, 1, {})
@@ -336,7 +345,10 @@ function M.main(args, sandboxed)
   end
   local path = M.find(job_type)
   if not path then
-    stderr("unknown job type '%s'; known job types: %s", job_type, table.concat(M.known_jobs(), ", "))
+    local known = M.known_jobs()
+    local near = config.nearest(job_type, known)
+    stderr("unknown job type '%s'%s; known job types: %s", job_type,
+      near and (" (did you mean " .. near .. "?)") or "", table.concat(known, ", "))
     return M.EXIT_USAGE
   end
   local roots, env = nil, nil
@@ -348,6 +360,12 @@ function M.main(args, sandboxed)
   if not job then
     stderr("cannot load job '%s': %s", job_type, err)
     return M.EXIT_FAILED
+  end
+  for _, a in ipairs(rest) do -- help wins over everything else: nothing runs, no store opens
+    if a == "--help" or a == "-h" then
+      io.stdout:write(require("nv.usage").job_text(job_type, job))
+      return M.EXIT_OK
+    end
   end
   return M.run_job(job, rest, path, job_type, roots and { sandbox_roots = roots })
 end

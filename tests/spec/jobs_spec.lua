@@ -168,13 +168,27 @@ describe("nvlua run", function()
   it("finds jobs under NVLUA_PATH roots and lists them", function()
     local root = dir .. "/extra"
     os.execute("mkdir -p " .. H.q(root .. "/jobs"))
-    H.write(root .. "/jobs/custom_job.lua", 'return { name = "custom_job", run = function(ctx) return { hello = ctx.tenant_id } end }')
+    H.write(root .. "/jobs/custom_job.lua", 'return { name = "custom_job", description = "says hello", run = function(ctx) return { hello = ctx.tenant_id } end }')
     local code, out = H.run({ "run", "custom_job", "", "", "t9" }, { cwd = dir, env = { NVLUA_PATH = root } })
     assert.equal(0, code)
     assert.equal("t9", one_json(out).hello)
     code, out = H.run({ "run", "--list" }, { cwd = dir, env = { NVLUA_PATH = root } })
     assert.equal(0, code)
-    assert.equal("api_transmission\ncustom_job\ndata_reading\nfull_pipeline\nmetadata_extraction\nquality_assessment\nschema_validation\n", out)
+    -- one line per job: its name first (scripts cut the first field), then its description
+    local names, lines = {}, {}
+    for line in out:gmatch("[^\n]+") do
+      names[#names + 1] = line:match("^(%S+)")
+      lines[names[#names]] = line
+    end
+    assert.same({ "api_transmission", "custom_job", "data_reading", "full_pipeline", "metadata_extraction",
+                  "quality_assessment", "schema_validation" }, names)
+    assert.matches("^custom_job +says hello$", lines.custom_job)
+    for _, name in ipairs(names) do
+      if name ~= "custom_job" then
+        local description = dofile(H.root .. "/jobs/" .. name .. ".lua").description
+        assert.equal(name .. string.rep(" ", #"metadata_extraction" + 2 - #name) .. description, lines[name])
+      end
+    end
   end)
 
   it("honours EXECUTOR_LOG_LEVEL and EXECUTOR_LOG_DIR", function()

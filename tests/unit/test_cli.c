@@ -30,6 +30,19 @@ int main(void) {
   CHECK(c.action == NV_CLI_ERROR);
   CHECK_STR(c.message, "unrecognized option '--frobnicate'");
 
+  /* a misspelt long option names the nearest one */
+  PARSE(c, "nvlua", "--verison");
+  CHECK(c.action == NV_CLI_ERROR);
+  CHECK_STR(c.message, "unrecognized option '--verison' (did you mean --version?)");
+  PARSE(c, "nvlua", "--sandbx", "s.lua");
+  CHECK_STR(c.message, "unrecognized option '--sandbx' (did you mean --sandbox?)");
+  PARSE(c, "nvlua", "--hlep");
+  CHECK_STR(c.message, "unrecognized option '--hlep' (did you mean --help?)");
+  PARSE(c, "nvlua", "--nope");
+  CHECK_STR(c.message, "unrecognized option '--nope'");
+  PARSE(c, "nvlua", "--an-option-far-longer-than-anything-we-know-of");
+  CHECK_STR(c.message, "unrecognized option '--an-option-far-longer-than-anything-we-know-of'");
+
   PARSE(c, "nvlua", "-v");
   CHECK(c.action == NV_CLI_VERSION);
   PARSE(c, "nvlua", "--version");

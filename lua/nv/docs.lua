@@ -1,0 +1,510 @@
+-- nv.docs: one line per function of every nv.* module, as data — what the
+-- REPL's help() prints (nv.help). Written from each module's source; the
+-- specs check that every function a module exports is listed here and that
+-- nothing listed is missing from it, so a new function cannot go
+-- undocumented. Per module: summary, functions = {name = "signature: meaning"},
+-- methods (optional) = {"obj:method(...) -> ...: meaning", ...}.
+return {
+  ["nv.azure"] = {
+    summary = "Azure Blob Storage over nv.http: Shared Key and SAS signing, List Blobs, ranged GETs",
+    functions = {
+      client = "client(loc, azcfg) -> client | nil, msg: a client for a parsed location and cfg.azure",
+      parse_connection_string = "parse_connection_string(s) -> {account_name, account_key, blob_endpoint, sas, ...} | nil, msg",
+      parse_url = "parse_url(url) -> {account, container, prefix, base, sas} | nil, msg: https://, abfss://, wasbs://, emulator URLs",
+      service_sas = "service_sas(o) -> SAS query text for a container or blob (tests and emulators)",
+      string_to_sign = "string_to_sign(method, url_path, query, headers, account) -> the Shared Key string to sign",
+    },
+    methods = {
+      "client:list(prefix [, opts]) -> entries | nil, msg: every blob under prefix, paginated",
+      "client:get(blob [, opts]) -> nv.http response | nil, msg (range=, output=, max_body=)",
+      "client:put(blob, body) -> true | nil, msg;  client:create_container() -> true | nil, msg",
+      "client:url(blob [, params]) -> request URL;  client:display(blob) -> URL without secrets",
+    },
+  },
+  ["nv.config"] = {
+    summary = "a job's configuration: command line > NUVYN_JOB_PAYLOAD > --config file > environment > defaults",
+    functions = {
+      flag_names = "flag_names() -> the job options (keys of config.flags), sorted",
+      load = "load{args=, getenv=, job_type=} -> cfg | nil, msg (a usage error)",
+      nearest = "nearest(word, candidates) -> the candidate within typo distance of word | nil",
+      parse_args = "parse_args(args) -> {values, config_file, payload_file} | nil, msg: the job arguments",
+      parse_bool = "parse_bool(v, what) -> boolean | nil, msg: true/false/1/0/yes/no/on/off",
+      register_secrets = "register_secrets(t, add): calls add(secret) for every secret value in t (recursively)",
+    },
+  },
+  ["nv.connectors"] = {
+    summary = "the compiled-in connector registry (connectors/registry.c)",
+    functions = {
+      find = "find(source_type) -> {name=, source_types=, asset_types=, ...} | nil",
+      names = "names() -> {connector names}",
+    },
+  },
+  ["nv.csv"] = {
+    summary = "streaming CSV reader (host/csv.c): dialect sniffing, profiling into nv.profile, previews",
+    functions = {
+      open = "open(path [, {delimiter=, quote=, escape=, header=, encoding=, compression=, max_record_bytes=}]) "
+        .. "-> reader | nil, msg, code: what is not given is sniffed from the first 64 KiB",
+      sniff = "sniff(path [, {compression=}]) -> dialect | nil, msg, code: delimiter, quote, header, encoding",
+    },
+    methods = {
+      "r:header() -> {name, ...};  r:dialect() -> the dialect used",
+      "r:profile_into(p [, {max_rows=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats: feeds profile p",
+      "r:rows([max = 20]) -> iterator over arrays of strings (a preview)",
+      "r:close(): idempotent; also __gc and __close (local r <close> = nv.csv.open(path))",
+    },
+  },
+  ["nv.databricks"] = {
+    summary = "Databricks SQL Statement Execution API client over nv.http",
+    functions = {
+      base_url = "base_url(host [, insecure_http]) -> workspace URL | nil, msg",
+      bind = "bind(sql, params, n) -> statement text and parameter list for `?` markers",
+      connect = "connect(opts) -> client | nil, msg, code",
+      named_markers = "named_markers(sql, nulls) -> sql with :p1, :p2, ..., number of markers",
+      settings = "settings(cfg, env) -> connect options from cfg.databricks and DATABRICKS_*",
+      sleep = "sleep(seconds): the pause between polls (replaceable by tests)",
+      warehouse_id = "warehouse_id(http_path) -> id | nil, msg: from /sql/1.0/warehouses/<id>",
+    },
+    methods = {
+      "client:execute(sql, params) -> {statement_id, columns, rows, row_count} | nil, msg, code",
+      "client:query(sql, ...) -> rows | nil, msg, code;  client:exec(sql, ...) -> true | nil, msg, code",
+      "client:get(path, query) -> decoded JSON | nil, msg, code: any REST GET (Unity Catalog)",
+    },
+  },
+  ["nv.dbsource"] = {
+    summary = "a relational database as a metadata source: set-based catalog queries, pushed-down profiles",
+    functions = {
+      engine_for = "engine_for(kind, db, choice) -> the catalog engine for an open connection",
+      now = "now() -> seconds since the epoch (nv.sys.now; replaceable by tests)",
+      odbc_engine = "odbc_engine(opts) -> a name of odbc_engines | nil, msg",
+      resolve = "resolve(src) -> engine name, target | nil, msg",
+      source = "source(ctx, src, opts, model) -> model: schemas, tables, columns, keys, profiles",
+      supported_asset_types = "supported_asset_types() -> {\"database\", \"schema\", ...}",
+      test_connection = "test_connection(src, opts) -> true, info | nil, msg",
+    },
+  },
+  ["nv.delta"] = {
+    summary = "Delta Lake tables: the live data files from replaying _delta_log (and checkpoints)",
+    functions = {
+      claim = "claim(roots, rel) -> the Delta table prefix a listed path belongs to, path inside | nil",
+      group = "group(files, root, deltas, group, opts) -> tables: Delta tables first, then the rest",
+      is_log = "is_log(names) -> whether names hold a commit or checkpoint",
+      load_local = "load_local(root, files) -> {[prefix] = snapshot | {error = msg}}",
+      local_roots = "local_roots(root, files) -> directories of a listing that hold a _delta_log",
+      log_local = "log_local(dir) -> the log of a _delta_log directory on disk",
+      log_remote = "log_remote(o) -> the log of listed objects (nv.remote)",
+      roots_of = "roots_of(rels) -> table prefixes of listed keys that have a _delta_log child",
+      snapshot = "snapshot(log) -> {version, live, nlive, removed, ...} | nil, msg naming the log file",
+      unescape = "unescape(p) -> a percent-decoded Delta path",
+    },
+  },
+  ["nv.docs"] = {
+    summary = "this documentation, as data (what help() prints)",
+    functions = {},
+  },
+  ["nv.drift"] = {
+    summary = "schema drift against the source's previous run: tables/columns added or removed, type and row-count changes",
+    functions = {
+      compare = "compare(prev, rec, opts) -> drift document, changed",
+      detect = "detect(store, rec, opts) -> drift | nil (no previous run)",
+      load = "load(store, source_id, run_id) -> name -> {row_count, columns}",
+      previous_run = "previous_run(store, source_id, run_id) -> the previous successful run id | nil",
+    },
+  },
+  ["nv.extract"] = {
+    summary = "the extraction pipeline: source -> tables -> readers -> profiles -> quality, in bounded memory",
+    functions = {
+      open_reader = "open_reader(file, format, opts) -> reader | nil, msg",
+      preview_file = "preview_file(f, format, popts) -> columns, rows and raw preview of one file",
+      preview_sheet = "preview_sheet(path, sheet, nrows) -> rows, error?",
+      preview_text = "preview_text(path, nbytes) -> the first bytes of a file, cut at a line end",
+      process = "process(ctx, src, opts) -> model: extract one source, check drift, write it when write_to_db",
+      profile_table = "profile_table(ctx, t, opts, progress) -> the table model (all its files profiled)",
+      profile_workbook = "profile_workbook(ctx, g, opts, progress) -> one table per worksheet",
+      run = "run(ctx, opts) -> source models: every source of the job (several in parallel)",
+      run_parallel = "run_parallel(ctx, list, opts, nworkers) -> models, on nworkers threads",
+      source = "source(ctx, src, opts) -> the source model (status success | partial | failed)",
+      sources = "sources(ctx) -> the job's sources, warnings",
+      store_record = "store_record(ctx, model) -> the nv.store write_source record of a model",
+      worker = "worker(text) -> text: one source in a worker thread (nv.workers.map)",
+    },
+  },
+  ["nv.filesource"] = {
+    summary = "local file sources: listing, grouping files into tables (partitions), format detection",
+    functions = {
+      format = "format(file, source_type) -> format, compression | nil, msg",
+      group = "group(files, root) -> {{key, name, files, partition_columns, partitions}, ...}",
+      hash = "hash(s) -> 64-bit FNV-1a of s as 16 hex digits",
+      list = "list(path, opts) -> files, errors | nil, msg (include=, exclude=, include_hidden=)",
+      local_path = "local_path(path) -> path without file://",
+    },
+  },
+  ["nv.fs"] = {
+    summary = "the local file connector (connectors/fs.c): listing and content-based format detection",
+    functions = {
+      detect = "detect(path) -> format, compression | nil, msg: parquet|xlsx|xls|zip|json|csv|binary|empty",
+      head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg",
+      list = "list(path [, {include=, exclude=, include_hidden=, follow_links=, max_files=}]) -> files, errors | nil, msg, errno",
+    },
+  },
+  ["nv.help"] = {
+    summary = "help() and Tab completion in the REPL",
+    functions = {
+      complete = "complete(word) -> the completions of word against the live Lua state, sorted",
+      help = "help([x]) -> prints the overview, or the docs of a module / function (a value or a name)",
+      matches = "matches(word) -> completions in readline's order (common prefix first)",
+      text = "text([x]) -> what help(x) prints",
+    },
+  },
+  ["nv.host"] = {
+    summary = "the host's facts: version, root (the install tree), roots (NVLUA_PATH first); no functions",
+    functions = {},
+  },
+  ["nv.http"] = {
+    summary = "HTTP(S) through libcurl: retries with backoff, gzip, bounded bodies, masked errors",
+    functions = {
+      get = "get(url [, opts]) -> response | nil, msg, code",
+      post_json = "post_json(url, value [, opts]) -> response (+ .json, the decoded body) | nil, msg, code",
+      request = "request{method=, url=, headers=, body=, timeout=, retries=, bearer=, output=, ...} "
+        .. "-> {status, headers, body, attempts, elapsed, url} | nil, msg, code",
+    },
+  },
+  ["nv.httpd"] = {
+    summary = "a small HTTP/1.1 server (libmicrohttpd) whose handlers run inside srv:poll()",
+    functions = {
+      listen = "listen{bind=, port=, max_body=, max_connections=, timeout=} -> srv | nil, msg, errno",
+      secure_equal = "secure_equal(a, b) -> boolean, in constant time",
+    },
+    methods = {
+      "srv:on_request(function(req) return status, headers, body end)",
+      "srv:poll(timeout_ms) -> requests answered;  srv:port() -> the bound port;  srv:close()",
+    },
+  },
+  ["nv.job"] = {
+    summary = "the job contract and runner: config, logging, store, run record, one JSON result",
+    functions = {
+      find = "find(job_type) -> path of jobs/<job_type>.lua in the first root that has it | nil",
+      job_dirs = "job_dirs() -> the jobs/ directories, highest priority first",
+      known_jobs = "known_jobs() -> job type names, sorted",
+      load = "load(path [, env]) -> job table | nil, msg",
+      logger = "logger(module) -> lg with lg:debug/info/warning/error(fmt, ...)",
+      main = "main(args [, sandboxed]) -> exit code: `nvlua run` (e.g. nv.job.main{\"schema_validation\"})",
+      run_job = "run_job(job, args, script_path, job_type, opts) -> exit code: runs a loaded job",
+      run_sandboxed = "run_sandboxed(path, args) -> exit code: a script in the sandbox",
+    },
+  },
+  ["nv.json"] = {
+    summary = "JSON: decoding by lua-cjson; encoding here, with sorted keys, json.array and json.null",
+    functions = {
+      array = "array([t]) -> t marked as a JSON array (so an empty one encodes as [])",
+      decode = "decode(s) -> value | nil, msg",
+      encode = "encode(v) -> compact JSON text with sorted object keys",
+      is_array = "is_array(t) -> whether t encodes as a JSON array",
+    },
+  },
+  ["nv.jsonfile"] = {
+    summary = "NDJSON / top-level-array JSON files (plain, gzip, zstd) streamed into a profile",
+    functions = {
+      open = "open(path [, {compression=, max_record_bytes=, format=}]) -> reader | nil, msg, errno",
+    },
+    methods = {
+      "r:format() -> \"ndjson\" | \"array\"",
+      "r:profile_into(p [, {max_records=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats",
+      "r:records([max = 20]) -> iterator over records as nested tables;  r:close()",
+    },
+  },
+  ["nv.limits"] = {
+    summary = "memory and CPU limits of this Lua state (the sandbox turns them on)",
+    functions = {
+      set_cpu = "set_cpu(seconds | 0): CPU time limit of the whole process",
+      set_memory = "set_memory(bytes | 0): memory cap of the allocator",
+      usage = "usage() -> {used, peak, max, cpu, cpu_limit}",
+    },
+  },
+  ["nv.log"] = {
+    summary = "levelled, masked log lines (`HH:MM:SS - module - LEVEL - message`) on stderr and the run's file",
+    functions = {
+      add_secret = "add_secret(s): s is replaced by *** in every line, result and stored parameter",
+      close_file = "close_file(): stop writing the log file",
+      enabled = "enabled(level) -> whether lines at level are written",
+      level = "level() -> the current level name",
+      mask = "mask(s) -> s with every registered secret (and bearer tokens, URL passwords) masked",
+      open_file = "open_file(path) -> true | nil, msg: append log lines to path",
+      records = "records() -> the records kept since the last call, dropped count",
+      set_level = "set_level(level): DEBUG, INFO, WARNING or ERROR (raises on anything else)",
+      set_stderr = "set_stderr(on): whether lines also go to stderr",
+      write = "write(level, module, message)",
+    },
+  },
+  ["nv.mysql"] = {
+    summary = "MySQL/MariaDB driver (mariadb-connector-c), the same shape as nv.store.sqlite",
+    functions = {
+      describe = "describe(url) -> {host, port, database, user} | nil, msg",
+      open = "open(url [, {connect_timeout=, read_only=}]) -> conn | nil, msg, errno",
+    },
+    methods = {
+      "conn:exec(sql, ...) -> affected rows | nil, msg, errno;  conn:query(sql, ...) -> rows, colnames",
+      "conn:info() -> {host, port, database, user, server_version};  conn:close()",
+    },
+  },
+  ["nv.objstore"] = {
+    summary = "C primitives for object stores: listings, times, hashes, encodings, globs",
+    functions = {
+      base64 = "base64(s) -> text",
+      glob = "glob(pattern, rel) -> boolean: fnmatch on the path, then on its basename",
+      hex = "hex(s) -> lowercase hex",
+      hmac_sha256 = "hmac_sha256(key, data) -> 32 raw bytes",
+      parse_list = "parse_list(xml) -> {kind, entries, next, truncated, code, message} | nil, msg: S3/Azure listings",
+      parse_time = "parse_time(s) -> epoch | nil: ISO 8601 Z or RFC 1123",
+      sha256 = "sha256(data) -> 32 raw bytes",
+      trim_partial_line = "trim_partial_line(path) -> bytes kept | nil, msg: cut a prefix download after its last newline",
+      unbase64 = "unbase64(text) -> s | nil, msg",
+    },
+  },
+  ["nv.odbc"] = {
+    summary = "any ODBC driver through unixODBC, the same shape as nv.pg, plus catalog functions",
+    functions = {
+      describe = "describe(connstr) -> {driver, dsn, host, port, database, user}",
+      open = "open(connstr [, {connect_timeout=, login_timeout=, read_only=, query_timeout=}]) -> conn | nil, msg, sqlstate",
+    },
+    methods = {
+      "conn:exec(sql, ...) -> affected rows;  conn:query(sql | {sql, max_rows=}, ...) -> rows, colnames",
+      "conn:tables/columns/primary_keys/foreign_keys(...) -> rows, colnames (ODBC catalog functions)",
+      "conn:begin() / conn:commit() / conn:rollback();  conn:info();  conn:close()",
+    },
+  },
+  ["nv.outbox"] = {
+    summary = "the on-disk outbox of payloads waiting for the platform (sent by later runs)",
+    functions = {
+      default_dir = "default_dir(cfg) -> cfg.outbox_dir, /dbfs/executor/outbox on Databricks, else ./outbox",
+      ledger_id = "ledger_id(run_id, source_id) -> the ledger key of a queued source",
+      new_key = "new_key() -> a new Idempotency-Key (32 hex digits)",
+      open = "open(dir) -> outbox | nil, msg (creating dir)",
+    },
+    methods = {
+      "box:put(body, key);  box:pending() / box:rejected() -> entries;  box:read(entry);  box:remove(entry)",
+      "box:reject(entry, info, encode);  box:ledger();  box:record(ids)",
+    },
+  },
+  ["nv.parquet"] = {
+    summary = "Parquet: metadata from the footer alone, profiles from data pages, row previews",
+    functions = {
+      open = "open(path [, {size=, ranges=}]) -> reader | nil, msg, code: reads only the footer",
+    },
+    methods = {
+      "r:metadata() -> {num_rows, created_by, version, row_groups, key_value, columns}",
+      "r:profile_into(p [, {row_groups=, max_rows=}]) -> stats | nil, msg, stats",
+      "r:rows([max = 20]) -> iterator over row tables;  r:row_group_ranges();  r:close()",
+    },
+  },
+  ["nv.pg"] = {
+    summary = "PostgreSQL driver over libpq, `?` parameters, the same shape as nv.store.sqlite",
+    functions = {
+      describe = "describe(url_or_conninfo) -> {host, port, database, user} | nil, msg",
+      open = "open(url_or_conninfo [, {connect_timeout=, read_only=, application_name=}]) -> conn | nil, msg, code",
+    },
+    methods = {
+      "conn:exec(sql, ...) -> affected rows | nil, msg, sqlstate;  conn:query(sql, ...) -> rows, colnames",
+      "conn:info() -> {host, port, database, user, server_version};  conn:close()",
+    },
+  },
+  ["nv.pqfooter"] = {
+    summary = "Parquet read footer-first from an object store, and table columns from footers alone",
+    functions = {
+      add = "add(acc, md): accumulate one file's footer metadata into acc",
+      fetch = "fetch(get, size, path, opts) -> {ranges, row_groups, requests, ...} | nil, msg",
+      merge = "merge(columns, acc): merge footer-only columns into profiled ones",
+    },
+  },
+  ["nv.pretty"] = {
+    summary = "values as readable text (the REPL's result printer)",
+    functions = {
+      format = "format(v) -> v rendered as text: tables expanded, strings quoted",
+      print = "print(...): each argument on its own line",
+    },
+  },
+  ["nv.proc"] = {
+    summary = "child processes without a shell, and signals received through a signalfd",
+    functions = {
+      kill = "kill(pid [, sig]) -> true | nil, msg, errno: sig a number or TERM, KILL, INT, HUP, USR1, USR2",
+      poll = "poll(pid) -> \"running\" | \"exited\", code | \"signaled\", signo | nil, msg, errno",
+      spawn = "spawn{argv=, env=, replace=, stdout=, stderr=, stdin=, cwd=} -> pid | nil, msg, errno",
+      trap = "trap{\"TERM\", ...} -> trap | nil, msg, errno: trap:take() -> pending signal name | nil; trap:close()",
+      wait = "wait(pid) -> as poll, blocking until the child ends",
+    },
+  },
+  ["nv.profile"] = {
+    summary = "the column profiler engine (counts, types, distinct, top values, quantiles) as a userdata",
+    functions = {
+      new = "new() -> p, an empty profile",
+    },
+    methods = {
+      "p:column(name) -> 0-based index;  p:set_native_type(col, type)",
+      "p:add(col, value);  p:add_row({v1, v2, ...});  p:add_rows(n);  p:merge(other)",
+      "p:result() -> {rows=, columns={...}};  p:close()",
+    },
+  },
+  ["nv.quality"] = {
+    summary = "the six quality dimensions scored per column, table and source (README: Quality dimensions)",
+    functions = {
+      column = "column(c, findings) -> scores (0-100 or nil per dimension), findings",
+      level = "level(score) -> Excellent, Good, Fair or Poor",
+      summarize = "summarize(tables) -> {overall_score, quality_level, quality_metrics, recommendations}",
+      table = "table(t, opts) -> {scores, columns = {name -> scores}, findings}",
+    },
+  },
+  ["nv.remote"] = {
+    summary = "object-store sources (S3, Azure Blob) turned into local files for the extraction",
+    functions = {
+      is_remote = "is_remote(path, source_type) -> \"s3\" | \"azure\" | nil",
+      materialize = "materialize(ctx, src, opts) -> files, errors, cleanup, deltas | nil, msg",
+    },
+  },
+  ["nv.report"] = {
+    summary = "the JSON result shapes of spec 001 (per job) and spec 003 (several sources)",
+    functions = {
+      aggregate = "aggregate(ctx, models, shape) -> one result, or the multi-source aggregate",
+      metadata = "metadata(m) -> metadata_extraction's result for one source model",
+      quality = "quality(m) -> quality_assessment's result for one source model",
+      reading = "reading(ctx, m, opts) -> data_reading's result for one source model",
+    },
+  },
+  ["nv.s3"] = {
+    summary = "Amazon S3 and S3-compatible stores over nv.http: SigV4, ListObjectsV2, ranged GETs",
+    functions = {
+      client = "client(aws) -> client: cfg.aws keys, region, endpoint_url (unsigned without keys)",
+      encode = "encode(s, keep_slash) -> RFC 3986 percent-encoding",
+      parse_url = "parse_url(\"s3://bucket/prefix\") -> {bucket, prefix} | nil, msg",
+      query = "query(params) -> a query string with keys sorted",
+      status_message = "status_message(resp) -> \"403 Forbidden (AccessDenied)\"",
+      transport_cause = "transport_cause(msg, code) -> the cause of a failed nv.http call",
+    },
+    methods = {
+      "client:list(bucket, prefix [, {max_keys=}]) -> entries | nil, msg",
+      "client:get(bucket, key [, {range=, output=, max_body=}]) -> response | nil, msg;  client:put(bucket, key, body)",
+      "client:url(bucket, key [, query]) -> request URL;  client:request(opts)",
+    },
+  },
+  ["nv.sandbox"] = {
+    summary = "restricted globals, file access under allowed roots, CPU/memory limits (--sandbox)",
+    functions = {
+      allowed = "allowed(path, roots) -> whether path lies under one of roots",
+      env = "env(roots) -> a fresh global table for a sandboxed chunk",
+      limit = "limit(): turns the limits on (once per process)",
+      loadfile = "loadfile(path, roots) -> chunk | nil, msg, loaded into a sandbox env",
+      roots = "roots(cfg) -> the allowed roots from the configuration and environment",
+    },
+  },
+  ["nv.schema"] = {
+    summary = "the _executor_metadata tables as data (name, version, tables, by_name, types); no functions",
+    functions = {},
+  },
+  ["nv.serial"] = {
+    summary = "plain data to Lua literal text and back (how values cross between worker states)",
+    functions = {
+      dump = "dump(v) -> text (raises on values that are not plain data)",
+      load = "load(text) -> v, loaded in an empty environment",
+    },
+  },
+  ["nv.server"] = {
+    summary = "`nvlua serve`: the spec-003 job server (POST /jobs/create, GET /jobs/<id>, cancel, health)",
+    functions = {
+      is_loopback = "is_loopback(addr) -> whether addr is 127.0.0.0/8 or ::1",
+      main = "main(args) -> exit code: `nvlua serve [--port N] [--bind ADDR] ...`",
+      new = "new(settings, token) -> a server state (no socket yet)",
+      parse_args = "parse_args(args) -> opts | nil, msg",
+    },
+  },
+  ["nv.store"] = {
+    summary = "the _executor_metadata store: SQLite (default), PostgreSQL, MySQL, ODBC, Databricks",
+    functions = {
+      open = "open(url [, cfg]) -> store | nil, msg (default sqlite:_executor_metadata.db)",
+      parse_url = "parse_url(url) -> kind, target | nil, msg",
+      timestamp = "timestamp(epoch) -> UTC text \"2026-11-25 19:09:13.123\"",
+      validation_report = "validation_report(store, before, changes) -> schema_validation's result",
+    },
+    methods = {
+      "st:query(sql, ...) -> rows, colnames | nil, msg (tables as _executor_metadata.<table>)",
+      "st:validate();  st:ensure() -> changes, before;  st:transaction(fn)",
+      "st:insert(t, row);  st:upsert(t, row);  st:delete(t, where);  st:write_source(rec);  st:close()",
+    },
+  },
+  ["nv.store.sqlite"] = {
+    summary = "the SQLite driver under the default store",
+    functions = {
+      open = "open(path [, {schema = \"_executor_metadata\"}]) -> db | nil, msg, code",
+    },
+    methods = {
+      "db:exec(sql, ...) -> changes;  db:query(sql, ...) -> rows, colnames;  db:script(sql) -> true",
+      "db:close(): idempotent; also __gc and __close",
+    },
+  },
+  ["nv.sys"] = {
+    summary = "the OS facts Lua's standard library lacks",
+    functions = {
+      getpid = "getpid() -> the process id",
+      hostname = "hostname() -> the host name | nil, msg",
+      isatty = "isatty(fd) -> boolean",
+      listdir = "listdir(path) -> {names...} | nil, msg, errno",
+      mkdirs = "mkdirs(path) -> true | nil, msg, errno (mkdir -p)",
+      monotonic = "monotonic() -> seconds on a clock that never goes back",
+      now = "now() -> seconds since the epoch, sub-second precision",
+      random_hex = "random_hex(nbytes) -> 2*nbytes hex characters from the kernel CSPRNG",
+      realpath = "realpath(path) -> absolute path without symlinks | nil, msg, errno",
+      remove_tree = "remove_tree(path) -> true | nil, msg, errno: path and everything below it",
+      sleep = "sleep(seconds): waits that long (at most a day)",
+      stat = "stat(path) -> {type, size, mtime} | nil, msg, errno",
+    },
+  },
+  ["nv.transmit"] = {
+    summary = "metadata payloads for the platform API, delivered through the outbox",
+    functions = {
+      build = "build(ctx, recs [, limits]) -> payloads",
+      collect = "collect(ctx) -> recs, scope | nil, msg: the stored rows to send",
+      flush = "flush(ctx, box, s) -> {sent, rejected, status_code, api_response, error}",
+      from_models = "from_models(ctx, models) -> recs",
+      run = "run(ctx, models) -> result: build and send the models of this run",
+      send = "send(ctx [, payloads]) -> {transmission_status, sent, pending, rejected, ...}",
+      settings = "settings(cfg) -> endpoint, key, retries, limits, ...",
+      unqueued = "unqueued(ctx, recs) -> recs not queued before, n_skipped",
+    },
+  },
+  ["nv.unitycatalog"] = {
+    summary = "a Databricks Unity Catalog metastore as a metadata source (catalog only, no warehouse)",
+    functions = {
+      handles = "handles(src) -> true when src is a uc:// or databricks:// source",
+      list_all = "list_all(client, path, key, query, page_size) -> items, pages | nil, msg",
+      parse_path = "parse_path(path) -> {host?, catalog?, schema?} | nil, msg",
+      source = "source(ctx, src, opts, model) -> model",
+    },
+  },
+  ["nv.usage"] = {
+    summary = "the command line's help texts (nvlua --help, run --list, run JOB --help)",
+    functions = {
+      job_text = "job_text(name, job) -> `nvlua run JOB --help`",
+      jobs = "jobs() -> {{name, job | error}, ...} for every job found",
+      list_text = "list_text() -> `nvlua run --list`",
+      main_text = "main_text() -> the jobs and job options part of `nvlua --help`",
+      option_lines = "option_lines(out [, extra]) -> out with one line per job option",
+      print_main = "print_main() -> 0, after writing main_text()",
+      summary = "summary(entry) -> a job's one-line description",
+    },
+  },
+  ["nv.workers"] = {
+    summary = "a Lua function over many inputs on a pool of OS threads, one lua_State each",
+    functions = {
+      map = "map(\"module.function\", {input strings}, nthreads) -> {{ok = true, value =} | {ok = false, error =}, ...}",
+      ncpu = "ncpu() -> the number of online processors",
+    },
+  },
+  ["nv.xlsx"] = {
+    summary = "Excel .xlsx workbooks: sheets, profiles per sheet, row previews",
+    functions = {
+      open = "open(path) -> workbook | nil, msg, code (legacy .xls: code \"unsupported\")",
+    },
+    methods = {
+      "wb:sheets() -> {{name, index, state, dimension}, ...};  wb:date1904() -> boolean",
+      "wb:profile_sheet_into(sheet, p [, {max_rows=}]) -> stats | nil, msg, stats (sheet: name or 1-based index)",
+      "wb:rows(sheet [, max = 20]) -> iterator over row arrays;  wb:close()",
+    },
+  },
+}
