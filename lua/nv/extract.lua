@@ -373,9 +373,8 @@ function M.profile_table(ctx, t, opts, progress)
   return model
 end
 
--- source types (or URL schemes) handled by nv.dbsource
-M.db_kinds = { postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true,
-               snowflake = true, sqlserver = true, databricks_sql = true }
+-- source types (or URL schemes) handled by nv.dbsource (nv.sourcetypes)
+M.db_kinds = require("nv.sourcetypes").where(nil, "database")
 
 --- An Excel workbook: one table per worksheet ("book.xlsx#Sheet1").
 function M.profile_workbook(ctx, g, opts, progress)

@@ -47,8 +47,8 @@ local pqfooter = require "nv.pqfooter"
 
 local M = {}
 
-local s3_types = { aws_s3 = true, s3 = true }
-local azure_types = { azure_blob = true, azure = true, adls = true, adls_gen2 = true, azure_datalake = true }
+local s3_types = require("nv.sourcetypes").where(nil, "s3")
+local azure_types = require("nv.sourcetypes").where(nil, "azure")
 local azure_schemes = { abfs = true, abfss = true, wasb = true, wasbs = true }
 
 function M.is_remote(path, source_type)
