@@ -53,9 +53,17 @@ describe("extraction jobs", function()
 
   it("metadata_extraction profiles every table and fails bad files alone", function()
     local code, out, err = H.run({ "run", "metadata_extraction", src, "auto", "acme" }, { cwd = dir })
-    assert.equal(0, code, err)
+    assert.equal(1, code, err) -- issue 11: a partial run exits 1 by default (fail_on = partial)
     local r = one_json(out)
     assert.equal("partial", r.extraction_status)
+    assert.equal("partial", r.status)
+    assert.is_false(r.success)
+    assert.equal(6, r.objects_total)
+    assert.equal(4, r.objects_succeeded)
+    local failed_paths = {}
+    for _, f in ipairs(r.failed_objects) do failed_paths[#failed_paths + 1] = f.path end
+    table.sort(failed_paths)
+    assert.same({ src .. "/binary.csv", src .. "/truncated.csv.gz" }, failed_paths)
     assert.equal(7, r.files_found)
     local tables = by_name(r.tables)
     assert.same({ "binary.csv", "customers.csv", "empty.csv", "events.ndjson", "orders", "truncated.csv.gz" },
@@ -122,7 +130,7 @@ describe("extraction jobs", function()
   it("writes sources, tables and columns with --write-to-db, replacing on re-run", function()
     local code, out = H.run({ "run", "metadata_extraction", src, "auto", "acme", "--write-to-db",
                               "--workflow-id", "wf-1", "--source-id", "lake" }, { cwd = dir })
-    assert.equal(0, code)
+    assert.equal(1, code) -- partial (two bad files): exit 1, what succeeded is still written
     local r = one_json(out)
     assert.is_true(r.written_to_db)
     local st = H.open_store(dir)
@@ -187,7 +195,8 @@ describe("extraction jobs", function()
   end)
 
   it("records schema drift against the source's previous run", function()
-    local args = { "run", "metadata_extraction", src, "auto", "acme", "--write-to-db", "--source-id", "lake" }
+    local args = { "run", "metadata_extraction", src, "auto", "acme", "--write-to-db", "--source-id", "lake",
+                   "--fail-on", "never" } -- the source has two bad files: partial
     local code, out = H.run(args, { cwd = dir })
     assert.equal(0, code)
     assert.is_nil(one_json(out).schema_drift) -- first run: nothing to compare with
@@ -228,8 +237,9 @@ describe("extraction jobs", function()
       .. H.q(dir .. "/pq/events/part-00001.parquet") .. " && cp " .. H.q(pt .. "nation.dict-malformed.parquet") .. " "
       .. H.q(dir .. "/pq/"))
     local code, out, err = H.run({ "run", "metadata_extraction", dir .. "/pq" }, { cwd = dir })
-    assert.equal(0, code, err)
+    assert.equal(1, code, err) -- partial: the malformed file fails alone, and the run exits 1 (fail_on = partial)
     local r = one_json(out)
+    assert.equal(dir .. "/pq/nation.dict-malformed.parquet", r.failed_objects[1].path)
     local t = by_name(r.tables)
     assert.equal(16, t.events.row_count)
     assert.equal("parquet", t.events.file_type)
@@ -264,8 +274,12 @@ describe("extraction jobs", function()
     } })
     local code, out, err = H.run({ "run", "metadata_extraction", "", "auto", "default", "--write-to-db" },
       { cwd = dir, env = { NUVYN_JOB_PAYLOAD = payload } })
-    assert.equal(0, code)
+    assert.equal(1, code) -- issue 11: one source of two failed: partial, exit 1 (fail_on = partial)
     local r = one_json(out)
+    assert.equal("partial", r.status)
+    assert.equal(1, #r.failed_objects)
+    assert.equal("b", r.failed_objects[1].source)
+    assert.matches("missing%-dir: No such file or directory", r.failed_objects[1].reason)
     assert.equal("wf-9", r.workflow_id)
     assert.equal(2, r.total_sources)
     assert.equal(1, r.sources_processed)

@@ -34,4 +34,171 @@ describe("honest statuses", function()
     code = H.run({ "run", "metadata_extraction", dir .. "/a.csv", "--fail-on", "always" }, { cwd = dir })
     assert.equal(2, code)
   end)
+  it("a non-empty file that a forced format reads as 0 rows is a failed file with the reason", function()
+    local lines = { "id,name" }
+    for k = 1, 8 do lines[#lines + 1] = k .. ",n" .. k end -- 9 lines, none of them JSON
+    H.write(dir .. "/people.csv", table.concat(lines, "\n") .. "\n")
+    local code, r = run(dir, { "run", "metadata_extraction", dir .. "/people.csv", "json" })
+    assert.equal(1, code)
+    assert.equal("failed", r.status)
+    assert.is_false(r.success)
+    local t = r.tables[1]
+    assert.equal("failed", t.status)
+    assert.equal(0, t.row_count)
+    local want = "^" .. (dir .. "/people.csv"):gsub("%p", "%%%0")
+        .. ": forced json: 9 of 9 records invalid %(first: [^\n]*%) \u{2014} the content looks like CSV$"
+    assert.matches(want, t.errors[1])
+    assert.matches(want, r.failed_objects[1].reason)
+    assert.equal(dir .. "/people.csv", r.failed_objects[1].path)
+    -- forced parquet: the reader's reason, and what the content looks like
+    code, r = run(dir, { "run", "metadata_extraction", dir .. "/people.csv", "parquet" })
+    assert.equal(1, code)
+    assert.matches("people%.csv: forced parquet: not a Parquet file [^\n]* \u{2014} the content looks like CSV$",
+      r.tables[1].errors[1])
+    -- the same file under its own format is a table
+    code, r = run(dir, { "run", "metadata_extraction", dir .. "/people.csv", "csv" })
+    assert.equal(0, code)
+    assert.equal(8, r.tables[1].row_count)
+  end)
+
+  it("a source whose only file is binary is failed, whatever fail_on says", function()
+    local bytes = {}
+    for k = 0, 255 do bytes[#bytes + 1] = string.char(k) end
+    os.execute("mkdir -p " .. H.q(dir .. "/src"))
+    H.write(dir .. "/src/blob.csv", table.concat(bytes):rep(8))
+    local code, r = run(dir, { "run", "metadata_extraction", dir .. "/src", "auto", "--fail-on", "never" })
+    assert.equal(1, code)
+    assert.equal("failed", r.status)
+    assert.equal("failed", r.extraction_status)
+    assert.is_false(r.success)
+    assert.equal(dir .. "/src/blob.csv", r.failed_objects[1].path)
+  end)
+
+  -- the source in its own directory (the job's logs and store go to dir)
+  local function good_and_bad()
+    local d = dir .. "/src"
+    os.execute("mkdir -p " .. H.q(d))
+    H.write(d .. "/good.csv", "id,v\n1,a\n2,b\n3,c\n")
+    H.write(d .. "/bad.csv", "PK\0\0\1\2binary\0")
+    return d
+  end
+
+  it("fail_on partial (the default) exits 1 when a file failed, never exits 0; the JSON names the failures", function()
+    local src = good_and_bad()
+    local code, r = run(dir, { "run", "metadata_extraction", src, "auto", "--write-to-db" })
+    assert.equal(1, code)
+    assert.equal("partial", r.status)
+    assert.is_false(r.success)
+    assert.equal(2, r.objects_total)
+    assert.equal(1, r.objects_succeeded)
+    assert.same({ { source = r.source_id, table = "bad.csv", path = src .. "/bad.csv",
+                    reason = src .. "/bad.csv: binary data, not a CSV or JSON file" } }, r.failed_objects)
+    assert.matches("^1 of 2 objects failed %(first: ", r.error)
+    -- what succeeded is still written
+    local st = H.open_store(dir)
+    local rows = st:query("SELECT table_name, row_count FROM _executor_metadata.tables ORDER BY table_name")
+    local runs = st:query("SELECT status FROM _executor_metadata.executor_runs")
+    st:close()
+    assert.same({ { table_name = "bad.csv", row_count = 0 }, { table_name = "good.csv", row_count = 3 } }, rows)
+    assert.same({ { status = "Failed" } }, runs)
+    code, r = run(dir, { "run", "metadata_extraction", src, "--fail-on=never" })
+    assert.equal(0, code)
+    assert.equal("partial", r.status)
+    assert.is_true(r.success)
+    assert.is_nil(r.error)
+    assert.equal(1, #r.failed_objects)
+    for _, job in ipairs({ "quality_assessment", "data_reading" }) do
+      code, r = run(dir, { "run", job, src })
+      assert.equal(1, code, job)
+      assert.equal("partial", r.status, job)
+      assert.equal(src .. "/bad.csv", r.failed_objects[1].path, job)
+    end
+  end)
+
+  it("success_threshold: a partial run succeeds when succeeded / total objects reach it", function()
+    local src = good_and_bad() -- 1 of 2 objects: 50%
+    local function with(threshold, fail_on)
+      local p = { data_source_path = src, success_threshold = threshold, fail_on = fail_on }
+      return run(dir, { "run", "metadata_extraction" }, { NUVYN_JOB_PAYLOAD = json.encode(p) })
+    end
+    local code, r = with(50)
+    assert.equal(0, code)
+    assert.equal("partial", r.status)
+    assert.is_true(r.success)
+    code, r = with(60)
+    assert.equal(1, code)
+    assert.matches("50%.0%% of 2 objects succeeded, below success_threshold 60%%$", r.error)
+    code = with(50, "warnings") -- no warnings here: the threshold decides
+    assert.equal(0, code)
+  end)
+
+  it("ragged rows are table errors and warnings: fail_on warnings exits 1 on them", function()
+    H.write(dir .. "/rag.csv", "a,b\n1,2\n3\n4,5,6\n7,8\n")
+    local code, r = run(dir, { "run", "metadata_extraction", dir .. "/rag.csv" })
+    assert.equal(0, code)
+    assert.equal("completed", r.status)
+    assert.same({ dir .. "/rag.csv: 2 rows have a different number of fields than the header (first at line 3)" },
+      r.tables[1].errors)
+    assert.equal(1, r.warning_count)
+    code, r = run(dir, { "run", "metadata_extraction", dir .. "/rag.csv", "--fail-on", "warnings" })
+    assert.equal(1, code)
+    assert.equal("completed", r.status)
+    assert.is_false(r.success)
+    assert.equal("1 warning(s) and fail_on = warnings", r.error)
+  end)
+
+  it("full_pipeline transmits what succeeded in a partial run, then exits 1", function()
+    local src = good_and_bad()
+    local srv = H.platform_server(dir)
+    local ok, err = pcall(function()
+      local code, r = run(dir, { "run", "full_pipeline", src },
+        { NUVYN_API_ENDPOINT = srv.url, NUVYN_API_KEY = "key-0123456789abcdef" })
+      assert.equal(1, code)
+      assert.equal("partial", r.status)
+      assert.equal("success", r.api_transmission.transmission_status)
+      assert.equal(src .. "/bad.csv", r.failed_objects[1].path)
+      local reqs = srv.requests()
+      assert.equal(1, #reqs)
+      local names = {}
+      for _, t in ipairs(reqs[1].json.metadata.tables) do names[#names + 1] = t.table_name end
+      table.sort(names)
+      assert.same({ "bad.csv", "good.csv" }, names)
+    end)
+    srv.stop()
+    assert(ok, err)
+  end)
+end)
+
+describe("nv.job.decide", function()
+  local job = require "nv.job"
+  local partial = { status = "partial", objects_total = 4, objects_succeeded = 3,
+                    failed_objects = { { reason = "x: bad" } } }
+  local cases = {
+    -- cfg, result, err -> status, exit code
+    { {}, { status = "completed" }, nil, "completed", 0 },
+    { {}, partial, nil, "partial", 1 },
+    { { fail_on = "never" }, partial, nil, "partial", 0 },
+    { { fail_on = "partial", success_threshold = 75 }, partial, nil, "partial", 0 },
+    { { fail_on = "partial", success_threshold = 75.1 }, partial, nil, "partial", 1 },
+    { { fail_on = "never" }, { status = "failed" }, nil, "failed", 1 },
+    { { fail_on = "never", success_threshold = 0 }, { status = "failed" }, nil, "failed", 1 },
+    { { fail_on = "warnings" }, { status = "completed", warning_count = 2 }, nil, "completed", 1 },
+    { { fail_on = "partial" }, { status = "completed", warning_count = 2 }, nil, "completed", 0 },
+    { { fail_on = "never" }, { status = "completed" }, "boom", "failed", 1 },
+    { {}, { success = false }, nil, "failed", 1 },
+    { {}, { success = true }, nil, "completed", 0 },
+  }
+  for i, c in ipairs(cases) do
+    it("case " .. i, function()
+      local status, code = job.decide(c[1], c[2], c[3])
+      assert.equal(c[4], status)
+      assert.equal(c[5], code)
+    end)
+  end
+  it("says why a partial run fails", function()
+    local _, _, why = job.decide({}, partial)
+    assert.equal("1 of 4 objects failed (first: x: bad)", why)
+    _, _, why = job.decide({ success_threshold = 80 }, partial)
+    assert.equal("1 of 4 objects failed (first: x: bad); 75.0% of 4 objects succeeded, below success_threshold 80%", why)
+  end)
 end)
