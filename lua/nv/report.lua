@@ -59,6 +59,7 @@ function M.metadata(m)
   if m.quality then
     qm.overall_score = m.quality.overall_score
     for k, v in pairs(m.quality.quality_metrics) do qm[k] = v end
+    qm.unmeasured = m.quality.unmeasured
   end
   return {
     source_id = m.source_id, source_path = m.source_path, source_type = m.source_type,
@@ -76,11 +77,12 @@ function M.quality(m)
   local per_table = json.array()
   for _, t in ipairs(m.tables) do
     per_table[#per_table + 1] = { table_name = t.name, scores = t.quality.scores, columns = t.quality.columns,
-                                  quality_level = require("nv.quality").level(t.quality.scores.overall) }
+                                  quality_level = t.quality.level or require("nv.quality").level(t.quality.scores.overall) }
   end
   return {
     source_id = m.source_id, source_path = m.source_path, status = m.status,
     overall_score = q.overall_score, quality_level = q.quality_level, quality_metrics = q.quality_metrics or {},
+    unmeasured = q.unmeasured,
     recommendations = q.recommendations or json.array(), tables = per_table, errors = m.errors,
   }
 end
