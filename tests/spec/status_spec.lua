@@ -180,6 +180,48 @@ describe("honest statuses", function()
   end)
 end)
 
+describe("schema_validation", function()
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+  local all = { "sources", "tables", "columns", "executor_runs", "logs" }
+
+  it("says created on a fresh store, valid on an existing one, migrated when a column was missing", function()
+    local code, r = run(dir, { "run", "schema_validation" })
+    assert.equal(0, code)
+    assert.equal("created", r.validation_status)
+    assert.same(all, r.tables_created)
+    assert.same(all, r.tables_found)
+    assert.same({}, r.tables_missing)
+    assert.same({}, r.columns_added)
+    assert.equal("completed", r.status)
+
+    code, r = run(dir, { "run", "schema_validation" })
+    assert.equal(0, code)
+    assert.equal("valid", r.validation_status)
+    assert.same({}, r.tables_created)
+    assert.same(all, r.tables_found)
+    assert.same({}, r.tables_missing)
+
+    -- an older store: executor_runs without host_name (SQLite >= 3.35 drops columns)
+    local st = H.open_store(dir)
+    assert(st:query("ALTER TABLE _executor_metadata.executor_runs DROP COLUMN host_name"))
+    st:close()
+    code, r = run(dir, { "run", "schema_validation" })
+    assert.equal(0, code)
+    assert.equal("migrated", r.validation_status)
+    assert.same({ "executor_runs.host_name" }, r.columns_added)
+    assert.same({}, r.tables_created)
+    assert.same(all, r.tables_found)
+    assert.same({}, r.tables_missing)
+    assert.is_nil(r.columns_missing)
+    st = H.open_store(dir)
+    local cols = st:query("SELECT name FROM pragma_table_info('executor_runs', '_executor_metadata') WHERE name = 'host_name'")
+    st:close()
+    assert.same({ { name = "host_name" } }, cols)
+  end)
+end)
+
 describe("nv.job.decide", function()
   local job = require "nv.job"
   local partial = { status = "partial", objects_total = 4, objects_succeeded = 3,
