@@ -502,6 +502,40 @@ function M.profile_workbook(ctx, g, opts, progress)
   return out
 end
 
+-- The job's own output inside a local source (its log directory, a
+-- SQLite store file), dropped from the listing: a run from inside the
+-- source directory must not profile its own log lines as data.
+local function drop_own_files(ctx, root, files)
+  local own = {}
+  if ctx.log_path then
+    local logdir = ctx.log_path:match("^(.*)/[^/]+/[^/]+$")
+    local real = logdir and sys.realpath(logdir)
+    if real then own[#own + 1] = { prefix = real .. "/" } end
+  end
+  local store = type(ctx.config) == "table" and type(ctx.config.store) == "string"
+      and ctx.config.store:match("^sqlite:(.+)$")
+  local sreal = store and sys.realpath(store)
+  if sreal then own[#own + 1] = { path = sreal } end
+  local rroot = #own > 0 and sys.realpath(root)
+  if not rroot then return files end
+  local inside = false -- only then is each file resolved
+  for _, o in ipairs(own) do
+    local p = o.prefix or o.path
+    if p == rroot or p:sub(1, #rroot + 1) == rroot .. "/" then inside = true end
+  end
+  if not inside then return files end
+  local kept = {}
+  for _, f in ipairs(files) do
+    local abs = sys.realpath(f.path) or f.path
+    local mine = false
+    for _, o in ipairs(own) do
+      if (o.prefix and abs:sub(1, #o.prefix) == o.prefix) or (o.path and abs == o.path) then mine = true end
+    end
+    if not mine then kept[#kept + 1] = f end
+  end
+  return kept
+end
+
 --- Extracts one source. src = {source_id, data_source_path, source_type}.
 -- The source model (also what nv.dbsource.source(ctx, src, opts, model)
 -- fills in): {source_id, source_path, source_type, status = success |
@@ -564,6 +598,7 @@ function M.source(ctx, src, opts)
   else
     files, lerr = filesource.list(path, { include = opts.include, exclude = opts.exclude,
                                           include_hidden = opts.include_hidden })
+    if files then files = drop_own_files(ctx, filesource.local_path(path), files) end
   end
   if not files then
     model.status = "failed"
@@ -576,6 +611,10 @@ function M.source(ctx, src, opts)
     ctx.log:warning("%s", e)
   end
   model.files_found = #files
+  if #files == 0 then
+    model.warnings = json.array({ require("nv.log").mask(path) .. ": no files found" })
+    ctx.log:warning("%s", model.warnings[1])
+  end
   for _, f in ipairs(files) do model.total_size_bytes = model.total_size_bytes + f.size end
   ctx.log:info("Source %s: %d files, %d bytes", path, #files, model.total_size_bytes)
   local root = filesource.local_path(path)

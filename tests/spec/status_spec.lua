@@ -86,6 +86,30 @@ describe("honest statuses", function()
   end)
 
   -- the source in its own directory (the job's logs and store go to dir)
+  it("a run from inside the source does not profile its own log file: a binary-only source is failed", function()
+    local bytes = {}
+    for k = 0, 255 do bytes[#bytes + 1] = string.char(k) end
+    H.write(dir .. "/blob.dat", table.concat(bytes):rep(8))
+    local code, r = run(dir, { "run", "metadata_extraction", "." }) -- logs/ and the store land in the source
+    assert.equal(1, code)
+    assert.equal("failed", r.status)
+    assert.equal(1, r.files_found)
+    assert.equal(1, #r.tables)
+    assert.equal("blob.dat", r.tables[1].table_name)
+    code, r = run(dir, { "run", "metadata_extraction", "." })
+    assert.equal(1, code)
+    assert.equal(1, r.files_found) -- the first run's log file is not data either
+  end)
+
+  it("an empty source says so as a warning", function()
+    os.execute("mkdir -p " .. H.q(dir .. "/empty"))
+    local code, r = run(dir, { "run", "metadata_extraction", dir .. "/empty", "--fail-on", "warnings" })
+    assert.equal(1, code)
+    assert.equal("completed", r.status)
+    assert.same({ dir .. "/empty: no files found" }, r.warnings)
+    assert.equal(1, r.warning_count)
+  end)
+
   local function good_and_bad()
     local d = dir .. "/src"
     os.execute("mkdir -p " .. H.q(d))
