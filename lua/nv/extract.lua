@@ -772,7 +772,7 @@ function M.worker(text)
   log.set_level(input.log_level or "INFO")
   if input.log_path then log.open_file(input.log_path) end
   local ctx = { config = cfg, run_id = input.run_id, job_id = input.run_id, workflow_id = input.workflow_id,
-                tenant_id = input.tenant_id, job_type = input.job_type }
+                tenant_id = input.tenant_id, job_type = input.job_type, log_path = input.log_path }
   ctx.log = require("nv.job").logger("nvlua.jobs." .. tostring(input.job_type) .. ".worker")
   local store = cfg.store and require("nv.store").open(cfg.store, cfg) or nil
   ctx.store = store

@@ -182,7 +182,7 @@ end
 
 -- completed: nothing failed; failed: nothing succeeded (or a source failed
 -- outright while nothing else succeeded); partial otherwise
-local function status_of(total, succeeded, nfailed)
+local function status_of(succeeded, nfailed)
   if nfailed == 0 then return "completed" end
   if succeeded == 0 then return "failed" end
   return "partial"
@@ -190,7 +190,7 @@ end
 
 -- the outcome fields every job result carries (nv.job applies fail_on)
 local function add_outcome(r, failed, total, succeeded, nwarnings)
-  r.status = status_of(total, succeeded, #failed)
+  r.status = status_of(succeeded, #failed)
   r.failed_objects = json.array(failed)
   r.objects_total, r.objects_succeeded, r.objects_failed = total, succeeded, #failed
   r.warning_count = nwarnings
@@ -218,7 +218,7 @@ function M.add_failed(result, obj)
   result.failed_objects[#result.failed_objects + 1] = obj
   result.objects_total = (result.objects_total or 0) + 1
   result.objects_failed = #result.failed_objects
-  result.status = status_of(result.objects_total, result.objects_succeeded or 0, #result.failed_objects)
+  result.status = status_of(result.objects_succeeded or 0, #result.failed_objects)
   return result
 end
 
@@ -239,7 +239,7 @@ function M.transmission_outcome(r)
     failed[1] = { step = "api_transmission", reason = tostring(r.error or r.transmission_status) }
   end
   local total = math.max(sent + pending + rejected, #failed)
-  r.status = status_of(total, sent, #failed)
+  r.status = status_of(sent, #failed)
   r.failed_objects = json.array(failed)
   r.objects_total, r.objects_succeeded, r.objects_failed = total, sent, #failed
   return r
