@@ -164,4 +164,23 @@ describe("nv.config", function()
       assert.equal("invalid success_threshold '" .. v .. "' (a percentage from 0 to 100)", err)
     end
   end)
+  it("takes every module's source types from the one list (nv.sourcetypes)", function()
+    local st = require "nv.sourcetypes"
+    assert.same({ csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json", parquet = "parquet",
+                  delta = "parquet", xlsx = "xlsx", excel = "xlsx" }, require("nv.filesource").explicit_formats)
+    assert.same({ postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true, snowflake = true,
+                  sqlserver = true, databricks_sql = true }, require("nv.extract").db_kinds)
+    assert.same({ postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql",
+                  odbc = "odbc" }, require("nv.dbsource").kinds)
+    assert.same({ unity_catalog = true, databricks = true, uc = true }, require("nv.unitycatalog").source_types)
+    local remote = require "nv.remote"
+    for name, t in pairs(st.types) do
+      local want = (t.kind == "s3" or t.kind == "azure") and t.kind or nil
+      assert.equal(want, remote.is_remote("/local/path", name), name)
+    end
+    assert.equal("parquet", st.nearest("parquett"))
+    assert.equal("azure_blob", st.nearest("azureblob"))
+    assert.is_nil(st.nearest("zzzz"))
+    assert.is_nil(st.nearest("c")) -- too short to guess
+  end)
 end)
