@@ -43,6 +43,6 @@ return {
     else
       ctx.log:warning("metadata store unavailable: only the outbox is sent")
     end
-    return transmit.send(ctx, payloads)
+    return require("nv.report").transmission_outcome(transmit.send(ctx, payloads))
   end,
 }

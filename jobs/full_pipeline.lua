@@ -67,12 +67,12 @@ return {
       result.skipped[1] = { step = "api_transmission", reason = reason }
       ctx.log:warning("Skipping api_transmission: %s", reason)
     end
-    result.success = result.metadata_extraction.success
-    result.error = result.metadata_extraction.error
+    report.merge_outcome(result, result.metadata_extraction)
     local tx = result.api_transmission
-    if result.success and tx and tx.transmission_status == "failed" then
-      result.success = false
-      result.error = "api_transmission: " .. tostring(tx.error or ("status " .. tostring(tx.status_code)))
+    if tx and not tx.success then -- a step that failed is one more failed object
+      local why = "api_transmission: " .. tostring(tx.error or ("status " .. tostring(tx.status_code)))
+      report.add_failed(result, { step = "api_transmission", reason = why })
+      result.error = result.error or why
     end
     return result
   end,

@@ -28,7 +28,10 @@ return {
     if not report then return nil, "schema validation failed: " .. err end
     ctx.log:info("Schema %s: %s (%d found, %d created)", report.schema_name,
       report.validation_status, #report.tables_found, #report.tables_created)
-    if report.validation_status ~= "valid" then report.success = false end
+    if report.validation_status == "invalid" then
+      report.status, report.success = "failed", false
+      report.error = "schema still incomplete: missing " .. table.concat(report.tables_missing, ", ")
+    end
     return report
   end,
 }

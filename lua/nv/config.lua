@@ -3,11 +3,13 @@
 -- environment > defaults. Usage errors come back as nil, message (the
 -- runner exits 2); every secret found is registered with nv.log for masking.
 local json = require "nv.json"
+local sourcetypes = require "nv.sourcetypes"
 
 local M = {}
 
 M.defaults = {
   source_type = "auto",
+  fail_on = "partial",
   tenant_id = "default",
   write_to_db = false,
   store = "sqlite:_executor_metadata.db",
@@ -63,41 +65,15 @@ M.flags = {
   ["--workers"] = { "workers", "value", arg = "N",
     help = "parallel workers for multi-source payloads (default: one per core)" },
   ["--fail-on"] = { "fail_on", "value", arg = "WHEN",
-    help = "exit 1 when: partial (default; any file, table or source failed), warnings (also on warnings), never" },
+    help = "exit 1 when: partial (default; any file, table or source failed, unless success_threshold "
+      .. "is met), warnings (also on warnings), never (only when nothing succeeded)" },
 }
 local positional = { "data_source_path", "source_type", "tenant_id" }
 M.positional = positional
 
--- Levenshtein distance, bounded by the lengths (short strings only)
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
---- The candidate nearest to word (ties: the first in sorted order), or nil
--- when even that one is too far to be a typo: more than a third of the
--- word's length (at least 2) edits away.
-function M.nearest(word, candidates)
-  local sorted = {}
-  for _, c in ipairs(candidates) do sorted[#sorted + 1] = c end
-  table.sort(sorted)
-  local best, best_d
-  for _, c in ipairs(sorted) do
-    local d = distance(word, c)
-    if best_d == nil or d < best_d then best, best_d = c, d end
-  end
-  if best and best_d <= math.max(2, #word // 3) then return best end
-  return nil
-end
+--- The candidate nearest to word when near enough to be a typo, or nil
+-- (nv.suggest's rule).
+M.nearest = require("nv.suggest").nearest
 
 --- The flag names, sorted.
 function M.flag_names()
@@ -247,6 +223,26 @@ function M.register_secrets(t, add)
   end
 end
 
+M.fail_on_values = { partial = true, warnings = true, never = true }
+
+--- Checks (and normalizes) fail_on and success_threshold: true | nil, message.
+function M.check_outcome_rules(cfg)
+  local f = cfg.fail_on
+  if type(f) ~= "string" or not M.fail_on_values[f:lower()] then
+    return nil, string.format("invalid fail_on '%s' (partial, warnings, never)", tostring(f))
+  end
+  cfg.fail_on = f:lower()
+  local t = cfg.success_threshold
+  if t ~= nil then
+    local n = tonumber(t)
+    if not n or n ~= n or n < 0 or n > 100 then
+      return nil, string.format("invalid success_threshold '%s' (a percentage from 0 to 100)", tostring(t))
+    end
+    cfg.success_threshold = n
+  end
+  return true
+end
+
 local function validate(cfg)
   if cfg.write_to_db ~= nil then
     local b, err = parse_bool(cfg.write_to_db, "write_to_db")
@@ -259,6 +255,11 @@ local function validate(cfg)
       else return nil, string.format("field '%s' must be a string", k) end
     end
   end
+  local st, sterr = sourcetypes.check(cfg.source_type or "auto")
+  if not st then return nil, sterr end
+  cfg.source_type = st
+  local ok, ferr = M.check_outcome_rules(cfg)
+  if not ok then return nil, ferr end
   if cfg.sources ~= nil then
     if type(cfg.sources) ~= "table" or (next(cfg.sources) ~= nil and not json.is_array(cfg.sources)) then
       return nil, "field 'sources' must be an array of objects"
@@ -274,6 +275,11 @@ local function validate(cfg)
       end
       if s.source_id == nil or s.source_id == "" then
         return nil, string.format("missing required field 'sources[%d].source_id'", i)
+      end
+      if s.source_type ~= nil and s.source_type ~= "" then
+        local sst, serr = sourcetypes.check(s.source_type, string.format("sources[%d].source_type", i))
+        if not sst then return nil, serr end
+        s.source_type = sst
       end
     end
   end

@@ -66,7 +66,7 @@ local sys = require "nv.sys"
 
 local M = {}
 
-M.kinds = { postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql", odbc = "odbc" }
+M.kinds = require("nv.sourcetypes").where("engine") -- source type (or URL scheme) -> engine
 
 function M.supported_asset_types()
   return json.array({ "database", "schema", "table", "view", "column" })

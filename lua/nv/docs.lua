@@ -414,6 +414,15 @@ return {
       parse_args = "parse_args(args) -> opts | nil, msg",
     },
   },
+  ["nv.sourcetypes"] = {
+    summary = "the one list of source_type values a job accepts, and what each means (kind, format, engine)",
+    functions = {
+      check = "check(value [, what]) -> normalized name | nil, msg naming the known types and the nearest one",
+      names = "names() -> the known source_type names, sorted",
+      nearest = "nearest(s) -> the known name within typo distance of s | nil",
+      where = "where(field [, kind]) -> {name -> field value} (or {name -> true} for the types of kind)",
+    },
+  },
   ["nv.store"] = {
     summary = "the _executor_metadata store: SQLite (default), PostgreSQL, MySQL, ODBC, Databricks",
     functions = {
@@ -436,6 +445,12 @@ return {
     methods = {
       "db:exec(sql, ...) -> changes;  db:query(sql, ...) -> rows, colnames;  db:script(sql) -> true",
       "db:close(): idempotent; also __gc and __close",
+    },
+  },
+  ["nv.suggest"] = {
+    summary = "\"did you mean ...?\" for options, job types and source types (Levenshtein distance)",
+    functions = {
+      nearest = "nearest(word, candidates) -> the candidate within typo distance of word (a third of its length, at least 2) | nil",
     },
   },
   ["nv.sys"] = {

@@ -216,11 +216,66 @@ local function apply_delta(ctx, model, t)
   for _, w in ipairs(t.delta.warnings or {}) do model.warnings[#model.warnings + 1] = t.name .. ": " .. w end
 end
 
+-- what fs.detect says a file's content is, in words
+local looks_like = { csv = "CSV", json = "JSON", parquet = "Parquet (PAR1 magic bytes)", binary = "binary data",
+                     xlsx = "an Excel workbook", xls = "a legacy .xls workbook", zip = "a zip archive",
+                     empty = "empty" }
+
+-- The reason a file read under a forced format failed: msg (after the
+-- file's path when it names it), plus what its content looks like when
+-- that is another format.
+local function forced_reason(f, format, forced, msg)
+  local sniffed = fs.detect(f.path)
+  local like = sniffed and sniffed ~= format and (looks_like[sniffed] or sniffed)
+  local prefix = ""
+  if msg:sub(1, #f.path + 2) == f.path .. ": " then prefix, msg = f.path .. ": ", msg:sub(#f.path + 3) end
+  return string.format("%s%s%s%s", prefix, forced and ("forced " .. format .. ": ") or "", msg,
+    like and (" \u{2014} the content looks like " .. like) or "")
+end
+
+-- A non-empty file that gave 0 rows: the reason it counts as failed, or nil
+-- (a CSV header alone, a JSON [] are tables without rows). Bad records with
+-- no good one fail the file; so does a forced format that read nothing from
+-- content that looks like another format.
+local function zero_row_failure(f, format, forced, st)
+  local bad = st.bad_records or 0
+  if bad > 0 then
+    local first = type(st.errors) == "table" and type(st.errors[1]) == "string" and st.errors[1]
+    return forced_reason(f, format, forced, string.format("%d of %d records invalid%s", bad, bad,
+      first and (" (first: " .. first .. ")") or ""))
+  end
+  if forced then
+    local sniffed = fs.detect(f.path)
+    if sniffed and sniffed ~= format and sniffed ~= "empty" then
+      return forced_reason(f, format, forced, "no rows read")
+    end
+  end
+  return nil
+end
+
+-- Record-level problems of a file that was read (rows kept with the wrong
+-- field count, malformed records skipped): messages for tables[].errors.
+local function record_problems(model, path, st)
+  local n = st.ragged_rows or 0
+  if n > 0 then
+    local line = st.ragged_lines and st.ragged_lines[1]
+    model.record_errors[#model.record_errors + 1] = string.format(
+      "%s: %d rows have a different number of fields than the header%s", path, n,
+      line and (" (first at line " .. line .. ")") or "")
+  end
+  local bad = st.bad_records or 0
+  if bad > 0 then
+    local first = type(st.errors) == "table" and type(st.errors[1]) == "string" and st.errors[1]
+    model.record_errors[#model.record_errors + 1] = string.format("%s: %d malformed records skipped%s", path, bad,
+      first and (" (first: " .. first .. ")") or "")
+  end
+end
+
 --- Profiles one table (all its files). Returns the table model.
 function M.profile_table(ctx, t, opts, progress)
   local p <close> = profile.new()
   local model = { name = t.name, key = t.key, files = json.array(), errors = json.array(),
-                  rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(),
+                  record_errors = json.array(), rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(),
                   size_bytes = t.size_bytes, last_modified = t.last_modified, warnings = {} }
   for i, k in ipairs(t.partition_columns) do model.partition_columns[i] = k end
   local parts = (#t.partition_columns > 0) and profile.new() or nil
@@ -244,6 +299,8 @@ function M.profile_table(ctx, t, opts, progress)
     else
       r, err = M.open_reader(f, format, opts)
     end
+    local forced = format and filesource.explicit_formats[opts.source_type or ""] == format
+    if err and forced and fetched and format ~= "empty" then err = forced_reason(f, format, true, err) end
     local md = r and format == "parquet" and r:metadata()
     local read = false -- the file was read, from its footer or its data
     if md and (opts.parquet_footer_only or f.row_groups == 0) then
@@ -305,9 +362,13 @@ function M.profile_table(ctx, t, opts, progress)
         if f.partial and tostring(perr):match("truncated") then
           entry.truncated = true -- a sampled prefix of a compressed object ends mid-stream
         else
-          err = perr
+          err = forced and forced_reason(f, format, true, tostring(perr)) or perr
         end
+      elseif entry.rows == 0 and (f.size or 0) > 0 then
+        local why = zero_row_failure(f, format, forced, st)
+        if why then err = string.format("%s: %s", f.path, why) end
       end
+      if not err then record_problems(model, f.url or f.path, st) end
       read = true
     end
     if read and parts and f.partition then -- one partition row per file read
@@ -360,22 +421,24 @@ function M.profile_table(ctx, t, opts, progress)
     model.data_format = #fmt_list == 1 and fmt_list[1] or t.delta.provider
     apply_delta(ctx, model, t)
   end
-  model.quality = quality.table(model, { freshness_days = opts.freshness_days })
-  for _, w in ipairs(model.warnings) do table.insert(model.quality.findings, w) end
-  local failed = 0
-  for _, e in ipairs(model.files) do if e.status == "failed" then failed = failed + 1 end end
-  model.status = failed == 0 and "success" or (failed == #model.files and "failed" or "partial")
+  -- failed: every file with content failed (an empty file succeeds trivially)
+  local failed, empty = 0, 0
+  for _, e in ipairs(model.files) do
+    if e.status == "failed" then failed = failed + 1 elseif e.format == "empty" then empty = empty + 1 end
+  end
+  model.status = failed == 0 and "success" or (failed == #model.files - empty and "failed" or "partial")
   if t.error then
     model.status = "failed"
   elseif model.status == "success" and #model.errors > 0 then
     model.status = "partial" -- e.g. files the Delta log lists but the listing lacks
   end
+  model.quality = quality.table(model, { freshness_days = opts.freshness_days })
+  for _, w in ipairs(model.warnings) do table.insert(model.quality.findings, w) end
   return model
 end
 
--- source types (or URL schemes) handled by nv.dbsource
-M.db_kinds = { postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true,
-               snowflake = true, sqlserver = true, databricks_sql = true }
+-- source types (or URL schemes) handled by nv.dbsource (nv.sourcetypes)
+M.db_kinds = require("nv.sourcetypes").where(nil, "database")
 
 --- An Excel workbook: one table per worksheet ("book.xlsx#Sheet1").
 function M.profile_workbook(ctx, g, opts, progress)
@@ -437,6 +500,40 @@ function M.profile_workbook(ctx, g, opts, progress)
   release(f)
   if progress then progress:step(f.size) end
   return out
+end
+
+-- The job's own output inside a local source (its log directory, a
+-- SQLite store file), dropped from the listing: a run from inside the
+-- source directory must not profile its own log lines as data.
+local function drop_own_files(ctx, root, files)
+  local own = {}
+  if ctx.log_path then
+    local logdir = ctx.log_path:match("^(.*)/[^/]+/[^/]+$")
+    local real = logdir and sys.realpath(logdir)
+    if real then own[#own + 1] = { prefix = real .. "/" } end
+  end
+  local store = type(ctx.config) == "table" and type(ctx.config.store) == "string"
+      and ctx.config.store:match("^sqlite:(.+)$")
+  local sreal = store and sys.realpath(store)
+  if sreal then own[#own + 1] = { path = sreal } end
+  local rroot = #own > 0 and sys.realpath(root)
+  if not rroot then return files end
+  local inside = false -- only then is each file resolved
+  for _, o in ipairs(own) do
+    local p = o.prefix or o.path
+    if p == rroot or p:sub(1, #rroot + 1) == rroot .. "/" then inside = true end
+  end
+  if not inside then return files end
+  local kept = {}
+  for _, f in ipairs(files) do
+    local abs = sys.realpath(f.path) or f.path
+    local mine = false
+    for _, o in ipairs(own) do
+      if (o.prefix and abs:sub(1, #o.prefix) == o.prefix) or (o.path and abs == o.path) then mine = true end
+    end
+    if not mine then kept[#kept + 1] = f end
+  end
+  return kept
 end
 
 --- Extracts one source. src = {source_id, data_source_path, source_type}.
@@ -501,6 +598,7 @@ function M.source(ctx, src, opts)
   else
     files, lerr = filesource.list(path, { include = opts.include, exclude = opts.exclude,
                                           include_hidden = opts.include_hidden })
+    if files then files = drop_own_files(ctx, filesource.local_path(path), files) end
   end
   if not files then
     model.status = "failed"
@@ -513,6 +611,10 @@ function M.source(ctx, src, opts)
     ctx.log:warning("%s", e)
   end
   model.files_found = #files
+  if #files == 0 then
+    model.warnings = json.array({ require("nv.log").mask(path) .. ": no files found" })
+    ctx.log:warning("%s", model.warnings[1])
+  end
   for _, f in ipairs(files) do model.total_size_bytes = model.total_size_bytes + f.size end
   ctx.log:info("Source %s: %d files, %d bytes", path, #files, model.total_size_bytes)
   local root = filesource.local_path(path)
@@ -670,7 +772,7 @@ function M.worker(text)
   log.set_level(input.log_level or "INFO")
   if input.log_path then log.open_file(input.log_path) end
   local ctx = { config = cfg, run_id = input.run_id, job_id = input.run_id, workflow_id = input.workflow_id,
-                tenant_id = input.tenant_id, job_type = input.job_type }
+                tenant_id = input.tenant_id, job_type = input.job_type, log_path = input.log_path }
   ctx.log = require("nv.job").logger("nvlua.jobs." .. tostring(input.job_type) .. ".worker")
   local store = cfg.store and require("nv.store").open(cfg.store, cfg) or nil
   ctx.store = store

@@ -8,9 +8,8 @@ local fs = require "nv.fs"
 
 local M = {}
 
--- source_type values that name a file format
-M.explicit_formats = { csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json",
-                       parquet = "parquet", delta = "parquet", excel = "xlsx", xlsx = "xlsx" }
+-- source_type values that name a file format (nv.sourcetypes)
+M.explicit_formats = require("nv.sourcetypes").where("format")
 
 --- Strips file:// from a local path.
 function M.local_path(path)

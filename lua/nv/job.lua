@@ -15,7 +15,7 @@
 -- The runner builds ctx {config, run_id, job_id, workflow_id, tenant_id,
 -- log, store}, times the run, records it in executor_runs and logs, prints
 -- the result as one JSON document on stdout and returns the exit code:
--- 0 success, 1 job failure, 2 usage error.
+-- 0 success, 1 job failure (by fail_on: see M.decide), 2 usage error.
 local config = require "nv.config"
 local json = require "nv.json"
 local log = require "nv.log"
@@ -127,6 +127,46 @@ local function run_parameters(cfg)
   end
   if cfg.sources then p.sources = #cfg.sources end
   return log.mask(json.encode(p))
+end
+
+--- The run's status and exit code from the job's result (or its error)
+-- and the configuration's fail_on / success_threshold:
+--   status   the result's status (completed | partial | failed; a result
+--            without one: failed when success = false, else completed);
+--            an error raised or returned by the job is failed
+--   failed   always exit 1
+--   partial  exit 1 unless fail_on = never, or objects_succeeded /
+--            objects_total * 100 >= success_threshold (default 100)
+--   warnings with fail_on = warnings, exit 1 also when warning_count > 0
+-- Returns status, exit code, error message (for a non-zero exit).
+function M.decide(cfg, result, err)
+  if err then return "failed", M.EXIT_FAILED, err end
+  local status = result.status
+  if status ~= "completed" and status ~= "partial" and status ~= "failed" then
+    status = result.success == false and "failed" or "completed"
+  end
+  if status == "failed" then return status, M.EXIT_FAILED, result.error or "the job failed" end
+  local fail_on = cfg.fail_on or "partial"
+  if fail_on == "never" then return status, M.EXIT_OK end
+  if status == "partial" then
+    local threshold = tonumber(cfg.success_threshold) or 100
+    local total, ok = tonumber(result.objects_total), tonumber(result.objects_succeeded)
+    local rate = (total and ok and total > 0) and ok / total * 100 or nil
+    if not rate or rate < threshold then
+      local fo = type(result.failed_objects) == "table" and result.failed_objects or {}
+      local why = result.error or (#fo > 0 and string.format("%d of %s objects failed (first: %s)", #fo,
+        tostring(total or "?"), tostring(fo[1].reason))) or "some objects failed"
+      if rate and cfg.success_threshold then
+        why = string.format("%s; %.1f%% of %d objects succeeded, below success_threshold %g%%", why, rate, total,
+          tonumber(cfg.success_threshold))
+      end
+      return status, M.EXIT_FAILED, why
+    end
+  end
+  if fail_on == "warnings" and (tonumber(result.warning_count) or 0) > 0 then
+    return status, M.EXIT_FAILED, string.format("%d warning(s) and fail_on = warnings", result.warning_count)
+  end
+  return status, M.EXIT_OK
 end
 
 local function emit_result(result)
@@ -257,23 +297,32 @@ function M.run_job(job, args, script_path, job_type, opts)
   print = saved_print
 
   local elapsed = sys.monotonic() - t0
-  local success = err == nil and (result.success ~= false)
   result = result or {}
+  local status, code, why = M.decide(cfg, result, err)
+  local success = code == M.EXIT_OK
   if err then result.error = result.error or err:match("^[^\n]*") end
-  if not success then jlog:error("Job failed: %s", tostring(err or result.error or "see the result")) end
+  if success then
+    result.error = nil -- failed_objects names what failed in a run that exits 0
+  else
+    result.error = result.error or why
+    jlog:error("Job %s: %s", status == "failed" and "failed" or ("exits 1 (" .. status .. ", fail_on = "
+      .. tostring(cfg.fail_on) .. ")"), tostring(why or err or result.error or "see the result"))
+  end
   result.job_id, result.run_id, result.job_type = run_id, run_id, job_type
   result.workflow_id, result.tenant_id = ctx.workflow_id, ctx.tenant_id
   result.success = success
-  result.status = success and "completed" or "failed"
+  result.status = status
+  if result.failed_objects == nil then result.failed_objects = json.array() end
   result.execution_time = math.floor(elapsed * 1000 + 0.5) / 1000
-  jlog:info("Job %s %s in %.3fs", run_id, success and "completed" or "failed", elapsed)
+  jlog:info("Job %s %s in %.3fs", run_id, status, elapsed)
 
   if store then
     run_row.status = success and "Success" or "Failed"
     run_row.finished_at = store_mod.timestamp(started + elapsed)
     run_row.duration_ms = math.floor(elapsed * 1000 + 0.5)
     run_row.error_message = (not success) and log.mask(tostring(result.error or err)) or nil
-    run_row.result_summary = log.mask(json.encode({ status = result.status, skipped = result.skipped }))
+    run_row.result_summary = log.mask(json.encode({ status = result.status, skipped = result.skipped,
+                                                    objects_failed = result.objects_failed }))
     run_row.schema_drift = ctx.schema_drift and log.mask(json.encode(ctx.schema_drift)) or nil
     local wok, werr = store:upsert("executor_runs", run_row)
     if not wok then jlog:warning("cannot record the run: %s", werr) end

@@ -14,8 +14,12 @@
 --   accuracy      estimated plausibility: share of non-empty values that are
 --                 not placeholders (N/A, null, unknown, 9999-12-31, …) and,
 --                 for numbers, no extreme outliers beyond 10 IQR
--- overall = mean of the available dimensions; quality_level bands:
--- Excellent >= 90, Good >= 75, Fair >= 60, Poor below.
+-- A dimension that cannot be measured is absent, with the reason in
+-- `unmeasured`, never 100. overall = mean of the measured dimensions, absent
+-- when no content dimension (all but timeliness) was measured; a failed
+-- table is measured on nothing. quality_level bands: Excellent >= 90,
+-- Good >= 75, Fair >= 60, Poor below; never above Good when records were
+-- skipped, rows were ragged or a table was partial or failed.
 local json = require "nv.json"
 
 local M = {}
@@ -121,12 +125,47 @@ function M.column(c, findings)
   return s, findings
 end
 
+-- why a table dimension has no score
+local function unmeasured_reason(dim, t, rows)
+  if dim == "timeliness" then return "no modification time" end
+  if rows == 0 then return "no rows" end
+  if dim == "uniqueness" then return "no identifier-like column" end
+  return "no non-empty values"
+end
+
+-- The dimensions that describe the data itself: overall needs one of them
+-- (timeliness alone is the age of a file, not the quality of its content).
+local content_dims = { completeness = true, validity = true, uniqueness = true, consistency = true, accuracy = true }
+
+--- The overall score of measured dimension scores s (dim -> 0..1 or nil):
+-- their mean, or nil, reason when no content dimension was measured.
+function M.overall(s)
+  for dim in pairs(content_dims) do
+    if s[dim] ~= nil then return mean(s) end
+  end
+  return nil, next(s) and "only timeliness could be measured" or "no dimension could be measured"
+end
+
 --- Scores a table. t = {columns = profile columns, last_modified = epoch,
--- rows =, ragged_rows =, bad_records =}. opts.now, opts.freshness_days.
--- Returns {scores (0-100), columns = {name -> scores}, findings = {...}}.
+-- rows =, ragged_rows =, bad_records =, status =, errors =}. opts.now,
+-- opts.freshness_days. Returns {scores (0-100; a dimension that could not
+-- be measured is absent and scores.unmeasured = {dim = reason}),
+-- columns = {name -> scores}, findings = {...}, level = quality_level}.
+-- A failed table is measured on nothing: every dimension is unmeasured.
+-- Malformed records skipped count against validity (they are records
+-- that are not valid in the file's format), ragged rows against
+-- consistency; either, or a partial table, caps the level at Good.
 function M.table(t, opts)
   opts = opts or {}
   local findings = {}
+  if t.status == "failed" then
+    local why = "the table could not be read (see its errors)"
+    local un = { overall = why }
+    for _, dim in ipairs(M.dimensions) do un[dim] = why end
+    findings[1] = string.format("%s: quality not measured: the table could not be read%s", t.name or "table",
+      t.errors and t.errors[1] and (" (" .. t.errors[1] .. ")") or "")
+    return { scores = { unmeasured = un }, columns = {}, findings = findings, level = M.level(nil) }
+  end
   local per = { completeness = {}, validity = {}, uniqueness = {}, consistency = {}, accuracy = {} }
   local columns = {}
   for _, c in ipairs(t.columns or {}) do
@@ -153,9 +192,11 @@ function M.table(t, opts)
     findings[#findings + 1] = string.format("%s: %d rows have a different number of fields than the header%s",
       t.name or "table", t.ragged_rows, t.ragged_lines and t.ragged_lines[1] and (" (first at line " .. t.ragged_lines[1] .. ")") or "")
   end
-  if (t.bad_records or 0) > 0 then
-    structural = structural * (1 - t.bad_records / (rows + t.bad_records))
-    findings[#findings + 1] = string.format("%s: %d malformed records skipped", t.name or "table", t.bad_records)
+  local bad = t.bad_records or 0
+  if bad > 0 then
+    s.validity = (s.validity or 1) * (rows / (rows + bad))
+    findings[#findings + 1] = string.format("%s: %d malformed records skipped (%s of the records)", t.name or "table",
+      bad, fmt_pct(bad / (rows + bad)))
   end
   local cons = mean(per.consistency)
   if cons then s.consistency = cons * structural elseif rows > 0 then s.consistency = structural end
@@ -169,15 +210,25 @@ function M.table(t, opts)
         t.name or "table", math.floor(age / 86400), math.floor(window / 86400))
     end
   end
-  local scores = {}
-  for _, dim in ipairs(M.dimensions) do scores[dim] = pct(s[dim]) end
-  scores.overall = pct(mean(s))
-  return { scores = scores, columns = columns, findings = findings }
+  local scores, un = {}, {}
+  for _, dim in ipairs(M.dimensions) do
+    scores[dim] = pct(s[dim])
+    if s[dim] == nil then un[dim] = unmeasured_reason(dim, t, rows) end
+  end
+  local overall, why = M.overall(s)
+  scores.overall = pct(overall)
+  if overall == nil then un.overall = why .. (rows == 0 and " (no rows)" or "") end
+  if next(un) then scores.unmeasured = un end
+  local lost = bad > 0 or (t.ragged_rows or 0) > 0 or (t.status ~= nil and t.status ~= "success")
+  return { scores = scores, columns = columns, findings = findings, level = M.level(scores.overall, lost),
+           capped = lost or nil }
 end
 
-function M.level(score)
+--- The quality level of a score; capped (records lost, ragged rows, a
+-- partial or failed table): never above Good.
+function M.level(score, capped)
   if score == nil then return "Unknown" end
-  if score >= 90 then return "Excellent" end
+  if score >= 90 then return capped and "Good" or "Excellent" end
   if score >= 75 then return "Good" end
   if score >= 60 then return "Fair" end
   return "Poor"
@@ -189,7 +240,12 @@ end
 function M.summarize(tables)
   local sums, weights = {}, {}
   local recs = json.array()
+  local capped = false
   for _, t in ipairs(tables) do
+    if not t.quality or t.quality.capped or t.quality.scores.overall == nil
+        or (t.status ~= nil and t.status ~= "success") then
+      capped = true
+    end
     local w = math.max(1, t.rows or 0)
     for _, dim in ipairs(M.dimensions) do
       local v = t.quality and t.quality.scores[dim]
@@ -202,21 +258,29 @@ function M.summarize(tables)
       recs[#recs + 1] = (t.name and not f:find(t.name, 1, true)) and (t.name .. ": " .. f) or f
     end
   end
-  local metrics, all = {}, {}
+  local metrics, all, un = {}, {}, {}
   for _, dim in ipairs(M.dimensions) do
     if weights[dim] then
       metrics[dim] = math.floor(sums[dim] / weights[dim] * 100 + 0.5) / 100
-      all[#all + 1] = metrics[dim]
+      all[dim] = metrics[dim]
+    else -- the tables' own reason when they agree
+      local reason
+      for _, t in ipairs(tables) do
+        local r = t.quality and t.quality.scores.unmeasured and t.quality.scores.unmeasured[dim]
+        if reason == nil then reason = r elseif r ~= reason then reason = false end
+      end
+      un[dim] = (#tables == 0 and "no tables") or reason or "not measured in any table"
     end
   end
-  local overall = mean(all)
+  local overall, why = M.overall(all)
   overall = overall and math.floor(overall * 100 + 0.5) / 100
+  if overall == nil then un.overall = why end
   if #recs == 0 and overall then
     recs[1] = "No issues found in " .. #tables .. " table(s): data quality is " .. M.level(overall):lower()
         .. " - maintain current standards"
   end
-  return { overall_score = overall, quality_level = M.level(overall), quality_metrics = metrics,
-           recommendations = recs }
+  return { overall_score = overall, quality_level = M.level(overall, capped), quality_metrics = metrics,
+           recommendations = recs, unmeasured = next(un) and un or nil }
 end
 
 return M

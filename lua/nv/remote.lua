@@ -47,8 +47,8 @@ local pqfooter = require "nv.pqfooter"
 
 local M = {}
 
-local s3_types = { aws_s3 = true, s3 = true }
-local azure_types = { azure_blob = true, azure = true, adls = true, adls_gen2 = true, azure_datalake = true }
+local s3_types = require("nv.sourcetypes").where(nil, "s3")
+local azure_types = require("nv.sourcetypes").where(nil, "azure")
 local azure_schemes = { abfs = true, abfss = true, wasb = true, wasbs = true }
 
 function M.is_remote(path, source_type)
@@ -135,9 +135,14 @@ local function write_empty(path)
   return f:close()
 end
 
+local parquet_types = {} -- source types whose files are Parquet (parquet, delta)
+for name, fmt in pairs(require("nv.sourcetypes").where("format")) do
+  if fmt == "parquet" then parquet_types[name] = true end
+end
+
 local function is_parquet(rel, source_type)
   local st = source_type and tostring(source_type):lower()
-  return st == "parquet" or st == "delta" or rel:lower():match("%.parquet$") ~= nil or rel:lower():match("%.parq$") ~= nil
+  return parquet_types[st or ""] or rel:lower():match("%.parquet$") ~= nil or rel:lower():match("%.parq$") ~= nil
 end
 
 -- ranged GETs of one object into memory, bodies capped at the range's size

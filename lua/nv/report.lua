@@ -21,6 +21,16 @@ local function column_summary(c, q)
   }
 end
 
+-- a table's errors: its failures, then the record-level problems of the
+-- files that were read (ragged rows, malformed records skipped)
+local function table_errors(t)
+  if not t.record_errors or #t.record_errors == 0 then return t.errors end
+  local out = json.array()
+  for _, e in ipairs(t.errors or {}) do out[#out + 1] = e end
+  for _, e in ipairs(t.record_errors) do out[#out + 1] = e end
+  return out
+end
+
 local function table_summary(t)
   local cols = json.array()
   for _, c in ipairs(t.columns) do cols[#cols + 1] = column_summary(c, t.quality.columns[c.name]) end
@@ -28,7 +38,7 @@ local function table_summary(t)
     table_id = t.table_id, table_name = t.name, file_type = t.file_type, row_count = t.rows,
     column_count = #t.columns, size_bytes = t.size_bytes, status = t.status,
     last_modified = t.last_modified and os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t.last_modified)),
-    partition_columns = t.partition_columns, files = t.files, errors = t.errors,
+    partition_columns = t.partition_columns, files = t.files, errors = table_errors(t),
     ragged_rows = t.ragged_rows > 0 and t.ragged_rows or nil, ragged_lines = t.ragged_lines,
     bad_records = t.bad_records > 0 and t.bad_records or nil, array_types = t.array_types,
     data_format = t.data_format, delta = t.delta,
@@ -50,6 +60,7 @@ function M.metadata(m)
   if m.quality then
     qm.overall_score = m.quality.overall_score
     for k, v in pairs(m.quality.quality_metrics) do qm[k] = v end
+    qm.unmeasured = m.quality.unmeasured
   end
   return {
     source_id = m.source_id, source_path = m.source_path, source_type = m.source_type,
@@ -67,11 +78,12 @@ function M.quality(m)
   local per_table = json.array()
   for _, t in ipairs(m.tables) do
     per_table[#per_table + 1] = { table_name = t.name, scores = t.quality.scores, columns = t.quality.columns,
-                                  quality_level = require("nv.quality").level(t.quality.scores.overall) }
+                                  quality_level = t.quality.level or require("nv.quality").level(t.quality.scores.overall) }
   end
   return {
     source_id = m.source_id, source_path = m.source_path, status = m.status,
     overall_score = q.overall_score, quality_level = q.quality_level, quality_metrics = q.quality_metrics or {},
+    unmeasured = q.unmeasured,
     recommendations = q.recommendations or json.array(), tables = per_table, errors = m.errors,
   }
 end
@@ -123,25 +135,143 @@ function M.reading(ctx, m, opts)
   }
 end
 
+--- What failed in a source model, for the job's outcome: {failed =
+-- {{source, table?, path?, reason}}, total = objects, succeeded = objects,
+-- warnings = {text}}. The objects are the tables (a table succeeds when
+-- its status is success: a partial table is a failed object, its failed
+-- files named) and every source error that belongs to no table (a listing
+-- error, a refused connection, a failed store write), one object each.
+function M.outcome(m)
+  local out = { failed = {}, total = 0, succeeded = 0, warnings = {} }
+  local in_table, seen_w = {}, {}
+  local function warn(w)
+    if not seen_w[w] then seen_w[w], out.warnings[#out.warnings + 1] = true, w end
+  end
+  for _, t in ipairs(m.tables or {}) do
+    out.total = out.total + 1
+    for _, e in ipairs(t.errors or {}) do in_table[e] = true end
+    if t.status == "success" then
+      out.succeeded = out.succeeded + 1
+    else
+      local n = #out.failed
+      for _, f in ipairs(t.files or {}) do
+        if f.status == "failed" then
+          out.failed[#out.failed + 1] = { source = m.source_id, table = t.name, path = f.path, reason = f.error }
+        end
+      end
+      if #out.failed == n then
+        out.failed[#out.failed + 1] = { source = m.source_id, table = t.name,
+                                        reason = (t.errors and t.errors[1]) or ("table " .. tostring(t.status)) }
+      end
+    end
+    for _, w in ipairs(t.warnings or {}) do warn(w) end
+    for _, w in ipairs(t.record_errors or {}) do warn(w) end
+  end
+  for _, e in ipairs(m.errors or {}) do
+    if not in_table[e] then
+      out.total = out.total + 1
+      out.failed[#out.failed + 1] = { source = m.source_id, reason = e }
+    end
+  end
+  if m.status == "failed" and #out.failed == 0 then
+    out.total = out.total + 1
+    out.failed[1] = { source = m.source_id, reason = "source failed" }
+  end
+  for _, w in ipairs(m.warnings or {}) do warn(w) end
+  return out
+end
+
+-- completed: nothing failed; failed: nothing succeeded (or a source failed
+-- outright while nothing else succeeded); partial otherwise
+local function status_of(succeeded, nfailed)
+  if nfailed == 0 then return "completed" end
+  if succeeded == 0 then return "failed" end
+  return "partial"
+end
+
+-- the outcome fields every job result carries (nv.job applies fail_on)
+local function add_outcome(r, failed, total, succeeded, nwarnings)
+  r.status = status_of(succeeded, #failed)
+  r.failed_objects = json.array(failed)
+  r.objects_total, r.objects_succeeded, r.objects_failed = total, succeeded, #failed
+  r.warning_count = nwarnings
+  if r.status == "failed" then
+    r.error = r.error or string.format("%d of %d objects failed (first: %s)", #failed, total,
+      tostring(failed[1].reason))
+  end
+  return r
+end
+
+--- Copies a step's outcome fields (status, failed_objects, counts, error)
+-- into a job's result (full_pipeline).
+function M.merge_outcome(result, step)
+  for _, k in ipairs({ "status", "objects_total", "objects_succeeded", "objects_failed", "warning_count", "error" }) do
+    result[k] = step[k]
+  end
+  result.failed_objects = json.array()
+  for i, f in ipairs(step.failed_objects or {}) do result.failed_objects[i] = f end
+  return result
+end
+
+--- Adds one failed object (a failed step) to a result's outcome.
+function M.add_failed(result, obj)
+  result.failed_objects = result.failed_objects or json.array()
+  result.failed_objects[#result.failed_objects + 1] = obj
+  result.objects_total = (result.objects_total or 0) + 1
+  result.objects_failed = #result.failed_objects
+  result.status = status_of(result.objects_succeeded or 0, #result.failed_objects)
+  return result
+end
+
+--- api_transmission's outcome fields on nv.transmit.send's result: the
+-- payloads are the objects (sent succeeded; pending and rejected failed).
+function M.transmission_outcome(r)
+  local failed = {}
+  local sent, pending, rejected = r.sent or 0, r.pending or 0, r.rejected or 0
+  if pending > 0 then
+    failed[#failed + 1] = { step = "api_transmission", reason = string.format("%d payload(s) kept in the outbox%s",
+      pending, r.error and (": " .. tostring(r.error)) or "") }
+  end
+  if rejected > 0 then
+    failed[#failed + 1] = { step = "api_transmission",
+                            reason = string.format("%d payload(s) rejected by the platform", rejected) }
+  end
+  if not r.success and #failed == 0 then
+    failed[1] = { step = "api_transmission", reason = tostring(r.error or r.transmission_status) }
+  end
+  local total = math.max(sent + pending + rejected, #failed)
+  r.status = status_of(sent, #failed)
+  r.failed_objects = json.array(failed)
+  r.objects_total, r.objects_succeeded, r.objects_failed = total, sent, #failed
+  return r
+end
+
 --- One result, or spec 003's aggregate when the job had several sources.
+-- Either carries status (completed | partial | failed), failed_objects,
+-- objects_total / objects_succeeded / objects_failed and warning_count.
 function M.aggregate(ctx, models, shape)
   if #models == 1 and not (ctx.config.sources and #ctx.config.sources > 0) then
-    local r = shape(models[1])
-    r.success = models[1].status ~= "failed"
-    if not r.success then r.error = models[1].errors[1] end
-    return r
+    local m = models[1]
+    local r = shape(m)
+    local o = M.outcome(m)
+    if m.status == "failed" then r.error = m.errors[1] end
+    return add_outcome(r, o.failed, o.total, o.succeeded, #o.warnings)
   end
   local sources = json.array()
   local processed, failed = 0, 0
+  local all_failed, total, succeeded, nwarn = {}, 0, 0, 0
   for _, m in ipairs(models) do
     if m.status == "failed" then failed = failed + 1 else processed = processed + 1 end
     sources[#sources + 1] = { source_id = m.source_id, source_path = m.source_path, status = m.status,
                               metadata = shape(m) }
+    local o = M.outcome(m)
+    for _, f in ipairs(o.failed) do all_failed[#all_failed + 1] = f end
+    total, succeeded, nwarn = total + o.total, succeeded + o.succeeded, nwarn + #o.warnings
   end
-  local all_failed = #models > 0 and failed == #models
-  return { workflow_id = ctx.workflow_id, total_sources = #models, sources_processed = processed,
-           sources_failed = failed, sources = sources, success = not all_failed,
-           error = all_failed and string.format("all %d sources failed", #models) or nil }
+  local r = { workflow_id = ctx.workflow_id, total_sources = #models, sources_processed = processed,
+              sources_failed = failed, sources = sources,
+              error = #models > 0 and failed == #models and string.format("all %d sources failed", #models) or nil }
+  return add_outcome(r, all_failed, total, succeeded, nwarn)
 end
 
 return M

@@ -317,11 +317,17 @@ Store.__close = Store.close
 Store.__gc = Store.close
 
 --- The schema_validation result (spec 001) for a store the runner opened:
--- before = what validate() found, changes = what ensure() did.
+-- before = what validate() found, changes = what ensure() did. The tables
+-- are the state after the job (tables_found, tables_missing: what is still
+-- missing), tables_created / columns_added what it changed, and
+-- validation_status: invalid (something is still missing), created (it
+-- created tables), migrated (it only added columns), valid (nothing to do).
 function M.validation_report(store, before, changes)
   local after, err = store:validate()
   if not after then return nil, err end
   local valid = #after.missing == 0 and next(after.missing_columns) == nil
+  local status = (not valid and "invalid") or (#changes.created > 0 and "created")
+      or (#changes.columns_added > 0 and "migrated") or "valid"
   local recs = json.array()
   if #changes.created > 0 then
     recs[#recs + 1] = "Created missing tables: " .. table.concat(changes.created, ", ")
@@ -334,9 +340,11 @@ function M.validation_report(store, before, changes)
     schema_name = schema.name,
     schema_version = schema.version,
     store = store.kind,
-    validation_status = valid and "valid" or "invalid",
-    tables_found = before.found,
-    tables_missing = before.missing,
+    validation_status = status,
+    tables_found = after.found,
+    tables_missing = after.missing,
+    columns_missing = next(after.missing_columns) and after.missing_columns or nil,
+    tables_found_before = before and before.found or nil,
     tables_created = changes.created,
     columns_added = changes.columns_added,
     recommendations = recs,

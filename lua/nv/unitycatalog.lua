@@ -27,7 +27,7 @@ local databricks = require "nv.databricks"
 
 local M = {}
 
-M.source_types = { unity_catalog = true, databricks = true, uc = true }
+M.source_types = require("nv.sourcetypes").where(nil, "unity_catalog")
 
 --- Whether a source is a Unity Catalog source.
 function M.handles(src)

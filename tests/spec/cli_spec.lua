@@ -76,7 +76,7 @@ describe("nvlua command line", function()
     assert.equal(2, code) -- nuvyn-executor takes the job type first: "run" is not one
     code, out = H.run({ "schema_validation" }, { exe = prefix .. "/bin/nuvyn-executor", cwd = dir })
     assert.equal(0, code)
-    assert.matches('"validation_status":"valid"', out)
+    assert.matches('"validation_status":"created"', out) -- a fresh store (issue 11: was "valid")
   end)
 
   describe("help", function()

@@ -30,15 +30,15 @@ describe("nv.config", function()
   end)
 
   it("ranks command line > NUVYN_JOB_PAYLOAD > --config > environment", function()
-    local file = tmpfile('{"tenant_id":"from-file","source_type":"from-file","store":"file.db","log_dir":"fdir"}')
+    local file = tmpfile('{"tenant_id":"from-file","source_type":"parquet","store":"file.db","log_dir":"fdir"}')
     local e = env({
-      NUVYN_JOB_PAYLOAD = '{"tenant_id":"from-payload","data_source_type":"from-payload"}',
+      NUVYN_JOB_PAYLOAD = '{"tenant_id":"from-payload","data_source_type":"json"}',
       EXECUTOR_LOG_DIR = "envdir", NVLUA_STORE = "env.db", EXECUTOR_WRITE_TO_DB = "true",
     })
     local cfg = assert(config.load({ args = { "", "", "from-cli", "--config", file }, getenv = e }))
     os.remove(file)
     assert.equal("from-cli", cfg.tenant_id)        -- cli beats payload
-    assert.equal("from-payload", cfg.source_type)  -- payload beats file (spec 003 name)
+    assert.equal("json", cfg.source_type)          -- payload beats file (spec 003 name)
     assert.equal("file.db", cfg.store)             -- file beats env
     assert.equal("fdir", cfg.log_dir)
     assert.is_true(cfg.write_to_db)                -- env beats default
@@ -123,5 +123,67 @@ describe("nv.config", function()
       assert.is_true(found[s], s)
     end
     assert.is_nil(found["not-a-secret"])
+  end)
+  -- issue 11: an unknown source_type is a usage error before the job runs
+  it("refuses an unknown source_type, naming the known ones and the nearest", function()
+    local cases = {
+      { { "/d", "parquett" }, {}, "^unknown source_type 'parquett' %(did you mean parquet%?%); known types: .*auto, .*csv" },
+      { { "/d", "zzzz" }, {}, "^unknown source_type 'zzzz'; known types: adls, " },
+      { {}, { NUVYN_JOB_PAYLOAD = '{"data_source_type":"azureblob"}' }, "did you mean azure_blob%?" },
+      { {}, { NUVYN_JOB_PAYLOAD = [[{"workflow_id":"w","sources":[{"source_id":"a","data_source_path":"/x",
+          "data_source_type":"postgress"}]}]] }, "^unknown sources%[1%]%.source_type 'postgress' %(did you mean postgres%?%)" },
+    }
+    for _, c in ipairs(cases) do
+      local cfg, err = config.load({ args = c[1], getenv = env(c[2]) })
+      assert.is_nil(cfg)
+      assert.matches(c[3], err)
+    end
+  end)
+
+  it("keeps every source type that works today, normalized to lower case", function()
+    for _, t in ipairs({ "auto", "csv", "tsv", "json", "ndjson", "jsonl", "parquet", "delta", "xlsx", "excel",
+                         "aws_s3", "s3", "azure_blob", "azure", "adls", "adls_gen2", "azure_datalake", "postgresql",
+                         "postgres", "mysql", "mariadb", "odbc", "snowflake", "sqlserver", "databricks_sql",
+                         "unity_catalog", "databricks", "uc" }) do
+      local cfg = assert(config.load({ args = { "/d", t:upper() }, getenv = env({}) }))
+      assert.equal(t, cfg.source_type)
+    end
+    assert.equal("auto", assert(config.load({ args = {}, getenv = env({}) })).source_type)
+  end)
+
+  it("takes --fail-on and success_threshold, refusing invalid values", function()
+    assert.equal("partial", assert(config.load({ args = {}, getenv = env({}) })).fail_on)
+    assert.equal("never", assert(config.load({ args = { "--fail-on", "never" }, getenv = env({}) })).fail_on)
+    assert.equal("warnings", assert(config.load({ args = {}, getenv = env({
+      NUVYN_JOB_PAYLOAD = '{"fail_on":"warnings","success_threshold":"90"}' }) })).fail_on)
+    assert.equal(90, assert(config.load({ args = {}, getenv = env({
+      NUVYN_JOB_PAYLOAD = '{"success_threshold":"90"}' }) })).success_threshold)
+    local cfg, err = config.load({ args = { "--fail-on=sometimes" }, getenv = env({}) })
+    assert.is_nil(cfg)
+    assert.equal("invalid fail_on 'sometimes' (partial, warnings, never)", err)
+    for _, v in ipairs({ "101", "-1", "x" }) do
+      cfg, err = config.load({ args = {}, getenv = env({ NUVYN_JOB_PAYLOAD = '{"success_threshold":"' .. v .. '"}' }) })
+      assert.is_nil(cfg)
+      assert.equal("invalid success_threshold '" .. v .. "' (a percentage from 0 to 100)", err)
+    end
+  end)
+  it("takes every module's source types from the one list (nv.sourcetypes)", function()
+    local st = require "nv.sourcetypes"
+    assert.same({ csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json", parquet = "parquet",
+                  delta = "parquet", xlsx = "xlsx", excel = "xlsx" }, require("nv.filesource").explicit_formats)
+    assert.same({ postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true, snowflake = true,
+                  sqlserver = true, databricks_sql = true }, require("nv.extract").db_kinds)
+    assert.same({ postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql",
+                  odbc = "odbc" }, require("nv.dbsource").kinds)
+    assert.same({ unity_catalog = true, databricks = true, uc = true }, require("nv.unitycatalog").source_types)
+    local remote = require "nv.remote"
+    for name, t in pairs(st.types) do
+      local want = (t.kind == "s3" or t.kind == "azure") and t.kind or nil
+      assert.equal(want, remote.is_remote("/local/path", name), name)
+    end
+    assert.equal("parquet", st.nearest("parquett"))
+    assert.equal("azure_blob", st.nearest("azureblob"))
+    assert.is_nil(st.nearest("zzzz"))
+    assert.is_nil(st.nearest("c")) -- too short to guess
   end)
 end)

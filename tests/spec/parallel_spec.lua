@@ -51,8 +51,10 @@ describe("parallel sources", function()
   it("writes each worker's rows and log lines, and isolates a failing source", function()
     local env = { NUVYN_JOB_PAYLOAD = payload({ source_id = "bad", data_source_path = dir .. "/missing" }) }
     local code, out = H.run({ "run", "metadata_extraction", "--workers", "2", "--write-to-db" }, { cwd = dir, env = env })
-    assert.equal(0, code)
+    assert.equal(1, code) -- issue 11: one source failed: partial, exit 1 (fail_on = partial); the others written
     local r = json.decode(out)
+    assert.equal("partial", r.status)
+    assert.equal("bad", r.failed_objects[1].source)
     assert.equal(4, r.sources_processed)
     assert.equal(1, r.sources_failed)
     assert.equal("failed", r.sources[5].status)

@@ -80,4 +80,63 @@ describe("nv.quality", function()
     assert.same({ "Excellent", "Good", "Fair", "Poor", "Unknown" },
       { quality.level(90), quality.level(75), quality.level(60), quality.level(59.99), quality.level(nil) })
   end)
+  -- issue 11: what could not be measured is absent with a reason, never 100
+  it("a failed table is measured on nothing", function()
+    local r = quality.table({ name = "bad.csv", status = "failed", rows = 0, columns = {}, last_modified = 1700000000,
+                              errors = { "bad.csv: binary data" } }, { now = 1700000000 })
+    for _, dim in ipairs(quality.dimensions) do
+      assert.is_nil(r.scores[dim], dim)
+      assert.equal("the table could not be read (see its errors)", r.scores.unmeasured[dim])
+    end
+    assert.is_nil(r.scores.overall)
+    assert.equal("the table could not be read (see its errors)", r.scores.unmeasured.overall)
+    assert.equal("Unknown", r.level)
+    assert.same({ "bad.csv: quality not measured: the table could not be read (bad.csv: binary data)" }, r.findings)
+  end)
+
+  it("a table without rows has no overall score: timeliness alone does not make one", function()
+    local now = 1700000000
+    local r = quality.table({ name = "empty.csv", status = "success", rows = 0, columns = {}, last_modified = now },
+      { now = now })
+    assert.equal(100, r.scores.timeliness)
+    assert.is_nil(r.scores.overall)
+    assert.same({ completeness = "no rows", validity = "no rows", uniqueness = "no rows", consistency = "no rows",
+                  accuracy = "no rows", overall = "only timeliness could be measured (no rows)" }, r.scores.unmeasured)
+    local s = quality.summarize({ { name = "empty.csv", rows = 0, status = "success", quality = r } })
+    assert.is_nil(s.overall_score)
+    assert.equal("Unknown", s.quality_level)
+    assert.equal("no rows", s.unmeasured.validity)
+    assert.equal("only timeliness could be measured", s.unmeasured.overall)
+    assert.same({}, s.recommendations)
+  end)
+
+  it("malformed records skipped count against validity and cap the level at Good", function()
+    -- 90 records read, all valid; 10 more skipped as malformed: validity 90/100
+    local r = quality.table({ name = "e.ndjson", status = "success", rows = 90, bad_records = 10,
+      columns = { col { name = "id", rows = 90, inferred_type = "integer", valid_count = 90, distinct_count = 90,
+                        type_counts = { integer = 90 } } } })
+    assert.equal(90, r.scores.validity)
+    assert.equal(100, r.scores.consistency)
+    assert.near((100 + 90 + 100 + 100 + 100) / 5, r.scores.overall, 0.01) -- 98: would be Excellent
+    assert.equal("Good", r.level)
+    assert.same({ "e.ndjson: 10 malformed records skipped (10.0% of the records)" }, r.findings)
+    assert.is_nil(r.scores.unmeasured.uniqueness)
+    assert.equal("no modification time", r.scores.unmeasured.timeliness)
+    local s = quality.summarize({ { name = "e.ndjson", rows = 90, status = "success", quality = r } })
+    assert.equal("Good", s.quality_level)
+  end)
+
+  it("a source's score comes from the tables that were measured; a failed one caps the level", function()
+    local good = { name = "a", rows = 10, status = "success",
+                   quality = { scores = { completeness = 100, validity = 100, consistency = 100, accuracy = 100, overall = 100 },
+                               findings = {} } }
+    local bad = { name = "b", rows = 0, status = "failed",
+                  quality = quality.table({ name = "b", status = "failed", columns = {} }) }
+    local s = quality.summarize({ good, bad })
+    assert.equal(100, s.overall_score)
+    assert.equal(100, s.quality_metrics.validity)
+    assert.equal("Good", s.quality_level)
+    assert.equal("b: quality not measured: the table could not be read", s.recommendations[1])
+    assert.equal("Excellent", quality.summarize({ good }).quality_level)
+  end)
 end)
