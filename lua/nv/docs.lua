@@ -24,6 +24,7 @@ return {
   ["nv.config"] = {
     summary = "a job's configuration: command line > NUVYN_JOB_PAYLOAD > --config file > environment > defaults",
     functions = {
+      check_outcome_rules = "check_outcome_rules(cfg) -> true | nil, msg: validates and normalizes fail_on and success_threshold",
       flag_names = "flag_names() -> the job options (keys of config.flags), sorted",
       load = "load{args=, getenv=, job_type=} -> cfg | nil, msg (a usage error)",
       nearest = "nearest(word, candidates) -> the candidate within typo distance of word | nil",
@@ -182,6 +183,7 @@ return {
   ["nv.job"] = {
     summary = "the job contract and runner: config, logging, store, run record, one JSON result",
     functions = {
+      decide = "decide(cfg, result, err) -> status, exit code, error: the outcome rules (fail_on, success_threshold)",
       find = "find(job_type) -> path of jobs/<job_type>.lua in the first root that has it | nil",
       job_dirs = "job_dirs() -> the jobs/ directories, highest priority first",
       known_jobs = "known_jobs() -> job type names, sorted",
@@ -348,6 +350,7 @@ return {
     functions = {
       column = "column(c, findings) -> scores (0-100 or nil per dimension), findings",
       level = "level(score) -> Excellent, Good, Fair or Poor",
+      overall = "overall(s) -> the mean of the measured dimension scores | nil, reason when no content dimension was measured",
       summarize = "summarize(tables) -> {overall_score, quality_level, quality_metrics, recommendations}",
       table = "table(t, opts) -> {scores, columns = {name -> scores}, findings}",
     },
@@ -362,7 +365,11 @@ return {
   ["nv.report"] = {
     summary = "the JSON result shapes of spec 001 (per job) and spec 003 (several sources)",
     functions = {
+      add_failed = "add_failed(result, obj): adds one failed object (a failed step) to a result's outcome",
       aggregate = "aggregate(ctx, models, shape) -> one result, or the multi-source aggregate",
+      merge_outcome = "merge_outcome(result, step): copies a step's outcome (status, failed_objects, counts, error) into result",
+      outcome = "outcome(m) -> {failed = {{source, table?, path?, reason}}, total, succeeded, warnings}: a source model's objects",
+      transmission_outcome = "transmission_outcome(r) -> api_transmission's outcome fields from nv.transmit.send's result",
       metadata = "metadata(m) -> metadata_extraction's result for one source model",
       quality = "quality(m) -> quality_assessment's result for one source model",
       reading = "reading(ctx, m, opts) -> data_reading's result for one source model",
@@ -450,7 +457,7 @@ return {
   ["nv.suggest"] = {
     summary = "\"did you mean ...?\" for options, job types and source types (Levenshtein distance)",
     functions = {
-      nearest = "nearest(word, candidates) -> the candidate within typo distance of word (a third of its length, at least 2) | nil",
+      nearest = "nearest(word, candidates) -> the candidate within typo distance of word (a third of its length, at least 2; under half the candidate's) | nil",
     },
   },
   ["nv.sys"] = {

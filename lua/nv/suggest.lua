@@ -18,7 +18,7 @@ end
 
 --- The candidate nearest to word (ties: the first in sorted order), or nil
 -- when even that one is too far to be a typo: more than a third of the
--- word's length (at least 2) edits away.
+-- word's length (at least 2) edits away, or half the candidate's length.
 function M.nearest(word, candidates)
   local sorted = {}
   for _, c in ipairs(candidates) do sorted[#sorted + 1] = c end
@@ -28,7 +28,7 @@ function M.nearest(word, candidates)
     local d = distance(word, c)
     if best_d == nil or d < best_d then best, best_d = c, d end
   end
-  if best and best_d <= math.max(2, #word // 3) then return best end
+  if best and best_d <= math.max(2, #word // 3) and best_d < #best / 2 then return best end
   return nil
 end
 
