@@ -244,9 +244,8 @@ static int opt_choice(lua_State *L, int t, const char *key, const char *const na
     for (v = 0; s && names[v]; v++)
       if (strcmp(names[v], s) == 0) break;
     if (s == NULL || names[v] == NULL)
-      return luaL_error(L, "bad option '%s': '%s' is not one of %s, %s, %s, %s%s%s", key, s ? s : luaL_typename(L, -1),
-                        names[0], names[1], names[2], names[3] ? names[3] : "(none)", names[3] && names[4] ? ", " : "",
-                        names[3] && names[4] ? names[4] : "");
+      return luaL_error(L, "bad option '%s': '%s' is not one of %s, %s, %s, %s", key, s ? s : luaL_typename(L, -1),
+                        names[0], names[1], names[2], names[3] ? names[3] : "(none)");
   }
   lua_pop(L, 1);
   return v;
