@@ -495,16 +495,14 @@ static int on_profile_record(void *ud, const struct nv_json_record *rec) {
   return 0;
 }
 
-/* The record's first bytes, printable: controls, quotes and backslashes
- * escaped, invalid UTF-8 as \xNN; "…" when cut. */
+/* The record's first bytes as written (so that the secret masking of
+ * log lines and results recognises `"password": "…"` in them), with
+ * control bytes as \xNN; "…" when cut. */
 static void excerpt(char *o, size_t cap, const char *s, size_t n, int cut) {
   size_t k = 0;
   for (size_t i = 0; i < n && k + 8 < cap; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\') {
-      o[k++] = '\\';
-      o[k++] = (char)c;
-    } else if (c < 0x20 || c == 0x7f) {
+    if (c < 0x20 || c == 0x7f) {
       k += (size_t)snprintf(o + k, cap - k, "\\x%02x", c);
     } else {
       o[k++] = (char)c; /* UTF-8 passes; the log and the JSON encoder judge it */
@@ -523,7 +521,7 @@ static int on_profile_bad(void *ud, const struct nv_json_bad *b) {
   if (x->nerrors < KEEP) {
     char ex[NV_JSON_EXCERPT * 4 + 8];
     excerpt(ex, sizeof ex, b->excerpt, b->excerpt_len, b->excerpt_cut);
-    snprintf(x->errors[x->nerrors++], sizeof x->errors[0], "%s, in \"%s\"", b->msg, ex);
+    snprintf(x->errors[x->nerrors++], sizeof x->errors[0], "%s; text: %s", b->msg, ex);
   }
   return 0;
 }

@@ -216,6 +216,19 @@ local function apply_delta(ctx, model, t)
   for _, w in ipairs(t.delta.warnings or {}) do model.warnings[#model.warnings + 1] = t.name .. ": " .. w end
 end
 
+--- A JSON file's skipped records in the table's errors: the first few as
+-- the reader listed them (line, cause, excerpt), masked, then the total;
+-- and the member array its records came from.
+function M.json_errors(model, entry, f, st)
+  entry.records_path = st.records_path
+  local bad, listed = st.bad_records or 0, st.errors or {}
+  if bad == 0 then return end
+  local mask = require("nv.log").mask
+  for _, e in ipairs(listed) do model.errors[#model.errors + 1] = mask(f.name .. ": " .. e) end
+  model.errors[#model.errors + 1] = string.format("%s: %d malformed record%s skipped%s", f.name, bad,
+    bad == 1 and "" or "s", bad > #listed and string.format(" (the first %d listed)", #listed) or "")
+end
+
 --- Profiles one table (all its files). Returns the table model.
 function M.profile_table(ctx, t, opts, progress)
   local p <close> = profile.new()
@@ -280,6 +293,7 @@ function M.profile_table(ctx, t, opts, progress)
       model.rows = model.rows + entry.rows
       model.ragged_rows = model.ragged_rows + (st.ragged_rows or 0)
       model.bad_records = model.bad_records + (st.bad_records or 0)
+      if format == "json" then M.json_errors(model, entry, f, st) end
       if st.ragged_lines and st.ragged_lines[1] and not model.ragged_lines then model.ragged_lines = st.ragged_lines end
       if st.encoding and st.encoding ~= "utf-8" then
         entry.encoding = st.encoding
