@@ -153,9 +153,9 @@ static void detect(struct reader *r, const char *path) {
     char err[64];
     int code;
     struct pass *more = pass_open(path, r->comp, err, sizeof err, &code);
-    size_t seen = more ? more->len : 0;
-    eof = more == NULL || more->eof;
-    if (more && !nv_json_sniff_feed(&sn, more->buf, more->len)) {
+    size_t seen = more ? more->len : 0; /* its first chunk is the one already fed */
+    eof = more == NULL || more->eof || more->broken;
+    if (more && !eof) {
       while (seen < SNIFF_MAX) {
         long got = nv_instream_read(more->s, more->buf, CHUNK);
         if (got <= 0) {

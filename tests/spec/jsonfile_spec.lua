@@ -551,3 +551,43 @@ describe("JSON shapes of real files", function()
     assert.equal(duck[sdir .. "/api.json"].lengths.data, read("api.json").rows)
   end)
 end)
+
+describe("a large pretty-printed object", function()
+  local bdir
+  setup(function()
+    bdir = H.tmpdir()
+    local f = assert(io.open(bdir .. "/big.geojson", "wb"))
+    f:write('{\n  "type": "FeatureCollection",\n  "name": "', string.rep("n", 100000), '",\n  "features": [\n')
+    for i = 1, 20000 do
+      f:write(i > 1 and ",\n" or "", string.format('    {"type": "Feature", "properties": {"id": %d, "v": "%s"}}', i,
+        string.rep("x", i % 50)))
+    end
+    f:write("\n  ]\n}\n")
+    f:close()
+  end)
+  teardown(function() H.rmdir(bdir) end)
+
+  it("streams its member array: each record bounded by max_record_bytes, not the whole object", function()
+    local size = #H.read(bdir .. "/big.geojson")
+    assert.is_true(size > 1024 * 1024)
+    local p <close> = profile.new()
+    local r <close> = assert(jf.open(bdir .. "/big.geojson", { max_record_bytes = 1024 }))
+    assert.equal("object", r:format())
+    assert.equal("features", r:records_path())
+    local st = assert(r:profile_into(p))
+    assert.equal(20000, st.rows)
+    assert.equal(0, st.bad_records)
+    assert.equal(size, st.bytes)
+    local by = {}
+    for _, c in ipairs(p:result().columns) do by[c.name] = c end
+    assert.equal(20000, by["properties.id"].max)
+  end)
+
+  it("as one record (forced values layout) it is refused past max_record_bytes, naming it", function()
+    local p <close> = profile.new()
+    local r <close> = assert(jf.open(bdir .. "/big.geojson", { max_record_bytes = 1024, format = "values" }))
+    local st, err = r:profile_into(p)
+    assert.is_nil(st)
+    assert.equal(bdir .. "/big.geojson: record 1 (byte offset 0): record larger than max_record_bytes (1024)", err)
+  end)
+end)
