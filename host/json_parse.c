@@ -1454,8 +1454,10 @@ int nv_json_sniff_feed(struct nv_json_sniff *s, const char *buf, size_t n) {
         s->pos++;
         continue;
       }
-      /* a second top-level value: one per line is NDJSON */
-      sniff_decide(s, !s->multiline && s->nl_after ? NV_JSON_NDJSON : NV_JSON_VALUES);
+      /* a second top-level value: one per line is NDJSON; so is anything
+       * but objects or arrays in sequence (each line is then judged alone) */
+      int seq = (s->first == '{' || s->first == '[') && (ch == '{' || ch == '[');
+      sniff_decide(s, seq && (s->multiline || !s->nl_after) ? NV_JSON_VALUES : NV_JSON_NDJSON);
       break;
     }
     int end = sniff_byte(s, ch);

@@ -166,9 +166,9 @@ int nv_json_walk(struct nv_json_parser *p, const char *s, size_t n, const struct
  * chunks (no allocation, fixed state). It scans structure only (strings,
  * escapes, bracket depth) — validity is left to the parser:
  *   '[' ... ']' alone                        -> array
- *   one value per line                       -> NDJSON
- *   values not one per line ({..}{..}, pretty-printed objects in sequence)
- *                                            -> values
+ *   one value per line, or anything else     -> NDJSON (lines judged alone)
+ *   objects or arrays not one per line ({..}{..}, pretty-printed objects
+ *   in sequence)                             -> values
  *   one top-level object: if its largest member value (in bytes) is an
  *   array of at least two objects -> object with records_path = that key;
  *   else -> values (the object is one record).

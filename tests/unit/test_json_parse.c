@@ -432,7 +432,11 @@ static const struct scase scases[] = {
     {"{\"d\\\"x\":[{\"a\":1},{\"a\":2}]}", 1, "object:d\\\"x"},
     {"{\"type\":\"F\",\"features\":[{\"a\":1},{\"a\":", 0, "object:features"},
     {"{\"type\":\"F\",\"features\":[{\"a\":1},{\"a\":", 1, "object:features"},
-    {"[abc],1,2\n[def],3,4\n", 1, "values"},
+    {"[abc],1,2\n[def],3,4\n", 1, "ndjson"},
+    {"a,b,c\n1,2,3\n", 1, "ndjson"},
+    {"1,2,3\n4,5,6\n", 1, "ndjson"},
+    {"{\"a\":1}, {\"a\":2}\n", 1, "ndjson"},
+    {"[1][2]", 1, "values"},
     {"[1,2,3]\n4,5,6\n", 1, "ndjson"},
 };
 
