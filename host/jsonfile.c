@@ -15,7 +15,12 @@
  *      progress(raw_bytes) is called after each progress_bytes (default
  *      64 MiB) parsed, as nv.csv does: an error in it stops further calls;
  *      when it returns false, profile_into raises "<path>: cancelled")
+ *      stats: format, records_path (object layout), records = rows, bytes,
+ *      raw_bytes, bad_records, bad_lines and errors (the first KEEP, each
+ *      "record N (line L, byte offset B): cause; text: <first 40 bytes>"),
+ *      invalid_utf8, duplicate_keys, lines (NDJSON), truncated, array_types
  *   r:records([max=20])        -> iterator over records as nested tables
+ *                                 (a value record as {json = value})
  *   r:close()                  idempotent; also __gc and __close
  *
  * Every profile_into / records call is a full pass from the start of the
