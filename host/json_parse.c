@@ -1361,7 +1361,12 @@ static void sniff_object(struct nv_json_sniff *s) {
 /* One byte of the first value; 1 when it ended (a scalar's end byte is
  * not part of it and is looked at again). */
 static int sniff_byte(struct nv_json_sniff *s, unsigned char ch) {
-  if (ch == '\n' && (s->depth > 0 || s->in_str)) s->multiline = 1;
+  if (ch == '\n' && s->in_str && s->first == '{') {
+    /* never valid JSON: a broken first line, which only NDJSON survives */
+    sniff_decide(s, NV_JSON_NDJSON);
+    return 0;
+  }
+  if (ch == '\n' && s->depth > 0) s->multiline = 1;
   if (s->in_str) {
     if (s->esc) s->esc = 0;
     else if (ch == '\\') s->esc = 1;

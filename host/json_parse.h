@@ -172,6 +172,8 @@ int nv_json_walk(struct nv_json_parser *p, const char *s, size_t n, const struct
  *   one top-level object: if its largest member value (in bytes) is an
  *   array of at least two objects -> object with records_path = that key;
  *   else -> values (the object is one record).
+ * A first object holding a line break inside a string (a broken first
+ * line) is NDJSON, the one layout that recovers line by line.
  * A prefix cut inside the first value decides from what it saw: a top-level
  * array is an array, an object picks its main array among the members seen
  * (the one being read when the prefix ends counts with its bytes so far). */

@@ -2,8 +2,8 @@
  * streamed into a column profile, or previewed as Lua tables. The layout
  * (NDJSON, a top-level array, values one after another, or one object
  * whose main array holds the records) is sniffed from at most SNIFF_MAX
- * bytes (json_parse.h, nv_json_sniff); a .jsonl / .ndjson name keeps
- * NDJSON unless a value spans lines.
+ * bytes (json_parse.h, nv_json_sniff); in a one-line .jsonl / .ndjson
+ * file the one object is a record even when an array of objects fills it.
  *
  *   jf.open(path [, {compression=, max_record_bytes=, format=}])
  *                              -> reader "nv.JsonReader" | nil, msg, errno
@@ -177,8 +177,8 @@ static void detect(struct reader *r, const char *path) {
   r->fmt = sn.format;
   if ((has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".jsonl.gz") ||
        has_suffix(path, ".ndjson.gz") || has_suffix(path, ".jsonl.zst") || has_suffix(path, ".ndjson.zst")) &&
-      !sn.multiline && r->fmt != NV_JSON_ARRAY)
-    r->fmt = NV_JSON_NDJSON;
+      !sn.multiline && r->fmt == NV_JSON_OBJECT)
+    r->fmt = NV_JSON_NDJSON; /* one record on one line: its arrays stay columns */
   if (r->fmt == NV_JSON_OBJECT) {
     memcpy(r->records_path, sn.records_path, sn.records_path_len);
     r->records_path_len = sn.records_path_len;

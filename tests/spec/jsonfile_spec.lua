@@ -396,6 +396,9 @@ local function shape_fixtures(d)
     else lines[i] = string.format('{"id": %d, "name": "n%d"}', i, i) end
   end
   put("bad.ndjson", table.concat(lines, "\n") .. "\n")
+  put("multi.ndjson", '{"id":1,"name":"a, b"}{"id":2,"name":"c"}{"id":3,"name":"}{"}\n') -- several objects on one line
+  put("broken_first.ndjson", '{"id":1,"name":"unterminated}\n{"id":2,"name":"b"}\n{"id":3,"name":"c"}\n')
+  put("one_line.jsonl", '{"id":1,"items":[{"k":1},{"k":2},{"k":3}]}\n') -- .jsonl: one record, items a column
   return files
 end
 
@@ -435,7 +438,8 @@ describe("JSON shapes of real files", function()
     return st, names, r:format(), r:records_path()
   end
 
-  for _, name in ipairs({ "geo.geojson", "api.json", "one.json", "ints.json", "strings.json", "concat.json", "bad.ndjson" }) do
+  for _, name in ipairs({ "geo.geojson", "api.json", "one.json", "ints.json", "strings.json", "concat.json", "bad.ndjson",
+                          "multi.ndjson", "broken_first.ndjson" }) do
     it("reads " .. name .. " as Python's json module does by the documented rules", function()
       local want = py[sdir .. "/" .. name]
       local st, names, fmt, rpath = read(name)
@@ -448,6 +452,13 @@ describe("JSON shapes of real files", function()
       assert.equal(#want.bad_lines, st.bad_records)
     end)
   end
+
+  it("reads a one-line .jsonl object as one NDJSON record", function()
+    local st, names, fmt = read("one_line.jsonl")
+    assert.equal("ndjson", fmt)
+    assert.equal(1, st.rows)
+    assert.same({ "id", "items" }, names)
+  end)
 
   it("names GeoJSON features and API data as the records path", function()
     assert.equal("features", select(4, read("geo.geojson")))
@@ -539,12 +550,14 @@ describe("JSON shapes of real files", function()
     end)
   end
 
-  it("reads concatenated objects as DuckDB does", function()
-    local d = duck[sdir .. "/concat.json"]
-    local st, names = read("concat.json")
-    assert.equal(d.rows, st.rows)
-    assert.same(duck_names(d), top_names(names))
-  end)
+  for _, name in ipairs({ "concat.json", "multi.ndjson" }) do
+    it("reads concatenated objects in " .. name .. " as DuckDB does", function()
+      local d = duck[sdir .. "/" .. name]
+      local st, names = read(name)
+      assert.equal(d.rows, st.rows)
+      assert.same(duck_names(d), top_names(names))
+    end)
+  end
 
   it("takes as many records from a member array as DuckDB counts in it", function()
     assert.equal(duck[sdir .. "/geo.geojson"].lengths.features, read("geo.geojson").rows)

@@ -437,6 +437,9 @@ static const struct scase scases[] = {
     {"1,2,3\n4,5,6\n", 1, "ndjson"},
     {"{\"a\":1}, {\"a\":2}\n", 1, "ndjson"},
     {"[1][2]", 1, "values"},
+    {"{\"id\":3,\"name\":\"The Firm}\n{\"id\":4}\n", 1, "ndjson"},
+    {"{\"a\":\"x\n\"}", 1, "ndjson"},
+    {"{\"a\":1,\n\"b\":\"x\ny\"}", 1, "ndjson"},
     {"[1,2,3]\n4,5,6\n", 1, "ndjson"},
 };
 
