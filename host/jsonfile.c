@@ -153,7 +153,7 @@ static void detect(struct reader *r, const char *path) {
   struct nv_json_sniff sn;
   nv_json_sniff_init(&sn);
   struct pass *ps = r->first;
-  int eof = ps->eof || ps->len < CHUNK;
+  int eof = ps->eof || ps->broken; /* a short first read is not the end: read on */
   if (!nv_json_sniff_feed(&sn, ps->buf, ps->len) && !eof) {
     char err[64];
     int code;
