@@ -3,10 +3,13 @@
  * Two layers:
  *   framing  (resumable, byte at a time across chunks) cuts the input into
  *            complete record texts: NDJSON lines found with memchr, or the
- *            elements of the top-level array found by a small scanner that
- *            tracks strings, escapes and brackets. A record that fits in
- *            the chunk is parsed in place; one that spans chunks is copied
- *            into `rec` (bounded by max_record_bytes).
+ *            elements of the top-level array (or of the values layout, or
+ *            of the object layout's records array, reached by walking the
+ *            top-level members and skipping the others unbuffered) found by
+ *            a small scanner that tracks strings, escapes and brackets. A
+ *            record that fits in the chunk is parsed in place; one that
+ *            spans chunks is copied into `rec` (bounded by max_record_bytes).
+ * The layout sniffer is json_sniff.c.
  *   parsing  (over one complete record) is a recursive descent, depth
  *            bounded by max_depth, reporting events to a visitor. The
  *            flattening visitor collects a record's fields into `ev` and
@@ -26,8 +29,12 @@
 #define DEFAULT_MAX_DEPTH 64u
 #define DEFAULT_MAX_ARRAY_TEXT ((size_t)4096)
 
-/* framing states of the array layout */
+/* framing states of the array and values layouts */
 enum { A_OPEN, A_FIRST, A_VALUE, A_IN, A_AFTER, A_DONE };
+/* framing states of the object layout (around its records array) */
+enum { O_OPEN, O_KEY0, O_KEY, O_KEYSTR, O_COLON, O_VAL, O_SKIP, O_ARR, O_AFTER, O_DONE };
+/* what the records are, decided by the first valid one */
+enum { M_NONE, M_OBJECTS, M_SCALARS };
 
 /* what went wrong while parsing one record */
 enum { E_NONE, E_SYNTAX, E_DEPTH, E_LIMIT, E_OOM, E_ABORT };
@@ -83,6 +90,15 @@ struct nv_json_parser {
   size_t adepth;        /* bracket depth inside the element */
   int in_str, esc;
   unsigned char *astack; /* bracket kinds, first max_depth levels */
+
+  int mode; /* M_*: non-object records are values or bad records */
+
+  int ostate;       /* object layout */
+  char okey[NV_JSON_KEY_MAX];
+  size_t okey_len;
+  int okey_over;    /* the key was longer than okey: it matches nothing */
+  int opath_used;   /* the records array was read */
+  size_t odepth;    /* bracket depth inside a skipped member value */
 
   char *scratch; /* decoded strings with escapes, long numbers */
   size_t scratch_cap;
@@ -682,13 +698,20 @@ static void where(const struct nv_json_parser *p, uint64_t recno, uint64_t line,
     snprintf(buf, n, "record %llu (byte offset %llu)", (unsigned long long)recno, (unsigned long long)off);
 }
 
-static int report_bad(struct nv_json_parser *p, uint64_t line, uint64_t off, const char *msg) {
+/* txt[0..n): the record, for its excerpt */
+static int report_bad(struct nv_json_parser *p, uint64_t line, uint64_t off, const char *msg, const char *txt,
+                      size_t n) {
   char w[96], full[sizeof p->err];
   p->st.bad_records++;
   if (p->h.bad == NULL) return NV_JSON_OK;
   where(p, p->recno, line, off, w, sizeof w);
   snprintf(full, sizeof full, "%s: %s", w, msg);
-  struct nv_json_bad b = {p->recno, line, off, full};
+  int cut = n > NV_JSON_EXCERPT;
+  if (cut) {
+    n = NV_JSON_EXCERPT;
+    while (n > 0 && ((unsigned char)txt[n] & 0xC0) == 0x80) n--; /* not inside a UTF-8 sequence */
+  }
+  struct nv_json_bad b = {p->recno, line, off, full, txt, n, cut};
   return p->h.bad(p->h.ud, &b) ? NV_JSON_STOP : NV_JSON_OK;
 }
 
@@ -714,12 +737,20 @@ static int do_record(struct nv_json_parser *p, const char *s, size_t n, uint64_t
   c.p = p;
   c.end = end;
   c.max_depth = p->cfg.max_depth;
-  if (first < end && *first == '{' && p->cfg.flatten) {
+  int object = first < end && *first == '{';
+  size_t tn = (size_t)(end - first);
+  if (p->cfg.flatten && (object || p->mode != M_OBJECTS)) {
     struct flat *f = &p->f;
     f->base = first;
     f->nev = f->alen = f->path_len = 0;
     f->olevel = f->anest = 0;
     f->budget = p->cfg.max_record_bytes * 4 + 65536;
+    if (!object) { /* a value record: its one field is the value column */
+      size_t vn = sizeof NV_JSON_VALUE_COLUMN - 1;
+      if (!reserve(&f->path, &f->path_cap, vn)) return set_fatal(p, "out of memory");
+      memcpy(f->path, NV_JSON_VALUE_COLUMN, vn);
+      f->path_len = vn;
+    }
     fv.ud = &x;
     c.v = &fv;
   }
@@ -734,21 +765,22 @@ static int do_record(struct nv_json_parser *p, const char *s, size_t n, uint64_t
         where(p, p->recno, line, at, w, sizeof w);
         return set_fatal(p, "%s: out of memory", w);
       case E_LIMIT:
-        return report_bad(p, line, off + (uint64_t)(first - s), "flattened record too large");
+        return report_bad(p, line, off + (uint64_t)(first - s), "flattened record too large", first, tn);
       case E_SYNTAX:
-        if (p->fmt == NV_JSON_ARRAY) {
+        if (p->fmt != NV_JSON_NDJSON) {
           where(p, p->recno, line, at, w, sizeof w);
           return set_fatal(p, "%s: %s", w, c.errmsg);
         }
-        return report_bad(p, line, at, c.errmsg);
+        return report_bad(p, line, at, c.errmsg, first, tn);
       default:
-        return report_bad(p, line, at, c.errmsg);
+        return report_bad(p, line, at, c.errmsg, first, tn);
     }
   }
-  if (*first != '{') {
+  if (p->mode == M_NONE) p->mode = object ? M_OBJECTS : M_SCALARS;
+  if (!object && p->mode == M_OBJECTS) {
     char msg[64];
     snprintf(msg, sizeof msg, "not an object (found %s)", kind_name(*first));
-    return report_bad(p, line, off + (uint64_t)(first - s), msg);
+    return report_bad(p, line, off + (uint64_t)(first - s), msg, first, tn);
   }
   struct nv_json_record r = {p->recno, line, off + (uint64_t)(first - s), first, (size_t)(end - first), NULL, 0};
   if (p->cfg.flatten) {
@@ -868,10 +900,14 @@ static int array_element(struct nv_json_parser *p, const char *buf, size_t start
   return do_record(p, p->rec, len, p->rec_off, 0);
 }
 
+/* The array layout, the values layout (no brackets around the elements,
+ * no commas between them) and the records array of the object layout,
+ * which stops right after its closing ']'. */
 static int array_feed(struct nv_json_parser *p, const char *buf, size_t n, size_t *used) {
   size_t i = 0, start = 0;
   int rc = NV_JSON_OK;
-  while (i < n && rc == NV_JSON_OK) {
+  int values = p->fmt == NV_JSON_VALUES;
+  while (i < n && rc == NV_JSON_OK && !(p->fmt == NV_JSON_OBJECT && p->astate == A_DONE)) {
     unsigned char ch = (unsigned char)buf[i];
     if (p->astate != A_IN) {
       if (is_ws(ch)) {
@@ -879,6 +915,17 @@ static int array_feed(struct nv_json_parser *p, const char *buf, size_t n, size_
         continue;
       }
       uint64_t off = p->pos + i;
+      if (values) {
+        if (off < 3 && ch == (unsigned char)"\xEF\xBB\xBF"[off]) {
+          i++;
+          continue;
+        }
+        if (ch == ']' || ch == '}' || ch == ',') {
+          rc = array_error(p, off, "expected a value");
+          continue;
+        }
+        p->astate = A_VALUE;
+      }
       switch (p->astate) {
         case A_OPEN:
           if (off < 3 && ch == (unsigned char)"\xEF\xBB\xBF"[off]) break;
@@ -983,6 +1030,150 @@ static int array_feed(struct nv_json_parser *p, const char *buf, size_t n, size_
   return rc;
 }
 
+/* ---- object framing ------------------------------------------------- */
+
+static int object_error(struct nv_json_parser *p, uint64_t off, const char *msg) {
+  return set_fatal(p, "byte offset %llu: %s", (unsigned long long)off, msg);
+}
+
+static int is_records_key(const struct nv_json_parser *p) {
+  return !p->opath_used && !p->okey_over && p->okey_len == p->cfg.records_path_len &&
+         memcmp(p->okey, p->cfg.records_path, p->okey_len) == 0;
+}
+
+/* Skips one member value (not validated: it is not read) without holding
+ * it; 1 when it ended (the byte that ends a scalar is not consumed). */
+static int skip_value(struct nv_json_parser *p, unsigned char ch, size_t *i) {
+  if (p->in_str) {
+    if (p->esc) p->esc = 0;
+    else if (ch == '\\') p->esc = 1;
+    else if (ch == '"') {
+      p->in_str = 0;
+      if (p->odepth == 0) {
+        (*i)++;
+        return 1;
+      }
+    }
+    (*i)++;
+    return 0;
+  }
+  if (ch == '"') {
+    p->in_str = 1;
+  } else if (ch == '{' || ch == '[') {
+    p->odepth++;
+  } else if (ch == '}' || ch == ']') {
+    if (p->odepth == 0) return 1;
+    if (--p->odepth == 0) {
+      (*i)++;
+      return 1;
+    }
+  } else if (p->odepth == 0 && (ch == ',' || is_ws(ch))) {
+    return 1;
+  }
+  (*i)++;
+  return 0;
+}
+
+static int object_feed(struct nv_json_parser *p, const char *buf, size_t n, size_t *used) {
+  size_t i = 0, mark = 0; /* buf[mark..i) consumed here and not yet added to pos */
+  int rc = NV_JSON_OK;
+  while (i < n && rc == NV_JSON_OK) {
+    unsigned char ch = (unsigned char)buf[i];
+    uint64_t off = p->pos + (i - mark);
+    if (p->ostate == O_ARR) {
+      p->pos += i - mark;
+      size_t u = 0;
+      rc = array_feed(p, buf + i, n - i, &u);
+      i += u;
+      mark = i;
+      if (p->astate == A_DONE) p->ostate = O_AFTER;
+      continue;
+    }
+    if (p->ostate == O_KEYSTR) {
+      if (p->esc) p->esc = 0;
+      else if (ch == '\\') p->esc = 1;
+      else if (ch == '"') {
+        p->ostate = O_COLON;
+        i++;
+        continue;
+      }
+      if (p->okey_len < sizeof p->okey) p->okey[p->okey_len++] = (char)ch;
+      else p->okey_over = 1;
+      i++;
+      continue;
+    }
+    if (p->ostate == O_SKIP) {
+      if (skip_value(p, ch, &i)) p->ostate = O_AFTER;
+      continue;
+    }
+    if (is_ws(ch)) {
+      i++;
+      continue;
+    }
+    switch (p->ostate) {
+      case O_OPEN:
+        if (off < 3 && ch == (unsigned char)"\xEF\xBB\xBF"[off]) break;
+        if (ch != '{') {
+          rc = object_error(p, off, "expected '{' to open the top-level object");
+          continue;
+        }
+        p->ostate = O_KEY0;
+        break;
+      case O_KEY0:
+      case O_KEY:
+        if (ch == '}' && p->ostate == O_KEY0) {
+          p->ostate = O_DONE;
+          break;
+        }
+        if (ch != '"') {
+          rc = object_error(p, off, "expected a string key in the top-level object");
+          continue;
+        }
+        p->okey_len = 0;
+        p->okey_over = p->esc = 0;
+        p->ostate = O_KEYSTR;
+        break;
+      case O_COLON:
+        if (ch != ':') {
+          rc = object_error(p, off, "expected ':' after a key of the top-level object");
+          continue;
+        }
+        p->ostate = O_VAL;
+        break;
+      case O_VAL:
+        if (ch == '[' && is_records_key(p)) {
+          p->opath_used = 1;
+          p->ostate = O_ARR;
+          p->astate = A_FIRST;
+          break;
+        }
+        if (ch == ',' || ch == '}' || ch == ']') {
+          rc = object_error(p, off, "expected a value in the top-level object");
+          continue;
+        }
+        p->ostate = O_SKIP;
+        p->odepth = 0;
+        p->in_str = p->esc = 0;
+        continue; /* skip_value takes this byte */
+      case O_AFTER:
+        if (ch == ',') p->ostate = O_KEY;
+        else if (ch == '}') p->ostate = O_DONE;
+        else {
+          rc = object_error(p, off, "expected ',' or '}' after a member of the top-level object");
+          continue;
+        }
+        break;
+      default:
+        rc = object_error(p, off, "unexpected data after the top-level object");
+        continue;
+    }
+    i++;
+  }
+  p->pos += i - mark;
+  *used = i;
+  return rc;
+}
+
 /* ---- public ------------------------------------------------------------ */
 
 struct nv_json_parser *nv_json_new(const struct nv_json_config *cfg, const struct nv_json_handler *h) {
@@ -996,8 +1187,10 @@ struct nv_json_parser *nv_json_new(const struct nv_json_config *cfg, const struc
   if (p->cfg.max_array_text == 0) p->cfg.max_array_text = DEFAULT_MAX_ARRAY_TEXT;
   if (p->cfg.max_record_bytes > SIZE_MAX / 8) p->cfg.max_record_bytes = SIZE_MAX / 8;
   p->h = *h;
+  if (p->cfg.format == NV_JSON_OBJECT && (p->cfg.records_path == NULL || p->cfg.records_path_len > NV_JSON_KEY_MAX))
+    p->cfg.format = NV_JSON_VALUES; /* no records array: the object is the record */
   p->fmt = p->cfg.format;
-  p->astate = A_OPEN;
+  p->astate = p->fmt == NV_JSON_VALUES ? A_VALUE : A_OPEN;
   size_t levels = (size_t)p->cfg.max_depth + 2;
   p->astack = malloc(levels);
   p->f.prefix = malloc(levels * sizeof *p->f.prefix);
@@ -1060,8 +1253,9 @@ int nv_json_feed(struct nv_json_parser *p, const char *buf, size_t n, size_t *us
     /* NDJSON keeps the skipped bytes' line count; array framing skips them anyway */
   }
   size_t u = 0;
-  int rc = p->fmt == NV_JSON_NDJSON ? ndjson_feed(p, buf + skip, n - skip, &u)
-                                    : array_feed(p, buf + skip, n - skip, &u);
+  int rc = p->fmt == NV_JSON_NDJSON   ? ndjson_feed(p, buf + skip, n - skip, &u)
+           : p->fmt == NV_JSON_OBJECT ? object_feed(p, buf + skip, n - skip, &u)
+                                      : array_feed(p, buf + skip, n - skip, &u);
   *used = skip + u;
   p->st.bytes = p->pos;
   return rc;
@@ -1082,9 +1276,23 @@ int nv_json_finish(struct nv_json_parser *p) {
     return ndjson_line(p, p->rec, len, p->rec_off);
   }
   if (p->astate == A_IN && p->afirst != '{' && p->afirst != '[' && p->afirst != '"') {
-    /* a scalar element cut by the end of input: judge it, then fail below */
+    /* a scalar element cut by the end of input: judge it (a values layout
+     * ends there), then fail below */
     int rc = array_element(p, "", 0, 0);
     if (rc != NV_JSON_OK) return rc;
+  }
+  if (p->fmt == NV_JSON_VALUES) {
+    if (p->astate == A_IN) return array_error(p, p->pos, "unexpected end of input inside a top-level value");
+    return NV_JSON_OK;
+  }
+  if (p->fmt == NV_JSON_OBJECT) {
+    if (p->ostate == O_DONE && p->opath_used) return NV_JSON_OK;
+    if (p->ostate == O_DONE)
+      return set_fatal(p, "the top-level object has no member \"%.*s\" holding an array",
+                       (int)p->cfg.records_path_len, p->cfg.records_path);
+    if (p->ostate == O_ARR && p->astate != A_DONE)
+      return array_error(p, p->pos, "unexpected end of input inside the records array");
+    return object_error(p, p->pos, "unexpected end of input inside the top-level object");
   }
   if (p->astate == A_DONE) return NV_JSON_OK;
   if (p->astate == A_OPEN) return array_error(p, p->pos, "expected '[' to open the top-level array");

@@ -1,17 +1,26 @@
-/* jsonfile.c - the nv.jsonfile module: NDJSON / top-level-array JSON files
- * (plain, gzip or zstd) streamed into a column profile, or previewed as
- * Lua tables.
+/* jsonfile.c - the nv.jsonfile module: JSON files (plain, gzip or zstd)
+ * streamed into a column profile, or previewed as Lua tables. The layout
+ * (NDJSON, a top-level array, values one after another, or one object
+ * whose main array holds the records) is sniffed from at most SNIFF_MAX
+ * bytes (json_parse.h, nv_json_sniff); in a one-line .jsonl / .ndjson
+ * file the one object is a record even when an array of objects fills it.
  *
  *   jf.open(path [, {compression=, max_record_bytes=, format=}])
  *                              -> reader "nv.JsonReader" | nil, msg, errno
- *   r:format()                 -> "ndjson" | "array"
+ *   r:format()                 -> "ndjson" | "array" | "values" | "object"
+ *   r:records_path()           -> the object layout's records key | nil
  *   r:profile_into(p [, {max_records=, max_bytes=, progress=fn, progress_bytes=}])
  *                              -> stats | nil, msg, stats
  *      (max_rows= is accepted for max_records, as CSV readers name it;
  *      progress(raw_bytes) is called after each progress_bytes (default
  *      64 MiB) parsed, as nv.csv does: an error in it stops further calls;
  *      when it returns false, profile_into raises "<path>: cancelled")
+ *      stats: format, records_path (object layout), records = rows, bytes,
+ *      raw_bytes, bad_records, bad_lines and errors (the first KEEP, each
+ *      "record N (line L, byte offset B): cause; text: <first 40 bytes>"),
+ *      invalid_utf8, duplicate_keys, lines (NDJSON), truncated, array_types
  *   r:records([max=20])        -> iterator over records as nested tables
+ *                                 (a value record as {json = value})
  *   r:close()                  idempotent; also __gc and __close
  *
  * Every profile_into / records call is a full pass from the start of the
@@ -39,6 +48,8 @@
 #define CHUNK ((size_t)64 * 1024)
 #define MAX_RECORD_LIMIT ((lua_Integer)1 << 30)
 #define KEEP 5 /* bad line numbers and error messages kept in stats */
+/* Bounds the look-ahead that finds a top-level object's main array. */
+#define SNIFF_MAX ((size_t)16 << 20)
 
 /* One pass over the file: a stream, its parser, and the current chunk. */
 struct pass {
@@ -69,6 +80,8 @@ struct reader {
   enum nv_compression comp;
   size_t max_record;
   enum nv_json_format fmt;
+  char records_path[NV_JSON_KEY_MAX]; /* object layout: raw key text */
+  size_t records_path_len;
   struct pass *first; /* opened by open(), unused until the first pass */
   struct pass *cur;   /* the pass profile_into is running */
   struct colstate *cols;
@@ -117,17 +130,68 @@ static struct pass *pass_open(const char *path, enum nv_compression comp, char *
 }
 
 static int pass_start(struct reader *r, struct pass *ps, const struct nv_json_handler *h, int flatten) {
-  struct nv_json_config cfg = {r->fmt, r->max_record, 0, 0, flatten};
+  struct nv_json_config cfg = {r->fmt, r->max_record, 0, 0, flatten, r->records_path, r->records_path_len};
   ps->jp = nv_json_new(&cfg, h);
   return ps->jp != NULL;
 }
 
-/* The layout from the first chunk: '[' first (after space/BOM) is array. */
-static enum nv_json_format detect(const char *b, size_t n) {
-  size_t i = 0;
-  if (n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0) i = 3;
-  while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) i++;
-  return i < n && b[i] == '[' ? NV_JSON_ARRAY : NV_JSON_NDJSON;
+static int has_suffix(const char *s, const char *suf) {
+  size_t n = strlen(s), m = strlen(suf);
+  if (m > n) return 0;
+  for (size_t i = 0; i < m; i++) {
+    char c = s[n - m + i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != suf[i]) return 0;
+  }
+  return 1;
+}
+
+/* The layout: sniffed from the first chunk, and when that does not decide,
+ * from up to SNIFF_MAX bytes read by a second stream (the first pass keeps
+ * its chunk). A read error ends the look-ahead: the pass reports it. */
+static void detect(struct reader *r, const char *path) {
+  struct nv_json_sniff sn;
+  nv_json_sniff_init(&sn);
+  struct pass *ps = r->first;
+  int eof = ps->eof || ps->broken; /* a short first read is not the end: read on */
+  if (!nv_json_sniff_feed(&sn, ps->buf, ps->len) && !eof) {
+    char err[64];
+    int code;
+    struct pass *more = pass_open(path, r->comp, err, sizeof err, &code);
+    size_t seen = more ? more->len : 0; /* its first chunk is the one already fed */
+    eof = more == NULL || more->eof || more->broken;
+    if (more && !eof) {
+      while (seen < SNIFF_MAX) {
+        long got = nv_instream_read(more->s, more->buf, CHUNK);
+        if (got <= 0) {
+          eof = got == 0;
+          break;
+        }
+        seen += (size_t)got;
+        if (nv_json_sniff_feed(&sn, more->buf, (size_t)got)) break;
+      }
+    }
+    pass_free(more);
+  }
+  nv_json_sniff_end(&sn, eof);
+  r->fmt = sn.format;
+  if ((has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".jsonl.gz") ||
+       has_suffix(path, ".ndjson.gz") || has_suffix(path, ".jsonl.zst") || has_suffix(path, ".ndjson.zst")) &&
+      !sn.multiline && r->fmt == NV_JSON_OBJECT)
+    r->fmt = NV_JSON_NDJSON; /* one record on one line: its arrays stay columns */
+  if (r->fmt == NV_JSON_OBJECT) {
+    memcpy(r->records_path, sn.records_path, sn.records_path_len);
+    r->records_path_len = sn.records_path_len;
+  }
+}
+
+static const char *fmt_name(enum nv_json_format f) {
+  switch (f) {
+    case NV_JSON_ARRAY: return "array";
+    case NV_JSON_VALUES: return "values";
+    case NV_JSON_OBJECT: return "object";
+    default: return "ndjson";
+  }
 }
 
 /* ---- the reader handle --------------------------------------------- */
@@ -176,7 +240,7 @@ static int l_tostring(lua_State *L) {
 }
 
 static const char *const comp_names[] = {"auto", "none", "gzip", "zstd", NULL};
-static const char *const fmt_names[] = {"auto", "ndjson", "array", NULL};
+static const char *const fmt_names[] = {"auto", "ndjson", "array", "values", NULL};
 
 static int opt_choice(lua_State *L, int t, const char *key, const char *const names[], int def) {
   int v = def;
@@ -230,7 +294,7 @@ static int l_open(lua_State *L) {
     maxrec = opt_int(L, 2, "max_record_bytes", maxrec, 1, MAX_RECORD_LIMIT);
   }
   static const enum nv_compression comps[] = {NV_COMP_AUTO, NV_COMP_NONE, NV_COMP_GZIP, NV_COMP_ZSTD};
-  static const enum nv_json_format fmts[] = {NV_JSON_AUTO, NV_JSON_NDJSON, NV_JSON_ARRAY};
+  static const enum nv_json_format fmts[] = {NV_JSON_AUTO, NV_JSON_NDJSON, NV_JSON_ARRAY, NV_JSON_VALUES};
 
   struct reader *r = lua_newuserdatauv(L, sizeof *r, 0);
   memset(r, 0, sizeof *r); /* starts closed */
@@ -253,13 +317,21 @@ static int l_open(lua_State *L) {
     return luaL_error(L, "out of memory");
   }
   memcpy(r->path, path, plen + 1);
-  r->fmt = fmts[fmt] != NV_JSON_AUTO ? fmts[fmt] : detect(r->first->buf, r->first->len);
+  if (fmts[fmt] != NV_JSON_AUTO) r->fmt = fmts[fmt];
+  else detect(r, path);
   return 1;
 }
 
 static int l_format(lua_State *L) {
   struct reader *r = check_reader(L);
-  lua_pushstring(L, r->fmt == NV_JSON_ARRAY ? "array" : "ndjson");
+  lua_pushstring(L, fmt_name(r->fmt));
+  return 1;
+}
+
+static int l_records_path(lua_State *L) {
+  struct reader *r = check_reader(L);
+  if (r->fmt != NV_JSON_OBJECT) return 0;
+  lua_pushlstring(L, r->records_path, r->records_path_len);
   return 1;
 }
 
@@ -300,7 +372,7 @@ struct prof {
   int over, oom;
   uint64_t bad_lines[KEEP];
   size_t nbad_lines;
-  char errors[KEEP][384];
+  char errors[KEEP][640];
   size_t nerrors;
   lua_State *L;   /* for the progress callback */
   int progress;   /* its stack index, 0 for none */
@@ -428,10 +500,34 @@ static int on_profile_record(void *ud, const struct nv_json_record *rec) {
   return 0;
 }
 
+/* The record's first bytes as written (so that the secret masking of
+ * log lines and results recognises `"password": "…"` in them), with
+ * control bytes as \xNN; "…" when cut. */
+static void excerpt(char *o, size_t cap, const char *s, size_t n, int cut) {
+  size_t k = 0;
+  for (size_t i = 0; i < n && k + 8 < cap; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == 0x7f) {
+      k += (size_t)snprintf(o + k, cap - k, "\\x%02x", c);
+    } else {
+      o[k++] = (char)c; /* UTF-8 passes; the log and the JSON encoder judge it */
+    }
+  }
+  if (cut && k + 4 < cap) {
+    memcpy(o + k, "\xE2\x80\xA6", 3);
+    k += 3;
+  }
+  o[k] = '\0';
+}
+
 static int on_profile_bad(void *ud, const struct nv_json_bad *b) {
   struct prof *x = ud;
   if (b->line && x->nbad_lines < KEEP) x->bad_lines[x->nbad_lines++] = b->line;
-  if (x->nerrors < KEEP) snprintf(x->errors[x->nerrors++], sizeof x->errors[0], "%s", b->msg);
+  if (x->nerrors < KEEP) {
+    char ex[NV_JSON_EXCERPT * 4 + 8];
+    excerpt(ex, sizeof ex, b->excerpt, b->excerpt_len, b->excerpt_cut);
+    snprintf(x->errors[x->nerrors++], sizeof x->errors[0], "%s; text: %s", b->msg, ex);
+  }
   return 0;
 }
 
@@ -459,8 +555,12 @@ static void push_stats(lua_State *L, const struct prof *x, const struct pass *ps
   struct reader *r = x->r;
   const struct nv_json_stats *st = ps && ps->jp ? nv_json_stats(ps->jp) : NULL;
   lua_createtable(L, 0, 12);
-  lua_pushstring(L, r->fmt == NV_JSON_ARRAY ? "array" : "ndjson");
+  lua_pushstring(L, fmt_name(r->fmt));
   lua_setfield(L, -2, "format");
+  if (r->fmt == NV_JSON_OBJECT) {
+    lua_pushlstring(L, r->records_path, r->records_path_len);
+    lua_setfield(L, -2, "records_path");
+  }
   set_int(L, "records", x->done);
   set_int(L, "rows", x->done);
   set_int(L, "bytes", st ? st->bytes : 0);
@@ -744,8 +844,11 @@ static int iter_next(lua_State *L) {
   bs->depth = 0;
   struct nv_json_visitor v = {b_begin, b_end, b_key, b_scalar, bs};
   char err[128];
+  int value = it->text_len > 0 && it->text[0] != '{';
+  if (value) lua_createtable(L, 0, 1); /* a value record: {json = value}, as profile_into names it */
   if (!nv_json_walk(ps->jp, it->text, it->text_len, &v, err, sizeof err)) /* validated already */
     return luaL_error(L, "%s: %s", it->path, err);
+  if (value) lua_setfield(L, -2, NV_JSON_VALUE_COLUMN);
   return 1;
 }
 
@@ -780,7 +883,7 @@ static int l_records(lua_State *L) {
 static const luaL_Reg functions[] = {{"open", l_open}, {NULL, NULL}};
 
 static const luaL_Reg methods[] = {
-    {"format", l_format}, {"profile_into", l_profile_into}, {"records", l_records}, {"close", l_close}, {NULL, NULL}};
+    {"format", l_format}, {"records_path", l_records_path}, {"profile_into", l_profile_into}, {"records", l_records}, {"close", l_close}, {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
     {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};

@@ -266,8 +266,12 @@ local function record_problems(model, path, st)
   local bad = st.bad_records or 0
   if bad > 0 then
     local first = type(st.errors) == "table" and type(st.errors[1]) == "string" and st.errors[1]
-    model.record_errors[#model.record_errors + 1] = string.format("%s: %d malformed records skipped%s", path, bad,
-      first and (" (first: " .. first .. ")") or "")
+    local mask = require("nv.log").mask
+    model.record_errors[#model.record_errors + 1] = mask(string.format(
+      "%s: %d malformed records skipped%s", path, bad, first and (" (first: " .. first .. ")") or ""))
+    for i, e in ipairs(type(st.errors) == "table" and st.errors or {}) do -- the others the reader listed
+      if i > 1 and type(e) == "string" then model.record_errors[#model.record_errors + 1] = mask(path .. ": " .. e) end
+    end
   end
 end
 
@@ -337,6 +341,7 @@ function M.profile_table(ctx, t, opts, progress)
       model.rows = model.rows + entry.rows
       model.ragged_rows = model.ragged_rows + (st.ragged_rows or 0)
       model.bad_records = model.bad_records + (st.bad_records or 0)
+      entry.records_path = st.records_path -- JSON: the member array the records came from
       if st.ragged_lines and st.ragged_lines[1] and not model.ragged_lines then model.ragged_lines = st.ragged_lines end
       if st.encoding and st.encoding ~= "utf-8" then
         entry.encoding = st.encoding

@@ -1,9 +1,11 @@
 /* fuzz_json.c - libFuzzer target for the streaming JSON parser
  * (json_parse.c). The first two bytes pick the options and the chunking;
- * the rest is the document. It is parsed whole and then in chunks (sizes
- * drawn from the input), stopping after some records; both runs must agree
- * on every record, bad record and fatal error, and each record's text must
- * walk cleanly. Crashes, leaks and disagreements are findings. */
+ * the rest is the document. Its layout is sniffed whole and byte by byte
+ * (both must agree); then it is parsed whole and in chunks (sizes drawn
+ * from the input), stopping after some records, in the chosen layout (the
+ * object layout with the sniffed records key, or "data"); both runs must
+ * agree on every record, bad record and fatal error, and each record's
+ * text must walk cleanly. Crashes, leaks and disagreements are findings. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,14 +87,28 @@ static void run(const uint8_t *d, size_t n, const struct nv_json_config *cfg, co
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   if (n < 2) return 0;
   struct nv_json_config cfg = {0};
-  cfg.format = (enum nv_json_format)(d[0] % 3);
+  const uint8_t *doc = d + 2;
+  size_t len = n - 2;
+  struct nv_json_sniff whole_sn, bytes_sn;
+  nv_json_sniff_init(&whole_sn);
+  nv_json_sniff_feed(&whole_sn, (const char *)doc, len);
+  nv_json_sniff_end(&whole_sn, 1);
+  nv_json_sniff_init(&bytes_sn);
+  for (size_t i = 0; i < len && !bytes_sn.done; i++) nv_json_sniff_feed(&bytes_sn, (const char *)doc + i, 1);
+  nv_json_sniff_end(&bytes_sn, 1);
+  if (whole_sn.format != bytes_sn.format || whole_sn.records_path_len != bytes_sn.records_path_len ||
+      memcmp(whole_sn.records_path, bytes_sn.records_path, whole_sn.records_path_len) != 0)
+    __builtin_trap();
+  cfg.format = (enum nv_json_format)(d[0] % 6 == 5 ? whole_sn.format : d[0] % 6);
+  if (cfg.format == NV_JSON_OBJECT) {
+    cfg.records_path = whole_sn.records_path_len ? whole_sn.records_path : "data";
+    cfg.records_path_len = whole_sn.records_path_len ? whole_sn.records_path_len : 4;
+  }
   cfg.max_depth = (d[0] >> 2) & 1 ? 4 : 0;
   cfg.max_record_bytes = (d[0] >> 3) & 1 ? 64 : 0;
   cfg.max_array_text = (d[0] >> 4) & 1 ? 3 : 0;
   cfg.flatten = !((d[0] >> 5) & 1);
   int stop_every = d[1] % 4;
-  const uint8_t *doc = d + 2;
-  size_t len = n - 2;
   struct trace whole, chunked;
   run(doc, len, &cfg, NULL, 0, 0, &whole);
   run(doc, len, &cfg, doc, len < 64 ? len : 64, stop_every, &chunked);

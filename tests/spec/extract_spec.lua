@@ -101,6 +101,63 @@ describe("extraction jobs", function()
     assert.is_number(r.quality_metrics.overall_score)
   end)
 
+  it("metadata_extraction reads real-file JSON shapes and lists malformed NDJSON records, masked", function()
+    local js = dir .. "/js"
+    os.execute("mkdir -p " .. H.q(js))
+    local feats = {}
+    for i = 1, 3 do feats[i] = string.format('    {"type": "Feature", "properties": {"id": %d}}', i) end
+    H.write(js .. "/geo.geojson", '{\n  "type": "FeatureCollection",\n  "features": [\n' ..
+      table.concat(feats, ",\n") .. '\n  ]\n}\n')
+    H.write(js .. "/bad.ndjson", '{"id": 1}\n{"id": 2, "password": "hunter2", "x": }\n{"id": 3}\n{"id": 4\n')
+    local code, out, err = H.run({ "run", "metadata_extraction", js, "auto", "acme" }, { cwd = dir })
+    assert.equal(0, code, err)
+    local tables = by_name(one_json(out).tables)
+    local g = tables["geo.geojson"]
+    assert.equal(3, g.row_count)
+    assert.equal("features", g.files[1].records_path)
+    assert.same({ "properties.id", "type" }, (function()
+      local n = {}
+      for i, c in ipairs(g.columns) do n[i] = c.name end
+      table.sort(n)
+      return n
+    end)())
+    local b = tables["bad.ndjson"]
+    assert.equal(2, b.row_count)
+    assert.equal(2, b.bad_records)
+    -- record-level problems: the file was read, so they are warnings (exit 0)
+    -- listed in the table's errors: the total with the first, then the others
+    assert.equal(2, #b.errors)
+    assert.matches("^.*/bad%.ndjson: 2 malformed records skipped %(first: record 2 %(line 2, byte offset %d+%): " ..
+      "unexpected character; text: ", b.errors[1])
+    assert.matches("^.*/bad%.ndjson: record 4 %(line 4, byte offset %d+%): ", b.errors[2])
+    assert.is_nil(out:find("hunter2", 1, true))
+    assert.is_nil(err:find("hunter2", 1, true))
+  end)
+
+  it("takes a CSV file whose lines start with '[' as CSV, as Python's csv module reads it", function()
+    local cs = dir .. "/cs"
+    os.execute("mkdir -p " .. H.q(cs))
+    local text = "[tag],when,n\n[a],2024-01-01,1\n[b],2024-01-02,2\n[c] x,2024-01-03,3\n"
+    H.write(cs .. "/tags.csv", text)
+    H.write(cs .. "/tags", text) -- no name to go by: the content alone
+    H.write(cs .. "/arrays.txt", "[1,2]\n[3,4]\n[5,6]\n") -- lines of JSON arrays stay JSON
+    local pipe = assert(io.popen("python3 -c " .. H.q("import csv,sys; r=list(csv.reader(open(sys.argv[1]))); " ..
+      "print(len(r)-1, len(r[0]))") .. " " .. H.q(cs .. "/tags.csv")))
+    local rows, cols = pipe:read("n", "n")
+    pipe:close()
+    local code, out, err = H.run({ "run", "metadata_extraction", cs, "auto", "acme" }, { cwd = dir })
+    assert.equal(0, code, err)
+    local tables = by_name(one_json(out).tables)
+    for _, name in ipairs({ "tags.csv", "tags" }) do
+      local t = tables[name]
+      assert.equal("csv", t.file_type, name)
+      assert.equal(rows, t.row_count, name)
+      assert.equal(cols, t.column_count, name)
+    end
+    assert.equal("json", tables["arrays.txt"].file_type)
+    assert.equal(3, tables["arrays.txt"].row_count)
+  end)
+
   it("quality_assessment derives recommendations from the planted defects", function()
     local code, out = H.run({ "run", "quality_assessment", src .. "/customers.csv" }, { cwd = dir })
     assert.equal(0, code)

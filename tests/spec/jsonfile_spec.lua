@@ -56,7 +56,7 @@ describe("nv.jsonfile.open", function()
     assert.has_error(function() jf.open(path("hetero.ndjson"), { compression = "lz4" }) end,
       "bad option 'compression': 'lz4' is not one of auto, none, gzip, zstd")
     assert.has_error(function() jf.open(path("hetero.ndjson"), { format = "csv" }) end,
-      "bad option 'format': 'csv' is not one of auto, ndjson, array, (none)")
+      "bad option 'format': 'csv' is not one of auto, ndjson, array, values")
     assert.has_error(function() jf.open(path("hetero.ndjson"), { max_record_bytes = 0 }) end,
       "bad option 'max_record_bytes': expected an integer from 1 to 1073741824")
   end)
@@ -80,8 +80,8 @@ describe("reader:profile_into", function()
     assert.equal(2, st.bad_records)
     assert.same({ 5, 6 }, st.bad_lines)
     assert.same({
-      "record 4 (line 5, byte offset 302): invalid literal",
-      "record 5 (line 6, byte offset 311): not an object (found a number)",
+      'record 4 (line 5, byte offset 302): invalid literal; text: not json',
+      'record 5 (line 6, byte offset 311): not an object (found a number); text: 42',
     }, st.errors)
     assert.equal(457, st.bytes)
     assert.equal(457, st.raw_bytes)
@@ -196,7 +196,9 @@ describe("reader:profile_into", function()
     local st = assert(profile_file("deep.ndjson"))
     assert.equal(2, st.records)
     assert.same({ 2 }, st.bad_lines)
-    assert.same({ "record 2 (line 2, byte offset 328): nesting deeper than 64 levels" }, st.errors)
+    -- the excerpt: the record's first 40 bytes as written, "…" as it goes on
+    assert.same({ 'record 2 (line 2, byte offset 328): nesting deeper than 64 levels; text: ' ..
+      string.rep('{"k":', 8) .. '…' }, st.errors)
   end)
 
   it("counts strings with invalid UTF-8 or lone surrogates", function()
@@ -210,7 +212,8 @@ describe("reader:profile_into", function()
     assert.equal(1, st.records) -- line 4, '  {"id": 3}', is a record on its own
     assert.equal(4, st.bad_records)
     assert.same({ 1, 2, 3, 5 }, st.bad_lines)
-    assert.equal("record 2 (line 2, byte offset 23): unexpected data after the value", st.errors[2])
+    assert.equal('record 2 (line 2, byte offset 23): unexpected data after the value; text: {"id": 1, "v": "a"},',
+      st.errors[2])
   end)
 
   it("honours max_records and max_bytes, marking the stats truncated", function()
@@ -348,5 +351,256 @@ describe("reader:profile_into progress", function()
     assert.has_error(function() r:profile_into(profile.new(), { progress = 1 }) end,
       "option 'progress' must be a function")
     r:close()
+  end)
+end)
+
+-- ---- shapes of real files: truth from Python's json module and DuckDB ------
+
+-- The shapes issue 11 found read as 0 rows: a pretty-printed GeoJSON
+-- FeatureCollection and an API dump (records in a member array), one
+-- pretty-printed object (one record), arrays of scalars, concatenated
+-- objects; and NDJSON with malformed lines, which must be reported.
+local function shape_fixtures(d)
+  local files = {}
+  local function put(name, text)
+    H.write(d .. "/" .. name, text)
+    files[#files + 1] = name
+  end
+  local feats = {}
+  for i = 1, 40 do
+    feats[i] = string.format('    {"type": "Feature", "id": %d,\n     "geometry": {"type": "Point", "coordinates": [%d.5, %d.25]},\n' ..
+      '     "properties": {"name": "p%d", "pop": %s, "tags": {"k": "v%d"}}}', i, i, -i, i, i % 7 == 0 and "null" or tostring(i * 10), i % 3)
+  end
+  put("geo.geojson", '{\n  "type": "FeatureCollection",\n  "crs": {"type": "name", "properties": {"name": "EPSG:4326"}},\n' ..
+    '  "bbox": [1, -40, 40, -1],\n  "features": [\n' .. table.concat(feats, ",\n") .. "\n  ]\n}\n")
+  local rows = {}
+  for i = 1, 25 do
+    rows[i] = string.format('{"id": %d, "user": {"login": "u%d", "site_admin": %s}, "labels": ["a", "b"], "score": %s}', i, i,
+      i % 2 == 0 and "true" or "false", i % 4 == 0 and "1.5" or tostring(i))
+  end
+  put("api.json", '{\n  "meta": {"count": 25, "next": null, "errors": [{"code": 1}, {"code": 2}]},\n  "data": [\n    ' ..
+    table.concat(rows, ",\n    ") .. '\n  ]\n}\n')
+  put("one.json", '{\n  "name": "nvlua",\n  "version": "1.0",\n  "config": {"a": 1, "b": [1, 2], "c": {"d": "x"}},\n' ..
+    '  "tags": ["x", "y"],\n  "owners": [{"n": "a"}],\n  "empty": {}\n}\n')
+  local ints = {}
+  for i = 1, 30 do ints[i] = tostring(i * 7 - 50) end
+  put("ints.json", "[" .. table.concat(ints, ", ") .. "]")
+  put("strings.json", '[\n  "alpha",\n  "beta",\n  "gamma \\u00e9"\n]\n')
+  put("concat.json", '{"a": 1, "b": "x"}{"a": 2, "b": "y"}\n{\n  "a": 3,\n  "c": {"d": true}\n}\n{\n  "a": 4\n}\n')
+  local lines = {}
+  for i = 1, 12 do
+    if i == 3 then lines[i] = '{"id": 3, "name": "unterminated'
+    elseif i == 7 then lines[i] = '{"id": 7 "name": "x"}'
+    elseif i == 9 then lines[i] = '{"id": 9, "password": "hunter2", "n": 01}'
+    elseif i == 11 then lines[i] = '"just a string"'
+    else lines[i] = string.format('{"id": %d, "name": "n%d"}', i, i) end
+  end
+  put("bad.ndjson", table.concat(lines, "\n") .. "\n")
+  put("multi.ndjson", '{"id":1,"name":"a, b"}{"id":2,"name":"c"}{"id":3,"name":"}{"}\n') -- several objects on one line
+  put("broken_first.ndjson", '{"id":1,"name":"unterminated}\n{"id":2,"name":"b"}\n{"id":3,"name":"c"}\n')
+  put("one_line.jsonl", '{"id":1,"items":[{"k":1},{"k":2},{"k":3}]}\n') -- .jsonl: one record, items a column
+  return files
+end
+
+local function duckdb_dir()
+  local d = os.getenv("NVLUA_DUCKDB_DIR") or ((os.getenv("HOME") or "/tmp") .. "/.cache/nvlua-duckdb")
+  local f = io.open(d .. "/node_modules/@duckdb/node-api/package.json", "rb")
+  if not f or not os.execute("command -v node >/dev/null 2>&1") then return nil end
+  f:close()
+  return d
+end
+
+local function capture(cmd)
+  local pipe = assert(io.popen(cmd, "r"))
+  local out = pipe:read("a")
+  assert(pipe:close(), "failed: " .. cmd)
+  return out
+end
+
+describe("JSON shapes of real files", function()
+  local sdir, files, py
+  setup(function()
+    sdir = H.tmpdir()
+    files = shape_fixtures(sdir)
+    local args = {}
+    for i, f in ipairs(files) do args[i] = H.q(sdir .. "/" .. f) end
+    py = cjson.decode(capture("python3 " .. H.q(H.root .. "/tests/fixtures/json_truth.py") .. " " .. table.concat(args, " ")))
+  end)
+  teardown(function() H.rmdir(sdir) end)
+
+  local function read(name)
+    local p <close> = profile.new()
+    local r <close> = assert(jf.open(sdir .. "/" .. name))
+    local st = assert(r:profile_into(p))
+    local names = {}
+    for i, c in ipairs(p:result().columns) do names[i] = c.name end
+    table.sort(names)
+    return st, names, r:format(), r:records_path()
+  end
+
+  for _, name in ipairs({ "geo.geojson", "api.json", "one.json", "ints.json", "strings.json", "concat.json", "bad.ndjson",
+                          "multi.ndjson", "broken_first.ndjson" }) do
+    it("reads " .. name .. " as Python's json module does by the documented rules", function()
+      local want = py[sdir .. "/" .. name]
+      local st, names, fmt, rpath = read(name)
+      assert.equal(want.layout, fmt)
+      assert.equal(want.records_path ~= cjson.null and want.records_path or nil, rpath)
+      assert.equal(want.records_path ~= cjson.null and want.records_path or nil, st.records_path)
+      assert.equal(want.rows, st.rows)
+      assert.same(want.columns, names)
+      assert.same(want.bad_lines, st.bad_lines)
+      assert.equal(#want.bad_lines, st.bad_records)
+    end)
+  end
+
+  it("reads a one-line .jsonl object as one NDJSON record", function()
+    local st, names, fmt = read("one_line.jsonl")
+    assert.equal("ndjson", fmt)
+    assert.equal(1, st.rows)
+    assert.same({ "id", "items" }, names)
+  end)
+
+  it("names GeoJSON features and API data as the records path", function()
+    assert.equal("features", select(4, read("geo.geojson")))
+    assert.equal("data", select(4, read("api.json")))
+  end)
+
+  it("reports each malformed NDJSON line with its cause and an excerpt", function()
+    local st = read("bad.ndjson")
+    local want = py[sdir .. "/bad.ndjson"]
+    local text = H.read(sdir .. "/bad.ndjson")
+    local starts, at = {}, 0
+    for line in text:gmatch("([^\n]*)\n") do
+      starts[#starts + 1] = { at = at, text = line }
+      at = at + #line + 1
+    end
+    local causes = { "unterminated string", "expected ',' or '}' after an object member",
+      "invalid number (leading zero)", "not an object (found a string)" }
+    assert.equal(#want.bad_lines, #st.errors)
+    for i, e in ipairs(st.errors) do
+      local line, off, cause, ex = e:match('^record %d+ %(line (%d+), byte offset (%d+)%): (.-); text: (.*)$')
+      assert.equal(want.bad_lines[i], tonumber(line), e)
+      local l = starts[tonumber(line)]
+      assert.is_true(tonumber(off) >= l.at and tonumber(off) <= l.at + #l.text, e)
+      assert.equal(causes[i], cause)
+      local head = l.text:sub(1, 40)
+      assert.equal(head .. (#l.text > 40 and "\u{2026}" or ""), ex)
+    end
+  end)
+
+  it("previews value records as {json = value}", function()
+    local r <close> = assert(jf.open(sdir .. "/strings.json"))
+    local got = {}
+    for rec in r:records() do got[#got + 1] = rec end
+    assert.same({ { json = "alpha" }, { json = "beta" }, { json = "gamma \u{e9}" } }, got)
+  end)
+
+  it("previews the records of a member array", function()
+    local r <close> = assert(jf.open(sdir .. "/geo.geojson"))
+    local n, first = 0, nil
+    for rec in r:records(100) do
+      n = n + 1
+      first = first or rec
+    end
+    assert.equal(40, n)
+    assert.equal("p1", first.properties.name)
+  end)
+
+  local ddir = duckdb_dir()
+  if not ddir then
+    pending("DuckDB comparison: @duckdb/node-api not found (see tests/spec/parquet_spec.lua)")
+    return
+  end
+  local duck
+  setup(function()
+    local args = {}
+    for i, f in ipairs(files) do args[i] = H.q(sdir .. "/" .. f) end
+    duck = cjson.decode(capture("NVLUA_DUCKDB_DIR=" .. H.q(ddir) .. " node " ..
+      H.q(H.root .. "/tests/fixtures/duckdb_json.mjs") .. " " .. table.concat(args, " ")))
+  end)
+
+  local function top_names(names)
+    local set, out = {}, {}
+    for _, n in ipairs(names) do set[n:match("^[^.]+")] = true end
+    for k in pairs(set) do out[#out + 1] = k end
+    table.sort(out)
+    return out
+  end
+
+  local function duck_names(d)
+    local out = {}
+    for i, c in ipairs(d.columns) do out[i] = c[1] end
+    table.sort(out)
+    return out
+  end
+
+  it("reads one pretty-printed object as DuckDB does: one row, its members as columns", function()
+    local d = duck[sdir .. "/one.json"]
+    local st, names = read("one.json")
+    assert.equal(d.rows, st.rows)
+    assert.same(duck_names(d), top_names(names))
+  end)
+
+  for _, name in ipairs({ "ints.json", "strings.json" }) do
+    it("reads " .. name .. " as DuckDB does: one row per element, one column named as DuckDB names it", function()
+      local d = duck[sdir .. "/" .. name]
+      local st, names = read(name)
+      assert.equal(d.rows, st.rows)
+      assert.same(duck_names(d), names)
+    end)
+  end
+
+  for _, name in ipairs({ "concat.json", "multi.ndjson" }) do
+    it("reads concatenated objects in " .. name .. " as DuckDB does", function()
+      local d = duck[sdir .. "/" .. name]
+      local st, names = read(name)
+      assert.equal(d.rows, st.rows)
+      assert.same(duck_names(d), top_names(names))
+    end)
+  end
+
+  it("takes as many records from a member array as DuckDB counts in it", function()
+    assert.equal(duck[sdir .. "/geo.geojson"].lengths.features, read("geo.geojson").rows)
+    assert.equal(duck[sdir .. "/api.json"].lengths.data, read("api.json").rows)
+  end)
+end)
+
+describe("a large pretty-printed object", function()
+  local bdir
+  setup(function()
+    bdir = H.tmpdir()
+    local f = assert(io.open(bdir .. "/big.geojson", "wb"))
+    f:write('{\n  "type": "FeatureCollection",\n  "name": "', string.rep("n", 100000), '",\n  "features": [\n')
+    for i = 1, 20000 do
+      f:write(i > 1 and ",\n" or "", string.format('    {"type": "Feature", "properties": {"id": %d, "v": "%s"}}', i,
+        string.rep("x", i % 50)))
+    end
+    f:write("\n  ]\n}\n")
+    f:close()
+  end)
+  teardown(function() H.rmdir(bdir) end)
+
+  it("streams its member array: each record bounded by max_record_bytes, not the whole object", function()
+    local size = #H.read(bdir .. "/big.geojson")
+    assert.is_true(size > 1024 * 1024)
+    local p <close> = profile.new()
+    local r <close> = assert(jf.open(bdir .. "/big.geojson", { max_record_bytes = 1024 }))
+    assert.equal("object", r:format())
+    assert.equal("features", r:records_path())
+    local st = assert(r:profile_into(p))
+    assert.equal(20000, st.rows)
+    assert.equal(0, st.bad_records)
+    assert.equal(size, st.bytes)
+    local by = {}
+    for _, c in ipairs(p:result().columns) do by[c.name] = c end
+    assert.equal(20000, by["properties.id"].max)
+  end)
+
+  it("as one record (forced values layout) it is refused past max_record_bytes, naming it", function()
+    local p <close> = profile.new()
+    local r <close> = assert(jf.open(bdir .. "/big.geojson", { max_record_bytes = 1024, format = "values" }))
+    local st, err = r:profile_into(p)
+    assert.is_nil(st)
+    assert.equal(bdir .. "/big.geojson: record 1 (byte offset 0): record larger than max_record_bytes (1024)", err)
   end)
 end)

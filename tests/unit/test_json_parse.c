@@ -106,6 +106,7 @@ struct opts {
   size_t max_record;
   unsigned max_depth;
   size_t max_array_text;
+  const char *records_path; /* object layout */
 };
 
 /* Feeds in pieces: split==0 whole, split==1 byte by byte, split>1 in two
@@ -113,7 +114,8 @@ struct opts {
 static void run(const char *in, size_t n, const struct opts *op, size_t split, int stop_each, struct out *o) {
   memset(o, 0, sizeof *o);
   o->stop_each = stop_each;
-  struct nv_json_config cfg = {op->format, op->max_record, op->max_depth, op->max_array_text, 1};
+  struct nv_json_config cfg = {op->format,  op->max_record, op->max_depth, op->max_array_text, 1, op->records_path,
+                               op->records_path ? strlen(op->records_path) : 0};
   struct nv_json_handler h = {on_record, on_bad, o};
   struct nv_json_parser *p = nv_json_new(&cfg, &h);
   if (p == NULL) {
@@ -141,8 +143,8 @@ static void run(const char *in, size_t n, const struct opts *op, size_t split, i
   }
   const struct nv_json_stats *st = nv_json_stats(p);
   char b[128];
-  snprintf(b, sizeof b, " [%s r=%llu bad=%llu utf8=%llu]",
-           nv_json_format(p) == NV_JSON_ARRAY ? "array" : nv_json_format(p) == NV_JSON_NDJSON ? "ndjson" : "auto",
+  static const char *const names[] = {"auto", "ndjson", "array", "values", "object"};
+  snprintf(b, sizeof b, " [%s r=%llu bad=%llu utf8=%llu]", names[nv_json_format(p)],
            (unsigned long long)st->records, (unsigned long long)st->bad_records,
            (unsigned long long)st->invalid_utf8);
   puts_(o, b);
@@ -183,7 +185,7 @@ static const struct tcase cases[] = {
      {0}},
     {"array text is cut at max_array_text but the array is still parsed",
      "{\"a\":[1,2,3,4,5],\"b\":1}", "#1@1 a=a2+[1,2 b=i1; [ndjson r=1 bad=0 utf8=0]",
-     {NV_JSON_AUTO, 0, 0, 4}},
+     {NV_JSON_AUTO, 0, 0, 4, NULL}},
     {"NDJSON: blank lines are skipped, CRLF accepted, last line may lack a newline",
      "{\"a\":1}\r\n\r\n  \n{\"a\":2}\n\n{\"b\":\"x\"}", "#1@1 a=i1;#2@4 a=i2;#3@6 b=s\"x\"; [ndjson r=3 bad=0 utf8=0]",
      {0}},
@@ -226,26 +228,74 @@ static const struct tcase cases[] = {
      {0}},
     {"forced array layout on NDJSON input is fatal", "{\"a\":1}\n",
      "FATAL:byte offset 0: expected '[' to open the top-level array [array r=0 bad=0 utf8=0]",
-     {NV_JSON_ARRAY, 0, 0, 0}},
-    {"forced NDJSON on a one-line array sees one non-object record", "[{\"a\":1}]\n",
-     "!record 1 (line 1, byte offset 0): not an object (found an array); [ndjson r=0 bad=1 utf8=0]",
-     {NV_JSON_NDJSON, 0, 0, 0}},
+     {NV_JSON_ARRAY, 0, 0, 0, NULL}},
+    {"forced NDJSON on a one-line array: the first record is a value, so the array is one value",
+     "[{\"a\":1}]\n", "#1@1 json=a32[{\"a\":1}]; [ndjson r=1 bad=0 utf8=0]", {NV_JSON_NDJSON, 0, 0, 0, NULL}},
+    {"array of scalars: one record per element, in the value column",
+     "[1, \"a\", 2.5, true, null, [1,2], {\"x\":1}]",
+     "#1 json=i1;#2 json=s\"a\";#3 json=d2.5;#4 json=t;#5 json=n;#6 json=a2[1,2];#7 x=i1; [array r=7 bad=0 utf8=0]",
+     {0}},
+    {"NDJSON lines of scalars are values; an object among them keeps its fields", "1\n\"x\"\n{\"a\":2}\n3",
+     "#1@1 json=i1;#2@2 json=s\"x\";#3@3 a=i2;#4@4 json=i3; [ndjson r=4 bad=0 utf8=0]", {0}},
+    {"values layout: concatenated and pretty-printed objects are records",
+     "{\"a\":1}{\"a\":2}\n{\n  \"a\": 3,\n  \"b\": {\"c\": [1]}\n}\n\n {\"a\":\"}{\"} ",
+     "#1 a=i1;#2 a=i2;#3 a=i3 b.c=a2[1];#4 a=s\"}{\"; [values r=4 bad=0 utf8=0]", {NV_JSON_VALUES, 0, 0, 0, NULL}},
+    {"values layout: one object is one record (a BOM is skipped)", "\xEF\xBB\xBF {\"a\":1,\"b\":[{\"c\":2}]}\n",
+     "#1 a=i1 b=a32[{\"c\":2}]; [values r=1 bad=0 utf8=0]", {NV_JSON_VALUES, 0, 0, 0, NULL}},
+    {"values layout: scalars one after another", "1 2\t\"s\"3", "#1 json=i1;#2 json=i2;#3 json=s\"s\";#4 json=i3; "
+     "[values r=4 bad=0 utf8=0]", {NV_JSON_VALUES, 0, 0, 0, NULL}},
+    {"values layout: a syntax error is fatal", "{\"a\":1}\n{\"a\":}\n{\"a\":3}",
+     "#1 a=i1;FATAL:record 2 (byte offset 13): unexpected character [values r=1 bad=0 utf8=0]",
+     {NV_JSON_VALUES, 0, 0, 0, NULL}},
+    {"values layout: input ending inside a value is fatal", "{\"a\":1} {\"a\":",
+     "#1 a=i1;FATAL:byte offset 13: unexpected end of input inside a top-level value [values r=1 bad=0 utf8=0]",
+     {NV_JSON_VALUES, 0, 0, 0, NULL}},
+    {"values layout: a comma between values is fatal", "{\"a\":1},{\"a\":2}",
+     "#1 a=i1;FATAL:byte offset 7: expected a value [values r=1 bad=0 utf8=0]", {NV_JSON_VALUES, 0, 0, 0, NULL}},
+    {"object layout: the records array streams, the other members are skipped unread",
+     "{\"type\":\"FeatureCollection\",\"crs\":{\"p\":[1,{\"q\":\"]}\"}]},\"n\":-1.5e3,\"s\":\"x\\\"y\",\n"
+     "\"features\":[{\"id\":1,\"properties\":{\"x\":\"a\"}},\n {\"id\":2}],\"features\":[{\"id\":9}],\"t\":true}\n",
+     "#1 id=i1 properties.x=s\"a\";#2 id=i2; [object r=2 bad=0 utf8=0]", {NV_JSON_OBJECT, 0, 0, 0, "features"}},
+    {"object layout: keys compare as written, escapes included", "{\"da\\u0074a\":[{\"a\":1}],\"data\":[{\"a\":2}]}",
+     "#1 a=i2; [object r=1 bad=0 utf8=0]", {NV_JSON_OBJECT, 0, 0, 0, "data"}},
+    {"object layout: an empty records array, and non-objects in it are skipped after objects",
+     "{\"data\":[{\"a\":1},2,{\"a\":3}],\"meta\":{}}",
+     "#1 a=i1;!record 2 (byte offset 17): not an object (found a number);#3 a=i3; [object r=2 bad=1 utf8=0]",
+     {NV_JSON_OBJECT, 0, 0, 0, "data"}},
+    {"object layout: the records key missing is fatal", "{\"x\":[{\"a\":1}]}",
+     "FATAL:the top-level object has no member \"data\" holding an array [object r=0 bad=0 utf8=0]",
+     {NV_JSON_OBJECT, 0, 0, 0, "data"}},
+    {"object layout: a syntax error in the records is fatal", "{\"data\":[{\"a\":1},{\"a\" 2}]}",
+     "#1 a=i1;FATAL:record 2 (byte offset 22): expected ':' after an object key [object r=1 bad=0 utf8=0]",
+     {NV_JSON_OBJECT, 0, 0, 0, "data"}},
+    {"object layout: end of input inside the records array", "{\"data\":[{\"a\":1},",
+     "#1 a=i1;FATAL:byte offset 17: unexpected end of input inside the records array [object r=1 bad=0 utf8=0]",
+     {NV_JSON_OBJECT, 0, 0, 0, "data"}},
+    {"object layout: end of input after the records array", "{\"data\":[{\"a\":1}], \"m\": [1,",
+     "#1 a=i1;FATAL:byte offset 27: unexpected end of input inside the top-level object [object r=1 bad=0 utf8=0]",
+     {NV_JSON_OBJECT, 0, 0, 0, "data"}},
+    {"object layout: data after the object is fatal", "{\"data\":[]} x",
+     "FATAL:byte offset 12: unexpected data after the top-level object [object r=0 bad=0 utf8=0]",
+     {NV_JSON_OBJECT, 0, 0, 0, "data"}},
+    {"object layout: a missing separator between members is fatal", "{\"data\":[] \"m\":1}",
+     "FATAL:byte offset 11: expected ',' or '}' after a member of the top-level object [object r=0 bad=0 utf8=0]",
+     {NV_JSON_OBJECT, 0, 0, 0, "data"}},
     {"depth limit: max_depth levels pass, one more is a bad record",
      "{\"a\":{\"b\":{\"c\":1}}}\n{\"a\":{\"b\":{\"c\":{}}}}\n{\"a\":[[1]]}\n{\"a\":[[[1]]]}\n",
      "#1@1 a.b.c=i1;!record 2 (line 2, byte offset 35): nesting deeper than 3 levels;#3@3 a=a64[[1]];"
      "!record 4 (line 4, byte offset 60): nesting deeper than 3 levels; [ndjson r=2 bad=2 utf8=0]",
-     {NV_JSON_AUTO, 0, 3, 0}},
+     {NV_JSON_AUTO, 0, 3, 0, NULL}},
     {"oversize NDJSON record is fatal and names record, line and offset",
      "{\"a\":1}\n\n{\"a\":\"0123456789\"}\n",
      "#1@1 a=i1;FATAL:record 2 (line 3, byte offset 9): record larger than max_record_bytes (12) "
      "[ndjson r=1 bad=0 utf8=0]",
-     {NV_JSON_AUTO, 12, 0, 0}},
+     {NV_JSON_AUTO, 12, 0, 0, NULL}},
     {"oversize array element is fatal", "[{\"a\":1}, {\"a\":\"0123456789\"}]",
      "#1 a=i1;FATAL:record 2 (byte offset 10): record larger than max_record_bytes (12) [array r=1 bad=0 utf8=0]",
-     {NV_JSON_AUTO, 12, 0, 0}},
+     {NV_JSON_AUTO, 12, 0, 0, NULL}},
     {"a record of exactly max_record_bytes passes", "{\"a\":\"0123\"}\n[{}]",
      "#1@1 a=s\"0123\";!record 2 (line 2, byte offset 13): not an object (found an array); [ndjson r=1 bad=1 utf8=0]",
-     {NV_JSON_AUTO, 12, 0, 0}},
+     {NV_JSON_AUTO, 12, 0, 0, NULL}},
     {"empty input is NDJSON with no records", "", " [ndjson r=0 bad=0 utf8=0]", {0}},
     {"whitespace-only input", " \n\r\n\t", " [ndjson r=0 bad=0 utf8=0]", {0}},
     {"a UTF-8 BOM is skipped (NDJSON)", "\xEF\xBB\xBF{\"a\":1}\n", "#1@1 a=i1; [ndjson r=1 bad=0 utf8=0]", {0}},
@@ -346,8 +396,85 @@ static void check_sticky_failure(void) {
   nv_json_free(p);
 }
 
+/* nv_json_sniff: the layout (and records key) from a prefix, fed whole and
+ * byte by byte; eof says whether the prefix is the whole input. */
+struct scase {
+  const char *in;
+  int eof;
+  const char *want;
+};
+
+static const struct scase scases[] = {
+    {"", 1, "ndjson"},
+    {" \n\t", 1, "ndjson"},
+    {"[{\"a\":1}]", 1, "array"},
+    {"\xEF\xBB\xBF [\n{\"a\":1},\n{\"a\":2}\n]\n", 1, "array"},
+    {"[1,2]\n[3,4]\n", 1, "ndjson"},
+    {"{\"a\":1}\n{\"a\":2}\n", 1, "ndjson"},
+    {"{\"a\":1}\r\n\r\n{\"a\":\"}\\\"{\"}", 1, "ndjson"},
+    {"{\"a\":1}{\"a\":2}", 1, "values"},
+    {"{\"a\":1} {\"a\":2}\n", 1, "values"},
+    {"{\n  \"a\": 1\n}\n{\n  \"a\": 2\n}\n", 1, "values"},
+    {"1\n2\n3\n", 1, "ndjson"},
+    {"\"a\"\n\"b\"", 1, "ndjson"},
+    {"42", 1, "ndjson"},
+    {"{\"a\":1,\"b\":{\"c\":2},\"d\":[1,2]}", 1, "values"},
+    {"{\"id\":7}\n", 1, "values"},
+    {"{\"type\":\"FeatureCollection\",\n\"features\":[\n{\"type\":\"Feature\",\"properties\":{\"x\":1}},\n"
+     "{\"type\":\"Feature\",\"properties\":{\"x\":2}}]}\n", 1, "object:features"},
+    {"{\"data\":[{\"x\":1},{\"x\":2}],\"meta\":{\"n\":2}}", 1, "object:data"},
+    {"{\"errors\":[{\"e\":1}],\"data\":[{\"x\":1},{\"x\":2},{\"x\":3}]}", 1, "object:data"},
+    {"{\"meta\":{\"a\":\"0123456789012345678901234567890123456789\"},\"data\":[{\"x\":1}]}", 1, "values"},
+    {"{\"data\":[]}", 1, "values"},
+    {"{\"data\":[1,2,3]}", 1, "values"},
+    {"{\"data\":[{\"x\":1},2]}", 1, "values"},
+    {"{\"nested\":{\"rows\":[{\"x\":1},{\"x\":2}]}}", 1, "values"},
+    {"{\"d\\\"x\":[{\"a\":1},{\"a\":2}]}", 1, "object:d\\\"x"},
+    {"{\"type\":\"F\",\"features\":[{\"a\":1},{\"a\":", 0, "object:features"},
+    {"{\"type\":\"F\",\"features\":[{\"a\":1},{\"a\":", 1, "object:features"},
+    {"[abc],1,2\n[def],3,4\n", 1, "ndjson"},
+    {"a,b,c\n1,2,3\n", 1, "ndjson"},
+    {"1,2,3\n4,5,6\n", 1, "ndjson"},
+    {"{\"a\":1}, {\"a\":2}\n", 1, "ndjson"},
+    {"[1][2]", 1, "values"},
+    {"{\"id\":3,\"name\":\"The Firm}\n{\"id\":4}\n", 1, "ndjson"},
+    {"{\"a\":\"x\n\"}", 1, "ndjson"},
+    {"{\"a\":1,\n\"b\":\"x\ny\"}", 1, "ndjson"},
+    {"[1,2,3]\n4,5,6\n", 1, "ndjson"},
+};
+
+static void sniff_name(const struct nv_json_sniff *sn, char *out, size_t n) {
+  static const char *const names[] = {"auto", "ndjson", "array", "values", "object"};
+  if (sn->format == NV_JSON_OBJECT)
+    snprintf(out, n, "object:%.*s", (int)sn->records_path_len, sn->records_path);
+  else
+    snprintf(out, n, "%s", names[sn->format]);
+}
+
+static void check_sniff(void) {
+  for (size_t k = 0; k < sizeof scases / sizeof scases[0]; k++) {
+    const struct scase *t = &scases[k];
+    size_t n = strlen(t->in);
+    char whole[300], bytes[300];
+    struct nv_json_sniff sn;
+    nv_json_sniff_init(&sn);
+    nv_json_sniff_feed(&sn, t->in, n);
+    nv_json_sniff_end(&sn, t->eof);
+    sniff_name(&sn, whole, sizeof whole);
+    nv_json_sniff_init(&sn);
+    for (size_t i = 0; i < n && !sn.done; i++) nv_json_sniff_feed(&sn, t->in + i, 1);
+    nv_json_sniff_end(&sn, t->eof);
+    sniff_name(&sn, bytes, sizeof bytes);
+    if (strcmp(whole, t->want) != 0 || strcmp(bytes, t->want) != 0) {
+      fprintf(stderr, "sniff case %zu: got %s / %s (byte by byte), want %s\n", k, whole, bytes, t->want);
+      check_failures++;
+    }
+  }
+}
+
 int main(void) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+  check_sniff();
   check_walk();
   check_sticky_failure();
   return CHECK_DONE();
