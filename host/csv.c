@@ -139,8 +139,10 @@ static enum pump cursor_pump(struct cursor *c, uint64_t max_bytes) {
     if (c->done) return PUMP_DONE;
     if (c->pos == c->len) {
       if (c->eof) {
+        int rc = nv_csv_finish(c->p);
+        if (rc == NV_CSV_STOPPED) return PUMP_STOPPED; /* rows pending; finish again later */
         c->done = 1;
-        return nv_csv_finish(c->p) == NV_CSV_OK ? PUMP_DONE : PUMP_PARSE_ERR;
+        return rc == NV_CSV_OK ? PUMP_DONE : PUMP_PARSE_ERR;
       }
       long got = nv_instream_read(c->in, c->buf, CHUNK);
       if (got < 0) return PUMP_IO_ERR;

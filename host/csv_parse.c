@@ -863,8 +863,11 @@ int nv_csv_finish(struct nv_csv_parser *p) {
     case S_QQ:
       if ((rc = end_field(p)) != NV_CSV_OK) return rc;
       rc = end_record(p, p->pos);
-      if (rc != NV_CSV_OK && rc != NV_CSV_STOPPED) return rc;
       p->state = S_REC;
+      /* the last record reached the row limit: its rows stay pending for
+       * the caller (the callback may not be ready for them yet) */
+      if (rc == NV_CSV_STOPPED) return rc;
+      if (rc != NV_CSV_OK) return rc;
       break;
     case S_REC:
     case S_CR:

@@ -110,7 +110,9 @@ void nv_csv_free(struct nv_csv_parser *p);
 /* Parses n bytes. *used receives the bytes consumed: n, except after
  * NV_CSV_STOPPED. After an error every later call returns that error. */
 int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used);
-/* End of input: completes the last record, flushes. */
+/* End of input: completes the last record, flushes. When that record
+ * reaches the row limit, returns NV_CSV_STOPPED with the rows still
+ * pending (not flushed); call it again to flush them. */
 int nv_csv_finish(struct nv_csv_parser *p);
 /* Hands the complete rows held so far to the callback (also after an
  * error; a partial record stays). */

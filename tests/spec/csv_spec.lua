@@ -397,3 +397,20 @@ describe("reader:profile_into progress", function()
     assert.is_true(r:close())
   end)
 end)
+
+-- issue 11: what the real-file corpus found (tests/fixtures/real)
+describe("real-file cases", function()
+  local function write(name, text)
+    H.write(fx(name), text)
+    return name
+  end
+
+  it("profiles a file whose only data line has no line end", function()
+    for _, c in ipairs({ { "1,2", 1, 2 }, { "1,2\n", 1, 2 }, { "a,b\n1,2", 1, 2 }, { "7", 1, 1 } }) do
+      local st, err, _, p = profile_file(write("nonl.csv", c[1]))
+      assert(st, err)
+      assert.are.equal(c[2], st.rows)
+      assert.are.equal(c[3], #p:result().columns)
+    end
+  end)
+end)
