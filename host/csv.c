@@ -21,7 +21,8 @@
  * header record is malformed), "memory".
  *
  * stats = {rows, bytes (decompressed, fed to the parser), raw_bytes (read
- * from disk), lines, blank_lines, ragged_rows, ragged_lines = {first 5 start
+ * from disk), lines, blank_lines, skipped_lines (preamble records and
+ * comment lines dropped: dialect.skip_records, dialect.comment), ragged_rows, ragged_lines = {first 5 start
  * lines}, extra_fields (dropped: beyond the header), invalid_utf8,
  * encoding ("utf-8"|"latin-1"), truncated (stopped at max_rows/max_bytes
  * with data left), errors = {message...}}. On a mid-file error profile_into
@@ -239,6 +240,10 @@ static void push_dialect(lua_State *L, const struct nv_csv_dialect *d, enum nv_c
   lua_setfield(L, -2, "line_ending");
   lua_pushstring(L, comp_names[comp]);
   lua_setfield(L, -2, "compression");
+  lua_pushlstring(L, &d->comment, d->comment ? 1 : 0);
+  lua_setfield(L, -2, "comment");
+  lua_pushinteger(L, (lua_Integer)d->skip_records);
+  lua_setfield(L, -2, "skip_records");
 }
 
 /* Checks opts (nil or a table) holds only the given keys. */
@@ -499,6 +504,8 @@ static void push_stats(lua_State *L, struct reader *r, int truncated, const char
   lua_setfield(L, -2, "lines");
   lua_pushinteger(L, (lua_Integer)st->blank_lines);
   lua_setfield(L, -2, "blank_lines");
+  lua_pushinteger(L, (lua_Integer)st->skipped_lines);
+  lua_setfield(L, -2, "skipped_lines");
   lua_pushinteger(L, (lua_Integer)st->ragged_rows);
   lua_setfield(L, -2, "ragged_rows");
   lua_createtable(L, (int)st->nragged_lines, 0);

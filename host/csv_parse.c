@@ -62,6 +62,8 @@ struct nv_csv_parser {
   uint64_t rec_line, rec_start, quote_line;
   size_t rec_nf; /* fields seen, stored or not */
   int rec_quoted;
+  int rec_q0;       /* the record's first field is quoted */
+  unsigned skipped; /* preamble records dropped so far */
   size_t rec_arena; /* arena offset where the record starts */
   size_t fstart;    /* arena offset where the current field starts */
 
@@ -192,6 +194,8 @@ void nv_csv_config_init(struct nv_csv_config *c, const struct nv_csv_dialect *d)
     c->escape = d->escape;
     c->has_header = d->has_header;
     c->latin1 = d->latin1;
+    c->comment = d->comment;
+    c->skip_records = d->skip_records;
   }
 }
 
@@ -408,6 +412,7 @@ static inline void start_record(struct nv_csv_parser *p, uint64_t pos) {
   p->rec_start = pos;
   p->rec_nf = 0;
   p->rec_quoted = 0;
+  p->rec_q0 = 0;
   p->rec_arena = p->fstart = p->alen;
 }
 
@@ -469,6 +474,15 @@ static int end_record(struct nv_csv_parser *p, uint64_t pos) {
   if (p->rec_nf == 1 && !p->rec_quoted && p->alen == p->rec_arena) {
     p->nf = first; /* blank line */
     p->stats.blank_lines++;
+    return NV_CSV_OK;
+  }
+  if ((p->cfg.comment && !p->rec_q0 && p->alen > p->rec_arena &&
+       p->arena[p->rec_arena] == p->cfg.comment) ||
+      (!p->header_done && p->skipped < p->cfg.skip_records)) {
+    if (!p->header_done && p->skipped < p->cfg.skip_records) p->skipped++;
+    p->nf = first; /* a comment or preamble record: dropped */
+    p->alen = p->rec_arena;
+    p->stats.skipped_lines++;
     return NV_CSV_OK;
   }
   if (!p->header_done) {
@@ -628,6 +642,7 @@ static int fast_record(struct nv_csv_parser *p, const char *buf, size_t n, size_
   p->nf = first + stored;
   p->rec_nf = nfields;
   p->rec_quoted = quoted;
+  p->rec_q0 = quote && buf[rs] == quote;
   p->fstart = p->alen;
   *term = j;
   return 1;
@@ -661,6 +676,7 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
         /* fallthrough */
       case S_FIELD:
         if (quote && buf[i] == quote) {
+          if (p->rec_nf == 0) p->rec_q0 = 1;
           p->rec_quoted = 1;
           p->quote_line = p->line;
           p->prev_cr = 0;
@@ -882,8 +898,11 @@ int nv_csv_finish(struct nv_csv_parser *p) {
 
 #define SNIFF_RECORDS 200
 
+#define SNIFF_LEAD 8
+
 struct score {
   size_t nrec, mode, freq, quoted, bad;
+  size_t lead[SNIFF_LEAD]; /* field counts of the first records */
   char le[3];
 };
 
@@ -891,13 +910,17 @@ struct score {
  * record. An incomplete sample's last record is dropped unless it is the
  * only one (a long first line). */
 static void score_dialect(const char *s, size_t n, int complete, char d, char q, char e,
-                          struct score *sc) {
+                          char comment, struct score *sc) {
   size_t counts[SNIFF_RECORDS];
   size_t nrec = 0, nf = 1, i = 0;
   int st = 0, any = 0;
   memset(sc, 0, sizeof *sc);
   while (i < n && nrec < SNIFF_RECORDS) {
     char c = s[i];
+    if (st == 0 && nf == 1 && !any && comment && c == comment) { /* a comment line */
+      while (i < n && s[i] != '\n' && s[i] != '\r') i++;
+      continue;
+    }
     switch (st) {
       case 0:
         if (q && c == q) {
@@ -951,6 +974,7 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
     counts[nrec++] = nf;
   }
   sc->nrec = nrec;
+  for (size_t a = 0; a < nrec && a < SNIFF_LEAD; a++) sc->lead[a] = counts[a];
   for (size_t a = 0; a < nrec; a++) {
     size_t f = 0;
     for (size_t b = 0; b < nrec; b++) f += counts[b] == counts[a];
@@ -1034,13 +1058,33 @@ static int same(const char *a, size_t an, const char *b, size_t bn) {
   return an == bn && memcmp(a, b, an) == 0;
 }
 
-/* The header rule over the first rows (column-major batch b):
+static int is_bool(const char *s, size_t n) {
+  static const char *const words[] = {"true", "false", "yes", "no", "t", "f", "y", "n"};
+  trim(&s, &n);
+  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+    size_t k = strlen(words[w]);
+    if (n != k) continue;
+    size_t i = 0;
+    while (i < k && (s[i] | 0x20) == words[w][i]) i++;
+    if (i == k) return 1;
+  }
+  return 0;
+}
+
+static int typed_value(const char *s, size_t n) { return typed(s, n) || is_bool(s, n); }
+
+/* The header rule over the first rows (column-major batch b), a vote per
+ * column as Python's csv.Sniffer.has_header does:
  *  - no rows, or any first-row field typed (number or date/time): no header;
  *  - one row: a header when its fields are non-empty and distinct;
- *  - a column whose later values are mostly typed: header (the first row
- *    holds a name where numbers/dates follow);
- *  - all columns text: a header when the first-row fields are non-empty,
- *    distinct, and none reappears later in its own column. */
+ *  - a column whose later values are mostly typed (numbers, dates,
+ *    booleans) under a text first-row field votes header;
+ *  - a text column votes against when its first-row field reappears below,
+ *    and for when it is categorical (at most half its values distinct)
+ *    and the first-row field is not one of them;
+ *  - an empty first-row field does not vote. A header when the votes are
+ *    positive, or even when every first-row field is non-empty, distinct
+ *    and never repeated in its column. */
 static int detect_header(const struct nv_text_batch *b) {
   size_t R = b->nrows, C = b->ncols;
   if (R == 0 || C == 0) return 0;
@@ -1052,32 +1096,50 @@ static int detect_header(const struct nv_text_batch *b) {
     if (v && n) any_name = 1;
   }
   if (!any_name) return 0;
-  int text_ok = 1;
-  for (size_t c = 0; c < C && text_ok; c++) {
+  if (R == 1) {
+    for (size_t c = 0; c < C; c++) {
+      const char *v = b->values[c * R];
+      size_t n = b->lengths[c * R];
+      if (v == NULL || n == 0) return 0;
+      for (size_t k = 0; k < c && C <= 512; k++)
+        if (same(v, n, b->values[k * R], b->lengths[k * R])) return 0;
+    }
+    return 1;
+  }
+  long votes = 0;
+  int all_new = 1; /* every first-row field non-empty, distinct, never repeated below */
+  for (size_t c = 0; c < C && all_new; c++) {
     const char *v = b->values[c * R];
     size_t n = b->lengths[c * R];
-    if (v == NULL || n == 0) text_ok = 0;
-    for (size_t k = 0; k < c && text_ok && C <= 512; k++)
-      if (same(v, n, b->values[k * R], b->lengths[k * R])) text_ok = 0;
+    if (v == NULL || n == 0) all_new = 0;
+    for (size_t k = 0; k < c && all_new && C <= 512; k++)
+      if (same(v, n, b->values[k * R], b->lengths[k * R])) all_new = 0;
   }
-  if (R == 1) return text_ok;
   for (size_t c = 0; c < C; c++) {
-    size_t nonempty = 0, ty = 0;
+    const char *v0 = b->values[c * R];
+    size_t n0 = b->lengths[c * R];
+    if (v0 == NULL || n0 == 0) continue;
+    size_t nonempty = 0, ty = 0, distinct = 0;
+    int repeated = 0;
     for (size_t r = 1; r < R; r++) {
       const char *v = b->values[c * R + r];
       size_t n = b->lengths[c * R + r];
       if (v == NULL || n == 0) continue;
       nonempty++;
-      ty += typed(v, n) != 0;
+      ty += typed_value(v, n) != 0;
+      if (same(v0, n0, v, n)) repeated = 1;
+      size_t k = 1;
+      for (; k < r; k++)
+        if (b->values[c * R + k] && same(v, n, b->values[c * R + k], b->lengths[c * R + k])) break;
+      distinct += k == r;
     }
-    if (nonempty && ty * 2 > nonempty) return 1;
+    if (repeated) all_new = 0;
+    if (nonempty == 0) continue;
+    if (ty * 2 > nonempty) votes += typed_value(v0, n0) ? -1 : 1;
+    else if (repeated) votes--;
+    else if (distinct * 2 <= nonempty) votes++;
   }
-  for (size_t c = 0; c < C && text_ok; c++)
-    for (size_t r = 1; r < R && text_ok; r++)
-      if (b->values[c * R + r] &&
-          same(b->values[c * R], b->lengths[c * R], b->values[c * R + r], b->lengths[c * R + r]))
-        text_ok = 0;
-  return text_ok;
+  return votes > 0 || (votes == 0 && all_new);
 }
 
 int nv_csv_sniff_header(const char *s, size_t n, int complete, const struct nv_csv_dialect *d) {
@@ -1098,6 +1160,27 @@ int nv_csv_sniff_header(const char *s, size_t n, int complete, const struct nv_c
   if (rc != NV_CSV_ERR_NOMEM && nv_csv_pending(p, &b)) h = detect_header(&b);
   nv_csv_free(p);
   return h;
+}
+
+/* The first byte of the sample's first non-blank line (0 if none). */
+static char first_byte(const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && (s[i] == '\n' || s[i] == '\r' || s[i] == ' ' || s[i] == '\t')) i++;
+  return i < n ? s[i] : 0;
+}
+
+/* Preamble records (titles, notes) before the header: the leading records
+ * with fewer fields than the sample's usual count (DuckDB likewise finds
+ * the header where the consistent rows begin), as long as the record
+ * after them has the usual count and they are few. A first record just
+ * one field short is kept: a header without a name over row labels. */
+static unsigned preamble(const struct score *sc) {
+  if (sc->mode < 2 || sc->nrec < 3) return 0;
+  size_t lim = sc->nrec < SNIFF_LEAD ? sc->nrec : SNIFF_LEAD, k = 0;
+  while (k < lim && sc->lead[k] < sc->mode) k++;
+  if (k == 0 || k >= lim || sc->nrec - k < 2) return 0;
+  if (k == 1 && sc->lead[0] + 1 == sc->mode) return 0;
+  return (unsigned)k;
 }
 
 int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d, char *err,
@@ -1130,6 +1213,7 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
   d->latin1 = bad > 0;
   if (n == 0) return 0;
 
+  char comment = first_byte(s, n) == '#' ? '#' : 0;
   static const char delims[] = {',', ';', '\t', '|'};
   static const char quotes[] = {'"', '\''};
   struct score best;
@@ -1140,7 +1224,7 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
       for (size_t di = 0; di < sizeof delims; di++) {
         char q = quotes[qi], e = ei ? '\\' : q;
         struct score sc;
-        score_dialect(s, n, complete, delims[di], q, e, &sc);
+        score_dialect(s, n, complete, delims[di], q, e, comment, &sc);
         if (!have || better(&sc, q, &best, bq)) {
           best = sc;
           bq = q;
@@ -1154,9 +1238,11 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
     d->quote = bq;
     d->escape = be;
   } else { /* one column: keep the defaults, read line ends plainly */
-    score_dialect(s, n, complete, ',', '"', '"', &best);
+    score_dialect(s, n, complete, ',', '"', '"', comment, &best);
   }
   if (best.le[0]) memcpy(d->line_ending, best.le, sizeof best.le);
+  d->comment = comment;
+  d->skip_records = preamble(&best);
 
   int h = nv_csv_sniff_header(s, n, complete, d);
   if (h < 0) {

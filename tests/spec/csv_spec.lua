@@ -413,4 +413,39 @@ describe("real-file cases", function()
       assert.are.equal(c[3], #p:result().columns)
     end
   end)
+
+  it("skips comment lines and preamble rows before the header and says how many", function()
+    local cases = {
+      { "# A few comments\n# I'm a csv file\na;b\n# also a comment\n1;3\n6;7\n", ";", "#", 0, { "a", "b" }, 2, 3 },
+      { "some notes...\nmore notes,...\nnumber,text,date\n345.0,TEST4,2000-12-13\n1,x,2001-01-01\n", ",", "", 2,
+        { "number", "text", "date" }, 2, 2 },
+      { "# clean this data!\nid,neighbor_id,name,population\n1,Ireland,Britain,67\n3,22,Germany,83\n", ",", "#", 0,
+        { "id", "neighbor_id", "name", "population" }, 2, 1 },
+    }
+    for _, c in ipairs(cases) do
+      local name = write("preamble.csv", c[1])
+      local d = assert(csv.sniff(fx(name)))
+      assert.are.same({ c[2], c[3], c[4], true }, { d.delimiter, d.comment, d.skip_records, d.has_header })
+      local r = assert(csv.open(fx(name)))
+      assert.are.same(c[5], r:header())
+      local st = assert(r:profile_into(profile.new()))
+      r:close()
+      assert.are.equal(c[6], st.rows)
+      assert.are.equal(c[7], st.skipped_lines)
+      assert.are.equal(0, st.ragged_rows)
+    end
+  end)
+
+  it("finds a header over all-text or boolean data", function()
+    local cases = {
+      { "name,,flag\nann,x,yes\nbob,y,no\ncid,z,yes\n", true },
+      { "question,,share\n,very,37%\n,some,46%\n,little,37%\n,none,46%\n", true },
+      { "T,x\nF,y\nT,z\n", false },
+      { "red,big\nblue,small\nred,small\n", false },
+    }
+    for _, c in ipairs(cases) do
+      local d = assert(csv.sniff(fx(write("hdr.csv", c[1]))))
+      assert.are.equal(c[2], d.has_header, c[1])
+    end
+  end)
 end)

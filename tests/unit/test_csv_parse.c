@@ -404,6 +404,12 @@ static const struct scase scases[] = {
     {"one column", "value\n1\n2\n", 1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
     {"incomplete last line ignored", "a,b\n1,2\n3,4\n5;6;7;8;9", 0, 0, ',', '"', '"', 1, 0, 0,
      "\n", 0},
+    /* issue 11: a header over all-text or boolean data, with an empty name */
+    {"header: boolean column under an empty-named header", "name,,flag\nann,x,yes\nbob,y,no\ncid,z,yes\n",
+     1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
+    {"header: categorical text column", "question,,share\n,very,37%\n,some,46%\n,little,37%\n,none,46%\n",
+     1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
+    {"no header: booleans first", "T,x\nF,y\nT,z\n", 1, 0, ',', '"', '"', 0, 0, 0, "\n", 0},
 };
 
 static void test_sniff(void) {
@@ -431,6 +437,59 @@ static void test_sniff(void) {
     CHECK(d.latin1 == t->latin1);
     CHECK(d.bom == t->bom);
     CHECK_STR(d.line_ending, t->le);
+  }
+}
+
+/* Issue 11: comment lines and preamble records before the header are
+ * found by the sniffer (delimiter scored without them, skip_records and
+ * comment set) and dropped by the parser, counted in skipped_lines; a
+ * header one field short over row labels is kept. Before: the first
+ * line became the header and the delimiter was lost. */
+struct pre_case {
+  const char *in;
+  char delim, comment;
+  unsigned skip;
+  const char *header, *rows;
+  uint64_t skipped;
+};
+
+static const struct pre_case pre_cases[] = {
+    {"# A few comments\n# I'm a csv file\na;b\n# also a comment\n1;3\n6;7\n", ';', '#', 0, "a,b",
+     "[1][3]\n[6][7]\n", 3},
+    {"some notes...\nmore notes,...\nnumber,text,date\n345.0,TEST4,2000-12-13\n1,x,2001-01-01\n", ',', 0, 2,
+     "number,text,date", "[345.0][TEST4][2000-12-13]\n[1][x][2001-01-01]\n", 2},
+    {"a bad starting line\nCOL1,COL2,COL3\n1.5,a,3\n2.5,b,4", ',', 0, 1, "COL1,COL2,COL3",
+     "[1.5][a][3]\n[2.5][b][4]\n", 1},
+    {"# it's a comment!\nid,name\n1,english\n2,chinese\n", ',', '#', 0, "id,name",
+     "[1][english]\n[2][chinese]\n", 1},
+    {"a,b\nr1,1,2\nr2,3,4\nr3,5,6\n", ',', 0, 0, "a,b", "[r1][1]\n[r2][3]\n[r3][5]\n", 0},
+};
+
+static void test_sniff_preamble(void) {
+  for (size_t i = 0; i < sizeof pre_cases / sizeof pre_cases[0]; i++) {
+    const struct pre_case *t = &pre_cases[i];
+    struct nv_csv_dialect d;
+    char err[128] = "";
+    size_t n = strlen(t->in);
+    CHECK(nv_csv_sniff(t->in, n, 1, &d, err, sizeof err) == 0);
+    if (d.delimiter != t->delim || d.comment != t->comment || d.skip_records != t->skip || !d.has_header)
+      fprintf(stderr, "preamble %zu: delim '%c' comment '%c' skip %u header %d\n", i, d.delimiter,
+              d.comment ? d.comment : '0', d.skip_records, d.has_header);
+    CHECK(d.delimiter == t->delim);
+    CHECK(d.comment == t->comment);
+    CHECK(d.skip_records == t->skip);
+    CHECK(d.has_header == 1);
+    struct nv_csv_config cfg;
+    nv_csv_config_init(&cfg, &d);
+    struct result res;
+    run(&cfg, t->in, n, 0, &res);
+    CHECK(res.rc == NV_CSV_OK);
+    CHECK_STR(res.header, t->header);
+    CHECK_STR(res.rows.buf, t->rows);
+    CHECK(res.st.skipped_lines == t->skipped);
+    run(&cfg, t->in, n, 1, &res); /* byte by byte: the state machine alone */
+    CHECK_STR(res.header, t->header);
+    CHECK_STR(res.rows.buf, t->rows);
   }
 }
 
@@ -511,5 +570,6 @@ int main(void) {
   test_finish_at_row_limit();
   test_batches_bounded();
   test_sniff();
+  test_sniff_preamble();
   return CHECK_DONE();
 }
