@@ -60,6 +60,7 @@ struct nv_csv_parser {
 
   /* record in progress */
   uint64_t rec_line, rec_start, quote_line;
+  uint64_t quote_pos; /* stream offset of the quote that opened the field */
   size_t rec_nf; /* fields seen, stored or not */
   int rec_quoted;
   int rec_q0;       /* the record's first field is quoted */
@@ -679,6 +680,7 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
           if (p->rec_nf == 0) p->rec_q0 = 1;
           p->rec_quoted = 1;
           p->quote_line = p->line;
+          p->quote_pos = base + i;
           p->prev_cr = 0;
           p->state = S_QUO;
           i++;
@@ -847,6 +849,44 @@ int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used
   return rc;
 }
 
+/* A quoted field still open at end of input began with a stray quote:
+ * parses it again from that quote on with the quote taken as a literal
+ * byte (RFC 4180 has no way to end it; DuckDB and Python would lose or
+ * merge the rest of the file). The field's bytes are in the arena, raw
+ * but for "" pairs made one, so the input is rebuilt from them. The row
+ * limit is lifted meanwhile so that no byte is left over. */
+static int literal_quote(struct nv_csv_parser *p) {
+  const char q = p->cfg.quote;
+  size_t n0 = p->alen - p->fstart, nq = 0;
+  for (size_t i = 0; i < n0; i++) nq += p->arena[p->fstart + i] == q;
+  if (nq + 1 > SIZE_MAX - n0) return nomem(p);
+  char *raw = malloc(n0 + nq + 1);
+  if (raw == NULL) return nomem(p);
+  size_t k = 0;
+  raw[k++] = q;
+  for (size_t i = 0; i < n0; i++) {
+    char c = p->arena[p->fstart + i];
+    raw[k++] = c;
+    if (c == q) raw[k++] = q;
+  }
+  uint64_t end = p->pos, limit = p->limit;
+  int latin1 = p->cfg.latin1;
+  p->alen = p->fstart;
+  p->line = p->quote_line;
+  p->pos = p->quote_pos;
+  p->cfg.latin1 = 0; /* the arena's bytes are UTF-8 already */
+  p->limit = UINT64_MAX;
+  p->state = S_UNQ;
+  p->stats.quote_fallbacks++;
+  size_t used = 0;
+  int rc = parse(p, raw, k, &used);
+  free(raw);
+  p->cfg.latin1 = latin1;
+  p->limit = limit;
+  p->pos = end;
+  return rc;
+}
+
 int nv_csv_finish(struct nv_csv_parser *p) {
   if (p->status != NV_CSV_OK && p->status != NV_CSV_STOPPED) return p->status;
   p->status = NV_CSV_OK;
@@ -863,6 +903,9 @@ int nv_csv_finish(struct nv_csv_parser *p) {
     p->u8.need = 0;
   }
   int rc = NV_CSV_OK;
+  /* each pass starts past the previous stray quote: this ends */
+  while (p->state == S_QUO && p->cfg.escape == p->cfg.quote)
+    if ((rc = literal_quote(p)) != NV_CSV_OK) return rc;
   switch (p->state) {
     case S_QUO:
     case S_ESC:
@@ -902,6 +945,7 @@ int nv_csv_finish(struct nv_csv_parser *p) {
 
 struct score {
   size_t nrec, mode, freq, quoted, bad;
+  size_t spans; /* line breaks inside quotes */
   size_t lead[SNIFF_LEAD]; /* field counts of the first records */
   char le[3];
 };
@@ -954,6 +998,7 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
       case 2:
         if (e != q && c == e) st = 4;
         else if (c == q) st = 3;
+        else if (c == '\n' || c == '\r') sc->spans++;
         break;
       case 3:
         if (c == q && e == q) {
@@ -991,6 +1036,9 @@ static int better(const struct score *a, char qa, const struct score *b, char qb
   if (ua != ub) return ua;
   size_t ca = a->freq * b->nrec, cb = b->freq * a->nrec;
   if (ca != cb) return ca > cb;
+  /* as consistent, but one reads line breaks inside quotes: a stray quote
+   * merging lines (a ditto mark, an inch sign) rather than real quoting */
+  if ((a->spans == 0) != (b->spans == 0)) return a->spans == 0;
   if (qa != qb && a->quoted != b->quoted) return a->quoted > b->quoted; /* the one in use */
   if (a->bad != b->bad) return a->bad < b->bad;
   return a->mode > b->mode;
@@ -1215,7 +1263,7 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
 
   char comment = first_byte(s, n) == '#' ? '#' : 0;
   static const char delims[] = {',', ';', '\t', '|'};
-  static const char quotes[] = {'"', '\''};
+  static const char quotes[] = {'"', '\'', 0}; /* 0: no quoting */
   struct score best;
   char bq = '"', be = '"', bd = ',';
   int have = 0;
@@ -1223,6 +1271,7 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
     for (int ei = 0; ei < 2; ei++)
       for (size_t di = 0; di < sizeof delims; di++) {
         char q = quotes[qi], e = ei ? '\\' : q;
+        if (q == 0 && ei) continue;
         struct score sc;
         score_dialect(s, n, complete, delims[di], q, e, comment, &sc);
         if (!have || better(&sc, q, &best, bq)) {
@@ -1233,6 +1282,13 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
           have = 1;
         }
       }
+  if (best.mode >= 2 && best.quoted == 0 && bq != 0) {
+    /* no field of the sample opens with the chosen quote: keep the double
+     * quote unless, read as a quote, it would merge lines (stray quotes) */
+    struct score dq;
+    score_dialect(s, n, complete, bd, '"', '"', comment, &dq);
+    bq = be = dq.spans ? 0 : '"';
+  }
   if (best.mode >= 2) {
     d->delimiter = bd;
     d->quote = bq;

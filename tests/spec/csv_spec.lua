@@ -248,8 +248,8 @@ describe("reader:profile_into", function()
     assert.are.equal(100, stats.rows) -- rows 1-100 are profiled and stay in the profile
   end)
 
-  it("reports an unterminated quote with the line it opened on", function()
-    local st, err, stats = profile_file("unterminated.csv")
+  it("reports an unterminated quote with the line it opened on (backslash escapes: no fallback)", function()
+    local st, err, stats = profile_file("unterminated.csv", { quote = "\"", escape = "\\" })
     assert.is_nil(st)
     assert.are.equal(fx("unterminated.csv") .. ": line 3: unterminated quoted field (still open at end of input)", err)
     assert.are.equal(1, stats.rows)
@@ -315,7 +315,7 @@ describe("reader:rows", function()
   end)
 
   it("raises on a parse error inside the loop", function()
-    local r <close> = assert(csv.open(fx("unterminated.csv")))
+    local r <close> = assert(csv.open(fx("unterminated.csv"), { quote = "\"", escape = "\\" }))
     assert.has_error(function()
       for _ in r:rows() do end
     end, fx("unterminated.csv") .. ": line 3: unterminated quoted field (still open at end of input)")
@@ -447,5 +447,32 @@ describe("real-file cases", function()
       local d = assert(csv.sniff(fx(write("hdr.csv", c[1]))))
       assert.are.equal(c[2], d.has_header, c[1])
     end
+  end)
+
+  it("reads a stray quote that never closes as a literal byte instead of losing the file", function()
+    -- issue 11: one such field lost a whole 9,580-row file ("unterminated quoted field")
+    assert.are.equal("", assert(csv.sniff(fx("unterminated.csv"))).quote) -- sniffed: no quoting
+    local st, err, _, p = profile_file("unterminated.csv", { quote = '"' }) -- as if past the sample
+    assert(st, err)
+    assert.are.equal(3, st.rows)
+    assert.are.equal(1, st.quote_fallbacks)
+    assert.are.same({}, st.errors)
+    local r <close> = assert(csv.open(fx("unterminated.csv"), { quote = '"' }))
+    local rows = {}
+    for row in r:rows() do rows[#rows + 1] = row end
+    assert.are.same({ { "1", "2" }, { "3", '"never closed' }, { "4", "5" } }, rows)
+    assert.are.equal(3, p:result().rows)
+  end)
+
+  it("sniffs no quoting when a stray quote would merge rows", function()
+    -- a ditto mark (") opening a field: read as a quote it swallows the rows up to the next one
+    local lines = { "id,item,size" }
+    for i = 1, 40 do lines[#lines + 1] = string.format("%d,%s,%s", i, i % 10 == 3 and '"' or "box", i % 7 == 0 and 'x"y' or "5") end
+    local name = write("ditto.csv", table.concat(lines, "\n") .. "\n")
+    local d = assert(csv.sniff(fx(name)))
+    assert.are.equal("", d.quote)
+    local st = assert(profile_file(name))
+    assert.are.equal(40, st.rows)
+    assert.are.equal(0, st.ragged_rows)
   end)
 end)
