@@ -1128,8 +1128,9 @@ static int typed_value(const char *s, size_t n) { return typed(s, n) || is_bool(
  *  - a column whose later values are mostly typed (numbers, dates,
  *    booleans) under a text first-row field votes header;
  *  - a text column votes against when its first-row field reappears below,
- *    and for when it is categorical (at most half its values distinct)
- *    and the first-row field is not one of them;
+ *    and for when it is categorical (at most half its values distinct) or
+ *    its first-row field is longer than every value below it (a name over
+ *    codes, short answers, percentages), the field not being among them;
  *  - an empty first-row field does not vote. A header when the votes are
  *    positive, or even when every first-row field is non-empty, distinct
  *    and never repeated in its column. */
@@ -1167,13 +1168,14 @@ static int detect_header(const struct nv_text_batch *b) {
     const char *v0 = b->values[c * R];
     size_t n0 = b->lengths[c * R];
     if (v0 == NULL || n0 == 0) continue;
-    size_t nonempty = 0, ty = 0, distinct = 0;
+    size_t nonempty = 0, ty = 0, distinct = 0, maxlen = 0;
     int repeated = 0;
     for (size_t r = 1; r < R; r++) {
       const char *v = b->values[c * R + r];
       size_t n = b->lengths[c * R + r];
       if (v == NULL || n == 0) continue;
       nonempty++;
+      if (n > maxlen) maxlen = n;
       ty += typed_value(v, n) != 0;
       if (same(v0, n0, v, n)) repeated = 1;
       size_t k = 1;
@@ -1185,7 +1187,7 @@ static int detect_header(const struct nv_text_batch *b) {
     if (nonempty == 0) continue;
     if (ty * 2 > nonempty) votes += typed_value(v0, n0) ? -1 : 1;
     else if (repeated) votes--;
-    else if (distinct * 2 <= nonempty) votes++;
+    else if (distinct * 2 <= nonempty || (nonempty >= 4 && n0 > maxlen)) votes++;
   }
   return votes > 0 || (votes == 0 && all_new);
 }

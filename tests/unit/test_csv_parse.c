@@ -417,6 +417,8 @@ static const struct scase scases[] = {
      1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
     {"header: categorical text column", "question,,share\n,very,37%\n,some,46%\n,little,37%\n,none,46%\n",
      1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
+    {"header: a name longer than every value below it", "group,,Adult Men\n,very,37%\n,some,46%\n,little,12%\n,none,5%\n",
+     1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
     {"no header: booleans first", "T,x\nF,y\nT,z\n", 1, 0, ',', '"', '"', 0, 0, 0, "\n", 0},
 };
 
