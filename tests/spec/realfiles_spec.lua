@@ -58,11 +58,15 @@ local function result(name)
   return r
 end
 
--- agreement counters: [field] = {agree, total}
-local tally = { rowscols = { 0, 0 }, delimiter = { 0, 0 }, header = { 0, 0 }, types = { 0, 0 } }
-local function count(field, agree, n)
-  tally[field][1] = tally[field][1] + (agree or 0)
-  tally[field][2] = tally[field][2] + (n or 1)
+-- agreement counters: [kind][field] = {agree, total}, kind "all", "csv" or "json"
+local function counters() return { rowscols = { 0, 0 }, delimiter = { 0, 0 }, header = { 0, 0 }, types = { 0, 0 } } end
+local tally = { all = counters(), csv = counters(), json = counters() }
+local function kind(name) return name:match("%.[gn]?d?json[l]?$") and "json" or (name:match("json$") and "json" or "csv") end
+local function count(name, field, agree, n)
+  for _, k in ipairs({ "all", kind(name) }) do
+    tally[k][field][1] = tally[k][field][1] + (agree or 0)
+    tally[k][field][2] = tally[k][field][2] + (n or 1)
+  end
 end
 
 local function n(v) return math.tointeger(v) or v end
@@ -100,7 +104,7 @@ describe("real files", function()
         local t = r.table or {}
         local cols_ok = e.columns == nil or e.columns == null or t.column_count == e.columns
         local agree = t.row_count == e.rows and cols_ok
-        count("rowscols", agree and 1 or 0)
+        count(name, "rowscols", agree and 1 or 0)
         assert(agree, string.format("%s: %s rows x %s columns, expected %s x %s (%s)", name,
           tostring(n(t.row_count)), tostring(n(t.column_count)), tostring(n(e.rows)), tostring(n(e.columns)),
           e.why or "DuckDB, Python csv and nvlua compared"))
@@ -110,7 +114,7 @@ describe("real files", function()
     if e and e.delimiter ~= nil and e.delimiter ~= null then
       it(name .. ": delimiter", function()
         local d = (result(name).dialect or {}).delimiter
-        count("delimiter", d == e.delimiter and 1 or 0)
+        count(name, "delimiter", d == e.delimiter and 1 or 0)
         assert(d == e.delimiter, name .. ": delimiter " .. shown(d) .. ", expected " .. shown(e.delimiter))
       end)
     end
@@ -118,7 +122,7 @@ describe("real files", function()
     if e and e.header ~= nil and e.header ~= null then
       it(name .. ": header", function()
         local h = (result(name).dialect or {}).has_header
-        count("header", h == e.header and 1 or 0)
+        count(name, "header", h == e.header and 1 or 0)
         assert(h == e.header, name .. ": has_header " .. shown(h) .. ", expected " .. shown(e.header) ..
           (e.why and (" (" .. e.why .. ")") or ""))
       end)
@@ -131,7 +135,7 @@ describe("real files", function()
         for i, want in ipairs(e.types) do
           if got[i] ~= want then wrong[#wrong + 1] = string.format("#%d %s (expected %s)", i, tostring(got[i]), want) end
         end
-        count("types", #e.types - #wrong, #e.types)
+        count(name, "types", #e.types - #wrong, #e.types)
         assert(#wrong == 0, name .. ": column types " .. table.concat(wrong, ", "))
       end)
     end
@@ -139,8 +143,11 @@ describe("real files", function()
 
   it("prints the agreement figures", function()
     local function pct(t) return t[2] > 0 and string.format("%d/%d (%.1f%%)", t[1], t[2], 100 * t[1] / t[2]) or "-" end
-    io.stderr:write(string.format(
-      "\nreal files: rows x columns %s, delimiter %s, header %s, column types %s\n",
-      pct(tally.rowscols), pct(tally.delimiter), pct(tally.header), pct(tally.types)))
+    for _, k in ipairs({ "all", "csv", "json" }) do
+      local t = tally[k]
+      io.stderr:write(string.format("\nreal files (%s): rows x columns %s, delimiter %s, header %s, column types %s",
+        k, pct(t.rowscols), pct(t.delimiter), pct(t.header), pct(t.types)))
+    end
+    io.stderr:write("\n")
   end)
 end)
