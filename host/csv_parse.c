@@ -61,6 +61,7 @@ struct nv_csv_parser {
   /* record in progress */
   uint64_t rec_line, rec_start, quote_line;
   uint64_t quote_pos; /* stream offset of the quote that opened the field */
+  int in_fallback;    /* inside literal_quote for a field over the record limit */
   size_t rec_nf; /* fields seen, stored or not */
   int rec_quoted;
   int rec_q0;       /* the record's first field is quoted */
@@ -649,6 +650,17 @@ static int fast_record(struct nv_csv_parser *p, const char *buf, size_t n, size_
   return 1;
 }
 
+static int literal_quote(struct nv_csv_parser *p);
+
+/* A quoted field outgrew the record limit: its quote was a stray one, read
+ * again as a literal byte (once: not from inside that re-reading). */
+static int quote_overflow(struct nv_csv_parser *p) {
+  p->in_fallback = 1;
+  int rc = literal_quote(p);
+  p->in_fallback = 0;
+  return rc;
+}
+
 /* The state machine over buf[0, n). Returns a status; *used = consumed. */
 static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used) {
   const unsigned char *u = (const unsigned char *)buf;
@@ -730,7 +742,8 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
         size_t j = i;
         while (j < n && !cq[u[j]]) j++;
         if (j > i) {
-          if (base + j - p->rec_start > maxrec) {
+          int over = base + j - p->rec_start > maxrec;
+          if (over && (esc != quote || p->in_fallback)) {
             i = j;
             rc = oversize(p);
             goto out;
@@ -741,11 +754,21 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
             goto out;
           }
           p->prev_cr = 0;
+          if (over) { /* a stray quote ran past the record limit */
+            i = j;
+            if ((rc = quote_overflow(p)) != NV_CSV_OK) goto out;
+            break;
+          }
         }
         i = j;
         if (i == n) goto out;
         char c = buf[i++];
         if (base + i - p->rec_start > maxrec) {
+          if (esc == quote && !p->in_fallback) {
+            i--; /* c is read again after the fallback */
+            if ((rc = quote_overflow(p)) != NV_CSV_OK) goto out;
+            break;
+          }
           rc = oversize(p);
           goto out;
         }
@@ -849,10 +872,10 @@ int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used
   return rc;
 }
 
-/* A quoted field still open at end of input began with a stray quote:
- * parses it again from that quote on with the quote taken as a literal
- * byte (RFC 4180 has no way to end it; DuckDB and Python would lose or
- * merge the rest of the file). The field's bytes are in the arena, raw
+/* A quoted field still open at end of input (or grown past the record
+ * limit) began with a stray quote: parses it again from that quote on with
+ * the quote taken as a literal byte (RFC 4180 has no way to end it; DuckDB
+ * and Python would lose or merge the rest of the file). The field's bytes are in the arena, raw
  * but for "" pairs made one, so the input is rebuilt from them. The row
  * limit is lifted meanwhile so that no byte is left over. */
 static int literal_quote(struct nv_csv_parser *p) {

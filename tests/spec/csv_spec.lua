@@ -462,6 +462,14 @@ describe("real-file cases", function()
     for row in r:rows() do rows[#rows + 1] = row end
     assert.are.same({ { "1", "2" }, { "3", '"never closed' }, { "4", "5" } }, rows)
     assert.are.equal(3, p:result().rows)
+    assert.are.equal(4, st.lines)
+    -- the same past the record limit, before the end of the file
+    local lines = { "id,name", '1,"stray' }
+    for i = 2, 200 do lines[#lines + 1] = i .. ",name" .. i end
+    local name = write("stray_long.csv", table.concat(lines, "\n") .. "\n")
+    st, err = profile_file(name, { quote = '"', max_record_bytes = 64 })
+    assert(st, err)
+    assert.are.same({ 200, 1, 201 }, { st.rows, st.quote_fallbacks, st.lines })
   end)
 
   it("sniffs no quoting when a stray quote would merge rows", function()

@@ -256,12 +256,24 @@ static void test_oversize(void) {
   CHECK(r.rc == NV_CSV_ERR_OVERSIZE);
   CHECK_STR(r.err, "line 3: record exceeds the maximum record size (16 bytes)");
   CHECK_STR(r.rows.buf, "[ok]\n"); /* the rows before the error are kept */
-  static const char q[] = "a\n1\n\"never closed\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n";
+  static const char q[] = "a\n1\n\"never closed\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n2\n";
+  /* issue 11: a stray quote running past the limit is read again as a
+   * literal byte (was: the file failed) ... */
+  for (unsigned split = 0; split < 3; split++) {
+    run(&cfg, q, sizeof q - 1, split, &r);
+    CHECK(r.rc == NV_CSV_OK);
+    CHECK_STR(r.rows.buf, "[1]\n[\"never closed]\n[2]\n");
+    CHECK(r.st.quote_fallbacks == 1);
+    CHECK(r.st.lines == 22); /* counted once, not again when re-read */
+  }
+  /* ... except with backslash escapes, where the quote cannot be rebuilt */
+  cfg.escape = '\\';
   run(&cfg, q, sizeof q - 1, 0, &r);
   CHECK(r.rc == NV_CSV_ERR_OVERSIZE);
   CHECK_STR(r.err,
             "line 3: record exceeds the maximum record size (16 bytes) inside a quoted field "
             "opened on line 3 (unbalanced quote?)");
+  cfg.escape = '"';
   /* many empty extra fields: no growth, still an error at the record end */
   run(&cfg, "a\n,,,,,,,,,,,,,,,,,,,,,,,\n", 26, 0, &r);
   CHECK(r.rc == NV_CSV_ERR_OVERSIZE);
