@@ -470,6 +470,14 @@ describe("real-file cases", function()
     st, err = profile_file(name, { quote = '"', max_record_bytes = 64 })
     assert(st, err)
     assert.are.same({ 200, 1, 201 }, { st.rows, st.quote_fallbacks, st.lines })
+    -- past the sniffed sample: the dialect says '"', the file still reads whole
+    lines = { "id,name" }
+    for i = 1, 9000 do lines[#lines + 1] = i == 8000 and '8000,"12 inch' or (i .. ",name" .. i) end
+    name = write("stray_late.csv", table.concat(lines, "\n") .. "\n")
+    assert.are.equal('"', assert(csv.sniff(fx(name))).quote)
+    st, err = profile_file(name)
+    assert(st, err)
+    assert.are.same({ 9000, 1 }, { st.rows, st.quote_fallbacks })
   end)
 
   it("sniffs no quoting when a stray quote would merge rows", function()
