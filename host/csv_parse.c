@@ -478,10 +478,10 @@ static int end_record(struct nv_csv_parser *p, uint64_t pos) {
     p->stats.blank_lines++;
     return NV_CSV_OK;
   }
-  if ((p->cfg.comment && !p->rec_q0 && p->alen > p->rec_arena &&
-       p->arena[p->rec_arena] == p->cfg.comment) ||
-      (!p->header_done && p->skipped < p->cfg.skip_records)) {
-    if (!p->header_done && p->skipped < p->cfg.skip_records) p->skipped++;
+  int comment = p->cfg.comment && !p->rec_q0 && p->alen > p->rec_arena &&
+                p->arena[p->rec_arena] == p->cfg.comment;
+  if (comment || (!p->header_done && p->skipped < p->cfg.skip_records)) {
+    if (!comment) p->skipped++; /* skip_records counts no comment lines (as the sniffer) */
     p->nf = first; /* a comment or preamble record: dropped */
     p->alen = p->rec_arena;
     p->stats.skipped_lines++;
@@ -1202,9 +1202,10 @@ static int detect_header(const struct nv_text_batch *b) {
       ty += typed_value(v, n) != 0;
       if (same(v0, n0, v, n)) repeated = 1;
       size_t k = 1;
-      for (; k < r; k++)
-        if (b->values[c * R + k] && same(v, n, b->values[c * R + k], b->lengths[c * R + k])) break;
-      distinct += k == r;
+      if (C <= 4096) /* bounded work on very wide files: no categorical vote there */
+        for (; k < r; k++)
+          if (b->values[c * R + k] && same(v, n, b->values[c * R + k], b->lengths[c * R + k])) break;
+      distinct += C > 4096 || k == r;
     }
     if (repeated) all_new = 0;
     if (nonempty == 0) continue;

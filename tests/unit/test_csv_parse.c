@@ -485,6 +485,8 @@ static const struct pre_case pre_cases[] = {
     {"# it's a comment!\nid,name\n1,english\n2,chinese\n", ',', '#', 0, "id,name",
      "[1][english]\n[2][chinese]\n", 1},
     {"a,b\nr1,1,2\nr2,3,4\nr3,5,6\n", ',', 0, 0, "a,b", "[r1][1]\n[r2][3]\n[r3][5]\n", 0},
+    {"# exported\nReport title\nx,y,z\n1,2,3\n4,5,6\n7,8,9\n", ',', '#', 1, "x,y,z",
+     "[1][2][3]\n[4][5][6]\n[7][8][9]\n", 2},
 };
 
 static void test_sniff_preamble(void) {
