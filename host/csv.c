@@ -24,8 +24,8 @@
  * from disk), lines, blank_lines, skipped_lines (preamble records and
  * comment lines dropped: dialect.skip_records, dialect.comment), ragged_rows, ragged_lines = {first 5 start
  * lines}, extra_fields (dropped: beyond the header), invalid_utf8,
- * quote_fallbacks (unterminated quoted fields re-read with the quote
- * taken literally),
+ * quote_fallbacks (stray quotes: quoted fields never closed or closed only
+ * after swallowing whole rows, re-read with the quote taken literally),
  * encoding ("utf-8"|"latin-1"), truncated (stopped at max_rows/max_bytes
  * with data left), errors = {message...}}. On a mid-file error profile_into
  * returns nil, "<path>: line N: ..." (or "<stream error> (after line N)"),

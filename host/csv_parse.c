@@ -650,15 +650,38 @@ static int fast_record(struct nv_csv_parser *p, const char *buf, size_t n, size_
   return 1;
 }
 
-static int literal_quote(struct nv_csv_parser *p);
+static int literal_quote(struct nv_csv_parser *p, int closed);
 
 /* A quoted field outgrew the record limit: its quote was a stray one, read
  * again as a literal byte (once: not from inside that re-reading). */
 static int quote_overflow(struct nv_csv_parser *p) {
   p->in_fallback = 1;
-  int rc = literal_quote(p);
+  int rc = literal_quote(p, 0);
   p->in_fallback = 0;
   return rc;
+}
+
+/* Does the quoted field just closed hold whole rows? At least two lines
+ * inside it (between its first and last line break), each with exactly
+ * ncols - 1 delimiters: rows swallowed by a stray quote and the next one,
+ * not a multi-line text. */
+static int swallowed_rows(const struct nv_csv_parser *p) {
+  if (!p->header_done || p->ncols < 2 || p->line - p->quote_line < 3 ||
+      p->cfg.escape != p->cfg.quote)
+    return 0;
+  const char *s = p->arena + p->fstart, d = p->cfg.delimiter;
+  size_t n = p->alen - p->fstart, i = 0, lines = 0;
+  while (i < n && s[i] != '\n' && s[i] != '\r') i++;
+  while (i < n) {
+    if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') i++;
+    size_t j = ++i, delims = 0;
+    while (j < n && s[j] != '\n' && s[j] != '\r') delims += s[j++] == d;
+    if (j >= n) break; /* the last line, cut by the closing quote */
+    if (delims != p->ncols - 1) return 0;
+    lines++;
+    i = j;
+  }
+  return lines >= 2;
 }
 
 /* The state machine over buf[0, n). Returns a status; *used = consumed. */
@@ -815,6 +838,7 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
           i++;
           p->state = S_QUO;
         } else {
+          if (swallowed_rows(p) && (rc = literal_quote(p, 1)) != NV_CSV_OK) goto out;
           p->state = S_UNQ;
         }
         break;
@@ -872,18 +896,20 @@ int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used
   return rc;
 }
 
-/* A quoted field still open at end of input (or grown past the record
- * limit) began with a stray quote: parses it again from that quote on with
- * the quote taken as a literal byte (RFC 4180 has no way to end it; DuckDB
- * and Python would lose or merge the rest of the file). The field's bytes are in the arena, raw
- * but for "" pairs made one, so the input is rebuilt from them. The row
- * limit is lifted meanwhile so that no byte is left over. */
-static int literal_quote(struct nv_csv_parser *p) {
+/* A quoted field still open at end of input, grown past the record limit,
+ * or closed only after swallowing whole rows (closed: its closing quote
+ * was just read) began with a stray quote: parses it again from that quote
+ * on without quoting, so that quote (and the closing one) are literal
+ * bytes (RFC 4180 has no way to end it; DuckDB and Python would lose or
+ * merge the rest of the file). The field's bytes are in the arena, raw but
+ * for "" pairs made one, so the input is rebuilt from them. The row limit
+ * is lifted meanwhile so that no byte is left over. */
+static int literal_quote(struct nv_csv_parser *p, int closed) {
   const char q = p->cfg.quote;
   size_t n0 = p->alen - p->fstart, nq = 0;
   for (size_t i = 0; i < n0; i++) nq += p->arena[p->fstart + i] == q;
-  if (nq + 1 > SIZE_MAX - n0) return nomem(p);
-  char *raw = malloc(n0 + nq + 1);
+  if (nq + 2 > SIZE_MAX - n0) return nomem(p);
+  char *raw = malloc(n0 + nq + 2);
   if (raw == NULL) return nomem(p);
   size_t k = 0;
   raw[k++] = q;
@@ -892,12 +918,14 @@ static int literal_quote(struct nv_csv_parser *p) {
     raw[k++] = c;
     if (c == q) raw[k++] = q;
   }
+  if (closed) raw[k++] = q;
   uint64_t end = p->pos, limit = p->limit;
   int latin1 = p->cfg.latin1;
   p->alen = p->fstart;
   p->line = p->quote_line;
   p->pos = p->quote_pos;
   p->cfg.latin1 = 0; /* the arena's bytes are UTF-8 already */
+  p->cfg.quote = 0;
   p->limit = UINT64_MAX;
   p->state = S_UNQ;
   p->stats.quote_fallbacks++;
@@ -905,6 +933,7 @@ static int literal_quote(struct nv_csv_parser *p) {
   int rc = parse(p, raw, k, &used);
   free(raw);
   p->cfg.latin1 = latin1;
+  p->cfg.quote = q;
   p->limit = limit;
   p->pos = end;
   return rc;
@@ -926,9 +955,10 @@ int nv_csv_finish(struct nv_csv_parser *p) {
     p->u8.need = 0;
   }
   int rc = NV_CSV_OK;
-  /* each pass starts past the previous stray quote: this ends */
-  while (p->state == S_QUO && p->cfg.escape == p->cfg.quote)
-    if ((rc = literal_quote(p)) != NV_CSV_OK) return rc;
+  /* read again without quoting: ends outside quotes */
+  if (p->state == S_QUO && p->cfg.escape == p->cfg.quote)
+    if ((rc = literal_quote(p, 0)) != NV_CSV_OK) return rc;
+  if (p->state == S_QQ && swallowed_rows(p) && (rc = literal_quote(p, 1)) != NV_CSV_OK) return rc;
   switch (p->state) {
     case S_QUO:
     case S_ESC:

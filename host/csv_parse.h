@@ -23,10 +23,11 @@
  *    a comment char, every record whose first byte is it (unquoted) is
  *    dropped; both are counted in skipped_lines.
  *  - A record longer than max_record_bytes (raw bytes, delimiters included)
- *    is an error. A quoted field still open at end of input or grown past
- *    that limit (a stray quote at the start of a field) is read again from
- *    that quote with the quote as a literal byte (counted in
- *    quote_fallbacks); with backslash escapes it is an error.
+ *    is an error. A quoted field still open at end of input, grown past
+ *    that limit, or closed only after holding whole rows (two or more
+ *    lines with exactly ncols - 1 delimiters each) began with a stray
+ *    quote: it is read again from that quote without quoting (counted in
+ *    quote_fallbacks). With backslash escapes an open field is an error.
  *  - UTF-8 is validated over everything fed (invalid_utf8 counts invalid
  *    sequences). With latin1 set, every value is converted from Latin-1 to
  *    UTF-8 before it is stored; otherwise bytes pass through unchanged.

@@ -290,8 +290,8 @@ function M.profile_table(ctx, t, opts, progress)
       if format == "csv" then entry.dialect = r:dialect() end
       if (st.skipped_lines or 0) > 0 then entry.skipped_lines = st.skipped_lines end -- preamble and comment lines
       if (st.quote_fallbacks or 0) > 0 then
-        local w = string.format("%s: %d quoted field(s) never closed: read with the quote as a plain character",
-          f.name, st.quote_fallbacks)
+        local w = string.format("%s: %d stray quote(s) (a quoted field never closed, or closed only after "
+          .. "swallowing whole rows): read as a plain character", f.name, st.quote_fallbacks)
         model.warnings[#model.warnings + 1] = w
         ctx.log:warning("%s", w)
       end

@@ -480,6 +480,18 @@ describe("real-file cases", function()
     assert.are.same({ 9000, 1 }, { st.rows, st.quote_fallbacks })
   end)
 
+  it("does not merge the rows between two stray quotes past the sniffed sample", function()
+    -- issue 11: a file silently lost 27 rows into one quoted field
+    local lines = { "id,item,size" }
+    for i = 1, 9000 do
+      lines[#lines + 1] = (i == 8000 or i == 8028) and (i .. ',",5') or (i .. ",box" .. i .. ",5")
+    end
+    local name = write("ditto_late.csv", table.concat(lines, "\n") .. "\n")
+    local st, err = profile_file(name)
+    assert(st, err)
+    assert.are.same({ 9000, 1, 0 }, { st.rows, st.quote_fallbacks, st.ragged_rows })
+  end)
+
   it("sniffs no quoting when a stray quote would merge rows", function()
     -- a ditto mark (") opening a field: read as a quote it swallows the rows up to the next one
     local lines = { "id,item,size" }
