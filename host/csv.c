@@ -21,8 +21,11 @@
  * header record is malformed), "memory".
  *
  * stats = {rows, bytes (decompressed, fed to the parser), raw_bytes (read
- * from disk), lines, blank_lines, ragged_rows, ragged_lines = {first 5 start
+ * from disk), lines, blank_lines, skipped_lines (preamble records and
+ * comment lines dropped: dialect.skip_records, dialect.comment), ragged_rows, ragged_lines = {first 5 start
  * lines}, extra_fields (dropped: beyond the header), invalid_utf8,
+ * quote_fallbacks (stray quotes: quoted fields never closed or closed only
+ * after swallowing whole rows, re-read with the quote taken literally),
  * encoding ("utf-8"|"latin-1"), truncated (stopped at max_rows/max_bytes
  * with data left), errors = {message...}}. On a mid-file error profile_into
  * returns nil, "<path>: line N: ..." (or "<stream error> (after line N)"),
@@ -139,8 +142,10 @@ static enum pump cursor_pump(struct cursor *c, uint64_t max_bytes) {
     if (c->done) return PUMP_DONE;
     if (c->pos == c->len) {
       if (c->eof) {
+        int rc = nv_csv_finish(c->p);
+        if (rc == NV_CSV_STOPPED) return PUMP_STOPPED; /* rows pending; finish again later */
         c->done = 1;
-        return nv_csv_finish(c->p) == NV_CSV_OK ? PUMP_DONE : PUMP_PARSE_ERR;
+        return rc == NV_CSV_OK ? PUMP_DONE : PUMP_PARSE_ERR;
       }
       long got = nv_instream_read(c->in, c->buf, CHUNK);
       if (got < 0) return PUMP_IO_ERR;
@@ -237,6 +242,10 @@ static void push_dialect(lua_State *L, const struct nv_csv_dialect *d, enum nv_c
   lua_setfield(L, -2, "line_ending");
   lua_pushstring(L, comp_names[comp]);
   lua_setfield(L, -2, "compression");
+  lua_pushlstring(L, &d->comment, d->comment ? 1 : 0);
+  lua_setfield(L, -2, "comment");
+  lua_pushinteger(L, (lua_Integer)d->skip_records);
+  lua_setfield(L, -2, "skip_records");
 }
 
 /* Checks opts (nil or a table) holds only the given keys. */
@@ -497,6 +506,8 @@ static void push_stats(lua_State *L, struct reader *r, int truncated, const char
   lua_setfield(L, -2, "lines");
   lua_pushinteger(L, (lua_Integer)st->blank_lines);
   lua_setfield(L, -2, "blank_lines");
+  lua_pushinteger(L, (lua_Integer)st->skipped_lines);
+  lua_setfield(L, -2, "skipped_lines");
   lua_pushinteger(L, (lua_Integer)st->ragged_rows);
   lua_setfield(L, -2, "ragged_rows");
   lua_createtable(L, (int)st->nragged_lines, 0);
@@ -509,6 +520,8 @@ static void push_stats(lua_State *L, struct reader *r, int truncated, const char
   lua_setfield(L, -2, "extra_fields");
   lua_pushinteger(L, (lua_Integer)st->invalid_utf8);
   lua_setfield(L, -2, "invalid_utf8");
+  lua_pushinteger(L, (lua_Integer)st->quote_fallbacks);
+  lua_setfield(L, -2, "quote_fallbacks");
   lua_pushstring(L, r->d.latin1 ? "latin-1" : "utf-8");
   lua_setfield(L, -2, "encoding");
   lua_pushboolean(L, truncated);
@@ -635,7 +648,8 @@ static int cursor_gc(lua_State *L) {
   return 0;
 }
 
-/* upvalues: reader, cursor, rows left */
+/* upvalues: reader, cursor, rows left, next pending row (the parser may
+ * hold several: a stray-quote fallback parses to the end at once) */
 static int rows_iter(lua_State *L) {
   struct reader *r = luaL_checkudata(L, lua_upvalueindex(1), READER_MT);
   if (!r->open) return luaL_error(L, "attempt to use a closed reader");
@@ -647,8 +661,11 @@ static int rows_iter(lua_State *L) {
     return 0;
   }
   struct nv_text_batch b;
+  size_t at = (size_t)lua_tointeger(L, lua_upvalueindex(4));
   if (!nv_csv_pending(c->p, &b)) return luaL_error(L, "out of memory");
-  if (b.nrows == 0) {
+  if (at >= b.nrows) {
+    nv_csv_clear_pending(c->p);
+    at = 0;
     nv_csv_set_row_limit(c->p, nv_csv_stats(c->p)->rows + 1);
     enum pump pr = cursor_pump(c, UINT64_MAX);
     if (pr == PUMP_PARSE_ERR || pr == PUMP_IO_ERR) {
@@ -666,12 +683,13 @@ static int rows_iter(lua_State *L) {
   }
   lua_createtable(L, (int)b.ncols, 0);
   for (size_t col = 0; col < b.ncols; col++) {
-    const char *v = b.values[col * b.nrows];
+    const char *v = b.values[col * b.nrows + at];
     if (v == NULL) break;
-    lua_pushlstring(L, v, b.lengths[col * b.nrows]);
+    lua_pushlstring(L, v, b.lengths[col * b.nrows + at]);
     lua_rawseti(L, -2, (lua_Integer)col + 1);
   }
-  nv_csv_clear_pending(c->p);
+  lua_pushinteger(L, (lua_Integer)at + 1);
+  lua_replace(L, lua_upvalueindex(4));
   lua_pushinteger(L, left - 1);
   lua_replace(L, lua_upvalueindex(3));
   return 1;
@@ -698,7 +716,8 @@ static int l_rows(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_pushvalue(L, cu);
   lua_pushinteger(L, max);
-  lua_pushcclosure(L, rows_iter, 3);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, rows_iter, 4);
   lua_pushnil(L);
   lua_pushnil(L);
   lua_pushvalue(L, cu); /* to-be-closed: a `for` closes the stream on break */

@@ -60,8 +60,12 @@ struct nv_csv_parser {
 
   /* record in progress */
   uint64_t rec_line, rec_start, quote_line;
+  uint64_t quote_pos; /* stream offset of the quote that opened the field */
+  int in_fallback;    /* inside literal_quote for a field over the record limit */
   size_t rec_nf; /* fields seen, stored or not */
   int rec_quoted;
+  int rec_q0;       /* the record's first field is quoted */
+  unsigned skipped; /* preamble records dropped so far */
   size_t rec_arena; /* arena offset where the record starts */
   size_t fstart;    /* arena offset where the current field starts */
 
@@ -192,6 +196,8 @@ void nv_csv_config_init(struct nv_csv_config *c, const struct nv_csv_dialect *d)
     c->escape = d->escape;
     c->has_header = d->has_header;
     c->latin1 = d->latin1;
+    c->comment = d->comment;
+    c->skip_records = d->skip_records;
   }
 }
 
@@ -408,6 +414,7 @@ static inline void start_record(struct nv_csv_parser *p, uint64_t pos) {
   p->rec_start = pos;
   p->rec_nf = 0;
   p->rec_quoted = 0;
+  p->rec_q0 = 0;
   p->rec_arena = p->fstart = p->alen;
 }
 
@@ -469,6 +476,15 @@ static int end_record(struct nv_csv_parser *p, uint64_t pos) {
   if (p->rec_nf == 1 && !p->rec_quoted && p->alen == p->rec_arena) {
     p->nf = first; /* blank line */
     p->stats.blank_lines++;
+    return NV_CSV_OK;
+  }
+  int comment = p->cfg.comment && !p->rec_q0 && p->alen > p->rec_arena &&
+                p->arena[p->rec_arena] == p->cfg.comment;
+  if (comment || (!p->header_done && p->skipped < p->cfg.skip_records)) {
+    if (!comment) p->skipped++; /* skip_records counts no comment lines (as the sniffer) */
+    p->nf = first; /* a comment or preamble record: dropped */
+    p->alen = p->rec_arena;
+    p->stats.skipped_lines++;
     return NV_CSV_OK;
   }
   if (!p->header_done) {
@@ -628,9 +644,44 @@ static int fast_record(struct nv_csv_parser *p, const char *buf, size_t n, size_
   p->nf = first + stored;
   p->rec_nf = nfields;
   p->rec_quoted = quoted;
+  p->rec_q0 = quote && buf[rs] == quote;
   p->fstart = p->alen;
   *term = j;
   return 1;
+}
+
+static int literal_quote(struct nv_csv_parser *p, int closed);
+
+/* A quoted field outgrew the record limit: its quote was a stray one, read
+ * again as a literal byte (once: not from inside that re-reading). */
+static int quote_overflow(struct nv_csv_parser *p) {
+  p->in_fallback = 1;
+  int rc = literal_quote(p, 0);
+  p->in_fallback = 0;
+  return rc;
+}
+
+/* Does the quoted field just closed hold whole rows? At least two lines
+ * inside it (between its first and last line break), each with exactly
+ * ncols - 1 delimiters: rows swallowed by a stray quote and the next one,
+ * not a multi-line text. */
+static int swallowed_rows(const struct nv_csv_parser *p) {
+  if (!p->header_done || p->ncols < 2 || p->line - p->quote_line < 3 ||
+      p->cfg.escape != p->cfg.quote)
+    return 0;
+  const char *s = p->arena + p->fstart, d = p->cfg.delimiter;
+  size_t n = p->alen - p->fstart, i = 0, lines = 0;
+  while (i < n && s[i] != '\n' && s[i] != '\r') i++;
+  while (i < n) {
+    if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') i++;
+    size_t j = ++i, delims = 0;
+    while (j < n && s[j] != '\n' && s[j] != '\r') delims += s[j++] == d;
+    if (j >= n) break; /* the last line, cut by the closing quote */
+    if (delims != p->ncols - 1) return 0;
+    lines++;
+    i = j;
+  }
+  return lines >= 2;
 }
 
 /* The state machine over buf[0, n). Returns a status; *used = consumed. */
@@ -661,8 +712,10 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
         /* fallthrough */
       case S_FIELD:
         if (quote && buf[i] == quote) {
+          if (p->rec_nf == 0) p->rec_q0 = 1;
           p->rec_quoted = 1;
           p->quote_line = p->line;
+          p->quote_pos = base + i;
           p->prev_cr = 0;
           p->state = S_QUO;
           i++;
@@ -712,7 +765,8 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
         size_t j = i;
         while (j < n && !cq[u[j]]) j++;
         if (j > i) {
-          if (base + j - p->rec_start > maxrec) {
+          int over = base + j - p->rec_start > maxrec;
+          if (over && (esc != quote || p->in_fallback)) {
             i = j;
             rc = oversize(p);
             goto out;
@@ -723,11 +777,21 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
             goto out;
           }
           p->prev_cr = 0;
+          if (over) { /* a stray quote ran past the record limit */
+            i = j;
+            if ((rc = quote_overflow(p)) != NV_CSV_OK) goto out;
+            break;
+          }
         }
         i = j;
         if (i == n) goto out;
         char c = buf[i++];
         if (base + i - p->rec_start > maxrec) {
+          if (esc == quote && !p->in_fallback) {
+            i--; /* c is read again after the fallback */
+            if ((rc = quote_overflow(p)) != NV_CSV_OK) goto out;
+            break;
+          }
           rc = oversize(p);
           goto out;
         }
@@ -774,6 +838,7 @@ static int parse(struct nv_csv_parser *p, const char *buf, size_t n, size_t *use
           i++;
           p->state = S_QUO;
         } else {
+          if (swallowed_rows(p) && (rc = literal_quote(p, 1)) != NV_CSV_OK) goto out;
           p->state = S_UNQ;
         }
         break;
@@ -831,6 +896,49 @@ int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used
   return rc;
 }
 
+/* A quoted field still open at end of input, grown past the record limit,
+ * or closed only after swallowing whole rows (closed: its closing quote
+ * was just read) began with a stray quote: parses it again from that quote
+ * on without quoting, so that quote (and the closing one) are literal
+ * bytes (RFC 4180 has no way to end it; DuckDB and Python would lose or
+ * merge the rest of the file). The field's bytes are in the arena, raw but
+ * for "" pairs made one, so the input is rebuilt from them. The row limit
+ * is lifted meanwhile so that no byte is left over. */
+static int literal_quote(struct nv_csv_parser *p, int closed) {
+  const char q = p->cfg.quote;
+  size_t n0 = p->alen - p->fstart, nq = 0;
+  for (size_t i = 0; i < n0; i++) nq += p->arena[p->fstart + i] == q;
+  if (nq + 2 > SIZE_MAX - n0) return nomem(p);
+  char *raw = malloc(n0 + nq + 2);
+  if (raw == NULL) return nomem(p);
+  size_t k = 0;
+  raw[k++] = q;
+  for (size_t i = 0; i < n0; i++) {
+    char c = p->arena[p->fstart + i];
+    raw[k++] = c;
+    if (c == q) raw[k++] = q;
+  }
+  if (closed) raw[k++] = q;
+  uint64_t end = p->pos, limit = p->limit;
+  int latin1 = p->cfg.latin1;
+  p->alen = p->fstart;
+  p->line = p->quote_line;
+  p->pos = p->quote_pos;
+  p->cfg.latin1 = 0; /* the arena's bytes are UTF-8 already */
+  p->cfg.quote = 0;
+  p->limit = UINT64_MAX;
+  p->state = S_UNQ;
+  p->stats.quote_fallbacks++;
+  size_t used = 0;
+  int rc = parse(p, raw, k, &used);
+  free(raw);
+  p->cfg.latin1 = latin1;
+  p->cfg.quote = q;
+  p->limit = limit;
+  p->pos = end;
+  return rc;
+}
+
 int nv_csv_finish(struct nv_csv_parser *p) {
   if (p->status != NV_CSV_OK && p->status != NV_CSV_STOPPED) return p->status;
   p->status = NV_CSV_OK;
@@ -847,6 +955,10 @@ int nv_csv_finish(struct nv_csv_parser *p) {
     p->u8.need = 0;
   }
   int rc = NV_CSV_OK;
+  /* read again without quoting: ends outside quotes */
+  if (p->state == S_QUO && p->cfg.escape == p->cfg.quote)
+    if ((rc = literal_quote(p, 0)) != NV_CSV_OK) return rc;
+  if (p->state == S_QQ && swallowed_rows(p) && (rc = literal_quote(p, 1)) != NV_CSV_OK) return rc;
   switch (p->state) {
     case S_QUO:
     case S_ESC:
@@ -863,8 +975,11 @@ int nv_csv_finish(struct nv_csv_parser *p) {
     case S_QQ:
       if ((rc = end_field(p)) != NV_CSV_OK) return rc;
       rc = end_record(p, p->pos);
-      if (rc != NV_CSV_OK && rc != NV_CSV_STOPPED) return rc;
       p->state = S_REC;
+      /* the last record reached the row limit: its rows stay pending for
+       * the caller (the callback may not be ready for them yet) */
+      if (rc == NV_CSV_STOPPED) return rc;
+      if (rc != NV_CSV_OK) return rc;
       break;
     case S_REC:
     case S_CR:
@@ -879,8 +994,12 @@ int nv_csv_finish(struct nv_csv_parser *p) {
 
 #define SNIFF_RECORDS 200
 
+#define SNIFF_LEAD 8
+
 struct score {
   size_t nrec, mode, freq, quoted, bad;
+  size_t spans; /* line breaks inside quotes */
+  size_t lead[SNIFF_LEAD]; /* field counts of the first records */
   char le[3];
 };
 
@@ -888,13 +1007,17 @@ struct score {
  * record. An incomplete sample's last record is dropped unless it is the
  * only one (a long first line). */
 static void score_dialect(const char *s, size_t n, int complete, char d, char q, char e,
-                          struct score *sc) {
+                          char comment, struct score *sc) {
   size_t counts[SNIFF_RECORDS];
   size_t nrec = 0, nf = 1, i = 0;
   int st = 0, any = 0;
   memset(sc, 0, sizeof *sc);
   while (i < n && nrec < SNIFF_RECORDS) {
     char c = s[i];
+    if (st == 0 && nf == 1 && !any && comment && c == comment) { /* a comment line */
+      while (i < n && s[i] != '\n' && s[i] != '\r') i++;
+      continue;
+    }
     switch (st) {
       case 0:
         if (q && c == q) {
@@ -928,6 +1051,7 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
       case 2:
         if (e != q && c == e) st = 4;
         else if (c == q) st = 3;
+        else if (c == '\n' || c == '\r') sc->spans++;
         break;
       case 3:
         if (c == q && e == q) {
@@ -948,6 +1072,7 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
     counts[nrec++] = nf;
   }
   sc->nrec = nrec;
+  for (size_t a = 0; a < nrec && a < SNIFF_LEAD; a++) sc->lead[a] = counts[a];
   for (size_t a = 0; a < nrec; a++) {
     size_t f = 0;
     for (size_t b = 0; b < nrec; b++) f += counts[b] == counts[a];
@@ -964,6 +1089,9 @@ static int better(const struct score *a, char qa, const struct score *b, char qb
   if (ua != ub) return ua;
   size_t ca = a->freq * b->nrec, cb = b->freq * a->nrec;
   if (ca != cb) return ca > cb;
+  /* as consistent, but one reads line breaks inside quotes: a stray quote
+   * merging lines (a ditto mark, an inch sign) rather than real quoting */
+  if ((a->spans == 0) != (b->spans == 0)) return a->spans == 0;
   if (qa != qb && a->quoted != b->quoted) return a->quoted > b->quoted; /* the one in use */
   if (a->bad != b->bad) return a->bad < b->bad;
   return a->mode > b->mode;
@@ -1031,13 +1159,34 @@ static int same(const char *a, size_t an, const char *b, size_t bn) {
   return an == bn && memcmp(a, b, an) == 0;
 }
 
-/* The header rule over the first rows (column-major batch b):
+static int is_bool(const char *s, size_t n) {
+  static const char *const words[] = {"true", "false", "yes", "no", "t", "f", "y", "n"};
+  trim(&s, &n);
+  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+    size_t k = strlen(words[w]);
+    if (n != k) continue;
+    size_t i = 0;
+    while (i < k && (s[i] | 0x20) == words[w][i]) i++;
+    if (i == k) return 1;
+  }
+  return 0;
+}
+
+static int typed_value(const char *s, size_t n) { return typed(s, n) || is_bool(s, n); }
+
+/* The header rule over the first rows (column-major batch b), a vote per
+ * column as Python's csv.Sniffer.has_header does:
  *  - no rows, or any first-row field typed (number or date/time): no header;
  *  - one row: a header when its fields are non-empty and distinct;
- *  - a column whose later values are mostly typed: header (the first row
- *    holds a name where numbers/dates follow);
- *  - all columns text: a header when the first-row fields are non-empty,
- *    distinct, and none reappears later in its own column. */
+ *  - a column whose later values are mostly typed (numbers, dates,
+ *    booleans) under a text first-row field votes header;
+ *  - a text column votes against when its first-row field reappears below,
+ *    and for when it is categorical (at most half its values distinct) or
+ *    its first-row field is longer than every value below it (a name over
+ *    codes, short answers, percentages), the field not being among them;
+ *  - an empty first-row field does not vote. A header when the votes are
+ *    positive, or even when every first-row field is non-empty, distinct
+ *    and never repeated in its column. */
 static int detect_header(const struct nv_text_batch *b) {
   size_t R = b->nrows, C = b->ncols;
   if (R == 0 || C == 0) return 0;
@@ -1049,32 +1198,52 @@ static int detect_header(const struct nv_text_batch *b) {
     if (v && n) any_name = 1;
   }
   if (!any_name) return 0;
-  int text_ok = 1;
-  for (size_t c = 0; c < C && text_ok; c++) {
+  if (R == 1) {
+    for (size_t c = 0; c < C; c++) {
+      const char *v = b->values[c * R];
+      size_t n = b->lengths[c * R];
+      if (v == NULL || n == 0) return 0;
+      for (size_t k = 0; k < c && C <= 512; k++)
+        if (same(v, n, b->values[k * R], b->lengths[k * R])) return 0;
+    }
+    return 1;
+  }
+  long votes = 0;
+  int all_new = 1; /* every first-row field non-empty, distinct, never repeated below */
+  for (size_t c = 0; c < C && all_new; c++) {
     const char *v = b->values[c * R];
     size_t n = b->lengths[c * R];
-    if (v == NULL || n == 0) text_ok = 0;
-    for (size_t k = 0; k < c && text_ok && C <= 512; k++)
-      if (same(v, n, b->values[k * R], b->lengths[k * R])) text_ok = 0;
+    if (v == NULL || n == 0) all_new = 0;
+    for (size_t k = 0; k < c && all_new && C <= 512; k++)
+      if (same(v, n, b->values[k * R], b->lengths[k * R])) all_new = 0;
   }
-  if (R == 1) return text_ok;
   for (size_t c = 0; c < C; c++) {
-    size_t nonempty = 0, ty = 0;
+    const char *v0 = b->values[c * R];
+    size_t n0 = b->lengths[c * R];
+    if (v0 == NULL || n0 == 0) continue;
+    size_t nonempty = 0, ty = 0, distinct = 0, maxlen = 0;
+    int repeated = 0;
     for (size_t r = 1; r < R; r++) {
       const char *v = b->values[c * R + r];
       size_t n = b->lengths[c * R + r];
       if (v == NULL || n == 0) continue;
       nonempty++;
-      ty += typed(v, n) != 0;
+      if (n > maxlen) maxlen = n;
+      ty += typed_value(v, n) != 0;
+      if (same(v0, n0, v, n)) repeated = 1;
+      size_t k = 1;
+      if (C <= 4096) /* bounded work on very wide files: no categorical vote there */
+        for (; k < r; k++)
+          if (b->values[c * R + k] && same(v, n, b->values[c * R + k], b->lengths[c * R + k])) break;
+      distinct += C > 4096 || k == r;
     }
-    if (nonempty && ty * 2 > nonempty) return 1;
+    if (repeated) all_new = 0;
+    if (nonempty == 0) continue;
+    if (ty * 2 > nonempty) votes += typed_value(v0, n0) ? -1 : 1;
+    else if (repeated) votes--;
+    else if (distinct * 2 <= nonempty || (nonempty >= 4 && n0 > maxlen)) votes++;
   }
-  for (size_t c = 0; c < C && text_ok; c++)
-    for (size_t r = 1; r < R && text_ok; r++)
-      if (b->values[c * R + r] &&
-          same(b->values[c * R], b->lengths[c * R], b->values[c * R + r], b->lengths[c * R + r]))
-        text_ok = 0;
-  return text_ok;
+  return votes > 0 || (votes == 0 && all_new);
 }
 
 int nv_csv_sniff_header(const char *s, size_t n, int complete, const struct nv_csv_dialect *d) {
@@ -1095,6 +1264,27 @@ int nv_csv_sniff_header(const char *s, size_t n, int complete, const struct nv_c
   if (rc != NV_CSV_ERR_NOMEM && nv_csv_pending(p, &b)) h = detect_header(&b);
   nv_csv_free(p);
   return h;
+}
+
+/* The first byte of the sample's first non-blank line (0 if none). */
+static char first_byte(const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && (s[i] == '\n' || s[i] == '\r' || s[i] == ' ' || s[i] == '\t')) i++;
+  return i < n ? s[i] : 0;
+}
+
+/* Preamble records (titles, notes) before the header: the leading records
+ * with fewer fields than the sample's usual count (DuckDB likewise finds
+ * the header where the consistent rows begin), as long as the record
+ * after them has the usual count and they are few. A first record just
+ * one field short is kept: a header without a name over row labels. */
+static unsigned preamble(const struct score *sc) {
+  if (sc->mode < 2 || sc->nrec < 3) return 0;
+  size_t lim = sc->nrec < SNIFF_LEAD ? sc->nrec : SNIFF_LEAD, k = 0;
+  while (k < lim && sc->lead[k] < sc->mode) k++;
+  if (k == 0 || k >= lim || sc->nrec - k < 2) return 0;
+  if (k == 1 && sc->lead[0] + 1 == sc->mode) return 0;
+  return (unsigned)k;
 }
 
 int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d, char *err,
@@ -1127,8 +1317,9 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
   d->latin1 = bad > 0;
   if (n == 0) return 0;
 
+  char comment = first_byte(s, n) == '#' ? '#' : 0;
   static const char delims[] = {',', ';', '\t', '|'};
-  static const char quotes[] = {'"', '\''};
+  static const char quotes[] = {'"', '\'', 0}; /* 0: no quoting */
   struct score best;
   char bq = '"', be = '"', bd = ',';
   int have = 0;
@@ -1136,8 +1327,9 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
     for (int ei = 0; ei < 2; ei++)
       for (size_t di = 0; di < sizeof delims; di++) {
         char q = quotes[qi], e = ei ? '\\' : q;
+        if (q == 0 && ei) continue;
         struct score sc;
-        score_dialect(s, n, complete, delims[di], q, e, &sc);
+        score_dialect(s, n, complete, delims[di], q, e, comment, &sc);
         if (!have || better(&sc, q, &best, bq)) {
           best = sc;
           bq = q;
@@ -1146,14 +1338,23 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
           have = 1;
         }
       }
+  if (best.mode >= 2 && best.quoted == 0 && bq != 0) {
+    /* no field of the sample opens with the chosen quote: keep the double
+     * quote unless, read as a quote, it would merge lines (stray quotes) */
+    struct score dq;
+    score_dialect(s, n, complete, bd, '"', '"', comment, &dq);
+    bq = be = dq.spans ? 0 : '"';
+  }
   if (best.mode >= 2) {
     d->delimiter = bd;
     d->quote = bq;
     d->escape = be;
   } else { /* one column: keep the defaults, read line ends plainly */
-    score_dialect(s, n, complete, ',', '"', '"', &best);
+    score_dialect(s, n, complete, ',', '"', '"', comment, &best);
   }
   if (best.le[0]) memcpy(d->line_ending, best.le, sizeof best.le);
+  d->comment = comment;
+  d->skip_records = preamble(&best);
 
   int h = nv_csv_sniff_header(s, n, complete, d);
   if (h < 0) {

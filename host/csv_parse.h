@@ -19,8 +19,15 @@
  *    field count is ragged: counted, first NV_CSV_RAGGED_LINES start lines
  *    kept; fields beyond the header are counted in extra_fields and
  *    dropped; missing fields reach the callback as NULL value pointers.
+ *  - Before the header, skip_records records are dropped (a preamble); with
+ *    a comment char, every record whose first byte is it (unquoted) is
+ *    dropped; both are counted in skipped_lines.
  *  - A record longer than max_record_bytes (raw bytes, delimiters included)
- *    is an error; so is a quoted field still open at end of input.
+ *    is an error. A quoted field still open at end of input, grown past
+ *    that limit, or closed only after holding whole rows (two or more
+ *    lines with exactly ncols - 1 delimiters each) began with a stray
+ *    quote: it is read again from that quote without quoting (counted in
+ *    quote_fallbacks). With backslash escapes an open field is an error.
  *  - UTF-8 is validated over everything fed (invalid_utf8 counts invalid
  *    sequences). With latin1 set, every value is converted from Latin-1 to
  *    UTF-8 before it is stored; otherwise bytes pass through unchanged.
@@ -58,6 +65,8 @@ struct nv_csv_dialect {
   int bom;             /* the sample started with a UTF-8 BOM */
   int latin1;          /* the sample is not valid UTF-8: read as Latin-1 */
   char line_ending[3]; /* "\n", "\r\n" or "\r" (the first one seen) */
+  char comment;        /* '#' when the sample starts with '#' lines, else 0 */
+  unsigned skip_records; /* preamble records before the header (see csv_parse.c) */
 };
 
 /* Sniffs the dialect from the first bytes of a stream (s, n); complete says
@@ -75,6 +84,8 @@ int nv_csv_sniff_header(const char *s, size_t n, int complete, const struct nv_c
 
 struct nv_csv_config {
   char delimiter, quote, escape;
+  char comment;          /* records whose first byte is this are skipped; 0: none */
+  unsigned skip_records; /* records dropped before the header */
   int has_header;
   int latin1;
   size_t max_record_bytes; /* 0: NV_CSV_DEFAULT_MAX_RECORD */
@@ -90,11 +101,13 @@ struct nv_csv_stats {
   uint64_t bytes;        /* bytes fed */
   uint64_t lines;        /* line terminators seen */
   uint64_t blank_lines;
+  uint64_t skipped_lines; /* preamble records and comment lines dropped */
   uint64_t ragged_rows;
   uint64_t ragged_lines[NV_CSV_RAGGED_LINES];
   size_t nragged_lines;
   uint64_t extra_fields;
   uint64_t invalid_utf8;
+  uint64_t quote_fallbacks; /* unterminated quoted fields re-read with the quote literal */
 };
 
 /* Receives complete rows; the batch is valid only during the call. Return
@@ -110,7 +123,9 @@ void nv_csv_free(struct nv_csv_parser *p);
 /* Parses n bytes. *used receives the bytes consumed: n, except after
  * NV_CSV_STOPPED. After an error every later call returns that error. */
 int nv_csv_feed(struct nv_csv_parser *p, const char *buf, size_t n, size_t *used);
-/* End of input: completes the last record, flushes. */
+/* End of input: completes the last record, flushes. When that record
+ * reaches the row limit, returns NV_CSV_STOPPED with the rows still
+ * pending (not flushed); call it again to flush them. */
 int nv_csv_finish(struct nv_csv_parser *p);
 /* Hands the complete rows held so far to the callback (also after an
  * error; a partial record stays). */

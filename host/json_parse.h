@@ -185,6 +185,7 @@ struct nv_json_sniff {
   int done;
   /* scanner state, private */
   uint64_t pos, first_at, first_end, cand_start, best_span, other_span;
+  uint32_t narrays; /* members of the top-level object that are arrays of objects */
   unsigned depth;
   int phase, in_str, esc, first, multiline, nl_after, keypos, expect_elem, member, cand, cand_objs, cand_elems;
   char key[NV_JSON_KEY_MAX], cand_key[NV_JSON_KEY_MAX];

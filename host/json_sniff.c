@@ -23,10 +23,12 @@ static void sniff_decide(struct nv_json_sniff *s, enum nv_json_format f) {
 }
 
 /* A member value of the top-level object ends (or the prefix does) at
- * byte `end`: the largest array of objects and the largest other value. */
+ * byte `end`: the largest array of objects, how many there are, and the
+ * largest other value. */
 static void sniff_member_end(struct nv_json_sniff *s, uint64_t end) {
   uint64_t span = end - s->cand_start;
   if (s->cand && s->cand_objs && s->cand_elems >= 2 && !s->cand_key_over) {
+    s->narrays++;
     if (span > s->best_span) {
       s->best_span = span;
       memcpy(s->records_path, s->cand_key, s->cand_key_len);
@@ -38,10 +40,13 @@ static void sniff_member_end(struct nv_json_sniff *s, uint64_t end) {
   s->member = s->cand = 0;
 }
 
-/* A top-level object: records from its main array, or itself the record. */
+/* A top-level object: records from its main array — the only member that
+ * is an array of objects, and larger than any other member — or else
+ * (several such arrays: several tables, none of them "the" records) itself
+ * the record. */
 static void sniff_object(struct nv_json_sniff *s) {
   if (s->member) sniff_member_end(s, s->pos);
-  if (s->best_span > s->other_span) sniff_decide(s, NV_JSON_OBJECT);
+  if (s->narrays == 1 && s->best_span > s->other_span) sniff_decide(s, NV_JSON_OBJECT);
   else {
     s->records_path_len = 0;
     sniff_decide(s, NV_JSON_VALUES);

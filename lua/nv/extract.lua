@@ -350,6 +350,13 @@ function M.profile_table(ctx, t, opts, progress)
         ctx.log:warning("%s", w)
       end
       if format == "csv" then entry.dialect = r:dialect() end
+      if (st.skipped_lines or 0) > 0 then entry.skipped_lines = st.skipped_lines end -- preamble and comment lines
+      if (st.quote_fallbacks or 0) > 0 then
+        local w = string.format("%s: %d stray quote(s) (a quoted field never closed, or closed only after "
+          .. "swallowing whole rows): read as a plain character", f.name, st.quote_fallbacks)
+        model.warnings[#model.warnings + 1] = w
+        ctx.log:warning("%s", w)
+      end
       if format == "parquet" then
         entry.parquet = { created_by = md.created_by, row_groups = md.row_groups, num_rows = md.num_rows }
         if st.unsupported and next(st.unsupported) then

@@ -1,6 +1,7 @@
 /* fuzz_csv.c - libFuzzer target for csv_parse.c: sniffs the input (whole
  * and as a cut sample), then parses it with a dialect picked from its first
- * byte, in chunk sizes and row-limit stops derived from the input, reading
+ * byte (or the sniffed one: comment lines, preamble records, no quoting),
+ * in chunk sizes and row-limit stops derived from the input, reading
  * every value handed out. Must never crash, leak or read out of bounds. */
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   cfg.latin1 = (k >> 6) & 1;
   cfg.max_record_bytes = (k & 128) ? 64 : 0;
   cfg.batch_rows = 1 + n % 5;
+  if (n > 1 && (d[1] & 4)) { /* the sniffed dialect: comment, preamble, no quoting */
+    nv_csv_config_init(&cfg, &dia);
+    cfg.max_record_bytes = (k & 128) ? 64 : 0;
+    cfg.batch_rows = 1 + n % 5;
+  } else if (n > 2) {
+    cfg.comment = (d[1] & 2) ? '#' : 0;
+    cfg.skip_records = d[2] % 4;
+  }
   size_t sum = 0;
   int pull = n > 1 && (d[1] & 1); /* no callback: read rows with pending */
   struct nv_csv_parser *p = nv_csv_new(&cfg, pull ? NULL : touch, &sum);
@@ -59,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   }
   if (rc == NV_CSV_OK || rc == NV_CSV_STOPPED) rc = nv_csv_finish(p);
   else nv_csv_flush(p);
+  if (rc == NV_CSV_STOPPED) rc = nv_csv_finish(p); /* the rows left pending at the limit */
   for (size_t c = 0; c < nv_csv_ncols(p); c++) {
     size_t len = 0;
     const char *nm = nv_csv_column_name(p, c, &len);

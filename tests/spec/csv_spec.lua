@@ -248,8 +248,8 @@ describe("reader:profile_into", function()
     assert.are.equal(100, stats.rows) -- rows 1-100 are profiled and stay in the profile
   end)
 
-  it("reports an unterminated quote with the line it opened on", function()
-    local st, err, stats = profile_file("unterminated.csv")
+  it("reports an unterminated quote with the line it opened on (backslash escapes: no fallback)", function()
+    local st, err, stats = profile_file("unterminated.csv", { quote = "\"", escape = "\\" })
     assert.is_nil(st)
     assert.are.equal(fx("unterminated.csv") .. ": line 3: unterminated quoted field (still open at end of input)", err)
     assert.are.equal(1, stats.rows)
@@ -315,7 +315,7 @@ describe("reader:rows", function()
   end)
 
   it("raises on a parse error inside the loop", function()
-    local r <close> = assert(csv.open(fx("unterminated.csv")))
+    local r <close> = assert(csv.open(fx("unterminated.csv"), { quote = "\"", escape = "\\" }))
     assert.has_error(function()
       for _ in r:rows() do end
     end, fx("unterminated.csv") .. ": line 3: unterminated quoted field (still open at end of input)")
@@ -395,5 +395,112 @@ describe("reader:profile_into progress", function()
     assert.has_error(function() r:profile_into(profile.new(), { progress = 1 }) end,
       "option 'progress' must be a function")
     assert.is_true(r:close())
+  end)
+end)
+
+-- issue 11: what the real-file corpus found (tests/fixtures/real)
+describe("real-file cases", function()
+  local function write(name, text)
+    H.write(fx(name), text)
+    return name
+  end
+
+  it("profiles a file whose only data line has no line end", function()
+    for _, c in ipairs({ { "1,2", 1, 2 }, { "1,2\n", 1, 2 }, { "a,b\n1,2", 1, 2 }, { "7", 1, 1 } }) do
+      local st, err, _, p = profile_file(write("nonl.csv", c[1]))
+      assert(st, err)
+      assert.are.equal(c[2], st.rows)
+      assert.are.equal(c[3], #p:result().columns)
+    end
+  end)
+
+  it("skips comment lines and preamble rows before the header and says how many", function()
+    local cases = {
+      { "# A few comments\n# I'm a csv file\na;b\n# also a comment\n1;3\n6;7\n", ";", "#", 0, { "a", "b" }, 2, 3 },
+      { "some notes...\nmore notes,...\nnumber,text,date\n345.0,TEST4,2000-12-13\n1,x,2001-01-01\n", ",", "", 2,
+        { "number", "text", "date" }, 2, 2 },
+      { "# clean this data!\nid,neighbor_id,name,population\n1,Ireland,Britain,67\n3,22,Germany,83\n", ",", "#", 0,
+        { "id", "neighbor_id", "name", "population" }, 2, 1 },
+    }
+    for _, c in ipairs(cases) do
+      local name = write("preamble.csv", c[1])
+      local d = assert(csv.sniff(fx(name)))
+      assert.are.same({ c[2], c[3], c[4], true }, { d.delimiter, d.comment, d.skip_records, d.has_header })
+      local r = assert(csv.open(fx(name)))
+      assert.are.same(c[5], r:header())
+      local st = assert(r:profile_into(profile.new()))
+      r:close()
+      assert.are.equal(c[6], st.rows)
+      assert.are.equal(c[7], st.skipped_lines)
+      assert.are.equal(0, st.ragged_rows)
+    end
+  end)
+
+  it("finds a header over all-text or boolean data", function()
+    local cases = {
+      { "name,,flag\nann,x,yes\nbob,y,no\ncid,z,yes\n", true },
+      { "question,,share\n,very,37%\n,some,46%\n,little,37%\n,none,46%\n", true },
+      { "T,x\nF,y\nT,z\n", false },
+      { "red,big\nblue,small\nred,small\n", false },
+    }
+    for _, c in ipairs(cases) do
+      local d = assert(csv.sniff(fx(write("hdr.csv", c[1]))))
+      assert.are.equal(c[2], d.has_header, c[1])
+    end
+  end)
+
+  it("reads a stray quote that never closes as a literal byte instead of losing the file", function()
+    -- issue 11: one such field lost a whole 9,580-row file ("unterminated quoted field")
+    assert.are.equal("", assert(csv.sniff(fx("unterminated.csv"))).quote) -- sniffed: no quoting
+    local st, err, _, p = profile_file("unterminated.csv", { quote = '"' }) -- as if past the sample
+    assert(st, err)
+    assert.are.equal(3, st.rows)
+    assert.are.equal(1, st.quote_fallbacks)
+    assert.are.same({}, st.errors)
+    local r <close> = assert(csv.open(fx("unterminated.csv"), { quote = '"' }))
+    local rows = {}
+    for row in r:rows() do rows[#rows + 1] = row end
+    assert.are.same({ { "1", "2" }, { "3", '"never closed' }, { "4", "5" } }, rows)
+    assert.are.equal(3, p:result().rows)
+    assert.are.equal(4, st.lines)
+    -- the same past the record limit, before the end of the file
+    local lines = { "id,name", '1,"stray' }
+    for i = 2, 200 do lines[#lines + 1] = i .. ",name" .. i end
+    local name = write("stray_long.csv", table.concat(lines, "\n") .. "\n")
+    st, err = profile_file(name, { quote = '"', max_record_bytes = 64 })
+    assert(st, err)
+    assert.are.same({ 200, 1, 201 }, { st.rows, st.quote_fallbacks, st.lines })
+    -- past the sniffed sample: the dialect says '"', the file still reads whole
+    lines = { "id,name" }
+    for i = 1, 9000 do lines[#lines + 1] = i == 8000 and '8000,"12 inch' or (i .. ",name" .. i) end
+    name = write("stray_late.csv", table.concat(lines, "\n") .. "\n")
+    assert.are.equal('"', assert(csv.sniff(fx(name))).quote)
+    st, err = profile_file(name)
+    assert(st, err)
+    assert.are.same({ 9000, 1 }, { st.rows, st.quote_fallbacks })
+  end)
+
+  it("does not merge the rows between two stray quotes past the sniffed sample", function()
+    -- issue 11: a file silently lost 27 rows into one quoted field
+    local lines = { "id,item,size" }
+    for i = 1, 9000 do
+      lines[#lines + 1] = (i == 8000 or i == 8028) and (i .. ',",5') or (i .. ",box" .. i .. ",5")
+    end
+    local name = write("ditto_late.csv", table.concat(lines, "\n") .. "\n")
+    local st, err = profile_file(name)
+    assert(st, err)
+    assert.are.same({ 9000, 1, 0 }, { st.rows, st.quote_fallbacks, st.ragged_rows })
+  end)
+
+  it("sniffs no quoting when a stray quote would merge rows", function()
+    -- a ditto mark (") opening a field: read as a quote it swallows the rows up to the next one
+    local lines = { "id,item,size" }
+    for i = 1, 40 do lines[#lines + 1] = string.format("%d,%s,%s", i, i % 10 == 3 and '"' or "box", i % 7 == 0 and 'x"y' or "5") end
+    local name = write("ditto.csv", table.concat(lines, "\n") .. "\n")
+    local d = assert(csv.sniff(fx(name)))
+    assert.are.equal("", d.quote)
+    local st = assert(profile_file(name))
+    assert.are.equal(40, st.rows)
+    assert.are.equal(0, st.ragged_rows)
   end)
 end)

@@ -135,8 +135,18 @@ static const struct pcase pcases[] = {
      NULL},
     {"tab delimiter", "a\tb\n1\t2\n", '\t', '"', '"', 1, "a,b", "[1][2]\n", 0, NULL},
     {"pipe no quoting", "a|b\n\"1|2\n", '|', 0, 0, 1, "a,b", "[\"1][2]\n", 0, NULL},
-    {"unterminated quote", "a,b\n1,2\n3,\"open\nmore\n", ',', '"', '"', 1, "a,b", "[1][2]\n",
-     NV_CSV_ERR_QUOTE, "line 3: unterminated quoted field (still open at end of input)"},
+    /* issue 11: a quote that never closes is read again as a literal byte */
+    {"unterminated quote", "a,b\n1,2\n3,\"open\nmore\n", ',', '"', '"', 1, "a,b",
+     "[1][2]\n[3][\"open]\n[more]~\n", 0, NULL},
+    {"unterminated quote with doubled quotes in it", "a,b\n1,\"x \"\"y\"\"\"\n2,\"open \"\"q\"\" more\n3,4\n",
+     ',', '"', '"', 1, "a,b", "[1][x \"y\"]\n[2][\"open \"\"q\"\" more]\n[3][4]\n", 0, NULL},
+    {"stray quotes swallowing whole rows", "id,item,size\n1,box,5\n2,\",5\n3,box,5\n4,box,5\n5,box,5\n6,\",5\n7,box,5\n",
+     ',', '"', '"', 1, "id,item,size",
+     "[1][box][5]\n[2][\"][5]\n[3][box][5]\n[4][box][5]\n[5][box][5]\n[6][\"][5]\n[7][box][5]\n", 0, NULL},
+    {"a multi-line quoted text is kept", "id,note,n\n1,\"line one\nline two, still\nline three\nend\",5\n2,x,6\n",
+     ',', '"', '"', 1, "id,note,n", "[1][line one\nline two, still\nline three\nend][5]\n[2][x][6]\n", 0, NULL},
+    {"unterminated quote with backslash escapes", "a,b\n1,2\n3,\"open\nmore\n", ',', '"', '\\', 1, "a,b",
+     "[1][2]\n", NV_CSV_ERR_QUOTE, "line 3: unterminated quoted field (still open at end of input)"},
     {"empty input", "", ',', '"', '"', 1, "", "", 0, NULL},
     {"header only", "x,y\n", ',', '"', '"', 1, "x,y", "", 0, NULL},
 };
@@ -251,12 +261,24 @@ static void test_oversize(void) {
   CHECK(r.rc == NV_CSV_ERR_OVERSIZE);
   CHECK_STR(r.err, "line 3: record exceeds the maximum record size (16 bytes)");
   CHECK_STR(r.rows.buf, "[ok]\n"); /* the rows before the error are kept */
-  static const char q[] = "a\n1\n\"never closed\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n";
+  static const char q[] = "a\n1\n\"never closed\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n2\n";
+  /* issue 11: a stray quote running past the limit is read again as a
+   * literal byte (was: the file failed) ... */
+  for (unsigned split = 0; split < 3; split++) {
+    run(&cfg, q, sizeof q - 1, split, &r);
+    CHECK(r.rc == NV_CSV_OK);
+    CHECK_STR(r.rows.buf, "[1]\n[\"never closed]\n[2]\n");
+    CHECK(r.st.quote_fallbacks == 1);
+    CHECK(r.st.lines == 22); /* counted once, not again when re-read */
+  }
+  /* ... except with backslash escapes, where the quote cannot be rebuilt */
+  cfg.escape = '\\';
   run(&cfg, q, sizeof q - 1, 0, &r);
   CHECK(r.rc == NV_CSV_ERR_OVERSIZE);
   CHECK_STR(r.err,
             "line 3: record exceeds the maximum record size (16 bytes) inside a quoted field "
             "opened on line 3 (unbalanced quote?)");
+  cfg.escape = '"';
   /* many empty extra fields: no growth, still an error at the record end */
   run(&cfg, "a\n,,,,,,,,,,,,,,,,,,,,,,,\n", 26, 0, &r);
   CHECK(r.rc == NV_CSV_ERR_OVERSIZE);
@@ -314,6 +336,42 @@ static void test_row_limit_and_pending(void) {
   nv_csv_free(p);
 }
 
+/* A last record without a line end that reaches the row limit inside
+ * finish stays pending (the caller's callback may not be ready: nv.csv
+ * parses the header with limit 0 before the profile exists); the next
+ * finish hands it over. Before: finish flushed it at once, and the
+ * reader failed the file with "batch callback failed". */
+static int refuse(void *ud, const struct nv_text_batch *b) {
+  (void)b;
+  return *(const int *)ud;
+}
+
+static void test_finish_at_row_limit(void) {
+  static const char *const ins[] = {"1,2", "a,b\n1,2"};
+  for (size_t i = 0; i < 2; i++) {
+    struct nv_csv_config cfg;
+    nv_csv_config_init(&cfg, NULL);
+    cfg.has_header = (int)i;
+    int refusing = 1;
+    struct nv_csv_parser *p = nv_csv_new(&cfg, refuse, &refusing);
+    CHECK(p != NULL);
+    if (p == NULL) return;
+    nv_csv_set_row_limit(p, i ? 1 : 0);
+    size_t used = 0, n = strlen(ins[i]);
+    int rc = nv_csv_feed(p, ins[i], n, &used);
+    CHECK(rc == NV_CSV_OK && used == n);
+    CHECK(nv_csv_finish(p) == NV_CSV_STOPPED);
+    CHECK(nv_csv_header_ready(p) && nv_csv_ncols(p) == 2);
+    struct nv_text_batch b;
+    CHECK(nv_csv_pending(p, &b) && b.nrows == 1);
+    refusing = 0;
+    CHECK(nv_csv_finish(p) == NV_CSV_OK);
+    CHECK(nv_csv_pending(p, &b) && b.nrows == 0);
+    CHECK(nv_csv_stats(p)->rows == 1);
+    nv_csv_free(p);
+  }
+}
+
 static void test_batches_bounded(void) {
   struct nv_csv_config cfg;
   nv_csv_config_init(&cfg, NULL);
@@ -362,12 +420,23 @@ static const struct scase scases[] = {
      "\n", 0},
     {"binary", "PK\x03\x04\x00\x00rest", 1, -1, ',', '"', '"', 0, 0, 0, "\n", 10},
     {"control bytes", "\x01\x02\x03\x04,\x05\x06\x07\x08\n", 1, -1, ',', '"', '"', 0, 0, 0, "\n", 0},
-    {"unterminated quote keeps the double quote", "a,b\n1,2\n3,\"open\n4,5\n", 1, 0, ',', '"',
-     '"', 1, 0, 0, "\n", 0},
+    /* issue 11: the only double quote is a stray one: no quoting (was '"') */
+    {"unterminated quote: no quoting", "a,b\n1,2\n3,\"open\n4,5\n", 1, 0, ',', 0, 0, 1, 0, 0,
+     "\n", 0},
+    {"quotes in use are kept", "a,b\n1,\"x,y\"\n3,\"open\n4,5\n", 1, 0, ',', '"', '"', 1, 0, 0,
+     "\n", 0},
     {"empty", "", 1, 0, ',', '"', '"', 0, 0, 0, "\n", 0},
     {"one column", "value\n1\n2\n", 1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
     {"incomplete last line ignored", "a,b\n1,2\n3,4\n5;6;7;8;9", 0, 0, ',', '"', '"', 1, 0, 0,
      "\n", 0},
+    /* issue 11: a header over all-text or boolean data, with an empty name */
+    {"header: boolean column under an empty-named header", "name,,flag\nann,x,yes\nbob,y,no\ncid,z,yes\n",
+     1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
+    {"header: categorical text column", "question,,share\n,very,37%\n,some,46%\n,little,37%\n,none,46%\n",
+     1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
+    {"header: a name longer than every value below it", "group,,Adult Men\n,very,37%\n,some,46%\n,little,12%\n,none,5%\n",
+     1, 0, ',', '"', '"', 1, 0, 0, "\n", 0},
+    {"no header: booleans first", "T,x\nF,y\nT,z\n", 1, 0, ',', '"', '"', 0, 0, 0, "\n", 0},
 };
 
 static void test_sniff(void) {
@@ -395,6 +464,61 @@ static void test_sniff(void) {
     CHECK(d.latin1 == t->latin1);
     CHECK(d.bom == t->bom);
     CHECK_STR(d.line_ending, t->le);
+  }
+}
+
+/* Issue 11: comment lines and preamble records before the header are
+ * found by the sniffer (delimiter scored without them, skip_records and
+ * comment set) and dropped by the parser, counted in skipped_lines; a
+ * header one field short over row labels is kept. Before: the first
+ * line became the header and the delimiter was lost. */
+struct pre_case {
+  const char *in;
+  char delim, comment;
+  unsigned skip;
+  const char *header, *rows;
+  uint64_t skipped;
+};
+
+static const struct pre_case pre_cases[] = {
+    {"# A few comments\n# I'm a csv file\na;b\n# also a comment\n1;3\n6;7\n", ';', '#', 0, "a,b",
+     "[1][3]\n[6][7]\n", 3},
+    {"some notes...\nmore notes,...\nnumber,text,date\n345.0,TEST4,2000-12-13\n1,x,2001-01-01\n", ',', 0, 2,
+     "number,text,date", "[345.0][TEST4][2000-12-13]\n[1][x][2001-01-01]\n", 2},
+    {"a bad starting line\nCOL1,COL2,COL3\n1.5,a,3\n2.5,b,4", ',', 0, 1, "COL1,COL2,COL3",
+     "[1.5][a][3]\n[2.5][b][4]\n", 1},
+    {"# it's a comment!\nid,name\n1,english\n2,chinese\n", ',', '#', 0, "id,name",
+     "[1][english]\n[2][chinese]\n", 1},
+    {"a,b\nr1,1,2\nr2,3,4\nr3,5,6\n", ',', 0, 0, "a,b", "[r1][1]\n[r2][3]\n[r3][5]\n", 0},
+    {"# exported\nReport title\nx,y,z\n1,2,3\n4,5,6\n7,8,9\n", ',', '#', 1, "x,y,z",
+     "[1][2][3]\n[4][5][6]\n[7][8][9]\n", 2},
+};
+
+static void test_sniff_preamble(void) {
+  for (size_t i = 0; i < sizeof pre_cases / sizeof pre_cases[0]; i++) {
+    const struct pre_case *t = &pre_cases[i];
+    struct nv_csv_dialect d;
+    char err[128] = "";
+    size_t n = strlen(t->in);
+    CHECK(nv_csv_sniff(t->in, n, 1, &d, err, sizeof err) == 0);
+    if (d.delimiter != t->delim || d.comment != t->comment || d.skip_records != t->skip || !d.has_header)
+      fprintf(stderr, "preamble %zu: delim '%c' comment '%c' skip %u header %d\n", i, d.delimiter,
+              d.comment ? d.comment : '0', d.skip_records, d.has_header);
+    CHECK(d.delimiter == t->delim);
+    CHECK(d.comment == t->comment);
+    CHECK(d.skip_records == t->skip);
+    CHECK(d.has_header == 1);
+    struct nv_csv_config cfg;
+    nv_csv_config_init(&cfg, &d);
+    struct result res;
+    run(&cfg, t->in, n, 0, &res);
+    CHECK(res.rc == NV_CSV_OK);
+    CHECK_STR(res.header, t->header);
+    CHECK_STR(res.rows.buf, t->rows);
+    CHECK(res.st.skipped_lines == t->skipped);
+    run(&cfg, t->in, n, 1, &res); /* byte by byte: the state machine alone */
+    CHECK_STR(res.header, t->header);
+    CHECK_STR(res.rows.buf, t->rows);
   }
 }
 
@@ -472,7 +596,9 @@ int main(void) {
   test_oversize();
   test_latin1_and_utf8();
   test_row_limit_and_pending();
+  test_finish_at_row_limit();
   test_batches_bounded();
   test_sniff();
+  test_sniff_preamble();
   return CHECK_DONE();
 }

@@ -424,6 +424,9 @@ static const struct scase scases[] = {
      "{\"type\":\"Feature\",\"properties\":{\"x\":2}}]}\n", 1, "object:features"},
     {"{\"data\":[{\"x\":1},{\"x\":2}],\"meta\":{\"n\":2}}", 1, "object:data"},
     {"{\"errors\":[{\"e\":1}],\"data\":[{\"x\":1},{\"x\":2},{\"x\":3}]}", 1, "object:data"},
+    /* two arrays of objects (a graph's nodes and links): two tables, neither is
+     * "the" records: the object is one record, as DuckDB reads it */
+    {"{\"nodes\":[{\"n\":1},{\"n\":2}],\"links\":[{\"s\":1},{\"s\":2},{\"s\":3}]}", 1, "values"},
     {"{\"meta\":{\"a\":\"0123456789012345678901234567890123456789\"},\"data\":[{\"x\":1}]}", 1, "values"},
     {"{\"data\":[]}", 1, "values"},
     {"{\"data\":[1,2,3]}", 1, "values"},
