@@ -480,6 +480,7 @@ static int on_profile_record(void *ud, const struct nv_json_record *rec) {
   for (size_t k = 0; k < rec->nfields; k++) {
     const struct nv_json_field *f = &rec->fields[k];
     long col = column(x, k, f->path, f->path_len);
+    if (col == NV_PROFILER_DROPPED) continue; /* past max_columns: counted by the profiler */
     if (col < 0 || !col_state(x->r, col)) {
       x->oom = 1;
       return 1;

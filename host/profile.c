@@ -62,8 +62,25 @@ struct nv_profiler *nv_profile_push_new(lua_State *L) {
 
 static int oom(lua_State *L) { return luaL_error(L, "profile: out of memory"); }
 
+/* profile.new([{max_columns = n, exact_budget = bytes}]) */
 static int l_new(lua_State *L) {
-  nv_profile_push_new(L);
+  int has_opts = !lua_isnoneornil(L, 1);
+  if (has_opts) luaL_checktype(L, 1, LUA_TTABLE);
+  struct nv_profiler *p = nv_profile_push_new(L);
+  if (has_opts) {
+    if (lua_getfield(L, 1, "max_columns") != LUA_TNIL) {
+      lua_Integer m = luaL_checkinteger(L, -1);
+      luaL_argcheck(L, m >= 1, 1, "max_columns must be at least 1");
+      nv_profiler_set_max_columns(p, (size_t)m);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "exact_budget") != LUA_TNIL) {
+      lua_Integer b = luaL_checkinteger(L, -1);
+      luaL_argcheck(L, b >= 0, 1, "exact_budget must not be negative");
+      nv_profiler_set_exact_budget(p, (size_t)b);
+    }
+    lua_pop(L, 1);
+  }
   return 1;
 }
 
@@ -90,6 +107,11 @@ static int l_column(lua_State *L) {
   const char *name = luaL_checklstring(L, 2, &n);
   long c = nv_profiler_column(p, name, n);
   if (c < 0) return oom(L);
+  if (c == NV_PROFILER_DROPPED) { /* past max_columns: counted, not profiled */
+    lua_pushnil(L);
+    lua_pushliteral(L, "max_columns reached");
+    return 2;
+  }
   lua_pushinteger(L, (lua_Integer)c);
   return 1;
 }
@@ -304,6 +326,13 @@ static int l_result(lua_State *L) {
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "columns");
+  const char *first;
+  size_t first_len;
+  uint64_t dropped = nv_profiler_dropped(p, &first, &first_len);
+  if (dropped > 0) {
+    set_int(L, "columns_dropped", dropped);
+    set_text(L, "first_dropped", (struct nv_text){first, first_len});
+  }
   return 1;
 }
 

@@ -92,6 +92,9 @@ struct column {
 
 struct nv_profiler {
   struct nv_freq_budget budget; /* the columns' exact tables together */
+  size_t max_columns;
+  uint64_t dropped;             /* names refused past max_columns */
+  struct nv_freq dropped_names; /* their hashes (to count each once), bounded */
   struct column **cols;
   size_t ncols, capcols;
   uint32_t *index; /* name hash -> column index + 1, load <= 1/2 */
@@ -141,8 +144,29 @@ static struct column *column_new(const char *name, size_t n) {
 
 struct nv_profiler *nv_profiler_new(void) {
   struct nv_profiler *p = calloc(1, sizeof *p);
-  if (p) p->budget.limit = NV_FREQ_BUDGET;
+  if (p) {
+    p->budget.limit = NV_FREQ_BUDGET;
+    p->max_columns = NV_PROFILER_MAX_COLUMNS;
+  }
   return p;
+}
+
+void nv_profiler_set_max_columns(struct nv_profiler *p, size_t max) { p->max_columns = max; }
+
+uint64_t nv_profiler_dropped(const struct nv_profiler *p, const char **first, size_t *first_len) {
+  *first = p->dropped_names.n ? p->dropped_names.bytes + p->dropped_names.e[0].off : NULL;
+  *first_len = p->dropped_names.n ? p->dropped_names.e[0].len : 0;
+  return p->dropped;
+}
+
+/* A name refused past the cap: counted once while the set of refused names
+ * fits an exact table, then every refusal counts (an upper bound). */
+static long drop_column(struct nv_profiler *p, const char *name, size_t n, uint64_t h) {
+  uint32_t before = p->dropped_names.n;
+  int r = nv_freq_add(&p->dropped_names, h, name, n);
+  if (r == 0) return -1;
+  if (r < 0 || p->dropped_names.n != before) p->dropped++;
+  return NV_PROFILER_DROPPED;
 }
 
 void nv_profiler_set_exact_budget(struct nv_profiler *p, size_t bytes) { p->budget.limit = bytes; }
@@ -152,6 +176,7 @@ void nv_profiler_free(struct nv_profiler *p) {
   for (size_t i = 0; i < p->ncols; i++) column_free(p->cols[i]);
   free(p->cols);
   free(p->index);
+  nv_freq_free(&p->dropped_names);
   free(p);
 }
 
@@ -205,8 +230,11 @@ static long append_column(struct nv_profiler *p, const char *name, size_t n) {
 }
 
 long nv_profiler_column(struct nv_profiler *p, const char *name, size_t n) {
-  long i = find_column(p, name, n, nv_hash64(name, n));
-  return i >= 0 ? i : append_column(p, name, n);
+  uint64_t h = nv_hash64(name, n);
+  long i = find_column(p, name, n, h);
+  if (i >= 0) return i;
+  if (p->ncols >= p->max_columns) return drop_column(p, name, n, h);
+  return append_column(p, name, n);
 }
 
 int nv_profiler_set_native_type(struct nv_profiler *p, size_t col, const char *type) {
@@ -575,12 +603,21 @@ int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const c
 }
 
 int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch *b) {
-  while (p->ncols < b->ncols) { /* batch wider than the header: name the extras */
+  while (p->ncols < b->ncols && p->ncols < p->max_columns) { /* wider than the header: name the extras */
     char name[32];
     int n = snprintf(name, sizeof name, "column_%zu", p->ncols + 1);
     if (n < 0 || (size_t)n >= sizeof name || append_column(p, name, (size_t)n) < 0) return 0;
   }
-  for (size_t c = 0; c < b->ncols; c++) {
+  if (b->ncols > p->ncols) { /* past the cap: the extras are counted, not profiled */
+    char name[32];
+    for (size_t c = p->ncols; c < b->ncols; c++) {
+      int n = snprintf(name, sizeof name, "column_%zu", c + 1);
+      if (n < 0 || (size_t)n >= sizeof name || drop_column(p, name, (size_t)n, nv_hash64(name, (size_t)n)) < 0)
+        return 0;
+    }
+  }
+  size_t ncols = b->ncols < p->ncols ? b->ncols : p->ncols;
+  for (size_t c = 0; c < ncols; c++) {
     struct column *col = p->cols[c];
     const char *const *v = b->values + c * b->nrows;
     const uint32_t *len = b->lengths + c * b->nrows;
@@ -715,8 +752,14 @@ int nv_profiler_merge(struct nv_profiler *dst, const struct nv_profiler *src) {
   for (size_t i = 0; i < src->ncols; i++) {
     const struct column *b = src->cols[i];
     long j = nv_profiler_column(dst, b->name, b->name_len);
-    if (j < 0 || !column_merge(dst->cols[j], b)) return 0;
+    if (j < 0) return 0;
+    if (j != NV_PROFILER_DROPPED && !column_merge(dst->cols[j], b)) return 0;
   }
+  for (uint32_t k = 0; k < src->dropped_names.n; k++) { /* names src dropped, once each */
+    const struct nv_freq_entry *e = &src->dropped_names.e[k];
+    if (drop_column(dst, src->dropped_names.bytes + e->off, e->len, e->hash) < 0) return 0;
+  }
+  if (src->dropped > src->dropped_names.n) dst->dropped += src->dropped - src->dropped_names.n;
   dst->rows += src->rows;
   return 1;
 }

@@ -17,9 +17,20 @@ struct nv_profiler *nv_profiler_new(void);
 void nv_profiler_free(struct nv_profiler *p);
 
 /* Finds or adds the column `name`; returns its index, or -1 when out of
- * memory. Columns keep the order in which they were first added. */
+ * memory. Columns keep the order in which they were first added. Past
+ * the column cap a new name is not added: it gets NV_PROFILER_DROPPED, an
+ * index every add_* ignores (it is >= ncols), and is counted. */
+#define NV_PROFILER_DROPPED ((long)0x7fffffff)
 long nv_profiler_column(struct nv_profiler *p, const char *name, size_t n);
 size_t nv_profiler_ncols(const struct nv_profiler *p);
+
+/* The most columns profiled (default NV_PROFILER_MAX_COLUMNS); columns
+ * past it are dropped (counted, first names kept by nv_profiler_dropped). */
+#define NV_PROFILER_MAX_COLUMNS 10000
+void nv_profiler_set_max_columns(struct nv_profiler *p, size_t max);
+/* How many distinct column names were dropped; *first gets the first one
+ * (NULL when none), valid until the profiler changes. */
+uint64_t nv_profiler_dropped(const struct nv_profiler *p, const char **first, size_t *first_len);
 
 /* Bytes all columns' exact frequency tables may hold together (default
  * NV_FREQ_BUDGET, 256 MiB): a column whose table would grow past it

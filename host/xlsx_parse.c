@@ -1718,6 +1718,10 @@ static int name_columns(const struct scan *s, const uint32_t *cols, size_t n,
         ok = 0;
         break;
       }
+      if (idx == NV_PROFILER_DROPPED) { /* past the column cap: not profiled */
+        map[i] = idx;
+        break;
+      }
       if ((size_t)idx >= ntaken) {
         if (!grow(&taken, &tcap, (size_t)idx + 1, 1)) {
           ok = 0;

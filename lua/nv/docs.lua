@@ -337,10 +337,10 @@ return {
   ["nv.profile"] = {
     summary = "the column profiler engine (counts, types, distinct, top values, quantiles) as a userdata",
     functions = {
-      new = "new() -> p, an empty profile",
+      new = "new([{max_columns = 10000, exact_budget = bytes}]) -> p, an empty profile (columns past max_columns are counted, not profiled)",
     },
     methods = {
-      "p:column(name) -> 0-based index;  p:set_native_type(col, type)",
+      "p:column(name) -> 0-based index | nil, 'max_columns reached';  p:set_native_type(col, type)",
       "p:add(col, value);  p:add_row({v1, v2, ...});  p:add_rows(n);  p:merge(other)",
       "p:result() -> {rows=, columns={...}};  p:close()",
     },

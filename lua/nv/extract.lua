@@ -275,9 +275,19 @@ local function record_problems(model, path, st)
   end
 end
 
+-- Columns past max_columns were counted, not profiled: say so.
+local function dropped_columns(model, res, opts)
+  local n = res.columns_dropped
+  if not n then return end
+  model.columns_dropped = n
+  model.warnings[#model.warnings + 1] = string.format(
+    "%s: %d columns past the first %d were not profiled (max_columns; the first of them: %s)", model.name, n,
+    #res.columns, tostring(res.first_dropped))
+end
+
 --- Profiles one table (all its files). Returns the table model.
 function M.profile_table(ctx, t, opts, progress)
-  local p <close> = profile.new()
+  local p <close> = profile.new({ max_columns = opts.max_columns })
   local model = { name = t.name, key = t.key, files = json.array(), errors = json.array(),
                   record_errors = json.array(), rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(),
                   size_bytes = t.size_bytes, last_modified = t.last_modified, warnings = {} }
@@ -411,6 +421,7 @@ function M.profile_table(ctx, t, opts, progress)
     if progress then progress:step(f.size) end
   end
   local res = p:result()
+  dropped_columns(model, res, opts)
   model.columns = pqfooter.merge(res.columns, footer)
   for _, c in ipairs(model.columns) do
     local at = model.array_types and model.array_types[c.name]
@@ -482,7 +493,7 @@ function M.profile_workbook(ctx, g, opts, progress)
   for _, sheet in ipairs(wb:sheets()) do
     local m = base_model(f.name .. "#" .. sheet.name, g.key .. "#" .. sheet.name)
     m.sheet, m.sheet_state = sheet.name, sheet.state
-    local p <close> = profile.new()
+    local p <close> = profile.new({ max_columns = opts.max_columns })
     local stats, perr, partial = wb:profile_sheet_into(sheet.index, p, { max_rows = opts.max_rows })
     local st = stats or partial or {}
     m.rows = st.rows or 0
@@ -491,7 +502,9 @@ function M.profile_workbook(ctx, g, opts, progress)
       m.warnings[#m.warnings + 1] = string.format("%s: %d merged cell ranges (first %s)", m.name, st.merged_cells,
         tostring(st.merged_ranges and st.merged_ranges[1]))
     end
-    m.columns = p:result().columns
+    local res = p:result()
+    dropped_columns(m, res, opts)
+    m.columns = res.columns
     m.files[1].rows = m.rows
     if stats then
       m.status, m.files[1].status = "success", "success"
@@ -635,6 +648,7 @@ function M.source(ctx, src, opts)
     { filtered = (opts.include and #opts.include > 0) or (opts.exclude and #opts.exclude > 0) })
   local progress = new_progress(#files, model.total_size_bytes)
   local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
+                  max_columns = tonumber(opts.max_columns),
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
                   previews = opts.previews, check_cancel = ctx.check_cancel, cancelled = ctx.cancelled }
   local failed = 0

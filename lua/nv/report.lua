@@ -36,9 +36,10 @@ local function table_summary(t)
   for _, c in ipairs(t.columns) do cols[#cols + 1] = column_summary(c, t.quality.columns[c.name]) end
   return {
     table_id = t.table_id, table_name = t.name, file_type = t.file_type, row_count = t.rows,
-    column_count = #t.columns, size_bytes = t.size_bytes, status = t.status,
+    column_count = #t.columns, columns_dropped = t.columns_dropped, size_bytes = t.size_bytes, status = t.status,
     last_modified = t.last_modified and os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t.last_modified)),
     partition_columns = t.partition_columns, files = t.files, errors = table_errors(t),
+    warnings = t.warnings and #t.warnings > 0 and json.array(t.warnings) or nil,
     ragged_rows = t.ragged_rows > 0 and t.ragged_rows or nil, ragged_lines = t.ragged_lines,
     bad_records = t.bad_records > 0 and t.bad_records or nil, array_types = t.array_types,
     data_format = t.data_format, delta = t.delta,
