@@ -112,7 +112,17 @@ static int cursor_close(struct cursor *c) {
   return rc;
 }
 
-/* Opens path and reads the first NV_CSV_SNIFF_BYTES (or all) into buf. */
+/* Line breaks in s[0..n), counting up to `enough`. */
+static size_t count_lines(const char *s, size_t n, size_t enough) {
+  size_t k = 0;
+  for (const char *e = s + n; k < enough && (s = memchr(s, '\n', (size_t)(e - s))) != NULL; s++) k++;
+  return k;
+}
+
+/* Opens path and reads the first NV_CSV_SNIFF_BYTES (or all) into buf; a
+ * sample holding fewer than 3 line breaks (records wider than the window,
+ * e.g. thousands of columns) grows up to CHUNK, so the sniffer sees whole
+ * records. */
 static const char *cursor_open(struct cursor *c, const char *path, enum nv_compression comp,
                                char *err, size_t errsz) {
   c->buf = malloc(CHUNK);
@@ -122,8 +132,10 @@ static const char *cursor_open(struct cursor *c, const char *path, enum nv_compr
   }
   c->in = nv_instream_open(path, comp, err, errsz);
   if (c->in == NULL) return "open";
-  while (c->len < NV_CSV_SNIFF_BYTES && !c->eof) {
-    long got = nv_instream_read(c->in, c->buf + c->len, NV_CSV_SNIFF_BYTES - c->len);
+  size_t want = NV_CSV_SNIFF_BYTES;
+  while (!c->eof && (c->len < want || (want < CHUNK && count_lines(c->buf, c->len, 3) < 3))) {
+    if (c->len >= want) want = want * 2 < CHUNK ? want * 2 : CHUNK;
+    long got = nv_instream_read(c->in, c->buf + c->len, want - c->len);
     if (got < 0) {
       snprintf(err, errsz, "%s", nv_instream_error(c->in));
       return "open";
