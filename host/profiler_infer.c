@@ -44,8 +44,8 @@ static const unsigned char cls[256] = {
 #define DIGIT(c) ((unsigned)((unsigned char)(c) - '0') < 10u)
 
 static const char *const type_names[NV_PT_NTYPES] = {
-    "boolean", "integer", "decimal", "date", "timestamp", "time",
-    "uuid",    "email",   "url",     "ip",   "json",      "string"};
+    "boolean", "integer", "decimal", "date", "timestamp", "time", "uuid",
+    "email",   "url",     "ip",      "json", "string",    "null"};
 
 const char *nv_pt_name(int type) {
   return type >= 0 && type < NV_PT_NTYPES ? type_names[type] : "string";
@@ -66,7 +66,8 @@ static double slow_strtod(const char *s, size_t n) {
   return strtod(buf, NULL);
 }
 
-/* [+-]digits | [+-](digits[.digits*] | .digits)([eE][+-]digits)? */
+/* [+-]digits | [+-](digits[.digits*] | .digits)([eE][+-]digits)?
+ * Integers beyond int64 are decimals (flagged big: their text is exact). */
 static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   size_t i = 0;
   int neg = 0;
@@ -88,16 +89,20 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
     i++;
   }
   size_t int_digits = i - start;
+  int lead0 = int_digits > 1 && s[start] == '0';
   if (i == n) {
     if (int_digits == 0) return 0;
-    o->type = NV_PT_INTEGER;
+    o->lead0 = lead0;
     if (!inexact && exp10 == 0 &&
         (neg ? mant <= (uint64_t)INT64_MAX + 1 : mant <= (uint64_t)INT64_MAX)) {
+      o->type = NV_PT_INTEGER;
       o->is_int = 1;
       o->ival = neg ? (int64_t)(0 - mant) : (int64_t)mant;
       o->dval = (double)o->ival;
       o->has_num = 1;
     } else {
+      o->type = NV_PT_DECIMAL;
+      o->big = 1;
       o->dval = slow_strtod(s, n);
       o->has_num = isfinite(o->dval);
     }
@@ -135,6 +140,7 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   }
   if (i != n) return 0;
   o->type = NV_PT_DECIMAL;
+  o->lead0 = lead0;
   double v;
   if (!inexact && mant <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
     v = (double)mant; /* exact, so one rounding below: correctly rounded */
@@ -146,6 +152,39 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   o->dval = v;
   o->has_num = isfinite(v);
   return 1;
+}
+
+static inline char lower(char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
+
+/* s[0..n) equals the lower-case word w, ignoring case */
+static int word_is(const char *s, size_t n, const char *w, size_t wn) {
+  if (n != wn) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (lower(s[i]) != w[i]) return 0;
+  return 1;
+}
+
+/* [+-](nan|inf|infinity), any case: a decimal that carries no number */
+static int is_nonfinite(const char *s, size_t n) {
+  if (n && (s[0] == '+' || s[0] == '-')) {
+    s++;
+    n--;
+  }
+  return word_is(s, n, "nan", 3) || word_is(s, n, "inf", 3) || word_is(s, n, "infinity", 8);
+}
+
+/* The null markers exports write for a missing value, any case: NA, N/A,
+ * #N/A, null, none, nil, - and --. They count as "null", not as a type. */
+static int is_null_marker(const char *s, size_t n) {
+  switch (s[0]) {
+    case '-': return n == 1 || (n == 2 && s[1] == '-');
+    case '#': return word_is(s, n, "#n/a", 4);
+    case 'n':
+    case 'N':
+      return word_is(s, n, "na", 2) || word_is(s, n, "n/a", 3) || word_is(s, n, "nil", 3) ||
+             word_is(s, n, "null", 4) || word_is(s, n, "none", 4);
+    default: return 0;
+  }
 }
 
 /* ---- dates and times ---------------------------------------------------- */
@@ -248,7 +287,9 @@ static int parse_zone(const char *s, size_t n, size_t i, int *zoned, int64_t *of
   return 1;
 }
 
-/* After a date ending at i: end of value (date) or [T ]time[zone]. */
+#define US_PER_HOUR INT64_C(3600000000)
+
+/* After a date ending at i: end of value (date) or [T ]time[ AM|PM][zone]. */
 static int finish_chrono(const char *s, size_t n, size_t i, int allow_t, int64_t *tod,
                          int *zoned, int64_t *offset) {
   *tod = 0;
@@ -258,7 +299,16 @@ static int finish_chrono(const char *s, size_t n, size_t i, int allow_t, int64_t
   if (!(s[i] == ' ' || (allow_t && (s[i] == 'T' || s[i] == 't')))) return 0;
   i++;
   int64_t us = parse_hms(s, n, &i);
-  if (us < 0 || !parse_zone(s, n, i, zoned, offset)) return 0;
+  if (us < 0) return 0;
+  size_t j = i + (i < n && s[i] == ' ');
+  if (n - j == 2 && (lower(s[j]) == 'a' || lower(s[j]) == 'p') && lower(s[j + 1]) == 'm') {
+    int64_t h = us / US_PER_HOUR; /* a 12-hour clock: 12 AM is midnight, 12 PM noon */
+    if (h < 1 || h > 12) return 0;
+    if (h == 12) us -= 12 * US_PER_HOUR;
+    if (lower(s[j]) == 'p') us += 12 * US_PER_HOUR;
+    i = n;
+  }
+  if (!parse_zone(s, n, i, zoned, offset)) return 0;
   *tod = us;
   return NV_PT_TIMESTAMP;
 }
@@ -331,14 +381,23 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
     o->type = NV_PT_TIME;
     return 1;
   }
-  if (sep != '/' && sep != '.') return 0;
+  /* M/D/Y or D/M/Y with '/' or '-', D.M.Y; YY only with '/' or in
+   * DD.MM.YY (a dash or a one-digit field makes codes and versions) */
+  if (sep != '/' && sep != '.' && sep != '-') return 0;
+  size_t aw = i;
   i++;
+  size_t bs = i;
   int b = digits(s, n, &i, 1, 2);
   if (b < 0 || i >= n || s[i] != sep) return 0;
+  size_t bw = i - bs;
   i++;
   size_t ys = i;
-  int y = digits(s, n, &i, 4, 4);
-  if (y < 0 || i - ys != 4) return 0;
+  int y = digits(s, n, &i, 2, 4);
+  if (y < 0 || i - ys == 3) return 0;
+  if (i - ys == 2) {
+    if (sep == '-' || (sep == '.' && (aw != 2 || bw != 2))) return 0;
+    y += y >= 69 ? 1900 : 2000;
+  }
   if (!(t = finish_chrono(s, n, i, 0, &tod, &zoned, &off))) return 0;
   if (sep == '.') { /* DD.MM.YYYY */
     if (!valid_ymd(y, b, a)) return 0;
@@ -511,8 +570,6 @@ static int is_url(const char *s, size_t n) {
   return 1;
 }
 
-static inline char lower(char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
-
 /* true false yes no t f y n, any case */
 static int is_bool(const char *s, size_t n) {
   static const char *const words[6] = {NULL, "tfyn", "no", "yes", "true", "false"};
@@ -617,12 +674,22 @@ static int is_json(const char *s, size_t n) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-void nv_classify(const char *s, size_t n, struct nv_classified *o) {
+static inline void classified_init(struct nv_classified *o) {
   o->type = NV_PT_STRING;
   o->has_num = 0;
   o->is_int = 0;
+  o->lead0 = 0;
+  o->big = 0;
   o->zoned = 0;
+}
+
+void nv_classify(const char *s, size_t n, struct nv_classified *o) {
+  classified_init(o);
   unsigned char c = (unsigned char)s[0];
+  if (n <= 4 && is_null_marker(s, n)) {
+    o->type = NV_PT_NULL;
+    return;
+  }
   if (DIGIT(c)) {
     if (parse_number(s, n, o)) return;
     if (n >= 4 && parse_chrono(s, n, o)) return;
@@ -636,12 +703,20 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     }
   } else if (c == '-' || c == '+' || c == '.') {
     if (parse_number(s, n, o)) return;
+    if (n <= 9 && is_nonfinite(s, n)) {
+      o->type = NV_PT_DECIMAL;
+      return;
+    }
   } else if (c == '{' || c == '[') {
     if (is_json(s, n)) o->type = NV_PT_JSON;
     return;
   } else if (IS(c, C_ALPHA)) {
     if (is_bool(s, n)) {
       o->type = NV_PT_BOOLEAN;
+      return;
+    }
+    if (n <= 8 && is_nonfinite(s, n)) {
+      o->type = NV_PT_DECIMAL;
       return;
     }
     if (IS(c, C_HEX)) {
@@ -676,19 +751,14 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
  * sign and exponent sign; a date or time always holds one of '-', '/',
  * ':' or two dots; a uuid is 36 bytes with dashes at fixed places; an
  * email holds '@' and no ':'; a url holds "://" and so no IPv6 address or
- * boolean can match it). */
-
-static inline void classified_init(struct nv_classified *o) {
-  o->type = NV_PT_STRING;
-  o->has_num = 0;
-  o->is_int = 0;
-  o->zoned = 0;
-}
+ * boolean can match it; a null marker, nan or inf holds no digit). */
 
 /* An alpha-first value that nothing but string can match: not a boolean
- * word, not a uuid, and no ':' (url, IPv6) or '@' (email) anywhere. */
+ * word, null marker, nan or inf, not a uuid, and no ':' (url, IPv6) or '@'
+ * (email) anywhere. */
 static int plain_string(const char *s, size_t n) {
   if (!IS(s[0], C_ALPHA) || is_bool(s, n) || (n == 36 && is_uuid(s, n))) return 0;
+  if (n <= 8 && ((n <= 4 && is_null_marker(s, n)) || is_nonfinite(s, n))) return 0;
   /* eight bytes at a time: a byte equal to ':' or '@' turns zero under
    * the xor, and (x - 0x01..) & ~x & 0x80.. flags a zero byte */
   const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);

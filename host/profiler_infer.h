@@ -22,11 +22,14 @@ enum nv_ptype {
   NV_PT_IP,
   NV_PT_JSON,
   NV_PT_STRING,
+  NV_PT_NULL, /* a null marker (NA, N/A, null, None, -, ...): counted, never inferred */
   NV_PT_NTYPES
 };
 
 /* How a date was written: unambiguous (ISO, YYYY/MM/DD, DD.MM.YYYY),
- * slash form that only reads as MM/DD or as DD/MM, or both (day <= 12). */
+ * slash or dash form (M/D/Y, D/M/Y, M-D-YYYY) that only reads as MM/DD or
+ * as DD/MM, or both (day <= 12). Two-digit years pivot as strptime's %y
+ * (and DuckDB's): 69-99 -> 19xx, 00-68 -> 20xx. */
 enum nv_dform { NV_DF_PLAIN, NV_DF_MDY, NV_DF_DMY, NV_DF_AMBIG };
 
 struct nv_classified {
@@ -34,6 +37,8 @@ struct nv_classified {
   /* integer / decimal */
   int has_num;  /* dval is a finite number */
   int is_int;   /* ival holds the value exactly (integers within int64) */
+  int lead0;    /* integer part written with a leading zero ("007", "00.5"; not "0", "0.5") */
+  int big;      /* an integer numeral beyond int64: typed decimal, the text is exact */
   int64_t ival;
   double dval;
   /* date / timestamp: microseconds since 1970-01-01T00:00:00 (UTC when
