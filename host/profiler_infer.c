@@ -93,6 +93,7 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   if (i == n) {
     if (int_digits == 0) return 0;
     o->lead0 = lead0;
+    o->big = 0;
     if (!inexact && exp10 == 0 &&
         (neg ? mant <= (uint64_t)INT64_MAX + 1 : mant <= (uint64_t)INT64_MAX)) {
       o->type = NV_PT_INTEGER;
@@ -141,6 +142,7 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   if (i != n) return 0;
   o->type = NV_PT_DECIMAL;
   o->lead0 = lead0;
+  o->big = 0;
   double v;
   if (!inexact && mant <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
     v = (double)mant; /* exact, so one rounding below: correctly rounded */
@@ -674,12 +676,11 @@ static int is_json(const char *s, size_t n) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* lead0 and big are set with every integer or decimal result only */
 static inline void classified_init(struct nv_classified *o) {
   o->type = NV_PT_STRING;
   o->has_num = 0;
   o->is_int = 0;
-  o->lead0 = 0;
-  o->big = 0;
   o->zoned = 0;
 }
 
@@ -705,6 +706,7 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     if (parse_number(s, n, o)) return;
     if (n <= 9 && is_nonfinite(s, n)) {
       o->type = NV_PT_DECIMAL;
+      o->lead0 = o->big = 0;
       return;
     }
   } else if (c == '{' || c == '[') {
@@ -717,6 +719,7 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     }
     if (n <= 8 && is_nonfinite(s, n)) {
       o->type = NV_PT_DECIMAL;
+      o->lead0 = o->big = 0;
       return;
     }
     if (IS(c, C_HEX)) {
@@ -758,7 +761,9 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
  * (email) anywhere. */
 static int plain_string(const char *s, size_t n) {
   if (!IS(s[0], C_ALPHA) || is_bool(s, n) || (n == 36 && is_uuid(s, n))) return 0;
-  if (n <= 8 && ((n <= 4 && is_null_marker(s, n)) || is_nonfinite(s, n))) return 0;
+  char l = (char)(s[0] | 0x20); /* markers, nan and inf that start with a letter: n..., i... */
+  if ((l == 'n' || l == 'i') && n <= 8 && ((n <= 4 && is_null_marker(s, n)) || is_nonfinite(s, n)))
+    return 0;
   /* eight bytes at a time: a byte equal to ':' or '@' turns zero under
    * the xor, and (x - 0x01..) & ~x & 0x80.. flags a zero byte */
   const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);

@@ -39,6 +39,7 @@ struct nv_classified {
   int is_int;   /* ival holds the value exactly (integers within int64) */
   int lead0;    /* integer part written with a leading zero ("007", "00.5"; not "0", "0.5") */
   int big;      /* an integer numeral beyond int64: typed decimal, the text is exact */
+                /* (lead0 and big are set for integers and decimals only) */
   int64_t ival;
   double dval;
   /* date / timestamp: microseconds since 1970-01-01T00:00:00 (UTC when

@@ -869,7 +869,9 @@ static void test_merge_equals_one_pass(void) {
 
 static int same_class(const struct nv_classified *a, const struct nv_classified *b) {
   if (a->type != b->type || a->has_num != b->has_num || a->is_int != b->is_int) return 0;
-  if (a->lead0 != b->lead0 || a->big != b->big) return 0;
+  if ((a->type == NV_PT_INTEGER || a->type == NV_PT_DECIMAL) &&
+      (a->lead0 != b->lead0 || a->big != b->big))
+    return 0;
   if (a->is_int && a->ival != b->ival) return 0;
   if (a->has_num && memcmp(&a->dval, &b->dval, sizeof a->dval) != 0) return 0;
   if (a->type == NV_PT_DATE || a->type == NV_PT_TIMESTAMP) {
