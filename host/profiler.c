@@ -72,8 +72,9 @@ struct isample {
 };
 
 /* chrono extremes: plain forms, MM/DD only, DD/MM only, ambiguous read
- * as MM/DD, ambiguous read as DD/MM (chosen by the majority at the end) */
-enum { EXT_PLAIN, EXT_MDY, EXT_DMY, EXT_AMB_MDY, EXT_AMB_DMY, EXT_N };
+ * as MM/DD, ambiguous read as DD/MM (chosen by the majority at the end);
+ * times of day (microseconds since midnight) */
+enum { EXT_PLAIN, EXT_MDY, EXT_DMY, EXT_AMB_MDY, EXT_AMB_DMY, EXT_TIME, EXT_N };
 
 struct column {
   uint64_t present, nulls, empties, nonempty;
@@ -426,6 +427,8 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
       ok = numacc_add(&c->num[t == NV_PT_DECIMAL], k->dval, k->is_int, k->ival);
   } else if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) {
     chrono_add(c, k);
+  } else if (t == NV_PT_TIME) {
+    ext_add(&c->ext[EXT_TIME], k->t1, 0);
   }
   uint64_t h = nv_hash64(s, n);
   /* A hash the top-values summary monitors was added to the distinct
@@ -917,6 +920,14 @@ static void chrono_result(const struct column *c, int inferred, struct nv_column
   r->cmax_len = nv_format_instant(all.max, date_only, all.max_z, r->cmax, sizeof r->cmax);
 }
 
+static void time_result(const struct column *c, struct nv_column_result *r) {
+  const struct chrono_ext *e = &c->ext[EXT_TIME];
+  if (e->n == 0) return;
+  r->minmax_kind = NV_STAT_CHRONO;
+  r->cmin_len = nv_format_time(e->min, r->cmin, sizeof r->cmin);
+  r->cmax_len = nv_format_time(e->max, r->cmax, sizeof r->cmax);
+}
+
 int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column_result *r) {
   memset(r, 0, sizeof *r);
   if (col >= p->ncols) return 1;
@@ -951,6 +962,8 @@ int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column
       if (!numeric_result(c, t, r)) return 0;
     } else if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) {
       chrono_result(c, t, r);
+    } else if (t == NV_PT_TIME) {
+      time_result(c, r);
     } else if (c->has_text_ext) {
       r->minmax_kind = NV_STAT_TEXT;
       r->tmin = (struct nv_text){c->smin.v, c->smin.len};

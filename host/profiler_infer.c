@@ -264,11 +264,17 @@ static int64_t parse_hms(const char *s, size_t n, size_t *i) {
   return us;
 }
 
-/* optional Z / ±HH[:MM] / ±HHMM at s[*i] up to the end; offset in us */
+/* optional [ ](Z | UTC | GMT | ±HH[:MM] | ±HHMM) at s[i] up to the end;
+ * offset in us */
 static int parse_zone(const char *s, size_t n, size_t i, int *zoned, int64_t *offset) {
   *zoned = 0;
   *offset = 0;
   if (i == n) return 1;
+  if (s[i] == ' ' && ++i == n) return 0;
+  if (word_is(s + i, n - i, "utc", 3) || word_is(s + i, n - i, "gmt", 3)) {
+    *zoned = 1;
+    return 1;
+  }
   if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
     *zoned = 1;
     return 1;
@@ -381,6 +387,8 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
     int64_t us = parse_hms(s, n, &i);
     if (us < 0 || i != n) return 0;
     o->type = NV_PT_TIME;
+    o->form = NV_DF_PLAIN;
+    o->t1 = us;
     return 1;
   }
   /* M/D/Y or D/M/Y with '/' or '-', D.M.Y; YY only with '/' or in
@@ -420,6 +428,20 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
   o->zoned = zoned;
   o->type = t;
   return 1;
+}
+
+size_t nv_format_time(int64_t micros, char *buf, size_t size) {
+  int64_t secs = micros / 1000000, frac = micros % 1000000;
+  int hh = (int)(secs / 3600), mi = (int)(secs / 60 % 60), ss = (int)(secs % 60);
+  int k;
+  if (frac == 0)
+    k = snprintf(buf, size, "%02d:%02d:%02d", hh, mi, ss);
+  else if (frac % 1000 == 0)
+    k = snprintf(buf, size, "%02d:%02d:%02d.%03d", hh, mi, ss, (int)(frac / 1000));
+  else
+    k = snprintf(buf, size, "%02d:%02d:%02d.%06d", hh, mi, ss, (int)frac);
+  if (k < 0) k = 0;
+  return (size_t)k < size ? (size_t)k : size - 1;
 }
 
 size_t nv_format_instant(int64_t micros, int date_only, int zoned, char *buf, size_t size) {

@@ -43,7 +43,8 @@ struct nv_classified {
   int64_t ival;
   double dval;
   /* date / timestamp: microseconds since 1970-01-01T00:00:00 (UTC when
-   * zoned); t2 is the DD/MM reading of an ambiguous slash date. */
+   * zoned); t2 is the DD/MM reading of an ambiguous slash date. time:
+   * t1 is microseconds since midnight. */
   int form;     /* enum nv_dform */
   int zoned;
   int64_t t1, t2;
@@ -62,5 +63,9 @@ const char *nv_pt_name(int type);
 /* Writes "YYYY-MM-DD" (date_only) or "YYYY-MM-DDTHH:MM:SS[.fff|.ffffff][Z]"
  * into buf (size >= 40); returns the length. */
 size_t nv_format_instant(int64_t micros, int date_only, int zoned, char *buf, size_t size);
+
+/* Writes "HH:MM:SS[.fff|.ffffff]" for microseconds since midnight into
+ * buf (size >= 16); returns the length. */
+size_t nv_format_time(int64_t micros, char *buf, size_t size);
 
 #endif

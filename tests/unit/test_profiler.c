@@ -132,6 +132,9 @@ static void test_classify_each_type(void) {
       {"NaN", "decimal"}, {"-inf", "decimal"}, {"+Infinity", "decimal"}, {"nano", "string"},
       {"NA", "string"}, {"n/a", "string"}, {"null", "string"}, {"-", "string"},
       {"12%", "string"}, {"$1.50", "string"}, {"1e5", "decimal"}, {"20200102", "integer"},
+      {"2020-01-02 03:04:05 UTC", "timestamp"}, {"2020-01-02 03:04:05 +0000", "timestamp"},
+      {"2020-01-02T03:04:05gmt", "timestamp"}, {"2020-01-02 03:04:05 ", "timestamp"},
+      {"2020-01-02 03:04:05 X", "string"}, {"2020-01-02 03:04:05 UTC+1", "string"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *v[1] = {cases[i].value};
@@ -292,6 +295,25 @@ static void test_issue11_columns(void) {
   p = column_of(only_na, 2);
   result_of(p, 0, &r);
   CHECK_STR(r.inferred_name, "string");
+  nv_profiler_free(p);
+
+  /* times of day compare as times, not as text ("1:05" < "12:30") */
+  static const char *const tod[] = {"12:30", "23:59:59", "1:05:00.123", "9:00"};
+  p = column_of(tod, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "time");
+  CHECK(r.minmax_kind == NV_STAT_CHRONO);
+  CHECK_STR(r.cmin, "01:05:00.123");
+  CHECK_STR(r.cmax, "23:59:59");
+  nv_profiler_free(p);
+
+  /* a UTC suffix is a zone */
+  static const char *const utc[] = {"2020-01-02 03:04:05 UTC", "2020-01-02 01:00:00 +01:00"};
+  p = column_of(utc, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "timestamp");
+  CHECK_STR(r.cmin, "2020-01-02T00:00:00Z");
+  CHECK_STR(r.cmax, "2020-01-02T03:04:05Z");
   nv_profiler_free(p);
 
   /* NaN and inf are decimals without a number */
