@@ -773,6 +773,13 @@ static uint64_t compatible(const uint64_t *tc, uint64_t non_null, int t) {
   }
 }
 
+/* Slash or dash dates that read only as the form (M/D or D/M) the column
+ * did not choose: invalid as dates (one column, one form). */
+static uint64_t chrono_minority(const struct column *c) {
+  int mdy = c->forms[NV_DF_MDY] >= c->forms[NV_DF_DMY]; /* ties read as MM/DD */
+  return mdy ? c->forms[NV_DF_DMY] : c->forms[NV_DF_MDY];
+}
+
 /* The most specific type covering >= 95% of the non-empty values that are
  * not null markers. A type that a wider one covers (integer: decimal; date:
  * timestamp) yields to it as soon as one value of the wider type occurs,
@@ -787,6 +794,7 @@ static int infer(const struct column *c) {
     if ((t == NV_PT_INTEGER && tc[NV_PT_DECIMAL]) || (t == NV_PT_DATE && tc[NV_PT_TIMESTAMP]))
       continue;
     uint64_t cov = compatible(tc, c->nonempty, t) - tc[NV_PT_NULL];
+    if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) cov -= chrono_minority(c);
     if ((double)cov * 20.0 >= (double)typed * 19.0)
       return (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) && c->lead0 ? NV_PT_STRING : t;
   }
@@ -910,9 +918,9 @@ static int numeric_result(const struct column *c, int inferred, struct nv_column
 
 static void chrono_result(const struct column *c, int inferred, struct nv_column_result *r) {
   int mdy = c->forms[NV_DF_MDY] >= c->forms[NV_DF_DMY]; /* ties read as MM/DD */
-  const int use[4] = {EXT_PLAIN, EXT_MDY, EXT_DMY, mdy ? EXT_AMB_MDY : EXT_AMB_DMY};
+  const int use[3] = {EXT_PLAIN, mdy ? EXT_MDY : EXT_DMY, mdy ? EXT_AMB_MDY : EXT_AMB_DMY};
   struct chrono_ext all = {0};
-  for (int i = 0; i < 4; i++) ext_merge(&all, &c->ext[use[i]]);
+  for (int i = 0; i < 3; i++) ext_merge(&all, &c->ext[use[i]]);
   if (all.n == 0) return;
   int date_only = inferred == NV_PT_DATE;
   r->minmax_kind = NV_STAT_CHRONO;
@@ -954,6 +962,7 @@ int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column
     r->inferred_type = t;
     r->inferred_name = nv_pt_name(t);
     r->valid_count = compatible(c->tcount, c->nonempty, t);
+    if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) r->valid_count -= chrono_minority(c);
     r->invalid_count = c->nonempty - r->valid_count;
     r->has_confidence = 1;
     r->type_confidence = (double)r->valid_count / (double)c->nonempty;

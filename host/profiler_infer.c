@@ -366,13 +366,12 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
   int a = digits(s, n, &i, 1, 4);
   if (a < 0 || i >= n) return 0;
   char sep = s[i];
-  if (i == 4 && (sep == '-' || sep == '/')) { /* YYYY-MM-DD, YYYY/MM/DD */
-    int w = sep == '-' ? 2 : 1;
+  if (i == 4 && (sep == '-' || sep == '/')) { /* YYYY-M[M]-D[D], YYYY/M[M]/D[D] */
     i++;
-    int m = digits(s, n, &i, w, 2);
+    int m = digits(s, n, &i, 1, 2);
     if (m < 0 || i >= n || s[i] != sep) return 0;
     i++;
-    int d = digits(s, n, &i, w, 2);
+    int d = digits(s, n, &i, 1, 2);
     if (d < 0 || !valid_ymd(a, m, d)) return 0;
     if (!(t = finish_chrono(s, n, i, sep == '-', &tod, &zoned, &off))) return 0;
     o->form = NV_DF_PLAIN;

@@ -255,6 +255,8 @@ end)
 --     VARCHAR).
 --   * An M/D vs D/M ambiguous column with no day above 12 reads as M/D
 --     (DuckDB picks D/M); both normalise min/max to ISO.
+--   * A leading zero makes a code in decimals too (00.5, 01.10 as in tariff
+--     codes; DuckDB: DOUBLE). Plain 0, 0.5, -0.5 are numbers.
 --   * Integers beyond int64 make a decimal column whose min/max are the
 --     exact numerals (DuckDB: DOUBLE, rounded to 1.8446744073709552e+19).
 --   * NaN and inf are decimals, as in DuckDB, but stay out of min/max/mean.
@@ -283,6 +285,7 @@ local TYPE_CASES = {
     min = "1", max = "18446744073709551616" },
   { "zip", zips, duck = "VARCHAR" },
   { "code_007", { "007", "123" }, duck = "VARCHAR" },
+  { "code_decimal", { "-0.5", "-00.5" }, duck = "DOUBLE", ours = "string", why = "leading zero: a code" },
   { "phone_dash", { "555-123-4567", "555-987-6543" }, duck = "VARCHAR" },
   { "phone_paren", { "(555) 123-4567", "(555) 987-6543" }, duck = "VARCHAR" },
   { "phone_intl", { "+44 20 7946 0958", "+1 555 123 4567" }, duck = "VARCHAR" },
@@ -306,6 +309,9 @@ local TYPE_CASES = {
   { "date_dots_yy", { "13.02.99", "31.12.20" }, duck = "DATE" },
   { "date_dots_short", { "13.2.99", "31.12.20" }, duck = "DATE", ours = "string", why = "D.M.YY needs DD.MM" },
   { "date_mdy_dash", { "01-02-1999", "12-31-2020" }, duck = "DATE" },
+  { "date_dmy_dash", { "31-12-2020", "13-01-2020" }, duck = "DATE" },
+  { "date_iso_unpadded", { "2023-1-5", "2023-12-31" }, duck = "DATE" },
+  { "date_mdy_and_dmy", { "12/31/2020", "31/12/2020", "1/2/2020" }, duck = "VARCHAR" },
   { "date_yy_first", { "99-01-02", "20-12-31" }, duck = "DATE", ours = "string", why = "dash + YY" },
   { "date_pivot", { "1/1/68", "1/1/69" }, duck = "DATE" },
   { "date_month_name", { "Jan 2, 2020", "Dec 31, 1999" }, duck = "VARCHAR" },

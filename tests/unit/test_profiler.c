@@ -93,7 +93,8 @@ static void test_classify_each_type(void) {
       {"1/5/2023", "date"}, {"31.12.2023", "date"}, {"2023-02-30", "string"},
       {"2023-02-29", "string"}, {"1900-02-29", "string"}, {"2023-04-31", "string"},
       {"2023-13-01", "string"}, {"13/13/2023", "string"}, {"02/30/2023", "string"},
-      {"31.04.2023", "string"}, {"2023-1-5", "string"},
+      {"31.04.2023", "string"}, {"2023-1-5", "date"}, {"2023-1-5T10:30", "timestamp"},
+      {"2023--5", "string"}, {"2023-123-5", "string"},
       {"2023-01-05T10:30:00Z", "timestamp"}, {"2023-01-05 10:30", "timestamp"},
       {"2023-01-05T10:30:00.123+02:00", "timestamp"}, {"2023-01-05T10:30:00-0500", "timestamp"},
       {"01/05/2023 10:30:15", "timestamp"}, {"01/05/2023 10:30", "timestamp"},
@@ -279,6 +280,29 @@ static void test_issue11_columns(void) {
   CHECK_STR(r.inferred_name, "date");
   CHECK_STR(r.cmin, "1999-02-01");
   CHECK_STR(r.cmax, "2005-04-03");
+  nv_profiler_free(p);
+
+  /* one column, one form: a D/M-only value in an M/D column is invalid
+   * and stays out of min/max; half and half is no date column at all */
+  static const char *const mixed[] = {"12/31/2020", "31/12/2020", "1/2/2020"};
+  p = column_of(mixed, 3);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "string");
+  nv_profiler_free(p);
+  char mb[41][12];
+  const char *mv[41];
+  for (int i = 0; i < 40; i++) {
+    snprintf(mb[i], sizeof mb[i], "%d/%d/2020", 1 + i % 12, 13 + i % 15);
+    mv[i] = mb[i];
+  }
+  mv[40] = "30/12/2020";
+  p = column_of(mv, 41);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "date");
+  CHECK_EQ_U(r.valid_count, 40);
+  CHECK_EQ_U(r.invalid_count, 1);
+  CHECK_STR(r.cmin, "2020-01-13");
+  CHECK_STR(r.cmax, "2020-12-24"); /* min/max of the 40 by Python's datetime */
   nv_profiler_free(p);
 
   /* null markers do not count against the type nor enter the statistics */
