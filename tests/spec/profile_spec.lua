@@ -373,6 +373,34 @@ describe("inferred types against DuckDB's sniffer", function()
     H.rmdir(dir)
   end)
 
+  it("keeps a Parquet UINT64 column's extremes beyond int64 exact", function()
+    local ddir = duckdb_dir()
+    if not ddir then
+      pending("DuckDB is not available (NVLUA_TEST_DUCKDB=1 installs it)")
+      return
+    end
+    local dir = H.tmpdir()
+    local path = dir .. "/u.parquet"
+    H.write(dir .. "/w.mjs", [[
+import { createRequire } from 'module';
+const require = createRequire(process.env.NVLUA_DUCKDB_DIR + '/node_modules/');
+const { DuckDBInstance } = require('@duckdb/node-api');
+const con = await (await DuckDBInstance.create(':memory:')).connect();
+await con.run(`copy (select * from (values (18446744073709551615::ubigint), (1::ubigint),
+  (9223372036854775808::ubigint)) t(u)) to '${process.argv[2]}' (format parquet)`);
+]])
+    assert(os.execute("NVLUA_DUCKDB_DIR=" .. H.q(ddir) .. " node " .. H.q(dir .. "/w.mjs") .. " " .. H.q(path)))
+    local pq = require "nv.parquet"
+    local r <close> = assert(pq.open(path))
+    local p = profile.new()
+    assert(r:profile_into(p))
+    H.rmdir(dir)
+    local c = p:result().columns[1]
+    assert.equal("decimal", c.inferred_type)
+    assert.equal("1", c.min)
+    assert.equal("18446744073709551615", c.max) -- 2^64 - 1, not 1.8446744073709552e+19
+  end)
+
   local function ours(values)
     local p = profile.new()
     p:column("c")
