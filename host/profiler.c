@@ -39,13 +39,15 @@ struct numacc {
 /* Integer numerals beyond int64 (decimals whose text is exact), kept as
  * text normalised to [-]digits without leading zeros, so the column's
  * min/max stay exact; d are their doubles, to place them among the other
- * numbers. lost: a numeral too long to convert (no extremes then). */
+ * numbers. lost: a numeral too long to convert (no extremes then); the
+ * classifier converts numerals shorter than BIG_MAX only. */
+#define BIG_MAX 128
 struct bigext {
   uint64_t n;
   int lost;
   double dmin, dmax;
   uint32_t lmin, lmax;
-  char min[NV_PROFILE_VALUE_MAX], max[NV_PROFILE_VALUE_MAX];
+  char min[BIG_MAX], max[BIG_MAX];
 };
 
 struct chrono_ext {
@@ -375,7 +377,7 @@ static void numeral_note(struct column *c, const char *s, size_t n, const struct
     return;
   }
   /* has_num: the classifier converted it, so it is shorter than v */
-  char v[NV_PROFILE_VALUE_MAX];
+  char v[BIG_MAX];
   size_t i = 0, m = 0;
   while (i < n && is_space((unsigned char)s[i])) i++;
   if (i < n && (s[i] == '-' || s[i] == '+')) {
@@ -905,8 +907,8 @@ static int numeric_result(const struct column *c, int inferred, struct nv_column
     r->minmax_kind = NV_STAT_NUM;
     r->dmin = all.min;
     r->dmax = all.max;
-    if (c->big.n || c->big.lost) big_extremes(c, all.min, all.max, r);
   }
+  if (c->big.n || c->big.lost) big_extremes(c, all.min, all.max, r);
   r->has_mean = 1;
   r->mean = all.mean;
   if (all.n >= 2) {

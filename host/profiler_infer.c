@@ -57,7 +57,9 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Slow, correctly rounded conversion for what the fast path refuses. */
+/* Slow, correctly rounded conversion for what the fast path refuses
+ * (numerals of 128 bytes and more are refused: the profiler's exact
+ * extremes of integers beyond int64 rely on that bound). */
 static double slow_strtod(const char *s, size_t n) {
   char buf[128];
   if (n >= sizeof buf) return NAN; /* absurdly long numerals: keep the type, skip the stats */

@@ -228,6 +228,33 @@ static void test_issue11_columns(void) {
   CHECK(r.minmax_kind == NV_STAT_TEXT);
   CHECK_TEXT(r.tmin, "02134");
   nv_profiler_free(p);
+  /* the same after a merge: the half without the code learns of it */
+  p = column_of(zv, 50);
+  struct nv_profiler *z2 = column_of(zv + 50, 50);
+  CHECK(nv_profiler_merge(p, z2));
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "string");
+  nv_profiler_free(p);
+  nv_profiler_free(z2);
+  /* a 127-digit integer keeps exact extremes; a 128-digit one has none */
+  char longnum[2][140];
+  memset(longnum[0], '9', 127);
+  longnum[0][127] = '\0';
+  memset(longnum[1], '9', 128);
+  longnum[1][128] = '\0';
+  const char *lv[2] = {"1", longnum[0]};
+  p = column_of(lv, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK(r.minmax_kind == NV_STAT_TEXT);
+  CHECK_TEXT(r.tmax, longnum[0]);
+  nv_profiler_free(p);
+  lv[1] = longnum[1];
+  p = column_of(lv, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK(r.minmax_kind == NV_STAT_NONE);
+  nv_profiler_free(p);
 
   /* integers beyond int64: decimal with exact extremes, merged or not */
   static const struct {
@@ -940,7 +967,8 @@ static size_t random_value(char *buf, size_t cap) {
       "2024-13-01", "2023-02-29T10:00:00Z", "1e400", "0.1234567890123456789", "09001", "-007",
       "00.5", "1/2/99", "12-31-2020", "31.12.99", "1/2/2020 3:04:05 PM", "12:00 am", "NaN",
       "-inf", "Infinity", "N/A", "null", "None", "-", "#N/A", "18446744073709551616",
-      "555-123-4567", "+44 20 7946 0958"};
+      "555-123-4567", "+44 20 7946 0958", "2023-1-5", "2020-01-02 03:04:05 UTC",
+      "1/2/2020 12:00 AM", "30/12/2020", "23:59"};
   size_t n;
   if (rnd() % 4 == 0) {
     n = 1 + rnd() % 40;
