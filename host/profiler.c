@@ -85,7 +85,7 @@ struct column {
   uint64_t forms[4]; /* enum nv_dform */
   struct chrono_ext ext[EXT_N];
   struct numacc num[2]; /* 0: integers, 1: other decimals */
-  uint64_t lead0;       /* numerals with a leading zero: the column is codes (string) */
+  uint64_t code;        /* numerals written as codes (007, +14155552671): a string column */
   struct bigext big;    /* exact extremes of the integers beyond int64 */
   struct nv_distinct distinct;
   struct nv_topk *topk; /* allocated with the first non-empty value */
@@ -368,9 +368,9 @@ static void bigext_put(struct bigext *e, const char *v, size_t n, double d) {
   }
 }
 
-/* The rare numerals: leading-zero codes and integers beyond int64. */
+/* The rare numerals: codes (leading zero, +phone) and integers beyond int64. */
 static void numeral_note(struct column *c, const char *s, size_t n, const struct nv_classified *k) {
-  if (k->lead0) c->lead0++;
+  if (k->code) c->code++;
   if (!k->big) return;
   if (!k->has_num) {
     c->big.lost = 1;
@@ -424,7 +424,7 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
   }
   int ok = 1;
   if (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) {
-    if (k->lead0 | k->big) numeral_note(c, s, n, k);
+    if (k->code | k->big) numeral_note(c, s, n, k);
     if (k->has_num)
       ok = numacc_add(&c->num[t == NV_PT_DECIMAL], k->dval, k->is_int, k->ival);
   } else if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) {
@@ -732,7 +732,7 @@ static int column_merge(struct column *a, const struct column *b) {
   }
   for (int e = 0; e < EXT_N; e++) ext_merge(&a->ext[e], &b->ext[e]);
   for (int f = 0; f < 4; f++) a->forms[f] += b->forms[f];
-  a->lead0 += b->lead0;
+  a->code += b->code;
   a->big.lost |= b->big.lost;
   if (b->big.n) {
     uint64_t bn = a->big.n + b->big.n; /* each put below counts one */
@@ -785,9 +785,10 @@ static uint64_t chrono_minority(const struct column *c) {
 /* The most specific type covering >= 95% of the non-empty values that are
  * not null markers. A type that a wider one covers (integer: decimal; date:
  * timestamp) yields to it as soon as one value of the wider type occurs,
- * so no value of the wider type is ever invalid. Numerals written with a
- * leading zero ("007", "09001") make the column text: they are codes
- * whose zeros a number would lose. Only markers: string. */
+ * so no value of the wider type is ever invalid. Numerals written as
+ * codes (a leading zero: "007", "09001"; a phone: "+14155552671") make
+ * the column text: a number would lose the zeros or the '+'. Only
+ * markers: string. */
 static int infer(const struct column *c) {
   const uint64_t *tc = c->tcount;
   uint64_t typed = c->nonempty - tc[NV_PT_NULL];
@@ -798,7 +799,7 @@ static int infer(const struct column *c) {
     uint64_t cov = compatible(tc, c->nonempty, t) - tc[NV_PT_NULL];
     if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) cov -= chrono_minority(c);
     if ((double)cov * 20.0 >= (double)typed * 19.0)
-      return (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) && c->lead0 ? NV_PT_STRING : t;
+      return (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) && c->code ? NV_PT_STRING : t;
   }
   return NV_PT_STRING;
 }

@@ -91,10 +91,11 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
     i++;
   }
   size_t int_digits = i - start;
-  int lead0 = int_digits > 1 && s[start] == '0';
+  int code = int_digits > 1 && s[start] == '0';
   if (i == n) {
     if (int_digits == 0) return 0;
-    o->lead0 = lead0;
+    /* +14155552671: E.164 phones have 7 to 15 digits */
+    o->code = code | (s[0] == '+' && int_digits >= 7 && int_digits <= 15);
     o->big = 0;
     if (!inexact && exp10 == 0 &&
         (neg ? mant <= (uint64_t)INT64_MAX + 1 : mant <= (uint64_t)INT64_MAX)) {
@@ -143,7 +144,7 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   }
   if (i != n) return 0;
   o->type = NV_PT_DECIMAL;
-  o->lead0 = lead0;
+  o->code = code;
   o->big = 0;
   double v;
   if (!inexact && mant <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
@@ -368,7 +369,7 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
   int a = digits(s, n, &i, 1, 4);
   if (a < 0 || i >= n) return 0;
   char sep = s[i];
-  if (i == 4 && (sep == '-' || sep == '/')) { /* YYYY-M[M]-D[D], YYYY/M[M]/D[D] */
+  if (i == 4 && (sep == '-' || sep == '/' || sep == '.')) { /* YYYY-M-D, YYYY/M/D, YYYY.M.D */
     i++;
     int m = digits(s, n, &i, 1, 2);
     if (m < 0 || i >= n || s[i] != sep) return 0;
@@ -699,7 +700,7 @@ static int is_json(const char *s, size_t n) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-/* lead0 and big are set with every integer or decimal result only */
+/* code and big are set with every integer or decimal result only */
 static inline void classified_init(struct nv_classified *o) {
   o->type = NV_PT_STRING;
   o->has_num = 0;
@@ -729,7 +730,7 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     if (parse_number(s, n, o)) return;
     if (n <= 9 && is_nonfinite(s, n)) {
       o->type = NV_PT_DECIMAL;
-      o->lead0 = o->big = 0;
+      o->code = o->big = 0;
       return;
     }
   } else if (c == '{' || c == '[') {
@@ -742,7 +743,7 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     }
     if (n <= 8 && is_nonfinite(s, n)) {
       o->type = NV_PT_DECIMAL;
-      o->lead0 = o->big = 0;
+      o->code = o->big = 0;
       return;
     }
     if (IS(c, C_HEX)) {

@@ -37,9 +37,10 @@ struct nv_classified {
   /* integer / decimal */
   int has_num;  /* dval is a finite number */
   int is_int;   /* ival holds the value exactly (integers within int64) */
-  int lead0;    /* integer part written with a leading zero ("007", "00.5"; not "0", "0.5") */
+  int code;    /* written as a code, not a quantity: a leading zero ("007", "00.5";
+                 * not "0", "0.5"), or '+' and 7 to 15 digits (E.164 phones) */
   int big;      /* an integer numeral beyond int64: typed decimal, the text is exact */
-                /* (lead0 and big are set for integers and decimals only) */
+                /* (code and big are set for integers and decimals only) */
   int64_t ival;
   double dval;
   /* date / timestamp: microseconds since 1970-01-01T00:00:00 (UTC when

@@ -242,7 +242,8 @@ end)
 -- time, VARCHAR string. Where we deliberately differ, `ours` holds our type
 -- and `why` the reason:
 --   * Y/N flags are booleans (DuckDB: only true/false, t/f, yes/no).
---   * A leading '+' is a sign: "+3" is a number (DuckDB: VARCHAR).
+--   * A leading '+' is a sign: "+3" is a number (DuckDB: VARCHAR), except
+--     before 7 to 15 digits: +14155552671 is a phone (a code, as 007).
 --   * NA, N/A, #N/A, null, None, nil, - and -- are null markers (what R,
 --     pandas and spreadsheets write for a missing value): they never count
 --     against the type and stay out of min/max/mean (DuckDB: VARCHAR unless
@@ -290,6 +291,7 @@ local TYPE_CASES = {
   { "phone_paren", { "(555) 123-4567", "(555) 987-6543" }, duck = "VARCHAR" },
   { "phone_intl", { "+44 20 7946 0958", "+1 555 123 4567" }, duck = "VARCHAR" },
   { "phone_dot", { "555.123.4567", "555.987.6543" }, duck = "VARCHAR" },
+  { "phone_e164", { "+14155552671", "+442079460958" }, duck = "VARCHAR" },
   { "percent", { "12%", "3.5%" }, duck = "VARCHAR" },
   { "thousands", { "1,234", "12,345,678" }, duck = "VARCHAR" },
   { "currency", { "$1.50", "$1,200.00" }, duck = "VARCHAR" },
@@ -300,6 +302,7 @@ local TYPE_CASES = {
   { "bool_YN", { "Y", "N", "Y" }, duck = "VARCHAR", ours = "boolean", why = "Y/N flags" },
   { "date_iso", { "2020-01-02", "1999-12-31" }, duck = "DATE" },
   { "date_ymd_slash", { "2020/01/02", "1999/12/31" }, duck = "DATE" },
+  { "date_ymd_dots", { "2020.01.02", "1999.12.31" }, duck = "DATE" },
   { "date_mdyyyy", { "1/2/1999", "12/31/2020" }, duck = "DATE" },
   { "date_mdyy", { "1/2/99", "12/31/20", "3/4/05" }, duck = "DATE" },
   { "date_dmyyyy", { "13/2/1999", "31/12/2020" }, duck = "DATE" },

@@ -136,6 +136,8 @@ static void test_classify_each_type(void) {
       {"2020-01-02 03:04:05 UTC", "timestamp"}, {"2020-01-02 03:04:05 +0000", "timestamp"},
       {"2020-01-02T03:04:05gmt", "timestamp"}, {"2020-01-02 03:04:05 ", "timestamp"},
       {"2020-01-02 03:04:05 X", "string"}, {"2020-01-02 03:04:05 UTC+1", "string"},
+      {"+14155552671", "string"}, {"+442079460958", "string"}, {"2020.01.02", "date"},
+      {"2020.1.2 10:30", "timestamp"}, {"2020.13.02", "string"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *v[1] = {cases[i].value};
@@ -183,12 +185,15 @@ static void test_classify_fields(void) {
   }
   static const struct {
     const char *value;
-    int type, lead0, big, has_num;
+    int type, code, big, has_num;
   } nums[] = {
       {"007", NV_PT_INTEGER, 1, 0, 1},      {"-09", NV_PT_INTEGER, 1, 0, 1},
       {"00.5", NV_PT_DECIMAL, 1, 0, 1},     {"0.5", NV_PT_DECIMAL, 0, 0, 1},
       {"0", NV_PT_INTEGER, 0, 0, 1},        {"-0", NV_PT_INTEGER, 0, 0, 1},
       {"0e5", NV_PT_DECIMAL, 0, 0, 1},      {"10", NV_PT_INTEGER, 0, 0, 1},
+      {"+1234567", NV_PT_INTEGER, 1, 0, 1}, {"+123456", NV_PT_INTEGER, 0, 0, 1},
+      {"-1234567", NV_PT_INTEGER, 0, 0, 1}, {"+1234567.5", NV_PT_DECIMAL, 0, 0, 1},
+      {"+123456789012345", NV_PT_INTEGER, 1, 0, 1}, {"+1234567890123456", NV_PT_INTEGER, 0, 0, 1},
       {"18446744073709551616", NV_PT_DECIMAL, 0, 1, 1},
       {"-9223372036854775809", NV_PT_DECIMAL, 0, 1, 1},
       {"NaN", NV_PT_DECIMAL, 0, 0, 0},      {"-Infinity", NV_PT_DECIMAL, 0, 0, 0},
@@ -201,10 +206,10 @@ static void test_classify_fields(void) {
     nv_classify(nums[i].value, strlen(nums[i].value), &k);
     int ok = k.type == nums[i].type && k.has_num == nums[i].has_num;
     if (k.type == NV_PT_INTEGER || k.type == NV_PT_DECIMAL)
-      ok &= k.lead0 == nums[i].lead0 && k.big == nums[i].big;
+      ok &= k.code == nums[i].code && k.big == nums[i].big;
     if (!ok) {
-      fprintf(stderr, "%s:%d: \"%s\": type %s lead0 %d big %d has_num %d\n", __FILE__, __LINE__,
-              nums[i].value, nv_pt_name(k.type), k.lead0, k.big, k.has_num);
+      fprintf(stderr, "%s:%d: \"%s\": type %s code %d big %d has_num %d\n", __FILE__, __LINE__,
+              nums[i].value, nv_pt_name(k.type), k.code, k.big, k.has_num);
       check_failures++;
     }
   }
@@ -943,7 +948,7 @@ static void test_merge_equals_one_pass(void) {
 static int same_class(const struct nv_classified *a, const struct nv_classified *b) {
   if (a->type != b->type || a->has_num != b->has_num || a->is_int != b->is_int) return 0;
   if ((a->type == NV_PT_INTEGER || a->type == NV_PT_DECIMAL) &&
-      (a->lead0 != b->lead0 || a->big != b->big))
+      (a->code != b->code || a->big != b->big))
     return 0;
   if (a->is_int && a->ival != b->ival) return 0;
   if (a->has_num && memcmp(&a->dval, &b->dval, sizeof a->dval) != 0) return 0;
