@@ -159,6 +159,37 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   return 1;
 }
 
+/* [+-]d{1,3}(,ddd)+[.digits]: a number written with thousands separators
+ * (spreadsheet exports quote "1,492" and leave 991 plain), read as the
+ * number without them. Grouping must be exact (1,5 and 12,34 are not
+ * numbers here: a decimal comma is ambiguous) and the first group has no
+ * leading zero. */
+static int parse_grouped(const char *s, size_t n, struct nv_classified *o) {
+  char buf[64];
+  size_t i = 0, m = 0;
+  if (n >= sizeof buf) return 0;
+  if (s[0] == '+' || s[0] == '-') buf[m++] = s[i++];
+  size_t g = i;
+  while (i < n && DIGIT(s[i]) && i - g < 4) buf[m++] = s[i++];
+  if (i == g || i - g > 3 || i >= n || s[i] != ',' || s[g] == '0') return 0;
+  while (i < n && s[i] == ',') { /* m < i here: the copy never outgrows s */
+    if (n - i < 4 || !DIGIT(s[i + 1]) || !DIGIT(s[i + 2]) || !DIGIT(s[i + 3])) return 0;
+    memcpy(buf + m, s + i + 1, 3);
+    m += 3;
+    i += 4;
+  }
+  if (i < n) {
+    if (s[i] != '.') return 0;
+    for (; i < n; i++) {
+      if (s[i] != '.' && !DIGIT(s[i])) return 0;
+      buf[m++] = s[i];
+    }
+  }
+  if (!parse_number(buf, m, o)) return 0;
+  o->code = 0;
+  return 1;
+}
+
 static inline char lower(char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
 
 /* s[0..n) equals the lower-case word w, ignoring case */
@@ -717,6 +748,7 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
   }
   if (DIGIT(c)) {
     if (parse_number(s, n, o)) return;
+    if (n >= 5 && parse_grouped(s, n, o)) return;
     if (n >= 4 && parse_chrono(s, n, o)) return;
     if (is_uuid(s, n)) {
       o->type = NV_PT_UUID;
@@ -728,6 +760,7 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     }
   } else if (c == '-' || c == '+' || c == '.') {
     if (parse_number(s, n, o)) return;
+    if (n >= 6 && parse_grouped(s, n, o)) return;
     if (n <= 9 && is_nonfinite(s, n)) {
       o->type = NV_PT_DECIMAL;
       o->code = o->big = 0;

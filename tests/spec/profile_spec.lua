@@ -252,6 +252,9 @@ end)
 --     y-m-d, m-d-y and d-m-y all read them, and codes look the same
 --     (DuckDB: DATE). D.M.YY needs two-digit day and month (31.12.99) so
 --     that version numbers (3.10.12) stay strings (DuckDB: DATE).
+--   * Digits grouped by thousands separators are numbers: "1,492" is 1492
+--     (spreadsheet exports quote those >= 1000 and leave 991 plain). Only
+--     exact grouping (d{1,3}(,ddd)+[.d*]); 1,5 stays text (DuckDB: VARCHAR).
 --   * Text identifiers are refined: uuid, email, url, ip, json (DuckDB:
 --     VARCHAR).
 --   * An M/D vs D/M ambiguous column with no day above 12 reads as M/D
@@ -293,7 +296,11 @@ local TYPE_CASES = {
   { "phone_dot", { "555.123.4567", "555.987.6543" }, duck = "VARCHAR" },
   { "phone_e164", { "+14155552671", "+442079460958" }, duck = "VARCHAR" },
   { "percent", { "12%", "3.5%" }, duck = "VARCHAR" },
-  { "thousands", { "1,234", "12,345,678" }, duck = "VARCHAR" },
+  { "thousands", { "1,234", "12,345,678" }, duck = "VARCHAR", ours = "integer", why = "grouped digits",
+    min = 1234, max = 12345678 },
+  { "thousands_mixed", { "991", "1,492", "11" }, duck = "VARCHAR", ours = "integer", why = "grouped digits",
+    min = 11, max = 1492 },
+  { "decimal_comma", { "1,5", "2,25" }, duck = "VARCHAR" },
   { "currency", { "$1.50", "$1,200.00" }, duck = "VARCHAR" },
   { "bool_tf", { "true", "false" }, duck = "BOOLEAN" },
   { "bool_TF", { "TRUE", "False" }, duck = "BOOLEAN" },

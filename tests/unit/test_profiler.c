@@ -118,7 +118,7 @@ static void test_classify_each_type(void) {
       {"{\"a\": [1, 2.5e3, {\"b\": null}], \"c\": \"x\\u00e9\"}", "json"}, {"[]", "json"},
       {"[1, 2", "string"}, {"{\"a\" 1}", "string"}, {"{'a': 1}", "string"}, {"[01]", "string"},
       {"abc", "string"}, {"1.2.3.4.5", "string"}, {"12abc", "string"}, {"-", "string"},
-      {"nan", "decimal"}, {"inf", "decimal"}, {"0x1F", "string"}, {"1,000", "string"},
+      {"nan", "decimal"}, {"inf", "decimal"}, {"0x1F", "string"}, {"1,000", "integer"},
       /* issue 11: codes, phones, m/d/yy, 12-hour clocks, > 64-bit integers, markers */
       {"09001", "string"}, {"-007", "string"}, {"00.5", "string"}, {"0.5", "decimal"},
       {"-0", "integer"}, {"0", "integer"}, {"555-123-4567", "string"},
@@ -138,6 +138,11 @@ static void test_classify_each_type(void) {
       {"2020-01-02 03:04:05 X", "string"}, {"2020-01-02 03:04:05 UTC+1", "string"},
       {"+14155552671", "string"}, {"+442079460958", "string"}, {"2020.01.02", "date"},
       {"2020.1.2 10:30", "timestamp"}, {"2020.13.02", "string"},
+      /* thousands separators: exact grouping only */
+      {"12,345,678", "integer"}, {"-1,234", "integer"}, {"+1,234.50", "decimal"},
+      {"1,234.", "decimal"}, {"1,5", "string"}, {"12,34", "string"}, {"1,2345", "string"},
+      {"1234,567", "string"}, {"0,123", "string"}, {"1,234,", "string"}, {",123", "string"},
+      {"1,234.5.6", "string"}, {"1,234e5", "string"}, {"1,,234", "string"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *v[1] = {cases[i].value};
@@ -370,6 +375,15 @@ static void test_issue11_columns(void) {
   CHECK_STR(r.inferred_name, "timestamp");
   CHECK_STR(r.cmin, "2020-01-02T00:00:00Z");
   CHECK_STR(r.cmax, "2020-01-02T03:04:05Z");
+  nv_profiler_free(p);
+
+  /* spreadsheet exports: "1,492" quoted beside a plain 991 */
+  static const char *const grouped[] = {"991", "1,492", "11", "-12,345,678.5"};
+  p = column_of(grouped, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK_EQ_U(r.invalid_count, 0);
+  CHECK(r.minmax_kind == NV_STAT_NUM && r.dmin == -12345678.5 && r.dmax == 1492.0);
   nv_profiler_free(p);
 
   /* NaN and inf are decimals without a number */
@@ -973,7 +987,7 @@ static size_t random_value(char *buf, size_t cap) {
       "00.5", "1/2/99", "12-31-2020", "31.12.99", "1/2/2020 3:04:05 PM", "12:00 am", "NaN",
       "-inf", "Infinity", "N/A", "null", "None", "-", "#N/A", "18446744073709551616",
       "555-123-4567", "+44 20 7946 0958", "2023-1-5", "2020-01-02 03:04:05 UTC",
-      "1/2/2020 12:00 AM", "30/12/2020", "23:59"};
+      "1/2/2020 12:00 AM", "30/12/2020", "23:59", "1,492", "-12,345.5", "+14155552671"};
   size_t n;
   if (rnd() % 4 == 0) {
     n = 1 + rnd() % 40;
