@@ -255,6 +255,8 @@ end)
 --   * Digits grouped by thousands separators are numbers: "1,492" is 1492
 --     (spreadsheet exports quote those >= 1000 and leave 991 plain). Only
 --     exact grouping (d{1,3}(,ddd)+[.d*]); 1,5 stays text (DuckDB: VARCHAR).
+--   * Dates with a time are timestamps whatever the date form, and a 12-hour
+--     clock may omit seconds (3/20/2014 3:51 PM; DuckDB: VARCHAR for both).
 --   * Text identifiers are refined: uuid, email, url, ip, json (DuckDB:
 --     VARCHAR).
 --   * An M/D vs D/M ambiguous column with no day above 12 reads as M/D
@@ -332,6 +334,10 @@ local TYPE_CASES = {
   { "ts_space", { "2020-01-02 03:04:05", "2020-01-02 03:04" }, duck = "TIMESTAMP" },
   { "ts_zone", { "2020-01-02T03:04:05Z", "2020-01-02T03:04:05+02:00" }, duck = "TIMESTAMP WITH TIME ZONE" },
   { "ts_ampm", { "1/2/2020 3:04:05 PM", "12/31/2020 11:00:00 AM" }, duck = "TIMESTAMP" },
+  { "ts_ampm_minutes", { "3/20/2014 3:51 PM", "3/20/2014 11:04 AM" }, duck = "VARCHAR", ours = "timestamp",
+    why = "12-hour clock without seconds", min = "2014-03-20T11:04:00", max = "2014-03-20T15:51:00" },
+  { "ts_dots", { "02.01.2020 15:04", "31.12.2020 09:00:00" }, duck = "VARCHAR", ours = "timestamp",
+    why = "D.M.Y with a time", min = "2020-01-02T15:04:00", max = "2020-12-31T09:00:00" },
   { "neg_plus", { "-1", "-2.5", "+3" }, duck = "VARCHAR", ours = "decimal", why = "+ is a sign",
     min = -2.5, max = 3 },
   { "null_NA", { "1", "NA", "2" }, duck = "VARCHAR", ours = "integer", why = "null marker", min = 1, max = 2 },
