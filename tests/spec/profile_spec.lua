@@ -455,3 +455,39 @@ await con.run(`copy (select * from (values (18446744073709551615::ubigint), (1::
     end)
   end
 end)
+
+-- The shapes of real files whose columns were mistyped (538's m/d/yy poll
+-- dates and quoted "4,779,736" populations, R's NA, FIPS codes with a
+-- leading zero, unpadded ISO dates), end to end through nv.csv.
+describe("inferred types of real-file shapes, through nv.csv", function()
+  it("types each column as a person would", function()
+    local H = require "helper"
+    local csv = require "nv.csv"
+    local dir = H.tmpdir()
+    local path = dir .. "/shapes.csv"
+    H.write(path, table.concat({
+      "fips,state,pop,start,day,score,flag,when",
+      '01001,Alabama,"4,779,736",1/14/18,2014-10-1,NA,Y,3/20/2014 3:51 PM',
+      '02013,Alaska,"710,231",12/31/18,2015-6-9,2.5,,3/20/2014 11:04 AM',
+      '56045,Wyoming,563626,9/6/18,2014-12-31,7,Y,3/21/2014 12:00 AM',
+    }, "\n") .. "\n")
+    local r <close> = assert(csv.open(path))
+    local p = profile.new()
+    assert(r:profile_into(p))
+    H.rmdir(dir)
+    local c = by_name(p:result())
+    local want = {
+      fips = { "string", "01001", "56045" }, state = { "string", "Alabama", "Wyoming" },
+      pop = { "integer", 563626, 4779736 }, start = { "date", "2018-01-14", "2018-12-31" },
+      day = { "date", "2014-10-01", "2015-06-09" }, score = { "decimal", 2.5, 7 },
+      flag = { "boolean", "Y", "Y" }, when = { "timestamp", "2014-03-20T11:04:00", "2014-03-21T00:00:00" },
+    }
+    for name, w in pairs(want) do
+      assert.equal(w[1], c[name].inferred_type, name)
+      assert.equal(0, c[name].invalid_count, name)
+      assert.equal(w[2], c[name].min, name .. " min")
+      assert.equal(w[3], c[name].max, name .. " max")
+    end
+    assert.equal(1, c.score.type_counts.null)
+  end)
+end)
