@@ -903,9 +903,13 @@ static int prof_value(struct feed *f, const struct nv_pq_value *v) {
   case K_BOOL: return nv_profiler_add_bool(p, c, (int)v->i);
   case K_INT: return nv_profiler_add_int(p, c, v->i);
   case K_UINT32: return nv_profiler_add_int(p, c, (int64_t)(uint32_t)v->i);
-  case K_UINT64:
-    return v->i >= 0 ? nv_profiler_add_int(p, c, v->i)
-                     : nv_profiler_add_double(p, c, (double)(uint64_t)v->i);
+  case K_UINT64: {
+    if (v->i >= 0) return nv_profiler_add_int(p, c, v->i);
+    /* beyond int64: its exact numeral, so min/max stay exact (a decimal) */
+    int k = snprintf(buf, sizeof buf, "%llu", (unsigned long long)(uint64_t)v->i);
+    return k > 0 ? nv_profiler_add_text(p, c, buf, (size_t)k)
+                 : nv_profiler_add_double(p, c, (double)(uint64_t)v->i);
+  }
   case K_DOUBLE:
     return nv_profiler_add_double(p, c, f->t.is_float && isfinite(v->d) ? float_value(v->d) : v->d);
   case K_FLOAT16: return nv_profiler_add_double(p, c, half_to_double(v->s));

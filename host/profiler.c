@@ -36,6 +36,20 @@ struct numacc {
   struct nv_kll kll;
 };
 
+/* Integer numerals beyond int64 (decimals whose text is exact), kept as
+ * text normalised to [-]digits without leading zeros, so the column's
+ * min/max stay exact; d are their doubles, to place them among the other
+ * numbers. lost: a numeral too long to convert (no extremes then); the
+ * classifier converts numerals shorter than BIG_MAX only. */
+#define BIG_MAX 128
+struct bigext {
+  uint64_t n;
+  int lost;
+  double dmin, dmax;
+  uint32_t lmin, lmax;
+  char min[BIG_MAX], max[BIG_MAX];
+};
+
 struct chrono_ext {
   uint64_t n;
   int64_t min, max; /* microseconds since 1970 */
@@ -60,8 +74,9 @@ struct isample {
 };
 
 /* chrono extremes: plain forms, MM/DD only, DD/MM only, ambiguous read
- * as MM/DD, ambiguous read as DD/MM (chosen by the majority at the end) */
-enum { EXT_PLAIN, EXT_MDY, EXT_DMY, EXT_AMB_MDY, EXT_AMB_DMY, EXT_N };
+ * as MM/DD, ambiguous read as DD/MM (chosen by the majority at the end);
+ * times of day (microseconds since midnight) */
+enum { EXT_PLAIN, EXT_MDY, EXT_DMY, EXT_AMB_MDY, EXT_AMB_DMY, EXT_TIME, EXT_N };
 
 struct column {
   uint64_t present, nulls, empties, nonempty;
@@ -70,6 +85,8 @@ struct column {
   uint64_t forms[4]; /* enum nv_dform */
   struct chrono_ext ext[EXT_N];
   struct numacc num[2]; /* 0: integers, 1: other decimals */
+  uint64_t code;        /* numerals written as codes (007, +14155552671): a string column */
+  struct bigext big;    /* exact extremes of the integers beyond int64 */
   /* Frequencies: exact in freq until it is full, then (spilled) the
    * sketches: distinct in HyperLogLog, heavy hitters in topk. */
   int spilled;
@@ -367,6 +384,49 @@ static inline void ext_add(struct chrono_ext *e, int64_t t, int z) {
   }
 }
 
+/* Numerals in normal form (see struct bigext): < 0, 0, > 0 as a < b. */
+static int numeral_cmp(const char *a, size_t an, const char *b, size_t bn) {
+  int na = an && a[0] == '-', nb = bn && b[0] == '-';
+  if (na != nb) return na ? -1 : 1;
+  int r = an != bn ? (an < bn ? -1 : 1) : memcmp(a, b, an);
+  r = (r > 0) - (r < 0);
+  return na ? -r : r;
+}
+
+static void bigext_put(struct bigext *e, const char *v, size_t n, double d) {
+  if (e->n++ == 0 || numeral_cmp(v, n, e->min, e->lmin) < 0) {
+    memcpy(e->min, v, n);
+    e->lmin = (uint32_t)n;
+    e->dmin = d;
+  }
+  if (e->n == 1 || numeral_cmp(v, n, e->max, e->lmax) > 0) {
+    memcpy(e->max, v, n);
+    e->lmax = (uint32_t)n;
+    e->dmax = d;
+  }
+}
+
+/* The rare numerals: codes (leading zero, +phone) and integers beyond int64. */
+static void numeral_note(struct column *c, const char *s, size_t n, const struct nv_classified *k) {
+  if (k->code) c->code++;
+  if (!k->big) return;
+  if (!k->has_num) {
+    c->big.lost = 1;
+    return;
+  }
+  /* has_num: the classifier converted it, so it is shorter than v */
+  char v[BIG_MAX];
+  size_t i = 0, m = 0;
+  while (i < n && is_space((unsigned char)s[i])) i++;
+  if (i < n && (s[i] == '-' || s[i] == '+')) {
+    if (s[i] == '-') v[m++] = '-';
+    i++;
+  }
+  while (i + 1 < n && s[i] == '0') i++;
+  for (; i < n && s[i] >= '0' && s[i] <= '9' && m < sizeof v; i++) v[m++] = s[i];
+  bigext_put(&c->big, v, m, k->dval);
+}
+
 static void chrono_add(struct column *c, const struct nv_classified *k) {
   c->forms[k->form]++;
   switch (k->form) {
@@ -406,10 +466,13 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
   }
   int ok = 1;
   if (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) {
+    if (k->code | k->big) numeral_note(c, s, n, k);
     if (k->has_num)
       ok = numacc_add(&c->num[t == NV_PT_DECIMAL], k->dval, k->is_int, k->ival);
   } else if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) {
     chrono_add(c, k);
+  } else if (t == NV_PT_TIME) {
+    ext_add(&c->ext[EXT_TIME], k->t1, 0);
   }
   uint64_t h = nv_hash64(s, n);
   if (!c->spilled) {
@@ -736,6 +799,14 @@ static int column_merge(struct column *a, const struct column *b) {
   }
   for (int e = 0; e < EXT_N; e++) ext_merge(&a->ext[e], &b->ext[e]);
   for (int f = 0; f < 4; f++) a->forms[f] += b->forms[f];
+  a->code += b->code;
+  a->big.lost |= b->big.lost;
+  if (b->big.n) {
+    uint64_t bn = a->big.n + b->big.n; /* each put below counts one */
+    bigext_put(&a->big, b->big.min, b->big.lmin, b->big.dmin);
+    bigext_put(&a->big, b->big.max, b->big.lmax, b->big.dmax);
+    a->big.n = bn;
+  }
   a->present += b->present;
   a->nulls += b->nulls;
   a->empties += b->empties;
@@ -766,26 +837,48 @@ int nv_profiler_merge(struct nv_profiler *dst, const struct nv_profiler *src) {
 
 /* ---- results ------------------------------------------------------------ */
 
+/* Values valid as type t: those of t and of the types it widens, and the
+ * null markers (a missing value written as NA, null, -, ...). */
 static uint64_t compatible(const uint64_t *tc, uint64_t non_null, int t) {
   switch (t) {
-    case NV_PT_DECIMAL: return tc[NV_PT_INTEGER] + tc[NV_PT_DECIMAL];
-    case NV_PT_TIMESTAMP: return tc[NV_PT_DATE] + tc[NV_PT_TIMESTAMP];
+    case NV_PT_DECIMAL: return tc[NV_PT_INTEGER] + tc[NV_PT_DECIMAL] + tc[NV_PT_NULL];
+    case NV_PT_TIMESTAMP: return tc[NV_PT_DATE] + tc[NV_PT_TIMESTAMP] + tc[NV_PT_NULL];
     case NV_PT_STRING: return non_null;
-    default: return tc[t];
+    default: return tc[t] + tc[NV_PT_NULL];
   }
 }
 
-/* The most specific type covering >= 95% of the non-empty values. */
-static int infer(const uint64_t *tc, uint64_t non_null) {
+/* Slash or dash dates that read only as the form (M/D or D/M) the column
+ * did not choose: invalid as dates (one column, one form). */
+static uint64_t chrono_minority(const struct column *c) {
+  int mdy = c->forms[NV_DF_MDY] >= c->forms[NV_DF_DMY]; /* ties read as MM/DD */
+  return mdy ? c->forms[NV_DF_DMY] : c->forms[NV_DF_MDY];
+}
+
+/* The most specific type covering >= 95% of the non-empty values that are
+ * not null markers. A type that a wider one covers (integer: decimal; date:
+ * timestamp) yields to it as soon as one value of the wider type occurs,
+ * so no value of the wider type is ever invalid. Numerals written as
+ * codes (a leading zero: "007", "09001"; a phone: "+14155552671") make
+ * the column text: a number would lose the zeros or the '+'. Only
+ * markers: string. */
+static int infer(const struct column *c) {
+  const uint64_t *tc = c->tcount;
+  uint64_t typed = c->nonempty - tc[NV_PT_NULL];
+  if (typed == 0) return NV_PT_STRING;
   for (int t = 0; t < NV_PT_STRING; t++) {
-    uint64_t cov = compatible(tc, non_null, t);
-    if ((double)cov * 20.0 >= (double)non_null * 19.0) return t;
+    if ((t == NV_PT_INTEGER && tc[NV_PT_DECIMAL]) || (t == NV_PT_DATE && tc[NV_PT_TIMESTAMP]))
+      continue;
+    uint64_t cov = compatible(tc, c->nonempty, t) - tc[NV_PT_NULL];
+    if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) cov -= chrono_minority(c);
+    if ((double)cov * 20.0 >= (double)typed * 19.0)
+      return (t == NV_PT_INTEGER || t == NV_PT_DECIMAL) && c->code ? NV_PT_STRING : t;
   }
   return NV_PT_STRING;
 }
 
 static int is_compatible(int inferred, int t) {
-  return t == inferred || inferred == NV_PT_STRING ||
+  return t == inferred || inferred == NV_PT_STRING || t == NV_PT_NULL ||
          (inferred == NV_PT_DECIMAL && t == NV_PT_INTEGER) ||
          (inferred == NV_PT_TIMESTAMP && t == NV_PT_DATE);
 }
@@ -833,6 +926,31 @@ static int push_quantiles(const struct nv_kll *a, const struct nv_kll *b, int as
   return 1;
 }
 
+/* An extreme x of a decimal column as exact text in buf (size 40): the
+ * int64 it came from when the integers hold it, else the double. */
+static struct nv_text extreme_text(const struct numacc *ints, double x, int64_t iv, char *buf) {
+  size_t n = ints->n > 0 && (double)iv == x ? format_i64(iv, buf) : nv_profiler_format_double(x, buf);
+  return (struct nv_text){buf, n};
+}
+
+/* A decimal column holding integers beyond int64: an extreme that is one
+ * of them is reported as its exact numeral, and then both are text
+ * (NV_STAT_TEXT, the other one formatted into r->cmin / r->cmax). */
+static void big_extremes(const struct column *c, double min, double max, struct nv_column_result *r) {
+  const struct bigext *b = &c->big;
+  if (b->lost) { /* a numeral too long to convert: no exact extremes */
+    r->minmax_kind = NV_STAT_NONE;
+    return;
+  }
+  int bmin = b->dmin <= min, bmax = b->dmax >= max;
+  if (!bmin && !bmax) return;
+  r->minmax_kind = NV_STAT_TEXT;
+  r->tmin = bmin ? (struct nv_text){b->min, b->lmin}
+                 : extreme_text(&c->num[0], min, c->num[0].imin, r->cmin);
+  r->tmax = bmax ? (struct nv_text){b->max, b->lmax}
+                 : extreme_text(&c->num[0], max, c->num[0].imax, r->cmax);
+}
+
 static int numeric_result(const struct column *c, int inferred, struct nv_column_result *r) {
   struct numacc all = c->num[0]; /* moments only: the KLL pointers are not used from it */
   numacc_moments(&c->num[0], &all.mean, &all.m2);
@@ -866,6 +984,7 @@ static int numeric_result(const struct column *c, int inferred, struct nv_column
     r->dmin = all.min;
     r->dmax = all.max;
   }
+  if (c->big.n || c->big.lost) big_extremes(c, all.min, all.max, r);
   r->has_mean = 1;
   r->mean = all.mean;
   if (all.n >= 2) {
@@ -877,14 +996,22 @@ static int numeric_result(const struct column *c, int inferred, struct nv_column
 
 static void chrono_result(const struct column *c, int inferred, struct nv_column_result *r) {
   int mdy = c->forms[NV_DF_MDY] >= c->forms[NV_DF_DMY]; /* ties read as MM/DD */
-  const int use[4] = {EXT_PLAIN, EXT_MDY, EXT_DMY, mdy ? EXT_AMB_MDY : EXT_AMB_DMY};
+  const int use[3] = {EXT_PLAIN, mdy ? EXT_MDY : EXT_DMY, mdy ? EXT_AMB_MDY : EXT_AMB_DMY};
   struct chrono_ext all = {0};
-  for (int i = 0; i < 4; i++) ext_merge(&all, &c->ext[use[i]]);
+  for (int i = 0; i < 3; i++) ext_merge(&all, &c->ext[use[i]]);
   if (all.n == 0) return;
   int date_only = inferred == NV_PT_DATE;
   r->minmax_kind = NV_STAT_CHRONO;
   r->cmin_len = nv_format_instant(all.min, date_only, all.min_z, r->cmin, sizeof r->cmin);
   r->cmax_len = nv_format_instant(all.max, date_only, all.max_z, r->cmax, sizeof r->cmax);
+}
+
+static void time_result(const struct column *c, struct nv_column_result *r) {
+  const struct chrono_ext *e = &c->ext[EXT_TIME];
+  if (e->n == 0) return;
+  r->minmax_kind = NV_STAT_CHRONO;
+  r->cmin_len = nv_format_time(e->min, r->cmin, sizeof r->cmin);
+  r->cmax_len = nv_format_time(e->max, r->cmax, sizeof r->cmax);
 }
 
 int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column_result *r) {
@@ -910,10 +1037,11 @@ int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column
     r->inferred_type = -1;
     r->inferred_name = "empty";
   } else {
-    int t = infer(c->tcount, c->nonempty);
+    int t = infer(c);
     r->inferred_type = t;
     r->inferred_name = nv_pt_name(t);
     r->valid_count = compatible(c->tcount, c->nonempty, t);
+    if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) r->valid_count -= chrono_minority(c);
     r->invalid_count = c->nonempty - r->valid_count;
     r->has_confidence = 1;
     r->type_confidence = (double)r->valid_count / (double)c->nonempty;
@@ -922,6 +1050,8 @@ int nv_profiler_result(const struct nv_profiler *p, size_t col, struct nv_column
       if (!numeric_result(c, t, r)) return 0;
     } else if (t == NV_PT_DATE || t == NV_PT_TIMESTAMP) {
       chrono_result(c, t, r);
+    } else if (t == NV_PT_TIME) {
+      time_result(c, r);
     } else if (c->has_text_ext) {
       r->minmax_kind = NV_STAT_TEXT;
       r->tmin = (struct nv_text){c->smin.v, c->smin.len};

@@ -44,8 +44,8 @@ static const unsigned char cls[256] = {
 #define DIGIT(c) ((unsigned)((unsigned char)(c) - '0') < 10u)
 
 static const char *const type_names[NV_PT_NTYPES] = {
-    "boolean", "integer", "decimal", "date", "timestamp", "time",
-    "uuid",    "email",   "url",     "ip",   "json",      "string"};
+    "boolean", "integer", "decimal", "date", "timestamp", "time", "uuid",
+    "email",   "url",     "ip",      "json", "string",    "null"};
 
 const char *nv_pt_name(int type) {
   return type >= 0 && type < NV_PT_NTYPES ? type_names[type] : "string";
@@ -57,7 +57,9 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Slow, correctly rounded conversion for what the fast path refuses. */
+/* Slow, correctly rounded conversion for what the fast path refuses
+ * (numerals of 128 bytes and more are refused: the profiler's exact
+ * extremes of integers beyond int64 rely on that bound). */
 static double slow_strtod(const char *s, size_t n) {
   char buf[128];
   if (n >= sizeof buf) return NAN; /* absurdly long numerals: keep the type, skip the stats */
@@ -66,7 +68,8 @@ static double slow_strtod(const char *s, size_t n) {
   return strtod(buf, NULL);
 }
 
-/* [+-]digits | [+-](digits[.digits*] | .digits)([eE][+-]digits)? */
+/* [+-]digits | [+-](digits[.digits*] | .digits)([eE][+-]digits)?
+ * Integers beyond int64 are decimals (flagged big: their text is exact). */
 static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   size_t i = 0;
   int neg = 0;
@@ -88,16 +91,22 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
     i++;
   }
   size_t int_digits = i - start;
+  int code = int_digits > 1 && s[start] == '0';
   if (i == n) {
     if (int_digits == 0) return 0;
-    o->type = NV_PT_INTEGER;
+    /* +14155552671: E.164 phones have 7 to 15 digits */
+    o->code = code | (s[0] == '+' && int_digits >= 7 && int_digits <= 15);
+    o->big = 0;
     if (!inexact && exp10 == 0 &&
         (neg ? mant <= (uint64_t)INT64_MAX + 1 : mant <= (uint64_t)INT64_MAX)) {
+      o->type = NV_PT_INTEGER;
       o->is_int = 1;
       o->ival = neg ? (int64_t)(0 - mant) : (int64_t)mant;
       o->dval = (double)o->ival;
       o->has_num = 1;
     } else {
+      o->type = NV_PT_DECIMAL;
+      o->big = 1;
       o->dval = slow_strtod(s, n);
       o->has_num = isfinite(o->dval);
     }
@@ -135,6 +144,8 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   }
   if (i != n) return 0;
   o->type = NV_PT_DECIMAL;
+  o->code = code;
+  o->big = 0;
   double v;
   if (!inexact && mant <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
     v = (double)mant; /* exact, so one rounding below: correctly rounded */
@@ -146,6 +157,70 @@ static int parse_number(const char *s, size_t n, struct nv_classified *o) {
   o->dval = v;
   o->has_num = isfinite(v);
   return 1;
+}
+
+/* [+-]d{1,3}(,ddd)+[.digits]: a number written with thousands separators
+ * (spreadsheet exports quote "1,492" and leave 991 plain), read as the
+ * number without them. Grouping must be exact (1,5 and 12,34 are not
+ * numbers here: a decimal comma is ambiguous) and the first group has no
+ * leading zero. */
+static int parse_grouped(const char *s, size_t n, struct nv_classified *o) {
+  char buf[64];
+  size_t i = 0, m = 0;
+  if (n >= sizeof buf) return 0;
+  if (s[0] == '+' || s[0] == '-') buf[m++] = s[i++];
+  size_t g = i;
+  while (i < n && DIGIT(s[i]) && i - g < 4) buf[m++] = s[i++];
+  if (i == g || i - g > 3 || i >= n || s[i] != ',' || s[g] == '0') return 0;
+  while (i < n && s[i] == ',') { /* m < i here: the copy never outgrows s */
+    if (n - i < 4 || !DIGIT(s[i + 1]) || !DIGIT(s[i + 2]) || !DIGIT(s[i + 3])) return 0;
+    memcpy(buf + m, s + i + 1, 3);
+    m += 3;
+    i += 4;
+  }
+  if (i < n) {
+    if (s[i] != '.') return 0;
+    for (; i < n; i++) {
+      if (s[i] != '.' && !DIGIT(s[i])) return 0;
+      buf[m++] = s[i];
+    }
+  }
+  if (!parse_number(buf, m, o)) return 0;
+  o->code = 0;
+  return 1;
+}
+
+static inline char lower(char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
+
+/* s[0..n) equals the lower-case word w, ignoring case */
+static int word_is(const char *s, size_t n, const char *w, size_t wn) {
+  if (n != wn) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (lower(s[i]) != w[i]) return 0;
+  return 1;
+}
+
+/* [+-](nan|inf|infinity), any case: a decimal that carries no number */
+static int is_nonfinite(const char *s, size_t n) {
+  if (n && (s[0] == '+' || s[0] == '-')) {
+    s++;
+    n--;
+  }
+  return word_is(s, n, "nan", 3) || word_is(s, n, "inf", 3) || word_is(s, n, "infinity", 8);
+}
+
+/* The null markers exports write for a missing value, any case: NA, N/A,
+ * #N/A, null, none, nil, - and --. They count as "null", not as a type. */
+static int is_null_marker(const char *s, size_t n) {
+  switch (s[0]) {
+    case '-': return n == 1 || (n == 2 && s[1] == '-');
+    case '#': return word_is(s, n, "#n/a", 4);
+    case 'n':
+    case 'N':
+      return word_is(s, n, "na", 2) || word_is(s, n, "n/a", 3) || word_is(s, n, "nil", 3) ||
+             word_is(s, n, "null", 4) || word_is(s, n, "none", 4);
+    default: return 0;
+  }
 }
 
 /* ---- dates and times ---------------------------------------------------- */
@@ -223,11 +298,17 @@ static int64_t parse_hms(const char *s, size_t n, size_t *i) {
   return us;
 }
 
-/* optional Z / ±HH[:MM] / ±HHMM at s[*i] up to the end; offset in us */
+/* optional [ ](Z | UTC | GMT | ±HH[:MM] | ±HHMM) at s[i] up to the end;
+ * offset in us */
 static int parse_zone(const char *s, size_t n, size_t i, int *zoned, int64_t *offset) {
   *zoned = 0;
   *offset = 0;
   if (i == n) return 1;
+  if (s[i] == ' ' && ++i == n) return 0;
+  if (word_is(s + i, n - i, "utc", 3) || word_is(s + i, n - i, "gmt", 3)) {
+    *zoned = 1;
+    return 1;
+  }
   if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
     *zoned = 1;
     return 1;
@@ -248,7 +329,9 @@ static int parse_zone(const char *s, size_t n, size_t i, int *zoned, int64_t *of
   return 1;
 }
 
-/* After a date ending at i: end of value (date) or [T ]time[zone]. */
+#define US_PER_HOUR INT64_C(3600000000)
+
+/* After a date ending at i: end of value (date) or [T ]time[ AM|PM][zone]. */
 static int finish_chrono(const char *s, size_t n, size_t i, int allow_t, int64_t *tod,
                          int *zoned, int64_t *offset) {
   *tod = 0;
@@ -258,7 +341,16 @@ static int finish_chrono(const char *s, size_t n, size_t i, int allow_t, int64_t
   if (!(s[i] == ' ' || (allow_t && (s[i] == 'T' || s[i] == 't')))) return 0;
   i++;
   int64_t us = parse_hms(s, n, &i);
-  if (us < 0 || !parse_zone(s, n, i, zoned, offset)) return 0;
+  if (us < 0) return 0;
+  size_t j = i + (i < n && s[i] == ' ');
+  if (n - j == 2 && (lower(s[j]) == 'a' || lower(s[j]) == 'p') && lower(s[j + 1]) == 'm') {
+    int64_t h = us / US_PER_HOUR; /* a 12-hour clock: 12 AM is midnight, 12 PM noon */
+    if (h < 1 || h > 12) return 0;
+    if (h == 12) us -= 12 * US_PER_HOUR;
+    if (lower(s[j]) == 'p') us += 12 * US_PER_HOUR;
+    i = n;
+  }
+  if (!parse_zone(s, n, i, zoned, offset)) return 0;
   *tod = us;
   return NV_PT_TIMESTAMP;
 }
@@ -308,13 +400,12 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
   int a = digits(s, n, &i, 1, 4);
   if (a < 0 || i >= n) return 0;
   char sep = s[i];
-  if (i == 4 && (sep == '-' || sep == '/')) { /* YYYY-MM-DD, YYYY/MM/DD */
-    int w = sep == '-' ? 2 : 1;
+  if (i == 4 && (sep == '-' || sep == '/' || sep == '.')) { /* YYYY-M-D, YYYY/M/D, YYYY.M.D */
     i++;
-    int m = digits(s, n, &i, w, 2);
+    int m = digits(s, n, &i, 1, 2);
     if (m < 0 || i >= n || s[i] != sep) return 0;
     i++;
-    int d = digits(s, n, &i, w, 2);
+    int d = digits(s, n, &i, 1, 2);
     if (d < 0 || !valid_ymd(a, m, d)) return 0;
     if (!(t = finish_chrono(s, n, i, sep == '-', &tod, &zoned, &off))) return 0;
     o->form = NV_DF_PLAIN;
@@ -329,16 +420,27 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
     int64_t us = parse_hms(s, n, &i);
     if (us < 0 || i != n) return 0;
     o->type = NV_PT_TIME;
+    o->form = NV_DF_PLAIN;
+    o->t1 = us;
     return 1;
   }
-  if (sep != '/' && sep != '.') return 0;
+  /* M/D/Y or D/M/Y with '/' or '-', D.M.Y; YY only with '/' or in
+   * DD.MM.YY (a dash or a one-digit field makes codes and versions) */
+  if (sep != '/' && sep != '.' && sep != '-') return 0;
+  size_t aw = i;
   i++;
+  size_t bs = i;
   int b = digits(s, n, &i, 1, 2);
   if (b < 0 || i >= n || s[i] != sep) return 0;
+  size_t bw = i - bs;
   i++;
   size_t ys = i;
-  int y = digits(s, n, &i, 4, 4);
-  if (y < 0 || i - ys != 4) return 0;
+  int y = digits(s, n, &i, 2, 4);
+  if (y < 0 || i - ys == 3) return 0;
+  if (i - ys == 2) {
+    if (sep == '-' || (sep == '.' && (aw != 2 || bw != 2))) return 0;
+    y += y >= 69 ? 1900 : 2000;
+  }
   if (!(t = finish_chrono(s, n, i, 0, &tod, &zoned, &off))) return 0;
   if (sep == '.') { /* DD.MM.YYYY */
     if (!valid_ymd(y, b, a)) return 0;
@@ -359,6 +461,20 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
   o->zoned = zoned;
   o->type = t;
   return 1;
+}
+
+size_t nv_format_time(int64_t micros, char *buf, size_t size) {
+  int64_t secs = micros / 1000000, frac = micros % 1000000;
+  int hh = (int)(secs / 3600), mi = (int)(secs / 60 % 60), ss = (int)(secs % 60);
+  int k;
+  if (frac == 0)
+    k = snprintf(buf, size, "%02d:%02d:%02d", hh, mi, ss);
+  else if (frac % 1000 == 0)
+    k = snprintf(buf, size, "%02d:%02d:%02d.%03d", hh, mi, ss, (int)(frac / 1000));
+  else
+    k = snprintf(buf, size, "%02d:%02d:%02d.%06d", hh, mi, ss, (int)frac);
+  if (k < 0) k = 0;
+  return (size_t)k < size ? (size_t)k : size - 1;
 }
 
 size_t nv_format_instant(int64_t micros, int date_only, int zoned, char *buf, size_t size) {
@@ -511,8 +627,6 @@ static int is_url(const char *s, size_t n) {
   return 1;
 }
 
-static inline char lower(char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
-
 /* true false yes no t f y n, any case */
 static int is_bool(const char *s, size_t n) {
   static const char *const words[6] = {NULL, "tfyn", "no", "yes", "true", "false"};
@@ -617,14 +731,24 @@ static int is_json(const char *s, size_t n) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-void nv_classify(const char *s, size_t n, struct nv_classified *o) {
+/* code and big are set with every integer or decimal result only */
+static inline void classified_init(struct nv_classified *o) {
   o->type = NV_PT_STRING;
   o->has_num = 0;
   o->is_int = 0;
   o->zoned = 0;
+}
+
+void nv_classify(const char *s, size_t n, struct nv_classified *o) {
+  classified_init(o);
   unsigned char c = (unsigned char)s[0];
+  if (n <= 4 && is_null_marker(s, n)) {
+    o->type = NV_PT_NULL;
+    return;
+  }
   if (DIGIT(c)) {
     if (parse_number(s, n, o)) return;
+    if (n >= 5 && parse_grouped(s, n, o)) return;
     if (n >= 4 && parse_chrono(s, n, o)) return;
     if (is_uuid(s, n)) {
       o->type = NV_PT_UUID;
@@ -636,12 +760,23 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
     }
   } else if (c == '-' || c == '+' || c == '.') {
     if (parse_number(s, n, o)) return;
+    if (n >= 6 && parse_grouped(s, n, o)) return;
+    if (n <= 9 && is_nonfinite(s, n)) {
+      o->type = NV_PT_DECIMAL;
+      o->code = o->big = 0;
+      return;
+    }
   } else if (c == '{' || c == '[') {
     if (is_json(s, n)) o->type = NV_PT_JSON;
     return;
   } else if (IS(c, C_ALPHA)) {
     if (is_bool(s, n)) {
       o->type = NV_PT_BOOLEAN;
+      return;
+    }
+    if (n <= 8 && is_nonfinite(s, n)) {
+      o->type = NV_PT_DECIMAL;
+      o->code = o->big = 0;
       return;
     }
     if (IS(c, C_HEX)) {
@@ -676,19 +811,16 @@ void nv_classify(const char *s, size_t n, struct nv_classified *o) {
  * sign and exponent sign; a date or time always holds one of '-', '/',
  * ':' or two dots; a uuid is 36 bytes with dashes at fixed places; an
  * email holds '@' and no ':'; a url holds "://" and so no IPv6 address or
- * boolean can match it). */
-
-static inline void classified_init(struct nv_classified *o) {
-  o->type = NV_PT_STRING;
-  o->has_num = 0;
-  o->is_int = 0;
-  o->zoned = 0;
-}
+ * boolean can match it; a null marker, nan or inf holds no digit). */
 
 /* An alpha-first value that nothing but string can match: not a boolean
- * word, not a uuid, and no ':' (url, IPv6) or '@' (email) anywhere. */
+ * word, null marker, nan or inf, not a uuid, and no ':' (url, IPv6) or '@'
+ * (email) anywhere. */
 static int plain_string(const char *s, size_t n) {
   if (!IS(s[0], C_ALPHA) || is_bool(s, n) || (n == 36 && is_uuid(s, n))) return 0;
+  char l = (char)(s[0] | 0x20); /* markers, nan and inf that start with a letter: n..., i... */
+  if ((l == 'n' || l == 'i') && n <= 8 && ((n <= 4 && is_null_marker(s, n)) || is_nonfinite(s, n)))
+    return 0;
   /* eight bytes at a time: a byte equal to ':' or '@' turns zero under
    * the xor, and (x - 0x01..) & ~x & 0x80.. flags a zero byte */
   const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);

@@ -32,7 +32,9 @@ enum nv_stat_kind {
   NV_STAT_NONE,   /* absent: nil */
   NV_STAT_INT,    /* imin/imax, iq[] */
   NV_STAT_NUM,    /* dmin/dmax, q[] */
-  NV_STAT_TEXT,   /* tmin/tmax (bytewise, truncated) */
+  NV_STAT_TEXT,   /* tmin/tmax (bytewise, truncated; or, in a decimal column holding
+                   * integers beyond int64, exact numerals: views that may point into
+                   * r's own cmin/cmax) */
   NV_STAT_CHRONO  /* cmin/cmax (ISO text) */
 };
 

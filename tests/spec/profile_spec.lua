@@ -233,3 +233,265 @@ describe("nv.profile", function()
     assert.error_matches(function() kept:result() end, "attempt to use a closed profile")
   end)
 end)
+
+-- ---- inferred types against DuckDB's CSV sniffer ----------------------------
+--
+-- Each column below is profiled here and, when DuckDB is available (see
+-- duckdb_dir), written as a one-column CSV that DuckDB's read_csv types with
+-- its sniffer (tests/fixtures/duckdb_sniff_types.mjs). `duck` records what
+-- DuckDB v1.5.6 answered; with DuckDB present the live answer is compared
+-- with the record first, and is the truth used. Without DuckDB the record
+-- is the truth. DuckDB types map to ours: BIGINT integer, DOUBLE decimal,
+-- BOOLEAN boolean, DATE date, TIMESTAMP [WITH TIME ZONE] timestamp, TIME
+-- time, VARCHAR string. Where we deliberately differ, `ours` holds our type
+-- and `why` the reason:
+--   * Y/N flags are booleans (DuckDB: only true/false, t/f, yes/no).
+--   * A leading '+' is a sign: "+3" is a number (DuckDB: VARCHAR), except
+--     before 7 to 15 digits: +14155552671 is a phone (a code, as 007).
+--   * NA, N/A, #N/A, null, None, nil, - and -- are null markers (what R,
+--     pandas and spreadsheets write for a missing value): they never count
+--     against the type and stay out of min/max/mean (DuckDB: VARCHAR unless
+--     nullstr says so). They are counted under type_counts.null.
+--   * Dash dates with a two-digit year (99-01-02, 12-31-20) stay strings:
+--     y-m-d, m-d-y and d-m-y all read them, and codes look the same
+--     (DuckDB: DATE). D.M.YY needs two-digit day and month (31.12.99) so
+--     that version numbers (3.10.12) stay strings (DuckDB: DATE).
+--   * Digits grouped by thousands separators are numbers: "1,492" is 1492
+--     (spreadsheet exports quote those >= 1000 and leave 991 plain). Only
+--     exact grouping (d{1,3}(,ddd)+[.d*]); 1,5 stays text (DuckDB: VARCHAR).
+--   * Dates with a time are timestamps whatever the date form, and a 12-hour
+--     clock may omit seconds (3/20/2014 3:51 PM; DuckDB: VARCHAR for both).
+--   * Text identifiers are refined: uuid, email, url, ip, json (DuckDB:
+--     VARCHAR).
+--   * An M/D vs D/M ambiguous column with no day above 12 reads as M/D
+--     (DuckDB picks D/M); both normalise min/max to ISO.
+--   * A leading zero makes a code in decimals too (00.5, 01.10 as in tariff
+--     codes; DuckDB: DOUBLE). Plain 0, 0.5, -0.5 are numbers.
+--   * Integers beyond int64 make a decimal column whose min/max are the
+--     exact numerals (DuckDB: DOUBLE, rounded to 1.8446744073709552e+19).
+--   * NaN and inf are decimals, as in DuckDB, but stay out of min/max/mean.
+local DUCK_VERSION = "v1.5.6"
+local function seq(n, f)
+  local t = {}
+  for i = 1, n do t[i] = f(i) end
+  return t
+end
+local one_decimal = seq(40, function(i) return tostring(i * 7) end)
+one_decimal[23] = "12.5"
+local zips = seq(30, function(i) return string.format("%05d", 10000 + i * 2357) end)
+zips[17] = "02134"
+local NOMM = "min/max not compared"
+local TYPE_CASES = {
+  { "int", { "1", "2", "3", "-4" }, duck = "BIGINT" },
+  { "int_zero", { "0", "1", "10" }, duck = "BIGINT" },
+  { "int_01", { "0", "1", "1", "0" }, duck = "BIGINT" },
+  { "int_yyyymmdd", { "20200102", "19991231" }, duck = "BIGINT" },
+  { "int_one_decimal", one_decimal, duck = "DOUBLE" },
+  { "dec", { "1.5", "-2.25", ".5" }, duck = "DOUBLE" },
+  { "dec_sci", { "1e5", "1.5E-3", "-2e10" }, duck = "DOUBLE" },
+  { "dec_nan", { "1.5", "NaN", "2" }, duck = "DOUBLE", minmax = "NaN stays out of max" },
+  { "dec_inf", { "1.5", "inf", "-inf", "Infinity" }, duck = "DOUBLE", minmax = "inf stays out of min/max" },
+  { "big", { "18446744073709551616", "1" }, duck = "DOUBLE", minmax = "exact, not rounded",
+    min = "1", max = "18446744073709551616" },
+  { "zip", zips, duck = "VARCHAR" },
+  { "code_007", { "007", "123" }, duck = "VARCHAR" },
+  { "code_decimal", { "-0.5", "-00.5" }, duck = "DOUBLE", ours = "string", why = "leading zero: a code" },
+  { "phone_dash", { "555-123-4567", "555-987-6543" }, duck = "VARCHAR" },
+  { "phone_paren", { "(555) 123-4567", "(555) 987-6543" }, duck = "VARCHAR" },
+  { "phone_intl", { "+44 20 7946 0958", "+1 555 123 4567" }, duck = "VARCHAR" },
+  { "phone_dot", { "555.123.4567", "555.987.6543" }, duck = "VARCHAR" },
+  { "phone_e164", { "+14155552671", "+442079460958" }, duck = "VARCHAR" },
+  { "percent", { "12%", "3.5%" }, duck = "VARCHAR" },
+  { "thousands", { "1,234", "12,345,678" }, duck = "VARCHAR", ours = "integer", why = "grouped digits",
+    min = 1234, max = 12345678 },
+  { "thousands_mixed", { "991", "1,492", "11" }, duck = "VARCHAR", ours = "integer", why = "grouped digits",
+    min = 11, max = 1492 },
+  { "decimal_comma", { "1,5", "2,25" }, duck = "VARCHAR" },
+  { "currency", { "$1.50", "$1,200.00" }, duck = "VARCHAR" },
+  { "bool_tf", { "true", "false" }, duck = "BOOLEAN" },
+  { "bool_TF", { "TRUE", "False" }, duck = "BOOLEAN" },
+  { "bool_t", { "t", "f" }, duck = "BOOLEAN" },
+  { "bool_yesno", { "yes", "no" }, duck = "BOOLEAN" },
+  { "bool_YN", { "Y", "N", "Y" }, duck = "VARCHAR", ours = "boolean", why = "Y/N flags" },
+  { "date_iso", { "2020-01-02", "1999-12-31" }, duck = "DATE" },
+  { "date_ymd_slash", { "2020/01/02", "1999/12/31" }, duck = "DATE" },
+  { "date_ymd_dots", { "2020.01.02", "1999.12.31" }, duck = "DATE" },
+  { "date_mdyyyy", { "1/2/1999", "12/31/2020" }, duck = "DATE" },
+  { "date_mdyy", { "1/2/99", "12/31/20", "3/4/05" }, duck = "DATE" },
+  { "date_dmyyyy", { "13/2/1999", "31/12/2020" }, duck = "DATE" },
+  { "date_ambiguous", { "1/2/1999", "3/4/2020" }, duck = "DATE", minmax = "ambiguous: M/D here",
+    min = "1999-01-02", max = "2020-03-04" },
+  { "date_dots", { "13.02.1999", "31.12.2020" }, duck = "DATE" },
+  { "date_dots_yy", { "13.02.99", "31.12.20" }, duck = "DATE" },
+  { "date_dots_short", { "13.2.99", "31.12.20" }, duck = "DATE", ours = "string", why = "D.M.YY needs DD.MM" },
+  { "date_mdy_dash", { "01-02-1999", "12-31-2020" }, duck = "DATE" },
+  { "date_dmy_dash", { "31-12-2020", "13-01-2020" }, duck = "DATE" },
+  { "date_iso_unpadded", { "2023-1-5", "2023-12-31" }, duck = "DATE" },
+  { "date_mdy_and_dmy", { "12/31/2020", "31/12/2020", "1/2/2020" }, duck = "VARCHAR" },
+  { "date_yy_first", { "99-01-02", "20-12-31" }, duck = "DATE", ours = "string", why = "dash + YY" },
+  { "date_pivot", { "1/1/68", "1/1/69" }, duck = "DATE" },
+  { "date_month_name", { "Jan 2, 2020", "Dec 31, 1999" }, duck = "VARCHAR" },
+  { "date_dmon", { "02-Jan-2020", "31-Dec-1999" }, duck = "VARCHAR" },
+  { "time", { "12:30", "23:59:59", "1:05:00.123" }, duck = "TIME" },
+  { "ts_utc", { "2020-01-02 03:04:05 UTC", "2020-01-02 03:04:06 UTC" }, duck = "TIMESTAMP" },
+  { "ts_t", { "2020-01-02T03:04:05", "2020-01-02T03:04:05.123" }, duck = "TIMESTAMP" },
+  { "ts_space", { "2020-01-02 03:04:05", "2020-01-02 03:04" }, duck = "TIMESTAMP" },
+  { "ts_zone", { "2020-01-02T03:04:05Z", "2020-01-02T03:04:05+02:00" }, duck = "TIMESTAMP WITH TIME ZONE" },
+  { "ts_ampm", { "1/2/2020 3:04:05 PM", "12/31/2020 11:00:00 AM" }, duck = "TIMESTAMP" },
+  { "ts_ampm_minutes", { "3/20/2014 3:51 PM", "3/20/2014 11:04 AM" }, duck = "VARCHAR", ours = "timestamp",
+    why = "12-hour clock without seconds", min = "2014-03-20T11:04:00", max = "2014-03-20T15:51:00" },
+  { "ts_dots", { "02.01.2020 15:04", "31.12.2020 09:00:00" }, duck = "VARCHAR", ours = "timestamp",
+    why = "D.M.Y with a time", min = "2020-01-02T15:04:00", max = "2020-12-31T09:00:00" },
+  { "neg_plus", { "-1", "-2.5", "+3" }, duck = "VARCHAR", ours = "decimal", why = "+ is a sign",
+    min = -2.5, max = 3 },
+  { "null_NA", { "1", "NA", "2" }, duck = "VARCHAR", ours = "integer", why = "null marker", min = 1, max = 2 },
+  { "null_N_A", { "1", "N/A", "2" }, duck = "VARCHAR", ours = "integer", why = "null marker", min = 1, max = 2 },
+  { "null_null", { "1", "null", "2" }, duck = "VARCHAR", ours = "integer", why = "null marker", min = 1, max = 2 },
+  { "null_dash", { "1", "-", "2" }, duck = "VARCHAR", ours = "integer", why = "null marker", min = 1, max = 2 },
+  { "words", { "alpha", "beta", "gamma" }, duck = "VARCHAR" },
+  { "mixed", { "1", "2", "abc" }, duck = "VARCHAR" },
+  { "versions", { "1.2.10", "1.2.3", "2.0.1" }, duck = "VARCHAR" },
+  { "uuid", { "123e4567-e89b-12d3-a456-426614174000", "AB5E4567-E89B-12D3-A456-426614174000" },
+    duck = "VARCHAR", ours = "uuid", why = "refined text" },
+  { "email", { "a@x.org", "b@y.net" }, duck = "VARCHAR", ours = "email", why = "refined text" },
+  { "url", { "https://example.com/x", "s3://bucket/key" }, duck = "VARCHAR", ours = "url", why = "refined text" },
+  { "ip", { "192.168.1.1", "10.0.0.255" }, duck = "VARCHAR", ours = "ip", why = "refined text" },
+  { "json", { '{"a": 1}', "[1, 2]" }, duck = "VARCHAR", ours = "json", why = "refined text" },
+}
+local DUCK_TO_OURS = { BIGINT = "integer", DOUBLE = "decimal", BOOLEAN = "boolean", DATE = "date",
+  TIMESTAMP = "timestamp", ["TIMESTAMP WITH TIME ZONE"] = "timestamp", TIME = "time", VARCHAR = "string" }
+
+local function duckdb_dir()
+  local d = os.getenv("NVLUA_DUCKDB_DIR") or ((os.getenv("HOME") or "/tmp") .. "/.cache/nvlua-duckdb")
+  local function present()
+    local f = io.open(d .. "/node_modules/@duckdb/node-api/package.json", "rb")
+    if f then f:close() end
+    return f ~= nil
+  end
+  if not os.execute("command -v node >/dev/null 2>&1") then return nil end
+  if present() then return d end
+  if os.getenv("NVLUA_TEST_DUCKDB") ~= "1" then return nil end
+  os.execute("mkdir -p '" .. d .. "' && cd '" .. d ..
+    "' && npm install --no-audit --no-fund --silent @duckdb/node-api >/dev/null 2>&1")
+  return present() and d or nil
+end
+
+describe("inferred types against DuckDB's sniffer", function()
+  local H = require "helper"
+  local live -- DuckDB's answers in this run, or nil
+  setup(function()
+    local ddir = duckdb_dir()
+    if not ddir then return end
+    local dir = H.tmpdir()
+    local cols = {}
+    for _, c in ipairs(TYPE_CASES) do cols[c[1]] = c[2] end
+    H.write(dir .. "/in.json", json.encode(cols))
+    assert(os.execute("NVLUA_DUCKDB_DIR=" .. H.q(ddir) .. " node " ..
+      H.q(H.root .. "/tests/fixtures/duckdb_sniff_types.mjs") .. " " .. H.q(dir .. "/in.json") ..
+      " " .. H.q(dir .. "/out.json")), "duckdb_sniff_types.mjs failed")
+    live = json.decode(H.read(dir .. "/out.json"))
+    H.rmdir(dir)
+  end)
+
+  it("keeps a Parquet UINT64 column's extremes beyond int64 exact", function()
+    local ddir = duckdb_dir()
+    if not ddir then
+      pending("DuckDB is not available (NVLUA_TEST_DUCKDB=1 installs it)")
+      return
+    end
+    local dir = H.tmpdir()
+    local path = dir .. "/u.parquet"
+    H.write(dir .. "/w.mjs", [[
+import { createRequire } from 'module';
+const require = createRequire(process.env.NVLUA_DUCKDB_DIR + '/node_modules/');
+const { DuckDBInstance } = require('@duckdb/node-api');
+const con = await (await DuckDBInstance.create(':memory:')).connect();
+await con.run(`copy (select * from (values (18446744073709551615::ubigint), (1::ubigint),
+  (9223372036854775808::ubigint)) t(u)) to '${process.argv[2]}' (format parquet)`);
+]])
+    assert(os.execute("NVLUA_DUCKDB_DIR=" .. H.q(ddir) .. " node " .. H.q(dir .. "/w.mjs") .. " " .. H.q(path)))
+    local pq = require "nv.parquet"
+    local r <close> = assert(pq.open(path))
+    local p = profile.new()
+    assert(r:profile_into(p))
+    H.rmdir(dir)
+    local c = p:result().columns[1]
+    assert.equal("decimal", c.inferred_type)
+    assert.equal("1", c.min)
+    assert.equal("18446744073709551615", c.max) -- 2^64 - 1, not 1.8446744073709552e+19
+  end)
+
+  local function ours(values)
+    local p = profile.new()
+    p:column("c")
+    for _, v in ipairs(values) do p:add_row({ v }) end
+    return p:result().columns[1]
+  end
+
+  -- ISO text of either side: T or space between date and time, UTC as Z / +00
+  local function iso(s) return (tostring(s):gsub("T", " "):gsub("Z$", ""):gsub("%+00$", "")) end
+
+  for _, case in ipairs(TYPE_CASES) do
+    local name, values = case[1], case[2]
+    it(name .. " is typed as DuckDB types it, or as documented", function()
+      local duck = { type = case.duck }
+      if live then
+        duck = live.columns[name]
+        assert.equal(case.duck, duck.type, name .. ": DuckDB " .. tostring(live.version) ..
+          " no longer answers as " .. DUCK_VERSION .. " did")
+      end
+      local col = ours(values)
+      local want = case.ours or DUCK_TO_OURS[duck.type]
+      assert.equal(want, col.inferred_type, name .. (case.why and (" (" .. case.why .. ")") or ""))
+      assert.equal(0, col.invalid_count, name)
+      if case.min ~= nil then
+        assert.equal(case.min, col.min, name .. " min")
+        assert.equal(case.max, col.max, name .. " max")
+      elseif live and not case.ours and not case.minmax and
+          (want == "integer" or want == "decimal") then
+        assert.equal(tonumber(duck.min), col.min, name .. " min")
+        assert.equal(tonumber(duck.max), col.max, name .. " max")
+      elseif live and not case.ours and not case.minmax and
+          (want == "date" or want == "timestamp" or want == "time") then
+        assert.equal(iso(duck.min), iso(col.min), name .. " min")
+        assert.equal(iso(duck.max), iso(col.max), name .. " max")
+      end
+    end)
+  end
+end)
+
+-- The shapes of real files whose columns were mistyped (538's m/d/yy poll
+-- dates and quoted "4,779,736" populations, R's NA, FIPS codes with a
+-- leading zero, unpadded ISO dates), end to end through nv.csv.
+describe("inferred types of real-file shapes, through nv.csv", function()
+  it("types each column as a person would", function()
+    local H = require "helper"
+    local csv = require "nv.csv"
+    local dir = H.tmpdir()
+    local path = dir .. "/shapes.csv"
+    H.write(path, table.concat({
+      "fips,state,pop,start,day,score,flag,when",
+      '01001,Alabama,"4,779,736",1/14/18,2014-10-1,NA,Y,3/20/2014 3:51 PM',
+      '02013,Alaska,"710,231",12/31/18,2015-6-9,2.5,,3/20/2014 11:04 AM',
+      '56045,Wyoming,563626,9/6/18,2014-12-31,7,Y,3/21/2014 12:00 AM',
+    }, "\n") .. "\n")
+    local r <close> = assert(csv.open(path))
+    local p = profile.new()
+    assert(r:profile_into(p))
+    H.rmdir(dir)
+    local c = by_name(p:result())
+    local want = {
+      fips = { "string", "01001", "56045" }, state = { "string", "Alabama", "Wyoming" },
+      pop = { "integer", 563626, 4779736 }, start = { "date", "2018-01-14", "2018-12-31" },
+      day = { "date", "2014-10-01", "2015-06-09" }, score = { "decimal", 2.5, 7 },
+      flag = { "boolean", "Y", "Y" }, when = { "timestamp", "2014-03-20T11:04:00", "2014-03-21T00:00:00" },
+    }
+    for name, w in pairs(want) do
+      assert.equal(w[1], c[name].inferred_type, name)
+      assert.equal(0, c[name].invalid_count, name)
+      assert.equal(w[2], c[name].min, name .. " min")
+      assert.equal(w[3], c[name].max, name .. " max")
+    end
+    assert.equal(1, c.score.type_counts.null)
+  end)
+end)

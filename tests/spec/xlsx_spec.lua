@@ -109,10 +109,13 @@ describe("wb:profile_sheet_into", function()
       table.sort(v)
       return v
     end)())
-    -- numbers, a formula's cached value, and the #N/A error as text
+    -- numbers, a formula's cached value, and the #N/A error as text: a
+    -- null marker, so the column is decimal over 10.5, 20 and 2.25
     assert.are.equal(0, c.amount.null_count)
-    assert.are.equal("string", c.amount.inferred_type)
-    assert.are.equal("#N/A", c.amount.min)
+    assert.are.equal("decimal", c.amount.inferred_type)
+    assert.are.equal(1, c.amount.type_counts.null)
+    assert.are.equal(2.25, c.amount.min)
+    assert.are.equal(20, c.amount.max)
     -- m/d/yyyy (14) and a custom "[Red]yyyy\-mm\-dd" are dates
     assert.are.equal("date", c.when.inferred_type)
     assert.are.equal("2024-01-01", c.when.min)

@@ -85,15 +85,16 @@ static void test_classify_each_type(void) {
   } cases[] = {
       {"true", "boolean"}, {"FALSE", "boolean"}, {"Yes", "boolean"}, {"n", "boolean"},
       {"T", "boolean"}, {"0", "integer"}, {"1", "integer"}, {"-42", "integer"},
-      {"+7", "integer"}, {"007", "integer"}, {"9223372036854775807", "integer"},
-      {"123456789012345678901234", "integer"}, {"1.5", "decimal"}, {".5", "decimal"},
+      {"+7", "integer"}, {"007", "string"}, {"9223372036854775807", "integer"},
+      {"123456789012345678901234", "decimal"}, {"1.5", "decimal"}, {".5", "decimal"},
       {"-0.25", "decimal"}, {"5.", "decimal"}, {"1e10", "decimal"}, {"-1.5E-3", "decimal"},
       {"2023-01-31", "date"}, {"2024-02-29", "date"}, {"2000-02-29", "date"},
       {"2023/12/31", "date"}, {"12/31/2023", "date"}, {"31/12/2023", "date"},
       {"1/5/2023", "date"}, {"31.12.2023", "date"}, {"2023-02-30", "string"},
       {"2023-02-29", "string"}, {"1900-02-29", "string"}, {"2023-04-31", "string"},
       {"2023-13-01", "string"}, {"13/13/2023", "string"}, {"02/30/2023", "string"},
-      {"31.04.2023", "string"}, {"2023-1-5", "string"},
+      {"31.04.2023", "string"}, {"2023-1-5", "date"}, {"2023-1-5T10:30", "timestamp"},
+      {"2023--5", "string"}, {"2023-123-5", "string"},
       {"2023-01-05T10:30:00Z", "timestamp"}, {"2023-01-05 10:30", "timestamp"},
       {"2023-01-05T10:30:00.123+02:00", "timestamp"}, {"2023-01-05T10:30:00-0500", "timestamp"},
       {"01/05/2023 10:30:15", "timestamp"}, {"01/05/2023 10:30", "timestamp"},
@@ -117,7 +118,31 @@ static void test_classify_each_type(void) {
       {"{\"a\": [1, 2.5e3, {\"b\": null}], \"c\": \"x\\u00e9\"}", "json"}, {"[]", "json"},
       {"[1, 2", "string"}, {"{\"a\" 1}", "string"}, {"{'a': 1}", "string"}, {"[01]", "string"},
       {"abc", "string"}, {"1.2.3.4.5", "string"}, {"12abc", "string"}, {"-", "string"},
-      {"nan", "string"}, {"inf", "string"}, {"0x1F", "string"}, {"1,000", "string"},
+      {"nan", "decimal"}, {"inf", "decimal"}, {"0x1F", "string"}, {"1,000", "integer"},
+      /* issue 11: codes, phones, m/d/yy, 12-hour clocks, > 64-bit integers, markers */
+      {"09001", "string"}, {"-007", "string"}, {"00.5", "string"}, {"0.5", "decimal"},
+      {"-0", "integer"}, {"0", "integer"}, {"555-123-4567", "string"},
+      {"(555) 123-4567", "string"}, {"+44 20 7946 0958", "string"}, {"555.123.4567", "string"},
+      {"5551234567", "integer"}, {"1/2/99", "date"}, {"12/31/20", "date"}, {"1/2/1999", "date"},
+      {"12-31-2020", "date"}, {"1-2-2020", "date"}, {"31.12.99", "date"}, {"13.2.99", "string"},
+      {"1.2.10", "string"}, {"12-31-20", "string"}, {"1/2/999", "string"}, {"1/2/19999", "string"},
+      {"1/2/2020 3:04:05 PM", "timestamp"}, {"12/31/2020 11:00:00 am", "timestamp"},
+      {"2020-01-02 12:00 AM", "timestamp"}, {"1/2/2020 13:04 PM", "string"},
+      {"1/2/2020 0:04 AM", "string"}, {"9223372036854775808", "decimal"},
+      {"-9223372036854775808", "integer"}, {"-9223372036854775809", "decimal"},
+      {"NaN", "decimal"}, {"-inf", "decimal"}, {"+Infinity", "decimal"}, {"nano", "string"},
+      {"NA", "string"}, {"n/a", "string"}, {"null", "string"}, {"-", "string"},
+      {"12%", "string"}, {"$1.50", "string"}, {"1e5", "decimal"}, {"20200102", "integer"},
+      {"2020-01-02 03:04:05 UTC", "timestamp"}, {"2020-01-02 03:04:05 +0000", "timestamp"},
+      {"2020-01-02T03:04:05gmt", "timestamp"}, {"2020-01-02 03:04:05 ", "timestamp"},
+      {"2020-01-02 03:04:05 X", "string"}, {"2020-01-02 03:04:05 UTC+1", "string"},
+      {"+14155552671", "string"}, {"+442079460958", "string"}, {"2020.01.02", "date"},
+      {"2020.1.2 10:30", "timestamp"}, {"2020.13.02", "string"},
+      /* thousands separators: exact grouping only */
+      {"12,345,678", "integer"}, {"-1,234", "integer"}, {"+1,234.50", "decimal"},
+      {"1,234.", "decimal"}, {"1,5", "string"}, {"12,34", "string"}, {"1,2345", "string"},
+      {"1234,567", "string"}, {"0,123", "string"}, {"1,234,", "string"}, {",123", "string"},
+      {"1,234.5.6", "string"}, {"1,234e5", "string"}, {"1,,234", "string"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *v[1] = {cases[i].value};
@@ -131,6 +156,245 @@ static void test_classify_each_type(void) {
     }
     nv_profiler_free(p);
   }
+}
+
+/* What the classifier extracts from one value: the instant of M/D/YY and
+ * 12-hour forms (seconds since 1970 from Python's datetime), the two
+ * readings of an ambiguous slash date, the leading-zero and > int64 flags. */
+static void test_classify_fields(void) {
+  static const struct {
+    const char *value;
+    int type, form;
+    long long t1, t2; /* seconds */
+  } dates[] = {
+      {"1/2/99", NV_PT_DATE, NV_DF_AMBIG, 915235200, 917827200},
+      {"01/02/1999", NV_PT_DATE, NV_DF_AMBIG, 915235200, 917827200},
+      {"1-2-1999", NV_PT_DATE, NV_DF_AMBIG, 915235200, 917827200},
+      {"12/31/68", NV_PT_DATE, NV_DF_MDY, 3124137600, 0}, /* %y: 00-68 -> 20xx */
+      {"1/13/69", NV_PT_DATE, NV_DF_MDY, -31536000 + 12 * 86400, 0}, /* 69-99 -> 19xx */
+      {"31.12.99", NV_PT_DATE, NV_DF_PLAIN, 946598400, 0},
+      {"31/12/99", NV_PT_DATE, NV_DF_DMY, 946598400, 0},
+      {"1/2/2020 3:04:05 PM", NV_PT_TIMESTAMP, NV_DF_AMBIG, 1577977445, 1580569445},
+      {"2020-01-02 12:30 AM", NV_PT_TIMESTAMP, NV_DF_PLAIN, 1577925000, 0},
+      {"2020-01-02 12:30:00PM", NV_PT_TIMESTAMP, NV_DF_PLAIN, 1577925000 + 12 * 3600, 0},
+  };
+  for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+    struct nv_classified k;
+    nv_classify(dates[i].value, strlen(dates[i].value), &k);
+    if (k.type != dates[i].type || k.form != dates[i].form || k.t1 != dates[i].t1 * 1000000 ||
+        (k.form == NV_DF_AMBIG && k.t2 != dates[i].t2 * 1000000)) {
+      fprintf(stderr, "%s:%d: \"%s\": type %s form %d t1 %lld t2 %lld\n", __FILE__, __LINE__,
+              dates[i].value, nv_pt_name(k.type), k.form, (long long)k.t1, (long long)k.t2);
+      check_failures++;
+    }
+  }
+  static const struct {
+    const char *value;
+    int type, code, big, has_num;
+  } nums[] = {
+      {"007", NV_PT_INTEGER, 1, 0, 1},      {"-09", NV_PT_INTEGER, 1, 0, 1},
+      {"00.5", NV_PT_DECIMAL, 1, 0, 1},     {"0.5", NV_PT_DECIMAL, 0, 0, 1},
+      {"0", NV_PT_INTEGER, 0, 0, 1},        {"-0", NV_PT_INTEGER, 0, 0, 1},
+      {"0e5", NV_PT_DECIMAL, 0, 0, 1},      {"10", NV_PT_INTEGER, 0, 0, 1},
+      {"+1234567", NV_PT_INTEGER, 1, 0, 1}, {"+123456", NV_PT_INTEGER, 0, 0, 1},
+      {"-1234567", NV_PT_INTEGER, 0, 0, 1}, {"+1234567.5", NV_PT_DECIMAL, 0, 0, 1},
+      {"+123456789012345", NV_PT_INTEGER, 1, 0, 1}, {"+1234567890123456", NV_PT_INTEGER, 0, 0, 1},
+      {"18446744073709551616", NV_PT_DECIMAL, 0, 1, 1},
+      {"-9223372036854775809", NV_PT_DECIMAL, 0, 1, 1},
+      {"NaN", NV_PT_DECIMAL, 0, 0, 0},      {"-Infinity", NV_PT_DECIMAL, 0, 0, 0},
+      {"N/A", NV_PT_NULL, 0, 0, 0},         {"#N/A", NV_PT_NULL, 0, 0, 0},
+      {"None", NV_PT_NULL, 0, 0, 0},        {"--", NV_PT_NULL, 0, 0, 0},
+      {"NAN!", NV_PT_STRING, 0, 0, 0},      {"nulls", NV_PT_STRING, 0, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+    struct nv_classified k;
+    nv_classify(nums[i].value, strlen(nums[i].value), &k);
+    int ok = k.type == nums[i].type && k.has_num == nums[i].has_num;
+    if (k.type == NV_PT_INTEGER || k.type == NV_PT_DECIMAL)
+      ok &= k.code == nums[i].code && k.big == nums[i].big;
+    if (!ok) {
+      fprintf(stderr, "%s:%d: \"%s\": type %s code %d big %d has_num %d\n", __FILE__, __LINE__,
+              nums[i].value, nv_pt_name(k.type), k.code, k.big, k.has_num);
+      check_failures++;
+    }
+  }
+}
+
+/* Issue 11's column cases: codes with leading zeros, integers beyond 64
+ * bits, two-digit-year dates, null markers, NaN. */
+static void test_issue11_columns(void) {
+  struct nv_column_result r;
+  /* ZIP codes: one leading zero among 99 others makes the column text */
+  char zb[100][8];
+  const char *zv[100];
+  for (int i = 0; i < 100; i++) {
+    snprintf(zb[i], sizeof zb[i], "%05d", i == 57 ? 2134 : 10000 + i * 731);
+    zv[i] = zb[i];
+  }
+  struct nv_profiler *p = column_of(zv, 100);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "string");
+  CHECK_EQ_U(r.invalid_count, 0);
+  CHECK(r.minmax_kind == NV_STAT_TEXT);
+  CHECK_TEXT(r.tmin, "02134");
+  nv_profiler_free(p);
+  /* the same after a merge: the half without the code learns of it */
+  p = column_of(zv, 50);
+  struct nv_profiler *z2 = column_of(zv + 50, 50);
+  CHECK(nv_profiler_merge(p, z2));
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "string");
+  nv_profiler_free(p);
+  nv_profiler_free(z2);
+  /* a 127-digit integer keeps exact extremes; a 128-digit one has none */
+  char longnum[2][140];
+  memset(longnum[0], '9', 127);
+  longnum[0][127] = '\0';
+  memset(longnum[1], '9', 128);
+  longnum[1][128] = '\0';
+  const char *lv[2] = {"1", longnum[0]};
+  p = column_of(lv, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK(r.minmax_kind == NV_STAT_TEXT);
+  CHECK_TEXT(r.tmax, longnum[0]);
+  nv_profiler_free(p);
+  lv[1] = longnum[1];
+  p = column_of(lv, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK(r.minmax_kind == NV_STAT_NONE);
+  nv_profiler_free(p);
+
+  /* integers beyond int64: decimal with exact extremes, merged or not */
+  static const struct {
+    const char *v[4];
+    const char *min, *max;
+  } bigs[] = {
+      {{"1", "18446744073709551616", "-5", "99999999999999999999999"}, "-5", "99999999999999999999999"},
+      {{"3", "-18446744073709551616", "+18446744073709551617", "2"}, "-18446744073709551616", "18446744073709551617"},
+      {{"1.5", "18446744073709551616", "2.25", " 7 "}, "1.5", "18446744073709551616"},
+      {{"-1e30", "-18446744073709551616", "12345678901234567890123456789012345678", "0"},
+       "-1e+30", "12345678901234567890123456789012345678"},
+  };
+  for (size_t i = 0; i < sizeof bigs / sizeof bigs[0]; i++) {
+    p = column_of(bigs[i].v, 4);
+    struct nv_profiler *h1 = column_of(bigs[i].v, 2), *h2 = column_of(bigs[i].v + 2, 2);
+    CHECK(nv_profiler_merge(h1, h2));
+    struct nv_profiler *ps[2] = {p, h1};
+    for (int k = 0; k < 2; k++) {
+      result_of(ps[k], 0, &r);
+      CHECK_STR(r.inferred_name, "decimal");
+      CHECK_EQ_U(r.valid_count, 4);
+      CHECK(r.minmax_kind == NV_STAT_TEXT);
+      CHECK_TEXT(r.tmin, bigs[i].min);
+      CHECK_TEXT(r.tmax, bigs[i].max);
+      CHECK(r.has_mean);
+    }
+    nv_profiler_free(p);
+    nv_profiler_free(h1);
+    nv_profiler_free(h2);
+  }
+
+  /* m/d/yy: ISO extremes; ambiguous columns read as MM/DD until a first
+   * field above 12 says DD/MM */
+  static const char *const mdy[] = {"1/2/99", "3/4/05", "12/31/20"};
+  p = column_of(mdy, 3);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "date");
+  CHECK_STR(r.cmin, "1999-01-02");
+  CHECK_STR(r.cmax, "2020-12-31");
+  nv_profiler_free(p);
+  static const char *const amb[] = {"1/2/99", "3/4/05"};
+  p = column_of(amb, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.cmin, "1999-01-02");
+  CHECK_STR(r.cmax, "2005-03-04");
+  nv_profiler_free(p);
+  static const char *const dmy[] = {"1/2/99", "3/4/05", "31/12/04"};
+  p = column_of(dmy, 3);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "date");
+  CHECK_STR(r.cmin, "1999-02-01");
+  CHECK_STR(r.cmax, "2005-04-03");
+  nv_profiler_free(p);
+
+  /* one column, one form: a D/M-only value in an M/D column is invalid
+   * and stays out of min/max; half and half is no date column at all */
+  static const char *const mixed[] = {"12/31/2020", "31/12/2020", "1/2/2020"};
+  p = column_of(mixed, 3);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "string");
+  nv_profiler_free(p);
+  char mb[41][12];
+  const char *mv[41];
+  for (int i = 0; i < 40; i++) {
+    snprintf(mb[i], sizeof mb[i], "%d/%d/2020", 1 + i % 12, 13 + i % 15);
+    mv[i] = mb[i];
+  }
+  mv[40] = "30/12/2020";
+  p = column_of(mv, 41);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "date");
+  CHECK_EQ_U(r.valid_count, 40);
+  CHECK_EQ_U(r.invalid_count, 1);
+  CHECK_STR(r.cmin, "2020-01-13");
+  CHECK_STR(r.cmax, "2020-12-24"); /* min/max of the 40 by Python's datetime */
+  nv_profiler_free(p);
+
+  /* null markers do not count against the type nor enter the statistics */
+  static const char *const na[] = {"1", "NA", "2", "null", "-", "4"};
+  p = column_of(na, 6);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "integer");
+  CHECK_EQ_U(r.valid_count, 6);
+  CHECK_EQ_U(r.type_counts[NV_PT_NULL], 3);
+  CHECK(r.minmax_kind == NV_STAT_INT && r.imin == 1 && r.imax == 4);
+  CHECK_NEAR(r.mean, 7.0 / 3.0, 1e-12);
+  nv_profiler_free(p);
+  static const char *const only_na[] = {"NA", "N/A"};
+  p = column_of(only_na, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "string");
+  nv_profiler_free(p);
+
+  /* times of day compare as times, not as text ("1:05" < "12:30") */
+  static const char *const tod[] = {"12:30", "23:59:59", "1:05:00.123", "9:00"};
+  p = column_of(tod, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "time");
+  CHECK(r.minmax_kind == NV_STAT_CHRONO);
+  CHECK_STR(r.cmin, "01:05:00.123");
+  CHECK_STR(r.cmax, "23:59:59");
+  nv_profiler_free(p);
+
+  /* a UTC suffix is a zone */
+  static const char *const utc[] = {"2020-01-02 03:04:05 UTC", "2020-01-02 01:00:00 +01:00"};
+  p = column_of(utc, 2);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "timestamp");
+  CHECK_STR(r.cmin, "2020-01-02T00:00:00Z");
+  CHECK_STR(r.cmax, "2020-01-02T03:04:05Z");
+  nv_profiler_free(p);
+
+  /* spreadsheet exports: "1,492" quoted beside a plain 991 */
+  static const char *const grouped[] = {"991", "1,492", "11", "-12,345,678.5"};
+  p = column_of(grouped, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK_EQ_U(r.invalid_count, 0);
+  CHECK(r.minmax_kind == NV_STAT_NUM && r.dmin == -12345678.5 && r.dmax == 1492.0);
+  nv_profiler_free(p);
+
+  /* NaN and inf are decimals without a number */
+  static const char *const nan[] = {"1.5", "NaN", "2.5", "-inf"};
+  p = column_of(nan, 4);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "decimal");
+  CHECK_EQ_U(r.valid_count, 4);
+  CHECK(r.minmax_kind == NV_STAT_NUM && r.dmin == 1.5 && r.dmax == 2.5);
+  CHECK_NEAR(r.mean, 2.0, 1e-12);
+  nv_profiler_free(p);
 }
 
 /* ---- counts ------------------------------------------------------------- */
@@ -235,37 +499,48 @@ static void test_inference_thresholds(void) {
     snprintf(buf[i], sizeof buf[i], "%d", i * 3);
     v[i] = buf[i];
   }
+  /* "n/a" is a null marker: valid, and outside the 95% (96 of 99 typed) */
   v[10] = "n/a";
   v[20] = "unknown";
-  v[30] = "1.5";
+  v[30] = "x1";
   v[40] = "?";
-  struct nv_profiler *p = column_of(v, 100); /* 96 integers, 1 decimal, 3 strings */
+  struct nv_profiler *p = column_of(v, 100); /* 96 integers, 1 marker, 3 strings */
   struct nv_column_result r;
   result_of(p, 0, &r);
   CHECK_STR(r.inferred_name, "integer");
-  CHECK_NEAR(r.type_confidence, 0.96, 1e-12);
-  CHECK_EQ_U(r.valid_count, 96);
-  CHECK_EQ_U(r.invalid_count, 4);
+  CHECK_NEAR(r.type_confidence, 0.97, 1e-12);
+  CHECK_EQ_U(r.valid_count, 97);
+  CHECK_EQ_U(r.invalid_count, 3);
   CHECK_EQ_U(r.type_counts[NV_PT_INTEGER], 96);
-  CHECK_EQ_U(r.type_counts[NV_PT_DECIMAL], 1);
+  CHECK_EQ_U(r.type_counts[NV_PT_NULL], 1);
   CHECK_EQ_U(r.type_counts[NV_PT_STRING], 3);
   CHECK(r.ninvalid == 3);
-  CHECK_TEXT(r.invalid[0], "n/a"); /* first three offenders, in order */
-  CHECK_TEXT(r.invalid[1], "unknown");
-  CHECK_TEXT(r.invalid[2], "1.5");
+  CHECK_TEXT(r.invalid[0], "unknown"); /* first three offenders, in order */
+  CHECK_TEXT(r.invalid[1], "x1");
+  CHECK_TEXT(r.invalid[2], "?");
   CHECK(r.minmax_kind == NV_STAT_INT && r.imin == 0 && r.imax == 99 * 3);
   nv_profiler_free(p);
 
-  v[50] = "x";
-  v[60] = "y"; /* 94 integers: below 95% -> decimal covers 95 */
-  p = column_of(v, 100);
+  /* One decimal widens the column (it used to stay integer with "1.5"
+   * invalid): decimal, every number valid and in the statistics. */
+  v[30] = "1.5";
+  p = column_of(v, 100); /* 96 integers, 1 decimal, 1 marker, 2 strings */
   result_of(p, 0, &r);
   CHECK_STR(r.inferred_name, "decimal");
-  CHECK_EQ_U(r.valid_count, 95);
+  CHECK_EQ_U(r.valid_count, 98);
+  CHECK_EQ_U(r.invalid_count, 2);
   CHECK(r.minmax_kind == NV_STAT_NUM && r.dmin == 0.0 && r.dmax == 297.0);
+  {
+    double sum = 1.5;
+    for (int i = 0; i < 100; i++)
+      if (i != 10 && i != 20 && i != 30 && i != 40) sum += i * 3;
+    CHECK_NEAR(r.mean, sum / 97.0, 1e-12);
+  }
   nv_profiler_free(p);
 
-  v[70] = "z"; /* 94 numbers of 100 -> string */
+  v[50] = "x";
+  v[60] = "y";
+  v[70] = "z"; /* 94 numbers of 99 typed values -> string */
   p = column_of(v, 100);
   result_of(p, 0, &r);
   CHECK_STR(r.inferred_name, "string");
@@ -275,6 +550,20 @@ static void test_inference_thresholds(void) {
   CHECK(r.minmax_kind == NV_STAT_TEXT && !r.has_mean && r.quantile_kind == NV_STAT_NONE);
   CHECK_TEXT(r.tmin, "0");
   CHECK_TEXT(r.tmax, "z");
+  nv_profiler_free(p);
+
+  /* a date column with one timestamp is a timestamp column */
+  static const char *const dts[] = {"2023-03-01", "2023-03-02", "2023-03-03", "2023-03-04",
+                                    "2023-03-05", "2023-03-06", "2023-03-07", "2023-03-08",
+                                    "2023-03-09", "2023-03-10", "2023-03-11", "2023-03-12",
+                                    "2023-03-13", "2023-03-14", "2023-03-15", "2023-03-16",
+                                    "2023-03-17", "2023-03-18", "2023-03-19", "2023-03-20",
+                                    "2023-03-21T06:00:00"};
+  p = column_of(dts, 21);
+  result_of(p, 0, &r);
+  CHECK_STR(r.inferred_name, "timestamp");
+  CHECK_EQ_U(r.invalid_count, 0);
+  CHECK_STR(r.cmax, "2023-03-21T06:00:00");
   nv_profiler_free(p);
 
   /* dates mixed with timestamps are timestamps; extremes in UTC */
@@ -675,6 +964,9 @@ static void test_merge_equals_one_pass(void) {
 
 static int same_class(const struct nv_classified *a, const struct nv_classified *b) {
   if (a->type != b->type || a->has_num != b->has_num || a->is_int != b->is_int) return 0;
+  if ((a->type == NV_PT_INTEGER || a->type == NV_PT_DECIMAL) &&
+      (a->code != b->code || a->big != b->big))
+    return 0;
   if (a->is_int && a->ival != b->ival) return 0;
   if (a->has_num && memcmp(&a->dval, &b->dval, sizeof a->dval) != 0) return 0;
   if (a->type == NV_PT_DATE || a->type == NV_PT_TIMESTAMP) {
@@ -694,7 +986,11 @@ static size_t random_value(char *buf, size_t cap) {
       "12/31/2023", "5/6/2023 10:30", "31.12.2023", "10:30:15.5", "-12.5e-3", "4487.76",
       "98.4487", "9223372036854775808", "+42", ".5", "true", "No", "kilo india",
       "https://ex.com/a", "::ffff:1.2.3.4", "192.168.0.1", "[1,{\"a\":2}]", "fe80::1",
-      "2024-13-01", "2023-02-29T10:00:00Z", "1e400", "0.1234567890123456789"};
+      "2024-13-01", "2023-02-29T10:00:00Z", "1e400", "0.1234567890123456789", "09001", "-007",
+      "00.5", "1/2/99", "12-31-2020", "31.12.99", "1/2/2020 3:04:05 PM", "12:00 am", "NaN",
+      "-inf", "Infinity", "N/A", "null", "None", "-", "#N/A", "18446744073709551616",
+      "555-123-4567", "+44 20 7946 0958", "2023-1-5", "2020-01-02 03:04:05 UTC",
+      "1/2/2020 12:00 AM", "30/12/2020", "23:59", "1,492", "-12,345.5", "+14155552671"};
   size_t n;
   if (rnd() % 4 == 0) {
     n = 1 + rnd() % 40;
@@ -1021,6 +1317,8 @@ static void test_moments_batched(void) {
 
 int main(void) {
   test_classify_each_type();
+  test_classify_fields();
+  test_issue11_columns();
   test_counts_and_batch();
   test_inference_thresholds();
   test_numeric_small_exact();
