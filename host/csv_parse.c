@@ -1000,6 +1000,7 @@ struct score {
   size_t nrec, mode, freq, quoted, bad;
   size_t spans; /* line breaks inside quotes */
   size_t lead[SNIFF_LEAD]; /* field counts of the first records */
+  size_t lead_ne[SNIFF_LEAD]; /* their non-empty fields */
   char le[3];
 };
 
@@ -1009,8 +1010,8 @@ struct score {
 static void score_dialect(const char *s, size_t n, int complete, char d, char q, char e,
                           char comment, struct score *sc) {
   size_t counts[SNIFF_RECORDS];
-  size_t nrec = 0, nf = 1, i = 0;
-  int st = 0, any = 0;
+  size_t nrec = 0, nf = 1, i = 0, ne = 0; /* ne: non-empty fields of the record so far */
+  int st = 0, any = 0, filled = 0;        /* filled: the current field holds something */
   memset(sc, 0, sizeof *sc);
   while (i < n && nrec < SNIFF_RECORDS) {
     char c = s[i];
@@ -1023,7 +1024,7 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
         if (q && c == q) {
           st = 2;
           sc->quoted++;
-          any = 1;
+          any = filled = 1;
           break;
         }
         st = 1;
@@ -1031,6 +1032,8 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
       case 1:
         if (c == d) {
           nf++;
+          ne += (size_t)filled;
+          filled = 0;
           st = 0;
           any = 1;
         } else if (c == '\n' || c == '\r') {
@@ -1040,12 +1043,17 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
             if (crlf) sc->le[1] = '\n';
           }
           if (crlf) i++;
-          if (any || nf > 1) counts[nrec++] = nf;
+          ne += (size_t)filled;
+          if (any || nf > 1) {
+            if (nrec < SNIFF_LEAD) sc->lead_ne[nrec] = ne;
+            counts[nrec++] = nf;
+          }
           nf = 1;
-          any = 0;
+          ne = 0;
+          any = filled = 0;
           st = 0;
         } else {
-          any = 1;
+          any = filled = 1;
         }
         break;
       case 2:
@@ -1069,6 +1077,7 @@ static void score_dialect(const char *s, size_t n, int complete, char d, char q,
   }
   if ((any || nf > 1) && nrec < SNIFF_RECORDS && (complete || nrec == 0 || i < n)) {
     if (complete && st == 2) sc->bad++;
+    if (nrec < SNIFF_LEAD) sc->lead_ne[nrec] = ne + (size_t)filled;
     counts[nrec++] = nf;
   }
   sc->nrec = nrec;
@@ -1208,6 +1217,17 @@ static int detect_header(const struct nv_text_batch *b) {
     }
     return 1;
   }
+  /* The whole first row again further down, every field a non-empty name:
+   * the header of stacked tables or concatenated exports repeating. */
+  int named = C >= 2;
+  for (size_t c = 0; c < C && named; c++) named = b->values[c * R] && b->lengths[c * R] > 0;
+  for (size_t r = 1; r < R && named; r++) {
+    size_t c = 0;
+    while (c < C && b->values[c * R + r] &&
+           same(b->values[c * R], b->lengths[c * R], b->values[c * R + r], b->lengths[c * R + r]))
+      c++;
+    if (c == C) return 1;
+  }
   long votes = 0;
   int all_new = 1; /* every first-row field non-empty, distinct, never repeated below */
   for (size_t c = 0; c < C && all_new; c++) {
@@ -1281,6 +1301,12 @@ static char first_byte(const char *s, size_t n) {
 static unsigned preamble(const struct score *sc) {
   if (sc->mode < 2 || sc->nrec < 3) return 0;
   size_t lim = sc->nrec < SNIFF_LEAD ? sc->nrec : SNIFF_LEAD, k = 0;
+  /* A title padded with delimiters ("Raiders at Jets 9/7/14,,"): one
+   * non-empty field of three or more, over a record that names (nearly)
+   * every column — a header has more than one name. */
+  if (sc->mode >= 3 && lim >= 3 && sc->lead[0] == sc->mode && sc->lead_ne[0] == 1 &&
+      sc->lead[1] == sc->mode && sc->lead_ne[1] + 1 >= sc->mode)
+    return 1;
   while (k < lim && sc->lead[k] < sc->mode) k++;
   if (k == 0 || k >= lim || sc->nrec - k < 2) return 0;
   if (k == 1 && sc->lead[0] + 1 == sc->mode) return 0;

@@ -492,6 +492,12 @@ static const struct pre_case pre_cases[] = {
     {"a,b\nr1,1,2\nr2,3,4\nr3,5,6\n", ',', 0, 0, "a,b", "[r1][1]\n[r2][3]\n[r3][5]\n", 0},
     {"# exported\nReport title\nx,y,z\n1,2,3\n4,5,6\n7,8,9\n", ',', '#', 1, "x,y,z",
      "[1][2][3]\n[4][5][6]\n[7][8][9]\n", 2},
+    /* a title padded with delimiters over a header of names; the header
+     * repeats further down (stacked tables), which proves it a header */
+    {"Raiders at Jets 9/7/14,,\nSTATE,% Sales,% Sold\nNY,47%,45%\nNJ,28%,31%\n,,\n"
+     "Bills at Jets 9/14/14,,\nSTATE,% Sales,% Sold\nNY,50%,44%\n", ',', 0, 1, "STATE,% Sales,% Sold",
+     "[NY][47%][45%]\n[NJ][28%][31%]\n[][][]\n[Bills at Jets 9/14/14][][]\n[STATE][% Sales][% Sold]\n"
+     "[NY][50%][44%]\n", 1},
 };
 
 static void test_sniff_preamble(void) {
