@@ -58,6 +58,11 @@ usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DI
   --max-jobs    jobs running at once (default: the number of CPUs) config server_max_jobs
   --max-body    request body limit in bytes (default 1048576)    config server_max_body
   --grace       seconds running jobs get to finish on shutdown (default 30) config server_grace
+  --header-timeout  seconds a client has to send its request headers (default 10; the body
+                gets 6 times as long; idle connections close after 30 s)  config server_header_timeout
+  --max-connections  open connections at most (default 256)     config server_max_connections
+  --per-ip-connections  connections one client address may hold (default 32)
+                                                                 config server_per_ip_connections
 Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>, POST /jobs/<id>/cancel.
 SIGTERM/SIGINT: no new jobs, running ones finish (up to --grace seconds), exit 0.
 With NVLUA_SERVER_TOKEN set, all but /health need `Authorization: Bearer <token>`.
@@ -115,6 +120,8 @@ local flags = {
   ["--port"] = "port", ["--bind"] = "bind", ["--port-file"] = "port_file",
   ["--dir"] = "dir", ["--max-jobs"] = "max_jobs", ["--max-body"] = "max_body",
   ["--config"] = "config", ["--grace"] = "grace",
+  ["--header-timeout"] = "header_timeout", ["--max-connections"] = "max_connections",
+  ["--per-ip-connections"] = "per_ip_connections",
 }
 
 --- Parses `serve` arguments; returns opts or nil, message.
@@ -136,7 +143,8 @@ function M.parse_args(args)
     opts[key] = value
     i = i + 1
   end
-  for _, k in ipairs({ "port", "max_jobs", "max_body", "grace" }) do
+  for _, k in ipairs({ "port", "max_jobs", "max_body", "grace", "header_timeout", "max_connections",
+                       "per_ip_connections" }) do
     if opts[k] ~= nil then
       local n = math.tointeger(tonumber(opts[k]))
       if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
@@ -161,6 +169,9 @@ local function settings(opts)
     max_body = opts.max_body or math.tointeger(cfg.server_max_body) or 1048576,
     port_file = opts.port_file,
     grace = opts.grace or math.tointeger(cfg.server_grace) or 30,
+    header_timeout = opts.header_timeout or math.tointeger(cfg.server_header_timeout) or 10,
+    max_connections = opts.max_connections or math.tointeger(cfg.server_max_connections) or 256,
+    per_ip_connections = opts.per_ip_connections or math.tointeger(cfg.server_per_ip_connections) or 32,
   }
   if s.max_jobs < 1 then s.max_jobs = 1 end
   if s.bind == "localhost" then s.bind = "127.0.0.1" end
@@ -504,7 +515,10 @@ end
 --- Serves forever (until the socket fails). Returns an exit code.
 function Server:serve()
   local s = self.settings
-  local srv, lerr = httpd.listen({ bind = s.bind, port = s.port, max_body = s.max_body })
+  local srv, lerr = httpd.listen({ bind = s.bind, port = s.port, max_body = s.max_body,
+    header_timeout = math.max(1, s.header_timeout), body_timeout = math.max(1, 6 * s.header_timeout),
+    max_connections = math.max(1, s.max_connections),
+    per_ip_connections = math.max(1, math.min(s.per_ip_connections, s.max_connections)) })
   if not srv then
     stderr("%s", lerr)
     return M.EXIT_FAILED

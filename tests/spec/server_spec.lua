@@ -609,6 +609,51 @@ describe("nvlua serve", function()
     H.rmdir(s.dir)
   end)
 
+  describe("under slow and many clients", function()
+    -- tests/servers/slow_clients.py: real sockets from other loopback
+    -- addresses than the probe's (127.0.0.1), /health timed from outside
+    local function load(s, slow, burst, secs)
+      local p = io.popen(string.format("python3 %s %d %d %d %d",
+        H.q(H.root .. "/tests/servers/slow_clients.py"), s.port, slow, burst, secs))
+      local out = p:read("a")
+      p:close()
+      return assert(json.decode(out), out)
+    end
+
+    -- count of probes that got no 200 within 1 s, among probes[from..]
+    local function slow_probes(probes, from)
+      local bad = 0
+      for i = from, #probes do
+        local t = probes[i]
+        if t == json.null or t == nil or t > 1 then bad = bad + 1 end
+      end
+      return bad
+    end
+
+    it("64 clients trickling headers hold no slot past --header-timeout; /health answers within 1 s", function()
+      local s = start(nil, { "--header-timeout", "2" })
+      local r = load(s, 64, 0, 6)
+      local err = s.stop()
+      assert.equal(64, r.slow_opened)
+      assert.equal(0, slow_probes(r.during, 1), json.encode(r.during))
+      assert.equal(64, r.slow_cut, json.encode(r)) -- each one ended by the server, none left open
+      assert.equal(0, slow_probes(r.after, 1), json.encode(r.after))
+      no_sanitizer_report(err)
+    end)
+
+    it("300 slow clients and 400 idle connections: /health answers within 1 s after the first 2 s", function()
+      local s = start()
+      local r = load(s, 300, 400, 8)
+      local err = s.stop()
+      assert.truthy(#r.during >= 20, json.encode(r.during))
+      -- probes are 0.25 s apart: from the 9th on, past the first 2 s
+      assert.equal(0, slow_probes(r.during, 9), json.encode(r.during))
+      assert.equal(r.slow_opened, r.slow_cut, json.encode(r))
+      assert.equal(0, slow_probes(r.after, 1), json.encode(r.after)) -- no stall once they close
+      no_sanitizer_report(err)
+    end)
+  end)
+
   describe("with NVLUA_SERVER_TOKEN", function()
     local good = { Authorization = "Bearer " .. TOKEN }
 
