@@ -109,6 +109,33 @@ local function read_file(path)
   return s
 end
 
+-- ---------------------------------------------------------------- process identity
+
+-- A process's identity: "<start time in clock ticks since boot>@<boot id>",
+-- and its state letter; nil once it is gone (or a zombie). A pid that was
+-- reused by another process has another start time.
+function M.identity(pid)
+  local stat = read_file("/proc/" .. math.tointeger(pid) .. "/stat")
+  if not stat then return nil end
+  local rest = stat:match("^.*%)%s+(.*)$")
+  if not rest then return nil end
+  local fields = {}
+  for f in rest:gmatch("%S+") do fields[#fields + 1] = f end
+  local state, start = fields[1], fields[20]
+  if not start or state == "Z" or state == "X" then return nil end
+  local boot = (read_file("/proc/sys/kernel/random/boot_id") or "?"):match("^%s*(.-)%s*$")
+  return start .. "@" .. boot, state
+end
+
+-- the argument vector of a live process (from /proc/PID/cmdline)
+local function cmdline(pid)
+  local text = read_file("/proc/" .. math.tointeger(pid) .. "/cmdline")
+  if not text then return nil end
+  local argv = {}
+  for a in text:gmatch("([^%z]*)%z") do argv[#argv + 1] = a end
+  return argv
+end
+
 --- True when addr is a loopback address (127.0.0.0/8 or ::1).
 function M.is_loopback(addr)
   return addr == "::1" or addr:match("^127%.%d+%.%d+%.%d+$") ~= nil
@@ -226,7 +253,12 @@ function Server:start(j)
     return
   end
   j.pid, j.status, j.command = pid, "running", table.concat(argv, " ", 2)
+  j.identity = M.identity(pid)
   self.running = self.running + 1
+  -- what a restarted server needs to find this child again (see adopt)
+  local ok, werr = write_file(d .. "/pid", json.encode({ pid = pid, identity = j.identity or json.null,
+    started_at = j.started_at, command = j.command }) .. "\n")
+  if not ok then logf("WARNING", "job %s: cannot write its pid file: %s", j.id, tostring(werr)) end
   logf("INFO", "job %s (%s) started: pid %d", j.id, j.job_type, pid)
   self:save_status(j)
 end
@@ -252,8 +284,11 @@ function Server:finish(j, how, code)
   if type(result) == "table" then j.result = result end
   local rok, rerr = sys.remove_tree(d .. "/tmp")
   if not rok then logf("WARNING", "job %s: %s", j.id, tostring(rerr)) end
+  os.remove(d .. "/pid")
   local own_error = j.result and j.result.error
-  if how == "exited" and code == 0 and j.result then
+  -- "orphan": a child of a previous server, its exit status unknown: its
+  -- result document says how it ended (a job prints it last, success or not)
+  if (how == "exited" and code == 0 and j.result) or (how == "orphan" and j.result and j.result.success == true) then
     j.status = "completed" -- even when a cancel came too late to stop it
   elseif j.cancel_reason and (how ~= "exited" or not own_error or tostring(own_error):match("^cancelled")) then
     j.status, j.error = "cancelled", j.cancel_reason -- stopped by the cancel, not by its own failure
@@ -261,6 +296,8 @@ function Server:finish(j, how, code)
     j.status = "failed"
     j.error = (j.result and j.result.error)
       or (how == "signaled" and string.format("the job was killed by signal %d", code))
+      or (how == "orphan" and ("the job ended while no server watched it and left no result"
+          .. ((last_line(read_file(d .. "/stderr.log")) or ""):gsub("^(.)", ": %1"))))
       or last_line(read_file(d .. "/stderr.log"))
       or string.format("the job exited with status %s", tostring(code))
     j.error = log.mask(tostring(j.error))
@@ -275,13 +312,25 @@ end
 -- stops at its next file or table; one blocked in I/O cannot)
 M.KILL_AFTER = 5
 
+--- Sends signal sig to a running job's process; an adopted one only while
+-- its identity still matches (its pid may have been reused).
+function Server:signal(j, sig)
+  if j.adopted and M.identity(j.pid) ~= j.identity then return nil, "the job's process has ended" end
+  return proc.kill(j.pid, sig)
+end
+
 --- Reaps finished jobs, kills cancelled ones that outlived SIGTERM, and
 -- starts queued ones.
 function Server:tick()
   for _, id in ipairs(self.order) do
     local j = self.jobs[id]
     if j.status == "running" and j.pid then
-      local how, code = proc.poll(j.pid)
+      local how, code
+      if j.adopted then -- not our child: no waitpid, its identity tells whether it lives
+        how = M.identity(j.pid) == j.identity and "running" or "orphan"
+      else
+        how, code = proc.poll(j.pid)
+      end
       if how == nil then
         self:finish(j, "lost", code)
       elseif how ~= "running" then
@@ -289,7 +338,7 @@ function Server:tick()
       elseif j.cancel_at and not j.killed and sys.monotonic() - j.cancel_at >= M.KILL_AFTER then
         j.killed = true
         logf("WARNING", "job %s did not stop %ds after SIGTERM: SIGKILL", j.id, M.KILL_AFTER)
-        proc.kill(j.pid, "KILL")
+        self:signal(j, "KILL")
       end
     end
   end
@@ -407,7 +456,7 @@ function Server:cancel(j, reason)
   if j.status ~= "running" or not j.pid then return false end
   if not j.cancel_reason then
     j.cancel_reason, j.cancel_at = reason, sys.monotonic()
-    local ok, kerr = proc.kill(j.pid, "TERM")
+    local ok, kerr = self:signal(j, "TERM")
     if not ok then logf("WARNING", "cannot signal job %s: %s", j.id, tostring(kerr)) end
     logf("INFO", "job %s: cancelling (SIGTERM sent to pid %d)", j.id, j.pid)
   end
@@ -476,8 +525,40 @@ function Server:handle(req)
   return err(404, "not found: " .. path)
 end
 
---- Loads the jobs a previous server left in the directory (read-only;
--- unfinished ones are marked failed).
+--- A job a previous server left "running": adopted when its process still
+-- lives and is that job (same pid, start time and boot, and the command
+-- line of `nvlua --sandbox run <job_type>`); otherwise finished from what
+-- it left (its result document) — never marked failed while it runs on.
+function Server:adopt(j)
+  local d = self:job_dir(j.id)
+  local rec = json.decode(read_file(d .. "/pid") or "")
+  if type(rec) ~= "table" or not math.tointeger(rec.pid) then
+    j.status, j.error = "failed", "interrupted: the server stopped before the job finished"
+    j.finished_at = sys.now()
+    write_file(d .. "/error", j.error .. "\n")
+    self:save_status(j)
+    return
+  end
+  local pid = math.tointeger(rec.pid)
+  j.started_at = type(rec.started_at) == "number" and rec.started_at or nil
+  j.command = type(rec.command) == "string" and rec.command or nil
+  j.t0 = sys.monotonic() - (j.started_at and math.max(0, sys.now() - j.started_at) or 0)
+  local argv = cmdline(pid) or {}
+  local ours = rec.identity ~= json.null and M.identity(pid) == rec.identity
+    and argv[2] == "--sandbox" and argv[3] == "run" and argv[4] == j.job_type
+  self.running = self.running + 1 -- finish() counts it down
+  if ours then
+    j.pid, j.identity, j.adopted = pid, rec.identity, true
+    logf("INFO", "job %s (pid %d) still runs: adopted", j.id, pid)
+  else
+    logf("INFO", "job %s ended while no server watched it", j.id)
+    self:finish(j, "orphan")
+  end
+end
+
+--- Loads the jobs a previous server left in the directory: finished ones
+-- as they were, running ones adopted or finished (adopt), queued ones
+-- cancelled (as a graceful stop does).
 function Server:load_previous()
   local names = sys.listdir(self.dir) or {}
   table.sort(names)
@@ -499,8 +580,12 @@ function Server:load_previous()
         if status ~= "completed" then
           j.error = saved or (j.result and j.result.error) or last_line(read_file(d .. "/stderr.log"))
         end
+      elseif status == "running" then
+        self:adopt(j)
       else
-        j.status, j.error = "failed", "interrupted: the server stopped before the job finished"
+        j.status, j.error = "cancelled", "cancelled: the server stopped before the job started"
+        j.finished_at = sys.now()
+        write_file(d .. "/error", j.error .. "\n")
         self:save_status(j)
       end
       self.jobs[id] = j
@@ -580,7 +665,7 @@ function Server:shutdown(sig)
         local j = self.jobs[id]
         if j.status == "running" and j.pid then
           logf("WARNING", "job %s did not stop after SIGTERM: SIGKILL", j.id)
-          proc.kill(j.pid, "KILL")
+          self:signal(j, "KILL")
         end
       end
     end

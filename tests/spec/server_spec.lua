@@ -609,6 +609,109 @@ describe("nvlua serve", function()
     H.rmdir(s.dir)
   end)
 
+  describe("after kill -9 of the server", function()
+    -- a job held by a FIFO source (b) that then completes: source a is
+    -- profiled, b fails (a FIFO cannot seek), fail_on = never makes it a success
+    local function held_job(s, name)
+      local src = dir .. "/" .. name
+      assert.is_true(os.execute("mkdir -p " .. H.q(src .. "/a") .. " && mkfifo " .. H.q(src .. "/b.csv")))
+      H.write(src .. "/a/a.csv", "id\n1\n")
+      local st, t = create(s, { job_type = "metadata_extraction", workflow_id = "wf_" .. name, workers = 1,
+                                fail_on = "never",
+                                sources = { { source_id = "a", data_source_path = src .. "/a" },
+                                            { source_id = "b", data_source_path = src .. "/b.csv" } } })
+      assert.equal(202, st, json.encode(t))
+      await_status(s, t.job_id, "running")
+      await_log(s, t.job_id, "b%.csv: 1 files")
+      return t.job_id, src .. "/b.csv"
+    end
+
+    local function job_pid(s, id)
+      local rec = json.decode(H.read(s.dir .. "/jobs/" .. id .. "/pid") or "")
+      return assert(rec and math.tointeger(rec.pid), "no pid file")
+    end
+
+    local function kill9(s)
+      proc.kill(s.pid, "KILL")
+      assert.same({ "signaled", 9 }, { wait_for(s.pid, 10) })
+    end
+
+    it("a restarted server adopts a job that still runs and records how it really ended", function()
+      local a = start()
+      local id, fifo = held_job(a, "adopt")
+      local pid = job_pid(a, id)
+      kill9(a)
+      assert.is_true(os.execute("kill -0 " .. pid)) -- the orphan runs on
+      local b = start(nil, nil, a.dir .. "/jobs")
+      local _, j = call(b, "GET", "/jobs/" .. id)
+      assert.equal("running", j.status, json.encode(j)) -- not "failed" while it runs
+      local feeder = release(fifo)
+      j = await(b, id)
+      proc.kill(feeder, "KILL")
+      proc.wait(feeder)
+      assert.equal("completed", j.status, json.encode(j))
+      assert.is_true(j.success)
+      assert.is_true(j.result_data.success)
+      assert.equal("completed\n", H.read(a.dir .. "/jobs/" .. id .. "/status"))
+      no_sanitizer_report(b.stop())
+      H.rmdir(a.dir)
+    end)
+
+    it("a job that ended while no server ran is recorded from its result; a queued one is cancelled", function()
+      local a = start(nil, { "--max-jobs", "1" })
+      local id, fifo = held_job(a, "down")
+      local _, q = create(a, { job_type = "schema_validation", workflow_id = "queued" })
+      assert.equal("queued", q.status)
+      local pid = job_pid(a, id)
+      kill9(a)
+      local feeder = release(fifo)
+      for _ = 1, 200 do -- the orphan finishes while no server runs
+        if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+        sleep(0.05)
+      end
+      proc.kill(feeder, "KILL")
+      proc.wait(feeder)
+      local b = start(nil, nil, a.dir .. "/jobs")
+      local _, j = call(b, "GET", "/jobs/" .. id)
+      assert.equal("completed", j.status, json.encode(j))
+      assert.is_true(j.success)
+      local _, qj = call(b, "GET", "/jobs/" .. q.job_id)
+      assert.equal("cancelled", qj.status)
+      assert.equal("cancelled: the server stopped before the job started", qj.error)
+      no_sanitizer_report(b.stop())
+      H.rmdir(a.dir)
+    end)
+
+    it("a job whose process is gone without a result is failed; a reused pid is not adopted", function()
+      local a = start()
+      local id = held_job(a, "gone")
+      local pid = job_pid(a, id)
+      kill9(a)
+      proc.kill(pid, "KILL") -- dies without printing its result
+      for _ = 1, 100 do
+        if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+        sleep(0.05)
+      end
+      -- a stranger with the same pid would differ in its start time: simulate
+      -- one by pointing the record at a live process of ours that is no job
+      local other = assert(proc.spawn({ argv = { "sleep", "30" } }))
+      local jd = a.dir .. "/jobs/" .. id
+      local rec = json.decode(H.read(jd .. "/pid"))
+      rec.pid = other
+      H.write(jd .. "/pid", json.encode(rec))
+      local b = start(nil, nil, a.dir .. "/jobs")
+      local _, j = call(b, "GET", "/jobs/" .. id)
+      local err = b.stop()
+      assert.equal("running", proc.poll(other)) -- never signalled
+      proc.kill(other, "KILL")
+      proc.wait(other)
+      assert.equal("failed", j.status, json.encode(j))
+      assert.matches("^the job ended while no server watched it and left no result", j.error)
+      no_sanitizer_report(err)
+      H.rmdir(a.dir)
+    end)
+  end)
+
   describe("under slow and many clients", function()
     -- tests/servers/slow_clients.py: real sockets from other loopback
     -- addresses than the probe's (127.0.0.1), /health timed from outside
