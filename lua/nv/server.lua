@@ -63,6 +63,10 @@ usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DI
   --max-connections  open connections at most (default 256)     config server_max_connections
   --per-ip-connections  connections one client address may hold (default 32)
                                                                  config server_per_ip_connections
+  --roots       DIR[:DIR…] the only directories jobs may read (default: the working
+                directory, /dbfs and /Volumes where present)     config server_roots (a list)
+  --job-memory  MB of address space per job (default 4096; 0: none) config server_job_memory_mb
+  --job-cpu     CPU seconds per job (default 3600; 0: none)      config server_job_cpu
 Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>, POST /jobs/<id>/cancel.
 SIGTERM/SIGINT: no new jobs, running ones finish (up to --grace seconds), exit 0.
 With NVLUA_SERVER_TOKEN set, all but /health need `Authorization: Bearer <token>`.
@@ -148,7 +152,8 @@ local flags = {
   ["--dir"] = "dir", ["--max-jobs"] = "max_jobs", ["--max-body"] = "max_body",
   ["--config"] = "config", ["--grace"] = "grace",
   ["--header-timeout"] = "header_timeout", ["--max-connections"] = "max_connections",
-  ["--per-ip-connections"] = "per_ip_connections",
+  ["--per-ip-connections"] = "per_ip_connections", ["--roots"] = "roots",
+  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu",
 }
 
 --- Parses `serve` arguments; returns opts or nil, message.
@@ -171,7 +176,7 @@ function M.parse_args(args)
     i = i + 1
   end
   for _, k in ipairs({ "port", "max_jobs", "max_body", "grace", "header_timeout", "max_connections",
-                       "per_ip_connections" }) do
+                       "per_ip_connections", "job_memory", "job_cpu" }) do
     if opts[k] ~= nil then
       local n = math.tointeger(tonumber(opts[k]))
       if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
@@ -179,6 +184,34 @@ function M.parse_args(args)
     end
   end
   return opts
+end
+
+--- The directories jobs may read: spec is a ':'-separated string
+-- (--roots) or an array (config server_roots); nil gives the default, the
+-- working directory plus /dbfs and /Volumes where they exist. Returns the
+-- resolved (realpath) list, or nil, message for a root that does not exist.
+function M.resolve_roots(spec)
+  local list = {}
+  if spec == nil then
+    list = { ".", "/dbfs", "/Volumes" }
+  elseif type(spec) == "string" then
+    for p in spec:gmatch("[^:]+") do list[#list + 1] = p end
+  elseif type(spec) == "table" then
+    for _, p in ipairs(spec) do list[#list + 1] = tostring(p) end
+  else
+    return nil, "server_roots must be a list of directories"
+  end
+  local roots = {}
+  for _, p in ipairs(list) do
+    local r = sys.realpath(p)
+    if r then
+      roots[#roots + 1] = r
+    elseif spec ~= nil then
+      return nil, string.format("--roots: cannot resolve '%s': no such directory", p)
+    end
+  end
+  if #roots == 0 then return nil, "--roots: no directory given" end
+  return roots
 end
 
 -- server settings: command line > --config file / environment > defaults
@@ -199,7 +232,12 @@ local function settings(opts)
     header_timeout = opts.header_timeout or math.tointeger(cfg.server_header_timeout) or 10,
     max_connections = opts.max_connections or math.tointeger(cfg.server_max_connections) or 256,
     per_ip_connections = opts.per_ip_connections or math.tointeger(cfg.server_per_ip_connections) or 32,
+    job_memory = opts.job_memory or math.tointeger(cfg.server_job_memory_mb) or 4096,
+    job_cpu = opts.job_cpu or math.tointeger(cfg.server_job_cpu) or 3600,
   }
+  local roots, rerr = M.resolve_roots(opts.roots or cfg.server_roots)
+  if not roots then return nil, rerr end
+  s.roots = roots
   if s.max_jobs < 1 then s.max_jobs = 1 end
   if s.bind == "localhost" then s.bind = "127.0.0.1" end
   return s
@@ -243,6 +281,7 @@ function Server:start(j)
     argv = argv,
     env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil },
     stdout = d .. "/stdout.json", stderr = d .. "/stderr.log", cwd = d,
+    rlimits = { as = self.settings.job_memory * 1024 * 1024, cpu = self.settings.job_cpu },
   })
   j.started_at = sys.now()
   j.t0 = sys.monotonic()
@@ -409,6 +448,9 @@ function Server:create(req)
     getenv = function(k) if k == "NUVYN_JOB_PAYLOAD" then return req.body end end,
   })
   if not cfg then return err(400, (verr:gsub("^invalid JSON in NUVYN_JOB_PAYLOAD: ", "invalid JSON: "))) end
+  local id = "job_" .. sys.random_hex(8)
+  local pok, perr = self:check_paths(cfg, id)
+  if not pok then return err(403, perr) end
   local warnings
   for i, s in ipairs(cfg.sources or {}) do
     if s.data_source_path == nil or s.data_source_path == "" then
@@ -417,7 +459,6 @@ function Server:create(req)
         i, tostring(s.source_id))
     end
   end
-  local id = "job_" .. sys.random_hex(8)
   local d = self:job_dir(id)
   local ok, merr = sys.mkdirs(d)
   if ok then ok, merr = write_file(d .. "/payload.json", req.body) end
@@ -435,6 +476,74 @@ function Server:create(req)
   self:tick()
   return reply(202, { job_id = id, status = j.status, job_type = jt, sandboxed = true,
                       warnings = warnings and json.array(warnings) or nil })
+end
+
+-- the resolved form of path (which need not exist: its nearest existing
+-- ancestor is resolved and the rest appended); relative paths are taken
+-- from base. nil for a path that climbs out of what exists ("..").
+local function resolve(path, base)
+  if path:sub(1, 1) ~= "/" then path = base .. "/" .. path end
+  local rest = {}
+  local p = path
+  while true do
+    local r = sys.realpath(p)
+    if r then
+      for i = #rest, 1, -1 do
+        if rest[i] == ".." then return nil end
+        if rest[i] ~= "." and rest[i] ~= "" then r = (r == "/" and "" or r) .. "/" .. rest[i] end
+      end
+      return r
+    end
+    local parent, name = p:match("^(.*)/([^/]*)$")
+    if not parent then return nil end
+    rest[#rest + 1] = name
+    p = parent == "" and "/" or parent
+  end
+end
+
+local function under(r, roots)
+  for _, root in ipairs(roots) do
+    if r == root or root == "/" or r:sub(1, #root + 1) == root .. "/" then return true end
+  end
+  return false
+end
+
+--- Checks the local paths a payload names against the roots: what the job
+-- reads (data_source_path, sources[i].data_source_path, sandbox_roots)
+-- under settings.roots; what it writes (log_dir, a sqlite: store) under
+-- the roots or the jobs directory. Paths with a scheme (s3://, https://,
+-- postgresql://, …) are not files and are not checked here; file:// is.
+-- Relative paths count from the job's directory (its working directory).
+-- Returns true or nil, message.
+function Server:check_paths(cfg, id)
+  local roots = self.settings.roots
+  local base = self:job_dir(id)
+  local function check(what, path, writes)
+    if type(path) ~= "string" or path == "" then return true end
+    local given = path
+    if path:match("^%a[%w+.-]*:") then
+      if path:match("^file://") then path = path:sub(8)
+      elseif writes and path:match("^sqlite:") then path = path:sub(8)
+      else return true end
+    end
+    local r = resolve(path, base)
+    if r and (under(r, roots) or (writes and under(r, { self.dir }))) then return true end
+    return nil, string.format("%s '%s' is outside the server's roots (%s; see --roots)",
+      what, given, table.concat(roots, ", "))
+  end
+  local checks = { { "data_source_path", cfg.data_source_path }, { "log_dir", cfg.log_dir, true },
+                   { "store", cfg.store, true } }
+  for i, src in ipairs(cfg.sources or {}) do
+    checks[#checks + 1] = { string.format("sources[%d].data_source_path", i), src.data_source_path }
+  end
+  for i, p in ipairs(type(cfg.sandbox_roots) == "table" and cfg.sandbox_roots or {}) do
+    checks[#checks + 1] = { string.format("sandbox_roots[%d]", i), p }
+  end
+  for _, c in ipairs(checks) do
+    local ok, msg = check(c[1], c[2], c[3])
+    if not ok then return nil, msg end
+  end
+  return true
 end
 
 --- Cancels a queued job at once, or asks a running one to stop (SIGTERM);

@@ -102,6 +102,18 @@ describe("nv.proc", function()
     assert.has_error(function() proc.trap({ "BOGUS" }) end)
   end)
 
+  it("sets the child's RLIMIT_CPU and RLIMIT_AS (rlimits)", function()
+    local pid = assert(proc.spawn({ argv = { "sh", "-c", "sleep 0.2; ulimit -t; ulimit -H -t; ulimit -v" },
+                                    rlimits = { cpu = 7, as = 512 * 1024 * 1024 }, stdout = dir .. "/o" }))
+    assert.same({ "exited", 0 }, { proc.wait(pid) })
+    local want_as = proc.rlimit_as_supported and tostring(512 * 1024) or "unlimited"
+    assert.equal("7\n12\n" .. want_as .. "\n", H.read(dir .. "/o"))
+    assert.has_error(function() proc.spawn({ argv = { "true" }, rlimits = { nofile = 1 } }) end,
+      "spawn: unknown rlimit 'nofile' (known: as, cpu)")
+    assert.has_error(function() proc.spawn({ argv = { "true" }, rlimits = { cpu = -1 } }) end,
+      "spawn: rlimit 'cpu' must be a non-negative integer")
+  end)
+
   it("runs in cwd", function()
     local pid = assert(proc.spawn({ argv = { "pwd" }, cwd = dir, stdout = dir .. "/o" }))
     proc.wait(pid)
@@ -233,7 +245,7 @@ describe("nvlua serve", function()
   local function start(extra_env, args, jobs_dir)
     local sdir = H.tmpdir()
     local argv = { H.bin, "serve", "--port", "0", "--port-file", sdir .. "/port", "--dir", jobs_dir or (sdir .. "/jobs"),
-                   "--max-jobs", "2" }
+                   "--max-jobs", "2", "--roots", dir }
     for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
     local pid = assert(proc.spawn({ argv = argv, env = base_env(extra_env), replace = true, cwd = sdir,
                                     stdout = sdir .. "/out", stderr = sdir .. "/err" }))
@@ -607,6 +619,74 @@ describe("nvlua serve", function()
     assert.equal("cancelled: the server stopped while the job was running", j.error)
     no_sanitizer_report(b.stop())
     H.rmdir(s.dir)
+  end)
+
+  describe("roots and limits", function()
+    it("refuses paths outside --roots with 403, after resolving symlinks", function()
+      local link = dir .. "/etc-link"
+      assert.is_true(os.execute("ln -sfn /etc " .. H.q(link)))
+      local cases = {
+        { { job_type = "metadata_extraction", data_source_path = "/etc/shadow" },
+          "data_source_path '/etc/shadow' is outside the server's roots (" .. dir .. "; see --roots)" },
+        { { job_type = "metadata_extraction", data_source_path = link .. "/shadow" },
+          "data_source_path '" .. link .. "/shadow' is outside the server's roots" },
+        { { job_type = "metadata_extraction", data_source_path = "file://" .. dir .. "/../../etc/passwd" },
+          "data_source_path 'file://" .. dir .. "/../../etc/passwd' is outside" },
+        { { job_type = "metadata_extraction", workflow_id = "w", sources = json.array({
+            { source_id = "ok", data_source_path = dir .. "/src1" },
+            { source_id = "bad", data_source_path = "/root" } }) },
+          "sources[2].data_source_path '/root' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", sandbox_roots = { "/" } },
+          "sandbox_roots[1] '/' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", log_dir = "/etc/cron.d" },
+          "log_dir '/etc/cron.d' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", store = "sqlite:/tmp/../etc/x.db" },
+          "store 'sqlite:/tmp/../etc/x.db' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = "../../../../../../etc/shadow" },
+          "data_source_path '../../../../../../etc/shadow' is outside" },
+      }
+      local _, before = call(server, "GET", "/jobs")
+      for _, c in ipairs(cases) do
+        local status, t = create(server, c[1])
+        assert.equal(403, status, json.encode(c[1]))
+        assert.equal(c[2], t.error:sub(1, #c[2]))
+      end
+      local _, after = call(server, "GET", "/jobs")
+      assert.equal(before.count, after.count) -- nothing was queued
+      -- inside the roots (a symlink into them too; an object-store URL is no local path)
+      assert.is_true(os.execute("ln -sfn " .. H.q(dir .. "/src1") .. " " .. H.q(dir .. "/src-link")))
+      local status, t = create(server, { job_type = "metadata_extraction", data_source_path = dir .. "/src-link" })
+      assert.equal(202, status, json.encode(t))
+      assert.equal("completed", await(server, t.job_id).status)
+    end)
+
+    it("defaults its roots to the working directory", function()
+      local s = start(nil, { "--roots", "." })
+      local status, t = create(s, { job_type = "metadata_extraction", data_source_path = dir .. "/src1" })
+      local err = s.stop()
+      assert.equal(403, status)
+      assert.matches("is outside the server's roots %(" .. s.dir:gsub("%p", "%%%0"), t.error)
+      no_sanitizer_report(err)
+      local code, _, e = H.run({ "serve", "--roots", dir .. "/nope", "--port", "0" })
+      assert.equal(2, code)
+      assert.matches("cannot resolve", e)
+    end)
+
+    it("runs each job under RLIMIT_AS and RLIMIT_CPU", function()
+      local s = start(nil, { "--job-memory", "3000", "--job-cpu", "120" })
+      local id = fifo_job(s, "limits")
+      await_status(s, id, "running")
+      local rec = json.decode(assert(H.read(s.dir .. "/jobs/" .. id .. "/pid")))
+      local limits = assert(H.read("/proc/" .. math.tointeger(rec.pid) .. "/limits"))
+      assert.matches("Max cpu time%s+120%s+125%s+seconds", limits)
+      if proc.rlimit_as_supported then
+        local as = tostring(3000 * 1024 * 1024)
+        assert.matches("Max address space%s+" .. as .. "%s+" .. as .. "%s+bytes", limits)
+      end
+      proc.kill(math.tointeger(rec.pid), "KILL")
+      await_status(s, id, "failed")
+      no_sanitizer_report(s.stop())
+    end)
   end)
 
   describe("after kill -9 of the server", function()
