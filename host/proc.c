@@ -19,6 +19,8 @@
  *   poll(pid) -> "running" | "exited", code | "signaled", signo
  *             | nil, message, errno (e.g. not our child, already reaped)
  *   wait(pid) -> as poll, blocking until the child ends
+ *   umask(mask) -> the previous mask (this process's file-creation mask,
+ *     which children inherit; 0 to 0777)
  *   kill(pid [, sig]) -> true | nil, message, errno; sig is a number or
  *     one of "TERM" (default), "KILL", "INT", "HUP", "USR1", "USR2"
  *   trap{"TERM", "INT", ...} -> trap | nil, message, errno
@@ -45,6 +47,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -438,10 +441,18 @@ static int l_trap_close(lua_State *L) {
   return 1;
 }
 
+static int l_umask(lua_State *L) {
+  lua_Integer m = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, m >= 0 && m <= 0777, 1, "a mask between 0 and 0777");
+  lua_pushinteger(L, (lua_Integer)umask((mode_t)m));
+  return 1;
+}
+
 static const luaL_Reg trap_methods[] = {{"take", l_trap_take}, {"close", l_trap_close}, {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {{"spawn", l_spawn}, {"poll", l_poll}, {"wait", l_wait},
-                                 {"kill", l_kill},   {"trap", l_trap}, {NULL, NULL}};
+                                 {"kill", l_kill},   {"trap", l_trap}, {"umask", l_umask},
+                                 {NULL, NULL}};
 
 int luaopen_nv_proc(lua_State *L) {
   if (luaL_newmetatable(L, TRAP_MT)) {

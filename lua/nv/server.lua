@@ -17,9 +17,15 @@
 --
 -- Each job runs as `<nvlua> --sandbox run <job_type>` (nv.proc) with
 -- NUVYN_JOB_PAYLOAD set to the request body, in <server_dir>/<job_id>/
--- which holds payload.json, stdout.json, stderr.log, status, error (why it
--- failed or was cancelled) and, while it runs, tmp/ (its TMPDIR). At most
--- server_max_jobs run at once; the rest wait in a FIFO queue.
+-- which holds payload.json (the body with its secrets masked), stdout.json,
+-- stderr.log, status, error (why it failed or was cancelled), pid (while
+-- it runs: what a restarted server needs to adopt it) and tmp/ (its
+-- TMPDIR). Secrets reach the job only through its environment, or for a
+-- body too large for one variable through its stdin (`--payload
+-- /dev/stdin`: a 0600 file unlinked as soon as the child holds it open).
+-- The server runs with umask 077: every file it or its jobs create is
+-- 0600, every directory 0700. At most server_max_jobs run at once; the
+-- rest wait in a FIFO queue.
 --
 -- Auth: with NVLUA_SERVER_TOKEN set, every route but /health needs
 -- `Authorization: Bearer <token>` (compared in constant time; the token is
@@ -45,7 +51,7 @@ local M = {}
 M.EXIT_OK, M.EXIT_FAILED, M.EXIT_USAGE = 0, 1, 2
 M.MODULE = "nvlua.server"
 -- Linux refuses a single environment string over 128 KiB (MAX_ARG_STRLEN);
--- larger payloads reach the job as `--payload <job dir>/payload.json`.
+-- larger payloads reach the job as `--payload /dev/stdin`.
 M.MAX_ENV_PAYLOAD = 120 * 1024
 
 M.usage = [[
@@ -243,6 +249,33 @@ local function settings(opts)
   return s
 end
 
+--- The payload text with every secret nv.config recognises (secret-named
+-- fields, passwords in URLs and connection strings, SAS sig=, …) replaced
+-- by "***": what is kept on disk. The text itself when it has none.
+function M.masked_payload(text)
+  local t = json.decode(text)
+  if type(t) ~= "table" then return text end
+  local secrets = {}
+  config.register_secrets(t, function(v)
+    if type(v) == "string" and v ~= "" then secrets[#secrets + 1] = v end
+  end)
+  if #secrets == 0 then return text end
+  table.sort(secrets, function(a, b) return #a > #b end)
+  local function plain(p) return (p:gsub("%p", "%%%0")) end
+  local function walk(v)
+    if type(v) == "string" then
+      for _, sec in ipairs(secrets) do v = v:gsub(plain(sec), "***") end
+      return v
+    elseif type(v) == "table" then
+      local out = {}
+      for k, x in pairs(v) do out[k] = walk(x) end
+      return setmetatable(out, getmetatable(v))
+    end
+    return v
+  end
+  return json.encode(walk(t))
+end
+
 -- ---------------------------------------------------------------- the server
 
 local Server = {}
@@ -268,9 +301,16 @@ end
 function Server:start(j)
   local d = self:job_dir(j.id)
   local argv = { self.exe, "--sandbox", "run", j.job_type }
-  local payload_env = j.payload
+  local payload_env, stdin = j.payload, nil
   if #j.payload > M.MAX_ENV_PAYLOAD then -- beyond what execve takes in one variable
-    argv[#argv + 1], argv[#argv + 2], payload_env = "--payload", d .. "/payload.json", false
+    stdin = d .. "/payload.in"
+    local ok, werr = write_file(stdin, j.payload)
+    if not ok then
+      j.status, j.error, j.finished_at = "failed", "cannot pass the payload: " .. tostring(werr), sys.now()
+      self:save_status(j)
+      return
+    end
+    argv[#argv + 1], argv[#argv + 2], payload_env = "--payload", "/dev/stdin", false
   end
   -- the job's temp files (object-store copies) live in its own directory,
   -- removed once it ends however it ends (even SIGKILL)
@@ -282,7 +322,12 @@ function Server:start(j)
     env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil },
     stdout = d .. "/stdout.json", stderr = d .. "/stderr.log", cwd = d,
     rlimits = { as = self.settings.job_memory * 1024 * 1024, cpu = self.settings.job_cpu },
+    stdin = stdin,
   })
+  -- posix_spawn returns once the child has exec'd, its stdin open: the
+  -- payload (secrets and all) need not stay on disk
+  if stdin then os.remove(stdin) end
+  j.payload = nil -- kept only until it is handed over
   j.started_at = sys.now()
   j.t0 = sys.monotonic()
   if not pid then
@@ -461,7 +506,7 @@ function Server:create(req)
   end
   local d = self:job_dir(id)
   local ok, merr = sys.mkdirs(d)
-  if ok then ok, merr = write_file(d .. "/payload.json", req.body) end
+  if ok then ok, merr = write_file(d .. "/payload.json", M.masked_payload(req.body)) end
   if not ok then
     logf("ERROR", "cannot create job directory %s: %s", d, tostring(merr))
     return err(500, "cannot create the job directory")
@@ -673,12 +718,13 @@ function Server:load_previous()
   table.sort(names)
   for _, id in ipairs(names) do
     local d = self:job_dir(id)
+    os.remove(d .. "/payload.in") -- a server killed between writing and handing it over
     local status = (read_file(d .. "/status") or ""):match("^(%a+)")
     local payload = read_file(d .. "/payload.json")
     if id:match("^job_%x+$") and status and payload then
       local p = json.decode(payload)
       p = type(p) == "table" and p or {}
-      local j = { id = id, job_type = tostring(p.job_type or "?"), payload = payload,
+      local j = { id = id, job_type = tostring(p.job_type or "?"),
                   workflow_id = type(p.workflow_id) == "string" and p.workflow_id or nil,
                   status = status, created_at = (sys.stat(d .. "/payload.json") or {}).mtime }
       if status == "completed" or status == "failed" or status == "cancelled" then
@@ -815,6 +861,7 @@ function M.main(args)
     stderr("--port must be between 0 and 65535")
     return M.EXIT_USAGE
   end
+  proc.umask(tonumber("077", 8)) -- job records, payloads and outputs: owner only
   local ok, merr = sys.mkdirs(s.dir)
   if not ok then
     stderr("%s", merr)

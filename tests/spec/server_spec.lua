@@ -390,8 +390,9 @@ describe("nvlua serve", function()
     local j = await(server, t.job_id)
     assert.equal("completed", j.status, json.encode(j))
     assert.equal("wf_big", j.result_data.workflow_id)
-    assert.equal("nvlua --sandbox run schema_validation --payload " .. server.dir .. "/jobs/" .. t.job_id
-      .. "/payload.json", j.command)
+    -- through its stdin, never a file that stays (it was 0644 payload.json, secrets in clear)
+    assert.equal("nvlua --sandbox run schema_validation --payload /dev/stdin", j.command)
+    assert.is_nil(require("nv.sys").stat(server.dir .. "/jobs/" .. t.job_id .. "/payload.in"))
   end)
 
   it("answers 413 for a body over the limit", function()
@@ -619,6 +620,71 @@ describe("nvlua serve", function()
     assert.equal("cancelled: the server stopped while the job was running", j.error)
     no_sanitizer_report(b.stop())
     H.rmdir(s.dir)
+  end)
+
+  describe("secrets at rest", function()
+    local API_KEY, AWS_SECRET = "nvk_live_A1b2C3d4E5f6", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLE"
+    local PG_PASS, SAS_SIG = "Pg-Pass-9zQ", "sv2024Sig%2Bq7XyZ"
+    local secrets = { API_KEY, AWS_SECRET, PG_PASS, SAS_SIG }
+
+    local function payload(pad)
+      return { job_type = "metadata_extraction", workflow_id = "wf_secret", workers = 1, fail_on = "never",
+               api_key = API_KEY, aws = { secret_access_key = AWS_SECRET }, pad = pad,
+               sources = json.array({
+                 { source_id = "local", data_source_path = dir .. "/src1" },
+                 { source_id = "pg", data_source_type = "postgresql",
+                   data_source_path = "postgresql://nv:" .. PG_PASS .. "@127.0.0.1:1/db" },
+                 { source_id = "sas", data_source_path = "https://127.0.0.1:1/c/orders.csv?sv=2024&sig=" .. SAS_SIG },
+               }) }
+    end
+
+    -- every regular file below root, read whole
+    local function files(root)
+      local p = io.popen("find " .. H.q(root) .. " -type f")
+      local out = {}
+      for f in p:lines() do out[#out + 1] = f end
+      p:close()
+      return out
+    end
+
+    local function modes(root, kind)
+      local p = io.popen("find " .. H.q(root) .. " -mindepth 1 -type " .. kind .. " -printf '%m %p\\n'")
+      local out = {}
+      for line in p:lines() do out[#out + 1] = line end
+      p:close()
+      return out
+    end
+
+    for _, size in ipairs({ "small", "large" }) do
+      it("keeps no secret in any file of a " .. size .. " payload's job; records 0600 in 0700", function()
+        local s = start()
+        local st, t = create(s, payload(size == "large" and string.rep("p", 200 * 1024) or nil))
+        assert.equal(202, st, json.encode(t))
+        local j = await(s, t.job_id)
+        assert.equal("completed", j.status, json.encode(j)) -- the job got its secrets all the same
+        local by_id = {}
+        for _, src in ipairs(j.result_data.sources) do by_id[src.source_id] = src.status end
+        assert.equal("success", by_id["local"])
+        local _, listed = call(s, "GET", "/jobs/" .. t.job_id)
+        local seen = { json.encode(listed) }
+        local all = files(s.dir)
+        assert.truthy(#all >= 5, table.concat(all, " "))
+        for _, f in ipairs(all) do seen[#seen + 1] = f .. ": " .. (H.read(f) or "") end
+        local text = table.concat(seen, "\n")
+        for _, secret in ipairs(secrets) do
+          assert.falsy(text:find(secret, 1, true), "secret " .. secret .. " found in:\n" .. text:sub(1, 4000))
+        end
+        -- the stored payload still says what was asked, secrets masked
+        local stored = json.decode(H.read(s.dir .. "/jobs/" .. t.job_id .. "/payload.json"))
+        assert.equal("***", stored.api_key)
+        assert.equal("***", stored.aws.secret_access_key)
+        assert.equal("postgresql://nv:***@127.0.0.1:1/db", stored.sources[2].data_source_path)
+        assert.equal(dir .. "/src1", stored.sources[1].data_source_path)
+        for _, line in ipairs(modes(s.dir .. "/jobs", "f")) do assert.equal("600", line:match("^(%d+)"), line) end
+        for _, line in ipairs(modes(s.dir .. "/jobs", "d")) do assert.equal("700", line:match("^(%d+)"), line) end
+        no_sanitizer_report(s.stop())
+      end)
+    end
   end)
 
   describe("roots and limits", function()
