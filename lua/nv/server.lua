@@ -4,6 +4,7 @@
 --   POST /jobs/create   spec 003 body -> 202 {"job_id","status":"queued"|"running",
 --                       "job_type","sandboxed":true[,"warnings"]}
 --                       | 400 {"error"} (invalid JSON, validation, unknown job type)
+--                       | 403 {"error"} (a path outside the roots: nv.serverroots)
 --   GET  /jobs          -> 200 {"jobs":[summary…],"count":n}
 --   GET  /jobs/<id>     -> 200 {"job_id","job_type","status","success","execution_time",
 --                       "result_data","error","sandboxed","exit_code",…} | 404
@@ -45,6 +46,7 @@ local job = require "nv.job"
 local json = require "nv.json"
 local log = require "nv.log"
 local proc = require "nv.proc"
+local serverroots = require "nv.serverroots"
 local sys = require "nv.sys"
 
 local M = {}
@@ -192,34 +194,6 @@ function M.parse_args(args)
   return opts
 end
 
---- The directories jobs may read: spec is a ':'-separated string
--- (--roots) or an array (config server_roots); nil gives the default, the
--- working directory plus /dbfs and /Volumes where they exist. Returns the
--- resolved (realpath) list, or nil, message for a root that does not exist.
-function M.resolve_roots(spec)
-  local list = {}
-  if spec == nil then
-    list = { ".", "/dbfs", "/Volumes" }
-  elseif type(spec) == "string" then
-    for p in spec:gmatch("[^:]+") do list[#list + 1] = p end
-  elseif type(spec) == "table" then
-    for _, p in ipairs(spec) do list[#list + 1] = tostring(p) end
-  else
-    return nil, "server_roots must be a list of directories"
-  end
-  local roots = {}
-  for _, p in ipairs(list) do
-    local r = sys.realpath(p)
-    if r then
-      roots[#roots + 1] = r
-    elseif spec ~= nil then
-      return nil, string.format("--roots: cannot resolve '%s': no such directory", p)
-    end
-  end
-  if #roots == 0 then return nil, "--roots: no directory given" end
-  return roots
-end
-
 -- server settings: command line > --config file / environment > defaults
 local function settings(opts)
   local cfg, err = config.load({
@@ -241,7 +215,7 @@ local function settings(opts)
     job_memory = opts.job_memory or math.tointeger(cfg.server_job_memory_mb) or 4096,
     job_cpu = opts.job_cpu or math.tointeger(cfg.server_job_cpu) or 3600,
   }
-  local roots, rerr = M.resolve_roots(opts.roots or cfg.server_roots)
+  local roots, rerr = serverroots.resolve(opts.roots or cfg.server_roots)
   if not roots then return nil, rerr end
   s.roots = roots
   if s.max_jobs < 1 then s.max_jobs = 1 end
@@ -494,7 +468,7 @@ function Server:create(req)
   })
   if not cfg then return err(400, (verr:gsub("^invalid JSON in NUVYN_JOB_PAYLOAD: ", "invalid JSON: "))) end
   local id = "job_" .. sys.random_hex(8)
-  local pok, perr = self:check_paths(cfg, id)
+  local pok, perr = serverroots.check(cfg, self.settings.roots, self:job_dir(id), self.dir)
   if not pok then return err(403, perr) end
   local warnings
   for i, s in ipairs(cfg.sources or {}) do
@@ -521,74 +495,6 @@ function Server:create(req)
   self:tick()
   return reply(202, { job_id = id, status = j.status, job_type = jt, sandboxed = true,
                       warnings = warnings and json.array(warnings) or nil })
-end
-
--- the resolved form of path (which need not exist: its nearest existing
--- ancestor is resolved and the rest appended); relative paths are taken
--- from base. nil for a path that climbs out of what exists ("..").
-local function resolve(path, base)
-  if path:sub(1, 1) ~= "/" then path = base .. "/" .. path end
-  local rest = {}
-  local p = path
-  while true do
-    local r = sys.realpath(p)
-    if r then
-      for i = #rest, 1, -1 do
-        if rest[i] == ".." then return nil end
-        if rest[i] ~= "." and rest[i] ~= "" then r = (r == "/" and "" or r) .. "/" .. rest[i] end
-      end
-      return r
-    end
-    local parent, name = p:match("^(.*)/([^/]*)$")
-    if not parent then return nil end
-    rest[#rest + 1] = name
-    p = parent == "" and "/" or parent
-  end
-end
-
-local function under(r, roots)
-  for _, root in ipairs(roots) do
-    if r == root or root == "/" or r:sub(1, #root + 1) == root .. "/" then return true end
-  end
-  return false
-end
-
---- Checks the local paths a payload names against the roots: what the job
--- reads (data_source_path, sources[i].data_source_path, sandbox_roots)
--- under settings.roots; what it writes (log_dir, a sqlite: store) under
--- the roots or the jobs directory. Paths with a scheme (s3://, https://,
--- postgresql://, …) are not files and are not checked here; file:// is.
--- Relative paths count from the job's directory (its working directory).
--- Returns true or nil, message.
-function Server:check_paths(cfg, id)
-  local roots = self.settings.roots
-  local base = self:job_dir(id)
-  local function check(what, path, writes)
-    if type(path) ~= "string" or path == "" then return true end
-    local given = path
-    if path:match("^%a[%w+.-]*:") then
-      if path:match("^file://") then path = path:sub(8)
-      elseif writes and path:match("^sqlite:") then path = path:sub(8)
-      else return true end
-    end
-    local r = resolve(path, base)
-    if r and (under(r, roots) or (writes and under(r, { self.dir }))) then return true end
-    return nil, string.format("%s '%s' is outside the server's roots (%s; see --roots)",
-      what, given, table.concat(roots, ", "))
-  end
-  local checks = { { "data_source_path", cfg.data_source_path }, { "log_dir", cfg.log_dir, true },
-                   { "store", cfg.store, true } }
-  for i, src in ipairs(cfg.sources or {}) do
-    checks[#checks + 1] = { string.format("sources[%d].data_source_path", i), src.data_source_path }
-  end
-  for i, p in ipairs(type(cfg.sandbox_roots) == "table" and cfg.sandbox_roots or {}) do
-    checks[#checks + 1] = { string.format("sandbox_roots[%d]", i), p }
-  end
-  for _, c in ipairs(checks) do
-    local ok, msg = check(c[1], c[2], c[3])
-    if not ok then return nil, msg end
-  end
-  return true
 end
 
 --- Cancels a queued job at once, or asks a running one to stop (SIGTERM);
