@@ -470,6 +470,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
       if (errno == ERANGE || n > (unsigned long long)srv->max_body) {
         r->too_large = 1;
         srv->answered++;
+        set_phase(conn, ANSWERING);
         return queue_413(conn, srv->max_body);
       }
     }

@@ -229,6 +229,7 @@ describe("nv.httpd", function()
   it("reports a port in use as nil, message", function()
     local httpd = require "nv.httpd"
     local a = assert(httpd.listen({ port = 0 }))
+    assert.same({ connections = 0, cut = 0 }, a:stats())
     local b, msg = httpd.listen({ port = a:port() })
     assert.is_nil(b)
     assert.truthy(msg:find("cannot listen on 127.0.0.1:" .. a:port(), 1, true), msg)
