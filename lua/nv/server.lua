@@ -662,9 +662,9 @@ end
 function Server:serve()
   local s = self.settings
   local srv, lerr = httpd.listen({ bind = s.bind, port = s.port, max_body = s.max_body,
-    header_timeout = math.max(1, s.header_timeout), body_timeout = math.max(1, 6 * s.header_timeout),
-    max_connections = math.max(1, s.max_connections),
-    per_ip_connections = math.max(1, math.min(s.per_ip_connections, s.max_connections)) })
+    header_timeout = s.header_timeout, body_timeout = 6 * s.header_timeout,
+    max_connections = s.max_connections,
+    per_ip_connections = math.min(s.per_ip_connections, s.max_connections) })
   if not srv then
     stderr("%s", lerr)
     return M.EXIT_FAILED
@@ -738,6 +738,12 @@ function Server:shutdown(sig)
   return M.EXIT_OK
 end
 
+-- the settings' valid ranges (nv.httpd and nv.proc raise outside them)
+M.ranges = {
+  { "port", 0, 65535 }, { "header_timeout", 1, 14400 }, { "max_connections", 1, 10000 },
+  { "per_ip_connections", 1, 10000 }, { "job_memory", 0, 1048576 }, { "job_cpu", 0, 100000000 },
+}
+
 --- `nvlua serve [--port N] [--bind ADDR] [--port-file F] [--dir D]
 -- [--max-jobs N] [--max-body BYTES] [--config FILE.json]`.
 function M.main(args)
@@ -763,9 +769,12 @@ function M.main(args)
       .. "(set it to require a bearer token, or bind 127.0.0.1)", s.bind)
     return M.EXIT_USAGE
   end
-  if s.port > 65535 then
-    stderr("--port must be between 0 and 65535")
-    return M.EXIT_USAGE
+  for _, r in ipairs(M.ranges) do
+    local v = s[r[1]]
+    if v < r[2] or v > r[3] then
+      stderr("--%s must be between %d and %d", (r[1]:gsub("_", "-")), r[2], r[3])
+      return M.EXIT_USAGE
+    end
   end
   proc.umask(tonumber("077", 8)) -- job records, payloads and outputs: owner only
   local ok, merr = sys.mkdirs(s.dir)

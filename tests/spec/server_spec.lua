@@ -954,6 +954,16 @@ describe("nvlua serve", function()
       assert.truthy(out:find("usage: nvlua serve [--port 8080] [--bind 127.0.0.1]", 1, true), out)
     end)
 
+    it("rejects settings out of range with a usage error", function()
+      for _, c in ipairs({ { "--header-timeout", "0", "--header-timeout must be between 1 and 14400" },
+                           { "--max-connections", "20000", "--max-connections must be between 1 and 10000" },
+                           { "--job-memory", "99999999", "--job-memory must be between 0 and 1048576" } }) do
+        local code, _, err = H.run({ "serve", "--port", "0", c[1], c[2] })
+        assert.equal(2, code)
+        assert.truthy(err:find(c[3], 1, true), err)
+      end
+    end)
+
     it("rejects unknown options", function()
       local code, _, err = H.run({ "serve", "--frobnicate" })
       assert.equal(2, code)
