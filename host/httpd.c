@@ -3,8 +3,17 @@
  * calling Lua thread, inside srv:poll().
  *
  *   listen{bind = "127.0.0.1", port = 8080, max_body = 1048576,
- *          max_connections = 64, timeout = 30}
+ *          max_connections = 256, per_ip_connections = 32, timeout = 30,
+ *          header_timeout = 10, body_timeout = 60}
  *                                   -> srv | nil, message, errno
+ *     timeout: seconds a connection may stay silent (idle); header_timeout:
+ *     seconds from accepting a connection (or from the end of its previous
+ *     request) until its request headers are complete, however slowly
+ *     they trickle in; body_timeout: seconds from the headers to the end
+ *     of the body. A connection past its deadline is shut down (a slow
+ *     client cannot hold a slot); while 3/4 of max_connections are open,
+ *     headers get at most 1 s. per_ip_connections: connections one
+ *     client address may hold at once (more are refused at accept).
  *   srv:on_request(function(req) return status, headers, body end)
  *     req = {method=, path=, query={name = value}, headers={lowercased name
  *            = value}, body=, remote="ADDR"}
@@ -13,6 +22,8 @@
  *                                      passed
  *   srv:port()                      -> the bound port (the actual one when
  *                                      0 was asked)
+ *   srv:stats()                     -> {connections = open now, cut = shut
+ *                                      down past a deadline so far}
  *   srv:close()                     idempotent; also __gc and __close
  *   secure_equal(a, b)              -> boolean, in time independent of
  *                                      where a and b differ
@@ -30,7 +41,12 @@
  * unwinds to that pcall, never across libmicrohttpd's frames; before the
  * pcall it only pushes values into stack slots reserved by poll.
  * Per-request C memory (struct request) is owned by the connection and
- * freed in the completion callback. The daemon is stopped only outside
+ * freed in the completion callback. Per-connection C memory (struct conn,
+ * the deadline) is linked into the server's list when libmicrohttpd
+ * reports the connection started and unlinked and freed when it reports
+ * it closed (also during MHD_stop_daemon); deadlines are enforced between
+ * MHD_run_wait calls with shutdown(2) on the socket, which libmicrohttpd
+ * then sees as the peer closing (it still owns and closes the fd). The daemon is stopped only outside
  * MHD_run_wait: close() from inside a handler is deferred to the end of
  * poll. No C globals: the server state lives in the "nv.httpd.Server"
  * userdata, the handler in its user value. */
@@ -42,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <lauxlib.h>
@@ -54,18 +71,36 @@
 #define LOG_MODULE "nvlua.httpd"
 #define DEFAULT_MAX_BODY ((lua_Integer)1024 * 1024)
 #define HARD_MAX_BODY ((lua_Integer)1024 * 1024 * 1024)
-#define DEFAULT_MAX_CONNECTIONS 64
+#define DEFAULT_MAX_CONNECTIONS 256
+#define DEFAULT_PER_IP_CONNECTIONS 32
 #define DEFAULT_TIMEOUT 30
+#define DEFAULT_HEADER_TIMEOUT 10
+#define DEFAULT_BODY_TIMEOUT 60
 #define MAX_POLL_MS 3600000
 
 static const char json_type[] = "application/json";
 static const char body_500[] = "{\"error\":\"internal server error\"}";
 static const char body_no_handler[] = "{\"error\":\"no request handler\"}";
 
+/* One accepted connection and its deadline (see the file header). */
+enum phase { WAIT_HEADERS, WAIT_BODY, ANSWERING };
+
+struct conn {
+  struct conn *prev, *next;
+  int fd;
+  enum phase phase;
+  double since_ms; /* CLOCK_MONOTONIC ms when the phase began */
+  int cut;         /* shut down already */
+};
+
 struct server {
   struct MHD_Daemon *daemon; /* NULL: closed */
   size_t max_body;
   uint16_t port;
+  double header_ms, body_ms;
+  lua_Integer max_conns;
+  struct conn *conns; /* open connections */
+  lua_Integer nconns, ncut;
   /* valid only while poll runs: */
   lua_State *L;
   int handler_idx; /* absolute stack index of the handler, 0 if none */
@@ -79,6 +114,96 @@ struct request {
   size_t len, cap;
   int too_large;
 };
+
+static double now_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- connection deadlines (no Lua here) ---- */
+
+static struct conn *conn_of(struct MHD_Connection *mc) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static void set_phase(struct MHD_Connection *mc, enum phase p) {
+  struct conn *c = conn_of(mc);
+  if (c) {
+    c->phase = p;
+    c->since_ms = now_ms();
+  }
+}
+
+static void conn_cut(struct server *srv, struct conn *c) {
+  if (c->cut) return;
+  c->cut = 1;
+  srv->ncut++;
+  /* the peer sees the connection end; libmicrohttpd sees end of input */
+  (void)shutdown(c->fd, SHUT_RDWR); /* fails only for a socket already gone */
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  struct server *srv = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL) return;
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) { /* cannot track its deadline: do not keep it */
+      (void)shutdown(ci->connect_fd, SHUT_RDWR);
+      return;
+    }
+    c->fd = ci->connect_fd;
+    c->phase = WAIT_HEADERS;
+    c->since_ms = now_ms();
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    *socket_context = c;
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    struct conn *c = *socket_context;
+    if (c == NULL) return;
+    if (c->prev) c->prev->next = c->next; else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    srv->nconns--;
+    free(c);
+    *socket_context = NULL;
+  }
+}
+
+/* Shuts down the connections past their deadline; returns the ms until
+ * the next deadline (capped at cap_ms). While three quarters of the
+ * connection slots are taken, a connection gets at most PRESSURE_MS for
+ * its headers: a client that sends a request at once is not affected,
+ * one trickling headers (or idling between requests) makes room. */
+#define PRESSURE_MS 1000.0
+static double sweep(struct server *srv, double cap_ms) {
+  double now = now_ms(), next = cap_ms;
+  int pressure = srv->nconns * 4 >= srv->max_conns * 3;
+  double header_ms = pressure && srv->header_ms > PRESSURE_MS ? PRESSURE_MS : srv->header_ms;
+  for (struct conn *c = srv->conns; c; c = c->next) {
+    if (c->cut || c->phase == ANSWERING) continue;
+    double deadline = c->since_ms + (c->phase == WAIT_HEADERS ? header_ms : srv->body_ms);
+    if (now >= deadline) {
+      conn_cut(srv, c);
+    } else if (deadline - now < next) {
+      next = deadline - now;
+    }
+  }
+  return next;
+}
+
+static void free_conns(struct server *srv) {
+  while (srv->conns) { /* MHD_stop_daemon reports them closed; never left on glibc builds */
+    struct conn *c = srv->conns;
+    srv->conns = c->next;
+    free(c);
+  }
+  srv->nconns = 0;
+}
 
 /* ---- per-request body accumulation (no Lua here) ---- */
 
@@ -103,9 +228,9 @@ static int request_append(struct request *r, size_t limit, const char *p, size_t
 
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe) {
-  (void)cls;
-  (void)conn;
   (void)toe;
+  (void)cls;
+  set_phase(conn, WAIT_HEADERS); /* the next request on this connection */
   struct request *r = *con_cls;
   if (r) {
     free(r->body);
@@ -336,6 +461,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     r = calloc(1, sizeof *r);
     if (r == NULL) return MHD_NO;
     *con_cls = r;
+    set_phase(conn, WAIT_BODY);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
       char *end;
@@ -344,6 +470,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
       if (errno == ERANGE || n > (unsigned long long)srv->max_body) {
         r->too_large = 1;
         srv->answered++;
+        set_phase(conn, ANSWERING);
         return queue_413(conn, srv->max_body);
       }
     }
@@ -355,6 +482,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return MHD_YES;
   }
   srv->answered++;
+  set_phase(conn, ANSWERING); /* the idle timeout governs a slow reader */
   if (r->too_large) return queue_413(conn, srv->max_body);
   lua_State *L = srv->L;
   if (L == NULL || srv->handler_idx == 0)
@@ -393,6 +521,7 @@ static void stop(struct server *srv) {
   if (srv->daemon) {
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    free_conns(srv);
   }
 }
 
@@ -427,12 +556,6 @@ static int l_port(lua_State *L) {
   return 1;
 }
 
-static double now_ms(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* poll(timeout_ms) -> answered */
 static int l_poll(lua_State *L) {
   struct server *srv = check_open(L);
@@ -451,6 +574,7 @@ static int l_poll(lua_State *L) {
   for (;;) {
     double left = deadline - now_ms();
     if (left < 0) left = 0;
+    left = sweep(srv, left);
     if (MHD_run_wait(srv->daemon, (int32_t)left) != MHD_YES) {
       failed = 1;
       break;
@@ -463,6 +587,16 @@ static int l_poll(lua_State *L) {
   if (srv->close_pending) stop(srv);
   if (failed) return luaL_error(L, "libmicrohttpd: MHD_run_wait failed");
   lua_pushinteger(L, srv->answered);
+  return 1;
+}
+
+static int l_stats(lua_State *L) {
+  struct server *srv = check_open(L);
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, srv->nconns);
+  lua_setfield(L, -2, "connections");
+  lua_pushinteger(L, srv->ncut);
+  lua_setfield(L, -2, "cut");
   return 1;
 }
 
@@ -491,10 +625,12 @@ static lua_Integer opt_int_field(lua_State *L, const char *key, lua_Integer def,
   return v;
 }
 
-static const char *const listen_keys[] = {"bind", "port", "max_body", "max_connections", "timeout",
-                                          NULL};
+static const char *const listen_keys[] = {
+    "bind",    "port",           "max_body",     "max_connections", "per_ip_connections",
+    "timeout", "header_timeout", "body_timeout", NULL};
 
-/* listen{bind=, port=, max_body=, max_connections=, timeout=} */
+/* listen{bind=, port=, max_body=, max_connections=, per_ip_connections=,
+ *        timeout=, header_timeout=, body_timeout=} */
 static int l_listen(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_pushnil(L);
@@ -511,7 +647,10 @@ static int l_listen(lua_State *L) {
   lua_Integer port = opt_int_field(L, "port", 8080, 0, 65535);
   lua_Integer max_body = opt_int_field(L, "max_body", DEFAULT_MAX_BODY, 0, HARD_MAX_BODY);
   lua_Integer max_conn = opt_int_field(L, "max_connections", DEFAULT_MAX_CONNECTIONS, 1, 10000);
+  lua_Integer per_ip = opt_int_field(L, "per_ip_connections", DEFAULT_PER_IP_CONNECTIONS, 1, 10000);
   lua_Integer timeout = opt_int_field(L, "timeout", DEFAULT_TIMEOUT, 1, 86400);
+  lua_Integer header_timeout = opt_int_field(L, "header_timeout", DEFAULT_HEADER_TIMEOUT, 1, 86400);
+  lua_Integer body_timeout = opt_int_field(L, "body_timeout", DEFAULT_BODY_TIMEOUT, 1, 86400);
 
   struct sockaddr_in in4;
   struct sockaddr_in6 in6;
@@ -536,11 +675,16 @@ static int l_listen(lua_State *L) {
   memset(srv, 0, sizeof *srv);
   luaL_setmetatable(L, SERVER_MT);
   srv->max_body = (size_t)max_body;
+  srv->header_ms = (double)header_timeout * 1000.0;
+  srv->body_ms = (double)body_timeout * 1000.0;
+  srv->max_conns = max_conn;
   errno = 0;
   srv->daemon = MHD_start_daemon(
       flags, (uint16_t)port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, sa,
-      MHD_OPTION_NOTIFY_COMPLETED, request_completed, (void *)NULL, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)max_conn, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, request_completed, (void *)srv, MHD_OPTION_NOTIFY_CONNECTION,
+      on_connection, (void *)srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)timeout, MHD_OPTION_END);
   if (srv->daemon == NULL) {
     int e = errno;
     lua_pushfstring(L, "cannot listen on %s:%d", bind, (int)port);
@@ -567,6 +711,7 @@ static const luaL_Reg funcs[] = {
 
 static const luaL_Reg methods[] = {{"on_request", l_on_request}, {"poll", l_poll},
                                    {"port", l_port},             {"close", l_close},
+                                   {"stats", l_stats},
                                    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {{"__index", NULL}, {"__gc", l_gc}, {"__close", l_close},

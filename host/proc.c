@@ -2,16 +2,25 @@
 /* proc.c - the `nv.proc` module: child processes without a shell.
  *
  *   spawn{argv = {...}, env = {K = V | false}, replace = bool,
- *         stdout = path, stderr = path, stdin = path, cwd = path}
+ *         stdout = path, stderr = path, stdin = path, cwd = path,
+ *         rlimits = {as = bytes, cpu = seconds}}
  *       -> pid | nil, message, errno
  *     argv[1] is searched in PATH when it has no '/'. env is merged over
  *     the current environment (false removes a variable), or replaces it
  *     with replace = true. stdout/stderr are created or truncated (mode
  *     0644), stdin defaults to /dev/null; relative paths are relative to
- *     the caller's directory, not to cwd.
+ *     the caller's directory, not to cwd. rlimits: the child's address
+ *     space (RLIMIT_AS) and CPU time (RLIMIT_CPU: SIGXCPU at `cpu`
+ *     seconds, SIGKILL 5 s later) caps, set with prlimit(2) as soon as
+ *     posix_spawn returns (the child has just exec'd); if that fails the
+ *     child is killed and spawn fails. In a sanitizer build `as` is not
+ *     applied (ASan reserves terabytes of address space):
+ *     rlimit_as_supported says which.
  *   poll(pid) -> "running" | "exited", code | "signaled", signo
  *             | nil, message, errno (e.g. not our child, already reaped)
  *   wait(pid) -> as poll, blocking until the child ends
+ *   umask(mask) -> the previous mask (this process's file-creation mask,
+ *     which children inherit; 0 to 0777)
  *   kill(pid [, sig]) -> true | nil, message, errno; sig is a number or
  *     one of "TERM" (default), "KILL", "INT", "HUP", "USR1", "USR2"
  *   trap{"TERM", "INT", ...} -> trap | nil, message, errno
@@ -36,7 +45,9 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +61,18 @@ extern char **environ;
 
 #define MAX_ARGS 4096
 #define MAX_ENV 65536
+#define CPU_KILL_GRACE 5
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AS_SUPPORTED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AS_SUPPORTED 0
+#endif
+#endif
+#ifndef AS_SUPPORTED
+#define AS_SUPPORTED 1
+#endif
 
 static int fail_errno(lua_State *L, int err, const char *what, const char *arg) {
   luaL_pushfail(L);
@@ -145,6 +168,46 @@ static void check_keys(lua_State *L, const char *const keys[]) {
   }
 }
 
+/* rlimits = {as = bytes, cpu = seconds}: 0 (or absent) means unchanged */
+struct limits {
+  rlim_t as, cpu;
+};
+
+static struct limits check_rlimits(lua_State *L) {
+  struct limits lim = {0, 0};
+  lua_getfield(L, 1, "rlimits");
+  if (!lua_isnil(L, -1)) {
+    if (!lua_istable(L, -1)) luaL_error(L, "spawn: 'rlimits' must be a table");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+      int isnum;
+      lua_Integer v = lua_tointegerx(L, -1, &isnum);
+      if (k == NULL || (strcmp(k, "as") != 0 && strcmp(k, "cpu") != 0))
+        luaL_error(L, "spawn: unknown rlimit '%s' (known: as, cpu)", k ? k : luaL_typename(L, -2));
+      if (!isnum || v < 0 || (k[0] == 'c' && v > 100000000))
+        luaL_error(L, "spawn: rlimit '%s' must be a non-negative integer", k);
+      if (k[0] == 'a') lim.as = (rlim_t)v; else lim.cpu = (rlim_t)v;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return lim;
+}
+
+/* applies lim to the child pid; 0 or an errno */
+static int apply_rlimits(pid_t pid, struct limits lim) {
+  if (lim.as && AS_SUPPORTED) {
+    struct rlimit rl = {lim.as, lim.as};
+    if (prlimit(pid, RLIMIT_AS, &rl, NULL) != 0) return errno;
+  }
+  if (lim.cpu) {
+    struct rlimit rl = {lim.cpu, lim.cpu + CPU_KILL_GRACE};
+    if (prlimit(pid, RLIMIT_CPU, &rl, NULL) != 0) return errno;
+  }
+  return 0;
+}
+
 static int add_open(posix_spawn_file_actions_t *fa, int fd, const char *path, int flags) {
   return posix_spawn_file_actions_addopen(fa, fd, path, flags, 0644);
 }
@@ -152,8 +215,8 @@ static int add_open(posix_spawn_file_actions_t *fa, int fd, const char *path, in
 static int l_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  static const char *const keys[] = {"argv", "env", "replace", "stdout", "stderr", "stdin", "cwd",
-                                     NULL};
+  static const char *const keys[] = {"argv",  "env", "replace", "stdout", "stderr",
+                                     "stdin", "cwd", "rlimits", NULL};
   check_keys(L, keys);
   /* argv: a copy holding only strings (index 3) */
   if (lua_getfield(L, 1, "argv") != LUA_TTABLE) return luaL_error(L, "spawn: 'argv' must be a table");
@@ -178,6 +241,7 @@ static int l_spawn(lua_State *L) {
   const char *err = opt_string_field(L, 1, "stderr");
   const char *in = opt_string_field(L, 1, "stdin");
   const char *cwd = opt_string_field(L, 1, "cwd");
+  struct limits lim = check_rlimits(L);
 
   /* no raise from here to destroy */
   posix_spawn_file_actions_t fa;
@@ -214,7 +278,14 @@ static int l_spawn(lua_State *L) {
   }
   int drc = posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return fail_errno(L, rc, "cannot spawn", argv[0]);
-  if (drc != 0) return fail_errno(L, drc, "cannot spawn", argv[0]); /* not reached on glibc */
+  if (drc == 0) drc = apply_rlimits(pid, lim);
+  if (drc != 0) { /* a child without its limits must not run on */
+    (void)kill(pid, SIGKILL);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return fail_errno(L, drc, "cannot limit", argv[0]);
+  }
   lua_pushinteger(L, (lua_Integer)pid);
   return 1;
 }
@@ -370,10 +441,18 @@ static int l_trap_close(lua_State *L) {
   return 1;
 }
 
+static int l_umask(lua_State *L) {
+  lua_Integer m = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, m >= 0 && m <= 0777, 1, "a mask between 0 and 0777");
+  lua_pushinteger(L, (lua_Integer)umask((mode_t)m));
+  return 1;
+}
+
 static const luaL_Reg trap_methods[] = {{"take", l_trap_take}, {"close", l_trap_close}, {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {{"spawn", l_spawn}, {"poll", l_poll}, {"wait", l_wait},
-                                 {"kill", l_kill},   {"trap", l_trap}, {NULL, NULL}};
+                                 {"kill", l_kill},   {"trap", l_trap}, {"umask", l_umask},
+                                 {NULL, NULL}};
 
 int luaopen_nv_proc(lua_State *L) {
   if (luaL_newmetatable(L, TRAP_MT)) {
@@ -386,5 +465,7 @@ int luaopen_nv_proc(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
+  lua_pushboolean(L, AS_SUPPORTED);
+  lua_setfield(L, -2, "rlimit_as_supported");
   return 1;
 }

@@ -172,12 +172,14 @@ return {
   ["nv.httpd"] = {
     summary = "a small HTTP/1.1 server (libmicrohttpd) whose handlers run inside srv:poll()",
     functions = {
-      listen = "listen{bind=, port=, max_body=, max_connections=, timeout=} -> srv | nil, msg, errno",
+      listen = "listen{bind=, port=, max_body=, max_connections=, per_ip_connections=, timeout=, "
+        .. "header_timeout=, body_timeout=} -> srv | nil, msg, errno",
       secure_equal = "secure_equal(a, b) -> boolean, in constant time",
     },
     methods = {
       "srv:on_request(function(req) return status, headers, body end)",
       "srv:poll(timeout_ms) -> requests answered;  srv:port() -> the bound port;  srv:close()",
+      "srv:stats() -> {connections = open now, cut = ended past a header/body deadline}",
     },
   },
   ["nv.job"] = {
@@ -329,8 +331,10 @@ return {
     functions = {
       kill = "kill(pid [, sig]) -> true | nil, msg, errno: sig a number or TERM, KILL, INT, HUP, USR1, USR2",
       poll = "poll(pid) -> \"running\" | \"exited\", code | \"signaled\", signo | nil, msg, errno",
-      spawn = "spawn{argv=, env=, replace=, stdout=, stderr=, stdin=, cwd=} -> pid | nil, msg, errno",
+      spawn = "spawn{argv=, env=, replace=, stdout=, stderr=, stdin=, cwd=, rlimits={as=, cpu=}} "
+        .. "-> pid | nil, msg, errno",
       trap = "trap{\"TERM\", ...} -> trap | nil, msg, errno: trap:take() -> pending signal name | nil; trap:close()",
+      umask = "umask(mask) -> the previous file-creation mask (inherited by children)",
       wait = "wait(pid) -> as poll, blocking until the child ends",
     },
   },
@@ -415,10 +419,19 @@ return {
   ["nv.server"] = {
     summary = "`nvlua serve`: the spec-003 job server (POST /jobs/create, GET /jobs/<id>, cancel, health)",
     functions = {
+      identity = "identity(pid) -> \"<start time>@<boot id>\", state | nil once the process is gone",
       is_loopback = "is_loopback(addr) -> whether addr is 127.0.0.0/8 or ::1",
+      masked_payload = "masked_payload(text) -> the payload JSON with its secrets replaced by ***",
       main = "main(args) -> exit code: `nvlua serve [--port N] [--bind ADDR] ...`",
       new = "new(settings, token) -> a server state (no socket yet)",
       parse_args = "parse_args(args) -> opts | nil, msg",
+    },
+  },
+  ["nv.serverroots"] = {
+    summary = "the directories a job server's jobs may use, and the check of a payload's paths",
+    functions = {
+      check = "check(cfg, roots, job_dir, jobs_dir) -> true | nil, msg (a path outside the roots)",
+      resolve = "resolve(spec) -> realpaths of a ':'-list or array (nil: cwd, /dbfs, /Volumes) | nil, msg",
     },
   },
   ["nv.sourcetypes"] = {

@@ -4,6 +4,7 @@
 --   POST /jobs/create   spec 003 body -> 202 {"job_id","status":"queued"|"running",
 --                       "job_type","sandboxed":true[,"warnings"]}
 --                       | 400 {"error"} (invalid JSON, validation, unknown job type)
+--                       | 403 {"error"} (a path outside the roots: nv.serverroots)
 --   GET  /jobs          -> 200 {"jobs":[summary…],"count":n}
 --   GET  /jobs/<id>     -> 200 {"job_id","job_type","status","success","execution_time",
 --                       "result_data","error","sandboxed","exit_code",…} | 404
@@ -17,9 +18,15 @@
 --
 -- Each job runs as `<nvlua> --sandbox run <job_type>` (nv.proc) with
 -- NUVYN_JOB_PAYLOAD set to the request body, in <server_dir>/<job_id>/
--- which holds payload.json, stdout.json, stderr.log, status, error (why it
--- failed or was cancelled) and, while it runs, tmp/ (its TMPDIR). At most
--- server_max_jobs run at once; the rest wait in a FIFO queue.
+-- which holds payload.json (the body with its secrets masked), stdout.json,
+-- stderr.log, status, error (why it failed or was cancelled), pid (while
+-- it runs: what a restarted server needs to adopt it) and tmp/ (its
+-- TMPDIR). Secrets reach the job only through its environment, or for a
+-- body too large for one variable through its stdin (`--payload
+-- /dev/stdin`: a 0600 file unlinked as soon as the child holds it open).
+-- The server runs with umask 077: every file it or its jobs create is
+-- 0600, every directory 0700. At most server_max_jobs run at once; the
+-- rest wait in a FIFO queue.
 --
 -- Auth: with NVLUA_SERVER_TOKEN set, every route but /health needs
 -- `Authorization: Bearer <token>` (compared in constant time; the token is
@@ -39,13 +46,14 @@ local job = require "nv.job"
 local json = require "nv.json"
 local log = require "nv.log"
 local proc = require "nv.proc"
+local serverroots = require "nv.serverroots"
 local sys = require "nv.sys"
 
 local M = {}
 M.EXIT_OK, M.EXIT_FAILED, M.EXIT_USAGE = 0, 1, 2
 M.MODULE = "nvlua.server"
 -- Linux refuses a single environment string over 128 KiB (MAX_ARG_STRLEN);
--- larger payloads reach the job as `--payload <job dir>/payload.json`.
+-- larger payloads reach the job as `--payload /dev/stdin`.
 M.MAX_ENV_PAYLOAD = 120 * 1024
 
 M.usage = [[
@@ -58,6 +66,15 @@ usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DI
   --max-jobs    jobs running at once (default: the number of CPUs) config server_max_jobs
   --max-body    request body limit in bytes (default 1048576)    config server_max_body
   --grace       seconds running jobs get to finish on shutdown (default 30) config server_grace
+  --header-timeout  seconds a client has to send its request headers (default 10; the body
+                gets 6 times as long; idle connections close after 30 s)  config server_header_timeout
+  --max-connections  open connections at most (default 256)     config server_max_connections
+  --per-ip-connections  connections one client address may hold (default 32)
+                                                                 config server_per_ip_connections
+  --roots       DIR[:DIR…] the only directories jobs may read (default: the working
+                directory, /dbfs and /Volumes where present)     config server_roots (a list)
+  --job-memory  MB of address space per job (default 4096; 0: none) config server_job_memory_mb
+  --job-cpu     CPU seconds per job (default 3600; 0: none)      config server_job_cpu
 Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>, POST /jobs/<id>/cancel.
 SIGTERM/SIGINT: no new jobs, running ones finish (up to --grace seconds), exit 0.
 With NVLUA_SERVER_TOKEN set, all but /health need `Authorization: Bearer <token>`.
@@ -104,6 +121,33 @@ local function read_file(path)
   return s
 end
 
+-- ---------------------------------------------------------------- process identity
+
+-- A process's identity: "<start time in clock ticks since boot>@<boot id>",
+-- and its state letter; nil once it is gone (or a zombie). A pid that was
+-- reused by another process has another start time.
+function M.identity(pid)
+  local stat = read_file("/proc/" .. math.tointeger(pid) .. "/stat")
+  if not stat then return nil end
+  local rest = stat:match("^.*%)%s+(.*)$")
+  if not rest then return nil end
+  local fields = {}
+  for f in rest:gmatch("%S+") do fields[#fields + 1] = f end
+  local state, start = fields[1], fields[20]
+  if not start or state == "Z" or state == "X" then return nil end
+  local boot = (read_file("/proc/sys/kernel/random/boot_id") or "?"):match("^%s*(.-)%s*$")
+  return start .. "@" .. boot, state
+end
+
+-- the argument vector of a live process (from /proc/PID/cmdline)
+local function cmdline(pid)
+  local text = read_file("/proc/" .. math.tointeger(pid) .. "/cmdline")
+  if not text then return nil end
+  local argv = {}
+  for a in text:gmatch("([^%z]*)%z") do argv[#argv + 1] = a end
+  return argv
+end
+
 --- True when addr is a loopback address (127.0.0.0/8 or ::1).
 function M.is_loopback(addr)
   return addr == "::1" or addr:match("^127%.%d+%.%d+%.%d+$") ~= nil
@@ -115,6 +159,9 @@ local flags = {
   ["--port"] = "port", ["--bind"] = "bind", ["--port-file"] = "port_file",
   ["--dir"] = "dir", ["--max-jobs"] = "max_jobs", ["--max-body"] = "max_body",
   ["--config"] = "config", ["--grace"] = "grace",
+  ["--header-timeout"] = "header_timeout", ["--max-connections"] = "max_connections",
+  ["--per-ip-connections"] = "per_ip_connections", ["--roots"] = "roots",
+  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu",
 }
 
 --- Parses `serve` arguments; returns opts or nil, message.
@@ -136,7 +183,8 @@ function M.parse_args(args)
     opts[key] = value
     i = i + 1
   end
-  for _, k in ipairs({ "port", "max_jobs", "max_body", "grace" }) do
+  for _, k in ipairs({ "port", "max_jobs", "max_body", "grace", "header_timeout", "max_connections",
+                       "per_ip_connections", "job_memory", "job_cpu" }) do
     if opts[k] ~= nil then
       local n = math.tointeger(tonumber(opts[k]))
       if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
@@ -161,10 +209,45 @@ local function settings(opts)
     max_body = opts.max_body or math.tointeger(cfg.server_max_body) or 1048576,
     port_file = opts.port_file,
     grace = opts.grace or math.tointeger(cfg.server_grace) or 30,
+    header_timeout = opts.header_timeout or math.tointeger(cfg.server_header_timeout) or 10,
+    max_connections = opts.max_connections or math.tointeger(cfg.server_max_connections) or 256,
+    per_ip_connections = opts.per_ip_connections or math.tointeger(cfg.server_per_ip_connections) or 32,
+    job_memory = opts.job_memory or math.tointeger(cfg.server_job_memory_mb) or 4096,
+    job_cpu = opts.job_cpu or math.tointeger(cfg.server_job_cpu) or 3600,
   }
+  local roots, rerr = serverroots.resolve(opts.roots or cfg.server_roots)
+  if not roots then return nil, rerr end
+  s.roots = roots
   if s.max_jobs < 1 then s.max_jobs = 1 end
   if s.bind == "localhost" then s.bind = "127.0.0.1" end
   return s
+end
+
+--- The payload text with every secret nv.config recognises (secret-named
+-- fields, passwords in URLs and connection strings, SAS sig=, …) replaced
+-- by "***": what is kept on disk. The text itself when it has none.
+function M.masked_payload(text)
+  local t = json.decode(text)
+  if type(t) ~= "table" then return text end
+  local secrets = {}
+  config.register_secrets(t, function(v)
+    if type(v) == "string" and v ~= "" then secrets[#secrets + 1] = v end
+  end)
+  if #secrets == 0 then return text end
+  table.sort(secrets, function(a, b) return #a > #b end)
+  local function plain(p) return (p:gsub("%p", "%%%0")) end
+  local function walk(v)
+    if type(v) == "string" then
+      for _, sec in ipairs(secrets) do v = v:gsub(plain(sec), "***") end
+      return v
+    elseif type(v) == "table" then
+      local out = {}
+      for k, x in pairs(v) do out[k] = walk(x) end
+      return setmetatable(out, getmetatable(v))
+    end
+    return v
+  end
+  return json.encode(walk(t))
 end
 
 -- ---------------------------------------------------------------- the server
@@ -192,9 +275,16 @@ end
 function Server:start(j)
   local d = self:job_dir(j.id)
   local argv = { self.exe, "--sandbox", "run", j.job_type }
-  local payload_env = j.payload
+  local payload_env, stdin = j.payload, nil
   if #j.payload > M.MAX_ENV_PAYLOAD then -- beyond what execve takes in one variable
-    argv[#argv + 1], argv[#argv + 2], payload_env = "--payload", d .. "/payload.json", false
+    stdin = d .. "/payload.in"
+    local ok, werr = write_file(stdin, j.payload)
+    if not ok then
+      j.status, j.error, j.finished_at = "failed", "cannot pass the payload: " .. tostring(werr), sys.now()
+      self:save_status(j)
+      return
+    end
+    argv[#argv + 1], argv[#argv + 2], payload_env = "--payload", "/dev/stdin", false
   end
   -- the job's temp files (object-store copies) live in its own directory,
   -- removed once it ends however it ends (even SIGKILL)
@@ -205,7 +295,13 @@ function Server:start(j)
     argv = argv,
     env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil },
     stdout = d .. "/stdout.json", stderr = d .. "/stderr.log", cwd = d,
+    rlimits = { as = self.settings.job_memory * 1024 * 1024, cpu = self.settings.job_cpu },
+    stdin = stdin,
   })
+  -- posix_spawn returns once the child has exec'd, its stdin open: the
+  -- payload (secrets and all) need not stay on disk
+  if stdin then os.remove(stdin) end
+  j.payload = nil -- kept only until it is handed over
   j.started_at = sys.now()
   j.t0 = sys.monotonic()
   if not pid then
@@ -215,7 +311,12 @@ function Server:start(j)
     return
   end
   j.pid, j.status, j.command = pid, "running", table.concat(argv, " ", 2)
+  j.identity = M.identity(pid)
   self.running = self.running + 1
+  -- what a restarted server needs to find this child again (see adopt)
+  local ok, werr = write_file(d .. "/pid", json.encode({ pid = pid, identity = j.identity or json.null,
+    started_at = j.started_at, command = j.command }) .. "\n")
+  if not ok then logf("WARNING", "job %s: cannot write its pid file: %s", j.id, tostring(werr)) end
   logf("INFO", "job %s (%s) started: pid %d", j.id, j.job_type, pid)
   self:save_status(j)
 end
@@ -241,8 +342,11 @@ function Server:finish(j, how, code)
   if type(result) == "table" then j.result = result end
   local rok, rerr = sys.remove_tree(d .. "/tmp")
   if not rok then logf("WARNING", "job %s: %s", j.id, tostring(rerr)) end
+  os.remove(d .. "/pid")
   local own_error = j.result and j.result.error
-  if how == "exited" and code == 0 and j.result then
+  -- "orphan": a child of a previous server, its exit status unknown: its
+  -- result document says how it ended (a job prints it last, success or not)
+  if (how == "exited" and code == 0 and j.result) or (how == "orphan" and j.result and j.result.success == true) then
     j.status = "completed" -- even when a cancel came too late to stop it
   elseif j.cancel_reason and (how ~= "exited" or not own_error or tostring(own_error):match("^cancelled")) then
     j.status, j.error = "cancelled", j.cancel_reason -- stopped by the cancel, not by its own failure
@@ -250,6 +354,8 @@ function Server:finish(j, how, code)
     j.status = "failed"
     j.error = (j.result and j.result.error)
       or (how == "signaled" and string.format("the job was killed by signal %d", code))
+      or (how == "orphan" and ("the job ended while no server watched it and left no result"
+          .. ((last_line(read_file(d .. "/stderr.log")) or ""):gsub("^(.)", ": %1"))))
       or last_line(read_file(d .. "/stderr.log"))
       or string.format("the job exited with status %s", tostring(code))
     j.error = log.mask(tostring(j.error))
@@ -264,13 +370,25 @@ end
 -- stops at its next file or table; one blocked in I/O cannot)
 M.KILL_AFTER = 5
 
+--- Sends signal sig to a running job's process; an adopted one only while
+-- its identity still matches (its pid may have been reused).
+function Server:signal(j, sig)
+  if j.adopted and M.identity(j.pid) ~= j.identity then return nil, "the job's process has ended" end
+  return proc.kill(j.pid, sig)
+end
+
 --- Reaps finished jobs, kills cancelled ones that outlived SIGTERM, and
 -- starts queued ones.
 function Server:tick()
   for _, id in ipairs(self.order) do
     local j = self.jobs[id]
     if j.status == "running" and j.pid then
-      local how, code = proc.poll(j.pid)
+      local how, code
+      if j.adopted then -- not our child: no waitpid, its identity tells whether it lives
+        how = M.identity(j.pid) == j.identity and "running" or "orphan"
+      else
+        how, code = proc.poll(j.pid)
+      end
       if how == nil then
         self:finish(j, "lost", code)
       elseif how ~= "running" then
@@ -278,7 +396,7 @@ function Server:tick()
       elseif j.cancel_at and not j.killed and sys.monotonic() - j.cancel_at >= M.KILL_AFTER then
         j.killed = true
         logf("WARNING", "job %s did not stop %ds after SIGTERM: SIGKILL", j.id, M.KILL_AFTER)
-        proc.kill(j.pid, "KILL")
+        self:signal(j, "KILL")
       end
     end
   end
@@ -349,6 +467,9 @@ function Server:create(req)
     getenv = function(k) if k == "NUVYN_JOB_PAYLOAD" then return req.body end end,
   })
   if not cfg then return err(400, (verr:gsub("^invalid JSON in NUVYN_JOB_PAYLOAD: ", "invalid JSON: "))) end
+  local id = "job_" .. sys.random_hex(8)
+  local pok, perr = serverroots.check(cfg, self.settings.roots, self:job_dir(id), self.dir)
+  if not pok then return err(403, perr) end
   local warnings
   for i, s in ipairs(cfg.sources or {}) do
     if s.data_source_path == nil or s.data_source_path == "" then
@@ -357,10 +478,9 @@ function Server:create(req)
         i, tostring(s.source_id))
     end
   end
-  local id = "job_" .. sys.random_hex(8)
   local d = self:job_dir(id)
   local ok, merr = sys.mkdirs(d)
-  if ok then ok, merr = write_file(d .. "/payload.json", req.body) end
+  if ok then ok, merr = write_file(d .. "/payload.json", M.masked_payload(req.body)) end
   if not ok then
     logf("ERROR", "cannot create job directory %s: %s", d, tostring(merr))
     return err(500, "cannot create the job directory")
@@ -396,7 +516,7 @@ function Server:cancel(j, reason)
   if j.status ~= "running" or not j.pid then return false end
   if not j.cancel_reason then
     j.cancel_reason, j.cancel_at = reason, sys.monotonic()
-    local ok, kerr = proc.kill(j.pid, "TERM")
+    local ok, kerr = self:signal(j, "TERM")
     if not ok then logf("WARNING", "cannot signal job %s: %s", j.id, tostring(kerr)) end
     logf("INFO", "job %s: cancelling (SIGTERM sent to pid %d)", j.id, j.pid)
   end
@@ -465,19 +585,52 @@ function Server:handle(req)
   return err(404, "not found: " .. path)
 end
 
---- Loads the jobs a previous server left in the directory (read-only;
--- unfinished ones are marked failed).
+--- A job a previous server left "running": adopted when its process still
+-- lives and is that job (same pid, start time and boot, and the command
+-- line of `nvlua --sandbox run <job_type>`); otherwise finished from what
+-- it left (its result document) — never marked failed while it runs on.
+function Server:adopt(j)
+  local d = self:job_dir(j.id)
+  local rec = json.decode(read_file(d .. "/pid") or "")
+  if type(rec) ~= "table" or not math.tointeger(rec.pid) then
+    j.status, j.error = "failed", "interrupted: the server stopped before the job finished"
+    j.finished_at = sys.now()
+    write_file(d .. "/error", j.error .. "\n")
+    self:save_status(j)
+    return
+  end
+  local pid = math.tointeger(rec.pid)
+  j.started_at = type(rec.started_at) == "number" and rec.started_at or nil
+  j.command = type(rec.command) == "string" and rec.command or nil
+  j.t0 = sys.monotonic() - (j.started_at and math.max(0, sys.now() - j.started_at) or 0)
+  local argv = cmdline(pid) or {}
+  local ours = rec.identity ~= json.null and M.identity(pid) == rec.identity
+    and argv[2] == "--sandbox" and argv[3] == "run" and argv[4] == j.job_type
+  self.running = self.running + 1 -- finish() counts it down
+  if ours then
+    j.pid, j.identity, j.adopted = pid, rec.identity, true
+    logf("INFO", "job %s (pid %d) still runs: adopted", j.id, pid)
+  else
+    logf("INFO", "job %s ended while no server watched it", j.id)
+    self:finish(j, "orphan")
+  end
+end
+
+--- Loads the jobs a previous server left in the directory: finished ones
+-- as they were, running ones adopted or finished (adopt), queued ones
+-- cancelled (as a graceful stop does).
 function Server:load_previous()
   local names = sys.listdir(self.dir) or {}
   table.sort(names)
   for _, id in ipairs(names) do
     local d = self:job_dir(id)
+    os.remove(d .. "/payload.in") -- a server killed between writing and handing it over
     local status = (read_file(d .. "/status") or ""):match("^(%a+)")
     local payload = read_file(d .. "/payload.json")
     if id:match("^job_%x+$") and status and payload then
       local p = json.decode(payload)
       p = type(p) == "table" and p or {}
-      local j = { id = id, job_type = tostring(p.job_type or "?"), payload = payload,
+      local j = { id = id, job_type = tostring(p.job_type or "?"),
                   workflow_id = type(p.workflow_id) == "string" and p.workflow_id or nil,
                   status = status, created_at = (sys.stat(d .. "/payload.json") or {}).mtime }
       if status == "completed" or status == "failed" or status == "cancelled" then
@@ -488,8 +641,12 @@ function Server:load_previous()
         if status ~= "completed" then
           j.error = saved or (j.result and j.result.error) or last_line(read_file(d .. "/stderr.log"))
         end
+      elseif status == "running" then
+        self:adopt(j)
       else
-        j.status, j.error = "failed", "interrupted: the server stopped before the job finished"
+        j.status, j.error = "cancelled", "cancelled: the server stopped before the job started"
+        j.finished_at = sys.now()
+        write_file(d .. "/error", j.error .. "\n")
         self:save_status(j)
       end
       self.jobs[id] = j
@@ -504,7 +661,10 @@ end
 --- Serves forever (until the socket fails). Returns an exit code.
 function Server:serve()
   local s = self.settings
-  local srv, lerr = httpd.listen({ bind = s.bind, port = s.port, max_body = s.max_body })
+  local srv, lerr = httpd.listen({ bind = s.bind, port = s.port, max_body = s.max_body,
+    header_timeout = s.header_timeout, body_timeout = 6 * s.header_timeout,
+    max_connections = s.max_connections,
+    per_ip_connections = math.min(s.per_ip_connections, s.max_connections) })
   if not srv then
     stderr("%s", lerr)
     return M.EXIT_FAILED
@@ -566,7 +726,7 @@ function Server:shutdown(sig)
         local j = self.jobs[id]
         if j.status == "running" and j.pid then
           logf("WARNING", "job %s did not stop after SIGTERM: SIGKILL", j.id)
-          proc.kill(j.pid, "KILL")
+          self:signal(j, "KILL")
         end
       end
     end
@@ -577,6 +737,12 @@ function Server:shutdown(sig)
   trap:close()
   return M.EXIT_OK
 end
+
+-- the settings' valid ranges (nv.httpd and nv.proc raise outside them)
+M.ranges = {
+  { "port", 0, 65535 }, { "header_timeout", 1, 14400 }, { "max_connections", 1, 10000 },
+  { "per_ip_connections", 1, 10000 }, { "job_memory", 0, 1048576 }, { "job_cpu", 0, 100000000 },
+}
 
 --- `nvlua serve [--port N] [--bind ADDR] [--port-file F] [--dir D]
 -- [--max-jobs N] [--max-body BYTES] [--config FILE.json]`.
@@ -603,10 +769,14 @@ function M.main(args)
       .. "(set it to require a bearer token, or bind 127.0.0.1)", s.bind)
     return M.EXIT_USAGE
   end
-  if s.port > 65535 then
-    stderr("--port must be between 0 and 65535")
-    return M.EXIT_USAGE
+  for _, r in ipairs(M.ranges) do
+    local v = s[r[1]]
+    if v < r[2] or v > r[3] then
+      stderr("--%s must be between %d and %d", (r[1]:gsub("_", "-")), r[2], r[3])
+      return M.EXIT_USAGE
+    end
   end
+  proc.umask(tonumber("077", 8)) -- job records, payloads and outputs: owner only
   local ok, merr = sys.mkdirs(s.dir)
   if not ok then
     stderr("%s", merr)

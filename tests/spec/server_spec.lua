@@ -102,6 +102,18 @@ describe("nv.proc", function()
     assert.has_error(function() proc.trap({ "BOGUS" }) end)
   end)
 
+  it("sets the child's RLIMIT_CPU and RLIMIT_AS (rlimits)", function()
+    local pid = assert(proc.spawn({ argv = { "sh", "-c", "sleep 0.2; ulimit -t; ulimit -H -t; ulimit -v" },
+                                    rlimits = { cpu = 7, as = 512 * 1024 * 1024 }, stdout = dir .. "/o" }))
+    assert.same({ "exited", 0 }, { proc.wait(pid) })
+    local want_as = proc.rlimit_as_supported and tostring(512 * 1024) or "unlimited"
+    assert.equal("7\n12\n" .. want_as .. "\n", H.read(dir .. "/o"))
+    assert.has_error(function() proc.spawn({ argv = { "true" }, rlimits = { nofile = 1 } }) end,
+      "spawn: unknown rlimit 'nofile' (known: as, cpu)")
+    assert.has_error(function() proc.spawn({ argv = { "true" }, rlimits = { cpu = -1 } }) end,
+      "spawn: rlimit 'cpu' must be a non-negative integer")
+  end)
+
   it("runs in cwd", function()
     local pid = assert(proc.spawn({ argv = { "pwd" }, cwd = dir, stdout = dir .. "/o" }))
     proc.wait(pid)
@@ -217,6 +229,7 @@ describe("nv.httpd", function()
   it("reports a port in use as nil, message", function()
     local httpd = require "nv.httpd"
     local a = assert(httpd.listen({ port = 0 }))
+    assert.same({ connections = 0, cut = 0 }, a:stats())
     local b, msg = httpd.listen({ port = a:port() })
     assert.is_nil(b)
     assert.truthy(msg:find("cannot listen on 127.0.0.1:" .. a:port(), 1, true), msg)
@@ -233,7 +246,7 @@ describe("nvlua serve", function()
   local function start(extra_env, args, jobs_dir)
     local sdir = H.tmpdir()
     local argv = { H.bin, "serve", "--port", "0", "--port-file", sdir .. "/port", "--dir", jobs_dir or (sdir .. "/jobs"),
-                   "--max-jobs", "2" }
+                   "--max-jobs", "2", "--roots", dir }
     for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
     local pid = assert(proc.spawn({ argv = argv, env = base_env(extra_env), replace = true, cwd = sdir,
                                     stdout = sdir .. "/out", stderr = sdir .. "/err" }))
@@ -378,8 +391,9 @@ describe("nvlua serve", function()
     local j = await(server, t.job_id)
     assert.equal("completed", j.status, json.encode(j))
     assert.equal("wf_big", j.result_data.workflow_id)
-    assert.equal("nvlua --sandbox run schema_validation --payload " .. server.dir .. "/jobs/" .. t.job_id
-      .. "/payload.json", j.command)
+    -- through its stdin, never a file that stays (it was 0644 payload.json, secrets in clear)
+    assert.equal("nvlua --sandbox run schema_validation --payload /dev/stdin", j.command)
+    assert.is_nil(require("nv.sys").stat(server.dir .. "/jobs/" .. t.job_id .. "/payload.in"))
   end)
 
   it("answers 413 for a body over the limit", function()
@@ -609,6 +623,287 @@ describe("nvlua serve", function()
     H.rmdir(s.dir)
   end)
 
+  describe("secrets at rest", function()
+    local API_KEY, AWS_SECRET = "nvk_live_A1b2C3d4E5f6", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLE"
+    local PG_PASS, SAS_SIG = "Pg-Pass-9zQ", "sv2024Sig%2Bq7XyZ"
+    local secrets = { API_KEY, AWS_SECRET, PG_PASS, SAS_SIG }
+
+    local function payload(pad)
+      return { job_type = "metadata_extraction", workflow_id = "wf_secret", workers = 1, fail_on = "never",
+               api_key = API_KEY, aws = { secret_access_key = AWS_SECRET }, pad = pad,
+               sources = json.array({
+                 { source_id = "local", data_source_path = dir .. "/src1" },
+                 { source_id = "pg", data_source_type = "postgresql",
+                   data_source_path = "postgresql://nv:" .. PG_PASS .. "@127.0.0.1:1/db" },
+                 { source_id = "sas", data_source_path = "https://127.0.0.1:1/c/orders.csv?sv=2024&sig=" .. SAS_SIG },
+               }) }
+    end
+
+    -- every regular file below root, read whole
+    local function files(root)
+      local p = io.popen("find " .. H.q(root) .. " -type f")
+      local out = {}
+      for f in p:lines() do out[#out + 1] = f end
+      p:close()
+      return out
+    end
+
+    local function modes(root, kind)
+      local p = io.popen("find " .. H.q(root) .. " -mindepth 1 -type " .. kind .. " -printf '%m %p\\n'")
+      local out = {}
+      for line in p:lines() do out[#out + 1] = line end
+      p:close()
+      return out
+    end
+
+    for _, size in ipairs({ "small", "large" }) do
+      it("keeps no secret in any file of a " .. size .. " payload's job; records 0600 in 0700", function()
+        local s = start()
+        local st, t = create(s, payload(size == "large" and string.rep("p", 200 * 1024) or nil))
+        assert.equal(202, st, json.encode(t))
+        local j = await(s, t.job_id)
+        assert.equal("completed", j.status, json.encode(j)) -- the job got its secrets all the same
+        local by_id = {}
+        for _, src in ipairs(j.result_data.sources) do by_id[src.source_id] = src.status end
+        assert.equal("success", by_id["local"])
+        local _, listed = call(s, "GET", "/jobs/" .. t.job_id)
+        local seen = { json.encode(listed) }
+        local all = files(s.dir)
+        assert.truthy(#all >= 5, table.concat(all, " "))
+        for _, f in ipairs(all) do seen[#seen + 1] = f .. ": " .. (H.read(f) or "") end
+        local text = table.concat(seen, "\n")
+        for _, secret in ipairs(secrets) do
+          assert.falsy(text:find(secret, 1, true), "secret " .. secret .. " found in:\n" .. text:sub(1, 4000))
+        end
+        -- the stored payload still says what was asked, secrets masked
+        local stored = json.decode(H.read(s.dir .. "/jobs/" .. t.job_id .. "/payload.json"))
+        assert.equal("***", stored.api_key)
+        assert.equal("***", stored.aws.secret_access_key)
+        assert.equal("postgresql://nv:***@127.0.0.1:1/db", stored.sources[2].data_source_path)
+        assert.equal(dir .. "/src1", stored.sources[1].data_source_path)
+        for _, line in ipairs(modes(s.dir .. "/jobs", "f")) do assert.equal("600", line:match("^(%d+)"), line) end
+        for _, line in ipairs(modes(s.dir .. "/jobs", "d")) do assert.equal("700", line:match("^(%d+)"), line) end
+        no_sanitizer_report(s.stop())
+      end)
+    end
+  end)
+
+  describe("roots and limits", function()
+    it("refuses paths outside --roots with 403, after resolving symlinks", function()
+      local link = dir .. "/etc-link"
+      assert.is_true(os.execute("ln -sfn /etc " .. H.q(link)))
+      local cases = {
+        { { job_type = "metadata_extraction", data_source_path = "/etc/shadow" },
+          "data_source_path '/etc/shadow' is outside the server's roots (" .. dir .. "; see --roots)" },
+        { { job_type = "metadata_extraction", data_source_path = link .. "/shadow" },
+          "data_source_path '" .. link .. "/shadow' is outside the server's roots" },
+        { { job_type = "metadata_extraction", data_source_path = "file://" .. dir .. "/../../etc/passwd" },
+          "data_source_path 'file://" .. dir .. "/../../etc/passwd' is outside" },
+        { { job_type = "metadata_extraction", workflow_id = "w", sources = json.array({
+            { source_id = "ok", data_source_path = dir .. "/src1" },
+            { source_id = "bad", data_source_path = "/root" } }) },
+          "sources[2].data_source_path '/root' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", sandbox_roots = { "/" } },
+          "sandbox_roots[1] '/' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", log_dir = "/etc/cron.d" },
+          "log_dir '/etc/cron.d' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", store = "sqlite:/tmp/../etc/x.db" },
+          "store 'sqlite:/tmp/../etc/x.db' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = "../../../../../../etc/shadow" },
+          "data_source_path '../../../../../../etc/shadow' is outside" },
+      }
+      local _, before = call(server, "GET", "/jobs")
+      for _, c in ipairs(cases) do
+        local status, t = create(server, c[1])
+        assert.equal(403, status, json.encode(c[1]))
+        assert.equal(c[2], t.error:sub(1, #c[2]))
+      end
+      local _, after = call(server, "GET", "/jobs")
+      assert.equal(before.count, after.count) -- nothing was queued
+      -- inside the roots (a symlink into them too; an object-store URL is no local path)
+      assert.is_true(os.execute("ln -sfn " .. H.q(dir .. "/src1") .. " " .. H.q(dir .. "/src-link")))
+      local status, t = create(server, { job_type = "metadata_extraction", data_source_path = dir .. "/src-link" })
+      assert.equal(202, status, json.encode(t))
+      assert.equal("completed", await(server, t.job_id).status)
+    end)
+
+    it("defaults its roots to the working directory", function()
+      local s = start(nil, { "--roots", "." })
+      local status, t = create(s, { job_type = "metadata_extraction", data_source_path = dir .. "/src1" })
+      local err = s.stop()
+      assert.equal(403, status)
+      assert.matches("is outside the server's roots %(" .. s.dir:gsub("%p", "%%%0"), t.error)
+      no_sanitizer_report(err)
+      local code, _, e = H.run({ "serve", "--roots", dir .. "/nope", "--port", "0" })
+      assert.equal(2, code)
+      assert.matches("cannot resolve", e)
+    end)
+
+    it("runs each job under RLIMIT_AS and RLIMIT_CPU", function()
+      local s = start(nil, { "--job-memory", "3000", "--job-cpu", "120" })
+      local id = fifo_job(s, "limits")
+      await_status(s, id, "running")
+      local rec = json.decode(assert(H.read(s.dir .. "/jobs/" .. id .. "/pid")))
+      local limits = assert(H.read("/proc/" .. math.tointeger(rec.pid) .. "/limits"))
+      assert.matches("Max cpu time%s+120%s+125%s+seconds", limits)
+      if proc.rlimit_as_supported then
+        local as = tostring(3000 * 1024 * 1024)
+        assert.matches("Max address space%s+" .. as .. "%s+" .. as .. "%s+bytes", limits)
+      end
+      proc.kill(math.tointeger(rec.pid), "KILL")
+      await_status(s, id, "failed")
+      no_sanitizer_report(s.stop())
+    end)
+  end)
+
+  describe("after kill -9 of the server", function()
+    -- a job held by a FIFO source (b) that then completes: source a is
+    -- profiled, b fails (a FIFO cannot seek), fail_on = never makes it a success
+    local function held_job(s, name)
+      local src = dir .. "/" .. name
+      assert.is_true(os.execute("mkdir -p " .. H.q(src .. "/a") .. " && mkfifo " .. H.q(src .. "/b.csv")))
+      H.write(src .. "/a/a.csv", "id\n1\n")
+      local st, t = create(s, { job_type = "metadata_extraction", workflow_id = "wf_" .. name, workers = 1,
+                                fail_on = "never",
+                                sources = { { source_id = "a", data_source_path = src .. "/a" },
+                                            { source_id = "b", data_source_path = src .. "/b.csv" } } })
+      assert.equal(202, st, json.encode(t))
+      await_status(s, t.job_id, "running")
+      await_log(s, t.job_id, "b%.csv: 1 files")
+      return t.job_id, src .. "/b.csv"
+    end
+
+    local function job_pid(s, id)
+      local rec = json.decode(H.read(s.dir .. "/jobs/" .. id .. "/pid") or "")
+      return assert(rec and math.tointeger(rec.pid), "no pid file")
+    end
+
+    local function kill9(s)
+      proc.kill(s.pid, "KILL")
+      assert.same({ "signaled", 9 }, { wait_for(s.pid, 10) })
+    end
+
+    it("a restarted server adopts a job that still runs and records how it really ended", function()
+      local a = start()
+      local id, fifo = held_job(a, "adopt")
+      local pid = job_pid(a, id)
+      kill9(a)
+      assert.is_true(os.execute("kill -0 " .. pid)) -- the orphan runs on
+      local b = start(nil, nil, a.dir .. "/jobs")
+      local _, j = call(b, "GET", "/jobs/" .. id)
+      assert.equal("running", j.status, json.encode(j)) -- not "failed" while it runs
+      local feeder = release(fifo)
+      j = await(b, id)
+      proc.kill(feeder, "KILL")
+      proc.wait(feeder)
+      assert.equal("completed", j.status, json.encode(j))
+      assert.is_true(j.success)
+      assert.is_true(j.result_data.success)
+      assert.equal("completed\n", H.read(a.dir .. "/jobs/" .. id .. "/status"))
+      no_sanitizer_report(b.stop())
+      H.rmdir(a.dir)
+    end)
+
+    it("a job that ended while no server ran is recorded from its result; a queued one is cancelled", function()
+      local a = start(nil, { "--max-jobs", "1" })
+      local id, fifo = held_job(a, "down")
+      local _, q = create(a, { job_type = "schema_validation", workflow_id = "queued" })
+      assert.equal("queued", q.status)
+      local pid = job_pid(a, id)
+      kill9(a)
+      local feeder = release(fifo)
+      for _ = 1, 200 do -- the orphan finishes while no server runs
+        if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+        sleep(0.05)
+      end
+      proc.kill(feeder, "KILL")
+      proc.wait(feeder)
+      local b = start(nil, nil, a.dir .. "/jobs")
+      local _, j = call(b, "GET", "/jobs/" .. id)
+      assert.equal("completed", j.status, json.encode(j))
+      assert.is_true(j.success)
+      local _, qj = call(b, "GET", "/jobs/" .. q.job_id)
+      assert.equal("cancelled", qj.status)
+      assert.equal("cancelled: the server stopped before the job started", qj.error)
+      no_sanitizer_report(b.stop())
+      H.rmdir(a.dir)
+    end)
+
+    it("a job whose process is gone without a result is failed; a reused pid is not adopted", function()
+      local a = start()
+      local id = held_job(a, "gone")
+      local pid = job_pid(a, id)
+      kill9(a)
+      proc.kill(pid, "KILL") -- dies without printing its result
+      for _ = 1, 100 do
+        if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+        sleep(0.05)
+      end
+      -- a stranger with the same pid would differ in its start time: simulate
+      -- one by pointing the record at a live process of ours that is no job
+      local other = assert(proc.spawn({ argv = { "sleep", "30" } }))
+      local jd = a.dir .. "/jobs/" .. id
+      local rec = json.decode(H.read(jd .. "/pid"))
+      rec.pid = other
+      H.write(jd .. "/pid", json.encode(rec))
+      local b = start(nil, nil, a.dir .. "/jobs")
+      local _, j = call(b, "GET", "/jobs/" .. id)
+      local err = b.stop()
+      assert.equal("running", proc.poll(other)) -- never signalled
+      proc.kill(other, "KILL")
+      proc.wait(other)
+      assert.equal("failed", j.status, json.encode(j))
+      assert.matches("^the job ended while no server watched it and left no result", j.error)
+      no_sanitizer_report(err)
+      H.rmdir(a.dir)
+    end)
+  end)
+
+  describe("under slow and many clients", function()
+    -- tests/servers/slow_clients.py: real sockets from other loopback
+    -- addresses than the probe's (127.0.0.1), /health timed from outside
+    local function load(s, slow, burst, secs)
+      local p = io.popen(string.format("python3 %s %d %d %d %d",
+        H.q(H.root .. "/tests/servers/slow_clients.py"), s.port, slow, burst, secs))
+      local out = p:read("a")
+      p:close()
+      return assert(json.decode(out), out)
+    end
+
+    -- count of probes that got no 200 within 1 s, among probes[from..]
+    local function slow_probes(probes, from)
+      local bad = 0
+      for i = from, #probes do
+        local t = probes[i]
+        if t == json.null or t == nil or t > 1 then bad = bad + 1 end
+      end
+      return bad
+    end
+
+    it("64 clients trickling headers hold no slot past --header-timeout; /health answers within 1 s", function()
+      local s = start(nil, { "--header-timeout", "2" })
+      local r = load(s, 64, 0, 6)
+      local err = s.stop()
+      assert.equal(64, r.slow_opened)
+      assert.equal(0, slow_probes(r.during, 1), json.encode(r.during))
+      assert.equal(64, r.slow_cut, json.encode(r)) -- each one ended by the server, none left open
+      assert.equal(0, slow_probes(r.after, 1), json.encode(r.after))
+      no_sanitizer_report(err)
+    end)
+
+    it("300 slow clients and 400 idle connections: /health answers within 1 s after the first 2 s", function()
+      local s = start()
+      local r = load(s, 300, 400, 8)
+      local err = s.stop()
+      assert.truthy(#r.during >= 20, json.encode(r.during))
+      -- probes are 0.25 s apart: from the 9th on, past the first 2 s
+      assert.equal(0, slow_probes(r.during, 9), json.encode(r.during))
+      assert.equal(r.slow_opened, r.slow_cut, json.encode(r))
+      assert.equal(0, slow_probes(r.after, 1), json.encode(r.after)) -- no stall once they close
+      no_sanitizer_report(err)
+    end)
+  end)
+
   describe("with NVLUA_SERVER_TOKEN", function()
     local good = { Authorization = "Bearer " .. TOKEN }
 
@@ -657,6 +952,16 @@ describe("nvlua serve", function()
       local code, out = H.run({ "serve", "--help" })
       assert.equal(0, code)
       assert.truthy(out:find("usage: nvlua serve [--port 8080] [--bind 127.0.0.1]", 1, true), out)
+    end)
+
+    it("rejects settings out of range with a usage error", function()
+      for _, c in ipairs({ { "--header-timeout", "0", "--header-timeout must be between 1 and 14400" },
+                           { "--max-connections", "20000", "--max-connections must be between 1 and 10000" },
+                           { "--job-memory", "99999999", "--job-memory must be between 0 and 1048576" } }) do
+        local code, _, err = H.run({ "serve", "--port", "0", c[1], c[2] })
+        assert.equal(2, code)
+        assert.truthy(err:find(c[3], 1, true), err)
+      end
     end)
 
     it("rejects unknown options", function()
