@@ -196,7 +196,7 @@ end
 
 -- write .tmp (fsynced), rename into place, fsync the directory; step: the
 -- test hook's prefix (nil: none)
-function Outbox:write_file(name, text, step)
+local function write_file(self, name, text, step)
   local tmp = string.format("%s/.%s.%d.tmp", self.dir, name, sys.getpid())
   local ok, err = sys.write_new(tmp, text, M.FILE_MODE)
   if not ok then return nil, err end
@@ -228,7 +228,7 @@ function Outbox:put(body, key)
   if existing then return { key = key, existing = existing } end
   self.seq = self.seq + 1
   local base = string.format("%s-%06d-%s", stamp(), self.seq, key)
-  local ok, err = self:write_file(base .. ".json", body, "queue")
+  local ok, err = write_file(self, base .. ".json", body, "queue")
   if not ok then return nil, "cannot queue payload in " .. self.dir .. ": " .. tostring(err) end
   self.keys[key] = "pending"
   test_kill(self, "queue.synced")
@@ -321,7 +321,7 @@ end
 function Outbox:reject(entry, info, encode, body)
   local meta = encode({ status_code = info.status_code, response = info.response, url = info.url,
                         rejected_at = os.date("!%Y-%m-%dT%H:%M:%SZ") })
-  local ok, err = self:write_file(entry.name .. ".response", meta)
+  local ok, err = write_file(self, entry.name .. ".response", meta)
   if not ok then return nil, err end
   test_kill(self, "reject.response_written")
   local rok, rerr = os.rename(entry.path, self.dir .. "/" .. entry.name .. ".rejected")
