@@ -276,15 +276,16 @@ return {
     summary = "the on-disk exactly-once outbox of payloads waiting for the platform (sent by later runs)",
     functions = {
       default_dir = "default_dir(cfg) -> cfg.outbox_dir, /dbfs/executor/outbox on Databricks, else ./outbox",
+      answered_sources = "answered_sources(dir) -> set of ledger ids whose every chunk the platform answered",
       key = "key({workflow, source, run, ...}) -> the Idempotency-Key of that content identity (32 hex digits)",
       ledger_id = "ledger_id(run_id, source_id) -> the ledger key of a source",
       new_key = "new_key() -> a random Idempotency-Key (32 hex digits)",
-      open = "open(dir) -> outbox | nil, msg (creating dir 0700, recovering a killed run's .tmp files)",
+      open = "open(dir [, {lock_timeout=}]) -> outbox | nil, msg: locked for this run, dir 0700, a killed run's .tmp files recovered",
     },
     methods = {
       "box:put(body, key) -> entry (entry.existing when the key is queued or answered already);  box:status(key)",
       "box:pending() / box:rejected() -> entries;  box:read(entry);  box:delivered(entry, body);  box:remove(entry)",
-      "box:reject(entry, info, encode, body);  box:was_delivered(key);  box:ledger() -> sources fully answered",
+      "box:reject(entry, info, encode, body);  box:was_delivered(key);  box:ledger() -> sources fully answered;  box:close()",
     },
   },
   ["nv.parquet"] = {
@@ -449,6 +450,8 @@ return {
       getpid = "getpid() -> the process id",
       hostname = "hostname() -> the host name | nil, msg",
       isatty = "isatty(fd) -> boolean",
+      lock = "lock(path [, timeout]) -> lock (lock:close()) | nil, msg, errno: an exclusive flock, the holder's pid in the file",
+      lock_holder = "lock_holder(path) -> the pid a lock file names | nil",
       listdir = "listdir(path) -> {names...} | nil, msg, errno",
       mkdirs = "mkdirs(path) -> true | nil, msg, errno (mkdir -p)",
       monotonic = "monotonic() -> seconds on a clock that never goes back",

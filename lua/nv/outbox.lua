@@ -14,6 +14,8 @@
 --   .<file>.<pid>.tmp             a write in progress by process <pid>; one
 --                                 left by a dead process is completed on
 --                                 open if it is a whole payload, else removed
+--   .lock                         flock held by the run using the outbox
+--                                 (its pid inside); others wait for it
 --   ledger.tsv                    what the platform answered, one line per
 --                                 source of each answered payload:
 --                                 "delivered|rejected\t<key>\t<run_id>\t
@@ -151,24 +153,45 @@ local function recover(self, name, final, pid)
   self.cleaned[#self.cleaned + 1] = name
 end
 
---- Opens (creating, mode 0700) the outbox at dir, loads its ledger and
--- recovers writes a killed process left half done. Returns outbox (with
--- .recovered and .cleaned: the names completed or removed, .warnings) or
--- nil, message.
-function M.open(dir)
+M.LOCK_TIMEOUT = 120
+
+-- errnos of a file system without flock: the outbox works unlocked
+local NO_FLOCK = { [22] = true, [37] = true, [38] = true, [95] = true }
+
+--- Opens (creating, mode 0700) the outbox at dir for this process alone:
+-- waits up to opts.lock_timeout seconds (default M.LOCK_TIMEOUT) for
+-- another run to release it, then loads its ledger and recovers writes a
+-- killed process left half done. Returns outbox (with .recovered and
+-- .cleaned: the names completed or removed, .warnings; close() it, or let
+-- <close> do it) or nil, message.
+function M.open(dir, opts)
   assert(type(dir) == "string" and dir ~= "", "nv.outbox.open: directory expected")
+  opts = opts or {}
   local ok, err = sys.mkdirs(dir)
   if not ok then return nil, "cannot create the outbox: " .. tostring(err) end
   local self = setmetatable({ dir = dir, seq = 0, reached = {}, keys = {}, recovered = {}, cleaned = {},
                               warnings = {} }, Outbox)
   local cok, cerr = sys.chmod(dir, M.DIR_MODE)
   if not cok then self.warnings[#self.warnings + 1] = "cannot make the outbox private: " .. tostring(cerr) end
+  local lock, lerr0, code = sys.lock(dir .. "/.lock", tonumber(opts.lock_timeout) or M.LOCK_TIMEOUT)
+  if lock then
+    self.lock = lock
+  elseif code == 11 then
+    return nil, string.format("the outbox %s is in use by another run (pid %s); try again when it ends", dir,
+      tostring(sys.lock_holder(dir .. "/.lock") or "unknown"))
+  elseif NO_FLOCK[code] then
+    self.warnings[#self.warnings + 1] = "the outbox cannot be locked, runs sharing it must not overlap: " .. tostring(lerr0)
+  else
+    return nil, "cannot lock the outbox: " .. tostring(lerr0)
+  end
   load_ledger(self)
   local names, lerr = sys.listdir(dir)
   if not names then return nil, "cannot list the outbox: " .. tostring(lerr) end
   table.sort(names)
-  local tmps = {}
+  local tmps, responses = {}, {}
   for _, n in ipairs(names) do
+    local rkey = n:match("^%d%d%d%d%d%d%d%dT%d%d%d%d%d%d%.%d%d%dZ%-%d+%-(%x+)%.response$")
+    if rkey then responses[#responses + 1] = { n, rkey } end
     local _, key = n:match(PENDING)
     if key then self.keys[key] = "pending" end
     _, key = n:match(REJECTED)
@@ -177,11 +200,35 @@ function M.open(dir)
     if final then tmps[#tmps + 1] = { n, final, pid } end
   end
   for _, t in ipairs(tmps) do recover(self, t[1], t[2], t[3]) end
+  for _, r in ipairs(responses) do
+    if self.keys[r[2]] ~= "rejected" then -- its rename to .rejected never happened
+      os.remove(dir .. "/" .. r[1])
+      self.cleaned[#self.cleaned + 1] = r[1]
+    end
+  end
   if #self.recovered + #self.cleaned > 0 then
     local sok, serr = sync_dir(dir)
     if not sok then return nil, serr end
   end
   return self
+end
+
+--- Releases the outbox (its lock); idempotent.
+function Outbox:close()
+  if self.lock then
+    self.lock:close()
+    self.lock = nil
+  end
+end
+Outbox.__close = Outbox.close
+
+--- The set of ledger ids ("<run_id>\t<source_id>") whose every chunk the
+-- platform answered, read from the outbox at dir without opening it (empty
+-- when there is none).
+function M.answered_sources(dir)
+  local peek = { dir = dir }
+  load_ledger(peek)
+  return peek.sources
 end
 
 --- Where a key stands: "pending", "rejected", "delivered" or nil (unknown).

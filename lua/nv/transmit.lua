@@ -61,7 +61,7 @@ local function bool(v, default)
 end
 
 --- Delivery settings from a job configuration: api_endpoint, api_key,
--- outbox_dir, api_timeout, api_connect_timeout, api_retries,
+-- outbox_dir, outbox_lock_timeout, api_timeout, api_connect_timeout, api_retries,
 -- api_retry_base, api_retry_max, api_gzip, api_ca_bundle, api_verify,
 -- api_max_tables, api_max_columns, api_max_bytes.
 function M.settings(cfg)
@@ -71,6 +71,7 @@ function M.settings(cfg)
     endpoint = cfg.api_endpoint ~= "" and cfg.api_endpoint or nil,
     api_key = cfg.api_key ~= "" and cfg.api_key or nil,
     outbox_dir = outbox.default_dir(cfg),
+    lock_timeout = num(cfg.outbox_lock_timeout, outbox.LOCK_TIMEOUT),
     timeout = num(cfg.api_timeout, d.timeout),
     connect_timeout = num(cfg.api_connect_timeout, d.connect_timeout),
     retries = math.floor(num(cfg.api_retries, d.retries)),
@@ -167,9 +168,7 @@ end
 function M.unqueued(ctx, recs)
   local cfg = ctx.config or {}
   if bool(cfg.api_resend, false) then return recs end
-  local box = outbox.open(M.settings(cfg).outbox_dir)
-  if not box then return recs end -- send() reports the outbox error
-  local ledger, out = box:ledger(), {}
+  local ledger, out = outbox.answered_sources(M.settings(cfg).outbox_dir), {}
   for _, r in ipairs(recs) do
     if not ledger[outbox.ledger_id(r.source.run_id, r.source.source_id)] then out[#out + 1] = r end
   end
@@ -428,7 +427,7 @@ function M.send(ctx, payloads)
     return result
   end
 
-  local box, oerr = outbox.open(s.outbox_dir)
+  local box <close>, oerr = outbox.open(s.outbox_dir, { lock_timeout = s.lock_timeout })
   if not box then return finish("failed", oerr) end
   for _, w in ipairs(box.warnings) do ctx.log:warning("%s", w) end
   for _, n in ipairs(box.recovered) do ctx.log:warning("outbox: completed %s, queued by a process that died", n) end

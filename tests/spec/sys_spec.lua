@@ -110,4 +110,24 @@ describe("nv.sys durable private files", function()
     assert.is_nil(ok)
     assert.equal("cannot chmod " .. base .. "/missing: No such file or directory", err)
   end)
+
+  it("lock is exclusive until closed, names its holder, and reports a busy lock", function()
+    local path = base .. "/.lock"
+    local a = assert(sys.lock(path))
+    assert.equal("600", mode(path))
+    assert.equal(sys.getpid(), sys.lock_holder(path))
+    local t0 = sys.monotonic()
+    local ok, err, code = sys.lock(path, 0.2) -- another open file description: refused
+    assert.is_true(sys.monotonic() - t0 >= 0.2)
+    assert.is_nil(ok)
+    assert.equal("cannot lock " .. path .. ": Resource temporarily unavailable", err)
+    assert.equal(11, code)
+    assert.is_true(a:close())
+    assert.is_true(a:close()) -- idempotent
+    do
+      local b <close> = assert(sys.lock(path))
+    end
+    assert.truthy(sys.lock(path)):close()
+    assert.is_nil(sys.lock_holder(base .. "/missing"))
+  end)
 end)
