@@ -258,6 +258,23 @@ describe("outbox exactly once", function()
     assert.equal(0, code)
   end)
 
+  it("full_pipeline killed after queueing: api_transmission sends its payloads under the keys it queued", function()
+    H.write(dir .. "/fp.json", json.encode({ workflow_id = "wf-fp", source_id = "s05", api_max_tables = MAX_TABLES,
+      api_retry_base = 0.01, api_retries = 2 }))
+    local code, _, err = H.run({ "run", "full_pipeline", base .. "/data/s05", "csv", "--config", dir .. "/fp.json",
+      "--write-to-db" }, { cwd = dir, env = ENV({ NVLUA_TEST_KILL_AT = "deliver.acknowledged:2" }) })
+    assert.equal(128 + 9, code, err)
+    local queued = ls(dir .. "/outbox", "%.json$")
+    assert.equal(2, #queued) -- chunk 1 delivered, chunk 2 acknowledged but not recorded, chunk 3 queued
+    code, _, err = H.run({ "run", "api_transmission", "--config", dir .. "/fp.json" }, { cwd = dir, env = ENV() })
+    assert.equal(0, code, err)
+    local reqs = srv.requests()
+    local chunks = check_requests(reqs) -- the store-built payloads have the keys of the model-built ones
+    assert.same({ ["s05\t1"] = 3, ["s05\t2"] = 3, ["s05\t3"] = 3 }, chunks)
+    assert.equal(4, #reqs) -- chunk 2 twice (same key, same body), chunks 1 and 3 once
+    assert.same({}, ls(dir .. "/outbox", "%.json$"))
+  end)
+
   it("gives the same key to the same stored data built again (a run killed before its ledger)", function()
     srv.set_plan({ { status = 500 }, { status = 500 }, { status = 500 } })
     local code = transmit()
