@@ -1,7 +1,22 @@
 #define _DEFAULT_SOURCE /* realpath */
 /* sys.c - the `nv.sys` module: the few OS facts Lua's standard library
  * lacks (clocks, sleep, randomness, directories and removing a tree of
- * them, terminal detection, host name). */
+ * them, terminal detection, host name) and durable private files:
+ *
+ *   write_new(path, data [, mode = 0600]) -> true | nil, msg, errno
+ *     creates path (never an existing file or a symlink), writes data,
+ *     fsyncs and closes it; the mode is set with fchmod, so the umask can
+ *     neither widen nor narrow it. On failure the file is removed.
+ *   append_sync(path, data [, mode = 0600]) -> true | nil, msg, errno
+ *     appends data in one write, fsyncs; the file gets the mode.
+ *   fsync_dir(path) -> true | nil, msg, errno: makes renames and removals
+ *     in the directory durable.
+ *   chmod(path, mode) -> true | nil, msg, errno
+ *   lock(path [, timeout = 0]) -> lock | nil, msg, errno ("busy": EWOULDBLOCK)
+ *     an exclusive flock on path (created 0600), waiting up to timeout
+ *     seconds; the holder's pid is written into the file. The kernel drops
+ *     it when the process dies. lock:close() (also __close/__gc) unlocks.
+ *     lock_holder(path) -> the pid written in path, or nil */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +24,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -243,13 +259,179 @@ static int l_getpid(lua_State *L) {
   return 1;
 }
 
+static mode_t check_mode(lua_State *L, int idx) {
+  lua_Integer m = luaL_optinteger(L, idx, 0600);
+  luaL_argcheck(L, m >= 0 && m <= 07777, idx, "a file mode (0 to 07777)");
+  return (mode_t)m;
+}
+
+/* writes all of data to fd, resuming short writes; 0 or an errno */
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* fchmod, write, fsync and close fd; 0 or the first errno (fd is closed) */
+static int finish_file(int fd, mode_t mode, const char *data, size_t n) {
+  int rc = fchmod(fd, mode) != 0 ? errno : 0;
+  if (rc == 0) rc = write_all(fd, data, n);
+  if (rc == 0 && fsync(fd) != 0) rc = errno;
+  if (close(fd) != 0 && rc == 0) rc = errno;
+  return rc;
+}
+
+static int l_write_new(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t n;
+  const char *data = luaL_checklstring(L, 2, &n);
+  mode_t mode = check_mode(L, 3);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0700);
+  if (fd < 0) return fail_errno(L, "cannot create", path);
+  int rc = finish_file(fd, mode, data, n);
+  if (rc != 0) {
+    (void)unlink(path); /* a partial file must not look complete */
+    errno = rc;
+    return fail_errno(L, "cannot write", path);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_append_sync(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t n;
+  const char *data = luaL_checklstring(L, 2, &n);
+  mode_t mode = check_mode(L, 3);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode & 0700);
+  if (fd < 0) return fail_errno(L, "cannot open", path);
+  int rc = finish_file(fd, mode, data, n);
+  if (rc != 0) {
+    errno = rc;
+    return fail_errno(L, "cannot append to", path);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_fsync_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail_errno(L, "cannot open", path);
+  int rc = fsync(fd) != 0 ? errno : 0;
+  if (close(fd) != 0 && rc == 0) rc = errno;
+  if (rc != 0) {
+    errno = rc;
+    return fail_errno(L, "cannot sync", path);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_chmod(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_checkinteger(L, 2);
+  if (chmod(path, check_mode(L, 2)) != 0) return fail_errno(L, "cannot chmod", path);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+#define LOCK_MT "nv.Lock"
+
+struct lock {
+  int fd; /* -1 once closed */
+};
+
+/* closes the half-made lock k, then reports errno's failure */
+static int lock_fail(lua_State *L, struct lock *k, const char *what, const char *path) {
+  int e = errno;
+  (void)close(k->fd);
+  k->fd = -1;
+  errno = e;
+  return fail_errno(L, what, path);
+}
+
+static int l_lock(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Number timeout = luaL_optnumber(L, 2, 0);
+  luaL_argcheck(L, timeout >= 0 && timeout <= 86400, 2, "between 0 and 86400 seconds");
+  struct lock *k = lua_newuserdatauv(L, sizeof *k, 0);
+  k->fd = -1;
+  luaL_setmetatable(L, LOCK_MT);
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return fail_errno(L, "cannot open", path);
+  k->fd = fd; /* owned by the userdata from here: __gc closes it */
+  if (fchmod(fd, 0600) != 0) return lock_fail(L, k, "cannot chmod", path);
+  struct timespec step = {.tv_sec = 0, .tv_nsec = 50000000L};
+  long tries = (long)(timeout * 20);
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK || tries-- <= 0) return lock_fail(L, k, "cannot lock", path);
+    (void)nanosleep(&step, NULL); /* an interrupted wait only polls sooner */
+  }
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || write_all(fd, pid, (size_t)n) != 0) return lock_fail(L, k, "cannot write", path);
+  return 1;
+}
+
+static int l_lock_holder(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return fail_errno(L, "cannot open", path);
+  char buf[32];
+  ssize_t r = read(fd, buf, sizeof buf - 1);
+  (void)close(fd); /* read-only */
+  if (r <= 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  buf[r] = '\0';
+  char *end;
+  long pid = strtol(buf, &end, 10);
+  if (end == buf || pid <= 0) lua_pushnil(L);
+  else lua_pushinteger(L, (lua_Integer)pid);
+  return 1;
+}
+
+static int l_lock_close(lua_State *L) {
+  struct lock *k = luaL_checkudata(L, 1, LOCK_MT);
+  if (k->fd >= 0) {
+    (void)close(k->fd); /* closing the descriptor releases the flock */
+    k->fd = -1;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg lock_methods[] = {{"close", l_lock_close}, {NULL, NULL}};
+
 static const luaL_Reg funcs[] = {
     {"now", l_now},         {"monotonic", l_monotonic}, {"random_hex", l_random_hex},
     {"isatty", l_isatty},   {"mkdirs", l_mkdirs},       {"stat", l_stat},
     {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir}, {"realpath", l_realpath},
-    {"sleep", l_sleep},     {"remove_tree", l_remove_tree}, {NULL, NULL}};
+    {"sleep", l_sleep},     {"remove_tree", l_remove_tree},
+    {"write_new", l_write_new}, {"append_sync", l_append_sync}, {"fsync_dir", l_fsync_dir}, {"chmod", l_chmod},
+    {"lock", l_lock}, {"lock_holder", l_lock_holder},
+    {NULL, NULL}};
 
 int luaopen_nv_sys(lua_State *L) {
+  if (luaL_newmetatable(L, LOCK_MT)) {
+    luaL_newlib(L, lock_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_lock_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_lock_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
   luaL_newlib(L, funcs);
   return 1;
 }

@@ -20,7 +20,7 @@ return {
   },
   outputs = {
     transmission_status = "success, partial, failed or nothing_to_send",
-    payloads = "payloads built by this run",
+    payloads = "payloads this run queued (one already queued or delivered is not queued again)",
     sent = "payloads the platform accepted",
     pending = "payloads left in the outbox for a later run",
     rejected = "payloads the platform refused",

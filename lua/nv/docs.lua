@@ -277,16 +277,19 @@ return {
     },
   },
   ["nv.outbox"] = {
-    summary = "the on-disk outbox of payloads waiting for the platform (sent by later runs)",
+    summary = "the on-disk exactly-once outbox of payloads waiting for the platform (sent by later runs)",
     functions = {
       default_dir = "default_dir(cfg) -> cfg.outbox_dir, /dbfs/executor/outbox on Databricks, else ./outbox",
-      ledger_id = "ledger_id(run_id, source_id) -> the ledger key of a queued source",
-      new_key = "new_key() -> a new Idempotency-Key (32 hex digits)",
-      open = "open(dir) -> outbox | nil, msg (creating dir)",
+      answered_sources = "answered_sources(dir) -> set of ledger ids whose every chunk the platform answered",
+      key = "key({workflow, source, run, ...}) -> the Idempotency-Key of that content identity (32 hex digits)",
+      ledger_id = "ledger_id(run_id, source_id) -> the ledger key of a source",
+      new_key = "new_key() -> a random Idempotency-Key (32 hex digits)",
+      open = "open(dir [, {lock_timeout=}]) -> outbox | nil, msg: locked for this run, dir 0700, a killed run's .tmp files recovered",
     },
     methods = {
-      "box:put(body, key);  box:pending() / box:rejected() -> entries;  box:read(entry);  box:remove(entry)",
-      "box:reject(entry, info, encode);  box:ledger();  box:record(ids)",
+      "box:put(body, key) -> entry (entry.existing when the key is queued or answered already);  box:status(key)",
+      "box:pending() / box:rejected() -> entries;  box:read(entry);  box:delivered(entry, body);  box:remove(entry)",
+      "box:reject(entry, info, encode, body);  box:was_delivered(key);  box:ledger() -> sources fully answered;  box:close()",
     },
   },
   ["nv.parquet"] = {
@@ -476,9 +479,14 @@ return {
   ["nv.sys"] = {
     summary = "the OS facts Lua's standard library lacks",
     functions = {
+      append_sync = "append_sync(path, data [, mode = 0600]) -> true | nil, msg, errno: one write, fsynced",
+      chmod = "chmod(path, mode) -> true | nil, msg, errno",
+      fsync_dir = "fsync_dir(path) -> true | nil, msg, errno: renames and removals in it made durable",
       getpid = "getpid() -> the process id",
       hostname = "hostname() -> the host name | nil, msg",
       isatty = "isatty(fd) -> boolean",
+      lock = "lock(path [, timeout]) -> lock (lock:close()) | nil, msg, errno: an exclusive flock, the holder's pid in the file",
+      lock_holder = "lock_holder(path) -> the pid a lock file names | nil",
       listdir = "listdir(path) -> {names...} | nil, msg, errno",
       mkdirs = "mkdirs(path) -> true | nil, msg, errno (mkdir -p)",
       monotonic = "monotonic() -> seconds on a clock that never goes back",
@@ -488,19 +496,20 @@ return {
       remove_tree = "remove_tree(path) -> true | nil, msg, errno: path and everything below it",
       sleep = "sleep(seconds): waits that long (at most a day)",
       stat = "stat(path) -> {type, size, mtime} | nil, msg, errno",
+      write_new = "write_new(path, data [, mode = 0600]) -> true | nil, msg, errno: a new file, fsynced, that mode whatever the umask",
     },
   },
   ["nv.transmit"] = {
     summary = "metadata payloads for the platform API, delivered through the outbox",
     functions = {
-      build = "build(ctx, recs [, limits]) -> payloads",
+      build = "build(ctx, recs [, limits]) -> payloads (one source each, keyed by content identity)",
       collect = "collect(ctx) -> recs, scope | nil, msg: the stored rows to send",
       flush = "flush(ctx, box, s) -> {sent, rejected, status_code, api_response, error}",
       from_models = "from_models(ctx, models) -> recs",
       run = "run(ctx, models) -> result: build and send the models of this run",
       send = "send(ctx [, payloads]) -> {transmission_status, sent, pending, rejected, ...}",
       settings = "settings(cfg) -> endpoint, key, retries, limits, ...",
-      unqueued = "unqueued(ctx, recs) -> recs not queued before, n_skipped",
+      unqueued = "unqueued(ctx, recs) -> recs not delivered before, n_skipped",
     },
   },
   ["nv.unitycatalog"] = {

@@ -2,7 +2,7 @@
 -- through the outbox (nv.outbox) with nv.http.
 --
 --   transmit.collect(ctx)             -> recs, scope | nil, message
---   transmit.unqueued(ctx, recs)      -> recs not queued before, n_skipped
+--   transmit.unqueued(ctx, recs)      -> recs not delivered before, n_skipped
 --   transmit.from_models(ctx, models) -> recs
 --   transmit.build(ctx, recs [, limits]) -> payloads (array, maybe empty)
 --   transmit.send(ctx [, payloads])   -> result
@@ -19,9 +19,10 @@
 -- extraction_timestamp overall). Rows exist when an extraction ran with
 -- --write-to-db.
 --
--- Payload (one JSON object per POST, at most limits.max_tables tables,
--- limits.max_columns columns and ~limits.max_bytes bytes each; a source
--- travels with every payload holding one of its tables):
+-- Payload (one JSON object per POST, one source each, at most
+-- limits.max_tables tables, limits.max_columns columns and ~limits.max_bytes
+-- bytes each; chunk numbers a source's payloads; payload_id is the
+-- Idempotency-Key, derived from the content identity, see build):
 --   {schema_version = 1, payload_id = <Idempotency-Key>, job_id, run_id,
 --    workflow_id, tenant_id, executor_version, generated_at,
 --    chunk = {batch_id, index, count},
@@ -60,7 +61,7 @@ local function bool(v, default)
 end
 
 --- Delivery settings from a job configuration: api_endpoint, api_key,
--- outbox_dir, api_timeout, api_connect_timeout, api_retries,
+-- outbox_dir, outbox_lock_timeout, api_timeout, api_connect_timeout, api_retries,
 -- api_retry_base, api_retry_max, api_gzip, api_ca_bundle, api_verify,
 -- api_max_tables, api_max_columns, api_max_bytes.
 function M.settings(cfg)
@@ -70,6 +71,7 @@ function M.settings(cfg)
     endpoint = cfg.api_endpoint ~= "" and cfg.api_endpoint or nil,
     api_key = cfg.api_key ~= "" and cfg.api_key or nil,
     outbox_dir = outbox.default_dir(cfg),
+    lock_timeout = num(cfg.outbox_lock_timeout, outbox.LOCK_TIMEOUT),
     timeout = num(cfg.api_timeout, d.timeout),
     connect_timeout = num(cfg.api_connect_timeout, d.connect_timeout),
     retries = math.floor(num(cfg.api_retries, d.retries)),
@@ -159,14 +161,14 @@ function M.collect(ctx)
   return recs, scope
 end
 
---- recs not queued before in the outbox of ctx's configuration (its
--- ledger); all of them when config.api_resend is true.
+--- recs the platform has not answered yet for every chunk, by the ledger of
+-- the outbox of ctx's configuration (a source pending there is built again
+-- and then not queued twice: send() skips keys already in the outbox); all
+-- of them when config.api_resend is true.
 function M.unqueued(ctx, recs)
   local cfg = ctx.config or {}
   if bool(cfg.api_resend, false) then return recs end
-  local box = outbox.open(M.settings(cfg).outbox_dir)
-  if not box then return recs end -- send() reports the outbox error
-  local ledger, out = box:ledger(), {}
+  local ledger, out = outbox.answered_sources(M.settings(cfg).outbox_dir), {}
   for _, r in ipairs(recs) do
     if not ledger[outbox.ledger_id(r.source.run_id, r.source.source_id)] then out[#out + 1] = r end
   end
@@ -240,55 +242,71 @@ local function add_source(chunk, src)
   end
 end
 
---- Splits recs into payloads of bounded size. limits: max_tables,
--- max_columns, max_bytes (defaults in M.defaults). A table with its columns
--- is never split; one bigger than the limits travels alone.
+-- the chunks of one source's tables
+local function source_chunks(rec, src, max_t, max_c, max_b)
+  local chunks = { new_chunk() }
+  add_source(chunks[1], src)
+  for _, trow in ipairs(rec.tables or {}) do
+    local t = shape_table(trow)
+    local cols = {}
+    for i, crow in ipairs(trow.columns or {}) do cols[i] = shape_column(crow) end
+    local q = { source_id = t.source_id, table_id = t.table_id, table_name = t.table_name,
+                overall_score = t.quality_score, dimensions = t.quality }
+    local size = #json.encode({ t, cols, q })
+    local cur = chunks[#chunks]
+    if #cur.tables > 0 and (#cur.tables + 1 > max_t or #cur.columns + #cols > max_c or cur.bytes + size > max_b) then
+      cur = new_chunk()
+      add_source(cur, src)
+      chunks[#chunks + 1] = cur
+    end
+    cur.tables[#cur.tables + 1] = t
+    for _, c in ipairs(cols) do cur.columns[#cur.columns + 1] = c end
+    cur.quality[#cur.quality + 1] = q
+    cur.bytes = cur.bytes + size
+  end
+  return chunks
+end
+
+--- Splits recs into payloads of bounded size, each holding one source.
+-- limits: max_tables, max_columns, max_bytes (defaults in M.defaults). A
+-- table with its columns is never split; one bigger than the limits
+-- travels alone. Each payload's Idempotency-Key (payload_id) comes from its
+-- content identity: workflow, source, the run that extracted it, chunk
+-- index and count, and its tables' ids; so building the same stored
+-- metadata again gives the same keys, and a new extraction run new ones.
+-- With config.api_resend the job's run id joins the identity (a deliberate
+-- resend is new data). chunk.batch_id is the same for a source's chunks.
 function M.build(ctx, recs, limits)
   limits = limits or M.settings(ctx.config).limits
   local max_t = math.max(1, limits.max_tables or M.defaults.max_tables)
   local max_c = math.max(1, limits.max_columns or M.defaults.max_columns)
   local max_b = math.max(1024, limits.max_bytes or M.defaults.max_bytes)
-  local chunks = { new_chunk() }
-  local workflow_id
+  local cfg = ctx.config or {}
+  local salt = bool(cfg.api_resend, false) and tostring(ctx.run_id) or ""
+  local payloads = {}
   for _, rec in ipairs(recs) do
     local src = shape_source(rec.source)
     src.schema_drift = rec.schema_drift -- changes since the source's previous run, when known
-    workflow_id = workflow_id or src.workflow_id
-    if #(rec.tables or {}) == 0 then add_source(chunks[#chunks], src) end
-    for _, trow in ipairs(rec.tables or {}) do
-      local t = shape_table(trow)
-      local cols = {}
-      for i, crow in ipairs(trow.columns or {}) do cols[i] = shape_column(crow) end
-      local q = { source_id = t.source_id, table_id = t.table_id, table_name = t.table_name,
-                  overall_score = t.quality_score, dimensions = t.quality }
-      local size = #json.encode({ t, cols, q })
-      local cur = chunks[#chunks]
-      if #cur.tables > 0 and (#cur.tables + 1 > max_t or #cur.columns + #cols > max_c or cur.bytes + size > max_b) then
-        cur = new_chunk()
-        chunks[#chunks + 1] = cur
-      end
-      add_source(cur, src)
-      cur.tables[#cur.tables + 1] = t
-      for _, c in ipairs(cols) do cur.columns[#cur.columns + 1] = c end
-      cur.quality[#cur.quality + 1] = q
-      cur.bytes = cur.bytes + size
+    local workflow_id = cfg.workflow_id or src.workflow_id or ctx.workflow_id
+    local chunks = source_chunks(rec, src, max_t, max_c, max_b)
+    local ident = { tostring(workflow_id), tostring(src.source_id), tostring(src.run_id), salt }
+    local batch = outbox.key(ident):sub(1, 16)
+    for i, c in ipairs(chunks) do
+      local ids = {}
+      for j, t in ipairs(c.tables) do ids[j] = tostring(t.table_id) end
+      local key = outbox.key({ ident[1], ident[2], ident[3], ident[4], i, #chunks, table.concat(ids, "\n") })
+      payloads[#payloads + 1] = {
+        schema_version = 1, payload_id = key,
+        job_id = ctx.job_id or ctx.run_id, run_id = ctx.run_id,
+        workflow_id = workflow_id,
+        tenant_id = ctx.tenant_id, executor_version = host.version,
+        generated_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+        chunk = { batch_id = batch, index = i, count = #chunks },
+        metadata = { sources = json.array(c.sources), tables = json.array(c.tables),
+                     columns = json.array(c.columns) },
+        quality_metrics = { tables = json.array(c.quality) },
+      }
     end
-  end
-  if #chunks[1].sources == 0 then return {} end
-  local batch = require("nv.sys").random_hex(8)
-  local payloads = {}
-  for i, c in ipairs(chunks) do
-    payloads[i] = {
-      schema_version = 1,
-      job_id = ctx.job_id or ctx.run_id, run_id = ctx.run_id,
-      workflow_id = (ctx.config and ctx.config.workflow_id) or workflow_id or ctx.workflow_id,
-      tenant_id = ctx.tenant_id, executor_version = host.version,
-      generated_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),
-      chunk = { batch_id = batch, index = i, count = #chunks },
-      metadata = { sources = json.array(c.sources), tables = json.array(c.tables),
-                   columns = json.array(c.columns) },
-      quality_metrics = { tables = json.array(c.quality) },
-    }
   end
   return payloads
 end
@@ -342,6 +360,13 @@ function M.flush(ctx, box, s)
     return out
   end
   for _, e in ipairs(pending) do
+    if box:was_delivered(e.key) then
+      -- the ledger says the platform took it: a run was killed before removing it
+      local ok, derr = box:remove(e)
+      if not ok then ctx.log:warning("payload %s delivered but not removed from the outbox: %s", e.name, derr) end
+      ctx.log:info("Payload %s was delivered before: removed from the outbox", e.name)
+      goto continue
+    end
     local body, rerr = box:read(e)
     if not body then
       out.error = "cannot read " .. e.path .. ": " .. tostring(rerr)
@@ -361,14 +386,14 @@ function M.flush(ctx, box, s)
     end
     out.status_code, out.api_response = resp.status, response_value(resp.body)
     if resp.status >= 200 and resp.status < 300 then
-      local ok, derr = box:remove(e)
-      if not ok then ctx.log:warning("payload %s sent but not removed from the outbox: %s", e.name, derr) end
+      local ok, derr = box:delivered(e, body)
+      if not ok then ctx.log:warning("payload %s sent but not recorded and removed: %s", e.name, derr) end
       out.sent = out.sent + 1
       ctx.log:info("Sent payload %s (%d bytes) to %s: HTTP %d after %d attempt(s)",
         e.name, #body, resp.url, resp.status, resp.attempts)
     elseif is_permanent(resp.status) then
       local ok, jerr = box:reject(e, { status_code = resp.status, response = out.api_response, url = resp.url },
-        function(v) return log.mask(json.encode(v)) end)
+        function(v) return log.mask(json.encode(v)) end, body)
       if not ok then ctx.log:error("cannot mark payload %s rejected: %s", e.name, jerr) end
       out.rejected = out.rejected + 1
       out.error = string.format("POST %s: payload %s rejected with HTTP %d: %s", resp.url, e.name, resp.status,
@@ -380,6 +405,7 @@ function M.flush(ctx, box, s)
       ctx.log:error("payload %s not sent: %s", e.name, out.error)
       break
     end
+    ::continue::
   end
   return out
 end
@@ -401,25 +427,25 @@ function M.send(ctx, payloads)
     return result
   end
 
-  local box, oerr = outbox.open(s.outbox_dir)
+  local box <close>, oerr = outbox.open(s.outbox_dir, { lock_timeout = s.lock_timeout })
   if not box then return finish("failed", oerr) end
+  for _, w in ipairs(box.warnings) do ctx.log:warning("%s", w) end
+  for _, n in ipairs(box.recovered) do ctx.log:warning("outbox: completed %s, queued by a process that died", n) end
+  for _, n in ipairs(box.cleaned) do ctx.log:warning("outbox: removed %s, a partial write of a process that died", n) end
+  local queued = 0
   for i, p in ipairs(payloads) do
-    local key = outbox.new_key()
-    p.payload_id = key
+    p.payload_id = p.payload_id or outbox.new_key()
     local text = json.encode(p)
-    local e, perr = box:put(text, key)
+    local e, perr = box:put(text, p.payload_id)
     if not e then return finish("failed", perr) end
-    ctx.log:info("Queued payload %d/%d (%d bytes) as %s", i, #payloads, #text, e.name)
-  end
-  local ids, seen = {}, {}
-  for _, p in ipairs(payloads) do
-    for _, src in ipairs(p.metadata and p.metadata.sources or {}) do
-      local id = outbox.ledger_id(src.run_id, src.source_id)
-      if not seen[id] then seen[id], ids[#ids + 1] = true, id end
+    if e.existing then
+      ctx.log:info("Payload %d/%d (%s) is %s already: not queued again", i, #payloads, p.payload_id, e.existing)
+    else
+      queued = queued + 1
+      ctx.log:info("Queued payload %d/%d (%d bytes) as %s", i, #payloads, #text, e.name)
     end
   end
-  local lok, lerr = box:record(ids)
-  if not lok then ctx.log:warning("cannot update the outbox ledger: %s", lerr) end
+  result.payloads = queued
   local function count(list) return list and #list or 0 end
   local missing = (not s.url and "no API endpoint configured (set NUVYN_API_ENDPOINT or api_endpoint)")
       or (not s.api_key and "no API key configured (set NUVYN_API_KEY or api_key)")

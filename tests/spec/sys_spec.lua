@@ -55,3 +55,79 @@ describe("nv.sys.remove_tree", function()
     os.execute("rm -rf '" .. base .. "'")
   end)
 end)
+
+describe("nv.sys durable private files", function()
+  local base
+  before_each(function()
+    base = os.tmpname()
+    os.remove(base)
+    assert.truthy(sys.mkdirs(base))
+  end)
+  after_each(function() os.execute("rm -rf '" .. base .. "'") end)
+
+  local function mode(path)
+    local p = assert(io.popen("stat -c %a '" .. path .. "'"))
+    local m = p:read("l")
+    p:close()
+    return m
+  end
+  local function read(path)
+    local f = assert(io.open(path, "rb"))
+    local s = f:read("a")
+    f:close()
+    return s
+  end
+
+  it("write_new creates a 0600 file (or the mode asked), never over an existing file or a symlink", function()
+    assert.is_true(sys.write_new(base .. "/a", "hello"))
+    assert.equal("hello", read(base .. "/a"))
+    assert.equal("600", mode(base .. "/a"))
+    assert.is_true(sys.write_new(base .. "/b", "", 416)) -- 0640
+    assert.equal("640", mode(base .. "/b"))
+    local ok, err, code = sys.write_new(base .. "/a", "again")
+    assert.is_nil(ok)
+    assert.equal("cannot create " .. base .. "/a: File exists", err)
+    assert.equal(17, code)
+    assert.equal("hello", read(base .. "/a"))
+    assert.is_true(os.execute("ln -s '" .. base .. "/target' '" .. base .. "/link'"))
+    assert.is_nil(sys.write_new(base .. "/link", "x"))
+    assert.is_nil(io.open(base .. "/target", "rb"))
+    assert.has_error(function() sys.write_new(base .. "/c", "x", 8 ^ 5) end)
+  end)
+
+  it("append_sync appends and sets the mode; chmod and fsync_dir report failures", function()
+    assert.is_true(sys.append_sync(base .. "/l", "1\n"))
+    assert.is_true(sys.append_sync(base .. "/l", "2\n"))
+    assert.equal("1\n2\n", read(base .. "/l"))
+    assert.equal("600", mode(base .. "/l"))
+    assert.is_true(sys.chmod(base, 448))
+    assert.equal("700", mode(base))
+    assert.is_true(sys.fsync_dir(base))
+    local ok, err = sys.fsync_dir(base .. "/missing")
+    assert.is_nil(ok)
+    assert.equal("cannot open " .. base .. "/missing: No such file or directory", err)
+    ok, err = sys.chmod(base .. "/missing", 384)
+    assert.is_nil(ok)
+    assert.equal("cannot chmod " .. base .. "/missing: No such file or directory", err)
+  end)
+
+  it("lock is exclusive until closed, names its holder, and reports a busy lock", function()
+    local path = base .. "/.lock"
+    local a = assert(sys.lock(path))
+    assert.equal("600", mode(path))
+    assert.equal(sys.getpid(), sys.lock_holder(path))
+    local t0 = sys.monotonic()
+    local ok, err, code = sys.lock(path, 0.2) -- another open file description: refused
+    assert.is_true(sys.monotonic() - t0 >= 0.2)
+    assert.is_nil(ok)
+    assert.equal("cannot lock " .. path .. ": Resource temporarily unavailable", err)
+    assert.equal(11, code)
+    assert.is_true(a:close())
+    assert.is_true(a:close()) -- idempotent
+    do
+      local b <close> = assert(sys.lock(path))
+    end
+    assert.truthy(sys.lock(path)):close()
+    assert.is_nil(sys.lock_holder(base .. "/missing"))
+  end)
+end)
