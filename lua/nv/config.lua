@@ -216,8 +216,10 @@ function M.register_secrets(t, add)
       for part in v:gmatch("[Aa]ccount[Kk]ey=([^;]+)") do add(part) end
       for part in v:gmatch("[Ss]hared[Aa]ccess[Ss]ignature=([^;]+)") do add(part) end
       for part in v:gmatch("[?&]sig=([^&%s]+)") do add(part) end
-      for part in v:gmatch("[Pp]wd=([^;]+)") do add(part) end
-      for part in v:gmatch("[Pp]assword=([^;&%s]+)") do add(part) end
+      for part in v:gmatch("[Pp][Ww][Dd]=([^;{][^;]*)") do add(part) end
+      for part in v:gmatch("[Pp]assword=([^;&%s{][^;&%s]*)") do add(part) end
+      for part in v:gmatch("[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=(%b{})") do add(part:sub(2, -2)) end -- ODBC PWD={a;b}
+      for part in v:gmatch("[Pp][Ww][Dd]=(%b{})") do add(part:sub(2, -2)) end
       for part in v:gmatch("://[^/@:%s]+:([^@/%s]+)@") do add(part) end
     end
   end
