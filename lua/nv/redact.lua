@@ -19,19 +19,19 @@ function M.text(s)
   return log.mask(s)
 end
 
-local function walk(t, seen)
+local function walk(t, seen, mask)
   if seen[t] then return end
   seen[t] = true
   local moved -- string keys that mask to another string
   for k, v in pairs(t) do
     if type(v) == "string" then
-      local mv = log.mask(v)
+      local mv = mask(v)
       if mv ~= v then t[k] = mv end
     elseif type(v) == "table" then
-      walk(v, seen)
+      walk(v, seen, mask)
     end
     if type(k) == "string" then
-      local mk = log.mask(k)
+      local mk = mask(k)
       if mk ~= k then
         moved = moved or {}
         moved[#moved + 1] = { k, mk }
@@ -46,7 +46,16 @@ local function walk(t, seen)
 end
 
 function M.model(m)
-  if type(m) == "table" then walk(m, {}) end
+  if type(m) ~= "table" then return m end
+  local memo = {} -- the field names every column repeats pass the C filter once
+  walk(m, {}, function(s)
+    local r = memo[s]
+    if not r then
+      r = log.mask(s)
+      memo[s] = r
+    end
+    return r
+  end)
   return m
 end
 

@@ -102,6 +102,32 @@ local function find_leaks(secrets, outputs, rundir, requests)
   return found
 end
 
+describe("nv.redact.model", function()
+  it("masks every string, keys included, in place, keeping arrays, numbers and shared tables", function()
+    local redact = require "nv.redact"
+    local shared = json.array({ "x?sig=S1g4" })
+    local m = { source_path = "/d/p?sv=2021-08-06&sig=AbCd1234", n = 3, ok = true, none = json.null,
+                tables = json.array({ { files = shared, again = shared, ["c?token=T0k3n"] = 1 } }),
+                errors = json.array() }
+    m.self = m
+    assert.equal(m, redact.model(m))
+    assert.equal("/d/p?sv=2021-08-06&sig=***", m.source_path)
+    assert.equal(3, m.n)
+    assert.is_true(m.ok)
+    assert.equal(json.null, m.none)
+    assert.equal(m, m.self)
+    assert.is_true(json.is_array(m.errors) and getmetatable(m.errors) == getmetatable(m.tables))
+    assert.equal("[]", json.encode(m.errors))
+    local t = m.tables[1]
+    assert.equal(t.files, t.again)
+    assert.same({ "x?sig=***" }, t.files)
+    assert.is_nil(t["c?token=T0k3n"])
+    assert.equal(1, t["c?token=***"])
+    assert.equal("plain", redact.text("plain"))
+    assert.is_nil(redact.text(nil))
+  end)
+end)
+
 describe("secrets in paths, URLs and connection strings", function()
   local D, srv, dead_cfg
 
