@@ -218,6 +218,31 @@ describe("secrets in paths, URLs and connection strings", function()
     end)
   end
 
+  -- with the object-store emulators (tests/servers/objectstores.sh): a
+  -- prefix segment named token=… is read for real and masked everywhere
+  local stores = H.object_stores("secrets")
+  if #stores == 0 then
+    pending("object stores: NVLUA_TEST_S3_ENDPOINT / NVLUA_TEST_AZURE_BLOB not set")
+  end
+  for i, os_ in ipairs(stores) do
+    it("masks a token= prefix segment of a " .. os_.name .. " source that is read", function()
+      assert(os_.put("token=EmuTokS" .. i .. "x/f.csv", "id,name\n1,a\n2,b\n"))
+      local path = os_.path .. "/token=EmuTokS" .. i .. "x"
+      local key = os_.config.aws and os_.config.aws.secret_access_key or os_.config.azure.account_key
+      local leaks, rundir = run_all("o" .. i, path, os_.source_type, os_.env, { "EmuTokS" .. i .. "x", key })
+      assert.same({}, leaks)
+      local st = H.open_store(rundir)
+      local rows = assert(st:query("SELECT source_path, status, tables_found FROM " .. st:qualified("sources")))
+      st:close()
+      assert.is_true(#rows >= 1)
+      for _, r in ipairs(rows) do
+        assert.equal(os_.path .. "/token=***", r.source_path)
+        assert.equal("success", r.status)
+        assert.equal(1, r.tables_found)
+      end
+    end)
+  end
+
   it("masks every source of a parallel multi-source run (the workers' models too)", function()
     local a, b = D .. "/src/m?sig=MultiSigA1", D .. "/src/n?token=MultiTokB2"
     for _, d in ipairs({ a, b }) do
