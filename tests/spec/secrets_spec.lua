@@ -11,6 +11,9 @@
 -- is read, so tables, files and columns carry the path); remote ones point
 -- at closed loopback ports or fail to resolve, so the failure messages are
 -- searched too. The masked path keeps its structure (…&sig=***).
+-- Every case fails on the code before nv.redact except the plain
+-- PostgreSQL/MySQL/ODBC URLs and Unity Catalog, which nv.dbsource and
+-- nv.unitycatalog already masked: they stay as guards.
 local H = require "helper"
 local json = require "nv.json"
 
