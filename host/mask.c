@@ -176,7 +176,8 @@ static size_t mask_key_value(struct outbuf *o, const char *in, size_t n,
 }
 
 /* "Authorization: <scheme> <credentials>" (Basic, Bearer, SharedKey, …):
- * the credentials go, the scheme stays. At in[i] the key ended. */
+ * the credentials go, the scheme stays; a bare "Authorization: <key>" goes
+ * whole. At in[i] the key ended. */
 static size_t mask_authorization(struct outbuf *o, const char *in, size_t n,
                                  size_t start, size_t i) {
   if (!ieq_n(in + start, i - start, "authorization")) return 0;
@@ -186,10 +187,12 @@ static size_t mask_authorization(struct outbuf *o, const char *in, size_t n,
   if (j >= n || (in[j] != ':' && in[j] != '=')) return 0;
   j++;
   while (j < n && (in[j] == ' ' || in[j] == '"' || in[j] == '\'')) j++;
-  size_t scheme = j;
+  size_t scheme = j, cred;
   while (j < n && is_ident(in[j])) j++;
-  if (j == scheme || j >= n || in[j] != ' ') return 0;
-  size_t cred = ++j;
+  if (j > scheme && j + 1 < n && in[j] == ' ' && !isspace((unsigned char)in[j + 1]))
+    cred = ++j; /* "<scheme> <credentials>" */
+  else
+    cred = j = scheme; /* a bare key: "Authorization: <key>" */
   while (j < n && !isspace((unsigned char)in[j]) && in[j] != '"' &&
          in[j] != '\'' && in[j] != '\\')
     j++;

@@ -83,6 +83,10 @@ int main(void) {
   expect("Server=h;Password={se;cr}}et};Database=d", "Server=h;Password={***};Database=d");
   expect("Server=h;PWD={};x=1", "Server=h;PWD={};x=1");
   expect("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***");
+  expect("authorization=k3y.v4lue/x+y== next", "authorization=*** next");
+  expect("{\"authorization\":\"k3yv4lue\"}", "{\"authorization\":\"***\"}");
+  expect("Authorization: Bearer", "Authorization: ***"); /* one word: it may be the key */
+  expect("authorization is pending", "authorization is pending");
   expect("{\"Authorization\":\"SharedKey acct:c2ln\"}", "{\"Authorization\":\"SharedKey ***\"}");
   expect("host adb-1.azuredatabricks.net token dapi0123456789abcdef0123456789abcdef-2 ok",
          "host adb-1.azuredatabricks.net token dapi*** ok");
