@@ -131,6 +131,23 @@ describe("nv.redact.model", function()
   end)
 end)
 
+describe("nv.config.register_secrets on connection strings", function()
+  it("registers PWD= whatever its case, and a braced PWD={a;b} whole", function()
+    local got = {}
+    require("nv.config").register_secrets({
+      data_source_path = "odbc:Driver={X};UID=u;PWD=Plain1Pw;Server=h",
+      other = "Server=h;Password={Br;aced}}x};Database=d", third = "x;pwd={Lower;Case};y" }, function(s)
+      got[#got + 1] = s
+    end)
+    table.sort(got)
+    assert.same({ "Br;aced}x", "Br;aced}}x", "Lower;Case", "Lower;Case", "Plain1Pw" }, got)
+    -- and the masked text keeps nothing of the braced value
+    local log = require "nv.log"
+    log.add_secret("Br;aced}}x")
+    assert.equal("Server=h;Password={***};Database=d", log.mask("Server=h;Password={Br;aced}}x};Database=d"))
+  end)
+end)
+
 describe("secrets in paths, URLs and connection strings", function()
   local D, srv, dead_cfg
 
