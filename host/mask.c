@@ -78,21 +78,35 @@ static int is_ident(int c) {
 
 /* Keys whose value is a secret: exact names, and name suffixes. */
 static const char *const exact_keys[] = {
-    "sig", "password", "passwd", "pwd", "secret", "token", "api_key",
-    "apikey", "accountkey", "sharedaccesskey", "client_secret",
-    "access_token", "refresh_token", "x-amz-security-token", NULL};
+    "sig", "signature", "password", "passwd", "pwd", "secret", "token",
+    "api_key", "apikey", "accountkey", "sharedaccesskey",
+    "sharedaccesssignature", "client_secret", "access_token",
+    "refresh_token", "secret_key", "secretkey", "private_key", "privatekey",
+    "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+    "x-goog-signature", "x-goog-credential", NULL};
 static const char *const suffix_keys[] = {
     "_password", "_passwd", "_secret", "_token", "_api_key", "_apikey",
     "_access_key", "_secret_key", "_account_key", "-token", "-key", NULL};
+/* Keys masked only as URL query parameters (after '?' or '&'): `?key=` is
+ * how API keys travel (Google's), while `key=` elsewhere is harmless text —
+ * a Hive partition directory `/key=2024/`, `primary key=id` in prose. */
+static const char *const query_keys[] = {"key", NULL};
 
 static int ieq_n(const char *a, size_t an, const char *b) {
   size_t bn = strlen(b);
   return an == bn && strncasecmp(a, b, bn) == 0;
 }
 
-static int is_secret_key(const char *k, size_t n) {
-  for (const char *const *e = exact_keys; *e; e++)
+static int in_list(const char *k, size_t n, const char *const *list) {
+  for (const char *const *e = list; *e; e++)
     if (ieq_n(k, n, *e)) return 1;
+  return 0;
+}
+
+/* in[start..i) is a key; prev is the byte before it (0 at the start). */
+static int is_secret_key(const char *k, size_t n, int prev) {
+  if (in_list(k, n, exact_keys)) return 1;
+  if ((prev == '?' || prev == '&') && in_list(k, n, query_keys)) return 1;
   for (const char *const *s = suffix_keys; *s; s++) {
     size_t sn = strlen(*s);
     if (n > sn && strncasecmp(k + n - sn, *s, sn) == 0) return 1;
@@ -106,18 +120,43 @@ static int value_end(int c) {
          c == '>' || isspace((unsigned char)c);
 }
 
+/* ODBC braces a value holding ';' or '}': `PWD={a;b}}c}` is "a;b}c".
+ * From the '{' at in[j], returns the index after the closing '}'. */
+static size_t odbc_braced_end(const char *in, size_t n, size_t j) {
+  for (j++; j < n; j++) {
+    if (in[j] != '}') continue;
+    if (j + 1 < n && in[j + 1] == '}') {
+      j++;
+      continue;
+    }
+    return j + 1;
+  }
+  return n;
+}
+
 /* At in[i] an identifier k[0..kn) ended. If it is a secret key followed by
  * a separator, emits key+separator+"***" and returns the index after the
- * value; otherwise returns 0. */
+ * value; otherwise returns 0. A value in a path segment (`/token=x/f.csv`)
+ * ends at the next '/', so the rest of the path stays; elsewhere a value
+ * runs through '/' (an unencoded SAS sig or X-Amz-Credential holds them). */
 static size_t mask_key_value(struct outbuf *o, const char *in, size_t n,
                              size_t start, size_t i) {
-  if (!is_secret_key(in + start, i - start)) return 0;
+  int prev = start > 0 ? (unsigned char)in[start - 1] : 0;
+  if (!is_secret_key(in + start, i - start, prev)) return 0;
   size_t j = i;
   if (j < n && (in[j] == '"' || in[j] == '\'')) j++;
   while (j < n && in[j] == ' ') j++;
   if (j >= n || (in[j] != '=' && in[j] != ':')) return 0;
-  j++;
+  int sep = in[j++];
   while (j < n && in[j] == ' ') j++;
+  if (sep == '=' && j < n && in[j] == '{') { /* ODBC PWD={...} */
+    size_t end = odbc_braced_end(in, n, j);
+    if (end == j + 2 && in[j + 1] == '}') return 0; /* PWD={}: empty */
+    out_put(o, in + start, j + 1 - start);
+    out_put(o, STARS, 3);
+    out_put(o, "}", 1);
+    return end;
+  }
   if (j < n && (in[j] == '{' || in[j] == '[')) return 0; /* a structure, not a secret value */
   int quote = 0;
   if (j < n && (in[j] == '"' || in[j] == '\'')) quote = in[j++];
@@ -128,7 +167,7 @@ static size_t mask_key_value(struct outbuf *o, const char *in, size_t n,
       j++;
     }
   } else {
-    while (j < n && !value_end(in[j])) j++;
+    while (j < n && !value_end(in[j]) && !(prev == '/' && in[j] == '/')) j++;
   }
   if (j == v) return 0; /* empty value: nothing to hide */
   out_put(o, in + start, v - start);
@@ -136,20 +175,68 @@ static size_t mask_key_value(struct outbuf *o, const char *in, size_t n,
   return j;
 }
 
+/* "Authorization: <scheme> <credentials>" (Basic, Bearer, SharedKey, …):
+ * the credentials go, the scheme stays; a bare "Authorization: <key>" goes
+ * whole. At in[i] the key ended. */
+static size_t mask_authorization(struct outbuf *o, const char *in, size_t n,
+                                 size_t start, size_t i) {
+  if (!ieq_n(in + start, i - start, "authorization")) return 0;
+  size_t j = i;
+  if (j < n && (in[j] == '"' || in[j] == '\'')) j++;
+  while (j < n && in[j] == ' ') j++;
+  if (j >= n || (in[j] != ':' && in[j] != '=')) return 0;
+  j++;
+  while (j < n && (in[j] == ' ' || in[j] == '"' || in[j] == '\'')) j++;
+  size_t scheme = j, cred;
+  while (j < n && is_ident(in[j])) j++;
+  if (j > scheme && j + 1 < n && in[j] == ' ' && !isspace((unsigned char)in[j + 1]))
+    cred = ++j; /* "<scheme> <credentials>" */
+  else
+    cred = j = scheme; /* a bare key: "Authorization: <key>" */
+  while (j < n && !isspace((unsigned char)in[j]) && in[j] != '"' &&
+         in[j] != '\'' && in[j] != '\\')
+    j++;
+  if (j == cred) return 0;
+  out_put(o, in + start, cred - start);
+  out_put(o, STARS, 3);
+  return j;
+}
+
+/* A Databricks personal access token: "dapi" and at least 16 hex digits
+ * (an optional "-<n>" suffix is part of it). in[start..i) is an identifier;
+ * emits "dapi***" and returns 1 when it is one. */
+static int mask_dapi(struct outbuf *o, const char *in, size_t start,
+                     size_t i) {
+  if (i - start < 20 || memcmp(in + start, "dapi", 4) != 0) return 0;
+  size_t j = start + 4;
+  while (j < i && isxdigit((unsigned char)in[j])) j++;
+  if (j - (start + 4) < 16) return 0;
+  if (j < i) { /* only "-digits" may follow */
+    if (in[j] != '-' || j + 1 == i) return 0;
+    for (j++; j < i; j++)
+      if (!isdigit((unsigned char)in[j])) return 0;
+  }
+  out_put(o, "dapi", 4);
+  out_put(o, STARS, 3);
+  return 1;
+}
+
 /* "scheme://user:password@host": at in[i] == ':' of "://". Returns index
  * after the masked password, or 0 when there is no userinfo password. */
 static size_t mask_userinfo(struct outbuf *o, const char *in, size_t n,
                             size_t i) {
   size_t a = i + 3, colon = 0, j;
+  size_t at = 0; /* the last '@': a raw '@' in the password comes before it */
   for (j = a; j < n; j++) {
     char c = in[j];
     if (c == '/' || c == '?' || c == '#' || isspace((unsigned char)c) ||
         c == '"' || c == '\'')
-      return 0;
+      break;
     if (c == ':' && colon == 0) colon = j;
-    if (c == '@') break;
+    if (c == '@') at = j;
   }
-  if (j >= n || colon == 0 || colon + 1 == j) return 0;
+  j = at;
+  if (at == 0 || colon == 0 || colon > at || colon + 1 == at) return 0;
   out_put(o, in + i, colon + 1 - i);
   out_put(o, STARS, 3);
   return j;
@@ -213,7 +300,9 @@ static void mask_patterns(const char *in, size_t n, struct outbuf *o) {
           continue;
         }
       }
-      size_t next = mask_key_value(o, in, n, start, i);
+      if (mask_dapi(o, in, start, i)) continue;
+      size_t next = mask_authorization(o, in, n, start, i);
+      if (!next) next = mask_key_value(o, in, n, start, i);
       if (next) {
         i = next;
         continue;

@@ -206,6 +206,18 @@ local function is_secret_key(k)
 end
 
 --- Registers every secret in t (recursively) with the masking filter.
+-- The inside of an ODBC braced value starting at v[at] == "{" ("}}" is an
+-- escaped "}"), as written: `{a;b}}c}` gives "a;b}}c".
+local function odbc_braced(v, at)
+  local i = at + 1
+  while true do
+    local j = v:find("}", i, true)
+    if not j then return v:sub(at + 1) end
+    if v:sub(j + 1, j + 1) ~= "}" then return v:sub(at + 1, j - 1) end
+    i = j + 2
+  end
+end
+
 function M.register_secrets(t, add)
   for k, v in pairs(t) do
     if type(v) == "table" then
@@ -216,8 +228,15 @@ function M.register_secrets(t, add)
       for part in v:gmatch("[Aa]ccount[Kk]ey=([^;]+)") do add(part) end
       for part in v:gmatch("[Ss]hared[Aa]ccess[Ss]ignature=([^;]+)") do add(part) end
       for part in v:gmatch("[?&]sig=([^&%s]+)") do add(part) end
-      for part in v:gmatch("[Pp]wd=([^;]+)") do add(part) end
-      for part in v:gmatch("[Pp]assword=([^;&%s]+)") do add(part) end
+      for part in v:gmatch("[Pp][Ww][Dd]=([^;{][^;]*)") do add(part) end
+      for part in v:gmatch("[Pp]assword=([^;&%s{][^;&%s]*)") do add(part) end
+      for _, key in ipairs({ "[Pp][Ww][Dd]=()%{", "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=()%{" }) do
+        for at in v:gmatch(key) do -- ODBC's braced value: as written, and unescaped
+          local raw = odbc_braced(v, at)
+          add(raw)
+          add((raw:gsub("}}", "}")))
+        end
+      end
       for part in v:gmatch("://[^/@:%s]+:([^@/%s]+)@") do add(part) end
     end
   end

@@ -231,7 +231,7 @@ return {
       close_file = "close_file(): stop writing the log file",
       enabled = "enabled(level) -> whether lines at level are written",
       level = "level() -> the current level name",
-      mask = "mask(s) -> s with every registered secret (and bearer tokens, URL passwords) masked",
+      mask = "mask(s) -> s with every registered secret, secret-bearing key's value (sig=, X-Amz-Signature=, token=, PWD=, ...), Authorization credentials, dapi token and URL password masked",
       open_file = "open_file(path) -> true | nil, msg: append log lines to path",
       records = "records() -> the records kept since the last call, dropped count",
       set_level = "set_level(level): DEBUG, INFO, WARNING or ERROR (raises on anything else)",
@@ -360,6 +360,13 @@ return {
       overall = "overall(s) -> the mean of the measured dimension scores | nil, reason when no content dimension was measured",
       summarize = "summarize(tables) -> {overall_score, quality_level, quality_metrics, recommendations}",
       table = "table(t, opts) -> {scores, columns = {name -> scores}, findings}",
+    },
+  },
+  ["nv.redact"] = {
+    summary = "the masking boundary of the source model: what leaves nv.extract has every secret masked",
+    functions = {
+      model = "model(m) -> m with every string in it (values and keys) passed through nv.log.mask, in place",
+      text = "text(s) -> s masked (non-strings unchanged)",
     },
   },
   ["nv.remote"] = {

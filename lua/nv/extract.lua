@@ -578,8 +578,9 @@ end
 -- opts.parquet_footer_only: Parquet files (local or remote) give their
 -- footer's row count, types, null counts and min/max, and no page is read.
 -- Returns the source model (status success | partial | failed, never raises
--- for bad data).
-function M.source(ctx, src, opts)
+-- for bad data), masked (nv.redact): the connector read the real path or
+-- URL, everything after this sees only "…sig=***".
+local function source(ctx, src, opts)
   opts = opts or {}
   local path = src.data_source_path
   local model = { source_id = src.source_id, source_path = path, source_type = src.source_type or "auto",
@@ -681,6 +682,10 @@ function M.source(ctx, src, opts)
   end
   model.quality = quality.summarize(model.tables)
   return model
+end
+
+function M.source(ctx, src, opts)
+  return require("nv.redact").model(source(ctx, src, opts))
 end
 
 --- The store record for a source model (nv.store write_source).
@@ -818,7 +823,7 @@ function M.worker(text)
 end
 
 local function failed_model(src, err)
-  return { source_id = src.source_id, source_path = src.data_source_path, source_type = src.source_type,
+  return require("nv.redact").model { source_id = src.source_id, source_path = src.data_source_path, source_type = src.source_type,
            status = "failed", errors = json.array({ err }), tables = json.array(), files_found = 0,
            total_size_bytes = 0, extraction_timestamp = sys.now() }
 end

@@ -52,6 +52,47 @@ int main(void) {
   expect("password=", "password=");
   /* a key naming an object or array is structure, not a value to hide */
   expect("{\"book#Secret\":{\"rows\":1},\"token\":[1]}", "{\"book#Secret\":{\"rows\":1},\"token\":[1]}");
+
+  /* issue 12: every secret form a path, URL or connection string carries */
+  expect("https://acct.blob.core.windows.net/c/p?sv=2021-08-06&sig=SECRET%2Fx%3D",
+         "https://acct.blob.core.windows.net/c/p?sv=2021-08-06&sig=***");
+  expect("abfss://c@acct.dfs.core.windows.net/p?sv=2021&Signature=SeCr3t/+x",
+         "abfss://c@acct.dfs.core.windows.net/p?sv=2021&Signature=***");
+  expect("https://b.s3.amazonaws.com/k.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+         "&X-Amz-Credential=AKIAEXAMPLE/20240101/us-east-1/s3/aws4_request"
+         "&X-Amz-Date=20240101T000000Z&X-Amz-Security-Token=FwoGZX%2Bz"
+         "&X-Amz-Signature=0123abcd",
+         "https://b.s3.amazonaws.com/k.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+         "&X-Amz-Credential=***&X-Amz-Date=20240101T000000Z"
+         "&X-Amz-Security-Token=***&X-Amz-Signature=***");
+  expect("/data/x?token=T0K&access_token=AT1&refresh_token=RT1&api_key=AK1&apikey=AK2",
+         "/data/x?token=***&access_token=***&refresh_token=***&api_key=***&apikey=***");
+  expect("https://h/x?client_secret=CS1&password=P1&pwd=P2&secret=S1",
+         "https://h/x?client_secret=***&password=***&pwd=***&secret=***");
+  /* key= only as a query parameter; a partition directory keeps its value */
+  expect("https://maps.example.com/api?key=AIzaSyEXAMPLE&q=1", "https://maps.example.com/api?key=***&q=1");
+  expect("/lake/key=2024/part-0.csv and key=value in prose", "/lake/key=2024/part-0.csv and key=value in prose");
+  /* a secret key in a path segment ends at the next '/': the file name stays */
+  expect("/lake/token=T0K/part-0.csv", "/lake/token=***/part-0.csv");
+  expect("mysql://u:S3CR3T@db.example:3306/sales", "mysql://u:***@db.example:3306/sales");
+  expect("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"); /* a raw '@' in the password */
+  expect("https://h:8443/a@b", "https://h:8443/a@b");               /* a port, then an '@' in the path */
+  expect("https://user@h:8443/x", "https://user@h:8443/x");          /* no password */
+  expect("Driver={ODBC Driver 18};Server=h;UID=u;PWD=SECRET;Database=d",
+         "Driver={ODBC Driver 18};Server=h;UID=u;PWD=***;Database=d");
+  expect("Server=h;Password={se;cr}}et};Database=d", "Server=h;Password={***};Database=d");
+  expect("Server=h;PWD={};x=1", "Server=h;PWD={};x=1");
+  expect("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***");
+  expect("authorization=k3y.v4lue/x+y== next", "authorization=*** next");
+  expect("{\"authorization\":\"k3yv4lue\"}", "{\"authorization\":\"***\"}");
+  expect("Authorization: Bearer", "Authorization: ***"); /* one word: it may be the key */
+  expect("authorization is pending", "authorization is pending");
+  expect("{\"Authorization\":\"SharedKey acct:c2ln\"}", "{\"Authorization\":\"SharedKey ***\"}");
+  expect("host adb-1.azuredatabricks.net token dapi0123456789abcdef0123456789abcdef-2 ok",
+         "host adb-1.azuredatabricks.net token dapi*** ok");
+  expect("dapi0123456789abcdef0123456789abcdef", "dapi***");
+  expect("dapi_docs dapi123 dapix0123456789abcdef", "dapi_docs dapi123 dapix0123456789abcdef");
+  expect("{\"key\":\"f.csv\",\"primary_key\":\"id\"}", "{\"key\":\"f.csv\",\"primary_key\":\"id\"}");
   nv_mask_free(&m);
   CHECK(m.n == 0);
   return CHECK_DONE();
