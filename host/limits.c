@@ -31,6 +31,20 @@
 
 #include "nvlua.h"
 
+/* AddressSanitizer maps terabytes of shadow memory as writable private
+ * mappings, which RLIMIT_DATA counts: sanitized builds bound the Lua heap
+ * only (usage().data_limit tells which). */
+#if defined(__SANITIZE_ADDRESS__)
+#define NV_DATA_RLIMIT 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NV_DATA_RLIMIT 0
+#endif
+#endif
+#ifndef NV_DATA_RLIMIT
+#define NV_DATA_RLIMIT 1
+#endif
+
 #define LIMITS_KEY "nv.limits.state"
 #define HOOK_EVERY 100000
 #define CPU_GRACE 1      /* s after the limit: SIGXCPU */
@@ -88,7 +102,8 @@ static void cpu_hook(lua_State *L, lua_Debug *ar) {
     lua_sethook(L, cpu_hook, LUA_MASKCOUNT, HOOK_EVERY);
     char msg[80];
     snprintf(msg, sizeof msg, "sandbox: CPU limit of %g s exceeded", lim->cpu_seconds);
-    luaL_error(L, "%s", msg);
+    lua_pushstring(L, msg); /* no position: the message is the same wherever it fires */
+    lua_error(L);
   }
 }
 
@@ -141,6 +156,8 @@ static int l_set_memory(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n >= 0, 1, "must be >= 0");
   if (lim == NULL) return luaL_error(L, "this state has no limits allocator");
+  lim->max_bytes = (size_t)n;
+  if (!NV_DATA_RLIMIT) return 0;
   struct rlimit rl;
   if (getrlimit(RLIMIT_DATA, &rl) != 0) return luaL_error(L, "getrlimit(RLIMIT_DATA): %s", strerror(errno));
   if (n == 0) {
@@ -153,7 +170,6 @@ static int l_set_memory(lua_State *L) {
     rl.rlim_cur = want;
   }
   if (setrlimit(RLIMIT_DATA, &rl) != 0) return luaL_error(L, "setrlimit(RLIMIT_DATA): %s", strerror(errno));
-  lim->max_bytes = (size_t)n;
   return 0;
 }
 
@@ -182,10 +198,11 @@ static int l_set_cpu(lua_State *L) {
   return set_cpu_rlimit(L, s);
 }
 
-/* usage() -> {used=, peak=, max=, cpu=, cpu_limit=, refused=} */
+/* usage() -> {used=, peak=, max=, refused=, cpu=, cpu_limit=, data_base=,
+ * data_limit= (whether C allocations are bounded too)} */
 static int l_usage(lua_State *L) {
   struct nv_limits *lim = get_limits(L);
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 8);
   if (lim) {
     lua_pushinteger(L, (lua_Integer)lim->used);
     lua_setfield(L, -2, "used");
@@ -197,7 +214,11 @@ static int l_usage(lua_State *L) {
     lua_setfield(L, -2, "refused");
     lua_pushnumber(L, lim->cpu_seconds);
     lua_setfield(L, -2, "cpu_limit");
+    lua_pushinteger(L, (lua_Integer)lim->data_base);
+    lua_setfield(L, -2, "data_base");
   }
+  lua_pushboolean(L, NV_DATA_RLIMIT);
+  lua_setfield(L, -2, "data_limit");
   lua_pushnumber(L, cpu_used());
   lua_setfield(L, -2, "cpu");
   return 1;

@@ -78,7 +78,10 @@ M.modules = {
     local_path = "safe",
   },
   ["nv.fs"] = { detect = P1, head = P1, list = P1 },
-  ["nv.help"] = { complete = "safe", matches = "safe", text = "safe", help = "never" },
+  ["nv.host"] = "safe", -- version, executable and roots: data only
+  -- the REPL's help: it requires any module and loads every job script
+  -- in the real environment (nv.usage.jobs)
+  ["nv.help"] = { complete = "never", matches = "never", text = "never", help = "never" },
   ["nv.http"] = {
     curl_version = "safe", get = { http_url = 1 }, post_json = { http_url = 1 }, request = { http_url = 1 },
   },
@@ -146,9 +149,9 @@ M.modules = {
   ["nv.unitycatalog"] = {
     handles = "safe", list_all = "never", parse_path = "safe", source = "never", source_types = "safe",
   },
-  ["nv.usage"] = {
-    common_outputs = "safe", job_text = "safe", list_text = "safe", main_text = "safe",
-    option_lines = "safe", summary = "safe", print_main = "never",
+  ["nv.usage"] = { -- jobs() loads every job script in the real environment
+    common_outputs = "safe", jobs = "never", job_text = "never", list_text = "never", main_text = "never",
+    option_lines = "never", summary = "never", print_main = "never",
   },
   ["nv.workers"] = { map = "never", ncpu = "safe" },
   ["nv.xlsx"] = { open = P1 },
