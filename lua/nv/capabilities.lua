@@ -74,7 +74,7 @@ M.modules = {
     source = "never", sources = "never", store_record = "never", worker = "never",
   },
   ["nv.filesource"] = {
-    explicit_formats = "safe", format = "safe", group = "safe", hash = "safe", list = P1,
+    explicit_formats = "safe", format = "never", group = "safe", hash = "safe", list = P1, -- format reads file.path
     local_path = "safe",
   },
   ["nv.fs"] = { detect = P1, head = P1, list = P1 },

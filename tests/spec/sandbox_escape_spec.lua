@@ -163,6 +163,7 @@ describe("nvlua --sandbox escapes", function()
     { 'require("nv.xlsx").open("OUT/secret.txt")', "sandbox: path OUT/secret.txt is not allowed" },
     { 'require("nv.delta").log_local("OUT")', "sandbox: path OUT is not allowed" },
     { 'require("nv.filesource").list("OUT")', "sandbox: path OUT is not allowed" },
+    { 'require("nv.filesource").format({path = "OUT/secret.txt"})', "sandbox: nv.filesource.format is not allowed" },
     { 'require("nv.extract").run({config = {data_source_path = "/etc"}}, {})',
       "sandbox: nv.extract.run without the run's ctx is not allowed" },
     { 'require("nv.extract").source({}, {data_source_path = "/etc/shadow"}, {})',
