@@ -22,6 +22,10 @@
 --                 was given); the trusted function gets the real one. In
 --                 opts (argument k) the keys of M.fixed_keys must equal the
 --                 run's configuration and M.path_keys must pass the path check
+--   issues_models = true  (nv.extract.run) the returned source models are
+--                 recorded with the files they name; model = k: argument k
+--                 must be such a model, its tables and files unchanged (report.
+--                 reading previews the files a model names)
 --   returns = "Class"  a returned object is handed out as a handle exposing
 --                 only M.classes[Class]'s methods
 -- A whole module may be "never".
@@ -67,7 +71,7 @@ M.modules = {
   ["nv.drift"] = { compare = "safe", default_row_change = "safe", detect = "never", load = "never",
                    previous_run = "never" },
   ["nv.extract"] = {
-    run = { ctx = 1, opts = 2 },
+    run = { ctx = 1, opts = 2, issues_models = true },
     db_kinds = "safe", remote_sample_bytes = "safe",
     open_reader = "never", preview_file = "never", preview_sheet = "never", preview_text = "never",
     process = "never", profile_table = "never", profile_workbook = "never", run_parallel = "never",
@@ -114,7 +118,7 @@ M.modules = {
   },
   ["nv.remote"] = { is_remote = "safe", materialize = "never" },
   ["nv.report"] = {
-    aggregate = { ctx = 1 }, metadata = "safe", quality = "safe", reading = { ctx = 1, opts = 3 },
+    aggregate = { ctx = 1 }, metadata = "safe", quality = "safe", reading = { ctx = 1, opts = 3, model = 2 },
   },
   ["nv.s3"] = {
     client = "never", encode = "safe", parse_url = "safe", query = "safe", status_message = "safe",

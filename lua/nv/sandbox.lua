@@ -186,6 +186,7 @@ local function new_state(roots)
     real = setmetatable({}, { __mode = "k" }),  -- proxy -> real object
     proxy = setmetatable({}, { __mode = "k" }), -- real object -> proxy
     modules = {},
+    models = setmetatable({}, { __mode = "k" }), -- model nv.extract.run returned -> fingerprint
   }
   states[roots] = st
   return st
@@ -292,6 +293,28 @@ local function check_store_url(st, url)
   deny("store " .. kind .. " other than the configured store")
 end
 
+-- what of a source model names files (report.reading previews them): the
+-- tables, their files and each file's paths, as one string
+local function model_fingerprint(m)
+  if type(m) ~= "table" then return nil end
+  local parts = {}
+  for i, t in ipairs(type(m.tables) == "table" and m.tables or {}) do
+    parts[#parts + 1] = "#" .. i .. tostring(t) .. tostring(t.sheet) .. tostring(t.files)
+    for _, f in ipairs(type(t) == "table" and type(t.files) == "table" and t.files or {}) do
+      parts[#parts + 1] = tostring(f) .. "\0" .. tostring(f.path) .. "\0" .. tostring(f.local_path) .. "\0"
+        .. tostring(f.ranges)
+    end
+  end
+  return table.concat(parts, "\n")
+end
+
+local function check_model(st, fullname, m)
+  local fp = st.models[m]
+  if fp == nil or fp ~= model_fingerprint(m) then
+    deny(fullname .. " of a forged or changed model")
+  end
+end
+
 local function check_opts(st, fullname, opts)
   local cfg = st.cfg
   if type(opts) ~= "table" then return opts end
@@ -335,6 +358,12 @@ local function wrap(st, modname, name, spec, v)
         deny(fullname .. " without the run's ctx")
       end
       if spec.opts then a[spec.opts] = check_opts(st, fullname, a[spec.opts]) end
+      if spec.model then check_model(st, fullname, a[spec.model]) end
+    end
+    if spec.issues_models then
+      local r = table.pack(f(table.unpack(a, 1, n)))
+      for _, m in ipairs(type(r[1]) == "table" and r[1] or {}) do st.models[m] = model_fingerprint(m) end
+      return table.unpack(r, 1, r.n)
     end
     if ret then
       for i = 1, n do a[i] = inward(st, a[i]) end

@@ -294,6 +294,11 @@ describe("nvlua --sandbox escapes", function()
     { 'require("nv.store").open("postgresql://u:pw@127.0.0.1:1/x")',
       "sandbox: store postgresql other than the configured store is not allowed" },
     { 'require("nv.fs").head("/etc/shadow")', "sandbox: path /etc/shadow is not allowed" },
+    { 'return require("nv.report").reading(ctx, {tables = {{files = {{path = "OUT/secret.txt", name = "s"}}}}}, {})',
+      "sandbox: nv.report.reading of a forged or changed model is not allowed" },
+    { 'local m = require("nv.extract").run(ctx, {})[1] m.tables[1].files[1].path = "OUT/secret.txt" ' ..
+      'return require("nv.report").reading(ctx, m, {})',
+      "sandbox: nv.report.reading of a forged or changed model is not allowed" },
   }
   for _, c in ipairs(job_escapes) do
     it("refuses in a job: " .. c[1], function()
@@ -304,6 +309,7 @@ describe("nvlua --sandbox escapes", function()
       assert.is_false(r.success)
       assert.equal(subst(c[2]:gsub("PORT", tostring(server.port))), r.error)
       assert.equal("top secret\n", H.read(out .. "/secret.txt"))
+      assert.falsy(stdout:find("top secret", 1, true))
       assert.is_nil(H.read(out .. "/pwned"))
       for _, q in ipairs(server.requests()) do -- only the configured endpoint may be reached
         assert.truthy(q.path:match("^/api/metadata"), json.encode(q))
