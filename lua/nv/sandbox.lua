@@ -186,6 +186,7 @@ local function new_state(roots)
     real = setmetatable({}, { __mode = "k" }),  -- proxy -> real object
     proxy = setmetatable({}, { __mode = "k" }), -- real object -> proxy
     modules = {},
+    handles = setmetatable({}, { __mode = "k" }), -- handle proxies (unwrapped for every function)
     models = setmetatable({}, { __mode = "k" }), -- model nv.extract.run returned -> fingerprint
   }
   states[roots] = st
@@ -210,9 +211,13 @@ local function callback(st, f)
   return w
 end
 
-function inward(st, v)
+-- arguments of trusted functions: a handle becomes its object, a sandbox
+-- function a callback; a view stays a view (a safe function cannot change
+-- the run's data through it) unless all: the {ctx} functions, which are
+-- written for the real ctx, get every view's real table
+function inward(st, v, all)
   local r = st.real[v]
-  if r ~= nil then return r end
+  if r ~= nil and (all or st.handles[v]) then return r end
   if type(v) == "function" then return callback(st, v) end
   return v
 end
@@ -226,10 +231,10 @@ function outward(st, v)
 end
 
 -- a trusted function with only inward arguments and outward results
-local function plain(st, f)
+local function plain(st, f, all)
   return function(...)
     local n, a = select("#", ...), { ... }
-    for i = 1, n do a[i] = inward(st, a[i]) end
+    for i = 1, n do a[i] = inward(st, a[i], all) end
     local r = table.pack(f(table.unpack(a, 1, n)))
     for i = 1, r.n do r[i] = outward(st, r[i]) end
     return table.unpack(r, 1, r.n)
@@ -276,7 +281,7 @@ function handle(st, obj, class)
     __newindex = function(_, k) deny("setting " .. class .. "." .. tostring(k)) end,
     __metatable = false,
   })
-  st.proxy[obj], st.real[p] = p, obj
+  st.proxy[obj], st.real[p], st.handles[p] = p, obj, true
   return p
 end
 
@@ -318,10 +323,10 @@ end
 local function check_opts(st, fullname, opts)
   local cfg = st.cfg
   if type(opts) ~= "table" then return opts end
-  local o = inward(st, opts)
+  local o = inward(st, opts, true)
   if rawequal(o, cfg) then return o end
   local copy = {}
-  for k, v in pairs(opts) do copy[k] = inward(st, v) end
+  for k, v in pairs(opts) do copy[k] = inward(st, v, true) end
   for _, k in ipairs(caps.fixed_keys) do
     if copy[k] ~= nil and not rawequal(copy[k], cfg[k]) then
       deny(fullname .. " with a " .. k .. " other than the run's")
@@ -342,7 +347,7 @@ local function wrap(st, modname, name, spec, v)
   end
   if spec == "safe" then return plain(st, v) end
   local ret = spec.returns
-  local f = plain(st, v)
+  local f = plain(st, v, spec.ctx ~= nil)
   return function(...)
     local n, a = select("#", ...), { ... }
     for _, k in ipairs(spec.path or {}) do a[k] = check_path(a[k], st.roots, fullname) end
@@ -354,7 +359,7 @@ local function wrap(st, modname, name, spec, v)
       if not ok then deny("http to " .. (o or tostring(u))) end
     end
     if spec.ctx then
-      if st.ctx == nil or not rawequal(inward(st, a[spec.ctx]), st.ctx) then
+      if st.ctx == nil or not rawequal(inward(st, a[spec.ctx], true), st.ctx) then
         deny(fullname .. " without the run's ctx")
       end
       if spec.opts then a[spec.opts] = check_opts(st, fullname, a[spec.opts]) end
@@ -366,7 +371,7 @@ local function wrap(st, modname, name, spec, v)
       return table.unpack(r, 1, r.n)
     end
     if ret then
-      for i = 1, n do a[i] = inward(st, a[i]) end
+      for i = 1, n do a[i] = inward(st, a[i]) end -- (views stay views)
       local r = table.pack(v(table.unpack(a, 1, n)))
       if type(r[1]) == "table" or type(r[1]) == "userdata" then r[1] = handle(st, r[1], ret) end
       return table.unpack(r, 1, r.n)
