@@ -440,6 +440,14 @@ function M.env(roots)
   local function check(path, what)
     return check_path(path, roots, what)
   end
+  local stderr = {}
+  stderr.write = function(self, ...)
+    if self ~= stderr then error("bad self to 'write' (io.stderr expected)", 2) end
+    io.stderr:write(...)
+    return self
+  end
+  stderr.flush = function() return io.stderr:flush() end
+  blocking(stderr, { "close", "setvbuf", "seek", "read", "lines" }, "io.stderr:")
   env.io = blocking({
     open = function(path, mode)
       return io.open(check(path, "io.open"), mode)
@@ -449,7 +457,7 @@ function M.env(roots)
       return io.lines(check(path, "io.lines"), ...)
     end,
     write = function(...) return io.stderr:write(...) end,
-    stderr = io.stderr,
+    stderr = stderr, -- write and flush only (closing the host's stderr would lose its log lines)
   }, M.forbidden.io, "io.")
   env.print = function(...)
     local parts = {}

@@ -199,6 +199,7 @@ describe("nvlua --sandbox escapes", function()
     { 'io.open("ROOT/nodir/../../out/pwned", "w")', "sandbox: path ROOT/nodir/../../out/pwned is not allowed" },
     { 'io.open("file://OUT/secret.txt")', "sandbox: path file://OUT/secret.txt is not allowed" },
     { 'io.lines("/etc/shadow")', "sandbox: path /etc/shadow is not allowed" },
+    { 'io.stderr:close()', "sandbox: io.stderr:close is not allowed" },
     { 'dofile("OUT/secret.txt")', "sandbox: path OUT/secret.txt is not allowed" },
     { 'local d = ("").dump', "sandbox: string.dump is not allowed" },
     { 'local s = "x" s.dump(print)', "sandbox: string.dump is not allowed" },
@@ -223,7 +224,9 @@ describe("nvlua --sandbox escapes", function()
   it("keeps the strings' metatable and C objects' metatables out of reach", function()
     local code, stdout, err = script([[
       assert(getmetatable("") == nil, "string metatable")
-      assert(getmetatable(io.stderr) == nil, "userdata metatable")
+      local f = assert(io.open("data.csv"))
+      assert(getmetatable(f) == nil, "userdata metatable")
+      f:close()
       assert(("abc"):upper() == "ABC" and ("a,b"):find(",", 1, true) == 2)
       -- changing the sandbox's string table does not change the methods
       rawset(string, "rep", function() return "evil" end)
@@ -333,6 +336,25 @@ describe("nvlua --sandbox escapes", function()
     local r = assert(json.decode(stdout))
     assert.equal(2, r.columns)
     assert.equal(1, #server.requests())
+  end)
+
+  it("runs a multi-source job (workers) and full_pipeline with its platform endpoint", function()
+    H.write(root .. "/y.csv", "c,d\n3,4\n5,6\n")
+    local payload = json.encode({ job_type = "metadata_extraction", workflow_id = "wf1", workers = 2,
+      sources = { { source_id = "s1", data_source_path = root .. "/data.csv" },
+                  { source_id = "s2", data_source_path = root .. "/y.csv" } } })
+    local code, stdout, err = H.run({ "--sandbox", "run" }, { cwd = root, env = { NUVYN_JOB_PAYLOAD = payload } })
+    assert.equal(0, code, err)
+    local r = assert(json.decode(stdout))
+    assert.equal(2, r.sources_processed)
+    code, stdout, err = H.run({ "--sandbox", "run", "full_pipeline", root .. "/data.csv" },
+      { cwd = root, env = { NUVYN_API_ENDPOINT = server.url, NUVYN_API_KEY = "k" } })
+    assert.equal(0, code, err)
+    r = assert(json.decode(stdout))
+    assert.equal("success", r.api_transmission.transmission_status)
+    local reqs = server.requests()
+    assert.equal(1, #reqs)
+    assert.equal("/api/metadata", reqs[1].path)
   end)
 
   it("stops a backtracking string.find (one long C call) at the CPU limit", function()
