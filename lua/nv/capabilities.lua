@@ -17,7 +17,9 @@
 --   {http_url = k}  an http(s) URL (or a table whose .url is one): only the
 --                 configured platform endpoint, the sources' own hosts, or
 --                 the allow-list (config sandbox_http_allow,
---                 NVLUA_SANDBOX_HTTP_ALLOW)
+--                 NVLUA_SANDBOX_HTTP_ALLOW); {http_opts = k}: in the options
+--                 table, output and ca_bundle are paths, connect_to and follow
+--                 are refused
 --   {ctx = 1, opts = k} argument 1 must be the run's ctx (the view the job
 --                 was given); the trusted function gets the real one. In
 --                 opts (argument k) the keys of M.fixed_keys must equal the
@@ -87,7 +89,8 @@ M.modules = {
   -- in the real environment (nv.usage.jobs)
   ["nv.help"] = { complete = "never", matches = "never", text = "never", help = "never" },
   ["nv.http"] = {
-    curl_version = "safe", get = { http_url = 1 }, post_json = { http_url = 1 }, request = { http_url = 1 },
+    curl_version = "safe", get = { http_url = 1, http_opts = 2 }, post_json = { http_url = 1, http_opts = 3 },
+    request = { http_url = 1, http_opts = 1 },
   },
   ["nv.httpd"] = { listen = "never", secure_equal = "safe" },
   ["nv.job"] = "never",

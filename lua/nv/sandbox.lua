@@ -285,6 +285,21 @@ function handle(st, obj, class)
   return p
 end
 
+-- nv.http options: a copy, with output and ca_bundle checked as paths;
+-- connect_to (another host than the URL's) and follow (redirects to any
+-- host) refused
+local function check_http_opts(st, fullname, opts)
+  if type(opts) ~= "table" then return opts end
+  local copy = {}
+  for k, v in pairs(opts) do copy[k] = v end
+  if copy.connect_to ~= nil then deny(fullname .. " with connect_to") end
+  if copy.follow then deny(fullname .. " with follow") end
+  for _, k in ipairs({ "output", "ca_bundle" }) do
+    if copy[k] ~= nil then copy[k] = check_path(copy[k], st.roots, fullname) end
+  end
+  return copy
+end
+
 local function check_store_url(st, url)
   local store = require "nv.store"
   if type(url) ~= "string" then return url end
@@ -353,6 +368,9 @@ local function wrap(st, modname, name, spec, v)
     for _, k in ipairs(spec.path or {}) do a[k] = check_path(a[k], st.roots, fullname) end
     if spec.store_url then a[spec.store_url] = check_store_url(st, a[spec.store_url]) end
     if spec.http_url then
+      if spec.http_opts and a[spec.http_opts] ~= nil then
+        a[spec.http_opts] = check_http_opts(st, fullname, a[spec.http_opts])
+      end
       local u = a[spec.http_url]
       if type(u) == "table" then u = u.url end
       local ok, o = http_allowed(st, u)

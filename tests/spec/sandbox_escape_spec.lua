@@ -145,6 +145,10 @@ describe("nvlua --sandbox escapes", function()
     { 'require("nv.http").request{url = "URL/x", method = "POST"}', "sandbox: http to URLORIGIN is not allowed" },
     { 'require("nv.http").post_json("URL/api/metadata", {})', "sandbox: http to URLORIGIN is not allowed" },
     { 'require("nv.http").get("file:///etc/shadow")', "sandbox: http to file:///etc/shadow is not allowed" },
+    { 'require("nv.http").get("URL/x", {output = "OUT/pwned"})', "sandbox: path OUT/pwned is not allowed" },
+    { 'require("nv.http").request{url = "URL/x", connect_to = "a:1:127.0.0.1:1"}',
+      "sandbox: nv.http.request with connect_to is not allowed" },
+    { 'require("nv.http").post_json("URL/x", {}, {follow = true})', "sandbox: nv.http.post_json with follow is not allowed" },
     { 'require("nv.httpd").listen{port = 0}', "sandbox: nv.httpd.listen is not allowed" },
     { 'require("nv.s3").client({})', "sandbox: nv.s3.client is not allowed" },
     { 'require("nv.azure").client({})', "sandbox: nv.azure.client is not allowed" },
@@ -251,11 +255,19 @@ describe("nvlua --sandbox escapes", function()
       assert(not ok and e == "sandbox: http to http://localhost:]] .. server.port .. [[ is not allowed", e)
       ok, e = pcall(http.get, "http://127.0.0.1:]] .. server.port .. [[@localhost:]] .. server.port .. [[/x")
       assert(not ok and e:find("http to http://localhost:", 1, true), e)
+      ok, e = pcall(http.get, "URL/x", { output = "OUT/pwned" })
+      assert(not ok and e == "sandbox: path OUT/pwned is not allowed", e)
+      ok, e = pcall(http.get, "URL/x", { connect_to = { "127.0.0.1:]] .. server.port .. [[:localhost:1" } })
+      assert(not ok and e == "sandbox: nv.http.get with connect_to is not allowed", e)
+      assert(http.get("URL/saved", { output = "ROOT/saved.txt" }))
       io.write("ok\n")]]), { NVLUA_SANDBOX_HTTP_ALLOW = server.url })
     assert.equal(0, code, err)
     local reqs = server.requests()
-    assert.equal(1, #reqs)
+    assert.equal(2, #reqs)
     assert.truthy(reqs[1].path:find("/allowed", 1, true), json.encode(reqs[1]))
+    assert.truthy(reqs[2].path:find("/saved", 1, true), json.encode(reqs[2]))
+    assert.truthy(H.read(root .. "/saved.txt"))
+    assert.is_nil(H.read(out .. "/pwned"))
   end)
 
   it("writes files under the roots only, resolved after symlinks", function()
