@@ -22,8 +22,8 @@
 --                 are refused
 --   {ctx = 1, opts = k} argument 1 must be the run's ctx (the view the job
 --                 was given); the trusted function gets the real one. In
---                 opts (argument k) the keys of M.fixed_keys must equal the
---                 run's configuration and M.path_keys must pass the path check
+--                 opts (argument k) only M.free_keys may differ from the run's
+--                 configuration; M.path_keys must pass the path check
 --   issues_models = true  (nv.extract.run) the returned source models are
 --                 recorded with the files they name; model = k: argument k
 --                 must be such a model, its tables and files unchanged (report.
@@ -175,12 +175,21 @@ M.classes = {
   },
 }
 
--- opts keys of a {ctx} function that must equal the run's configuration (a
--- job may narrow what it reads, not redirect the source, store or endpoint)
-M.fixed_keys = { "data_source_path", "sources", "store", "api_endpoint", "api_key", "sandbox_roots",
-                 "sandbox_http_allow", "source_type" }
--- opts keys that are local paths (checked like {path})
-M.path_keys = { "remote_tmpdir", "outbox_dir", "log_dir", "api_ca_bundle" }
+-- opts keys of a {ctx} function a job may set (they narrow or shape what
+-- the run reads); every other key must equal the run's configuration (a job
+-- may not redirect the source, the store, the endpoint, a warehouse host or
+-- credentials), except M.path_keys, checked like {path}
+M.free_keys = {}
+for _, k in ipairs({
+  "max_rows", "max_bytes", "include", "exclude", "include_hidden", "previews", "preview_rows", "preview_bytes",
+  "parquet_footer_only", "full_profile", "freshness_days", "cancelled", "check_cancel", "delimiter", "quote",
+  "header", "source_type", "footer_guess", "sample_rows", "profile_rows", "exact_counts", "chunk_columns", "lazy",
+  "include_schemas", "exclude_schemas", "include_tables", "exclude_tables", "include_system", "schemas", "tables",
+  "schema", "catalog", "catalogs", "remote_max_bytes", "timeout", "query_timeout", "connect_timeout",
+  "http_timeout", "wait_timeout", "page_size", "poll_base", "poll_max", "retries", "retry_base", "on_catalog",
+  "profile", "filtered", "rows", "bytes", "odbc_engine", "rest_only",
+}) do M.free_keys[k] = true end
+M.path_keys = { remote_tmpdir = true, tmpdir = true, outbox_dir = true, log_dir = true, api_ca_bundle = true }
 
 --- The declaration of module.name: kind (string or table) | nil.
 function M.of(module, name)

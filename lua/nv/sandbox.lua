@@ -342,13 +342,12 @@ local function check_opts(st, fullname, opts)
   if rawequal(o, cfg) then return o end
   local copy = {}
   for k, v in pairs(opts) do copy[k] = inward(st, v, true) end
-  for _, k in ipairs(caps.fixed_keys) do
-    if copy[k] ~= nil and not rawequal(copy[k], cfg[k]) then
-      deny(fullname .. " with a " .. k .. " other than the run's")
+  for k, v in pairs(copy) do
+    if caps.path_keys[k] then
+      copy[k] = check_path(v, st.roots, fullname)
+    elseif not caps.free_keys[k] and not rawequal(v, cfg[k]) then
+      deny(fullname .. " with a " .. tostring(k) .. " other than the run's")
     end
-  end
-  for _, k in ipairs(caps.path_keys) do
-    if copy[k] ~= nil then copy[k] = check_path(copy[k], st.roots, fullname) end
   end
   return copy
 end
@@ -366,7 +365,11 @@ local function wrap(st, modname, name, spec, v)
   return function(...)
     local n, a = select("#", ...), { ... }
     for _, k in ipairs(spec.path or {}) do a[k] = check_path(a[k], st.roots, fullname) end
-    if spec.store_url then a[spec.store_url] = check_store_url(st, a[spec.store_url]) end
+    if spec.store_url then
+      a[spec.store_url] = check_store_url(st, a[spec.store_url])
+      a[spec.store_url + 1] = st.cfg -- the dialect settings (a warehouse host) are the run's
+      n = math.max(n, spec.store_url + 1)
+    end
     if spec.http_url then
       if spec.http_opts and a[spec.http_opts] ~= nil then
         a[spec.http_opts] = check_http_opts(st, fullname, a[spec.http_opts])
