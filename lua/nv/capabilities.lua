@@ -28,12 +28,15 @@
 --                 recorded with the files they name; model = k: argument k
 --                 must be such a model, its tables and files unchanged (report.
 --                 reading previews the files a model names)
+--   refuse = {[k] = {key…}}  option keys of argument k that are refused
 --   returns = "Class"  a returned object is handed out as a handle exposing
 --                 only M.classes[Class]'s methods
 -- A whole module may be "never".
 local M = {}
 
 local P1 = { path = { 1 } }
+-- a listing that would follow symlinks out of the roots
+local LIST = { path = { 1 }, refuse = { [2] = { "follow_links" } } }
 
 M.modules = {
   cjson = {
@@ -80,10 +83,10 @@ M.modules = {
     source = "never", sources = "never", store_record = "never", worker = "never",
   },
   ["nv.filesource"] = {
-    explicit_formats = "safe", format = "never", group = "safe", hash = "safe", list = P1, -- format reads file.path
+    explicit_formats = "safe", format = "never", group = "safe", hash = "safe", list = LIST, -- format reads file.path
     local_path = "safe",
   },
-  ["nv.fs"] = { detect = P1, head = P1, list = P1 },
+  ["nv.fs"] = { detect = P1, head = P1, list = LIST },
   ["nv.host"] = "safe", -- version, executable and roots: data only
   -- the REPL's help: it requires any module and loads every job script
   -- in the real environment (nv.usage.jobs)

@@ -365,6 +365,11 @@ local function wrap(st, modname, name, spec, v)
   return function(...)
     local n, a = select("#", ...), { ... }
     for _, k in ipairs(spec.path or {}) do a[k] = check_path(a[k], st.roots, fullname) end
+    for i, keys in pairs(spec.refuse or {}) do
+      for _, key in ipairs(keys) do
+        if type(a[i]) == "table" and a[i][key] then deny(fullname .. " with " .. key) end
+      end
+    end
     if spec.store_url then
       a[spec.store_url] = check_store_url(st, a[spec.store_url])
       a[spec.store_url + 1] = st.cfg -- the dialect settings (a warehouse host) are the run's
