@@ -41,6 +41,8 @@ struct nv_limits {
   size_t used, peak, max_bytes; /* max_bytes 0: no cap */
   size_t refused;
   double cpu_seconds;           /* 0: no limit */
+  int cpu_fired;                /* the CPU-limit error was raised once */
+  size_t data_base;             /* VmData when the memory limit was first set */
 };
 void *nv_limits_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 void nv_limits_attach(lua_State *L, struct nv_limits *lim);

@@ -219,9 +219,9 @@ return {
   ["nv.limits"] = {
     summary = "memory and CPU limits of this Lua state (the sandbox turns them on)",
     functions = {
-      set_cpu = "set_cpu(seconds | 0): CPU time limit of the whole process",
-      set_memory = "set_memory(bytes | 0): memory cap of the allocator",
-      usage = "usage() -> {used, peak, max, cpu, cpu_limit}",
+      set_cpu = "set_cpu(seconds | 0): CPU time limit of the whole process (count hook; RLIMIT_CPU/SIGXCPU for C calls)",
+      set_memory = "set_memory(bytes | 0): memory cap of the Lua allocator and (RLIMIT_DATA) of C allocations",
+      usage = "usage() -> {used, peak, max, refused, cpu, cpu_limit, data_base, data_limit}",
     },
   },
   ["nv.log"] = {
@@ -406,13 +406,24 @@ return {
     },
   },
   ["nv.sandbox"] = {
-    summary = "restricted globals, file access under allowed roots, CPU/memory limits (--sandbox)",
+    summary = "restricted globals, nv.* modules through nv.capabilities, files under allowed roots, CPU/memory limits (--sandbox)",
     functions = {
-      allowed = "allowed(path, roots) -> whether path lies under one of roots",
-      env = "env(roots) -> a fresh global table for a sandboxed chunk",
-      limit = "limit(): turns the limits on (once per process)",
+      allowed = "allowed(path, roots) -> whether path (after symlinks) lies under one of roots, resolved path",
+      deny = "deny(what): raises \"sandbox: <what> is not allowed\"",
+      env = "env(roots) -> a fresh global table for a sandboxed chunk (turns the limits on)",
+      explain = "explain(msg) -> msg, or \"sandbox: memory limit of N MiB exceeded\" for a failed allocation",
+      limit = "limit(): turns the limits on (NVLUA_SANDBOX_CPU, NVLUA_SANDBOX_MEMORY_MB)",
       loadfile = "loadfile(path, roots) -> chunk | nil, msg, loaded into a sandbox env",
+      origin = "origin(url) -> \"scheme://host:port\" of an http(s) URL | nil",
+      resolve = "resolve(path) -> path without symlinks (a new path through its nearest existing ancestor) | nil",
       roots = "roots(cfg) -> the allowed roots from the configuration and environment",
+      view = "view(ctx, roots) -> the job's read-only view of ctx (the store as a handle)",
+    },
+  },
+  ["nv.capabilities"] = {
+    summary = "what a sandboxed script may reach of each nv.* module: safe, never, path, store_url, http_url, ctx",
+    functions = {
+      of = "of(module, name) -> the declaration of module.name | nil (not exposed)",
     },
   },
   ["nv.schema"] = {

@@ -283,7 +283,8 @@ function M.run_job(job, args, script_path, job_type, opts)
   if job.store and not store then
     err = "metadata store unavailable: " .. tostring(serr)
   else
-    local rok, r1, r2 = xpcall(job.run, debug.traceback, ctx)
+    local jctx = opts and opts.sandbox_roots and require("nv.sandbox").view(ctx, opts.sandbox_roots) or ctx
+    local rok, r1, r2 = xpcall(job.run, debug.traceback, jctx)
     if not rok then
       err = tostring(r1)
     elseif r1 == nil then
@@ -308,6 +309,7 @@ function M.run_job(job, args, script_path, job_type, opts)
     jlog:error("Job %s: %s", status == "failed" and "failed" or ("exits 1 (" .. status .. ", fail_on = "
       .. tostring(cfg.fail_on) .. ")"), tostring(why or err or result.error or "see the result"))
   end
+  if opts and opts.sandbox_roots then result.error = require("nv.sandbox").explain(result.error) end
   result.job_id, result.run_id, result.job_type = run_id, run_id, job_type
   result.workflow_id, result.tenant_id = ctx.workflow_id, ctx.tenant_id
   result.success = success
@@ -354,11 +356,7 @@ function M.run_sandboxed(path, args)
   sandbox.limit()
   local ok, ret = xpcall(chunk, debug.traceback, table.unpack(args))
   if not ok then
-    local u = require("nv.limits").usage()
-    if ret == "not enough memory" and u.max > 0 then
-      ret = string.format("sandbox: memory limit of %d MiB exceeded", u.max // (1024 * 1024))
-    end
-    stderr("%s", log.mask(tostring(ret)))
+    stderr("%s", log.mask(tostring(sandbox.explain(ret))))
     return M.EXIT_FAILED
   end
   if type(ret) == "table" and type(ret.run) == "function" then

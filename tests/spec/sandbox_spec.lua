@@ -28,14 +28,14 @@ describe("nvlua --sandbox", function()
     { 'package.loadlib("libc.so.6", "system")', "sandbox: package is not allowed" },
     { 'load(string.char(27) .. "Lua", "x", "b")', "sandbox: load in mode 'b' (bytecode) is not allowed" },
     { "string.dump(print)", "sandbox: string.dump is not allowed" },
-    { 'require("io")', "sandbox: require('io') is not allowed (only nv.* modules and cjson)" },
-    { 'require("nv.limits").set_cpu(0)', "sandbox: require('nv.limits') is not allowed (only nv.* modules and cjson)" },
-    { 'io.open("/etc/passwd")', "sandbox: io.open('/etc/passwd') is outside the allowed roots" },
-    { 'for l in io.lines("/etc/hostname") do end', "sandbox: io.lines('/etc/hostname') is outside the allowed roots" },
+    { 'require("io")', "sandbox: require('io') is not allowed" },
+    { 'require("nv.limits").set_cpu(0)', "sandbox: nv.limits.set_cpu is not allowed" },
+    { 'io.open("/etc/passwd")', "sandbox: path /etc/passwd is not allowed" },
+    { 'for l in io.lines("/etc/hostname") do end', "sandbox: path /etc/hostname is not allowed" },
     { 'io.read("l")', "sandbox: io.read is not allowed" },
-    { 'require("nv.json").encode = print', "sandbox: module nv.json is read-only (setting encode)" },
+    { 'require("nv.json").encode = print', "sandbox: setting nv.json.encode is not allowed" },
     { 'getmetatable("").__index.rep = nil', "attempt to index a nil value" },
-    { 'loadfile("/etc/passwd")', "sandbox: loadfile('/etc/passwd') is outside the allowed roots" },
+    { 'loadfile("/etc/passwd")', "sandbox: path /etc/passwd is not allowed" },
   }
   for _, c in ipairs(escapes) do
     it("refuses " .. c[1], function()
@@ -69,7 +69,7 @@ describe("nvlua --sandbox", function()
   it("stops a runaway script at the CPU limit", function()
     local code, _, err = sandboxed("while true do end", { NVLUA_SANDBOX_CPU = "1" })
     assert.equal(1, code)
-    assert.truthy(err:find("sandbox: CPU time limit of 1.0", 1, true), err)
+    assert.truthy(err:find("sandbox: CPU limit of 1 s exceeded", 1, true), err)
   end)
 
   it("stops a script at the memory limit", function()
