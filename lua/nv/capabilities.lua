@@ -52,7 +52,7 @@ M.modules = {
   },
   ["nv.config"] = {
     defaults = "safe", env_map = "safe", flags = "safe", positional = "safe", nearest = "safe",
-    parse_bool = "safe", flag_names = "safe",
+    parse_bool = "safe", flag_names = "safe", fail_on_values = "safe", check_outcome_rules = "safe",
     load = "never", parse_args = "never", -- read files and the environment
     register_secrets = "never",
   },
@@ -111,7 +111,9 @@ M.modules = {
     parse_time = "safe", sha256 = "safe", trim_partial_line = "safe", unbase64 = "safe",
   },
   ["nv.odbc"] = { describe = "safe", open = "never" },
-  ["nv.outbox"] = { default_dir = "never", ledger_id = "safe", new_key = "safe", open = "never" },
+  ["nv.outbox"] = { default_dir = "never", ledger_id = "safe", new_key = "safe", open = "never",
+                    key = "safe", STEPS = "safe", DIR_MODE = "safe", FILE_MODE = "safe", LOCK_TIMEOUT = "safe",
+                    answered_sources = "never" }, -- reads an outbox directory
   ["nv.parquet"] = { open = P1 },
   ["nv.pg"] = { describe = "safe", libpq_version = "safe", open = "never" },
   ["nv.pqfooter"] = { add = "safe", fetch = "never", guess = "safe", max_footer = "safe", merge = "safe" },
@@ -120,11 +122,13 @@ M.modules = {
   ["nv.profile"] = { new = "safe" },
   ["nv.quality"] = {
     column = "safe", default_freshness_days = "safe", dimensions = "safe", level = "safe",
-    summarize = "safe", table = "safe",
+    summarize = "safe", table = "safe", overall = "safe",
   },
   ["nv.remote"] = { is_remote = "safe", materialize = "never" },
   ["nv.report"] = {
     aggregate = { ctx = 1 }, metadata = "safe", quality = "safe", reading = { ctx = 1, opts = 3, model = 2 },
+    -- the outcome rules: pure functions of result tables
+    outcome = "safe", transmission_outcome = "safe", add_failed = "safe", merge_outcome = "safe",
   },
   ["nv.s3"] = {
     client = "never", encode = "safe", parse_url = "safe", query = "safe", status_message = "safe",
@@ -137,6 +141,10 @@ M.modules = {
   },
   ["nv.serial"] = { dump = "safe", load = "safe" },
   ["nv.server"] = "never",
+  ["nv.serverroots"] = "never",
+  ["nv.sourcetypes"] = "safe", -- the list of source types: data and pure lookups
+  ["nv.suggest"] = "safe",
+  ["nv.redact"] = { text = "safe", model = "safe" },
   ["nv.store"] = {
     open = { store_url = 1, returns = "Store" }, parse_url = "safe", schema_name = "safe", timestamp = "safe",
     validation_report = "safe", Store = "never",
@@ -150,6 +158,9 @@ M.modules = {
     getpid = "safe", hostname = "safe", isatty = "safe", monotonic = "safe", now = "safe",
     random_hex = "safe", realpath = P1, stat = P1, listdir = P1,
     mkdirs = "never", remove_tree = "never", sleep = "never",
+    -- the outbox's durable-file primitives write anywhere
+    write_new = "never", append_sync = "never", fsync_dir = "never", chmod = "never", lock = "never",
+    lock_holder = "never",
   },
   ["nv.transmit"] = {
     PATH = "safe", defaults = "safe", settings = "never",
