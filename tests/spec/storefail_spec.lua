@@ -186,16 +186,117 @@ describe("an unreachable store", function()
   end)
 end)
 
+-- ---- MySQL/MariaDB: a private server ------------------------------------
+local function is_root()
+  local p = io.popen("id -u")
+  local uid = p and p:read("l")
+  if p then p:close() end
+  return uid == "0"
+end
+
+local function have_mariadbd()
+  local ok = os.execute("PATH=$PATH:/usr/sbin command -v mariadbd >/dev/null 2>&1")
+  return ok == true
+end
+
+if not (is_root() and have_mariadbd()) then
+  describe("a MySQL store that fails mid-run", function()
+    pending("SKIPPED: needs root and mariadbd for a private server")
+  end)
+else
+  describe("a MySQL store that fails mid-run", function()
+    local srv, url, dir
+    local function sql(text)
+      local p = assert(io.popen(string.format("mariadb --no-defaults -S %s -uroot -N -B -e %s 2>&1",
+        H.q(srv .. "/mariadb/sock"), H.q(text))))
+      local out = p:read("a")
+      local ok = p:close()
+      assert(ok, out)
+      return out
+    end
+    local function start()
+      local p = assert(io.popen(H.q(H.root .. "/tests/servers/mariadb.sh") .. " start " .. H.q(srv) .. " 2>/dev/null"))
+      local line = p:read("a")
+      p:close()
+      url = assert(line:match("NVLUA_TEST_MYSQL_URL='([^']+)'"), line)
+    end
+    local function run_row(run_id)
+      return sql("SELECT CONCAT(status, '|', COALESCE(error_message, '')) FROM _executor_metadata.executor_runs"
+        .. " WHERE run_id = '" .. run_id .. "'")
+    end
+    -- a job that runs `hook` (Lua source, with ctx in scope) before extracting
+    local function hook_job(name, hook)
+      local path = dir .. "/" .. name .. ".lua"
+      H.write(path, "local extract, report = require 'nv.extract', require 'nv.report'\n"
+        .. "return { name = '" .. name .. "', run = function(ctx)\n" .. hook .. "\n"
+        .. "  return report.aggregate(ctx, extract.run(ctx, ctx.config), report.metadata)\nend }\n")
+      return path
+    end
+
+    setup(function()
+      srv = H.tmpdir()
+      start()
+    end)
+    teardown(function()
+      os.execute(H.q(H.root .. "/tests/servers/mariadb.sh") .. " stop " .. H.q(srv) .. " >/dev/null 2>&1")
+      H.rmdir(srv)
+    end)
+    before_each(function()
+      dir = H.tmpdir()
+      sql("DROP DATABASE IF EXISTS _executor_metadata")
+      local code, _, err = H.run({ "run", "schema_validation", "--store", url }, { cwd = dir })
+      assert.equal(0, code, err)
+    end)
+    after_each(function() H.rmdir(dir) end)
+
+    it("a connection killed before the write: the job fails, the run row Failed through a new connection", function()
+      local job = hook_job("kill_then_extract", [[
+  local id = assert(ctx.store:query("SELECT CONNECTION_ID() AS id"))[1].id
+  local c = assert(require("nv.mysql").open(os.getenv("KILL_URL")))
+  assert(c:exec("KILL " .. math.tointeger(tonumber(id))))
+  c:close()]])
+      local code, out, err = H.run({ job, DATA, "auto", "t1", "--write-to-db", "--store", url },
+        { cwd = dir, env = { KILL_URL = url } })
+      local res = decode(out, err)
+      assert.matches("^Failed|.*cannot write metadata: the store mysql://nv@", run_row(res.run_id))
+      assert_store_failure(code, res, err, "the store mysql://nv@127.0.0.1:")
+      assert.equal("0\n", sql("SELECT COUNT(*) FROM _executor_metadata.sources WHERE run_id = '" .. res.run_id .. "'"))
+    end)
+
+    it("a user with only SELECT: the job fails and says the run record was not written", function()
+      sql([[CREATE USER IF NOT EXISTS 'reader'@'127.0.0.1' IDENTIFIED BY 'rpw';
+        GRANT SELECT ON _executor_metadata.* TO 'reader'@'127.0.0.1';
+        GRANT SELECT ON testdb.* TO 'reader'@'127.0.0.1';]])
+      local ro_url = url:gsub("//nv:pw@", "//reader:rpw@")
+      local code, out, err = H.run(extraction(ro_url), { cwd = dir })
+      local res = decode(out, err)
+      assert.matches("^not written: mysql://reader@.*denied", res.run_record)
+      assert_store_failure(code, res, err, "the store mysql://reader@127.0.0.1:", "denied")
+      assert.equal("0\n", sql("SELECT COUNT(*) FROM _executor_metadata.executor_runs WHERE run_id = '"
+        .. res.run_id .. "'"))
+    end)
+
+    it("a server killed mid-run: the job fails, and run_record says the row could not be written", function()
+      local job = hook_job("stop_then_extract", string.format("  assert(os.execute(%q))",
+        "kill -9 $(cat " .. srv .. "/mariadb/pid) && rm " .. srv .. "/mariadb/pid && sleep 0.5"))
+      -- (the pid file goes too: the killed server may linger as a zombie no one reaps)
+      local code, out, err = H.run({ job, DATA, "auto", "t1", "--write-to-db", "--store", url }, { cwd = dir })
+      start()
+      local res = decode(out, err)
+      assert.matches("^not written: mysql://nv@127%.0%.0%.1:%d+/testdb: .*retry: cannot reconnect", res.run_record)
+      assert_store_failure(code, res, err, "the store mysql://nv@127.0.0.1:")
+      assert.equal("Running|\n", run_row(res.run_id))
+    end)
+  end)
+end
+
 -- ---- PostgreSQL: a private server --------------------------------------
 local PGBIN = "/usr/lib/postgresql/15/bin"
 local function can_run_pg()
   local f = io.open(PGBIN .. "/pg_ctl", "r")
   if not f then return false end
   f:close()
-  local p = io.popen("id -u")
-  local uid = p and p:read("l")
-  if p then p:close() end
-  return uid == "0"
+  return is_root()
 end
 
 if not can_run_pg() then
@@ -265,11 +366,11 @@ describe("a PostgreSQL store that fails mid-run", function()
     cut_on_tables_insert(false)
     local code, out, err = H.run(extraction(url), { cwd = dir })
     local res = decode(out, err)
+    assert.matches("^Failed|.*cannot write metadata: the store postgresql://nv@", run_row(res.run_id))
     assert_store_failure(code, res, err, "the store postgresql://nv@127.0.0.1:" .. port .. "/testdb",
       "terminating connection due to administrator command")
     assert.equal("0\n", psql("SELECT count(*) FROM _executor_metadata.sources WHERE run_id = '" .. res.run_id .. "'"))
     assert.equal("0\n", psql("SELECT count(*) FROM _executor_metadata.tables WHERE run_id = '" .. res.run_id .. "'"))
-    assert.matches("^Failed|.*cannot write metadata: the store postgresql://nv@", run_row(res.run_id))
     assert.is_nil(res.run_record)
     assert.truthy(err:find("retrying on a new connection", 1, true), err)
   end)
@@ -278,9 +379,9 @@ describe("a PostgreSQL store that fails mid-run", function()
     cut_on_tables_insert(true)
     local code, out, err = H.run(extraction(url), { cwd = dir })
     local res = decode(out, err)
+    assert.matches("^Failed|", run_row(res.run_id))
     assert_store_failure(code, res, err, "COMMIT failed: postgresql:")
     assert.equal("0\n", psql("SELECT count(*) FROM _executor_metadata.sources WHERE run_id = '" .. res.run_id .. "'"))
-    assert.matches("^Failed|", run_row(res.run_id))
   end)
 
   it("a role with only SELECT: the job fails and says the run record was not written", function()
@@ -291,9 +392,9 @@ describe("a PostgreSQL store that fails mid-run", function()
     local ro_url = url:gsub("//nv:pw@", "//reader:rpw@")
     local code, out, err = H.run(extraction(ro_url), { cwd = dir })
     local res = decode(out, err)
+    assert.matches("^not written: postgresql://reader@.*permission denied for table executor_runs", res.run_record)
     assert_store_failure(code, res, err, "the store postgresql://reader@127.0.0.1:" .. port .. "/testdb",
       "permission denied for table")
-    assert.matches("^not written: postgresql://reader@.*permission denied for table executor_runs", res.run_record)
     assert.equal("0\n", psql("SELECT count(*) FROM _executor_metadata.executor_runs WHERE run_id = '"
       .. res.run_id .. "'"))
   end)
@@ -310,8 +411,8 @@ end }]], "runuser -u postgres -- " .. PGBIN .. "/pg_ctl -D " .. srv .. "/pg/data
     local code, out, err = H.run({ job, DATA, "auto", "t1", "--write-to-db", "--store", url }, { cwd = dir })
     start() -- for the checks and the next tests
     local res = decode(out, err)
-    assert_store_failure(code, res, err, "the store postgresql://nv@127.0.0.1:" .. port .. "/testdb")
     assert.matches("^not written: postgresql://nv@127%.0%.0%.1:%d+/testdb: .*retry: cannot reconnect", res.run_record)
+    assert_store_failure(code, res, err, "the store postgresql://nv@127.0.0.1:" .. port .. "/testdb")
     assert.truthy(err:find("the run record was not written", 1, true), err)
     -- what it could write is there: the row from the start of the run
     assert.equal("Running|\n", run_row(res.run_id))
