@@ -137,6 +137,28 @@ describe("a SQLite store that cannot take the write", function()
   end)
 end)
 
+describe("SIGXFSZ", function()
+  -- bit 24 of /proc/<pid>/status SigIgn is SIGXFSZ (25)
+  local function ignored(status_text)
+    local mask = assert(status_text:match("SigIgn:%s*(%x+)"), status_text)
+    return (tonumber(mask, 16) >> 24) & 1 == 1
+  end
+
+  it("is ignored by nvlua and back to the default in children it spawns", function()
+    local dir = H.tmpdir()
+    local code, out, err = H.run({ "-e", [[
+      local f = assert(io.open("/proc/self/status")); io.write(f:read("a")); f:close()
+      local proc = require "nv.proc"
+      local pid = assert(proc.spawn{ argv = { "cat", "/proc/self/status" }, stdout = "]]
+        .. dir .. [[/child.txt" })
+      assert(proc.wait(pid) == "exited")]] })
+    assert.equal(0, code, err)
+    assert.is_true(ignored(out))
+    assert.is_false(ignored(assert(H.read(dir .. "/child.txt"))))
+    H.rmdir(dir)
+  end)
+end)
+
 describe("an unreachable store", function()
   local dir
   before_each(function() dir = H.tmpdir() end)
