@@ -1,6 +1,7 @@
 /* main.c - nvlua's command line: parse (cli.c), build the state
  * (runtime.c), then run a script, -e chunks, a job (`run`), or the REPL.
  * Everything that can fail runs inside lua_pcall with a traceback. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,11 @@ int main(int argc, char **argv) {
     default:
       break;
   }
+  /* A file-size limit (ulimit -f) must fail the write that crosses it
+   * (EFBIG: SQLite reports "database or disk is full", a log line is
+   * dropped) instead of killing the process before it can say what failed
+   * and record the run. Children get the default back (nv.proc). */
+  if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) perror("nvlua: cannot ignore SIGXFSZ");
   char err[512];
   struct nv_limits limits = {0};
   lua_State *L = nv_runtime_new(argc > 0 ? argv[0] : "nvlua", cli.no_env, &limits, err, sizeof err);

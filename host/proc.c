@@ -264,6 +264,7 @@ static int l_spawn(lua_State *L) {
     sigaddset(&dfl, SIGHUP);
     sigaddset(&dfl, SIGUSR1);
     sigaddset(&dfl, SIGUSR2);
+    sigaddset(&dfl, SIGXFSZ); /* the host ignores it (main.c) */
     rc = posix_spawnattr_setsigmask(&at, &none);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&at, &dfl);
     if (rc == 0) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);

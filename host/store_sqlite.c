@@ -9,9 +9,19 @@
  *   db:query(sql, ...)  -> rows, colnames | nil, msg, code
  *   db:script(sql)      -> true | nil, msg, code         several statements
  *   db:close()          idempotent; also __gc and __close
- * Parameters: nil, boolean (0/1), integer, number, string. */
+ *   db:read_only()      -> nil | why the store is read-only ("… has mode 0444")
+ * Parameters: nil, boolean (0/1), integer, number, string.
+ *
+ * Read-only stores: a file (or its directory) without any write permission
+ * bit is opened with PRAGMA query_only, so a write fails with "attempt to
+ * write a readonly database (… has mode 0444)" for root as well, who would
+ * otherwise write through the mode. Failures that come from the operating
+ * system (SQLITE_IOERR, _FULL, _CANTOPEN, _READONLY) name its errno text,
+ * e.g. "disk I/O error (File too large)" under ulimit -f. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -23,7 +33,8 @@
 #define STMT_MT "nv.SqliteStmt"
 
 struct db {
-  sqlite3 *handle; /* NULL when closed */
+  sqlite3 *handle;       /* NULL when closed */
+  char read_only[160];   /* why writes are refused; "" when writable */
 };
 
 struct stmt {
@@ -45,10 +56,26 @@ static struct db *check_open(lua_State *L) {
   return d;
 }
 
-static int fail_db(lua_State *L, sqlite3 *h, const char *what) {
+/* pushes nil, "sqlite: WHAT: message[ (errno text)][ (read-only reason)]", code */
+static int fail_db(lua_State *L, struct db *d, const char *what) {
+  sqlite3 *h = d->handle;
+  const char *ro = d->read_only;
+  int code = sqlite3_extended_errcode(h);
+  int primary = code & 0xff;
+  int sys = sqlite3_system_errno(h);
+  int from_os = primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN ||
+                primary == SQLITE_READONLY;
   luaL_pushfail(L);
   lua_pushfstring(L, "sqlite: %s: %s", what, sqlite3_errmsg(h));
-  lua_pushinteger(L, sqlite3_extended_errcode(h));
+  if (from_os && sys != 0) {
+    lua_pushfstring(L, " (%s)", strerror(sys));
+    lua_concat(L, 2);
+  }
+  if (*ro && (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN)) {
+    lua_pushfstring(L, " (%s)", ro);
+    lua_concat(L, 2);
+  }
+  lua_pushinteger(L, code);
   return 3;
 }
 
@@ -70,7 +97,7 @@ static struct stmt *prepare(lua_State *L, struct db *d, const char *sql, size_t 
   const char *tail = NULL;
   if (sqlite3_prepare_v2(d->handle, sql, (int)n, &s->handle, &tail) != SQLITE_OK) {
     lua_pop(L, 1);
-    fail_db(L, d->handle, "prepare");
+    fail_db(L, d, "prepare");
     return NULL;
   }
   if (s->handle == NULL) {
@@ -153,7 +180,7 @@ static int l_exec(lua_State *L) {
   int rc;
   while ((rc = sqlite3_step(s->handle)) == SQLITE_ROW) {
   }
-  if (rc != SQLITE_DONE) return finish(L, d, s, fail_db(L, d->handle, "exec"));
+  if (rc != SQLITE_DONE) return finish(L, d, s, fail_db(L, d, "exec"));
   lua_pushinteger(L, sqlite3_changes(d->handle));
   return finish(L, d, s, 1);
 }
@@ -187,7 +214,7 @@ static int l_query(lua_State *L) {
     }
     lua_rawseti(L, -2, ++row);
   }
-  if (rc != SQLITE_DONE) return finish(L, d, s, fail_db(L, d->handle, "query"));
+  if (rc != SQLITE_DONE) return finish(L, d, s, fail_db(L, d, "query"));
   lua_pushvalue(L, names);
   (void)sidx;
   return finish(L, d, s, 2);
@@ -206,6 +233,42 @@ static int l_script(lua_State *L) {
   }
   lua_pushboolean(L, 1);
   return 1;
+}
+
+static int l_read_only(lua_State *L) {
+  struct db *d = check_open(L);
+  if (d->read_only[0])
+    lua_pushstring(L, d->read_only);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+/* Fills d->read_only when path (an existing file) or the directory that
+ * holds it has no write permission bit at all. Names that are not plain
+ * paths (":memory:", "file:" URIs, "") are left to SQLite. */
+static void note_read_only(lua_State *L, struct db *d, const char *path) {
+  struct stat st;
+  d->read_only[0] = '\0';
+  if (path[0] == '\0' || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) return;
+  if (stat(path, &st) == 0) {
+    if (S_ISREG(st.st_mode) && (st.st_mode & 0222) == 0) {
+      snprintf(d->read_only, sizeof d->read_only, "the store file has mode %04o",
+               (unsigned)(st.st_mode & 07777));
+      return;
+    }
+  } else if (errno != ENOENT) {
+    return; /* SQLite reports what is wrong with it */
+  }
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL)
+    lua_pushliteral(L, ".");
+  else
+    lua_pushlstring(L, path, slash == path ? 1 : (size_t)(slash - path));
+  if (stat(lua_tostring(L, -1), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0222) == 0)
+    snprintf(d->read_only, sizeof d->read_only, "its directory has mode %04o",
+             (unsigned)(st.st_mode & 07777));
+  lua_pop(L, 1);
 }
 
 static int l_close(lua_State *L) {
@@ -254,7 +317,9 @@ static int l_open(lua_State *L) {
   luaL_argcheck(L, schema == NULL || valid_ident(schema), 2, "schema must be an identifier");
   struct db *d = lua_newuserdatauv(L, sizeof *d, 0);
   d->handle = NULL;
+  d->read_only[0] = '\0';
   luaL_setmetatable(L, DB_MT);
+  note_read_only(L, d, path);
   const char *main_file = schema ? ":memory:" : path;
   int rc = sqlite3_open_v2(main_file, &d->handle,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL);
@@ -284,11 +349,23 @@ static int l_open(lua_State *L) {
     }
     sqlite3_finalize(st);
   }
+  if (d->read_only[0]) {
+    char *err = NULL;
+    if (sqlite3_exec(d->handle, "PRAGMA query_only = 1", NULL, NULL, &err) != SQLITE_OK) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "sqlite: cannot open %s read-only: %s", path, err ? err : sqlite3_errmsg(d->handle));
+      lua_pushinteger(L, sqlite3_extended_errcode(d->handle));
+      sqlite3_free(err);
+      db_close_impl(d);
+      return 3;
+    }
+  }
   return 1;
 }
 
 static const luaL_Reg methods[] = {{"exec", l_exec},   {"query", l_query},
                                    {"script", l_script}, {"close", l_close},
+                                   {"read_only", l_read_only},
                                    {NULL, NULL}};
 static const luaL_Reg metamethods[] = {{"__gc", l_gc}, {"__close", l_gc},
                                        {"__tostring", l_tostring}, {"__index", NULL},

@@ -192,6 +192,7 @@ return {
       load = "load(path [, env]) -> job table | nil, msg",
       logger = "logger(module) -> lg with lg:debug/info/warning/error(fmt, ...)",
       main = "main(args [, sandboxed]) -> exit code: `nvlua run` (e.g. nv.job.main{\"schema_validation\"})",
+      record_run = "record_run(store, cfg, run_row, ctx) -> nil | why not: the final executor_runs row and the log lines (retried once on a new connection); closes store",
       run_job = "run_job(job, args, script_path, job_type, opts) -> exit code: runs a loaded job",
       run_sandboxed = "run_sandboxed(path, args) -> exit code: a script in the sandbox",
     },
@@ -467,7 +468,8 @@ return {
   ["nv.store"] = {
     summary = "the _executor_metadata store: SQLite (default), PostgreSQL, MySQL, ODBC, Databricks",
     functions = {
-      open = "open(url [, cfg]) -> store | nil, msg (default sqlite:_executor_metadata.db)",
+      describe = "describe(url) -> the store's name for messages: the URL without its password",
+      open = "open(url [, cfg]) -> store | nil, msg (default sqlite:_executor_metadata.db); store.name = describe(url)",
       parse_url = "parse_url(url) -> kind, target | nil, msg",
       timestamp = "timestamp(epoch) -> UTC text \"2026-11-25 19:09:13.123\"",
       validation_report = "validation_report(store, before, changes) -> schema_validation's result",
@@ -486,6 +488,7 @@ return {
     methods = {
       "db:exec(sql, ...) -> changes;  db:query(sql, ...) -> rows, colnames;  db:script(sql) -> true",
       "db:close(): idempotent; also __gc and __close",
+      "db:read_only() -> nil | why writes are refused (a file or directory without write bits: \"the store file has mode 0444\")",
     },
   },
   ["nv.suggest"] = {

@@ -774,17 +774,20 @@ function M.process(ctx, src, opts)
     end
   end
   if ctx.config.write_to_db then
+    -- a write that did not happen is one failed object of the source, and
+    -- fails the job whatever fail_on says (nv.job: ctx.store_failure)
+    local ok, err = false, ctx.store_error or "the metadata store is unavailable"
     if ctx.store then
-      local ok, err = ctx.store:write_source(rec)
-      m.written_to_db = ok and true or false
-      if not ok then
-        m.errors[#m.errors + 1] = "cannot write metadata: " .. tostring(err)
-        ctx.log:error("cannot write metadata for %s: %s", m.source_path, err)
-      else
-        ctx.log:info("Metadata written to %s for source %s", ctx.store.kind, m.source_id)
-      end
+      ok, err = ctx.store:write_source(rec)
+      if not ok then err = "the store " .. ctx.store.name .. ": " .. tostring(err) end
+    end
+    m.written_to_db = ok and true or false
+    if not ok then
+      m.store_error = "cannot write metadata: " .. tostring(err)
+      m.errors[#m.errors + 1] = m.store_error
+      ctx.log:error("cannot write metadata for %s: %s", m.source_path, err)
     else
-      m.written_to_db = false
+      ctx.log:info("Metadata written to %s for source %s", ctx.store.kind, m.source_id)
     end
   end
   m.elapsed = math.floor((sys.monotonic() - t0) * 1000 + 0.5) / 1000
@@ -805,8 +808,13 @@ function M.worker(text)
   local ctx = { config = cfg, run_id = input.run_id, job_id = input.run_id, workflow_id = input.workflow_id,
                 tenant_id = input.tenant_id, job_type = input.job_type, log_path = input.log_path }
   ctx.log = require("nv.job").logger("nvlua.jobs." .. tostring(input.job_type) .. ".worker")
-  local store = cfg.store and require("nv.store").open(cfg.store, cfg) or nil
+  local store, serr
+  if cfg.store then store, serr = require("nv.store").open(cfg.store, cfg) end
   ctx.store = store
+  if cfg.store and not store then
+    ctx.store_error = string.format("the store %s is unavailable: %s", require("nv.store").describe(cfg.store),
+      tostring(serr))
+  end
   local ok, m = pcall(M.process, ctx, input.src, input.opts)
   for _, cleanup in ipairs(ctx.cleanups or {}) do pcall(cleanup) end -- this thread's temp files
   if store then store:close() end
@@ -855,22 +863,38 @@ function M.run_parallel(ctx, list, opts, nworkers)
       for k, v in pairs(out.drift) do ctx.schema_drift[k] = v end
     end
     if out and ctx.store and out.records and #out.records > 0 then
-      local seq = ctx.store:write_logs(ctx, out.records, ctx.log_seq or 0)
-      if seq then ctx.log_seq = seq end
+      local seq, lerr = ctx.store:write_logs(ctx, out.records, ctx.log_seq or 0)
+      if seq then
+        ctx.log_seq = seq
+      else
+        ctx.log:warning("cannot store the log lines of source %s in %s: %s", tostring(list[i].source_id),
+          ctx.store.name, tostring(lerr))
+      end
     end
     models[i] = m
   end
   return models
 end
 
+-- the first store write that failed, for nv.job (it fails the job)
+local function note_store_failure(ctx, models)
+  for _, m in ipairs(models) do
+    if m.store_error and not ctx.store_failure then ctx.store_failure = m.store_error end
+  end
+  return models
+end
+
 --- Extracts every source of the job (spec 003's `sources` in parallel on
 -- `workers` threads, default one per core), each written to the store as
--- soon as it finishes when write_to_db. Returns the source models.
+-- soon as it finishes when write_to_db. Returns the source models; a
+-- failed write also sets ctx.store_failure (the reason).
 function M.run(ctx, opts)
   local list, warnings = M.sources(ctx)
   for _, w in ipairs(warnings) do ctx.log:warning("%s", w) end
   local nworkers = tonumber(ctx.config.workers) or require("nv.workers").ncpu()
-  if #list > 1 and nworkers > 1 then return M.run_parallel(ctx, list, opts, nworkers), warnings end
+  if #list > 1 and nworkers > 1 then
+    return note_store_failure(ctx, M.run_parallel(ctx, list, opts, nworkers)), warnings
+  end
   local models = {}
   for i, src in ipairs(list) do
     local m = M.process(ctx, src, opts)
@@ -879,7 +903,7 @@ function M.run(ctx, opts)
     end
     models[#models + 1] = m
   end
-  return models, warnings
+  return note_store_failure(ctx, models), warnings
 end
 
 return M

@@ -254,6 +254,8 @@ function M.run_job(job, args, script_path, job_type, opts)
     end
   end
   if not store then
+    ctx.store_error = string.format("the store %s is unavailable: %s", store_mod.describe(cfg.store),
+      tostring(serr))
     jlog:warning("metadata store unavailable: %s", tostring(serr))
     if job.store then
       jlog:error("job '%s' needs the metadata store", job_type)
@@ -269,7 +271,7 @@ function M.run_job(job, args, script_path, job_type, opts)
   }
   if store then
     local wok, werr = store:upsert("executor_runs", run_row)
-    if not wok then jlog:warning("cannot record the run: %s", werr) end
+    if not wok then jlog:warning("cannot record the run in %s: %s", store.name, werr) end
   end
 
   -- print() inside a job must not corrupt the one JSON document on stdout
@@ -300,6 +302,9 @@ function M.run_job(job, args, script_path, job_type, opts)
   local elapsed = sys.monotonic() - t0
   result = result or {}
   local status, code, why = M.decide(cfg, result, err)
+  if ctx.store_failure and code == M.EXIT_OK then -- a store write asked for and not done
+    code, why = M.EXIT_FAILED, ctx.store_failure
+  end
   local success = code == M.EXIT_OK
   if err then result.error = result.error or err:match("^[^\n]*") end
   if success then
@@ -318,6 +323,7 @@ function M.run_job(job, args, script_path, job_type, opts)
   result.execution_time = math.floor(elapsed * 1000 + 0.5) / 1000
   jlog:info("Job %s %s in %.3fs", run_id, status, elapsed)
 
+  local run_record_error
   if store then
     run_row.status = success and "Success" or "Failed"
     run_row.finished_at = store_mod.timestamp(started + elapsed)
@@ -326,12 +332,18 @@ function M.run_job(job, args, script_path, job_type, opts)
     run_row.result_summary = log.mask(json.encode({ status = result.status, skipped = result.skipped,
                                                     objects_failed = result.objects_failed }))
     run_row.schema_drift = ctx.schema_drift and log.mask(json.encode(ctx.schema_drift)) or nil
-    local wok, werr = store:upsert("executor_runs", run_row)
-    if not wok then jlog:warning("cannot record the run: %s", werr) end
-    local records = log.records()
-    local lok2, lerr = store:write_logs(ctx, records, ctx.log_seq or 0)
-    if not lok2 then io.stderr:write("nvlua: cannot store log lines: ", log.mask(lerr), "\n") end
-    store:close()
+    run_record_error = M.record_run(store, cfg, run_row, ctx)
+  elseif cfg.store then
+    run_record_error = ctx.store_error
+  end
+  if run_record_error then
+    result.run_record = "not written: " .. run_record_error
+    if success and (job.store or cfg.write_to_db) then -- the store holds part of the job's output
+      success = false
+      result.error = "run record " .. result.run_record
+      require("nv.report").add_failed(result, { step = "run_record", reason = result.error })
+      result.success = false
+    end
   end
   for _, cleanup in ipairs(ctx.cleanups or {}) do pcall(cleanup) end
   log.close_file()
@@ -341,6 +353,36 @@ function M.run_job(job, args, script_path, job_type, opts)
     trap:close()
   end
   return success and M.EXIT_OK or M.EXIT_FAILED
+end
+
+--- Writes the run's final executor_runs row and its log lines, then closes
+-- store. A row that cannot be written on the job's connection (a store
+-- that died mid-run) is retried once on a fresh connection. Returns nil
+-- when the row was written, else why not (also said on stderr).
+function M.record_run(store, cfg, run_row, ctx)
+  local ok, err = store:upsert("executor_runs", run_row)
+  local target = store
+  if not ok then
+    stderr("cannot record the run in %s: %s; retrying on a new connection", store.name, log.mask(tostring(err)))
+    store:close()
+    local fresh, ferr = store_mod.open(cfg.store, cfg)
+    target = fresh
+    if fresh then
+      ok, ferr = fresh:upsert("executor_runs", run_row)
+      if not ok then err = tostring(err) .. "; retry: " .. tostring(ferr) end
+    else
+      err = tostring(err) .. "; retry: cannot reconnect: " .. tostring(ferr)
+    end
+  end
+  if target then
+    local lok, lerr = target:write_logs(ctx, log.records(), ctx.log_seq or 0)
+    if ok and not lok then stderr("cannot store log lines in %s: %s", target.name, log.mask(tostring(lerr))) end
+    target:close()
+  end
+  if ok then return nil end
+  local why = string.format("%s: %s", store.name, tostring(err))
+  stderr("the run record was not written to %s", log.mask(why))
+  return log.mask(why)
 end
 
 --- `nvlua [--sandbox] SCRIPT args…`: the script runs in the sandbox; if it

@@ -75,6 +75,16 @@ function M.parse_url(url)
   return nil, "unrecognised store '" .. url .. "' (use sqlite:PATH, postgresql://…, mysql://…, odbc:…)"
 end
 
+--- The store's name for messages: its URL without secrets (the password
+-- of a URL's user:password@, an ODBC PWD=/Password= value) and nothing
+-- else changed, so an operator recognizes which store failed.
+function M.describe(url)
+  local text = tostring(url or "sqlite:_executor_metadata.db")
+  text = text:gsub("^(%a[%w+.-]*://)([^/@%s]-):[^/@%s]*@", "%1%2@")
+  text = text:gsub("([Pp][Ww][Dd]=)[^;]*", "%1***"):gsub("([Pp]assword=)[^;&]*", "%1***")
+  return text
+end
+
 --- UTC timestamp text for a store ("2026-11-25 19:09:13.123").
 function M.timestamp(epoch)
   epoch = epoch or os.time()
@@ -101,12 +111,20 @@ function M.open(url, cfg)
   end
   local db, err = dialect.open(target)
   if not db then return nil, err end
-  return setmetatable({ db = db, dialect = dialect, kind = kind, target = target }, Store)
+  return setmetatable({ db = db, dialect = dialect, kind = kind, target = target, url = url,
+                        name = M.describe(url or "sqlite:_executor_metadata.db") }, Store)
 end
 
 function Store:qualified(tname)
   if self.dialect.qualified then return self.dialect.qualified(schema.name, tname) end
   return self.dialect.quote(schema.name) .. "." .. self.dialect.quote(tname)
+end
+
+-- raises a driver's failure inside a transaction without a source position
+-- (the message is the driver's own: "postgresql: …", "sqlite: …")
+local function must(ok, err)
+  if not ok then error(tostring(err), 0) end
+  return ok
 end
 
 local function create_sql(self, tbl)
@@ -152,16 +170,18 @@ function Store:ensure()
   local report, err = self:validate()
   if not report then return nil, err end
   local done = { created = json.array(), columns_added = json.array() }
+  -- nothing to change: no transaction, so a read-only store opens for reading
+  if #report.missing == 0 and next(report.missing_columns) == nil then return done, report end
   local ok, terr = self:transaction(function()
     for _, name in ipairs(report.missing) do
-      assert(self.db:exec(create_sql(self, schema.by_name[name])))
+      must(self.db:exec(create_sql(self, schema.by_name[name])))
       done.created[#done.created + 1] = name
     end
     local types = schema.types[self.dialect.name]
     for _, tbl in ipairs(schema.tables) do
       for _, col in ipairs(report.missing_columns[tbl.name] or {}) do
         local c = tbl.column_set[col]
-        assert(self.db:exec("ALTER TABLE " .. self:qualified(tbl.name) .. " ADD COLUMN "
+        must(self.db:exec("ALTER TABLE " .. self:qualified(tbl.name) .. " ADD COLUMN "
           .. self.dialect.quote(col) .. " " .. types[c[2]]))
         done.columns_added[#done.columns_added + 1] = tbl.name .. "." .. col
       end
@@ -171,8 +191,22 @@ function Store:ensure()
   return done, report
 end
 
+-- ROLLBACK after a failure; the failure's message, plus the ROLLBACK's own
+-- error when that failed too (a dead connection: the server discards the
+-- transaction; SQLite after SQLITE_FULL may have rolled back already)
+local function rollback(self, msg)
+  local ok, err = self.db:exec("ROLLBACK")
+  if not ok and not tostring(err):find("no transaction is active", 1, true) then
+    return msg .. " (ROLLBACK failed too: " .. tostring(err) .. ")"
+  end
+  return msg
+end
+
 --- Runs fn inside one transaction; rolls back if it raises.
--- Returns true or nil, message.
+-- Returns true or nil, message. Nothing counts as written before COMMIT
+-- succeeds: a failed COMMIT returns nil, "COMMIT failed: …" (on a
+-- connection lost during COMMIT the server may still have committed; the
+-- caller reports the write as not done, and a re-run replaces it).
 function Store:transaction(fn)
   if self.in_tx then
     local ok, err = pcall(fn)
@@ -180,19 +214,13 @@ function Store:transaction(fn)
     return true
   end
   local ok, err = self.db:exec(self.dialect.begin)
-  if not ok then return nil, err end
+  if not ok then return nil, tostring(err) end
   self.in_tx = true
   local fok, ferr = pcall(fn)
   self.in_tx = false
-  if not fok then
-    self.db:exec("ROLLBACK")
-    return nil, tostring(ferr)
-  end
+  if not fok then return nil, rollback(self, tostring(ferr)) end
   local cok, cerr = self.db:exec("COMMIT")
-  if not cok then
-    self.db:exec("ROLLBACK")
-    return nil, cerr
-  end
+  if not cok then return nil, rollback(self, "COMMIT failed: " .. tostring(cerr)) end
   return true
 end
 
@@ -250,8 +278,8 @@ function Store:upsert(tname, row)
     for _, k in ipairs(tbl.key) do
       where[k] = assert(row[k], tname .. " row needs key column " .. k)
     end
-    assert(self:delete(tname, where))
-    assert(self:insert(tname, row))
+    must(self:delete(tname, where))
+    must(self:insert(tname, row))
   end)
 end
 
@@ -263,21 +291,21 @@ function Store:write_source(rec)
   local run_id, source_id = assert(src.run_id, "source.run_id"), assert(src.source_id, "source.source_id")
   return self:transaction(function()
     for _, tname in ipairs({ "columns", "tables", "sources" }) do
-      assert(self:delete(tname, { run_id = run_id, source_id = source_id }))
+      must(self:delete(tname, { run_id = run_id, source_id = source_id }))
     end
-    assert(self:insert("sources", src))
+    must(self:insert("sources", src))
     for _, t in ipairs(rec.tables or {}) do
       local columns = t.columns
       local row = {}
       for k, v in pairs(t) do if k ~= "columns" then row[k] = v end end
       row.run_id, row.source_id, row.workflow_id = run_id, source_id, src.workflow_id
-      assert(self:insert("tables", row))
+      must(self:insert("tables", row))
       for _, c in ipairs(columns or {}) do
         local crow = {}
         for k, v in pairs(c) do crow[k] = v end
         crow.run_id, crow.source_id, crow.workflow_id = run_id, source_id, src.workflow_id
         crow.table_id, crow.table_name = row.table_id, crow.table_name or row.table_name
-        assert(self:insert("columns", crow))
+        must(self:insert("columns", crow))
       end
     end
   end)
@@ -289,7 +317,7 @@ function Store:write_logs(ids, records, first_seq)
   local ok, err = self:transaction(function()
     for _, r in ipairs(records) do
       seq = seq + 1
-      assert(self:insert("logs", {
+      must(self:insert("logs", {
         run_id = ids.run_id, workflow_id = ids.workflow_id, source_id = ids.source_id,
         seq = seq, log_timestamp = M.timestamp(r.time), log_level = r.level,
         module = r.module, log_message = r.message,

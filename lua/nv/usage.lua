@@ -10,7 +10,8 @@ local M = {}
 
 -- result keys the runner adds to every job's result (nv.job.run_job)
 M.common_outputs = "job_id, run_id, job_type, workflow_id, tenant_id, success, "
-  .. "status (completed/failed), execution_time (s), error (on failure)"
+  .. "status (completed/failed), execution_time (s), error (on failure), "
+  .. "run_record (\"not written: …\" when the run's executor_runs row could not be written)"
 
 local WIDTH = 100
 

@@ -95,8 +95,26 @@ describe("nv.store (SQLite)", function()
     local ok, err = st:write_source(rec)
     assert.is_nil(ok)
     assert.matches("NOT NULL constraint failed", err)
+    assert.matches("^sqlite: exec: ", err) -- the driver's message, no Lua source position (issue 12)
     assert.equal(0, count(st, "sources"))
     assert.equal(0, count(st, "tables"))
+  end)
+
+  it("opens a store file without write bits read-only, for root too, and says why a write fails", function()
+    assert(st:ensure())
+    assert(st:write_source(sample_source("run1", 1)))
+    st:close()
+    local path = dir .. "/_executor_metadata.db"
+    assert(os.execute("chmod 0444 " .. H.q(path)))
+    st = H.open_store(dir) -- a complete schema: ensure() has nothing to write
+    assert.same({ created = {}, columns_added = {} }, (assert(st:ensure())))
+    assert.equal(1, count(st, "sources")) -- still readable
+    assert.equal("the store file has mode 0444", st.db:read_only())
+    local ok, err = st:write_source(sample_source("run2", 1))
+    assert.is_nil(ok)
+    assert.equal("sqlite: exec: attempt to write a readonly database (the store file has mode 0444)", err)
+    assert.equal(1, count(st, "sources"))
+    assert(os.execute("chmod 0644 " .. H.q(path)))
   end)
 
   it("binds values as parameters, never as SQL text", function()
@@ -171,6 +189,15 @@ describe("nv.store (SQLite)", function()
     assert.same({ { source_id = "src1", table_count = 2, column_count = 4, nullable_columns = 2 } }, r)
     local l = st:query(queries[3])
     assert.equal("hello", l[1].log_message)
+  end)
+
+  it("names a store in messages without its password", function()
+    assert.equal("postgresql://nv@db.example:5432/meta", store_mod.describe("postgresql://nv:S3cret@db.example:5432/meta"))
+    assert.equal("mysql://127.0.0.1/x", store_mod.describe("mysql://127.0.0.1/x"))
+    assert.equal("odbc:Driver=PG;Server=h;UID=u;PWD=***;Database=d",
+      store_mod.describe("odbc:Driver=PG;Server=h;UID=u;PWD=S3cret;Database=d"))
+    assert.equal("sqlite:/tmp/a.db", store_mod.describe("sqlite:/tmp/a.db"))
+    assert.equal("sqlite:_executor_metadata.db", store_mod.describe(nil))
   end)
 
   it("names unsupported store kinds and bad URLs", function()
