@@ -147,7 +147,7 @@ M.modules = {
   ["nv.redact"] = { text = "safe", model = "safe" },
   ["nv.store"] = {
     open = { store_url = 1, returns = "Store" }, parse_url = "safe", schema_name = "safe", timestamp = "safe",
-    validation_report = "safe", Store = "never",
+    validation_report = "safe", describe = "safe", Store = "never",
   },
   ["nv.store.databricks"] = "never",
   ["nv.store.mysql"] = "never",
