@@ -225,6 +225,13 @@ static int l_list(lua_State *L) {
     lua_pushinteger(L, e);
     return 3;
   }
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    /* never opened: a FIFO would block the reader (and SIGTERM) for good */
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s is %s, not a regular file", path, nv_file_kind((unsigned)st.st_mode));
+    lua_pushinteger(L, EINVAL);
+    return 3;
+  }
   lua_newtable(L);
   w->out = lua_gettop(L);
   lua_newtable(L);
