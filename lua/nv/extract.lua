@@ -405,9 +405,20 @@ function M.profile_table(ctx, t, opts, progress)
   end
   local res = p:result()
   model.columns = pqfooter.merge(res.columns, footer)
+  local _, bad_name = json.valid_utf8(t.name)
+  if bad_name then
+    model.warnings[#model.warnings + 1] = string.format("%s: the file name is not valid UTF-8; shown with U+FFFD",
+      (json.valid_utf8(t.name)))
+    ctx.log:warning("%s", model.warnings[#model.warnings])
+  end
   for _, c in ipairs(model.columns) do
     local at = model.array_types and model.array_types[c.name]
     if at then c.inferred_type = at end -- arrays are reported as array<element type>
+    if c.invalid_utf8 then -- the profiler replaced the bytes (nv.profile's result)
+      model.warnings[#model.warnings + 1] = string.format(
+        "%s: column %s: values are not valid UTF-8; shown with U+FFFD", model.name, c.name)
+      ctx.log:warning("%s", model.warnings[#model.warnings])
+    end
   end
   if parts then
     local pres = parts:result()

@@ -32,10 +32,29 @@ function M.decode(s)
   return v
 end
 
+--- s as valid UTF-8: each byte that starts no well-formed sequence (Lua's
+-- strict utf8 rules: no overlong forms, surrogates or code points past
+-- U+10FFFF) becomes U+FFFD. Returns the text and whether anything changed.
+function M.valid_utf8(s)
+  local ok, bad = utf8.len(s)
+  if ok then return s, false end
+  local out, i = {}, 1
+  while bad do
+    out[#out + 1] = s:sub(i, bad - 1)
+    out[#out + 1] = "\u{FFFD}"
+    i = bad + 1
+    ok, bad = utf8.len(s, i)
+  end
+  out[#out + 1] = s:sub(i)
+  return table.concat(out), true
+end
+
 -- cjson escapes every "/" as "\/"; since each "/" then follows its own
--- escape, dropping those backslashes is exact.
+-- escape, dropping those backslashes is exact. cjson copies bytes >= 0x80
+-- as they are: invalid UTF-8 is replaced first, so every document this
+-- module writes (stdout, the store, the payload) is valid UTF-8.
 local function encode_string(s)
-  return (cjson.encode(s):gsub("\\/", "/"))
+  return (cjson.encode((M.valid_utf8(s))):gsub("\\/", "/"))
 end
 
 local function encode(v, out, depth)

@@ -17,6 +17,7 @@ local function column_summary(c, q)
     top_values = c.top_values and json.array(c.top_values) or nil, top_values_exact = c.top_values_exact,
     sample_values = json.array(c.samples or {}),
     candidate_primary_key = c.candidate_primary_key, invalid_count = c.invalid_count,
+    invalid_utf8 = c.invalid_utf8, -- bytes shown as U+FFFD
     quality = q,
   }
 end

@@ -59,3 +59,91 @@ describe("odd paths", function()
     assert.equal("nil|" .. why .. "|nil|" .. why, out)
   end)
 end)
+
+-- python3: every text value in every table of the SQLite store decodes as
+-- strict UTF-8; prints the count of text values checked, or the first bad one
+local check_store_py = [[
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.text_factory = bytes
+n = 0
+for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+    for row in db.execute('SELECT * FROM "%s"' % t.decode()):
+        for v in row:
+            if isinstance(v, bytes):
+                try:
+                    v.decode("utf-8")
+                except UnicodeDecodeError:
+                    print("invalid in %s: %r" % (t, v)); sys.exit(1)
+                n += 1
+print(n)
+]]
+
+describe("invalid UTF-8", function()
+  local dir, srv, sdir
+  setup(function()
+    sdir = H.tmpdir()
+    srv = H.platform_server(sdir)
+  end)
+  teardown(function()
+    if srv then srv.stop() end
+    H.rmdir(sdir)
+  end)
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  it("reaches stdout, the store and the payload as U+FFFD, with a finding per column and file name", function()
+    os.execute("mkdir -p " .. H.q(dir .. "/src"))
+    -- values and a key with bytes that are not UTF-8 (a lone Latin-1 é,
+    -- 0xFF, a UTF-16 surrogate, an overlong '/'); a file name with 0xFF
+    H.write(dir .. "/src/people.json", '[{"id":1,"name":"caf\xe9","k\xff":"a"},' ..
+      '{"id":2,"name":"ok\xff\xfe","k\xff":"b"},{"id":3,"name":"\xed\xa0\x80/\xc0\xaf","k\xff":"c"},' ..
+      '{"id":4,"name":"fine \xc3\xa9","k\xff":"d"}]\n')
+    H.write(dir .. "/src/na\xffme.csv", "x\n1\n2\n")
+    local code, out, err = H.run({ "run", "metadata_extraction", dir .. "/src", "auto", "acme", "--write-to-db" },
+      { cwd = dir })
+    assert.equal(0, code, err)
+    H.write(dir .. "/stdout.json", out)
+    assert.is_true(valid_utf8_file(dir .. "/stdout.json"))
+    local r = one_json(out)
+    local by_name = {}
+    for _, t in ipairs(r.tables) do by_name[t.table_name] = t end
+    local people = assert(by_name["people.json"])
+    local cols = {}
+    for _, c in ipairs(people.columns) do cols[c.name] = c end
+    local rep = "\u{FFFD}"
+    local name = assert(cols.name)
+    assert.is_true(name.invalid_utf8)
+    local tops = {}
+    for _, tv in ipairs(name.top_values) do tops[tv.value] = tv.count end
+    -- one U+FFFD per byte that starts no well-formed sequence (as Python's
+    -- bytes.decode('utf-8', 'replace') does for these inputs)
+    assert.same({ ["caf" .. rep] = 1, ["ok" .. rep .. rep] = 1, [rep:rep(3) .. "/" .. rep:rep(2)] = 1,
+                  ["fine \u{e9}"] = 1 }, tops)
+    local key = assert(cols["k" .. rep], "the key is shown with U+FFFD")
+    assert.is_true(key.invalid_utf8)
+    assert.is_nil(cols.id.invalid_utf8)
+    assert.equal(3, r.warning_count)
+    assert.matches("people.json: column name: values are not valid UTF%-8; shown with U%+FFFD", err)
+    assert.matches("people.json: column k\u{FFFD}: values are not valid UTF%-8; shown with U%+FFFD", err)
+    assert.matches("na\u{FFFD}me.csv: the file name is not valid UTF%-8; shown with U%+FFFD", err)
+    assert.truthy(by_name["na" .. rep .. "me.csv"])
+
+    local p = io.popen("python3 -c " .. H.q(check_store_py) .. " " .. H.q(dir .. "/_executor_metadata.db"))
+    local checked = p:read("a")
+    p:close()
+    assert.truthy(tonumber(checked), checked) -- a count, not "invalid in …"
+    assert.is_true(tonumber(checked) > 20)
+
+    H.write(dir .. "/config.json", json.encode({ api_retry_base = 0.01, api_retries = 1, api_timeout = 5 }))
+    code, out, err = H.run({ "run", "api_transmission", "--config", dir .. "/config.json" },
+      { cwd = dir, env = { NUVYN_API_ENDPOINT = srv.url, NUVYN_API_KEY = "k-oddpaths" } })
+    assert.equal(0, code, err)
+    local reqs = srv.requests()
+    assert.is_true(#reqs >= 1)
+    for _, q in ipairs(reqs) do
+      assert.truthy(q.body, "the server decoded the payload as strict UTF-8") -- absent when decoding failed
+      assert.truthy(q.json)
+    end
+    assert.truthy(reqs[#reqs].body:find("caf" .. rep, 1, true))
+  end)
+end)
