@@ -292,7 +292,7 @@ function M.profile_table(ctx, t, opts, progress)
     if fetched then format, comp = filesource.format(f, opts.source_type) end
     local entry = file_entry(f, format, fetched and comp or nil)
     model.files[#model.files + 1] = entry
-    local r, err
+    local r, err, before
     if not fetched then
       err = ferr
     elseif format == "empty" then
@@ -301,6 +301,9 @@ function M.profile_table(ctx, t, opts, progress)
     elseif not format then
       err = comp
     else
+      -- a local file's identity before and after it is read: a change
+      -- in between is flagged (see "changed while being read" below)
+      before = not f.url and filesource.identity(f.path) or nil
       r, err = M.open_reader(f, format, opts)
     end
     local forced = format and filesource.explicit_formats[opts.source_type or ""] == format
@@ -375,6 +378,14 @@ function M.profile_table(ctx, t, opts, progress)
       end
       if not err then record_problems(model, f.url or f.path, st) end
       read = true
+    end
+    local change = read and filesource.changed(before, filesource.identity(f.path))
+    if change then
+      -- the profile is of the bytes that were read; the table stays as its
+      -- files' statuses make it, the file carries the warning
+      entry.warning = "changed while being read: " .. change
+      model.warnings[#model.warnings + 1] = string.format("%s: %s", f.name, entry.warning)
+      ctx.log:warning("%s", model.warnings[#model.warnings])
     end
     if read and parts and f.partition then -- one partition row per file read
       parts:add_rows(1)

@@ -147,3 +147,78 @@ describe("invalid UTF-8", function()
     assert.truthy(reqs[#reqs].body:find("caf" .. rep, 1, true))
   end)
 end)
+
+describe("a file that changes while it is read", function()
+  local extract, filesource = require "nv.extract", require "nv.filesource"
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  -- profiles path with nv.extract in-process; `during(path)` runs from the
+  -- reader's progress callback, i.e. mid-read (every 4 KiB fed)
+  local function profile_with(path, during)
+    local real = extract.open_reader
+    local fired = false
+    extract.open_reader = function(f, format, opts)
+      local r, err = real(f, format, opts)
+      if not r then return r, err end
+      local proxy = {}
+      function proxy.profile_into(_, p, budget)
+        budget.progress_bytes = 4096
+        budget.progress = function()
+          if not fired then fired = true during(path) end
+        end
+        return r:profile_into(p, budget)
+      end
+      return setmetatable(proxy, { __index = function(_, k)
+        return function(_, ...) return r[k](r, ...) end
+      end })
+    end
+    local logged = {}
+    local function note(_, fmt, ...) logged[#logged + 1] = string.format(fmt, ...) end
+    local ctx = { log = { warning = note, error = note, info = note, debug = note } }
+    local files = assert(filesource.list(path))
+    local ok, model = pcall(extract.profile_table, ctx, filesource.group(files, path)[1], {}, nil)
+    extract.open_reader = real
+    assert(ok, model)
+    assert.is_true(fired, "the progress hook ran mid-read")
+    return model, logged
+  end
+
+  local function csv_body(n)
+    local lines = { "id,v" }
+    for i = 1, n do lines[#lines + 1] = i .. ",value-" .. i end
+    return table.concat(lines, "\n") .. "\n"
+  end
+
+  it("appended to: a warning on the file and the table with both sizes", function()
+    local path, body, extra = dir .. "/grow.csv", csv_body(20000), "20001,late\n20002,later\n"
+    H.write(path, body)
+    local model, logged = profile_with(path, function(p)
+      local fh = assert(io.open(p, "ab"))
+      fh:write(extra)
+      fh:close()
+    end)
+    local want = string.format("changed while being read: size %d -> %d", #body, #body + #extra)
+    assert.equal(want, model.files[1].warning)
+    assert.same({ "grow.csv: " .. want }, model.warnings)
+    assert.same({ "grow.csv: " .. want }, logged)
+    assert.equal("success", model.status) -- what was read was profiled; the warning says it moved
+  end)
+
+  it("truncated: the new, smaller size", function()
+    local path, body = dir .. "/shrink.csv", csv_body(20000)
+    H.write(path, body)
+    local model = profile_with(path, function(p) H.write(p, "id,v\n1,a\n") end)
+    assert.equal(string.format("changed while being read: size %d -> %d", #body, #"id,v\n1,a\n"),
+      model.files[1].warning)
+  end)
+
+  it("left alone: no warning", function()
+    local path = dir .. "/still.csv"
+    H.write(path, csv_body(20000))
+    local model = profile_with(path, function() end)
+    assert.is_nil(model.files[1].warning)
+    assert.same({}, model.warnings)
+  end)
+end)
