@@ -9,7 +9,8 @@ local function column_summary(c, q)
   return {
     name = c.name, position = c.position, data_type = c.inferred_type, native_type = c.native_type,
     type_confidence = c.type_confidence, partition = c.partition,
-    null_count = (c.null_count or 0) + (c.empty_count or 0) + (c.missing_count or 0),
+    null_count = not c.not_profiled and (c.null_count or 0) + (c.empty_count or 0) + (c.missing_count or 0) or nil,
+    not_profiled = c.not_profiled, -- why no value could be read
     distinct_count = c.distinct_count, distinct_exact = c.distinct_exact, distinct_error = c.distinct_error,
     min = c.min, max = c.max, mean = c.mean, stddev = c.stddev, p25 = c.p25, p50 = c.p50, p75 = c.p75,
     quantiles_exact = c.quantiles_exact, quantile_error = c.quantile_error,

@@ -222,3 +222,56 @@ describe("a file that changes while it is read", function()
     assert.same({}, model.warnings)
   end)
 end)
+
+describe("a Parquet column the reader cannot decode", function()
+  local ddir, why = H.duckdb_dir()
+  if not ddir then
+    pending("DuckDB: " .. why)
+    return
+  end
+  local dir
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
+
+  it("is reported as not profiled, with no made-up counts and no quality score", function()
+    -- BROTLI: a codec nvlua does not decode (DuckDB writes it)
+    H.write(dir .. "/mk.mjs", [[
+import { createRequire } from "node:module";
+const { DuckDBInstance } = createRequire(`${process.env.NVLUA_DUCKDB_DIR}/x.js`)("@duckdb/node-api");
+const con = await (await DuckDBInstance.create(":memory:")).connect();
+await con.run(`COPY (SELECT i AS id, 'v' || i AS s FROM range(0, 50) t(i)) TO '${process.argv[2]}'
+  (FORMAT parquet, COMPRESSION brotli)`);
+]])
+    assert.is_true(os.execute("NVLUA_DUCKDB_DIR=" .. H.q(ddir) .. " node " .. H.q(dir .. "/mk.mjs") .. " " ..
+      H.q(dir .. "/br.parquet")))
+    local code, out, err = H.run({ "run", "metadata_extraction", dir .. "/br.parquet", "auto", "t", "--write-to-db" },
+      { cwd = dir })
+    assert.equal(0, code, err)
+    local r = one_json(out)
+    local t = r.tables[1]
+    assert.equal(50, t.row_count) -- the footer's count still holds
+    local why = "compression codec BROTLI is not supported"
+    for i, name in ipairs({ "id", "s" }) do
+      local c = t.columns[i]
+      assert.equal(name, c.name)
+      assert.equal(why .. " (br.parquet)", c.not_profiled)
+      assert.is_nil(c.null_count)       -- not 50 nulls
+      assert.is_nil(c.data_type)        -- not "empty"
+      assert.is_nil(c.quality.overall)
+      assert.equal("column not profiled: " .. why .. " (br.parquet)", c.quality.unmeasured.completeness)
+      assert.matches("br.parquet: column " .. name .. " not profiled: " .. why, err, 1, true)
+    end
+    assert.is_nil(t.quality.completeness)
+    assert.is_nil(t.quality.overall)
+    assert.equal("no column could be read", t.quality.unmeasured.consistency)
+    assert.equal(2, r.warning_count)
+    local st = H.open_store(dir)
+    local rows = st:query("SELECT column_name, null_count, quality_score FROM _executor_metadata.columns ORDER BY position")
+    assert.equal(2, #rows)
+    for _, row in ipairs(rows) do
+      assert.is_nil(row.null_count)
+      assert.is_nil(row.quality_score)
+    end
+    st:close()
+  end)
+end)
