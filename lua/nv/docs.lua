@@ -144,6 +144,7 @@ return {
     functions = {
       detect = "detect(path) -> format, compression | nil, msg: parquet|xlsx|xls|zip|json|csv|binary|empty",
       head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg",
+      identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg, errno: to tell whether a file changed while read",
       list = "list(path [, {include=, exclude=, include_hidden=, follow_links=, max_files=}]) -> files, errors | nil, msg, errno",
     },
   },
@@ -201,6 +202,7 @@ return {
       decode = "decode(s) -> value | nil, msg",
       encode = "encode(v) -> compact JSON text with sorted object keys",
       is_array = "is_array(t) -> whether t encodes as a JSON array",
+      valid_utf8 = "valid_utf8(s) -> s with invalid UTF-8 replaced by U+FFFD, changed (encode applies it to every string)",
     },
   },
   ["nv.jsonfile"] = {

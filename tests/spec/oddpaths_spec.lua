@@ -58,6 +58,11 @@ describe("odd paths", function()
     assert.equal(0, code)
     local why = dir .. "/pipe is a FIFO, not a regular file"
     assert.equal("nil|" .. why .. "|nil|" .. why, out)
+    os.execute("mkdir " .. H.q(dir .. "/sub"))
+    code, out = run_bounded(dir, { dir .. "/probe.lua", dir .. "/sub" })
+    assert.equal(0, code)
+    why = dir .. "/sub is a directory, not a regular file"
+    assert.equal("nil|" .. why .. "|nil|" .. why, out)
   end)
 end)
 
