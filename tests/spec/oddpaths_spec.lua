@@ -154,6 +154,29 @@ describe("invalid UTF-8", function()
   end)
 end)
 
+describe("nv.profile's texts", function()
+  it("a value cut mid-character by the 256-byte cap is not reported as invalid", function()
+    local p <close> = require("nv.profile").new()
+    p:column("v")
+    local long = "a" .. ("\u{e9}"):rep(150) -- 301 bytes: byte 256 is the first of an é
+    p:add(0, long)
+    p:add(0, "b\xff")
+    local c = p:result().columns[1]
+    assert.is_true(c.invalid_utf8) -- from "b\xff"
+    local seen = {}
+    for _, v in ipairs(c.samples) do
+      assert.truthy(utf8.len(v), v)
+      seen[v] = true
+    end
+    assert.is_true(seen["a" .. ("\u{e9}"):rep(127)]) -- the cut half character dropped, not U+FFFD
+    assert.is_true(seen["b\u{FFFD}"])
+    local q <close> = require("nv.profile").new()
+    q:column("v")
+    q:add(0, long)
+    assert.is_nil(q:result().columns[1].invalid_utf8)
+  end)
+end)
+
 describe("a file that changes while it is read", function()
   local extract, filesource = require "nv.extract", require "nv.filesource"
   local dir
