@@ -132,9 +132,11 @@ return {
   ["nv.filesource"] = {
     summary = "local file sources: listing, grouping files into tables (partitions), format detection",
     functions = {
+      changed = "changed(before, after) -> nil | 'size A -> B' / 'replaced (inode A -> B)' / 'modified (mtime A -> B)' / 'removed'",
       format = "format(file, source_type) -> format, compression | nil, msg",
       group = "group(files, root) -> {{key, name, files, partition_columns, partitions}, ...}",
       hash = "hash(s) -> 64-bit FNV-1a of s as 16 hex digits",
+      identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg (nv.fs.identity)",
       list = "list(path, opts) -> files, errors | nil, msg (include=, exclude=, include_hidden=)",
       local_path = "local_path(path) -> path without file://",
     },
