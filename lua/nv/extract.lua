@@ -401,7 +401,7 @@ function M.profile_table(ctx, t, opts, progress)
       if not err then record_problems(model, f.url or f.path, st) end
       read = true
     end
-    local change = read and filesource.changed(before, filesource.identity(f.path))
+    local change = read and before and filesource.changed(before, filesource.identity(f.path))
     if change then
       -- the profile is of the bytes that were read; the table stays as its
       -- files' statuses make it, the file carries the warning
