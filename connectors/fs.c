@@ -225,6 +225,13 @@ static int l_list(lua_State *L) {
     lua_pushinteger(L, e);
     return 3;
   }
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    /* never opened: a FIFO would block the reader (and SIGTERM) for good */
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s is %s, not a regular file", path, nv_file_kind((unsigned)st.st_mode));
+    lua_pushinteger(L, EINVAL);
+    return 3;
+  }
   lua_newtable(L);
   w->out = lua_gettop(L);
   lua_newtable(L);
@@ -391,7 +398,32 @@ static int l_head(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {{"list", l_list}, {"detect", l_detect}, {"head", l_head}, {NULL, NULL}};
+/* identity(path) -> {size=, mtime=, ino=, dev=} | nil, msg, errno: what
+ * says whether a file changed while it was read (stat follows links) */
+static int l_identity(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    int e = errno;
+    luaL_pushfail(L);
+    lua_pushfstring(L, "cannot stat %s: %s", path, strerror(e));
+    lua_pushinteger(L, e);
+    return 3;
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  lua_setfield(L, -2, "size");
+  lua_pushnumber(L, (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_ino);
+  lua_setfield(L, -2, "ino");
+  lua_pushinteger(L, (lua_Integer)st.st_dev);
+  lua_setfield(L, -2, "dev");
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"list", l_list}, {"detect", l_detect}, {"head", l_head}, {"identity", l_identity}, {NULL, NULL}};
 
 int luaopen_nv_fs(lua_State *L) {
   luaL_newlib(L, funcs);

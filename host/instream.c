@@ -3,9 +3,12 @@
 #include "instream.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <zlib.h>
 #include <zstd.h>
@@ -46,6 +49,54 @@ static int fill_raw(struct nv_instream *s) {
   return 1;
 }
 
+const char *nv_file_kind(unsigned mode) {
+  mode_t m = (mode_t)mode;
+  if (S_ISREG(m)) return "a regular file";
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISLNK(m)) return "a symbolic link";
+  return "not a file";
+}
+
+/* Opens path for reading only when it is a regular file. O_NONBLOCK makes
+ * the open itself return at once for a FIFO (whose open would otherwise
+ * wait for a writer, unkillable by SIGTERM's hook), so a FIFO swapped in
+ * after any earlier stat is refused here too; the flag is cleared before
+ * reading. Returns the FILE or NULL with err written. */
+static FILE *open_regular(const char *path, char *err, size_t errsz) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(err, errsz, "%s is %s, not a regular file", path, nv_file_kind((unsigned)st.st_mode));
+    close(fd);
+    return NULL;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (f == NULL) {
+    snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+    close(fd);
+  }
+  return f;
+}
+
 struct nv_instream *nv_instream_open(const char *path, enum nv_compression comp,
                                      char *err, size_t errsz) {
   struct nv_instream *s = calloc(1, sizeof *s);
@@ -61,9 +112,8 @@ struct nv_instream *nv_instream_open(const char *path, enum nv_compression comp,
     return NULL;
   }
   memcpy(s->path, path, plen + 1);
-  s->f = fopen(path, "rb");
+  s->f = open_regular(path, err, errsz);
   if (s->f == NULL) {
-    snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
     free(s->path);
     free(s);
     return NULL;

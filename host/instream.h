@@ -12,7 +12,12 @@ enum nv_compression { NV_COMP_AUTO, NV_COMP_NONE, NV_COMP_GZIP, NV_COMP_ZSTD };
 
 struct nv_instream;
 
-/* Opens path. On failure returns NULL and writes a message naming the
+/* "a FIFO", "a socket", "a directory", ... for a stat st_mode. */
+const char *nv_file_kind(unsigned mode);
+
+/* Opens path; only a regular file is read (a FIFO, socket, device or
+ * directory is refused without blocking: "PATH is a FIFO, not a regular
+ * file"). On failure returns NULL and writes a message naming the
  * path and the cause into err. */
 struct nv_instream *nv_instream_open(const char *path, enum nv_compression comp,
                                      char *err, size_t errsz);

@@ -213,24 +213,94 @@ static void set_bool(lua_State *L, const char *k, int v) {
   lua_setfield(L, -2, k);
 }
 
-static void set_text(lua_State *L, const char *k, struct nv_text t) {
-  lua_pushlstring(L, t.s, t.n);
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF), or 0; *cut is
+ * set when s ends inside a sequence that is well-formed so far. */
+static size_t utf8_seq(const unsigned char *s, size_t n, int *cut) {
+  unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+  size_t len;
+  *cut = 0;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < len; i++) {
+    if (i >= n) {
+      *cut = 1;
+      return 0;
+    }
+    if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF)) return 0;
+  }
+  return len;
+}
+
+/* Pushes s[0..n) as valid UTF-8: every byte that starts no well-formed
+ * sequence becomes U+FFFD and sets *bad (the column's invalid_utf8). A
+ * sequence cut by the engine's NV_PROFILE_VALUE_MAX truncation is dropped
+ * without being reported: the value itself was well-formed. */
+static void push_utf8(lua_State *L, const char *s, size_t n, int *bad) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, k;
+  int cut;
+  while (i < n && (k = utf8_seq(u + i, n - i, &cut)) > 0) i += k;
+  if (i == n) {
+    lua_pushlstring(L, s, n);
+    return;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, s, i);
+  while (i < n) {
+    k = utf8_seq(u + i, n - i, &cut);
+    if (k > 0) {
+      luaL_addlstring(&b, s + i, k);
+      i += k;
+      continue;
+    }
+    if (cut && n == NV_PROFILE_VALUE_MAX) break;
+    luaL_addstring(&b, "\xEF\xBF\xBD");
+    *bad = 1;
+    i++;
+  }
+  luaL_pushresult(&b);
+}
+
+static void set_text(lua_State *L, const char *k, struct nv_text t, int *bad) {
+  push_utf8(L, t.s, t.n, bad);
   lua_setfield(L, -2, k);
 }
 
-static void push_texts(lua_State *L, const struct nv_text *t, size_t n) {
+static void push_texts(lua_State *L, const struct nv_text *t, size_t n, int *bad) {
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
-    lua_pushlstring(L, t[i].s, t[i].n);
+    push_utf8(L, t[i].s, t[i].n, bad);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
 }
 
 /* Pushes one column's table. r holds only plain values and views into the
- * engine, which the profile userdata owns: a raise here leaks nothing. */
+ * engine, which the profile userdata owns: a raise here leaks nothing.
+ * Every text is pushed as valid UTF-8; invalid_utf8 = true says some
+ * value (or the name) had bytes replaced by U+FFFD. */
 static void push_column(lua_State *L, const struct nv_column_result *r, size_t pos) {
-  lua_createtable(L, 0, 40);
-  set_text(L, "name", r->name);
+  /* the exact field count: a 40-slot hint made every column a 64-node
+   * table (about 1 KB more per column when thousands of tables are kept) */
+  int nfields = 21 + (r->native_type != NULL) + r->has_confidence + r->has_mean + r->has_stddev +
+                (r->minmax_kind != NV_STAT_NONE ? 2 : 0) + (r->quantile_kind != NV_STAT_NONE ? 5 : 0) +
+                (r->has_lengths ? 3 : 0);
+  int bad = 0;
+  lua_createtable(L, 0, nfields);
+  set_text(L, "name", r->name, &bad);
   set_int(L, "position", pos);
   if (r->native_type) {
     lua_pushstring(L, r->native_type);
@@ -254,7 +324,7 @@ static void push_column(lua_State *L, const struct nv_column_result *r, size_t p
   lua_setfield(L, -2, "type_counts");
   set_int(L, "valid_count", r->valid_count);
   set_int(L, "invalid_count", r->invalid_count);
-  push_texts(L, r->invalid, r->ninvalid);
+  push_texts(L, r->invalid, r->ninvalid, &bad);
   lua_setfield(L, -2, "invalid_samples");
 
   switch (r->minmax_kind) {
@@ -269,12 +339,12 @@ static void push_column(lua_State *L, const struct nv_column_result *r, size_t p
       set_num(L, "max", r->dmax);
       break;
     case NV_STAT_TEXT:
-      set_text(L, "min", r->tmin);
-      set_text(L, "max", r->tmax);
+      set_text(L, "min", r->tmin, &bad);
+      set_text(L, "max", r->tmax, &bad);
       break;
     case NV_STAT_CHRONO:
-      set_text(L, "min", (struct nv_text){r->cmin, r->cmin_len});
-      set_text(L, "max", (struct nv_text){r->cmax, r->cmax_len});
+      set_text(L, "min", (struct nv_text){r->cmin, r->cmin_len}, &bad);
+      set_text(L, "max", (struct nv_text){r->cmax, r->cmax_len}, &bad);
       break;
     default: break;
   }
@@ -300,17 +370,18 @@ static void push_column(lua_State *L, const struct nv_column_result *r, size_t p
   lua_createtable(L, (int)r->ntop, 0);
   for (size_t i = 0; i < r->ntop; i++) {
     lua_createtable(L, 0, 3);
-    set_text(L, "value", r->top[i].value);
+    set_text(L, "value", r->top[i].value, &bad);
     set_int(L, "count", r->top[i].count);
     set_int(L, "count_error", r->top[i].error);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "top_values");
   set_bool(L, "top_values_exact", r->top_exact);
-  push_texts(L, r->samples, r->nsamples);
+  push_texts(L, r->samples, r->nsamples, &bad);
   lua_setfield(L, -2, "samples");
   set_bool(L, "is_unique", r->is_unique);
   set_bool(L, "candidate_primary_key", r->candidate_primary_key);
+  if (bad) set_bool(L, "invalid_utf8", 1);
 }
 
 static int l_result(lua_State *L) {
@@ -331,7 +402,8 @@ static int l_result(lua_State *L) {
   uint64_t dropped = nv_profiler_dropped(p, &first, &first_len);
   if (dropped > 0) {
     set_int(L, "columns_dropped", dropped);
-    set_text(L, "first_dropped", (struct nv_text){first, first_len});
+    int bad = 0; /* a column name is text from the file: sanitized like the others */
+    set_text(L, "first_dropped", (struct nv_text){first, first_len}, &bad);
   }
   return 1;
 }

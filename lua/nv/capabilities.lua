@@ -84,9 +84,9 @@ M.modules = {
   },
   ["nv.filesource"] = {
     explicit_formats = "safe", format = "never", group = "safe", hash = "safe", list = LIST, -- format reads file.path
-    local_path = "safe",
+    local_path = "safe", identity = P1, changed = "safe",
   },
-  ["nv.fs"] = { detect = P1, head = P1, list = LIST },
+  ["nv.fs"] = { detect = P1, head = P1, list = LIST, identity = P1 },
   ["nv.host"] = "safe", -- version, executable and roots: data only
   -- the REPL's help: it requires any module and loads every job script
   -- in the real environment (nv.usage.jobs)
@@ -97,7 +97,8 @@ M.modules = {
   },
   ["nv.httpd"] = { listen = "never", secure_equal = "safe" },
   ["nv.job"] = "never",
-  ["nv.json"] = { array = "safe", decode = "safe", encode = "safe", is_array = "safe", null = "safe" },
+  ["nv.json"] = { array = "safe", decode = "safe", encode = "safe", is_array = "safe", null = "safe",
+                  valid_utf8 = "safe" },
   ["nv.jsonfile"] = { open = P1 },
   ["nv.limits"] = "never",
   ["nv.log"] = {

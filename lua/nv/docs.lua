@@ -132,9 +132,11 @@ return {
   ["nv.filesource"] = {
     summary = "local file sources: listing, grouping files into tables (partitions), format detection",
     functions = {
+      changed = "changed(before, after) -> nil | 'size A -> B' / 'replaced (inode A -> B)' / 'modified (mtime A -> B)' / 'removed'",
       format = "format(file, source_type) -> format, compression | nil, msg",
       group = "group(files, root) -> {{key, name, files, partition_columns, partitions}, ...}",
       hash = "hash(s) -> 64-bit FNV-1a of s as 16 hex digits",
+      identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg (nv.fs.identity)",
       list = "list(path, opts) -> files, errors | nil, msg (include=, exclude=, include_hidden=)",
       local_path = "local_path(path) -> path without file://",
     },
@@ -144,6 +146,7 @@ return {
     functions = {
       detect = "detect(path) -> format, compression | nil, msg: parquet|xlsx|xls|zip|json|csv|binary|empty",
       head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg",
+      identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg, errno: to tell whether a file changed while read",
       list = "list(path [, {include=, exclude=, include_hidden=, follow_links=, max_files=}]) -> files, errors | nil, msg, errno",
     },
   },
@@ -204,6 +207,7 @@ return {
       decode = "decode(s) -> value | nil, msg",
       encode = "encode(v) -> compact JSON text with sorted object keys",
       is_array = "is_array(t) -> whether t encodes as a JSON array",
+      valid_utf8 = "valid_utf8(s) -> s with invalid UTF-8 replaced by U+FFFD, changed (encode applies it to every string)",
     },
   },
   ["nv.jsonfile"] = {

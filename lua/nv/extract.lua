@@ -159,7 +159,7 @@ local function column_row(c, t, q)
     data_type = c.inferred_type, native_type = c.native_type,
     is_nullable = nullable, is_primary_key = pk, foreign_key = c.foreign_key,
     default_value = c.default_value, comment = c.comment,
-    sample_values = samples, null_count = nulls, empty_count = c.empty_count,
+    sample_values = samples, null_count = not c.not_profiled and nulls or nil, empty_count = c.empty_count,
     distinct_count = c.distinct_count, min_value = tostr(c.min), max_value = tostr(c.max),
     mean_value = c.mean, stddev_value = c.stddev, min_length = c.min_length, max_length = c.max_length,
     quality_score = q and q.overall, profile_json = c,
@@ -285,6 +285,21 @@ local function dropped_columns(model, res, opts)
     #res.columns, tostring(res.first_dropped))
 end
 
+-- A column no value of which could be decoded (a Parquet codec or
+-- encoding the reader lacks): the profiler saw its rows as absent, so
+-- every count would be made up; only the name, position and native type
+-- stay, with not_profiled = why (quality leaves its dimensions unmeasured).
+-- In a table of several files, one file it could not be read from is enough.
+local counted = { "present", "null_count", "empty_count", "missing_count", "non_null", "distinct_count",
+  "distinct_exact", "distinct_error", "inferred_type", "type_confidence", "type_counts", "valid_count",
+  "invalid_count", "invalid_samples", "top_values", "top_values_exact", "samples", "is_unique",
+  "candidate_primary_key", "min", "max", "mean", "stddev", "p25", "p50", "p75", "quantiles_exact",
+  "quantile_error", "min_length", "max_length", "avg_length" }
+local function drop_counts(c, why)
+  for _, k in ipairs(counted) do c[k] = nil end
+  c.not_profiled = why
+end
+
 --- Profiles one table (all its files). Returns the table model.
 function M.profile_table(ctx, t, opts, progress)
   local p <close> = profile.new({ max_columns = opts.max_columns })
@@ -295,6 +310,7 @@ function M.profile_table(ctx, t, opts, progress)
   local parts = (#t.partition_columns > 0) and profile.new() or nil
   local formats = {}
   local footer -- pqfooter accumulator of the files read from their footer only
+  local not_profiled = {} -- column -> why a reader could not decode it
   for _, f in ipairs(t.files) do
     if opts.check_cancel then opts.check_cancel() end -- a SIGTERM stops between files
     local fetched, ferr = ensure(f)
@@ -302,7 +318,7 @@ function M.profile_table(ctx, t, opts, progress)
     if fetched then format, comp = filesource.format(f, opts.source_type) end
     local entry = file_entry(f, format, fetched and comp or nil)
     model.files[#model.files + 1] = entry
-    local r, err
+    local r, err, before
     if not fetched then
       err = ferr
     elseif format == "empty" then
@@ -311,6 +327,9 @@ function M.profile_table(ctx, t, opts, progress)
     elseif not format then
       err = comp
     else
+      -- a local file's identity before and after it is read: a change
+      -- in between is flagged (see "changed while being read" below)
+      before = not f.url and filesource.identity(f.path) or nil
       r, err = M.open_reader(f, format, opts)
     end
     local forced = format and filesource.explicit_formats[opts.source_type or ""] == format
@@ -370,8 +389,14 @@ function M.profile_table(ctx, t, opts, progress)
       if format == "parquet" then
         entry.parquet = { created_by = md.created_by, row_groups = md.row_groups, num_rows = md.num_rows }
         if st.unsupported and next(st.unsupported) then
-          for col, why in pairs(st.unsupported) do
+          local cols = {}
+          for col in pairs(st.unsupported) do cols[#cols + 1] = col end
+          table.sort(cols)
+          for _, col in ipairs(cols) do
+            local why = st.unsupported[col]
             model.warnings[#model.warnings + 1] = string.format("%s: column %s not profiled: %s", f.name, col, why)
+            ctx.log:warning("%s", model.warnings[#model.warnings])
+            not_profiled[col] = not_profiled[col] or string.format("%s (%s)", why, f.name)
           end
         end
       end
@@ -392,6 +417,14 @@ function M.profile_table(ctx, t, opts, progress)
       end
       if not err then record_problems(model, f.url or f.path, st) end
       read = true
+    end
+    local change = read and before and filesource.changed(before, filesource.identity(f.path))
+    if change then
+      -- the profile is of the bytes that were read; the table stays as its
+      -- files' statuses make it, the file carries the warning
+      entry.warning = "changed while being read: " .. change
+      model.warnings[#model.warnings + 1] = string.format("%s: %s", f.name, entry.warning)
+      ctx.log:warning("%s", model.warnings[#model.warnings])
     end
     if read and parts and f.partition then -- one partition row per file read
       parts:add_rows(1)
@@ -423,9 +456,21 @@ function M.profile_table(ctx, t, opts, progress)
   local res = p:result()
   dropped_columns(model, res, opts)
   model.columns = pqfooter.merge(res.columns, footer)
+  local _, bad_name = json.valid_utf8(t.name)
+  if bad_name then
+    model.warnings[#model.warnings + 1] = string.format("%s: the file name is not valid UTF-8; shown with U+FFFD",
+      (json.valid_utf8(t.name)))
+    ctx.log:warning("%s", model.warnings[#model.warnings])
+  end
   for _, c in ipairs(model.columns) do
     local at = model.array_types and model.array_types[c.name]
     if at then c.inferred_type = at end -- arrays are reported as array<element type>
+    if not_profiled[c.name] then drop_counts(c, not_profiled[c.name]) end
+    if c.invalid_utf8 then -- the profiler replaced the bytes (nv.profile's result)
+      model.warnings[#model.warnings + 1] = string.format(
+        "%s: column %s: values are not valid UTF-8; shown with U+FFFD", model.name, c.name)
+      ctx.log:warning("%s", model.warnings[#model.warnings])
+    end
   end
   if parts then
     local pres = parts:result()

@@ -103,6 +103,26 @@ function M.list(path, opts)
   return files, errors
 end
 
+--- A local file's identity (size, mtime, inode) | nil, msg.
+function M.identity(path)
+  return fs.identity(path)
+end
+
+--- How a file changed between two identities, or nil when it did not:
+-- "size A -> B", "replaced (inode A -> B)" or "modified (mtime A -> B)".
+function M.changed(before, after)
+  if not before then return nil end
+  if not after then return "removed" end
+  if before.ino ~= after.ino or before.dev ~= after.dev then
+    return string.format("replaced (inode %d -> %d)", before.ino, after.ino)
+  end
+  if before.size ~= after.size then return string.format("size %d -> %d", before.size, after.size) end
+  if before.mtime ~= after.mtime then
+    return string.format("modified (mtime %.6f -> %.6f)", before.mtime, after.mtime)
+  end
+  return nil
+end
+
 --- The format of a file: the explicit source_type when it names one, else
 -- detected from content. Returns format, compression | nil, msg.
 function M.format(file, source_type)

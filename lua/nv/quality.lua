@@ -167,16 +167,24 @@ function M.table(t, opts)
     return { scores = { unmeasured = un }, columns = {}, findings = findings, level = M.level(nil) }
   end
   local per = { completeness = {}, validity = {}, uniqueness = {}, consistency = {}, accuracy = {} }
-  local columns = {}
+  local columns, nprofiled, unprofiled = {}, 0, 0
   for _, c in ipairs(t.columns or {}) do
-    local s = M.column(c, findings)
-    local out = {}
-    for dim, v in pairs(s) do
-      out[dim] = pct(v)
-      table.insert(per[dim], v)
+    if c.not_profiled then unprofiled = unprofiled + 1 else nprofiled = nprofiled + 1 end
+    if c.not_profiled then -- no value was read: nothing to score (nv.extract)
+      local why = "column not profiled: " .. c.not_profiled
+      local un = { overall = why }
+      for dim in pairs(per) do un[dim] = why end
+      columns[c.name] = { unmeasured = un }
+    else
+      local s = M.column(c, findings)
+      local out = {}
+      for dim, v in pairs(s) do
+        out[dim] = pct(v)
+        table.insert(per[dim], v)
+      end
+      out.overall = pct(mean(s))
+      columns[c.name] = out
     end
-    out.overall = pct(mean(s))
-    columns[c.name] = out
   end
   local s = {}
   s.completeness = mean(per.completeness)
@@ -199,7 +207,12 @@ function M.table(t, opts)
       bad, fmt_pct(bad / (rows + bad)))
   end
   local cons = mean(per.consistency)
-  if cons then s.consistency = cons * structural elseif rows > 0 then s.consistency = structural end
+  local none_read = nprofiled == 0 and unprofiled > 0 -- no column could be decoded
+  if cons then
+    s.consistency = cons * structural
+  elseif rows > 0 and not none_read then
+    s.consistency = structural
+  end
   if t.last_modified then
     local now = opts.now or os.time()
     local window = (opts.freshness_days or M.default_freshness_days) * 86400
@@ -213,13 +226,15 @@ function M.table(t, opts)
   local scores, un = {}, {}
   for _, dim in ipairs(M.dimensions) do
     scores[dim] = pct(s[dim])
-    if s[dim] == nil then un[dim] = unmeasured_reason(dim, t, rows) end
+    if s[dim] == nil then
+      un[dim] = (none_read and dim ~= "timeliness") and "no column could be read" or unmeasured_reason(dim, t, rows)
+    end
   end
   local overall, why = M.overall(s)
   scores.overall = pct(overall)
   if overall == nil then un.overall = why .. (rows == 0 and " (no rows)" or "") end
   if next(un) then scores.unmeasured = un end
-  local lost = bad > 0 or (t.ragged_rows or 0) > 0 or (t.status ~= nil and t.status ~= "success")
+  local lost = bad > 0 or (t.ragged_rows or 0) > 0 or (t.status ~= nil and t.status ~= "success") or unprofiled > 0
   return { scores = scores, columns = columns, findings = findings, level = M.level(scores.overall, lost),
            capped = lost or nil }
 end

@@ -9,7 +9,8 @@ local function column_summary(c, q)
   return {
     name = c.name, position = c.position, data_type = c.inferred_type, native_type = c.native_type,
     type_confidence = c.type_confidence, partition = c.partition,
-    null_count = (c.null_count or 0) + (c.empty_count or 0) + (c.missing_count or 0),
+    null_count = not c.not_profiled and (c.null_count or 0) + (c.empty_count or 0) + (c.missing_count or 0) or nil,
+    not_profiled = c.not_profiled, -- why no value could be read
     distinct_count = c.distinct_count, distinct_exact = c.distinct_exact, distinct_error = c.distinct_error,
     min = c.min, max = c.max, mean = c.mean, stddev = c.stddev, p25 = c.p25, p50 = c.p50, p75 = c.p75,
     quantiles_exact = c.quantiles_exact, quantile_error = c.quantile_error,
@@ -17,6 +18,7 @@ local function column_summary(c, q)
     top_values = c.top_values and json.array(c.top_values) or nil, top_values_exact = c.top_values_exact,
     sample_values = json.array(c.samples or {}),
     candidate_primary_key = c.candidate_primary_key, invalid_count = c.invalid_count,
+    invalid_utf8 = c.invalid_utf8, -- bytes shown as U+FFFD
     quality = q,
   }
 end

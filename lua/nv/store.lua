@@ -224,9 +224,12 @@ function Store:transaction(fn)
   return true
 end
 
+-- Every text written is valid UTF-8 (file names, log lines and error
+-- excerpts can hold any bytes): invalid sequences become U+FFFD.
 local function bind_value(v)
   if type(v) == "table" then return json.encode(v) end
   if v == json.null then return nil end
+  if type(v) == "string" then return (json.valid_utf8(v)) end
   return v
 end
 

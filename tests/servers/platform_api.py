@@ -29,6 +29,8 @@ Misbehaviour on demand, two ways:
     /status/NNN    status NNN, body "status NNN"
     /gzip          a gzip-encoded JSON body
     /slow?s=SEC    answers after SEC seconds
+    /hold?file=F   answers once the file F exists (at most 10 minutes): a
+                   request that lasts exactly as long as a test wants
     /big?n=BYTES   a body of BYTES 'x'
     /retry-after?n=K&after=SEC  429 with Retry-After: SEC for the first K
                    requests carrying the same X-Test-Id header, then 200
@@ -154,6 +156,11 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/slow":
             time.sleep(float(q.get("s", ["1"])[0]))
             return self._send(200, "slow", {"Content-Type": "text/plain"})
+        if p == "/hold":
+            release, until = q.get("file", [""])[0], time.time() + 600
+            while release and not os.path.exists(release) and time.time() < until:
+                time.sleep(0.05)
+            return self._send(200, "released", {"Content-Type": "text/plain"})
         if p == "/big":
             return self._send(200, "x" * int(q.get("n", ["0"])[0]), {"Content-Type": "text/plain"})
         if p == "/drop":
