@@ -1,24 +1,15 @@
 -- data_reading (spec 001): read samples from every file of the source —
 -- a raw preview and the first rows parsed — bounded by preview_rows
 -- (default 10) and preview_bytes (default 1024) per file.
+local params = require "nv.params"
 local extract = require "nv.extract"
 local report = require "nv.report"
 
 return {
   name = "data_reading",
   description = "read a bounded sample of every file of the source: a raw preview and the first rows parsed",
-  params = {
-    data_source_path = { required = true, unless = "sources",
-                         hint = "give it as the first argument after the job type",
-                         help = "what to read: a file or directory (also /dbfs/..., /Volumes/...), s3://bucket/prefix, abfss://..., a database URL (postgresql://, mysql://, odbc:...) or uc://catalog" },
-    source_type = { help = "auto (default: detect each file from its content) or a forced format / connector: csv, json, ndjson, parquet, delta, xlsx, aws_s3, azure_blob, postgresql, mysql, odbc, ..." },
-    tenant_id = { help = "tenant recorded on every row and result (default: default)" },
-    sources = { help = "array of sources ({source_id, data_source_path, source_type, ...}); needs workflow_id" },
-    include = { help = "glob list: only matching files" },
-    exclude = { help = "glob list: files to skip" },
-    preview_rows = { help = "sample rows per file (default 10)" },
-    preview_bytes = { help = "raw preview bytes per file (default 1024)" },
-  },
+  params = params.pick({ "data_source_path", "source_type", "tenant_id", "sources", "include", "exclude",
+                         "preview_rows", "preview_bytes" }),
   outputs = {
     connection_status = "success, or failed when the source could not be read",
     files_found = "files listed in the source",

@@ -4,6 +4,7 @@
 -- NUVYN_API_ENDPOINT the transmission is listed under `skipped` with the
 -- reason, never faked; a platform failure fails the job, and the payload
 -- stays in the outbox for the next run.
+local params = require "nv.params"
 local store = require "nv.store"
 local extract = require "nv.extract"
 local report = require "nv.report"
@@ -13,23 +14,9 @@ local transmit = require "nv.transmit"
 return {
   name = "full_pipeline",
   description = "schema validation, metadata extraction, data reading, quality assessment and API transmission in one pass",
-  params = {
-    data_source_path = { required = true, unless = "sources",
-                         hint = "give it as the first argument after the job type",
-                         help = "what to read: a file or directory (also /dbfs/..., /Volumes/...), s3://bucket/prefix, abfss://..., a database URL (postgresql://, mysql://, odbc:...) or uc://catalog" },
-    source_type = { help = "auto (default: detect each file from its content) or a forced format / connector: csv, json, ndjson, parquet, delta, xlsx, aws_s3, azure_blob, postgresql, mysql, odbc, ..." },
-    tenant_id = { help = "tenant recorded on every row and result (default: default)" },
-    sources = { help = "array of sources ({source_id, data_source_path, source_type, ...}); needs workflow_id" },
-    include = { help = "glob list: only matching files" },
-    exclude = { help = "glob list: files to skip" },
-    max_rows = { help = "profile only the first N rows of each file" },
-    max_bytes = { help = "profile only the first N bytes of each file" },
-    preview_rows = { help = "sample rows per file (default 10)" },
-    preview_bytes = { help = "raw preview bytes per file (default 1024)" },
-    write_to_db = { help = "write the sources/tables/columns rows to the store (--write-to-db)" },
-    api_endpoint = { help = "platform base URL (NUVYN_API_ENDPOINT); the payload goes to <endpoint>/api/metadata" },
-    api_key = { help = "bearer token (NUVYN_API_KEY); masked everywhere" },
-  },
+  params = params.pick({ "data_source_path", "source_type", "tenant_id", "sources", "include", "exclude",
+                         "max_rows", "max_bytes", "max_columns", "preview_rows", "preview_bytes",
+                         "write_to_db", "api_endpoint", "api_key" }),
   outputs = {
     schema_validation = "the schema_validation job's result",
     metadata_extraction = "the metadata_extraction job's result",

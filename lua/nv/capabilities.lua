@@ -145,6 +145,7 @@ M.modules = {
   ["nv.serverroots"] = "never",
   ["nv.sourcetypes"] = "safe", -- the list of source types: data and pure lookups
   ["nv.suggest"] = "safe",
+  ["nv.params"] = "safe", -- the shared job-parameter docs: data and a pure copy
   ["nv.redact"] = { text = "safe", model = "safe" },
   ["nv.store"] = {
     open = { store_url = 1, returns = "Store" }, parse_url = "safe", schema_name = "safe", timestamp = "safe",

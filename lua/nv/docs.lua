@@ -308,6 +308,12 @@ return {
       "r:rows([max = 20]) -> iterator over row tables;  r:row_group_ranges();  r:close()",
     },
   },
+  ["nv.params"] = {
+    summary = "the documented job parameters the jobs share (what `nvlua run JOB --help` prints)",
+    functions = {
+      pick = "pick(names [, extra]) -> params: copies of the named shared parameter docs, plus extra",
+    },
+  },
   ["nv.pg"] = {
     summary = "PostgreSQL driver over libpq, `?` parameters, the same shape as nv.store.sqlite",
     functions = {

@@ -326,23 +326,7 @@ end)
 
 -- ---- checkpoints (DuckDB writes them) ----------------------------------------------
 
-local function duckdb_dir()
-  local d = os.getenv("NVLUA_DUCKDB_DIR") or ((os.getenv("HOME") or "/tmp") .. "/.cache/nvlua-duckdb")
-  local function present()
-    local f = io.open(d .. "/node_modules/@duckdb/node-api/package.json", "rb")
-    if f then f:close() end
-    return f ~= nil
-  end
-  if not os.execute("command -v node >/dev/null 2>&1") then return nil, "node is not installed" end
-  if present() then return d end
-  if os.getenv("NVLUA_TEST_DUCKDB") ~= "1" then
-    return nil, "@duckdb/node-api not found in " .. d .. " (set NVLUA_TEST_DUCKDB=1 to npm-install it)"
-  end
-  os.execute("mkdir -p " .. H.q(d))
-  local ok = os.execute("cd " .. H.q(d) .. " && npm install --no-audit --no-fund --silent @duckdb/node-api >/dev/null 2>&1")
-  if not ok or not present() then return nil, "npm install @duckdb/node-api failed in " .. d end
-  return d
-end
+local duckdb_dir = H.duckdb_dir -- @duckdb/node-api, npm-installed when NVLUA_TEST_DUCKDB=1
 
 describe("Delta checkpoints", function()
   local ddir, why = duckdb_dir()

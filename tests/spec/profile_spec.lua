@@ -361,20 +361,7 @@ local TYPE_CASES = {
 local DUCK_TO_OURS = { BIGINT = "integer", DOUBLE = "decimal", BOOLEAN = "boolean", DATE = "date",
   TIMESTAMP = "timestamp", ["TIMESTAMP WITH TIME ZONE"] = "timestamp", TIME = "time", VARCHAR = "string" }
 
-local function duckdb_dir()
-  local d = os.getenv("NVLUA_DUCKDB_DIR") or ((os.getenv("HOME") or "/tmp") .. "/.cache/nvlua-duckdb")
-  local function present()
-    local f = io.open(d .. "/node_modules/@duckdb/node-api/package.json", "rb")
-    if f then f:close() end
-    return f ~= nil
-  end
-  if not os.execute("command -v node >/dev/null 2>&1") then return nil end
-  if present() then return d end
-  if os.getenv("NVLUA_TEST_DUCKDB") ~= "1" then return nil end
-  os.execute("mkdir -p '" .. d .. "' && cd '" .. d ..
-    "' && npm install --no-audit --no-fund --silent @duckdb/node-api >/dev/null 2>&1")
-  return present() and d or nil
-end
+local duckdb_dir = require("helper").duckdb_dir -- @duckdb/node-api, npm-installed when NVLUA_TEST_DUCKDB=1
 
 describe("inferred types against DuckDB's sniffer", function()
   local H = require "helper"
