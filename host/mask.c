@@ -222,24 +222,36 @@ static int mask_dapi(struct outbuf *o, const char *in, size_t start,
 }
 
 /* "scheme://user:password@host": at in[i] == ':' of "://". Returns index
- * after the masked password, or 0 when there is no userinfo password. */
+ * after the masked password, or 0 when there is no userinfo password. The
+ * user holds no '/'; the password may hold '@' (the last one before the
+ * first '/', '?' or '#' ends it) and, when no '@' comes before that
+ * separator, '/', '?' or '#' too (AWS secret keys hold '/'): then the first
+ * '@' after it ends it — unless what precedes the separator is a port
+ * ("host:8080/path?mail=a@b" has no userinfo). */
 static size_t mask_userinfo(struct outbuf *o, const char *in, size_t n,
                             size_t i) {
-  size_t a = i + 3, colon = 0, j;
-  size_t at = 0; /* the last '@': a raw '@' in the password comes before it */
-  for (j = a; j < n; j++) {
-    char c = in[j];
-    if (c == '/' || c == '?' || c == '#' || isspace((unsigned char)c) ||
-        c == '"' || c == '\'')
-      break;
-    if (c == ':' && colon == 0) colon = j;
-    if (c == '@') at = j;
+  size_t a = i + 3, colon = 0, end = a, sep, at = 0, j;
+  while (end < n && !isspace((unsigned char)in[end]) && in[end] != '"' && in[end] != '\'')
+    end++;
+  for (j = a; j < end && colon == 0; j++) {
+    if (in[j] == '/' || in[j] == '?' || in[j] == '#' || in[j] == '@') return 0;
+    if (in[j] == ':') colon = j;
   }
-  j = at;
-  if (at == 0 || colon == 0 || colon > at || colon + 1 == at) return 0;
+  if (colon == 0) return 0;
+  for (sep = colon + 1; sep < end && in[sep] != '/' && in[sep] != '?' && in[sep] != '#'; sep++)
+    if (in[sep] == '@') at = sep;
+  if (at == 0) {
+    int port = sep > colon + 1;
+    for (j = colon + 1; j < sep && port; j++) port = isdigit((unsigned char)in[j]) != 0;
+    if (port || sep == end) return 0;
+    for (j = sep; j < end && at == 0; j++)
+      if (in[j] == '@') at = j;
+    if (at == 0) return 0;
+  }
+  if (colon + 1 == at) return 0;
   out_put(o, in + i, colon + 1 - i);
   out_put(o, STARS, 3);
-  return j;
+  return at;
 }
 
 /* Pass 1: every registered secret, longest first, becomes "***". */

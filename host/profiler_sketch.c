@@ -687,6 +687,20 @@ int nv_freq_merge(struct nv_freq *dst, const struct nv_freq *src) {
       fresh_bytes += src->e[j].len;
     }
   if ((uint64_t)dst->n + fresh > NV_FREQ_MAX || dst->nbytes + fresh_bytes > NV_FREQ_BYTES) return -1;
+  if (dst->budget && fresh > 0) { /* the growth freq_reserve would ask of the budget */
+    uint32_t n = dst->n + fresh, cap = dst->cap, ecap = dst->ecap;
+    size_t bcap = dst->bcap, need = dst->nbytes + fresh_bytes;
+    while ((uint64_t)n * 2 > cap) cap = cap ? cap * 2 : 32;
+    while (n > ecap) ecap = ecap ? ecap * 2 : 16;
+    if (need > bcap) {
+      bcap = bcap ? bcap : 1024;
+      while (bcap < need) bcap *= 2;
+      if (bcap > NV_FREQ_BYTES) bcap = NV_FREQ_BYTES;
+    }
+    size_t grow = (size_t)(cap - dst->cap) * sizeof *dst->slot + (size_t)(ecap - dst->ecap) * sizeof *dst->e +
+                  (bcap - dst->bcap);
+    if (dst->budget->used + grow > dst->budget->limit) return -1;
+  }
   for (uint32_t j = 0; j < src->n; j++) {
     const struct nv_freq_entry *e = &src->e[j];
     int r = nv_freq_add_slow(dst, e->hash, src->bytes + e->off, e->len, e->count);

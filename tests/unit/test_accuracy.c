@@ -291,6 +291,29 @@ static void test_shared_budget(void) {
   nv_profiler_free(p);
 }
 
+/* A merge whose union would outgrow the destination's budget spills both
+ * sides (an estimate within its bound), never an out-of-memory failure. */
+static void test_merge_past_budget(void) {
+  struct nv_profiler *a = nv_profiler_new(), *b = nv_profiler_new();
+  nv_profiler_set_exact_budget(a, 20000);
+  nv_profiler_set_exact_budget(b, 20000);
+  char buf[32];
+  CHECK(nv_profiler_column(a, "v", 1) == 0 && nv_profiler_column(b, "v", 1) == 0);
+  for (int i = 0; i < 300; i++) {
+    int n = snprintf(buf, sizeof buf, "a%d", i);
+    CHECK(nv_profiler_add_text(a, 0, buf, (size_t)n));
+    n = snprintf(buf, sizeof buf, "b%d", i);
+    CHECK(nv_profiler_add_text(b, 0, buf, (size_t)n));
+  }
+  CHECK(nv_profiler_merge(a, b));
+  struct nv_column_result r;
+  result_of(a, 0, &r);
+  CHECK(fabs((double)r.distinct_count - 600) <= 0.02 * 600);
+  CHECK(r.non_null == 600);
+  nv_profiler_free(a);
+  nv_profiler_free(b);
+}
+
 /* ---- HyperLogLog: within 2% at every cardinality swept ----------------- */
 
 static void test_hll_sweep(void) {
@@ -387,6 +410,7 @@ int main(void) {
   test_mid_cardinality_exact();
   test_merge_exact_and_spill();
   test_shared_budget();
+  test_merge_past_budget();
   test_hll_sweep();
   test_kll_rank_error();
   return CHECK_DONE();

@@ -76,6 +76,14 @@ int main(void) {
   expect("/lake/token=T0K/part-0.csv", "/lake/token=***/part-0.csv");
   expect("mysql://u:S3CR3T@db.example:3306/sales", "mysql://u:***@db.example:3306/sales");
   expect("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"); /* a raw '@' in the password */
+  /* a raw '/', '#' or '?' in the password (AWS secret keys hold '/') */
+  expect("postgresql://u:pa/ss@h/db", "postgresql://u:***@h/db");
+  expect("postgresql://u:p#ss@h/db", "postgresql://u:***@h/db");
+  expect("s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG@bucket/x", "s3://AKIAIOSFODNN7EXAMPLE:***@bucket/x");
+  /* ... but a port before the path is not a password, nor an '@' in a path */
+  expect("https://host:8080/path?email=a@b.com", "https://host:8080/path?email=a@b.com");
+  expect("https://host/users/a@b.com", "https://host/users/a@b.com");
+  expect("postgresql://u:p@h/db?x=a@b", "postgresql://u:***@h/db?x=a@b");
   expect("https://h:8443/a@b", "https://h:8443/a@b");               /* a port, then an '@' in the path */
   expect("https://user@h:8443/x", "https://user@h:8443/x");          /* no password */
   expect("Driver={ODBC Driver 18};Server=h;UID=u;PWD=SECRET;Database=d",
