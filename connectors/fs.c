@@ -19,6 +19,7 @@
 #include "instream.h"
 #include "json_parse.h"
 #include "nvlua.h"
+#include "paths.h"
 
 #define MAX_DEPTH 64
 #define MAX_VISITED 4096
@@ -262,17 +263,6 @@ static int contains(const unsigned char *p, size_t n, const char *needle) {
   return 0;
 }
 
-static int ends_with(const char *s, const char *suf) {
-  size_t n = strlen(s), m = strlen(suf);
-  if (m > n) return 0;
-  for (size_t i = 0; i < m; i++) {
-    char c = s[n - m + i];
-    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-    if (c != suf[i]) return 0;
-  }
-  return 1;
-}
-
 /* The name says what the file is (compression suffixes aside): 1 JSON,
  * -1 CSV, 0 neither. */
 static int name_hint(const char *path) {
@@ -283,11 +273,11 @@ static int name_hint(const char *path) {
   for (int c = 0; comp[c]; c++) {
     for (int k = 0; json[k]; k++) {
       snprintf(suf, sizeof suf, "%s%s", json[k], comp[c]);
-      if (ends_with(path, suf)) return 1;
+      if (nv_paths_has_suffix(path, suf)) return 1;
     }
     for (int k = 0; csv[k]; k++) {
       snprintf(suf, sizeof suf, "%s%s", csv[k], comp[c]);
-      if (ends_with(path, suf)) return -1;
+      if (nv_paths_has_suffix(path, suf)) return -1;
     }
   }
   return 0;

@@ -39,6 +39,7 @@
 #include "instream.h"
 #include "json_parse.h"
 #include "nvlua.h"
+#include "paths.h"
 #include "profiler.h"
 
 #define READER "nv.JsonReader"
@@ -135,17 +136,6 @@ static int pass_start(struct reader *r, struct pass *ps, const struct nv_json_ha
   return ps->jp != NULL;
 }
 
-static int has_suffix(const char *s, const char *suf) {
-  size_t n = strlen(s), m = strlen(suf);
-  if (m > n) return 0;
-  for (size_t i = 0; i < m; i++) {
-    char c = s[n - m + i];
-    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-    if (c != suf[i]) return 0;
-  }
-  return 1;
-}
-
 /* The layout: sniffed from the first chunk, and when that does not decide,
  * from up to SNIFF_MAX bytes read by a second stream (the first pass keeps
  * its chunk). A read error ends the look-ahead: the pass reports it. */
@@ -175,8 +165,8 @@ static void detect(struct reader *r, const char *path) {
   }
   nv_json_sniff_end(&sn, eof);
   r->fmt = sn.format;
-  if ((has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".jsonl.gz") ||
-       has_suffix(path, ".ndjson.gz") || has_suffix(path, ".jsonl.zst") || has_suffix(path, ".ndjson.zst")) &&
+  if ((nv_paths_has_suffix(path, ".jsonl") || nv_paths_has_suffix(path, ".ndjson") || nv_paths_has_suffix(path, ".jsonl.gz") ||
+       nv_paths_has_suffix(path, ".ndjson.gz") || nv_paths_has_suffix(path, ".jsonl.zst") || nv_paths_has_suffix(path, ".ndjson.zst")) &&
       !sn.multiline && r->fmt == NV_JSON_OBJECT)
     r->fmt = NV_JSON_NDJSON; /* one record on one line: its arrays stay columns */
   if (r->fmt == NV_JSON_OBJECT) {

@@ -50,3 +50,14 @@ int nv_paths_find_root(const char *exe_path, const char *datadir_rel,
   }
   return 0;
 }
+
+int nv_paths_has_suffix(const char *path, const char *suffix) {
+  size_t n = strlen(path), m = strlen(suffix);
+  if (m > n) return 0;
+  for (size_t i = 0; i < m; i++) {
+    char c = path[n - m + i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != suffix[i]) return 0;
+  }
+  return 1;
+}

@@ -20,6 +20,10 @@ int nv_paths_find_root(const char *exe_path, const char *datadir_rel,
 /* Joins a and b with one '/' into out; returns 0 if it does not fit. */
 int nv_paths_join(char *out, size_t outsz, const char *a, const char *b);
 
+/* Whether path ends with suffix, ASCII letters compared case-insensitively
+ * (suffix given in lower case: ".csv" matches "A.CSV"). */
+int nv_paths_has_suffix(const char *path, const char *suffix);
+
 /* Strips the last path component in place ("/a/b/c" -> "/a/b", "c" -> "."). */
 void nv_paths_dirname(char *path);
 

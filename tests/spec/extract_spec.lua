@@ -5,10 +5,7 @@
 local H = require "helper"
 local json = require "nv.json"
 
-local function one_json(out)
-  assert.matches("^[^\n]*\n$", out)
-  return assert(json.decode(out))
-end
+local one_json = H.one_json
 
 -- 200 customers: ids 1..200 unique, 2 invalid emails, 10 empty emails,
 -- amount = id * 1.5 except 4 "N/A"; plus orders partitions; plus bad files.

@@ -174,4 +174,21 @@ function H.duckdb_dir()
   return d
 end
 
+--- A job's stdout: exactly one JSON document on one line, decoded.
+function H.one_json(out)
+  local luassert = require "luassert" -- busted's assert (a module's own global is plain assert)
+  luassert.matches("^[^\n]*\n$", out)
+  return luassert(require("nv.json").decode(out))
+end
+
+--- The names in directory d matching pattern, sorted.
+function H.ls(d, pattern)
+  local out = {}
+  for _, n in ipairs(require("nv.sys").listdir(d) or {}) do
+    if n:match(pattern) then out[#out + 1] = n end
+  end
+  table.sort(out)
+  return out
+end
+
 return H

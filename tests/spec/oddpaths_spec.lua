@@ -7,10 +7,7 @@
 local H = require "helper"
 local json = require "nv.json"
 
-local function one_json(out)
-  assert.matches("^[^\n]*\n$", out)
-  return assert(json.decode(out))
-end
+local one_json = H.one_json
 
 -- nvlua under `timeout`: a path that blocks shows up as exit 124 or 137
 -- (a FIFO's open blocked SIGTERM too, hence the KILL 2 s later)

@@ -12,14 +12,7 @@ local outbox = require "nv.outbox"
 
 local KEY = "nvk-" .. sys.random_hex(12)
 
-local function ls(d, pattern)
-  local out = {}
-  for _, n in ipairs(sys.listdir(d) or {}) do
-    if n:match(pattern) then out[#out + 1] = n end
-  end
-  table.sort(out)
-  return out
-end
+local ls = H.ls
 
 local function mode(path)
   local p = assert(io.popen("stat -c %a " .. H.q(path)))

@@ -6,10 +6,7 @@
 local H = require "helper"
 local json = require "nv.json"
 
-local function one_json(out)
-  assert.matches("^[^\n]*\n$", out)
-  return assert(json.decode(out))
-end
+local one_json = H.one_json
 
 local function run(dir, args, env)
   local code, out, err = H.run(args, { cwd = dir, env = env })

@@ -12,19 +12,9 @@ local function sleep(s) os.execute("sleep " .. s) end
 
 local start_server = H.platform_server
 
-local function one_json(stdout)
-  assert.matches("^[^\n]*\n$", stdout)
-  return assert(json.decode(stdout))
-end
+local one_json = H.one_json
 
-local function ls(d, pattern)
-  local out = {}
-  for _, n in ipairs(sys.listdir(d) or {}) do
-    if n:match(pattern) then out[#out + 1] = n end
-  end
-  table.sort(out)
-  return out
-end
+local ls = H.ls
 
 describe("api_transmission", function()
   local srv, sdir, dir

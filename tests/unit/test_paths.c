@@ -27,6 +27,11 @@ int main(void) {
   CHECK_STR(out, "/a/b");
   CHECK(!nv_paths_join(out, 4, "/abc", "def"));
 
+  CHECK(nv_paths_has_suffix("/d/Orders.CSV", ".csv"));
+  CHECK(nv_paths_has_suffix("a.ndjson.gz", ".ndjson.gz"));
+  CHECK(!nv_paths_has_suffix("a.csv.bak", ".csv"));
+  CHECK(!nv_paths_has_suffix("sv", ".csv"));
+
   const char *installed[] = {"/opt/nv/share/nvlua/lua/nv/job.lua", "/src/lua/nv/job.lua", NULL};
   CHECK(nv_paths_find_root("/opt/nv/bin/nvlua", "share/nvlua", "/src", fake_exists,
                            (void *)installed, out, sizeof out));
