@@ -610,20 +610,30 @@ static void budget_give(struct nv_freq *f, size_t bytes) {
 }
 
 /* Room for one more entry of len bytes: 1, 0 out of memory, -1 full. */
+/* The capacities f grows to (by doubling) to hold n entries of nbytes
+ * value bytes, and the bytes that growth takes. */
+static size_t freq_caps(const struct nv_freq *f, uint32_t n, size_t nbytes, uint32_t *cap, uint32_t *ecap,
+                        size_t *bcap) {
+  *cap = f->cap;
+  *ecap = f->ecap;
+  *bcap = f->bcap;
+  while ((uint64_t)n * 2 > *cap) *cap = *cap ? *cap * 2 : 32;
+  while (n > *ecap) *ecap = *ecap ? *ecap * 2 : 16;
+  if (nbytes > *bcap) {
+    *bcap = *bcap ? *bcap * 2 : 1024;
+    while (*bcap < nbytes) *bcap *= 2;
+    if (*bcap > NV_FREQ_BYTES) *bcap = NV_FREQ_BYTES;
+  }
+  return (size_t)(*cap - f->cap) * sizeof *f->slot + (size_t)(*ecap - f->ecap) * sizeof *f->e +
+         (*bcap - f->bcap);
+}
+
 static int freq_reserve(struct nv_freq *f, size_t len) {
   if (f->n >= NV_FREQ_MAX || f->nbytes + len > NV_FREQ_BYTES) return -1;
-  uint32_t cap = f->cap, ecap = f->ecap;
-  size_t bcap = f->bcap;
-  if ((f->n + 1) * 2 > cap) cap = cap ? cap * 2 : 32;
-  if (f->n == ecap) ecap = ecap ? ecap * 2 : 16;
-  if (f->nbytes + len > bcap) {
-    bcap = bcap ? bcap * 2 : 1024;
-    while (bcap < f->nbytes + len) bcap *= 2;
-    if (bcap > NV_FREQ_BYTES) bcap = NV_FREQ_BYTES;
-  }
+  uint32_t cap, ecap;
+  size_t bcap;
+  size_t grow = freq_caps(f, f->n + 1, f->nbytes + len, &cap, &ecap, &bcap);
   size_t before = nv_freq_bytes(f);
-  size_t grow = (size_t)(cap - f->cap) * sizeof *f->slot +
-                (size_t)(ecap - f->ecap) * sizeof *f->e + (bcap - f->bcap);
   if (grow && !budget_take(f, grow)) return -1;
   if (cap != f->cap) {
     uint32_t *slot = calloc(cap, sizeof *slot);
@@ -688,17 +698,8 @@ int nv_freq_merge(struct nv_freq *dst, const struct nv_freq *src) {
     }
   if ((uint64_t)dst->n + fresh > NV_FREQ_MAX || dst->nbytes + fresh_bytes > NV_FREQ_BYTES) return -1;
   if (dst->budget && fresh > 0) { /* the growth freq_reserve would ask of the budget */
-    uint32_t n = dst->n + fresh, cap = dst->cap, ecap = dst->ecap;
-    size_t bcap = dst->bcap, need = dst->nbytes + fresh_bytes;
-    while ((uint64_t)n * 2 > cap) cap = cap ? cap * 2 : 32;
-    while (n > ecap) ecap = ecap ? ecap * 2 : 16;
-    if (need > bcap) {
-      bcap = bcap ? bcap : 1024;
-      while (bcap < need) bcap *= 2;
-      if (bcap > NV_FREQ_BYTES) bcap = NV_FREQ_BYTES;
-    }
-    size_t grow = (size_t)(cap - dst->cap) * sizeof *dst->slot + (size_t)(ecap - dst->ecap) * sizeof *dst->e +
-                  (bcap - dst->bcap);
+    uint32_t cap, ecap;
+    size_t bcap, grow = freq_caps(dst, dst->n + fresh, dst->nbytes + fresh_bytes, &cap, &ecap, &bcap);
     if (dst->budget->used + grow > dst->budget->limit) return -1;
   }
   for (uint32_t j = 0; j < src->n; j++) {
