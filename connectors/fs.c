@@ -15,7 +15,6 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "connector.h"
 #include "instream.h"
 #include "json_parse.h"
 #include "nvlua.h"
@@ -419,7 +418,3 @@ int luaopen_nv_fs(lua_State *L) {
   luaL_newlib(L, funcs);
   return 1;
 }
-
-static const char *const fs_types[] = {"auto", "local", "file", "csv", "json", "ndjson", "dbfs", "volumes", NULL};
-static const char *const fs_assets[] = {"file", "table", NULL};
-const struct nv_connector nv_connector_fs = {"files", fs_types, fs_assets, luaopen_nv_fs};

@@ -56,7 +56,13 @@ M.modules = {
     load = "never", parse_args = "never", -- read files and the environment
     register_secrets = "never",
   },
-  ["nv.connectors"] = { find = "safe", names = "safe" },
+  ["nv.connectors"] = {
+    -- the names and checks are data; the connector modules themselves (their
+    -- test_connection / tables / extract) reach sources: never handed out
+    check = "safe", type_names = "safe", scheme_names = "safe", formats = "safe", auto = "safe",
+    validate = "safe",
+    list = "never", get = "never", for_type = "never", resolve = "never", load_errors = "never", reload = "never",
+  },
   ["nv.csv"] = { open = P1, sniff = P1 },
   ["nv.databricks"] = {
     Client = "never", connect = "never", sleep = "never", settings = "never",
@@ -77,7 +83,6 @@ M.modules = {
                    previous_run = "never" },
   ["nv.extract"] = {
     run = { ctx = 1, opts = 2, issues_models = true },
-    db_kinds = "safe", remote_sample_bytes = "safe",
     open_reader = "never", preview_file = "never", preview_sheet = "never", preview_text = "never",
     process = "never", profile_table = "never", profile_workbook = "never", run_parallel = "never",
     source = "never", sources = "never", store_record = "never", worker = "never",
@@ -125,7 +130,8 @@ M.modules = {
     column = "safe", default_freshness_days = "safe", dimensions = "safe", level = "safe",
     summarize = "safe", table = "safe", overall = "safe",
   },
-  ["nv.remote"] = { is_remote = "safe", materialize = "never" },
+  ["nv.remote"] = { is_remote = "safe", materialize = "never", tables = "never", test_connection = "never",
+                    sample_bytes = "safe" },
   ["nv.report"] = {
     aggregate = { ctx = 1 }, metadata = "safe", quality = "safe", reading = { ctx = 1, opts = 3, model = 2 },
     -- the outcome rules: pure functions of result tables
@@ -143,7 +149,7 @@ M.modules = {
   ["nv.serial"] = { dump = "safe", load = "safe" },
   ["nv.server"] = "never",
   ["nv.serverroots"] = "never",
-  ["nv.sourcetypes"] = "safe", -- the list of source types: data and pure lookups
+  ["nv.filetables"] = "never", -- the file-like connectors' listing (reads the listed files' names)
   ["nv.suggest"] = "safe",
   ["nv.params"] = "safe", -- the shared job-parameter docs: data and a pure copy
   ["nv.redact"] = { text = "safe", model = "safe" },

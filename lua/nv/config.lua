@@ -3,7 +3,7 @@
 -- environment > defaults. Usage errors come back as nil, message (the
 -- runner exits 2); every secret found is registered with nv.log for masking.
 local json = require "nv.json"
-local sourcetypes = require "nv.sourcetypes"
+local sourcetypes = require "nv.connectors"
 
 local M = {}
 

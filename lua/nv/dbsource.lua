@@ -66,7 +66,18 @@ local sys = require "nv.sys"
 
 local M = {}
 
-M.kinds = require("nv.sourcetypes").where("engine") -- source type (or URL scheme) -> engine
+-- source type (or URL scheme) -> engine: the aliases and schemes of the
+-- connectors that declare an engine (connectors/postgresql.lua, mysql, odbc)
+function M.kinds()
+  local out = {}
+  for _, c in ipairs(require("nv.connectors").list()) do
+    if c.engine then
+      for _, a in ipairs(c.source_types or {}) do out[a] = c.engine end
+      for _, s in ipairs(c.schemes or {}) do out[s] = c.engine end
+    end
+  end
+  return out
+end
 
 function M.supported_asset_types()
   return json.array({ "database", "schema", "table", "view", "column" })
@@ -81,8 +92,13 @@ function M.resolve(src)
     if path == "" then return nil, "an ODBC source needs a connection string (odbc:Driver=…;… or odbc:DSN=…)" end
     return "odbc", path
   end
-  if scheme and M.kinds[scheme] then return M.kinds[scheme], path end
-  local kind = M.kinds[src.source_type or ""]
+  local kinds = M.kinds()
+  if scheme and kinds[scheme] then return kinds[scheme], path end
+  local kind = kinds[src.source_type or ""]
+  if kind == "odbc" then -- snowflake, sqlserver, databricks_sql: through their ODBC drivers
+    return nil, string.format("a %s source needs an ODBC connection string (odbc:Driver=…;… or odbc:DSN=…)",
+      tostring(src.source_type))
+  end
   if kind and path ~= "" then return kind, path end
   return nil, string.format("cannot tell the database kind of source type '%s'", tostring(src.source_type))
 end

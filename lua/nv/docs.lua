@@ -34,10 +34,23 @@ return {
     },
   },
   ["nv.connectors"] = {
-    summary = "the compiled-in connector registry (connectors/registry.c)",
+    summary = "the one registry of source kinds: connectors/<name>.lua under every root (NVLUA_PATH first), "
+      .. "and the one list of source_type values (connectors/README.md has the contract)",
     functions = {
-      find = "find(source_type) -> {name=, source_types=, asset_types=, ...} | nil",
-      names = "names() -> {connector names}",
+      list = "list() -> every connector module, sorted by name",
+      get = "get(name) -> the connector of that name | nil",
+      for_type = "for_type(source_type) -> the connector owning that alias | nil",
+      resolve = "resolve(src) -> connector, forced format? | nil, msg, 'usage' (alias, match(src), URL scheme, else files)",
+      check = "check(value [, what]) -> normalized source_type | nil, msg naming the known types and the nearest one, 'usage'",
+      type_names = "type_names() -> every accepted source_type, sorted (kinds, aliases, formats, auto)",
+      scheme_names = "scheme_names() -> every URL scheme a connector claims, sorted",
+      validate = "validate(module, where) -> true | nil, msg: whether a module meets the connector contract",
+      load_errors = "load_errors() -> messages for modules under connectors/ that failed to load or break the contract",
+      reload = "reload(): forgets the scan (after a connector was added to a root)",
+    },
+    fields = {
+      formats = "{source_type -> reader}: the format names a source_type may force (csv, tsv, json, …, delta, xlsx)",
+      auto = "{source_type -> true}: the names that mean 'tell from the path' (auto, file, local)",
     },
   },
   ["nv.csv"] = {
@@ -75,6 +88,7 @@ return {
     summary = "a relational database as a metadata source: set-based catalog queries, pushed-down profiles",
     functions = {
       engine_for = "engine_for(kind, db, choice) -> the catalog engine for an open connection",
+      kinds = "kinds() -> {source_type or URL scheme -> engine} of the connectors that declare an engine",
       now = "now() -> seconds since the epoch (nv.sys.now; replaceable by tests)",
       odbc_engine = "odbc_engine(opts) -> a name of odbc_engines | nil, msg",
       resolve = "resolve(src) -> engine name, target | nil, msg",
@@ -380,11 +394,19 @@ return {
       text = "text(s) -> s masked (non-strings unchanged)",
     },
   },
+  ["nv.filetables"] = {
+    summary = "what the file-like connectors share: a listing of files grouped into tables (connectors/README.md)",
+    functions = {
+      listing = "listing(src, opts, files, root, deltas, errors) -> {groups, files_found, total_size_bytes, errors, warnings}",
+    },
+  },
   ["nv.remote"] = {
     summary = "object-store sources (S3, Azure Blob) turned into local files for the extraction",
     functions = {
       is_remote = "is_remote(path, source_type) -> \"s3\" | \"azure\" | nil",
       materialize = "materialize(ctx, src, opts) -> files, errors, cleanup, deltas | nil, msg",
+      tables = "tables(ctx, src, opts) -> listing (connectors/README.md) | nil, msg, code: the s3/azure connectors' tables()",
+      test_connection = "test_connection(src, cfg) -> true, {kind, where, objects, total_size_bytes} | nil, msg, code",
     },
   },
   ["nv.report"] = {
@@ -464,15 +486,6 @@ return {
     functions = {
       check = "check(cfg, roots, job_dir, jobs_dir) -> true | nil, msg (a path outside the roots)",
       resolve = "resolve(spec) -> realpaths of a ':'-list or array (nil: cwd, /dbfs, /Volumes) | nil, msg",
-    },
-  },
-  ["nv.sourcetypes"] = {
-    summary = "the one list of source_type values a job accepts, and what each means (kind, format, engine)",
-    functions = {
-      check = "check(value [, what]) -> normalized name | nil, msg naming the known types and the nearest one",
-      names = "names() -> the known source_type names, sorted",
-      nearest = "nearest(s) -> the known name within typo distance of s | nil",
-      where = "where(field [, kind]) -> {name -> field value} (or {name -> true} for the types of kind)",
     },
   },
   ["nv.store"] = {

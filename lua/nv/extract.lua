@@ -166,9 +166,6 @@ local function column_row(c, t, q)
   }
 end
 
--- bytes fetched per remote object for a sample profile (config remote_max_bytes;
--- full_profile = true fetches whole objects)
-M.remote_sample_bytes = 16 * 1024 * 1024
 
 local function file_entry(f, format, compression)
   return { path = f.url or f.path, local_path = f.url and f.path or nil, name = f.name, size = f.size,
@@ -505,8 +502,6 @@ function M.profile_table(ctx, t, opts, progress)
   return model
 end
 
--- source types (or URL schemes) handled by nv.dbsource (nv.sourcetypes)
-M.db_kinds = require("nv.sourcetypes").where(nil, "database")
 
 --- An Excel workbook: one table per worksheet ("book.xlsx#Sheet1").
 function M.profile_workbook(ctx, g, opts, progress)
@@ -572,40 +567,6 @@ function M.profile_workbook(ctx, g, opts, progress)
   return out
 end
 
--- The job's own output inside a local source (its log directory, a
--- SQLite store file), dropped from the listing: a run from inside the
--- source directory must not profile its own log lines as data.
-local function drop_own_files(ctx, root, files)
-  local own = {}
-  if ctx.log_path then
-    local logdir = ctx.log_path:match("^(.*)/[^/]+/[^/]+$")
-    local real = logdir and sys.realpath(logdir)
-    if real then own[#own + 1] = { prefix = real .. "/" } end
-  end
-  local store = type(ctx.config) == "table" and type(ctx.config.store) == "string"
-      and ctx.config.store:match("^sqlite:(.+)$")
-  local sreal = store and sys.realpath(store)
-  if sreal then own[#own + 1] = { path = sreal } end
-  local rroot = #own > 0 and sys.realpath(root)
-  if not rroot then return files end
-  local inside = false -- only then is each file resolved
-  for _, o in ipairs(own) do
-    local p = o.prefix or o.path
-    if p == rroot or p:sub(1, #rroot + 1) == rroot .. "/" then inside = true end
-  end
-  if not inside then return files end
-  local kept = {}
-  for _, f in ipairs(files) do
-    local abs = sys.realpath(f.path) or f.path
-    local mine = false
-    for _, o in ipairs(own) do
-      if (o.prefix and abs:sub(1, #o.prefix) == o.prefix) or (o.path and abs == o.path) then mine = true end
-    end
-    if not mine then kept[#kept + 1] = f end
-  end
-  return kept
-end
-
 --- Extracts one source. src = {source_id, data_source_path, source_type}.
 -- The source model (also what nv.dbsource.source(ctx, src, opts, model)
 -- fills in): {source_id, source_path, source_type, status = success |
@@ -631,68 +592,34 @@ local function source(ctx, src, opts)
   local model = { source_id = src.source_id, source_path = path, source_type = src.source_type or "auto",
                   tables = json.array(), errors = json.array(), files_found = 0, total_size_bytes = 0,
                   extraction_timestamp = sys.now() }
-  local scheme = path and path:match("^(%a[%w+.-]*)://")
-  local uc = require "nv.unitycatalog"
-  if uc.handles(src) then return uc.source(ctx, src, opts, model) end
-  if M.db_kinds[model.source_type] or M.db_kinds[scheme or ""] or (path and path:match("^odbc:")) then
-    local ok, dbsource = pcall(require, "nv.dbsource")
-    if ok then return dbsource.source(ctx, src, opts, model) end
+  local conn, cerr = require("nv.connectors").resolve(src)
+  if not conn then
     model.status = "failed"
-    model.errors[1] = string.format("%s: database sources are not available in this build (issue #4)",
-      require("nv.log").mask(path or "?"))
+    model.errors[1] = cerr
+    ctx.log:error("%s", cerr)
+    return model
+  end
+  if conn.extract then return conn.extract(ctx, src, opts, model) end
+  local listing, lerr = conn.tables(ctx, src, opts)
+  if not listing then
+    model.status = "failed"
+    model.errors[1] = lerr
     ctx.log:error("%s", model.errors[1])
     return model
   end
-  local remote = require "nv.remote"
-  local rkind = path and remote.is_remote(path, model.source_type)
-  if not rkind and scheme and scheme ~= "file" then
-    model.status = "failed"
-    model.errors[1] = string.format("%s: %s sources are not supported", require("nv.log").mask(path), scheme)
-    ctx.log:error("%s", model.errors[1])
-    return model
-  end
-  local files, lerr, deltas
-  if rkind then
-    -- objects are fetched to temp files (a bounded prefix unless full_profile)
-    local budget = opts.remote_max_bytes or (not opts.full_profile and M.remote_sample_bytes or nil)
-    local cleanup
-    -- lazily: each object is fetched just before it is read and its copy
-    -- removed right after, so the disk holds one object at a time
-    files, lerr, cleanup, deltas = remote.materialize(ctx, src, { max_bytes = budget, include = opts.include,
-      exclude = opts.exclude, include_hidden = opts.include_hidden, parquet_footer_only = opts.parquet_footer_only,
-      footer_guess = opts.footer_guess, lazy = true, tmpdir = opts.remote_tmpdir })
-    if cleanup then
-      ctx.cleanups = ctx.cleanups or {}
-      ctx.cleanups[#ctx.cleanups + 1] = cleanup
-    end
-    model.connection_info = json.encode({ kind = rkind, path = require("nv.log").mask(path) })
-  else
-    files, lerr = filesource.list(path, { include = opts.include, exclude = opts.exclude,
-                                          include_hidden = opts.include_hidden })
-    if files then files = drop_own_files(ctx, filesource.local_path(path), files) end
-  end
-  if not files then
-    model.status = "failed"
-    model.errors[1] = "data source " .. require("nv.log").mask(path) .. ": " .. lerr
-    ctx.log:error("%s", model.errors[1])
-    return model
-  end
-  for _, e in ipairs(lerr or {}) do
+  if listing.connection_info then model.connection_info = json.encode(listing.connection_info) end
+  for _, e in ipairs(listing.errors or {}) do
     model.errors[#model.errors + 1] = e
     ctx.log:warning("%s", e)
   end
-  model.files_found = #files
-  if #files == 0 then
-    model.warnings = json.array({ require("nv.log").mask(path) .. ": no files found" })
-    ctx.log:warning("%s", model.warnings[1])
+  model.files_found, model.total_size_bytes = listing.files_found, listing.total_size_bytes
+  if listing.warnings and #listing.warnings > 0 then
+    model.warnings = json.array(listing.warnings)
+    for _, w in ipairs(listing.warnings) do ctx.log:warning("%s", w) end
   end
-  for _, f in ipairs(files) do model.total_size_bytes = model.total_size_bytes + f.size end
-  ctx.log:info("Source %s: %d files, %d bytes", path, #files, model.total_size_bytes)
-  local root = filesource.local_path(path)
-  if not rkind then deltas = delta.load_local(root, files) end
-  local groups = delta.group(files, root, deltas or {}, filesource.group,
-    { filtered = (opts.include and #opts.include > 0) or (opts.exclude and #opts.exclude > 0) })
-  local progress = new_progress(#files, model.total_size_bytes)
+  ctx.log:info("Source %s: %d files, %d bytes", path, model.files_found, model.total_size_bytes)
+  local groups = listing.groups
+  local progress = new_progress(model.files_found, model.total_size_bytes)
   local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
                   max_columns = tonumber(opts.max_columns),
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,

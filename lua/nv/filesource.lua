@@ -8,8 +8,8 @@ local fs = require "nv.fs"
 
 local M = {}
 
--- source_type values that name a file format (nv.sourcetypes)
-M.explicit_formats = require("nv.sourcetypes").where("format")
+-- source_type values that name a file format (nv.connectors)
+M.explicit_formats = require("nv.connectors").formats
 
 --- Strips file:// from a local path.
 function M.local_path(path)

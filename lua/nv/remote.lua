@@ -47,15 +47,15 @@ local pqfooter = require "nv.pqfooter"
 
 local M = {}
 
-local s3_types = require("nv.sourcetypes").where(nil, "s3")
-local azure_types = require("nv.sourcetypes").where(nil, "azure")
 local azure_schemes = { abfs = true, abfss = true, wasb = true, wasbs = true }
 
+--- "s3" | "azure" | nil: the object store a path (or a source_type that
+-- names the s3 or azure connector, nv.connectors) is on.
 function M.is_remote(path, source_type)
   if type(path) ~= "string" then return nil end
-  local st = source_type and tostring(source_type):lower() or ""
-  if s3_types[st] or path:match("^s3[an]?://") then return "s3" end
-  if azure_types[st] then return "azure" end
+  local c = source_type and require("nv.connectors").for_type(tostring(source_type))
+  if (c and c.name == "s3") or path:match("^s3[an]?://") then return "s3" end
+  if c and c.name == "azure" then return "azure" end
   local scheme = path:match("^(%a+)://")
   if scheme and azure_schemes[scheme:lower()] then return "azure" end
   if path:match("^https?://[%w]+%.blob%.core%.[^/]+") or path:match("^https?://[%w]+%.dfs%.core%.[^/]+") then
@@ -136,7 +136,7 @@ local function write_empty(path)
 end
 
 local parquet_types = {} -- source types whose files are Parquet (parquet, delta)
-for name, fmt in pairs(require("nv.sourcetypes").where("format")) do
+for name, fmt in pairs(require("nv.connectors").formats) do
   if fmt == "parquet" then parquet_types[name] = true end
 end
 
@@ -311,6 +311,46 @@ function M.materialize(ctx, src, opts)
     end
   end
   return files, errors, cleanup, deltas
+end
+
+-- a bounded prefix of each object is read unless full_profile
+M.sample_bytes = 16 * 1024 * 1024
+
+--- tables(ctx, src, opts) of the object-store connectors (connectors/s3.lua,
+-- connectors/azure.lua; contract in connectors/README.md): the objects
+-- listed lazily (each fetched just before it is read and its copy removed
+-- right after, so the disk holds one object at a time), grouped into
+-- tables | nil, message, code.
+function M.tables(ctx, src, opts)
+  local budget = opts.remote_max_bytes or (not opts.full_profile and M.sample_bytes or nil)
+  local files, lerr, cleanup, deltas = M.materialize(ctx, src, { max_bytes = budget, include = opts.include,
+    exclude = opts.exclude, include_hidden = opts.include_hidden, parquet_footer_only = opts.parquet_footer_only,
+    footer_guess = opts.footer_guess, lazy = true, tmpdir = opts.remote_tmpdir })
+  if cleanup then
+    ctx.cleanups = ctx.cleanups or {}
+    ctx.cleanups[#ctx.cleanups + 1] = cleanup
+  end
+  if not files then return nil, "data source " .. log.mask(src.data_source_path) .. ": " .. tostring(lerr), "io" end
+  local out = require("nv.filetables").listing(src, opts, files, require("nv.filesource").local_path(src.data_source_path),
+    deltas, lerr)
+  out.connection_info = { kind = M.is_remote(src.data_source_path, src.source_type), path = log.mask(src.data_source_path) }
+  return out
+end
+
+--- test_connection of the object-store connectors (opts: the run's
+-- configuration, its aws/azure sections): lists the prefix and says how
+-- many objects it holds | nil, message, code.
+function M.test_connection(src, opts)
+  local path = src.data_source_path
+  local kind = M.is_remote(path, src.source_type)
+  if not kind then return nil, log.mask(tostring(path)) .. ": not an S3 or Azure Blob source", "usage" end
+  local store, err = (kind == "s3" and open_s3 or open_azure)(path, opts or {}, opts or {})
+  if not store then return nil, log.mask(tostring(err)), "usage" end
+  local entries, lerr = store.list(store.prefix)
+  if not entries then return nil, log.mask(tostring(lerr)), "connect" end
+  local bytes = 0
+  for _, e in ipairs(entries) do bytes = bytes + (e.size or 0) end
+  return true, { kind = kind, where = log.mask(store.where or path), objects = #entries, total_size_bytes = bytes }
 end
 
 return M

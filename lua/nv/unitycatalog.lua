@@ -27,7 +27,8 @@ local databricks = require "nv.databricks"
 
 local M = {}
 
-M.source_types = require("nv.sourcetypes").where(nil, "unity_catalog")
+-- the source_type values of the unity_catalog connector (connectors/unity_catalog.lua)
+M.source_types = { unity_catalog = true, databricks = true, uc = true }
 
 --- Whether a source is a Unity Catalog source.
 function M.handles(src)

@@ -167,23 +167,40 @@ describe("nv.config", function()
       assert.equal("invalid success_threshold '" .. v .. "' (a percentage from 0 to 100)", err)
     end
   end)
-  it("takes every module's source types from the one list (nv.sourcetypes)", function()
-    local st = require "nv.sourcetypes"
+  it("takes every module's source types from the one registry (nv.connectors)", function()
+    local reg = require "nv.connectors"
     assert.same({ csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json", parquet = "parquet",
                   delta = "parquet", xlsx = "xlsx", excel = "xlsx" }, require("nv.filesource").explicit_formats)
+    -- the database kinds: every alias of the catalog connectors nv.dbsource serves
+    local db = {}
+    for _, c in ipairs(reg.list()) do
+      if c.engine then for _, a in ipairs(c.source_types) do db[a] = true end end
+    end
     assert.same({ postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true, snowflake = true,
-                  sqlserver = true, databricks_sql = true }, require("nv.extract").db_kinds)
+                  sqlserver = true, databricks_sql = true }, db)
     assert.same({ postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql",
-                  odbc = "odbc" }, require("nv.dbsource").kinds)
+                  odbc = "odbc", snowflake = "odbc", sqlserver = "odbc", databricks_sql = "odbc" },
+                require("nv.dbsource").kinds())
     assert.same({ unity_catalog = true, databricks = true, uc = true }, require("nv.unitycatalog").source_types)
+    for _, a in ipairs(reg.get("unity_catalog").source_types) do
+      assert.is_true(require("nv.unitycatalog").source_types[a], a)
+    end
     local remote = require "nv.remote"
-    for name, t in pairs(st.types) do
-      local want = (t.kind == "s3" or t.kind == "azure") and t.kind or nil
+    for _, name in ipairs(reg.type_names()) do
+      local c = reg.for_type(name)
+      local want = c and (c.name == "s3" or c.name == "azure") and c.name or nil
       assert.equal(want, remote.is_remote("/local/path", name), name)
     end
-    assert.equal("parquet", st.nearest("parquett"))
-    assert.equal("azure_blob", st.nearest("azureblob"))
-    assert.is_nil(st.nearest("zzzz"))
-    assert.is_nil(st.nearest("c")) -- too short to guess
+    -- a source type that needs a connection string says so instead of guessing
+    local kind, err = require("nv.dbsource").resolve({ source_type = "snowflake", data_source_path = "acct" })
+    assert.is_nil(kind)
+    assert.equal("a snowflake source needs an ODBC connection string (odbc:Driver=…;… or odbc:DSN=…)", err)
+    local sug = require "nv.suggest"
+    assert.equal("parquet", sug.nearest("parquett", reg.type_names()))
+    assert.equal("azure_blob", sug.nearest("azureblob", reg.type_names()))
+    assert.is_nil(sug.nearest("zzzz", reg.type_names()))
+    assert.is_nil(sug.nearest("c", reg.type_names())) -- too short to guess
+    local _, msg = reg.check("parquett")
+    assert.matches("unknown source_type 'parquett' (did you mean parquet?); known types: ", msg, 1, true)
   end)
 end)

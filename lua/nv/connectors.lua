@@ -1,0 +1,179 @@
+-- nv.connectors: the one registry of source kinds. Every kind is a Lua
+-- module `connectors/<name>.lua` under one of the roots (nv.host.roots:
+-- NVLUA_PATH entries first, then nvlua's own tree), implementing the
+-- contract in connectors/README.md:
+--   name, source_types = {alias…}, schemes = {url scheme…}, match(src)?,
+--   asset_types = {…}, test_connection(src, opts) -> true, info | nil, msg, code
+--   and tables(ctx, src, opts) (file-like) or extract(ctx, src, opts, model).
+-- A tenant adds a kind by dropping a module into a root's connectors/
+-- folder: no recompiling, no core file touched. The registry is also the
+-- one list of `source_type` values (plus the file-format names the
+-- readers force, which work with any file-like kind); nv.sourcetypes,
+-- config validation, --help, the job server and the unknown-type error
+-- all ask it.
+local M = {}
+
+-- file-format names a source_type may give: the reader forced for every
+-- file of a file-like source (local, S3, Azure)
+M.formats = {
+  csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json",
+  parquet = "parquet", delta = "parquet", xlsx = "xlsx", excel = "xlsx",
+}
+-- source_type values that mean "tell from the path"
+M.auto = { auto = true, file = true, ["local"] = true }
+
+local cache = {}     -- root list identity -> {by_name = {}, list = {}, errors = {}}
+
+local function roots()
+  local ok, host = pcall(require, "nv.host")
+  return ok and host.roots or {}
+end
+
+local function is_list(v)
+  if type(v) ~= "table" then return false end
+  for _, x in ipairs(v) do if type(x) ~= "string" then return false end end
+  return true
+end
+
+--- Checks a loaded connector module against the contract: true | nil, msg.
+function M.validate(c, where)
+  local function bad(msg) return nil, string.format("connector %s: %s", where, msg) end
+  if type(c) ~= "table" then return bad("the module must return a table") end
+  if type(c.name) ~= "string" or not c.name:match("^[%a_][%w_]*$") then
+    return bad("'name' must be an identifier")
+  end
+  for _, k in ipairs({ "source_types", "schemes", "asset_types" }) do
+    if c[k] ~= nil and not is_list(c[k]) then return bad(string.format("'%s' must be a list of strings", k)) end
+  end
+  if type(c.test_connection) ~= "function" then return bad("'test_connection' must be a function") end
+  local tables, extract = type(c.tables) == "function", type(c.extract) == "function"
+  if tables == extract then return bad("exactly one of 'tables' (file-like) and 'extract' (catalog) is required") end
+  if c.match ~= nil and type(c.match) ~= "function" then return bad("'match' must be a function") end
+  return true
+end
+
+local function scan()
+  local rs = roots()
+  local key = table.concat(rs, "\0")
+  if cache[key] then return cache[key] end
+  local reg = { by_name = {}, list = {}, errors = {}, aliases = {}, schemes = {} }
+  local sys = require "nv.sys"
+  for _, root in ipairs(rs) do
+    local dir = root .. "/connectors"
+    local names = sys.listdir and sys.listdir(dir) or {}
+    table.sort(names)
+    for _, file in ipairs(names) do
+      local name = file:match("^([%a_][%w_]*)%.lua$")
+      if name and not reg.by_name[name] then -- an earlier root overrides a later one
+        local path = dir .. "/" .. file
+        local chunk, lerr = loadfile(path, "t")
+        local ok, c = false, lerr
+        if chunk then ok, c = pcall(chunk, name) end
+        local valid, verr
+        if ok then valid, verr = M.validate(c, path) else verr = string.format("connector %s: %s", path, tostring(c)) end
+        if valid and c.name ~= name then valid, verr = nil, string.format("connector %s: its name is '%s'", path, c.name) end
+        if valid then
+          c.path = path
+          reg.by_name[name] = c
+          reg.list[#reg.list + 1] = c
+        else
+          reg.errors[#reg.errors + 1] = verr
+        end
+      end
+    end
+  end
+  table.sort(reg.list, function(a, b) return a.name < b.name end)
+  for _, c in ipairs(reg.list) do
+    for _, a in ipairs(c.source_types or {}) do reg.aliases[a:lower()] = reg.aliases[a:lower()] or c end
+    reg.aliases[c.name] = reg.aliases[c.name] or c
+    for _, s in ipairs(c.schemes or {}) do reg.schemes[s:lower()] = reg.schemes[s:lower()] or c end
+  end
+  cache[key] = reg
+  return reg
+end
+
+--- Every connector, sorted by name.
+function M.list() return scan().list end
+
+--- The connector of that name | nil.
+function M.get(name) return scan().by_name[name] end
+
+--- Modules found under the roots' connectors/ folders that could not be
+-- loaded or break the contract (messages).
+function M.load_errors() return scan().errors end
+
+--- The connector owning a source_type alias | nil.
+function M.for_type(source_type)
+  if type(source_type) ~= "string" then return nil end
+  return scan().aliases[source_type:lower()]
+end
+
+--- Every source_type value a job accepts, sorted: the connectors' names
+-- and aliases, the format names, and the "tell from the path" names.
+function M.type_names()
+  local seen, out = {}, {}
+  local function add(n) if not seen[n] then seen[n] = true; out[#out + 1] = n end end
+  for n in pairs(M.auto) do add(n) end
+  for n in pairs(M.formats) do add(n) end
+  for a in pairs(scan().aliases) do add(a) end
+  table.sort(out)
+  return out
+end
+
+--- Checks a source_type value: the normalized name (lower case) | nil,
+-- message naming the known types and the nearest one.
+function M.check(value, what)
+  what = what or "source_type"
+  if type(value) ~= "string" then return nil, string.format("%s must be a string", what), "usage" end
+  local name = value:lower()
+  if M.auto[name] or M.formats[name] or scan().aliases[name] then return name end
+  local names = M.type_names()
+  local near = require("nv.suggest").nearest(name, names)
+  return nil, string.format("unknown %s '%s'%s; known types: %s", what, value,
+    near and (" (did you mean " .. near .. "?)") or "", table.concat(names, ", ")), "usage"
+end
+
+--- The connector serving a source {data_source_path, source_type}:
+-- connector, format? (the reader a format-named source_type forces) |
+-- nil, message, "usage". Order: an explicit kind alias; a connector's
+-- match(src); the path's URL scheme; a plain path is the "files" kind.
+function M.resolve(src)
+  local reg = scan()
+  local path = type(src.data_source_path) == "string" and src.data_source_path or ""
+  local st = type(src.source_type) == "string" and src.source_type:lower() or "auto"
+  local format = M.formats[st]
+  if not format and not M.auto[st] then
+    local c = reg.aliases[st]
+    if c then return c end
+    local _, msg, code = M.check(st)
+    return nil, msg, code
+  end
+  for _, c in ipairs(reg.list) do
+    if c.match and c.match(src) then return c, format end
+  end
+  local scheme = path:match("^(%a[%w+.-]*):")
+  if scheme and path:match("^%a[%w+.-]*://") or (scheme and reg.schemes[scheme:lower()]) then
+    local c = reg.schemes[scheme:lower()]
+    if c then return c, format end
+    if scheme:lower() ~= "file" then
+      return nil, string.format("%s: %s sources are not supported (known schemes: %s)",
+        require("nv.log").mask(path), scheme, table.concat(M.scheme_names(), ", ")), "usage"
+    end
+  end
+  local files = reg.by_name.files
+  if not files then return nil, "no 'files' connector is installed", "usage" end
+  return files, format
+end
+
+--- Every URL scheme a connector claims, sorted.
+function M.scheme_names()
+  local out = {}
+  for s in pairs(scan().schemes) do out[#out + 1] = s end
+  table.sort(out)
+  return out
+end
+
+--- Forgets what was scanned (a test that adds a connector to a root).
+function M.reload() cache = {} end
+
+return M
