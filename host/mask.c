@@ -226,8 +226,9 @@ static int mask_dapi(struct outbuf *o, const char *in, size_t start,
  * user holds no '/'; the password may hold '@' (the last one before the
  * first '/', '?' or '#' ends it) and, when no '@' comes before that
  * separator, '/', '?' or '#' too (AWS secret keys hold '/'): then the first
- * '@' after it ends it — unless what precedes the separator is a port
- * ("host:8080/path?mail=a@b" has no userinfo). */
+ * '@' after it ends it — unless what precedes the separator is a port and
+ * the '@' is in the query or fragment ("host:8080/path?mail=a@b" has no
+ * userinfo; "key:1234/abc@bucket" has). */
 static size_t mask_userinfo(struct outbuf *o, const char *in, size_t n,
                             size_t i) {
   size_t a = i + 3, colon = 0, end = a, sep, at = 0, j;
@@ -241,12 +242,27 @@ static size_t mask_userinfo(struct outbuf *o, const char *in, size_t n,
   for (sep = colon + 1; sep < end && in[sep] != '/' && in[sep] != '?' && in[sep] != '#'; sep++)
     if (in[sep] == '@') at = sep;
   if (at == 0) {
+    if (sep == end) return 0;
+    int query = 0; /* a '?' or '#' seen before the '@' */
+    for (j = sep; j < end && at == 0; j++) {
+      if (in[j] == '?' || in[j] == '#') query = 1;
+      if (in[j] == '@') at = j;
+    }
+    if (at == 0) return 0;
     int port = sep > colon + 1;
     for (j = colon + 1; j < sep && port; j++) port = isdigit((unsigned char)in[j]) != 0;
-    if (port || sep == end) return 0;
-    for (j = sep; j < end && at == 0; j++)
-      if (in[j] == '@') at = j;
-    if (at == 0) return 0;
+    /* digits then the path: a port when the '@' is in the query or the
+     * fragment ("host:8080/p?mail=a@b"), or in a web URL's path
+     * ("https://h:8443/a@b"); elsewhere (s3://, postgresql://, …) the
+     * '@' ends a password that starts with digits ("key:1234/abc@bucket"):
+     * masking a path by mistake loses nothing, leaking a secret would */
+    size_t s0 = i;
+    while (s0 > 0 && (isalnum((unsigned char)in[s0 - 1]) || in[s0 - 1] == '+' || in[s0 - 1] == '-' ||
+                      in[s0 - 1] == '.'))
+      s0--;
+    int web = (i - s0 == 4 && strncasecmp(in + s0, "http", 4) == 0) ||
+              (i - s0 == 5 && strncasecmp(in + s0, "https", 5) == 0);
+    if (port && (query || web)) return 0;
   }
   if (colon + 1 == at) return 0;
   out_put(o, in + i, colon + 1 - i);

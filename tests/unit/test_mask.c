@@ -85,6 +85,10 @@ int main(void) {
   expect("https://host/users/a@b.com", "https://host/users/a@b.com");
   expect("postgresql://u:p@h/db?x=a@b", "postgresql://u:***@h/db?x=a@b");
   expect("https://h:8443/a@b", "https://h:8443/a@b");               /* a port, then an '@' in the path */
+  /* a password of digits, then '/', then more (an AWS secret may): not a port outside web URLs */
+  expect("s3://AKIAIOSFODNN7EXAMPLE:1234/K7MDENG@bucket/x", "s3://AKIAIOSFODNN7EXAMPLE:***@bucket/x");
+  expect("postgresql://u:2024/x@h/db", "postgresql://u:***@h/db");
+  expect("postgresql://h:5432/db?x=a@b", "postgresql://h:5432/db?x=a@b"); /* a port; the '@' in the query */
   expect("https://user@h:8443/x", "https://user@h:8443/x");          /* no password */
   expect("Driver={ODBC Driver 18};Server=h;UID=u;PWD=SECRET;Database=d",
          "Driver={ODBC Driver 18};Server=h;UID=u;PWD=***;Database=d");
