@@ -10,7 +10,6 @@ int luaopen_nv_store_sqlite(lua_State *L);
 int luaopen_nv_pg(lua_State *L);
 int luaopen_nv_mysql(lua_State *L);
 int luaopen_nv_odbc(lua_State *L);
-int luaopen_nv_connectors(lua_State *L);
 int luaopen_nv_fs(lua_State *L);
 int luaopen_nv_profile(lua_State *L);
 int luaopen_nv_csv(lua_State *L);

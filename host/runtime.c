@@ -27,7 +27,6 @@ static const luaL_Reg preloads[] = {
     {"nv.pg", luaopen_nv_pg},
     {"nv.mysql", luaopen_nv_mysql},
     {"nv.odbc", luaopen_nv_odbc},
-    {"nv.connectors", luaopen_nv_connectors},
     {"nv.fs", luaopen_nv_fs},
     {"nv.profile", luaopen_nv_profile},
     {"nv.csv", luaopen_nv_csv},

@@ -56,7 +56,6 @@ M.modules = {
     load = "never", parse_args = "never", -- read files and the environment
     register_secrets = "never",
   },
-  ["nv.connectors"] = { find = "safe", names = "safe" },
   ["nv.csv"] = { open = P1, sniff = P1 },
   ["nv.databricks"] = {
     Client = "never", connect = "never", sleep = "never", settings = "never",

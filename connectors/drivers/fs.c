@@ -15,9 +15,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "connector.h"
-#include "instream.h"
-#include "json_parse.h"
+#include "readers/instream.h"
+#include "readers/json_parse.h"
 #include "nvlua.h"
 #include "paths.h"
 
@@ -420,6 +419,3 @@ int luaopen_nv_fs(lua_State *L) {
   return 1;
 }
 
-static const char *const fs_types[] = {"auto", "local", "file", "csv", "json", "ndjson", "dbfs", "volumes", NULL};
-static const char *const fs_assets[] = {"file", "table", NULL};
-const struct nv_connector nv_connector_fs = {"files", fs_types, fs_assets, luaopen_nv_fs};
