@@ -54,7 +54,7 @@ return {
     },
   },
   ["nv.csv"] = {
-    summary = "streaming CSV reader (host/csv.c): dialect sniffing, profiling into nv.profile, previews",
+    summary = "streaming CSV reader (host/readers/csv.c): dialect sniffing, profiling into nv.profile, previews",
     functions = {
       open = "open(path [, {delimiter=, quote=, escape=, header=, encoding=, compression=, max_record_bytes=}]) "
         .. "-> reader | nil, msg, code: what is not given is sniffed from the first 64 KiB",
@@ -156,7 +156,7 @@ return {
     },
   },
   ["nv.fs"] = {
-    summary = "the local file connector (connectors/fs.c): listing and content-based format detection",
+    summary = "the local file connector (connectors/drivers/fs.c): listing and content-based format detection",
     functions = {
       detect = "detect(path) -> format, compression | nil, msg: parquet|xlsx|xls|zip|json|csv|binary|empty",
       head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg",

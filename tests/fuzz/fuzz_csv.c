@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "csv_parse.h"
+#include "readers/csv_parse.h"
 
 static int touch(void *ud, const struct nv_text_batch *b) {
   size_t *sum = ud;

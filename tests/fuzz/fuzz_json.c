@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_parse.h"
+#include "readers/json_parse.h"
 
 struct trace {
   uint64_t hash, records, bad;

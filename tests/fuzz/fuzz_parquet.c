@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "parquet_meta.h"
-#include "parquet_pages.h"
+#include "readers/parquet_meta.h"
+#include "readers/parquet_pages.h"
 
 static int count(void *ud, const struct nv_pq_value *v, int def, int rep) {
   uint64_t *n = ud;

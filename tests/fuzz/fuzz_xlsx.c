@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profiler.h"
-#include "xlsx_parse.h"
+#include "profiler/profiler.h"
+#include "readers/xlsx_parse.h"
 
 static int touch(void *ud, uint32_t row, const struct nv_xlsx_cell *c, size_t n) {
   size_t *sum = ud;

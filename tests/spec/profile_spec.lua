@@ -1,4 +1,4 @@
--- nv.profile: the Lua face of the column profiler (host/profile.c). The
+-- nv.profile: the Lua face of the column profiler (host/profiler/profile.c). The
 -- statistics themselves are checked in tests/unit/test_profiler.c; this
 -- spec protects the API, the result's shape and types, and the errors.
 local profile = require "nv.profile"

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../host/profiler.h"
-#include "../../host/profiler_result.h"
-#include "../../host/profiler_sketch.h"
+#include "../../host/profiler/profiler.h"
+#include "../../host/profiler/profiler_result.h"
+#include "../../host/profiler/profiler_sketch.h"
 #include "check.h"
 
 static uint64_t rng_state = UINT64_C(0x9E3779B97F4A7C15);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "csv_parse.h"
+#include "readers/csv_parse.h"
 
 struct out {
   char buf[65536];

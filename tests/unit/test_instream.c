@@ -9,7 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "../../host/instream.h"
+#include "../../host/readers/instream.h"
 #include "check.h"
 
 #define N 300000

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "json_parse.h"
+#include "readers/json_parse.h"
 
 struct out {
   char buf[8192];

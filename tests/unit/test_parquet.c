@@ -11,9 +11,9 @@
 #include <zstd.h>
 
 #include "check.h"
-#include "parquet_meta.h"
-#include "parquet_pages.h"
-#include "parquet_thrift.h"
+#include "readers/parquet_meta.h"
+#include "readers/parquet_pages.h"
+#include "readers/parquet_thrift.h"
 
 static void test_varint(void) {
   static const uint8_t b[] = {0x96, 0x01, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};

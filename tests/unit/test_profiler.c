@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../host/profiler.h"
-#include "../../host/profiler_infer.h"
-#include "../../host/profiler_result.h"
-#include "../../host/profiler_sketch.h"
+#include "../../host/profiler/profiler.h"
+#include "../../host/profiler/profiler_infer.h"
+#include "../../host/profiler/profiler_result.h"
+#include "../../host/profiler/profiler_sketch.h"
 #include "check.h"
 
 #define CHECK_EQ_U(got, want)                                                       \

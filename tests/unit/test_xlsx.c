@@ -12,8 +12,8 @@
 #include <string.h>
 #include <zip.h>
 
-#include "../../host/profiler.h"
-#include "../../host/xlsx_parse.h"
+#include "../../host/profiler/profiler.h"
+#include "../../host/readers/xlsx_parse.h"
 #include "check.h"
 
 #define CHECK_EQ_U(got, want)                                                             \

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <zip.h>
 
-#include "profiler.h"
+#include "profiler/profiler.h"
 
 #define NS_SEP '|'
 #define CHUNK ((size_t)64 << 10)

@@ -31,7 +31,7 @@
 #include <openssl/sha.h>
 
 #include "nvlua.h"
-#include "xmllist.h"
+#include "readers/xmllist.h"
 
 #define LIST_MT "nv.objstore.List"
 #define TRIM_WINDOW ((off_t)1 << 20)

@@ -15,8 +15,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "instream.h"
-#include "json_parse.h"
+#include "readers/instream.h"
+#include "readers/json_parse.h"
 #include "nvlua.h"
 #include "paths.h"
 

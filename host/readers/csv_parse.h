@@ -39,7 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profiler.h"
+#include "profiler/profiler.h"
 
 #define NV_CSV_DEFAULT_MAX_RECORD ((size_t)16 << 20)
 #define NV_CSV_MAX_RECORD_LIMIT ((size_t)1 << 30)

@@ -52,7 +52,7 @@
 #include "csv_parse.h"
 #include "instream.h"
 #include "nvlua.h"
-#include "profiler.h"
+#include "profiler/profiler.h"
 
 #define READER_MT "nv.CsvReader"
 #define CURSOR_MT "nv.CsvCursor"

@@ -40,7 +40,7 @@
 #include "json_parse.h"
 #include "nvlua.h"
 #include "paths.h"
-#include "profiler.h"
+#include "profiler/profiler.h"
 
 #define READER "nv.JsonReader"
 #define RECORDS "nv.JsonRecords"

@@ -45,7 +45,7 @@
 #include "nvlua.h"
 #include "parquet_meta.h"
 #include "parquet_pages.h"
-#include "profiler.h"
+#include "profiler/profiler.h"
 
 #define READER_MT "nv.ParquetReader"
 #define SCRATCH_MT "nv.ParquetScratch"
