@@ -497,6 +497,14 @@ return {
       main = "main(args) -> exit code: `nvlua serve [--port N] [--bind ADDR] ...`",
       new = "new(settings, token) -> a server state (no socket yet)",
       parse_args = "parse_args(args) -> opts | nil, msg",
+      reply = "reply(status, value, extra_headers?) -> status, headers, masked JSON body (a route's answer)",
+      err = "err(status, msg, extra_headers?) -> reply(status, {error = msg}, …)",
+    },
+  },
+  ["nv.serverconn"] = {
+    summary = "the job server's POST /connections/test: a test_connection job run at once, waited for",
+    functions = {
+      test = "test(server, req) -> status, headers, body (200 the job's result | 400 | 403 | 500 | 504)",
     },
   },
   ["nv.serverroots"] = {
