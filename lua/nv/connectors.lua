@@ -92,7 +92,12 @@ local function scan()
         local ok, c = false, lerr
         if chunk then ok, c = pcall(chunk, name) end
         local valid, verr
-        if ok then valid, verr = M.validate(c, path) else verr = string.format("connector %s: %s", path, tostring(c)) end
+        if ok then
+          valid, verr = M.validate(c, path)
+        else -- Lua's message starts with the file already ("path:1: …")
+          local msg = tostring(c)
+          verr = msg:sub(1, #path) == path and ("connector " .. msg) or string.format("connector %s: %s", path, msg)
+        end
         if valid and c.name ~= name then valid, verr = nil, string.format("connector %s: its name is '%s'", path, c.name) end
         if valid then
           c.path, c.origin = path, origin
@@ -177,6 +182,7 @@ function M.resolve(src)
     if c.match and c.match(src) then return c, format end
   end
   local scheme = path:match("^(%a[%w+.-]*):")
+  if scheme and reg.refused[scheme:lower()] then return nil, reg.refused[scheme:lower()], "usage" end
   if scheme and path:match("^%a[%w+.-]*://") or (scheme and reg.schemes[scheme:lower()]) then
     local c = reg.schemes[scheme:lower()]
     if c then return c, format end

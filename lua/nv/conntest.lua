@@ -35,7 +35,7 @@ function M.source(src, opts)
     entry.connection_status = "failed"
     local kind, native = kind_of(code)
     msg = tostring(msg or "test_connection failed")
-    if msg:sub(1, 7) ~= "source " then msg = "source " .. shown .. ": " .. msg end
+    if msg:sub(1, 7) ~= "source " and msg:sub(1, #shown) ~= shown then msg = "source " .. shown .. ": " .. msg end
     entry.error, entry.error_code, entry.native_code = log.mask(msg), kind, native
     return entry
   end

@@ -380,7 +380,7 @@ describe("nvlua serve", function()
         sources = json.array({ { source_id = "a", data_source_path = "/x" } }) }),
       "^missing required field 'workflow_id' %(required with 'sources'%)$" },
     { "an unknown job type", '{"job_type":"mine_bitcoin"}',
-      "^unknown job type 'mine_bitcoin'; known job types: api_transmission, data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation$" },
+      "^unknown job type 'mine_bitcoin'; known job types: api_transmission, data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation, test_connection$" },
   }
   for _, c in ipairs(bad) do
     it("answers 400 with the reason for " .. c[1], function()
