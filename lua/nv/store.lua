@@ -24,7 +24,7 @@ dialects.sqlite = {
     return sqlite.open(target, { schema = schema.name })
   end,
   list_tables = function(db)
-    local rows, _, err = db:query(
+    local rows, err = db:query(
       "SELECT name FROM " .. quote(schema.name) .. ".sqlite_master WHERE type = 'table'")
     if not rows then return nil, err end
     local set = {}
@@ -32,7 +32,7 @@ dialects.sqlite = {
     return set
   end,
   list_columns = function(db, tname)
-    local rows, _, err = db:query("SELECT name FROM pragma_table_info(?, ?)", tname, schema.name)
+    local rows, err = db:query("SELECT name FROM pragma_table_info(?, ?)", tname, schema.name)
     if not rows then return nil, err end
     local set = {}
     for _, r in ipairs(rows) do set[r.name] = true end
