@@ -331,9 +331,28 @@ function Store:write_logs(ids, records, first_seq)
   return seq
 end
 
---- Runs a read query; returns rows (array of column->value tables).
+-- A driver's failure code in the error convention: a string kind, with
+-- the native code (SQLite's extended result code, MySQL's error number, a
+-- SQLSTATE) as the fourth value. A code that is already a kind (the
+-- Databricks dialect's "sql", "auth", …) passes unchanged.
+local SQLITE_IO = { [8] = true, [10] = true, [13] = true, [14] = true } -- READONLY, IOERR, FULL, CANTOPEN
+local function kind_of(store_kind, code)
+  if type(code) == "string" and code:match("^%l[%l_]*$") then return code end
+  if type(code) == "number" then
+    if store_kind == "sqlite" and SQLITE_IO[code & 0xff] then return "io", code end
+    if store_kind == "mysql" and code >= 2000 and code < 3000 then return "connect", code end -- client errors
+    return "sql", code
+  end
+  if type(code) == "string" and code:match("^08") then return "connect", code end -- SQLSTATE class 08
+  return "sql", code
+end
+
+--- Runs a read query; returns rows (array of column->value tables) | nil,
+-- message, kind ("sql", "io", "connect", …), the driver's native code.
 function Store:query(sql, ...)
-  return self.db:query(sql, ...)
+  local rows, err, code = self.db:query(sql, ...)
+  if rows == nil then return nil, err, kind_of(self.kind, code) end
+  return rows, err, code
 end
 
 function Store:close()

@@ -55,6 +55,14 @@ describe("nv.store (SQLite)", function()
     assert.equal("sqlite: prepare: no such table: _executor_metadata.sqlite_master", eerr)
   end)
 
+  it("returns a failed query as nil, message, a string kind and the native code", function()
+    local rows, err, kind, native = st:query("SELECT * FROM no_such_table")
+    assert.is_nil(rows)
+    assert.equal("sqlite: prepare: no such table: no_such_table", err)
+    assert.equal("sql", kind)
+    assert.equal(1, native) -- SQLITE_ERROR
+  end)
+
   it("holds every column the specs name, plus workflow_id and source_id", function()
     assert(st:ensure())
     local want = {
