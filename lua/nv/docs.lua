@@ -524,7 +524,7 @@ return {
       validation_report = "validation_report(store, before, changes) -> schema_validation's result",
     },
     methods = {
-      "st:query(sql, ...) -> rows, colnames | nil, msg, kind ("sql", "io", "connect"), native code (tables as _executor_metadata.<table>)",
+      "st:query(sql, ...) -> rows, colnames | nil, msg, kind ('sql', 'io', 'connect'), native code (tables as _executor_metadata.<table>)",
       "st:validate();  st:ensure() -> changes, before;  st:transaction(fn)",
       "st:insert(t, row);  st:upsert(t, row);  st:delete(t, where);  st:write_source(rec);  st:close()",
     },
