@@ -94,6 +94,22 @@ function M.timestamp(epoch)
   return os.date("!%Y-%m-%d %H:%M:%S", secs) .. string.format(".%03d", ms)
 end
 
+-- A driver's failure code in the error convention: a string kind, with
+-- the native code (SQLite's extended result code, MySQL's error number, a
+-- SQLSTATE) as the fourth value. A code that is already a kind (the
+-- Databricks dialect's "sql", "auth", …) passes unchanged.
+local SQLITE_IO = { [8] = true, [10] = true, [13] = true, [14] = true } -- READONLY, IOERR, FULL, CANTOPEN
+local function kind_of(store_kind, code)
+  if type(code) == "string" and code:match("^%l[%l_]*$") then return code end
+  if type(code) == "number" then
+    if store_kind == "sqlite" and SQLITE_IO[code & 0xff] then return "io", code end
+    if store_kind == "mysql" and code >= 2000 and code < 3000 then return "connect", code end -- client errors
+    return "sql", code
+  end
+  if type(code) == "string" and code:match("^08") then return "connect", code end -- SQLSTATE class 08
+  return "sql", code
+end
+
 local Store = {}
 Store.__index = Store
 
@@ -256,7 +272,7 @@ function Store:insert(tname, row)
   return true
 end
 
---- Deletes rows matching every column = value in where.
+--- Deletes rows matching every column = value in where: the count | nil, msg, kind, native code.
 function Store:delete(tname, where)
   local tbl = assert(schema.by_name[tname], "unknown table " .. tostring(tname))
   local conds, vals = {}, {}
@@ -269,8 +285,10 @@ function Store:delete(tname, where)
     vals[#vals + 1] = where[k]
   end
   assert(#conds > 0, "delete needs a condition")
-  return self.db:exec("DELETE FROM " .. self:qualified(tname) .. " WHERE "
+  local n, err, code = self.db:exec("DELETE FROM " .. self:qualified(tname) .. " WHERE "
     .. table.concat(conds, " AND "), table.unpack(vals, 1, #conds))
+  if n == nil then return nil, err, kind_of(self.kind, code) end
+  return n
 end
 
 --- Inserts or replaces one row by the table's primary key.
@@ -329,22 +347,6 @@ function Store:write_logs(ids, records, first_seq)
   end)
   if not ok then return nil, err end
   return seq
-end
-
--- A driver's failure code in the error convention: a string kind, with
--- the native code (SQLite's extended result code, MySQL's error number, a
--- SQLSTATE) as the fourth value. A code that is already a kind (the
--- Databricks dialect's "sql", "auth", …) passes unchanged.
-local SQLITE_IO = { [8] = true, [10] = true, [13] = true, [14] = true } -- READONLY, IOERR, FULL, CANTOPEN
-local function kind_of(store_kind, code)
-  if type(code) == "string" and code:match("^%l[%l_]*$") then return code end
-  if type(code) == "number" then
-    if store_kind == "sqlite" and SQLITE_IO[code & 0xff] then return "io", code end
-    if store_kind == "mysql" and code >= 2000 and code < 3000 then return "connect", code end -- client errors
-    return "sql", code
-  end
-  if type(code) == "string" and code:match("^08") then return "connect", code end -- SQLSTATE class 08
-  return "sql", code
 end
 
 --- Runs a read query; returns rows (array of column->value tables) | nil,
