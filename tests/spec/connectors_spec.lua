@@ -164,6 +164,16 @@ describe("tenant connectors (NVLUA_PATH root)", function()
     local src = rows(dir .. "/run", "SELECT connection_info FROM _executor_metadata.sources WHERE source_id = ?",
       r.source_id)
     assert.equal("csvhttp", json.decode(src[1].connection_info).kind)
+    -- full_pipeline: the same tables again, each step's result from the one extraction
+    code, out, err = run({ "run", "full_pipeline", url, "", "", "--write-to-db" })
+    assert.equal(0, code, err)
+    local p = H.one_json(out)
+    assert.equal("success", p.metadata_extraction.extraction_status)
+    assert.same({ tables = 2, columns = 5 }, p.metadata_extraction.schema_info)
+    assert.equal(2, p.data_reading.files_read)
+    local runs = rows(dir .. "/run", "SELECT COUNT(DISTINCT run_id) AS n FROM _executor_metadata.tables WHERE source_id = ?",
+      r.source_id)
+    assert.equal(2, runs[1].n)
   end)
 
   it("full_pipeline runs a reader-free catalog source whose extract fills the model (no file, no reader)", function()
