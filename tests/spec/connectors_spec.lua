@@ -336,3 +336,31 @@ describe("test_connection against a real database", function()
     H.rmdir(dir)
   end)
 end)
+
+describe("test_connection against the object-store emulators", function()
+  local stores = H.object_stores("tconn")
+  if #stores == 0 then
+    it("(S3, Azure Blob)", function()
+      pending("SKIPPED: NVLUA_TEST_S3_ENDPOINT / NVLUA_TEST_AZURE_BLOB are not set (tests/servers/objectstores.sh)")
+    end)
+    return
+  end
+  for _, s in ipairs(stores) do
+    it("reports the objects and bytes under the prefix, secrets masked (" .. s.name .. ")", function()
+      assert(s.put("a.csv", "x\n1\n"))
+      assert(s.put("b.csv", "y\n22\n"))
+      local dir = H.tmpdir()
+      local code, out, err = H.run({ "run", "test_connection", s.path, s.source_type }, { cwd = dir, env = s.env })
+      assert.equal(0, code, err)
+      local r = H.one_json(out)
+      assert.equal("success", r.connection_status)
+      assert.equal(s.source_type == "aws_s3" and "s3" or "azure", r.connector)
+      assert.equal(2, r.connection_info.objects)
+      assert.equal(#"x\n1\n" + #"y\n22\n", r.connection_info.total_size_bytes)
+      if s.source_type == "azure_blob" then -- the account key reached nvlua only through the environment
+        assert.is_nil((out .. err):find(require("nv.azure").dev_key, 1, true), "the account key leaked")
+      end
+      H.rmdir(dir)
+    end)
+  end
+end)
