@@ -196,7 +196,7 @@ function M.resolve(src)
     end
   end
   local files = reg.by_name.files
-  if not files then return nil, "no 'files' connector is installed", "usage" end
+  if not files then return nil, reg.refused.files or "no 'files' connector is installed", "usage" end
   return files, format
 end
 

@@ -232,6 +232,15 @@ describe("tenant connectors (NVLUA_PATH root)", function()
     assert.equal("sandbox: tenant connector " .. sroot .. "/connectors/inventory.lua is not allowed\n", out)
     assert.is_nil(H.read(dir .. "/run/marker"))
     H.rmdir(sroot:match("^(.*)/tenant$"))
+    -- a tenant override of a built-in kind is refused too, not replaced by the built-in
+    local oroot = tenant_root(H.tmpdir(), {}, { ["files.lua"] = assert(H.read(H.root .. "/connectors/files.lua")) })
+    code, out, err = H.run({ "--sandbox", "run", "metadata_extraction", dir .. "/run/a.csv" },
+      { cwd = dir .. "/run", env = { NVLUA_PATH = oroot, NVLUA_SANDBOX_ROOTS = dir .. "/run" } })
+    assert.equal(1, code, err)
+    local refused = H.one_json(out)
+    assert.equal("sandbox: tenant connector " .. oroot .. "/connectors/files.lua is not allowed", refused.error)
+    assert.same({ refused.error }, refused.errors)
+    H.rmdir(oroot:match("^(.*)/tenant$"))
   end)
 end)
 
