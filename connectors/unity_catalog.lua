@@ -10,9 +10,6 @@ return {
   schemes = { "uc", "databricks" },
   match = uc.handles,
   asset_types = { "catalog", "schema", "table", "view", "column" },
-  test_connection = function(src, opts)
-    if uc.test_connection then return uc.test_connection(src, opts) end
-    return nil, "unity_catalog: test_connection is not implemented", "unsupported"
-  end,
+  test_connection = uc.test_connection, -- lists the catalogs (and the path's catalog's schemas)
   extract = uc.source,
 }

@@ -136,6 +136,9 @@ void nv_cli_parse(struct nv_cli *cli, int argc, char *const argv[]) {
     } else if (strcmp(argv[i], "serve") == 0) {
       cli->action = NV_CLI_SERVE;
       cli->script = i + 1;
+    } else if (strcmp(argv[i], "connectors") == 0) {
+      cli->action = NV_CLI_CONNECTORS;
+      cli->script = i + 1;
     } else {
       cli->action = NV_CLI_SCRIPT;
       cli->script = i;

@@ -3,6 +3,7 @@
  * nvlua [options] [script [args...]]      as the `lua` binary
  * nvlua run <job_type> [job args...]      run jobs/<job_type>.lua
  * nvlua serve [--port N] [--bind ADDR]    the job server (nv.server)
+ * nvlua connectors [--json]               the connector registry (nv.connectorlist)
  * nuvyn-executor <job_type> [args...]     same as `nvlua run`
  */
 #ifndef NV_CLI_H
@@ -18,6 +19,7 @@ enum nv_cli_action {
   NV_CLI_STDIN,   /* "-" given: run stdin as a script */
   NV_CLI_RUN,     /* run a job: argv[script] is the first job arg (may be argc) */
   NV_CLI_SERVE,   /* the job server: argv[script] is its first arg (may be argc) */
+  NV_CLI_CONNECTORS, /* list the connectors: argv[script] is its first arg (may be argc) */
   NV_CLI_HELP,
   NV_CLI_VERSION,
   NV_CLI_ERROR    /* usage error, see message */

@@ -23,6 +23,7 @@ static const char usage_text[] =
     "       nvlua run <job_type> --help     that job's parameters, outputs and an example\n"
     "       nvlua run --list                the job types, one per line, with a description\n"
     "       nvlua serve [--port 8080] [--bind 127.0.0.1]   the job server (spec 003)\n"
+    "       nvlua connectors [--json]       the source kinds (connectors), their aliases and schemes\n"
     "       nuvyn-executor <job_type> ...   same as `nvlua run`\n"
     "Interpreter options:\n"
     "  -e CODE      run the Lua chunk CODE (repeatable)\n"
@@ -168,6 +169,11 @@ static int pmain(lua_State *L) {
   if (cli->action == NV_CLI_SERVE) {
     push_args(L, a->argc, a->argv, cli->script);
     a->code = call_module(L, "nv.server", "main", 1);
+    return 0;
+  }
+  if (cli->action == NV_CLI_CONNECTORS) {
+    push_args(L, a->argc, a->argv, cli->script);
+    a->code = call_module(L, "nv.connectorlist", "main", 1);
     return 0;
   }
   if (cli->sandbox) { /* a script: only through the sandbox */

@@ -62,7 +62,11 @@ M.modules = {
     check = "safe", type_names = "safe", scheme_names = "safe", formats = "safe", auto = "safe",
     validate = "safe",
     list = "never", get = "never", for_type = "never", resolve = "never", load_errors = "never", reload = "never",
+    refuse_tenants = "never",
   },
+  -- test_connection: the job's entry takes the run's ctx; one source's test reaches it
+  ["nv.conntest"] = { run = { ctx = 1 }, source = "never" },
+  ["nv.connectorlist"] = "never", -- `nvlua connectors`: loads every connector module
   ["nv.csv"] = { open = P1, sniff = P1 },
   ["nv.databricks"] = {
     Client = "never", connect = "never", sleep = "never", settings = "never",
@@ -148,6 +152,7 @@ M.modules = {
   },
   ["nv.serial"] = { dump = "safe", load = "safe" },
   ["nv.server"] = "never",
+  ["nv.serverconn"] = "never",
   ["nv.serverroots"] = "never",
   ["nv.filetables"] = "never", -- the file-like connectors' listing (reads the listed files' names)
   ["nv.suggest"] = "safe",
@@ -177,6 +182,7 @@ M.modules = {
   },
   ["nv.unitycatalog"] = {
     handles = "safe", list_all = "never", parse_path = "safe", source = "never", source_types = "safe",
+    test_connection = "never",
   },
   ["nv.usage"] = { -- jobs() loads every job script in the real environment
     common_outputs = "safe", jobs = "never", job_text = "never", list_text = "never", main_text = "never",

@@ -24,10 +24,26 @@ M.auto = { auto = true, file = true, ["local"] = true }
 
 local cache = {}     -- root list identity -> {by_name = {}, list = {}, errors = {}}
 
-local function roots()
+local function host_info()
   local ok, host = pcall(require, "nv.host")
-  return ok and host.roots or {}
+  return ok and host or {}
 end
+
+-- True while a sandbox exists in this process (`nvlua --sandbox`, every job
+-- of the job server): tenant connector modules are then not loaded at all
+-- (their top-level code would run with the trusted library's privileges).
+-- The job server sets refuse_tenants for its own process: it validates
+-- payloads for jobs that run sandboxed.
+local refuse_tenants = false
+local function sandboxed()
+  if refuse_tenants then return true end
+  local sb = package.loaded["nv.sandbox"]
+  return type(sb) == "table" and type(sb.active) == "function" and sb.active() or false
+end
+
+--- From now on this process loads no tenant connector module, as in a
+-- sandbox (the job server, whose jobs all run sandboxed).
+function M.refuse_tenants() refuse_tenants = true end
 
 local function is_list(v)
   if type(v) ~= "table" then return false end
@@ -53,27 +69,38 @@ function M.validate(c, where)
 end
 
 local function scan()
-  local rs = roots()
-  local key = table.concat(rs, "\0")
+  local host = host_info()
+  local rs = host.roots or {}
+  local sandbox = sandboxed()
+  local key = table.concat(rs, "\0") .. (sandbox and "\0sandbox" or "")
   if cache[key] then return cache[key] end
-  local reg = { by_name = {}, list = {}, errors = {}, aliases = {}, schemes = {} }
+  local reg = { by_name = {}, list = {}, errors = {}, aliases = {}, schemes = {}, refused = {} }
   local sys = require "nv.sys"
   for _, root in ipairs(rs) do
     local dir = root .. "/connectors"
     local names = sys.listdir and sys.listdir(dir) or {}
     table.sort(names)
+    local origin = root == host.root and "builtin" or "tenant"
     for _, file in ipairs(names) do
       local name = file:match("^([%a_][%w_]*)%.lua$")
-      if name and not reg.by_name[name] then -- an earlier root overrides a later one
-        local path = dir .. "/" .. file
+      local path = name and (dir .. "/" .. file)
+      if name and not reg.by_name[name] and not reg.refused[name] and sandbox and origin == "tenant" then
+        reg.refused[name] = string.format("sandbox: tenant connector %s is not allowed", path)
+        reg.errors[#reg.errors + 1] = reg.refused[name]
+      elseif name and not reg.by_name[name] and not reg.refused[name] then -- an earlier root overrides a later one
         local chunk, lerr = loadfile(path, "t")
         local ok, c = false, lerr
         if chunk then ok, c = pcall(chunk, name) end
         local valid, verr
-        if ok then valid, verr = M.validate(c, path) else verr = string.format("connector %s: %s", path, tostring(c)) end
+        if ok then
+          valid, verr = M.validate(c, path)
+        else -- Lua's message starts with the file already ("path:1: …")
+          local msg = tostring(c)
+          verr = msg:sub(1, #path) == path and ("connector " .. msg) or string.format("connector %s: %s", path, msg)
+        end
         if valid and c.name ~= name then valid, verr = nil, string.format("connector %s: its name is '%s'", path, c.name) end
         if valid then
-          c.path = path
+          c.path, c.origin = path, origin
           reg.by_name[name] = c
           reg.list[#reg.list + 1] = c
         else
@@ -92,7 +119,8 @@ local function scan()
   return reg
 end
 
---- Every connector, sorted by name.
+--- Every connector, sorted by name. Each carries `path` (the module file)
+-- and `origin`: "builtin" (nvlua's own tree) or "tenant" (an NVLUA_PATH root).
 function M.list() return scan().list end
 
 --- The connector of that name | nil.
@@ -126,7 +154,9 @@ function M.check(value, what)
   what = what or "source_type"
   if type(value) ~= "string" then return nil, string.format("%s must be a string", what), "usage" end
   local name = value:lower()
-  if M.auto[name] or M.formats[name] or scan().aliases[name] then return name end
+  local reg = scan()
+  if M.auto[name] or M.formats[name] or reg.aliases[name] then return name end
+  if reg.refused[name] then return nil, reg.refused[name], "usage" end
   local names = M.type_names()
   local near = require("nv.suggest").nearest(name, names)
   return nil, string.format("unknown %s '%s'%s; known types: %s", what, value,
@@ -152,16 +182,21 @@ function M.resolve(src)
     if c.match and c.match(src) then return c, format end
   end
   local scheme = path:match("^(%a[%w+.-]*):")
+  if scheme and reg.refused[scheme:lower()] then return nil, reg.refused[scheme:lower()], "usage" end
   if scheme and path:match("^%a[%w+.-]*://") or (scheme and reg.schemes[scheme:lower()]) then
     local c = reg.schemes[scheme:lower()]
     if c then return c, format end
     if scheme:lower() ~= "file" then
-      return nil, string.format("%s: %s sources are not supported (known schemes: %s)",
-        require("nv.log").mask(path), scheme, table.concat(M.scheme_names(), ", ")), "usage"
+      local refused = {}
+      for _, why in pairs(reg.refused) do refused[#refused + 1] = why end
+      table.sort(refused)
+      return nil, string.format("%s: %s sources are not supported (known schemes: %s)%s",
+        require("nv.log").mask(path), scheme, table.concat(M.scheme_names(), ", "),
+        #refused > 0 and ("; " .. table.concat(refused, "; ")) or ""), "usage"
     end
   end
   local files = reg.by_name.files
-  if not files then return nil, "no 'files' connector is installed", "usage" end
+  if not files then return nil, reg.refused.files or "no 'files' connector is installed", "usage" end
   return files, format
 end
 

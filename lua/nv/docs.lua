@@ -47,10 +47,27 @@ return {
       validate = "validate(module, where) -> true | nil, msg: whether a module meets the connector contract",
       load_errors = "load_errors() -> messages for modules under connectors/ that failed to load or break the contract",
       reload = "reload(): forgets the scan (after a connector was added to a root)",
+      refuse_tenants = "refuse_tenants(): this process loads no tenant connector from now on (the job server)",
     },
     fields = {
       formats = "{source_type -> reader}: the format names a source_type may force (csv, tsv, json, …, delta, xlsx)",
       auto = "{source_type -> true}: the names that mean 'tell from the path' (auto, file, local)",
+    },
+  },
+  ["nv.conntest"] = {
+    summary = "spec 004's test_connection for a run's sources (the test_connection job, POST /connections/test)",
+    functions = {
+      source = "source(src, opts) -> {source_id, source_path, source_type, connector, asset_types, "
+        .. "connection_status, connection_info | error, error_code}",
+      run = "run(ctx) -> the test_connection job's result (one source's entry, or connections = {entry…})",
+    },
+  },
+  ["nv.connectorlist"] = {
+    summary = "`nvlua connectors [--json]`: every connector with its aliases, schemes, asset types and origin",
+    functions = {
+      rows = "rows() -> {{name, description, source_types, schemes, asset_types, kind, origin, path}…}, load errors",
+      text = "text() -> the table `nvlua connectors` prints",
+      main = "main(args) -> exit code: prints text(), or JSON with --json",
     },
   },
   ["nv.csv"] = {
@@ -448,6 +465,7 @@ return {
       limit = "limit(): turns the limits on (NVLUA_SANDBOX_CPU, NVLUA_SANDBOX_MEMORY_MB)",
       loadfile = "loadfile(path, roots) -> chunk | nil, msg, loaded into a sandbox env",
       origin = "origin(url) -> \"scheme://host:port\" of an http(s) URL | nil",
+      active = "active() -> whether a sandbox env exists in this process (tenant connectors are then refused)",
       resolve = "resolve(path) -> path without symlinks (a new path through its nearest existing ancestor) | nil",
       roots = "roots(cfg) -> the allowed roots from the configuration and environment",
       view = "view(ctx, roots) -> the job's read-only view of ctx (the store as a handle)",
@@ -479,6 +497,14 @@ return {
       main = "main(args) -> exit code: `nvlua serve [--port N] [--bind ADDR] ...`",
       new = "new(settings, token) -> a server state (no socket yet)",
       parse_args = "parse_args(args) -> opts | nil, msg",
+      reply = "reply(status, value, extra_headers?) -> status, headers, masked JSON body (a route's answer)",
+      err = "err(status, msg, extra_headers?) -> reply(status, {error = msg}, …)",
+    },
+  },
+  ["nv.serverconn"] = {
+    summary = "the job server's POST /connections/test: a test_connection job run at once, waited for",
+    functions = {
+      test = "test(server, req) -> status, headers, body (200 the job's result | 400 | 403 | 500 | 504)",
     },
   },
   ["nv.serverroots"] = {
@@ -498,7 +524,7 @@ return {
       validation_report = "validation_report(store, before, changes) -> schema_validation's result",
     },
     methods = {
-      "st:query(sql, ...) -> rows, colnames | nil, msg (tables as _executor_metadata.<table>)",
+      "st:query(sql, ...) -> rows, colnames | nil, msg, kind ('sql', 'io', 'connect'), native code (tables as _executor_metadata.<table>)",
       "st:validate();  st:ensure() -> changes, before;  st:transaction(fn)",
       "st:insert(t, row);  st:upsert(t, row);  st:delete(t, where);  st:write_source(rec);  st:close()",
     },
@@ -563,6 +589,8 @@ return {
       list_all = "list_all(client, path, key, query, page_size) -> items, pages | nil, msg",
       parse_path = "parse_path(path) -> {host?, catalog?, schema?} | nil, msg",
       source = "source(ctx, src, opts, model) -> model",
+      test_connection = "test_connection(src, opts) -> true, {kind, host, catalogs, catalog_count, schemas?} "
+        .. "| nil, msg, code",
     },
   },
   ["nv.usage"] = {

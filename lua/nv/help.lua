@@ -120,6 +120,9 @@ local function overview()
   else
     out[#out + 1] = "  (cannot list the jobs: " .. tostring(text) .. ")"
   end
+  local cok, names = pcall(function() return require("nv.connectors").type_names() end)
+  out[#out + 1] = "Source types (nv.connectors; nvlua connectors from a shell): "
+    .. (cok and table.concat(names, ", ") or ("(cannot list them: " .. tostring(names) .. ")"))
   return table.concat(out, "\n") .. "\n"
 end
 

@@ -7,8 +7,10 @@ M.docs = {
                        hint = "give it as the first argument after the job type",
                        help = "what to read: a file or directory (also /dbfs/..., /Volumes/...), s3://bucket/prefix, "
                          .. "abfss://..., a database URL (postgresql://, mysql://, odbc:...) or uc://catalog" },
-  source_type = { help = "auto (default: detect each file from its content) or a forced format / connector: csv, "
-                    .. "json, ndjson, parquet, delta, xlsx, aws_s3, azure_blob, postgresql, mysql, odbc, ..." },
+  source_type = { help = "auto (default: tell from the path, and each file's format from its content), a file "
+                    .. "format forced on every file, or a connector's kind or alias (nvlua connectors)",
+                  -- the accepted values, from the one registry (`run JOB --help` lists them)
+                  values = function() return require("nv.connectors").type_names() end },
   tenant_id = { help = "tenant recorded on every row and result (default: default)" },
   sources = { help = "array of sources ({source_id, data_source_path, source_type, ...}); needs workflow_id" },
   include = { help = "glob list: only matching files" },

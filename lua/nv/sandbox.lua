@@ -440,9 +440,16 @@ local function module_table(st, name)
   return t
 end
 
+local engaged = false -- a sandbox env exists in this process (M.active)
+
+--- Whether a sandbox env exists in this process (nv.connectors then loads
+-- no tenant connector module).
+function M.active() return engaged end
+
 --- A fresh global table for a sandboxed chunk; roots is filled later by the
 -- runner (nv.job) with the configuration's roots.
 function M.env(roots)
+  engaged = true
   install_string_methods()
   M.limit()
   local st = new_state(roots)

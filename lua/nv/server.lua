@@ -8,6 +8,9 @@
 --   GET  /jobs          -> 200 {"jobs":[summary…],"count":n}
 --   GET  /jobs/<id>     -> 200 {"job_id","job_type","status","success","execution_time",
 --                       "result_data","error","sandboxed","exit_code",…} | 404
+--   POST /connections/test  spec 003 body of one or more sources -> the
+--                       test_connection job's result (nv.serverconn) | 400 |
+--                       403 | 504 (no answer within server_test_timeout)
 --   POST /jobs/<id>/cancel -> 200 (a queued job: cancelled at once) | 202 (a
 --                       running job: SIGTERM sent — the job stops at its next
 --                       file or table — and SIGKILL KILL_AFTER seconds later if
@@ -75,7 +78,10 @@ usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DI
                 directory, /dbfs and /Volumes where present)     config server_roots (a list)
   --job-memory  MB of address space per job (default 4096; 0: none) config server_job_memory_mb
   --job-cpu     CPU seconds per job (default 3600; 0: none)      config server_job_cpu
-Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>, POST /jobs/<id>/cancel.
+  --test-timeout  seconds POST /connections/test waits for its check (default 20)
+                                                                 config server_test_timeout
+Routes: GET /health, POST /jobs/create, POST /connections/test, GET /jobs, GET /jobs/<id>,
+POST /jobs/<id>/cancel.
 SIGTERM/SIGINT: no new jobs, running ones finish (up to --grace seconds), exit 0.
 With NVLUA_SERVER_TOKEN set, all but /health need `Authorization: Bearer <token>`.
 ]]
@@ -161,7 +167,7 @@ local flags = {
   ["--config"] = "config", ["--grace"] = "grace",
   ["--header-timeout"] = "header_timeout", ["--max-connections"] = "max_connections",
   ["--per-ip-connections"] = "per_ip_connections", ["--roots"] = "roots",
-  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu",
+  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu", ["--test-timeout"] = "test_timeout",
 }
 
 --- Parses `serve` arguments; returns opts or nil, message.
@@ -184,7 +190,7 @@ function M.parse_args(args)
     i = i + 1
   end
   for _, k in ipairs({ "port", "max_jobs", "max_body", "grace", "header_timeout", "max_connections",
-                       "per_ip_connections", "job_memory", "job_cpu" }) do
+                       "per_ip_connections", "job_memory", "job_cpu", "test_timeout" }) do
     if opts[k] ~= nil then
       local n = math.tointeger(tonumber(opts[k]))
       if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
@@ -214,6 +220,7 @@ local function settings(opts)
     per_ip_connections = opts.per_ip_connections or math.tointeger(cfg.server_per_ip_connections) or 32,
     job_memory = opts.job_memory or math.tointeger(cfg.server_job_memory_mb) or 4096,
     job_cpu = opts.job_cpu or math.tointeger(cfg.server_job_cpu) or 3600,
+    test_timeout = opts.test_timeout or math.tointeger(cfg.server_test_timeout) or 20,
   }
   local roots, rerr = serverroots.resolve(opts.roots or cfg.server_roots)
   if not roots then return nil, rerr end
@@ -257,6 +264,9 @@ Server.__index = Server
 
 --- Creates a server state (no socket yet). s: settings; token: or nil.
 function M.new(s, token)
+  -- payloads are checked here for jobs that run sandboxed: no tenant
+  -- connector module is loaded into the server (nv.connectors)
+  require("nv.connectors").refuse_tenants()
   local exe = host.exe
   local dir = sys.realpath(s.dir) or s.dir
   return setmetatable({
@@ -419,6 +429,7 @@ local function reply(status, value, extra)
 end
 
 local function err(status, msg, extra) return reply(status, { error = msg }, extra) end
+M.reply, M.err = reply, err
 
 local function summary(j)
   local success = json.null
@@ -448,28 +459,38 @@ end
 
 -- ---------------------------------------------------------------- routes
 
-function Server:create(req)
-  if self.draining then return err(503, "the server is shutting down: no new jobs", { ["Retry-After"] = "60" }) end
+-- Validates a spec-003 payload (req.body) for job type jt (the payload's
+-- job_type when nil; check(cfg) -> true | nil, msg: a route's own rule) and
+-- records a queued job for it: j | nil, status, headers, body (the refusal).
+function Server:admit(req, jt, check)
+  if self.draining then return nil, err(503, "the server is shutting down: no new jobs", { ["Retry-After"] = "60" }) end
   local payload, jerr = json.decode(req.body)
-  if payload == nil then return err(400, "invalid JSON: " .. tostring(jerr)) end
+  if payload == nil then return nil, err(400, "invalid JSON: " .. tostring(jerr)) end
   if type(payload) ~= "table" or json.is_array(payload) then
-    return err(400, "invalid JSON: expected an object")
+    return nil, err(400, "invalid JSON: expected an object")
   end
-  local jt = payload.job_type
-  if jt == nil or jt == "" then return err(400, "missing required field 'job_type'") end
+  if jt and payload.job_type ~= nil and payload.job_type ~= jt then
+    return nil, err(400, string.format("job_type must be '%s' here (or absent), got '%s'", jt, tostring(payload.job_type)))
+  end
+  jt = jt or payload.job_type
+  if jt == nil or jt == "" then return nil, err(400, "missing required field 'job_type'") end
   if type(jt) ~= "string" or not job.find(jt) then
-    return err(400, string.format("unknown job type '%s'; known job types: %s", tostring(jt),
+    return nil, err(400, string.format("unknown job type '%s'; known job types: %s", tostring(jt),
       table.concat(job.known_jobs(), ", ")))
   end
-  -- the same rules as the job itself applies to NUVYN_JOB_PAYLOAD (nv.config)
+  -- the same rules as the job itself applies to NUVYN_JOB_PAYLOAD (nv.config;
+  -- source_type / data_source_type through nv.connectors.check)
   local cfg, verr = config.load({
     args = {}, job_type = jt,
     getenv = function(k) if k == "NUVYN_JOB_PAYLOAD" then return req.body end end,
   })
-  if not cfg then return err(400, (verr:gsub("^invalid JSON in NUVYN_JOB_PAYLOAD: ", "invalid JSON: "))) end
+  if not cfg then return nil, err(400, (verr:gsub("^invalid JSON in NUVYN_JOB_PAYLOAD: ", "invalid JSON: "))) end
+  local cok, cerr = true, nil
+  if check then cok, cerr = check(cfg) end
+  if not cok then return nil, err(400, cerr) end
   local id = "job_" .. sys.random_hex(8)
   local pok, perr = serverroots.check(cfg, self.settings.roots, self:job_dir(id), self.dir)
-  if not pok then return err(403, perr) end
+  if not pok then return nil, err(403, perr) end
   local warnings
   for i, s in ipairs(cfg.sources or {}) do
     if s.data_source_path == nil or s.data_source_path == "" then
@@ -483,18 +504,24 @@ function Server:create(req)
   if ok then ok, merr = write_file(d .. "/payload.json", M.masked_payload(req.body)) end
   if not ok then
     logf("ERROR", "cannot create job directory %s: %s", d, tostring(merr))
-    return err(500, "cannot create the job directory")
+    return nil, err(500, "cannot create the job directory")
   end
   local j = { id = id, job_type = jt, payload = req.body, status = "queued", created_at = sys.now(),
               workflow_id = cfg.workflow_id, warnings = warnings }
   self.jobs[id] = j
   self.order[#self.order + 1] = id
-  self.queue[#self.queue + 1] = id
   self:save_status(j)
   for _, w in ipairs(warnings or {}) do logf("WARNING", "job %s: %s", id, w) end
+  return j
+end
+
+function Server:create(req)
+  local j, status, headers, body = self:admit(req)
+  if not j then return status, headers, body end
+  self.queue[#self.queue + 1] = j.id
   self:tick()
-  return reply(202, { job_id = id, status = j.status, job_type = jt, sandboxed = true,
-                      warnings = warnings and json.array(warnings) or nil })
+  return reply(202, { job_id = j.id, status = j.status, job_type = j.job_type, sandboxed = true,
+                      warnings = j.warnings and json.array(j.warnings) or nil })
 end
 
 --- Cancels a queued job at once, or asks a running one to stop (SIGTERM);
@@ -563,6 +590,10 @@ function Server:handle(req)
   if path == "/jobs/create" then
     if method ~= "POST" then return method_not_allowed("POST") end
     return self:create(req)
+  end
+  if path == "/connections/test" then
+    if method ~= "POST" then return method_not_allowed("POST") end
+    return require("nv.serverconn").test(self, req)
   end
   if path == "/jobs" or path == "/jobs/" then
     if method ~= "GET" and method ~= "HEAD" then return method_not_allowed("GET") end
@@ -742,6 +773,7 @@ end
 M.ranges = {
   { "port", 0, 65535 }, { "header_timeout", 1, 14400 }, { "max_connections", 1, 10000 },
   { "per_ip_connections", 1, 10000 }, { "job_memory", 0, 1048576 }, { "job_cpu", 0, 100000000 },
+  { "test_timeout", 1, 600 },
 }
 
 --- `nvlua serve [--port N] [--bind ADDR] [--port-file F] [--dir D]

@@ -24,7 +24,7 @@ dialects.sqlite = {
     return sqlite.open(target, { schema = schema.name })
   end,
   list_tables = function(db)
-    local rows, _, err = db:query(
+    local rows, err = db:query(
       "SELECT name FROM " .. quote(schema.name) .. ".sqlite_master WHERE type = 'table'")
     if not rows then return nil, err end
     local set = {}
@@ -32,7 +32,7 @@ dialects.sqlite = {
     return set
   end,
   list_columns = function(db, tname)
-    local rows, _, err = db:query("SELECT name FROM pragma_table_info(?, ?)", tname, schema.name)
+    local rows, err = db:query("SELECT name FROM pragma_table_info(?, ?)", tname, schema.name)
     if not rows then return nil, err end
     local set = {}
     for _, r in ipairs(rows) do set[r.name] = true end
@@ -92,6 +92,22 @@ function M.timestamp(epoch)
   local ms = math.floor((epoch - secs) * 1000 + 0.5)
   if ms >= 1000 then secs, ms = secs + 1, ms - 1000 end
   return os.date("!%Y-%m-%d %H:%M:%S", secs) .. string.format(".%03d", ms)
+end
+
+-- A driver's failure code in the error convention: a string kind, with
+-- the native code (SQLite's extended result code, MySQL's error number, a
+-- SQLSTATE) as the fourth value. A code that is already a kind (the
+-- Databricks dialect's "sql", "auth", …) passes unchanged.
+local SQLITE_IO = { [8] = true, [10] = true, [13] = true, [14] = true } -- READONLY, IOERR, FULL, CANTOPEN
+local function kind_of(store_kind, code)
+  if type(code) == "string" and code:match("^%l[%l_]*$") then return code end
+  if type(code) == "number" then
+    if store_kind == "sqlite" and SQLITE_IO[code & 0xff] then return "io", code end
+    if store_kind == "mysql" and code >= 2000 and code < 3000 then return "connect", code end -- client errors
+    return "sql", code
+  end
+  if type(code) == "string" and code:match("^08") then return "connect", code end -- SQLSTATE class 08
+  return "sql", code
 end
 
 local Store = {}
@@ -256,7 +272,7 @@ function Store:insert(tname, row)
   return true
 end
 
---- Deletes rows matching every column = value in where.
+--- Deletes rows matching every column = value in where: the count | nil, msg, kind, native code.
 function Store:delete(tname, where)
   local tbl = assert(schema.by_name[tname], "unknown table " .. tostring(tname))
   local conds, vals = {}, {}
@@ -269,8 +285,10 @@ function Store:delete(tname, where)
     vals[#vals + 1] = where[k]
   end
   assert(#conds > 0, "delete needs a condition")
-  return self.db:exec("DELETE FROM " .. self:qualified(tname) .. " WHERE "
+  local n, err, code = self.db:exec("DELETE FROM " .. self:qualified(tname) .. " WHERE "
     .. table.concat(conds, " AND "), table.unpack(vals, 1, #conds))
+  if n == nil then return nil, err, kind_of(self.kind, code) end
+  return n
 end
 
 --- Inserts or replaces one row by the table's primary key.
@@ -331,9 +349,12 @@ function Store:write_logs(ids, records, first_seq)
   return seq
 end
 
---- Runs a read query; returns rows (array of column->value tables).
+--- Runs a read query; returns rows (array of column->value tables) | nil,
+-- message, kind ("sql", "io", "connect", …), the driver's native code.
 function Store:query(sql, ...)
-  return self.db:query(sql, ...)
+  local rows, err, code = self.db:query(sql, ...)
+  if rows == nil then return nil, err, kind_of(self.kind, code) end
+  return rows, err, code
 end
 
 function Store:close()

@@ -96,7 +96,7 @@ end
 -- ---- collecting ----------------------------------------------------------
 
 local function query(store, sql, ...)
-  local rows, _, err = store:query(sql, ...)
+  local rows, err = store:query(sql, ...)
   if not rows then return nil, err end
   return rows
 end

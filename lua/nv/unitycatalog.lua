@@ -7,6 +7,7 @@
 --   unitycatalog.source(ctx, src, opts, model) -> model
 --   unitycatalog.handles(src)                  -> true when src is ours
 --   unitycatalog.parse_path(path)              -> {host?, catalog?, schema?} | nil, msg
+--   unitycatalog.test_connection(src, opts)    -> true, info | nil, msg, code
 --
 -- src.data_source_path: "uc://", "uc://<catalog>", "uc://<catalog>.<schema>"
 -- (host from the configuration), or "databricks://<host>[/<catalog>[.<schema>]]";
@@ -176,20 +177,75 @@ local function build_table(model, r)
   return t
 end
 
+-- the client for a source: client, where | nil, msg, code
+local function client_for(src, opts, cfg)
+  local raw = src.data_source_path or ""
+  local where, perr = M.parse_path(raw)
+  if not where then return nil, "source " .. log.mask(raw) .. ": " .. perr, "usage" end
+  local settings = databricks.settings(cfg and cfg.databricks)
+  if where.host then settings.host = where.host end
+  for k, v in pairs(opts.databricks or {}) do settings[k] = v end
+  settings.rest_only = true -- no warehouse needed
+  local client, cerr, code = databricks.connect(settings)
+  if not client then return nil, "source " .. log.mask(raw) .. ": " .. cerr, code == "config" and "usage" or code end
+  return client, where
+end
+
+-- nv.databricks' codes in the error convention's kinds
+local KIND = { config = "usage", http = "connect", protocol = "parse" }
+
+--- Checks that the metastore answers with the configured token: lists the
+-- catalogs (one page), and the schemas of the catalog the path names.
+-- opts: the run's configuration (its databricks section) or {databricks =
+-- connect options}. true, {kind, host, catalogs = {name…}, catalog_count,
+-- catalog?, schemas?, schema?} | nil, message, code ("usage", "auth",
+-- "connect", "parse", or nv.http's transfer code).
+function M.test_connection(src, opts)
+  opts = opts or {}
+  local client, where, code = client_for(src, opts, opts)
+  if not client then return nil, where, code end
+  local label = client.base .. (where.catalog and ("/" .. where.catalog) or "")
+  local function failed(what, err, c)
+    return nil, string.format("Unity Catalog %s: cannot list %s: %s", label, what, err), KIND[c] or c or "connect"
+  end
+  local body, err, c = client:get("/api/2.1/unity-catalog/catalogs", { max_results = "50" })
+  if not body then return failed("catalogs", err, c) end
+  local info = { kind = "unity_catalog", host = client.base, catalogs = json.array() }
+  for _, cat in ipairs(type(body.catalogs) == "table" and body.catalogs or {}) do
+    info.catalogs[#info.catalogs + 1] = cat.name
+  end
+  info.catalog_count = #info.catalogs
+  if body.next_page_token and body.next_page_token ~= json.null and body.next_page_token ~= "" then
+    info.more_catalogs = true
+  end
+  if where.catalog then
+    info.catalog = where.catalog
+    local sb, serr, sc = client:get("/api/2.1/unity-catalog/schemas", { catalog_name = where.catalog,
+                                                                         max_results = "50" })
+    if not sb then return failed("the schemas of catalog " .. where.catalog, serr, sc) end
+    info.schemas = json.array()
+    for _, s in ipairs(type(sb.schemas) == "table" and sb.schemas or {}) do info.schemas[#info.schemas + 1] = s.name end
+    if where.schema then
+      info.schema = where.schema
+      local found = false
+      for _, s in ipairs(info.schemas) do found = found or s == where.schema end
+      if not found and not (sb.next_page_token and sb.next_page_token ~= json.null and sb.next_page_token ~= "") then
+        return nil, string.format("Unity Catalog %s: schema %s.%s does not exist (or is not visible)", client.base,
+          where.catalog, where.schema), "usage"
+      end
+    end
+  end
+  return true, info
+end
+
 --- Extracts one Unity Catalog source into model (see nv.extract.source).
 function M.source(ctx, src, opts, model)
   opts = opts or {}
   local raw = src.data_source_path or ""
   model.source_path = log.mask(raw)
   if model.source_type == nil or model.source_type == "auto" then model.source_type = "unity_catalog" end
-  local where, perr = M.parse_path(raw)
-  if not where then return fail(ctx, model, "source " .. model.source_path .. ": " .. perr) end
-  local settings = databricks.settings(ctx.config and ctx.config.databricks)
-  if where.host then settings.host = where.host end
-  for k, v in pairs(opts.databricks or {}) do settings[k] = v end
-  settings.rest_only = true -- no warehouse needed
-  local client, cerr = databricks.connect(settings)
-  if not client then return fail(ctx, model, "source " .. model.source_path .. ": " .. cerr) end
+  local client, where = client_for(src, opts, ctx.config)
+  if not client then return fail(ctx, model, where) end
   model.connection_info = json.encode({ kind = "unity_catalog", host = client.base,
                                         catalog = where.catalog, schema = where.schema })
   local label = client.base .. (where.catalog and ("/" .. where.catalog) or "")

@@ -98,6 +98,8 @@ function M.main_text()
     { "--list", "(instead of a job type) list the job types with their descriptions" },
   })
   out[#out + 1] = "Positional job arguments: data_source_path source_type tenant_id (\"\" = not given)."
+  out[#out + 1] = "Source types (nvlua connectors lists each connector's aliases and schemes):"
+  row(out, "", table.concat(require("nv.connectors").type_names(), ", "), 0)
   out[#out + 1] = "Exit status: 0 success, 1 job failure, 2 usage error."
   return table.concat(out, "\n") .. "\n"
 end
@@ -116,6 +118,7 @@ end
 
 local function param_text(spec)
   local s = spec.help or "(undocumented)"
+  if type(spec.values) == "function" then s = s .. "; one of: " .. table.concat(spec.values(), ", ") end
   if spec.required then
     s = s .. " (required" .. (spec.unless and (" unless '" .. spec.unless .. "' is given") or "") .. ")"
   end

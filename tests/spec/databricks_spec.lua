@@ -563,6 +563,69 @@ ORDER BY source_id]]))
       assert.is_true(#cat_reqs >= 2, "catalog pages: " .. #cat_reqs)
     end)
 
+    it("test_connection lists the catalogs and the path's schemas; failures carry their kind (emulator)", function()
+      local opts = { databricks = { server_hostname = emu.url, access_token = TOKEN } }
+      local ok, info = uc.test_connection({ data_source_path = "uc://main" }, opts)
+      assert.is_true(ok, info)
+      assert.equal("unity_catalog", info.kind)
+      assert.equal(emu.url, info.host)
+      local cats = {}
+      for _, c in ipairs(info.catalogs) do cats[c] = true end
+      assert.is_true(cats.main, json.encode(info.catalogs))
+      assert.equal(#info.catalogs, info.catalog_count)
+      assert.equal("main", info.catalog)
+      assert.same({ "hr", "sales" }, (function() local t = {} for i, n in ipairs(info.schemas) do t[i] = n end
+        table.sort(t) return t end)())
+      ok, info = uc.test_connection({ data_source_path = "uc://main.sales" }, opts)
+      assert.is_true(ok, info)
+      assert.equal("sales", info.schema)
+      local nok, msg, code = uc.test_connection({ data_source_path = "uc://main.nosuch" }, opts)
+      assert.is_nil(nok)
+      assert.equal("Unity Catalog " .. emu.url .. ": schema main.nosuch does not exist (or is not visible)", msg)
+      assert.equal("usage", code)
+      nok, msg, code = uc.test_connection({ data_source_path = "uc://nosuch" }, opts)
+      assert.is_nil(nok)
+      assert.equal("Unity Catalog " .. emu.url .. "/nosuch: cannot list the schemas of catalog nosuch: Databricks GET"
+        .. " /api/2.1/unity-catalog/schemas: HTTP 404: CATALOG_DOES_NOT_EXIST: Catalog 'nosuch' does not exist.", msg)
+      assert.equal("connect", code)
+      local wrong = "dapiTC" .. require("nv.sys").random_hex(8)
+      nok, msg, code = uc.test_connection({ data_source_path = "uc://" },
+        { databricks = { server_hostname = emu.url, access_token = wrong } })
+      assert.is_nil(nok)
+      assert.equal("auth", code)
+      assert.matches("^Unity Catalog " .. emu.url:gsub("%p", "%%%0") .. ": cannot list catalogs: Databricks rejected"
+        .. " the access token %(HTTP 401 on GET /api/2%.1/unity%-catalog/catalogs%)", msg)
+      assert.is_nil(msg:find(wrong, 1, true))
+      nok, msg, code = uc.test_connection({ data_source_path = "uc://main" }, { databricks = { server_hostname = emu.url } })
+      assert.is_nil(nok)
+      assert.equal("usage", code)
+      assert.equal("source uc://main: Databricks access token is not set (DATABRICKS_ACCESS_TOKEN)", msg)
+      local reqs = emu.requests()
+      for _, q in ipairs(reqs) do
+        assert.truthy(q.path:match("^/api/2%.1/unity%-catalog/"), q.path) -- the REST API only, no warehouse
+      end
+    end)
+
+    it("nvlua run test_connection uc://main exits 0 with what it reached; the token leaks nowhere (emulator)", function()
+      local work = H.tmpdir()
+      local env = { DATABRICKS_SERVER_HOSTNAME = emu.url, DATABRICKS_ACCESS_TOKEN = TOKEN }
+      local code, out, err = H.run({ "run", "test_connection", "uc://main.hr" }, { cwd = work, env = env })
+      assert.equal(0, code, err)
+      local r = H.one_json(out)
+      assert.equal("unity_catalog", r.connector)
+      assert.equal("success", r.connection_status)
+      assert.equal("hr", r.connection_info.schema)
+      assert.is_nil((out .. err):find(TOKEN, 1, true))
+      env.DATABRICKS_ACCESS_TOKEN = "dapiWRONG" .. require("nv.sys").random_hex(8)
+      code, out = H.run({ "run", "test_connection", "uc://main" }, { cwd = work, env = env })
+      assert.equal(1, code)
+      r = H.one_json(out)
+      assert.equal("auth", r.error_code)
+      assert.matches("Databricks rejected the access token", r.error)
+      assert.is_nil(out:find(env.DATABRICKS_ACCESS_TOKEN, 1, true))
+      H.rmdir(work)
+    end)
+
     it("claims only Unity Catalog sources (decided without the emulator)", function()
       local cases = {
         { "uc://main", nil, true }, { "databricks://adb-1.net/main.sales", nil, true },

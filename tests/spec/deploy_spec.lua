@@ -42,7 +42,7 @@ describe("databricks deployment", function()
 
   it("ships a valid Jobs API body for every job type, secrets only as secret references", function()
     for _, job in ipairs({ "schema_validation", "metadata_extraction", "data_reading", "quality_assessment",
-                           "api_transmission", "full_pipeline" }) do
+                           "api_transmission", "full_pipeline", "test_connection" }) do
       local body = assert(json.decode(assert(H.read(H.root .. "/databricks/jobs/" .. job .. ".json"))), job)
       local task = body.tasks[1]
       assert.equal("dbfs:/executor/nvlua_launcher.py", task.spark_python_task.python_file)

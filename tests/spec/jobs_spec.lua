@@ -171,6 +171,39 @@ describe("nvlua run", function()
     assert.equal("created", one_json(out).validation_status) -- a fresh store (issue 11: was "valid")
   end)
 
+  it("test_connection says what it reached, exits 1 naming the source, and tests every source of a payload", function()
+    os.execute("mkdir -p " .. H.q(dir .. "/src"))
+    H.write(dir .. "/src/a.csv", "x\n1\n")
+    H.write(dir .. "/src/b.csv", "y\n2\n")
+    local code, out, err = H.run({ "run", "test_connection", dir .. "/src" }, { cwd = dir })
+    assert.equal(0, code, err)
+    local r = one_json(out)
+    assert.equal("success", r.connection_status)
+    assert.equal("files", r.connector)
+    assert.same({ kind = "files", path = dir .. "/src", type = "directory", entries = 2 }, r.connection_info)
+    assert.is_nil(r.error)
+    code, out = H.run({ "run", "test_connection", dir .. "/gone" }, { cwd = dir })
+    assert.equal(1, code)
+    r = one_json(out)
+    assert.equal("source " .. dir .. "/gone: cannot stat " .. dir .. "/gone: No such file or directory", r.error)
+    assert.equal("io", r.error_code)
+    assert.equal("failed", r.status)
+    local payload = json.encode({ job_type = "test_connection", workflow_id = "wf_tc", sources = json.array({
+      { source_id = "ok", data_source_path = dir .. "/src/a.csv" },
+      { source_id = "bad", data_source_path = "gopher://nowhere/x" } }) })
+    code, out = H.run({ "run" }, { cwd = dir, env = { NUVYN_JOB_PAYLOAD = payload } })
+    assert.equal(1, code)
+    r = one_json(out)
+    assert.equal("partial", r.connection_status)
+    assert.equal("partial", r.status)
+    assert.equal(2, #r.connections)
+    assert.same({ "ok", "success" }, { r.connections[1].source_id, r.connections[1].connection_status })
+    assert.same({ "bad", "failed", "usage" }, { r.connections[2].source_id, r.connections[2].connection_status,
+                                               r.connections[2].error_code })
+    assert.same({ 2, 1, 1 }, { r.objects_total, r.objects_succeeded, r.objects_failed })
+    assert.equal("bad", r.failed_objects[1].source)
+  end)
+
   it("finds jobs under NVLUA_PATH roots and lists them", function()
     local root = dir .. "/extra"
     os.execute("mkdir -p " .. H.q(root .. "/jobs"))
@@ -187,7 +220,7 @@ describe("nvlua run", function()
       lines[names[#names]] = line
     end
     assert.same({ "api_transmission", "custom_job", "data_reading", "full_pipeline", "metadata_extraction",
-                  "quality_assessment", "schema_validation" }, names)
+                  "quality_assessment", "schema_validation", "test_connection" }, names)
     assert.matches("^custom_job +says hello$", lines.custom_job)
     for _, name in ipairs(names) do
       if name ~= "custom_job" then

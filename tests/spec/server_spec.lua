@@ -380,7 +380,7 @@ describe("nvlua serve", function()
         sources = json.array({ { source_id = "a", data_source_path = "/x" } }) }),
       "^missing required field 'workflow_id' %(required with 'sources'%)$" },
     { "an unknown job type", '{"job_type":"mine_bitcoin"}',
-      "^unknown job type 'mine_bitcoin'; known job types: api_transmission, data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation$" },
+      "^unknown job type 'mine_bitcoin'; known job types: api_transmission, data_reading, full_pipeline, metadata_extraction, quality_assessment, schema_validation, test_connection$" },
   }
   for _, c in ipairs(bad) do
     it("answers 400 with the reason for " .. c[1], function()
@@ -692,6 +692,104 @@ describe("nvlua serve", function()
         no_sanitizer_report(s.stop())
       end)
     end
+  end)
+
+  describe("POST /connections/test", function()
+    local function test(s, payload, headers)
+      return call(s, "POST", "/connections/test", type(payload) == "string" and payload or json.encode(payload), headers)
+    end
+
+    it("answers with the test_connection job's result, run sandboxed at once and listed as a job", function()
+      local status, t, r = test(server, { data_source_path = dir .. "/src1", data_source_type = "auto" })
+      assert.equal(200, status, json.encode(t))
+      assert.is_true(t.success)
+      assert.equal("success", t.connection_status)
+      assert.equal("files", t.connector)
+      assert.same({ kind = "files", path = dir .. "/src1", type = "directory", entries = 1 }, t.connection_info)
+      assert.equal("test_connection", t.job_type)
+      assert.truthy(t.server_job_id:match("^job_%x+$"))
+      assert.equal("/jobs/" .. t.server_job_id, r.headers.location or r.headers.Location)
+      local _, j = call(server, "GET", "/jobs/" .. t.server_job_id)
+      assert.equal("completed", j.status)
+      assert.equal("nvlua --sandbox run test_connection", j.command)
+      -- the body is the job's own document, as `nvlua run test_connection` prints it
+      local doc = assert(json.decode(H.read(server.dir .. "/jobs/" .. t.server_job_id .. "/stdout.json")))
+      t.server_job_id = nil
+      assert.same(doc, t)
+    end)
+
+    it("answers 200 with success false, the source and the cause, when the source is not reachable", function()
+      local status, t = test(server, { data_source_path = dir .. "/none" })
+      assert.equal(200, status, json.encode(t))
+      assert.is_false(t.success)
+      assert.equal("failed", t.connection_status)
+      assert.equal("source " .. dir .. "/none: cannot stat " .. dir .. "/none: No such file or directory", t.error)
+      assert.equal("io", t.error_code)
+      local _, j = call(server, "GET", "/jobs/" .. t.server_job_id)
+      assert.equal("failed", j.status)
+    end)
+
+    it("validates the payload like /jobs/create: 400, 403, 405, 401, and queues nothing", function()
+      local _, before = call(server, "GET", "/jobs")
+      local cases = {
+        { { data_source_path = dir .. "/src1", data_source_type = "postgrs" }, 400,
+          "^unknown source_type 'postgrs' %(did you mean postgres%?%); known types: adls, " },
+        { {}, 400, "^missing required field 'data_source_path'$" },
+        { { job_type = "full_pipeline", data_source_path = dir .. "/src1" }, 400,
+          "^job_type must be 'test_connection' here %(or absent%), got 'full_pipeline'$" },
+        { { data_source_path = "/etc" }, 403, "^data_source_path '/etc' is outside the server's roots" },
+        { "[1]", 400, "^invalid JSON: expected an object$" },
+      }
+      for _, c in ipairs(cases) do
+        local status, t = test(server, c[1])
+        assert.equal(c[2], status, json.encode(c[1]))
+        assert.truthy(t.error:match(c[3]), t.error)
+      end
+      local _, after = call(server, "GET", "/jobs")
+      assert.equal(before.count, after.count)
+      assert.equal(405, (call(server, "GET", "/connections/test")))
+      assert.equal(401, (test(token_server, { data_source_path = dir .. "/src1" })))
+      local status, t = test(token_server, { data_source_path = dir .. "/src1" },
+        { Authorization = "Bearer " .. TOKEN })
+      assert.equal(200, status, json.encode(t))
+      assert.is_true(t.success)
+    end)
+
+    it("answers 504 and cancels the check when the source does not answer within --test-timeout", function()
+      local hold = dir .. "/hold-port"
+      local lpid = assert(proc.spawn({ argv = { "python3", "-c", "import socket,time\n"
+        .. "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(8)\n"
+        .. "open(" .. string.format("%q", hold) .. ",'w').write(str(s.getsockname()[1])); time.sleep(60)" } }))
+      local port
+      for _ = 1, 100 do
+        port = tonumber(H.read(hold) or "")
+        if port then break end
+        sleep(0.05)
+      end
+      assert(port, "listener did not start")
+      local s = start(nil, { "--test-timeout", "1" })
+      local t0 = os.time()
+      local status, t, r = test(s, { data_source_path = "postgresql://u:Pw0rd1x@127.0.0.1:" .. port .. "/db",
+                                     data_source_type = "postgresql", connect_timeout = 3 })
+      assert.equal(504, status, json.encode(t))
+      assert.truthy(os.time() - t0 <= 3)
+      local id = t.error:match("%(job (job_%x+) cancelled%)")
+      assert.truthy(id, t.error)
+      assert.matches("^test_connection did not finish within 1 s", t.error)
+      assert.equal("/jobs/" .. id, r.headers.location or r.headers.Location)
+      assert.equal(200, (call(s, "GET", "/health"))) -- the server goes on
+      local j
+      for _ = 1, 100 do
+        _, j = call(s, "GET", "/jobs/" .. id)
+        if j.status ~= "running" then break end
+        sleep(0.1)
+      end
+      assert.truthy(j.status == "cancelled" or j.status == "failed", j.status)
+      local err = s.stop()
+      proc.kill(lpid, "KILL")
+      proc.wait(lpid)
+      assert.falsy((err or ""):find("Pw0rd1x", 1, true))
+    end)
   end)
 
   describe("roots and limits", function()

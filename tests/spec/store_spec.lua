@@ -43,6 +43,26 @@ describe("nv.store (SQLite)", function()
     assert.same({}, report.missing)
   end)
 
+  it("reports a failing catalog query by its message, not SQLite's numeric code (issue 13)", function()
+    assert(st:ensure())
+    assert(st.db:exec("DETACH DATABASE _executor_metadata"))
+    local report, err, code = st:validate()
+    assert.is_nil(report)
+    assert.equal("sqlite: prepare: no such table: _executor_metadata.sqlite_master", err)
+    assert.is_nil(code)
+    local changes, eerr = st:ensure()
+    assert.is_nil(changes)
+    assert.equal("sqlite: prepare: no such table: _executor_metadata.sqlite_master", eerr)
+  end)
+
+  it("returns a failed query as nil, message, a string kind and the native code", function()
+    local rows, err, kind, native = st:query("SELECT * FROM no_such_table")
+    assert.is_nil(rows)
+    assert.equal("sqlite: prepare: no such table: no_such_table", err)
+    assert.equal("sql", kind)
+    assert.equal(1, native) -- SQLITE_ERROR
+  end)
+
   it("holds every column the specs name, plus workflow_id and source_id", function()
     assert(st:ensure())
     local want = {

@@ -64,6 +64,13 @@ int main(void) {
   PARSE(c, "nvlua", "./serve");
   CHECK(c.action == NV_CLI_SCRIPT && c.script == 1);
 
+  PARSE(c, "nvlua", "connectors", "--json");
+  CHECK(c.action == NV_CLI_CONNECTORS && c.script == 2);
+  PARSE(c, "nvlua", "--sandbox", "connectors");
+  CHECK(c.action == NV_CLI_ERROR);
+  PARSE(c, "nvlua", "./connectors");
+  CHECK(c.action == NV_CLI_SCRIPT && c.script == 1);
+
   PARSE(c, "/opt/nv/bin/nuvyn-executor", "metadata_extraction", "/data");
   CHECK(c.action == NV_CLI_RUN && c.script == 1);
 
