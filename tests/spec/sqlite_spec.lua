@@ -220,6 +220,35 @@ describe("the sqlite connector", function()
     assert.matches("No such file or directory", m.errors[1])
   end)
 
+  it("a tenant adds a database kind with one connector module: its dialect, the shared driver", function()
+    local root = dir .. "/tenant"
+    os.execute("mkdir -p " .. H.q(root .. "/connectors"))
+    -- a kind served by nv.dbsource whose dialect is SQLite's with its own
+    -- type names: no core file touched (looked up lazily: the registry is
+    -- still scanning while this chunk runs)
+    H.write(root .. "/connectors/shopdb.lua", [[
+local dbsource = require "nv.dbsource"
+local dialect = setmetatable({
+  normalize = function(c) return (c.native_type or ""):match("^NVARCHAR") and "text" or "other" end,
+}, { __index = function(_, k) return require("nv.connectors").get("sqlite").dialect[k] end })
+return { name = "shopdb", description = "the shop's SQLite files", source_types = { "shopdb" },
+         engine = "shopdb", dialect = dialect, schemes = {}, asset_types = dbsource.supported_asset_types(),
+         test_connection = dbsource.test_connection, extract = dbsource.source }
+]])
+    local path = dir .. "/shop.sqlite"
+    H.write(path, assert(H.read(CHINOOK)))
+    local code, out, err = H.run({ "run", "metadata_extraction", path, "shopdb" },
+      { cwd = dir, env = { NVLUA_PATH = root } })
+    assert.equal(0, code, err)
+    local doc = H.one_json(out)
+    assert.same({ "success", "shopdb", 11 }, { doc.extraction_status, doc.source_type, #doc.tables })
+    local types = {}
+    for _, t in ipairs(doc.tables) do
+      for _, c in ipairs(t.columns) do types[c.data_type] = true end
+    end
+    assert.same({ text = true, other = true }, types)
+  end)
+
   it("runs as a metadata_extraction job", function()
     local path = dir .. "/job.sqlite"
     H.write(path, assert(H.read(CHINOOK)))
