@@ -161,7 +161,11 @@ function D.keys(cat, run, wanted)
   local views = run(SQL.views)
   if not (pk and fk and ix and views) then return nil end
   cat.constraints, cat.indexes = {}, {}
-  local by = {}
+  local by, pk_of = {}, {}
+  for _, r in ipairs(pk) do
+    pk_of[r.table_name] = pk_of[r.table_name] or {}
+    table.insert(pk_of[r.table_name], r.column_name)
+  end
   for _, r in ipairs(pk) do
     if wanted[tkey("main", r.table_name)] then
       local k = "p\0" .. r.table_name
@@ -181,8 +185,10 @@ function D.keys(cat, run, wanted)
                   columns = {}, ref_schema = "main", ref_table = r.ref_table, ref_columns = {} }
         cat.constraints[#cat.constraints + 1] = by[k]
       end
-      table.insert(by[k].columns, r.column_name)
-      table.insert(by[k].ref_columns, r.ref_column)
+      local f = by[k]
+      f.columns[#f.columns + 1] = r.column_name
+      -- REFERENCES parent without a column list: the parent's primary key
+      f.ref_columns[#f.columns] = r.ref_column or (pk_of[r.ref_table] or {})[#f.columns] or nil
     end
   end
   for _, r in ipairs(ix) do

@@ -74,8 +74,10 @@ end
 
 --- engines[name]: the dialect of the connector whose engine is name.
 M.engines = setmetatable({}, { __index = function(_, name)
-  for _, c in ipairs(sql_connectors()) do
-    if c.engine == name then return c.dialect end
+  local c = require("nv.connectors").get(name) -- an engine is named for its connector
+  if c and c.engine == name then return c.dialect end
+  for _, x in ipairs(sql_connectors()) do
+    if x.engine == name then return x.dialect end
   end
 end })
 local engines = M.engines
