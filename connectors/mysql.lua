@@ -150,17 +150,14 @@ function D.aggregates(q, c)
   return e
 end
 
-
 --- test_connection: what the session reached.
 function D.reach(db)
   local rows, err, code = db:query(SQL.info)
   if not rows then return nil, err, code end
-  local sf, sp = sqlcatalog.filter(D, sqlcatalog.options({}), "SCHEMA_NAME", nil)
-  local schemas, serr, scode = db:query(SQL.schemas:format(sf), table.unpack(sp))
-  if not schemas then return nil, serr, scode end
-  local names = {}
-  for i, s in ipairs(schemas) do names[i] = s.schema_name end
-  return { server_version = rows[1].version, user = rows[1].user_name, database = rows[1].db, schemas = names }
+  local names, serr, scode = sqlcatalog.schema_names(db, D, SQL.schemas, "SCHEMA_NAME")
+  if not names then return nil, serr, scode end
+  local r = rows[1]
+  return { server_version = r.version, user = r.user_name, database = r.db, schemas = names }
 end
 
 -- MySQL client/server error numbers that mean "who you are was refused"

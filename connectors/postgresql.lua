@@ -33,7 +33,8 @@ SQL.schemas = "SELECT n.nspname AS schema_name, ds.description AS comment FROM p
   .. " AND ds.objsubid = 0"
   .. " WHERE TRUE%s ORDER BY 1"
 
--- test_connection: the schemas this user may use
+-- test_connection: who and where, and the schemas this user may use
+SQL.whoami = "SELECT version() AS version, current_user AS user_name, current_database() AS database"
 SQL.visible_schemas = "SELECT n.nspname AS schema_name FROM pg_namespace n"
   .. " WHERE has_schema_privilege(n.oid, 'USAGE')%s ORDER BY 1"
 
@@ -243,16 +244,12 @@ end
 
 --- test_connection: what the session reached.
 function D.reach(db)
-  local rows, err, code = db:query("SELECT version() AS version, current_user AS user_name,"
-    .. " current_database() AS database")
+  local rows, err, code = db:query(SQL.whoami)
   if not rows then return nil, err, code end
-  local sf, sp = sqlcatalog.filter(D, sqlcatalog.options({}), "n.nspname", nil)
-  local schemas, serr, scode = db:query(SQL.visible_schemas:format(sf), table.unpack(sp))
-  if not schemas then return nil, serr, scode end
-  local names = {}
-  for i, s in ipairs(schemas) do names[i] = s.schema_name end
-  return { server_version = rows[1].version, user = rows[1].user_name, database = rows[1].database,
-           schemas = names }
+  local names, serr, scode = sqlcatalog.schema_names(db, D, SQL.visible_schemas, "n.nspname")
+  if not names then return nil, serr, scode end
+  local r = rows[1]
+  return { server_version = r.version, user = r.user_name, database = r.database, schemas = names }
 end
 
 -- libpq reports every failed connection as 08001; the server's own

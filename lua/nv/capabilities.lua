@@ -76,7 +76,7 @@ M.modules = {
   -- dbconn: the SQL connectors' shared modules (sqlprofile queries connections)
   ["nv.globs"] = "safe",
   ["nv.sqlcatalog"] = { options = "safe", filter = "safe", keep = "safe", tkey = "safe", build_tables = "safe",
-                        fail = "never", table_failed = "never", table_partial = "never", table_warning = "never" },
+                        schema_names = "never", fail = "never", table_failed = "never", table_partial = "never", table_warning = "never" },
   ["nv.sqlprofile"] = "never",
   ["nv.delta"] = {
     LOG = "safe", claim = "safe", group = "never", is_log = "safe", load_local = P1, local_roots = "never",

@@ -116,6 +116,7 @@ return {
       options = "options(opts) -> opts with the include/exclude glob lists as arrays",
       filter = "filter(dialect, opts, schema_expr, table_expr) -> \" AND ...\" SQL, params",
       keep = "keep(opts, schema, table) -> whether the filters keep it", tkey = "tkey(schema, table) -> a key",
+      schema_names = "schema_names(db, dialect, sql, schema_expr) -> {name...} | nil, msg, code",
       build_tables = "build_tables(model, catalog, dialect): model.tables from a dialect's catalog",
       fail = "fail(ctx, model, msg) -> model, failed",
       table_failed = "table_failed(ctx, model, label, t, msg)", table_partial = "table_partial(ctx, model, label, t, msg)",

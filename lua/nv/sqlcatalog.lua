@@ -8,6 +8,7 @@
 --   sqlcatalog.filter(dialect, opts, sexpr, texpr) -> " AND …" SQL, params
 --   sqlcatalog.keep(opts, schema, table?)         -> whether the filters keep it
 --   sqlcatalog.tkey(schema, table)                -> a lookup key
+--   sqlcatalog.schema_names(db, dialect, sql, sexpr) -> {name…}: test_connection's schemas
 --   sqlcatalog.build_tables(model, cat, dialect)  fills model.tables
 --   sqlcatalog.fail / table_failed / table_partial / table_warning
 --
@@ -83,6 +84,18 @@ function M.keep(opts, sname, tname)
   if not globs.keep(sname, opts.include_schemas, opts.exclude_schemas) then return false end
   if tname then return globs.keep(tname, opts.include_tables, opts.exclude_tables) end
   return true
+end
+
+--- test_connection's schema list: the names sql (with %s for the filter
+-- on sexpr, the dialect's system schemas left out) returns in its
+-- schema_name column | nil, msg, code.
+function M.schema_names(db, dialect, sql, sexpr)
+  local f, params = M.filter(dialect, M.options({}), sexpr, nil)
+  local rows, err, code = db:query(sql:format(f), table.unpack(params))
+  if not rows then return nil, err, code end
+  local names = {}
+  for i, r in ipairs(rows) do names[i] = r.schema_name end
+  return names
 end
 
 function M.tkey(s, t) return s .. "\0" .. t end

@@ -29,13 +29,7 @@ end
 local host_port = URL:match("@([^/]+)/")
 local FIXTURE_URL = with_database(URL, "nvspec")
 
-local function quiet_ctx()
-  local lines = {}
-  local function rec(level)
-    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
-  end
-  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
-end
+local quiet_ctx = H.quiet_ctx
 
 local function new_model(id)
   return { source_id = id or "src_my", source_type = "mysql", tables = json.array(), errors = json.array(),

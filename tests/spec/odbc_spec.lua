@@ -110,13 +110,7 @@ for _, B in ipairs(backends) do
   if not B.why then B.cs = B.connstr(B.parts) end
 end
 
-local function quiet_ctx()
-  local lines = {}
-  local function rec(level)
-    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
-  end
-  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
-end
+local quiet_ctx = H.quiet_ctx
 
 local function exec_all(db, list)
   for _, sql in ipairs(list) do assert(db:exec(sql)) end

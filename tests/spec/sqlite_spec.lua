@@ -25,13 +25,7 @@ end
 
 local function truth(path) return cjson.decode(python("truth " .. H.q(path))) end
 
-local function quiet_ctx()
-  local lines = {}
-  local function rec(level)
-    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
-  end
-  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
-end
+local quiet_ctx = H.quiet_ctx
 
 local function extract(path, opts, source_type)
   local m = { source_id = "src_sqlite", source_type = source_type or "sqlite", tables = json.array(),
