@@ -13,6 +13,7 @@ local D = {
   system_schemas = { "mysql", "information_schema", "performance_schema", "sys", "_executor_metadata" },
   quote = function(id) return "`" .. tostring(id):gsub("`", "``") .. "`" end,
   timeout_sql = function(s) return string.format("SET SESSION max_statement_time = %g", s) end,
+  schema_expr = "SCHEMA_NAME",
 }
 
 local MY_TYPES = { ["BASE TABLE"] = "table", VIEW = "view", ["SYSTEM VIEW"] = "view",
@@ -24,6 +25,9 @@ local MY_CONSTRAINTS = { ["PRIMARY KEY"] = "p", ["FOREIGN KEY"] = "f", UNIQUE = 
 local SQL = {}
 SQL.info = "SELECT DATABASE() AS db, CURRENT_USER() AS user_name, VERSION() AS version"
 SQL.schemas = "SELECT SCHEMA_NAME AS schema_name FROM information_schema.SCHEMATA WHERE 1 = 1%s ORDER BY 1"
+-- test_connection (nv.dbsource): who and where, and the visible schemas
+SQL.whoami = "SELECT VERSION() AS version, CURRENT_USER() AS user_name, DATABASE() AS db_name"
+SQL.visible_schemas = SQL.schemas
 SQL.tables = [[
 SELECT t.TABLE_SCHEMA AS schema_name, t.TABLE_NAME AS table_name, t.TABLE_TYPE AS kind, t.ENGINE AS engine,
   t.TABLE_ROWS AS estimate, t.DATA_LENGTH + t.INDEX_LENGTH AS size_bytes, t.TABLE_COMMENT AS comment,
@@ -148,16 +152,6 @@ function D.aggregates(q, c)
     e.mnl, e.mxl = "MIN(CHAR_LENGTH(" .. q .. "))", "MAX(CHAR_LENGTH(" .. q .. "))"
   end
   return e
-end
-
---- test_connection: what the session reached.
-function D.reach(db)
-  local rows, err, code = db:query(SQL.info)
-  if not rows then return nil, err, code end
-  local names, serr, scode = sqlcatalog.schema_names(db, D, SQL.schemas, "SCHEMA_NAME")
-  if not names then return nil, serr, scode end
-  local r = rows[1]
-  return { server_version = r.version, user = r.user_name, database = r.db, schemas = names }
 end
 
 -- MySQL client/server error numbers that mean "who you are was refused"

@@ -17,6 +17,7 @@ local D = {
   system_like = { "pg\\_toast%", "pg\\_temp\\_%" },
   quote = function(id) return '"' .. tostring(id):gsub('"', '""') .. '"' end,
   timeout_sql = function(s) return string.format("SET statement_timeout = %d", math.floor(s * 1000)) end,
+  schema_expr = "n.nspname",
 }
 
 local SQL = {}
@@ -33,8 +34,9 @@ SQL.schemas = "SELECT n.nspname AS schema_name, ds.description AS comment FROM p
   .. " AND ds.objsubid = 0"
   .. " WHERE TRUE%s ORDER BY 1"
 
--- test_connection: who and where, and the schemas this user may use
-SQL.whoami = "SELECT version() AS version, current_user AS user_name, current_database() AS database"
+-- test_connection (nv.dbsource): who and where, and the schemas this user
+-- may use (%s: the filter on D.schema_expr, system schemas left out)
+SQL.whoami = "SELECT version() AS version, current_user AS user_name, current_database() AS db_name"
 SQL.visible_schemas = "SELECT n.nspname AS schema_name FROM pg_namespace n"
   .. " WHERE has_schema_privilege(n.oid, 'USAGE')%s ORDER BY 1"
 
@@ -240,16 +242,6 @@ function D.aggregates(q, c)
     e.mnl, e.mxl = "MIN(length(" .. q .. "))", "MAX(length(" .. q .. "))"
   end
   return e
-end
-
---- test_connection: what the session reached.
-function D.reach(db)
-  local rows, err, code = db:query(SQL.whoami)
-  if not rows then return nil, err, code end
-  local names, serr, scode = sqlcatalog.schema_names(db, D, SQL.visible_schemas, "n.nspname")
-  if not names then return nil, serr, scode end
-  local r = rows[1]
-  return { server_version = r.version, user = r.user_name, database = r.database, schemas = names }
 end
 
 -- libpq reports every failed connection as 08001; the server's own

@@ -28,8 +28,9 @@
 -- target(path), where(desc), prepare(opts, src) -> hint | nil, msg (checked
 -- before connecting), for_connection(db, hint) -> the dialect for that
 -- connection, reach(db, dialect, desc) -> {server_version, user, database,
--- schemas} (test_connection), auth_codes / auth_messages (which failures are
--- "auth"), degrade, minimal_aggregates, max_rows_samples.
+-- schemas} (test_connection; by default from sql.whoami and
+-- sql.visible_schemas filtered on schema_expr), auth_codes / auth_messages
+-- (which failures are "auth"), degrade, minimal_aggregates, max_rows_samples.
 --
 -- opts (all optional):
 --   include_schemas, exclude_schemas, include_tables, exclude_tables
@@ -195,6 +196,19 @@ function M.odbc_engine(opts) return engines.odbc.odbc_engine(opts) end
 
 local SHOWN_SCHEMAS = 10
 
+-- test_connection of a dialect without reach(): its sql.whoami (version,
+-- user_name, db_name) and sql.visible_schemas (filtered on schema_expr)
+local function default_reach(db, d)
+  local sql = d.sql or {}
+  if not (sql.whoami and sql.visible_schemas) then return { schemas = {} } end
+  local rows, err, code = db:query(sql.whoami)
+  if not rows then return nil, err, code end
+  local names, serr, scode = sqlcatalog.schema_names(db, d, sql.visible_schemas, d.schema_expr)
+  if not names then return nil, serr, scode end
+  local r = rows[1] or {}
+  return { server_version = r.version, user = r.user_name, database = r.db_name, schemas = names }
+end
+
 --- Connects and says what it reached: true, info = {kind, description,
 -- server_version, user, database, schema_count, schemas (the first 10
 -- names), and the driver's own info fields} | nil, msg, code ("usage",
@@ -204,8 +218,7 @@ function M.test_connection(src, opts)
   local db, kind, desc, eng = connect(src, opts or {})
   if not db then return nil, kind, desc, eng end
   local info = db.info and db:info() or {}
-  local reach, rerr, rcode = { schemas = {} }, nil, nil
-  if eng.reach then reach, rerr, rcode = eng.reach(db, eng, desc) end
+  local reach, rerr, rcode = (eng.reach or default_reach)(db, eng, desc)
   db:close()
   if not reach then return nil, log.mask(tostring(rerr)), "connect", rcode end
   info.kind = kind
