@@ -96,11 +96,10 @@ function M.resolve(src)
     return "odbc", path
   end
   local kinds = M.kinds()
-  local kind
-  local scheme = path:match("^(%a[%w+.-]*):")
-  if scheme and kinds[scheme:lower()] and (path:match("^%a[%w+.-]*://") or (engines[kinds[scheme:lower()]] or {}).target) then
-    kind = kinds[scheme:lower()]
-  else
+  local kind = kinds[(path:match("^(%a[%w+.-]*):") or ""):lower()]
+  -- a URL (scheme://…), or scheme:… for a dialect that reads its own
+  -- targets (sqlite:/path); else the source type names the kind
+  if not (kind and (path:match("^%a[%w+.-]*://") or (engines[kind] or {}).target)) then
     kind = kinds[src.source_type or ""]
     if kind == "odbc" then -- snowflake, sqlserver, databricks_sql: through their ODBC drivers
       return nil, string.format("a %s source needs an ODBC connection string (odbc:Driver=…;… or odbc:DSN=…)",
