@@ -21,6 +21,7 @@ local D = {
   driver = "nv.store.sqlite",
   system_schemas = {},
   quote = function(id) return '"' .. tostring(id):gsub('"', '""') .. '"' end,
+  exact_counts = true, -- no row estimates: profile = "none" still counts (a local file)
 }
 
 local SQL = {}

@@ -202,19 +202,21 @@ local function pushdown_degraded(db, eng, t, ref, opts, counter, warn)
   return profile_sample(db, eng, t, ref, opts, counter)
 end
 
-
 --- Profiles one table of the model (its columns already from the
 -- catalog) as opts.profile says: "pushdown" | "sample" | "none" (with
--- exact_counts: COUNT(*) only). warn(text) reports a degradation step.
+-- exact_counts, by default the dialect's: COUNT(*) only). warn(text)
+-- reports a degradation step.
 function M.profile_table(db, eng, t, opts, counter, warn)
-  if #t.columns == 0 or not (opts.profile ~= "none" or opts.exact_counts) then return true end
+  local exact = opts.exact_counts
+  if exact == nil then exact = eng.exact_counts end -- a dialect without estimates counts by default
+  if #t.columns == 0 or not (opts.profile ~= "none" or exact) then return true end
   local ref = (t.schema_name ~= "" and (eng.quote(t.schema_name) .. ".") or "") .. eng.quote(t.name)
   local ok, perr = true, nil
   if opts.profile == "pushdown" then
     ok, perr = pushdown_degraded(db, eng, t, ref, opts, counter, warn)
   elseif opts.profile == "sample" then
     ok, perr = profile_sample(db, eng, t, ref, opts, counter)
-  elseif opts.exact_counts then
+  elseif exact then
     counter.profile = counter.profile + 1
     local rows, cerr = db:query("SELECT COUNT(*) AS n FROM " .. ref)
     if rows then t.rows = rows[1].n else ok, perr = nil, cerr end

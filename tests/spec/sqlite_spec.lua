@@ -148,6 +148,11 @@ describe("the sqlite connector", function()
     assert.equal(5, #cols.Name.samples)
     assert.equal("timestamp", by_name(by_name(m.tables).Invoice.columns).InvoiceDate.inferred_type)
     assert.is_true(track.size_bytes > 0)
+    -- catalog only: the row counts still come (SQLite keeps no estimates), one COUNT(*) per table
+    local none = extract("sqlite:" .. path, { profile = "none" })
+    assert.same({ "success", 11 }, { none.status, none.profile_queries })
+    for _, t in ipairs(none.tables) do assert.equal(want[t.name].rows, t.rows, t.name) end
+    assert.is_nil(none.tables[1].columns[1].null_count)
     -- read, never written
     assert.equal(bytes, H.read(path))
   end)
