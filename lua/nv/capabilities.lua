@@ -73,10 +73,15 @@ M.modules = {
     base_url = "safe", bind = "safe", named_markers = "safe", warehouse_id = "safe",
   },
   ["nv.dbsource"] = {
-    engine_for = "never", engines = "safe", kinds = "safe", now = "safe", odbc_engine = "safe",
-    odbc_engines = "safe", resolve = "safe", supported_asset_types = "safe",
+    engine_for = "never", engines = "never", kinds = "safe", now = "safe", odbc_engine = "safe",
+    resolve = "safe", supported_asset_types = "safe", -- engines: the dialects open connections and files
     source = "never", test_connection = "never",
   },
+  -- dbconn: the SQL connectors' shared modules (sqlprofile queries connections)
+  ["nv.globs"] = "safe",
+  ["nv.sqlcatalog"] = { options = "safe", filter = "safe", keep = "safe", tkey = "safe", build_tables = "safe",
+                        schema_names = "never", fail = "never", table_failed = "never", table_partial = "never", table_warning = "never" },
+  ["nv.sqlprofile"] = "never",
   ["nv.delta"] = {
     LOG = "safe", claim = "safe", group = "never", is_log = "safe", load_local = P1, local_roots = "never",
     log_local = P1, log_remote = "never", max_checkpoint_actions = "safe", max_checkpoint_bytes = "safe",

@@ -102,16 +102,52 @@ return {
     },
   },
   ["nv.dbsource"] = {
-    summary = "a relational database as a metadata source: set-based catalog queries, pushed-down profiles",
+    summary = "the driver of every SQL connector: connect -> catalog -> profile -> model, test_connection",
     functions = {
-      engine_for = "engine_for(kind, db, choice) -> the catalog engine for an open connection",
+      engine_for = "engine_for(kind, db, choice) -> the connector's dialect for an open connection",
       kinds = "kinds() -> {source_type or URL scheme -> engine} of the connectors that declare an engine",
       now = "now() -> seconds since the epoch (nv.sys.now; replaceable by tests)",
-      odbc_engine = "odbc_engine(opts) -> a name of odbc_engines | nil, msg",
+      odbc_engine = "odbc_engine(opts) -> auto | generic | postgresql | mysql | sqlite | nil, msg",
       resolve = "resolve(src) -> engine name, target | nil, msg",
       source = "source(ctx, src, opts, model) -> model: schemas, tables, columns, keys, profiles",
       supported_asset_types = "supported_asset_types() -> {\"database\", \"schema\", ...}",
-      test_connection = "test_connection(src, opts) -> true, info | nil, msg",
+      test_connection = "test_connection(src, opts) -> true, {kind, server_version, user, database, schema_count, schemas}"
+        .. " | nil, msg, code (connect/auth/usage/io/parse), native code",
+    },
+  },
+  -- dbconn: the SQL connectors' shared modules
+  ["nv.globs"] = {
+    summary = "include/exclude glob lists (* and ?) shared by the source kinds",
+    functions = {
+      list_of = "list_of(v) -> {glob...} from \"a, b\" or an array",
+      pattern = "pattern(glob) -> an anchored Lua pattern", like = "like(glob) -> a LIKE pattern (ESCAPE '\\')",
+      matches = "matches(list, name) -> whether any glob matches the whole name",
+      keep = "keep(name, include, exclude) -> included (or include empty) and not excluded",
+      path_matches = "path_matches(list, rel) -> object-store paths: fnmatch on the path, then its base name",
+      hidden = "hidden(rel) -> whether a path segment starts with . or _",
+    },
+  },
+  ["nv.sqlcatalog"] = {
+    summary = "SQL connectors' catalog helpers: options, schema/table filters, the model's tables, table status",
+    functions = {
+      options = "options(opts) -> opts with the include/exclude glob lists as arrays",
+      filter = "filter(dialect, opts, schema_expr, table_expr) -> \" AND ...\" SQL, params",
+      keep = "keep(opts, schema, table) -> whether the filters keep it", tkey = "tkey(schema, table) -> a key",
+      schema_names = "schema_names(db, dialect, sql, schema_expr) -> {name...} | nil, msg, code",
+      build_tables = "build_tables(model, catalog, dialect): model.tables from a dialect's catalog",
+      fail = "fail(ctx, model, msg) -> model, failed",
+      table_failed = "table_failed(ctx, model, label, t, msg)", table_partial = "table_partial(ctx, model, label, t, msg)",
+      table_warning = "table_warning(ctx, model, label, t, msg)",
+    },
+  },
+  ["nv.sqlprofile"] = {
+    summary = "SQL connectors' profiling: pushed-down aggregates, sample profiling, minimal -> sample -> partial",
+    functions = {
+      profile_table = "profile_table(db, dialect, t, opts, counter, warn) -> true | nil, msg",
+      pushdown = "pushdown(db, dialect, t, ref, opts, counter, aggregates) -> true | nil, msg",
+      sample = "sample(db, dialect, t, ref, opts, counter) -> true | nil, msg: rows through nv.profile",
+      samples = "samples(db, dialect, t, ref, opts, counter) -> true | nil, msg: sample values",
+      row_option = "row_option(v, default) -> an integer in [1, 2^31 - 1]",
     },
   },
   ["nv.delta"] = {

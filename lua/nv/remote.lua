@@ -99,19 +99,7 @@ local function open_azure(path, cfg, opts)
   }
 end
 
-local function hidden(rel)
-  for seg in rel:gmatch("[^/]+") do
-    if seg:match("^[._]") then return true end
-  end
-  return false
-end
-
-local function matches(globs, rel)
-  for _, g in ipairs(globs or {}) do
-    if objstore.glob(g, rel) then return true end
-  end
-  return false
-end
+local hidden, matches = require("nv.globs").hidden, require("nv.globs").path_matches
 
 -- key -> rel below prefix, or nil when outside it. A prefix without a
 -- trailing '/' names either one object or a "directory".

@@ -67,23 +67,10 @@ function M.parse_path(path)
   return out
 end
 
-local function list_of(v)
-  if v == nil or v == json.null then return {} end
-  if type(v) == "string" then
-    local out = {}
-    for p in v:gmatch("[^,]+") do out[#out + 1] = p:match("^%s*(.-)%s*$") end
-    return out
-  end
-  return v
-end
+local list_of = require("nv.globs").list_of
 
 local function glob_match(name, pats)
-  if #pats == 0 then return true end
-  for _, p in ipairs(pats) do
-    local lp = "^" .. p:gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
-    if name:match(lp) then return true end
-  end
-  return false
+  return #pats == 0 or require("nv.globs").matches(pats, name)
 end
 
 --- Every item of a paginated Unity Catalog listing: items, pages | nil, msg.

@@ -177,9 +177,9 @@ describe("nv.config", function()
       if c.engine then for _, a in ipairs(c.source_types) do db[a] = true end end
     end
     assert.same({ postgresql = true, postgres = true, mysql = true, mariadb = true, odbc = true, snowflake = true,
-                  sqlserver = true, databricks_sql = true }, db)
+                  sqlserver = true, databricks_sql = true, sqlite = true }, db)
     assert.same({ postgresql = "postgresql", postgres = "postgresql", mysql = "mysql", mariadb = "mysql",
-                  odbc = "odbc", snowflake = "odbc", sqlserver = "odbc", databricks_sql = "odbc" },
+                  odbc = "odbc", snowflake = "odbc", sqlserver = "odbc", databricks_sql = "odbc", sqlite = "sqlite" },
                 require("nv.dbsource").kinds())
     assert.same({ unity_catalog = true, databricks = true, uc = true }, require("nv.unitycatalog").source_types)
     for _, a in ipairs(reg.get("unity_catalog").source_types) do

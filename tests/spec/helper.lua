@@ -181,6 +181,16 @@ function H.one_json(out)
   return luassert(require("nv.json").decode(out))
 end
 
+--- A job context whose log keeps its lines ("LEVEL text") in ctx.lines
+-- instead of printing them (the database source specs).
+function H.quiet_ctx()
+  local lines = {}
+  local function rec(level)
+    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
+  end
+  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
+end
+
 --- The names in directory d matching pattern, sorted.
 function H.ls(d, pattern)
   local out = {}

@@ -29,13 +29,7 @@ end
 local host_port = URL:match("@([^/]+)/")
 local FIXTURE_URL = with_database(URL, "nvspec")
 
-local function quiet_ctx()
-  local lines = {}
-  local function rec(level)
-    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
-  end
-  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
-end
+local quiet_ctx = H.quiet_ctx
 
 local function new_model(id)
   return { source_id = id or "src_my", source_type = "mysql", tables = json.array(), errors = json.array(),
@@ -402,6 +396,27 @@ describe("nv.dbsource on MySQL/MariaDB", function()
     local m2 = extract({ connect_timeout = 2 }, { source_id = "s", data_source_path = "mysql://nv:x@127.0.0.1:1/db" })
     assert.equal("failed", m2.status)
     assert.matches("127%.0%.0%.1:1/db: Can't connect", m2.errors[1])
+  end)
+
+  it("test_connection says what it reached; a wrong password is auth (1045), a refused port connect", function()
+    local ok, info = dbsource.test_connection({ data_source_path = FIXTURE_URL, source_type = "mysql" })
+    assert.is_true(ok)
+    local db <close> = assert(mysql.open(FIXTURE_URL))
+    local want = db:query("SELECT VERSION() AS v, CURRENT_USER() AS u, DATABASE() AS d")[1]
+    assert.same({ "mysql", want.v, want.u, "nvspec" }, { info.kind, info.server_version, info.user, info.database })
+    local set = {}
+    for _, n in ipairs(info.schemas) do set[n] = true end
+    assert.is_true(set.nvspec)
+    assert.is_nil(set.mysql or set.information_schema or set.performance_schema or set.sys)
+    assert.is_true(info.schema_count >= #info.schemas)
+    local r = { dbsource.test_connection({ data_source_path = with_password(FIXTURE_URL, WRONG) }) }
+    assert.same({ nil, "auth", 1045 }, { r[1], r[3], r[4] })
+    assert.matches("Access denied for user 'nv'", r[2])
+    assert.is_nil(r[2]:find(WRONG, 1, true))
+    r = { dbsource.test_connection({ data_source_path = "mysql://nv:" .. WRONG .. "@127.0.0.1:1/db" },
+      { connect_timeout = 2 }) }
+    assert.same({ nil, "connect", 2002 }, { r[1], r[3], r[4] })
+    assert.is_nil(r[2]:find(WRONG, 1, true))
   end)
 
   it("never writes through a source connection", function()

@@ -110,13 +110,7 @@ for _, B in ipairs(backends) do
   if not B.why then B.cs = B.connstr(B.parts) end
 end
 
-local function quiet_ctx()
-  local lines = {}
-  local function rec(level)
-    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
-  end
-  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
-end
+local quiet_ctx = H.quiet_ctx
 
 local function exec_all(db, list)
   for _, sql in ipairs(list) do assert(db:exec(sql)) end
@@ -1234,6 +1228,76 @@ describe("jobs over ODBC (subprocess)", function()
         cols[2])
     end)
   end
+end)
+
+describe("nv.dbsource over ODBC: test_connection and engine profiles", function()
+  for _, B in ipairs(backends) do
+    if B.why then
+      pending("SKIPPED (" .. B.name .. "): " .. B.why)
+    else
+      it(B.name .. ": test_connection says what it reached" .. (B.wrong_password and ", a wrong password is auth" or ""),
+        function()
+        local ok, info = dbsource.test_connection({ data_source_path = B.cs })
+        assert.is_true(ok)
+        assert.same({ "odbc", B.dbms }, { info.kind, info.dbms_name })
+        assert.is_string(info.server_version)
+        assert.is_true(info.schema_count >= 1 and #info.schemas >= 1)
+        if B.flavor == "sqlite" then
+          assert.same({ { "main" }, 1 }, { info.schemas, info.schema_count })
+        else
+          assert.equal(B.parts.db, info.database)
+          local set = {}
+          for _, n in ipairs(info.schemas) do set[n] = true end
+          assert.is_nil(set.information_schema or set.pg_catalog or set.mysql or set.performance_schema)
+        end
+        if B.wrong_password then
+          local r = { dbsource.test_connection({ data_source_path = B.connstr(B.parts, WRONG) }) }
+          assert.same({ nil, "auth" }, { r[1], r[3] })
+          assert.matches(B.wrong_password[1], r[2], 1, true)
+          assert.matches("^28", r[4])
+          assert.is_nil(r[2]:find(WRONG, 1, true))
+        end
+      end)
+    end
+  end
+
+  it("a missing DSN is a connect failure with its SQLSTATE", function()
+    assert.same({ nil, "odbc: cannot connect to [DSN=nvodbc-none]: Data source name not found and no default driver"
+      .. " specified", "connect", "IM002" }, { dbsource.test_connection({ data_source_path = "odbc:DSN=nvodbc-none" }) })
+  end)
+
+  it("snowflake, sqlserver and databricks_sql are profiles of the generic engine, picked by source_type or DBMS", function()
+    local eng = dbsource.engines.odbc
+    assert.same({ engine = "generic", profile = "snowflake" }, eng.prepare({}, { source_type = "snowflake" }))
+    assert.same({ engine = "postgresql", profile = "sqlserver" },
+      eng.prepare({ odbc_engine = "postgresql" }, { source_type = "sqlserver" }))
+    assert.same({ engine = "auto" }, eng.prepare({}, { source_type = "odbc" }))
+    assert.same({ nil, "odbc_engine must be one of auto, generic, postgresql, mysql, sqlite (got 'x')" },
+      { eng.prepare({ odbc_engine = "x" }, { source_type = "snowflake" }) })
+    -- a stand-in connection: what SQLTables / SQLColumns of SQL Server answer
+    local fake = {
+      info = function() return { dbms_name = "Microsoft SQL Server", dbms_version = "16", database = "db",
+                                 identifier_quote = "[" } end,
+      tables = function() return {
+        { table_schem = "dbo", table_name = "t", table_type = "TABLE" },
+        { table_schem = "INFORMATION_SCHEMA", table_name = "TABLES", table_type = "VIEW" },
+        { table_schem = "sys", table_name = "objects", table_type = "VIEW" } } end,
+      columns = function() return {
+        { table_schem = "dbo", table_name = "t", column_name = "a", ordinal_position = 1, data_type = 4,
+          type_name = "int", nullable = 1 },
+        { table_schem = "sys", table_name = "objects", column_name = "name", ordinal_position = 1, data_type = 12,
+          type_name = "sysname", nullable = 0 } } end,
+    }
+    local d = eng.for_connection(fake, { engine = "auto" }) -- the DBMS name picks the profile
+    assert.same({ "sqlserver", { "INFORMATION_SCHEMA", "sys" }, "[a]]b]" }, { d.profile, d.system_schemas, d.quote("a]b") })
+    assert.equal("snowflake", eng.for_connection(fake, { engine = "generic", profile = "snowflake" }).profile)
+    local function call(method, ...) return fake[method](fake, ...) end
+    local function run() return {} end
+    local cat = d.catalog(fake, require("nv.sqlcatalog").options({}), run, call, d)
+    assert.same({ { schema_name = "dbo" } }, cat.schemas)
+    assert.same({ "t" }, { cat.tables[1].table_name, cat.tables[2] })
+    assert.same({ "a" }, { cat.columns[1].name, cat.columns[2] })
+  end)
 end)
 
 teardown(function() H.rmdir(SQLITE_DIR) end)

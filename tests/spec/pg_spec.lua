@@ -25,13 +25,7 @@ local function with_password(url, pw)
 end
 local host_port = URL:match("@([^/]+)/")
 
-local function quiet_ctx()
-  local lines = {}
-  local function rec(level)
-    return function(_, fmt, ...) lines[#lines + 1] = level .. " " .. string.format(fmt, ...) end
-  end
-  return { log = { info = rec("INFO"), warning = rec("WARNING"), error = rec("ERROR") }, lines = lines }
-end
+local quiet_ctx = H.quiet_ctx
 
 local function new_model(id)
   return { source_id = id or "src_pg", source_type = "postgresql", tables = json.array(), errors = json.array(),
@@ -420,6 +414,32 @@ describe("nv.dbsource on PostgreSQL", function()
     local m = extract({ connect_timeout = 2 }, { source_id = "s", data_source_path = "postgresql://nv:x@127.0.0.1:1/testdb" })
     assert.equal("failed", m.status)
     assert.matches("127%.0%.0%.1:1/testdb: .*Connection refused", m.errors[1])
+  end)
+
+  it("test_connection says what it reached: version, user, database, visible schemas", function()
+    local ok, info = dbsource.test_connection({ data_source_path = URL, source_type = "postgresql" })
+    assert.is_true(ok)
+    local db <close> = assert(pg.open(URL))
+    local want = db:query("SELECT version() AS v, current_user AS u, current_database() AS d")[1]
+    assert.same({ "postgresql", want.v, want.u, want.d }, { info.kind, info.server_version, info.user, info.database })
+    local set = {}
+    for _, n in ipairs(info.schemas) do set[n] = true end
+    assert.is_true(set.public and set.nvspec)
+    assert.is_nil(set.pg_catalog or set.information_schema or set.pg_toast)
+    assert.is_true(info.schema_count >= #info.schemas and #info.schemas <= 10)
+    assert.matches("^postgresql://nv@" .. host_port:gsub("%p", "%%%0") .. "/testdb$", info.description)
+  end)
+
+  it("test_connection fails with code auth on a wrong password, connect on a refused port", function()
+    local r = { dbsource.test_connection({ data_source_path = with_password(URL, WRONG), source_type = "postgresql" }) }
+    assert.same({ nil, "auth", "28P01" }, { r[1], r[3], r[4] })
+    assert.matches('password authentication failed for user "nv"', r[2])
+    assert.is_nil(r[2]:find(WRONG, 1, true))
+    r = { require("nv.connectors").get("postgresql").test_connection(
+      { data_source_path = "postgresql://nv:" .. WRONG .. "@127.0.0.1:1/testdb" }, { connect_timeout = 2 }) }
+    assert.same({ nil, "connect", "08001" }, { r[1], r[3], r[4] })
+    assert.matches("127%.0%.0%.1:1/testdb: .*Connection refused", r[2])
+    assert.is_nil(r[2]:find(WRONG, 1, true))
   end)
 
   it("never writes through a source connection", function()

@@ -16,7 +16,9 @@ local function sources()
   local names = {}
   local first = true
   for line in (H.read(DIR .. "/SOURCES.tsv") or ""):gmatch("[^\n]+") do
-    if not first then names[#names + 1] = line:match("^([^\t]+)") end
+    local name = line:match("^([^\t]+)")
+    -- the SQLite databases are sqlite_spec.lua's (a catalog source, not a file)
+    if not first and not name:match("%.sqlite$") then names[#names + 1] = name end
     first = false
   end
   return names

@@ -1,0 +1,48 @@
+-- nv.globs: the include/exclude glob lists every source kind shares.
+local globs = require "nv.globs"
+local json = require "nv.json"
+
+describe("nv.globs", function()
+  it("reads a list option from a comma-separated string or an array", function()
+    assert.same({ "a", "b*", "c d" }, globs.list_of(" a, b* ,c d ,"))
+    assert.same({ "x" }, globs.list_of({ "x" }))
+    assert.same({}, globs.list_of(nil))
+    assert.same({}, globs.list_of(json.null))
+    assert.same({}, globs.list_of(""))
+  end)
+
+  it("matches whole names with * and ?, everything else literal", function()
+    assert.is_true(globs.matches({ "sales_*" }, "sales_2024"))
+    assert.is_false(globs.matches({ "sales_*" }, "old_sales_2024"))
+    assert.is_true(globs.matches({ "t?" }, "t1"))
+    assert.is_false(globs.matches({ "t?" }, "t12"))
+    assert.is_true(globs.matches({ "a.b%(c)[d]+e-^$" }, "a.b%(c)[d]+e-^$"))
+    assert.is_false(globs.matches({ "a.b" }, "axb"))
+    assert.is_false(globs.matches({}, "x"))
+    assert.is_false(globs.matches(nil, "x"))
+    assert.is_true(globs.matches({ "no", "*x" }, "box"))
+  end)
+
+  it("keeps what the include list matches (all when empty) and no exclude glob does", function()
+    assert.is_true(globs.keep("a", {}, {}))
+    assert.is_true(globs.keep("a", nil, nil))
+    assert.is_false(globs.keep("a", { "b*" }, {}))
+    assert.is_false(globs.keep("bad", { "b*" }, { "*d" }))
+    assert.is_true(globs.keep("bat", { "b*" }, { "*d" }))
+  end)
+
+  it("writes LIKE patterns with %, _ and \\ escaped", function()
+    assert.equal("sales\\_%", globs.like("sales_*"))
+    assert.equal("100\\%_", globs.like("100%?"))
+    assert.equal("a\\\\b", globs.like("a\\b"))
+  end)
+
+  it("matches object-store paths by fnmatch on the path or its base name, and tells hidden paths", function()
+    assert.is_true(globs.path_matches({ "*.csv" }, "dir/sub/x.csv"))
+    assert.is_true(globs.path_matches({ "dir/*/x.csv" }, "dir/sub/x.csv"))
+    assert.is_false(globs.path_matches({ "*.parquet" }, "dir/x.csv"))
+    assert.is_true(globs.hidden("dir/.hidden/x.csv"))
+    assert.is_true(globs.hidden("_delta_log/0.json"))
+    assert.is_false(globs.hidden("dir/x_y.csv"))
+  end)
+end)
