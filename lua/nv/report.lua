@@ -1,7 +1,7 @@
 -- nv.report: the JSON shapes of spec 001 (per job) and spec 003
 -- (multi-source aggregation), built from nv.extract's source models.
 local json = require "nv.json"
-local extract = require "nv.extract"
+local preview = require "nv.preview"
 
 local M = {}
 
@@ -92,7 +92,7 @@ function M.quality(m)
 end
 
 --- data_reading (spec 001) for one source: previews bounded by opts. The
--- extraction takes them while each file is at hand (nv.extract previews);
+-- extraction takes them while each file is at hand (nv.preview);
 -- a model without them (an extraction run without previews) has its local
 -- files opened again here.
 function M.reading(ctx, m, opts)
@@ -109,7 +109,7 @@ function M.reading(ctx, m, opts)
         if pv then
           rows, err = pv.rows, pv.error
         else
-          rows, err = extract.preview_sheet(f.local_path or f.path, t.sheet, popts.rows)
+          rows, err = preview.sheet(f.local_path or f.path, t.sheet, popts.rows)
         end
         if rows then
           entry.rows, entry.sheet, entry.error = rows, t.sheet, err or entry.error
@@ -119,7 +119,7 @@ function M.reading(ctx, m, opts)
         goto next_file
       end
       if f.status ~= "failed" and f.format ~= "empty" then
-        pv = pv or extract.preview_file({ path = f.local_path or f.path, name = f.name, ranges = f.ranges,
+        pv = pv or preview.file({ path = f.local_path or f.path, name = f.name, ranges = f.ranges,
                                           size = f.size }, f.format, popts)
         entry.preview, entry.note = pv.preview, pv.note
         if pv.opened then
