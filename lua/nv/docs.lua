@@ -161,6 +161,16 @@ return {
   },
   ["nv.progress"] = { summary = "the extraction's progress line on stderr (only on a terminal)",
     functions = { new = "new(total_files, total_bytes) -> progress with :step(bytes) and :within(bytes)" } },
+  ["nv.tabledetail"] = {
+    summary = "bounded memory for many tables: past detail_tables a table's full model waits in a file, a compact entry stays",
+    functions = {
+      compact = "compact(t, offset, length) -> the compact entry of a spilled table",
+      full = "full(m, t) -> the full model of table t of source model m",
+      load = "load(path, offset, length) -> a spilled table model",
+      ncolumns = "ncolumns(t) -> the columns of a table model, compact or full",
+      new = "new(ctx, keep_file) -> spill with :put(t) -> offset, length and :finish() | nil, msg, code",
+    },
+  },
   ["nv.tableprofile"] = {
     summary = "one table of a file source (its files, or a workbook's sheets) profiled into the table model",
     functions = {

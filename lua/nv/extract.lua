@@ -5,6 +5,7 @@
 -- store writes, parallel workers (nv.extractworker).
 local filesource = require "nv.filesource"
 local tableprofile = require "nv.tableprofile"
+local tabledetail = require "nv.tabledetail"
 local quality = require "nv.quality"
 local json = require "nv.json"
 local sys = require "nv.sys"
@@ -66,16 +67,28 @@ local function source(ctx, src, opts)
                   max_columns = tonumber(opts.max_columns),
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
                   previews = opts.previews, check_cancel = ctx.check_cancel, cancelled = ctx.cancelled }
-  local failed = 0
+  local failed, keep, spill = 0, tonumber(opts.detail_tables) or tabledetail.default_keep, nil
   for _, g in ipairs(listing.groups) do
     for _, t in ipairs(tableprofile.group(ctx, g, popts, progress)) do
       t.table_id = "t_" .. filesource.hash((src.source_id or "") .. "\0" .. t.key)
-      model.tables[#model.tables + 1] = t
       for _, e in ipairs(t.errors) do model.errors[#model.errors + 1] = e end
       if t.status == "failed" then failed = failed + 1 end
       ctx.log:info("Table %s: %d rows, %d columns, %s", t.name, t.rows, #t.columns, t.status)
+      if #model.tables >= keep and spill ~= false then -- past `keep` tables only a compact entry stays
+        spill = spill or tabledetail.new(ctx, ctx.worker_thread) or false
+        local at, len = nil, nil
+        if spill then at, len = spill:put(require("nv.redact").model(t)) end
+        if at then
+          t, model.detail_file, model.detail_tables = tabledetail.compact(t, at, len), spill.path, keep
+        else
+          ctx.log:warning("table detail kept in memory: the detail file cannot be written")
+          spill = false
+        end
+      end
+      model.tables[#model.tables + 1] = t
     end
   end
+  if spill then spill:finish() end
   -- 4. the source's status and quality
   local n = #model.tables
   if n > 0 and failed == n then

@@ -17,7 +17,8 @@ function M.worker(text)
   log.set_level(input.log_level or "INFO")
   if input.log_path then log.open_file(input.log_path) end
   local ctx = { config = cfg, run_id = input.run_id, job_id = input.run_id, workflow_id = input.workflow_id,
-                tenant_id = input.tenant_id, job_type = input.job_type, log_path = input.log_path }
+                tenant_id = input.tenant_id, job_type = input.job_type, log_path = input.log_path,
+                worker_thread = true } -- a table detail file outlives the thread (run_parallel removes it)
   ctx.log = require("nv.job").logger("nvlua.jobs." .. tostring(input.job_type) .. ".worker")
   local store, serr
   if cfg.store then store, serr = require("nv.store").open(cfg.store, cfg) end
@@ -75,6 +76,11 @@ function M.run_parallel(ctx, list, opts, nworkers)
         ctx.log:warning("cannot store the log lines of source %s in %s: %s", tostring(list[i].source_id),
           ctx.store.name, tostring(lerr))
       end
+    end
+    if m.detail_file then -- the worker's table detail file: the job's now
+      local path = m.detail_file
+      ctx.cleanups = ctx.cleanups or {}
+      ctx.cleanups[#ctx.cleanups + 1] = function() os.remove(path) end
     end
     models[i] = m
   end

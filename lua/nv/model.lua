@@ -3,6 +3,7 @@
 -- (sources, tables and columns rows).
 local json = require "nv.json"
 local sys = require "nv.sys"
+local tabledetail = require "nv.tabledetail"
 
 local M = {}
 
@@ -39,7 +40,31 @@ local function column_row(c, t, q)
   }
 end
 
---- The store record for a source model (nv.store write_source).
+-- a table model -> its tables-table row, with its columns rows
+local function table_row(ts, model, t)
+  local q = t.quality
+  local cols = {}
+  local pk = json.array()
+  for _, c in ipairs(t.columns) do
+    cols[#cols + 1] = column_row(c, t, q.columns[c.name])
+    if c.candidate_primary_key then pk[#pk + 1] = c.name end
+  end
+  if t.primary_key then pk = t.primary_key end
+  return {
+    table_id = t.table_id, table_name = t.name, table_type = t.table_type or "file",
+    catalog_name = t.catalog_name, schema_name = t.schema_name, comment = t.comment,
+    foreign_keys = t.foreign_keys,
+    file_path = t.files[1] and t.files[1].path, file_type = t.file_type, row_count = t.rows,
+    column_count = #t.columns, size_bytes = t.size_bytes,
+    last_modified = t.last_modified and ts(t.last_modified),
+    partition_columns = #t.partition_columns > 0 and t.partition_columns or nil,
+    primary_key = #pk > 0 and pk or nil, quality_score = q.scores.overall, quality_json = q.scores,
+    extracted_at = ts(model.extraction_timestamp), columns = cols,
+  }
+end
+
+--- The store record for a source model (nv.store write_source). A model
+-- with a table detail file gives rec.tables as a lazy list (ipairs, #, [i]).
 function M.store_record(ctx, model)
   local ts = require("nv.store").timestamp
   local rec = {
@@ -55,27 +80,19 @@ function M.store_record(ctx, model)
     tables = {},
     schema_drift = model.schema_drift,
   }
-  for _, t in ipairs(model.tables) do
-    local q = t.quality
-    local cols = {}
-    local pk = json.array()
-    for _, c in ipairs(t.columns) do
-      cols[#cols + 1] = column_row(c, t, q.columns[c.name])
-      if c.candidate_primary_key then pk[#pk + 1] = c.name end
-    end
-    if t.primary_key then pk = t.primary_key end
-    rec.tables[#rec.tables + 1] = {
-      table_id = t.table_id, table_name = t.name, table_type = t.table_type or "file",
-      catalog_name = t.catalog_name, schema_name = t.schema_name, comment = t.comment,
-      foreign_keys = t.foreign_keys,
-      file_path = t.files[1] and t.files[1].path, file_type = t.file_type, row_count = t.rows,
-      column_count = #t.columns, size_bytes = t.size_bytes,
-      last_modified = t.last_modified and ts(t.last_modified),
-      partition_columns = #t.partition_columns > 0 and t.partition_columns or nil,
-      primary_key = #pk > 0 and pk or nil, quality_score = q.scores.overall, quality_json = q.scores,
-      extracted_at = ts(model.extraction_timestamp), columns = cols,
-    }
+  if model.detail_file then
+    -- tables past the first detail_tables live in the detail file
+    -- (nv.tabledetail): each row is built from it when read, one at a time
+    rec.tables = setmetatable({}, {
+      __index = function(_, i)
+        local t = model.tables[i]
+        return t and table_row(ts, model, tabledetail.full(model, t)) or nil
+      end,
+      __len = function() return #model.tables end,
+    })
+    return rec
   end
+  for _, t in ipairs(model.tables) do rec.tables[#rec.tables + 1] = table_row(ts, model, t) end
   return rec
 end
 

@@ -1,0 +1,112 @@
+-- nv.tabledetail: bounded memory for a source of many tables. Past the
+-- first `keep` tables of a source (opts.detail_tables, default 1000) each
+-- table's full model — column profiles, quality detail, file entries,
+-- previews — goes to a temporary file as soon as the table is profiled;
+-- the source model keeps a compact entry (name, status, counts, errors,
+-- scores, the failed files) with `detail` = where the full model is. The
+-- store record (nv.model.store_record) reads the full tables back one at a
+-- time, so the store and the platform payload keep everything; the job's
+-- printed result shows the compact entries past the first `keep`.
+local serial = require "nv.serial"
+local json = require "nv.json"
+
+local M = {}
+
+M.default_keep = 1000
+
+local Spill = {}
+Spill.__index = Spill
+
+--- A spill file for one source: spill | nil, msg. ctx.cleanups removes it
+-- when the job ends, unless keep_file (a worker thread: its caller
+-- removes it once it read the model back).
+function M.new(ctx, keep_file)
+  local path = os.tmpname()
+  local fh, err = io.open(path, "w+b")
+  if not fh then
+    os.remove(path)
+    return nil, "cannot create the table detail file: " .. tostring(err), "io"
+  end
+  if not keep_file then
+    ctx.cleanups = ctx.cleanups or {}
+    ctx.cleanups[#ctx.cleanups + 1] = function() os.remove(path) end
+  end
+  return setmetatable({ path = path, fh = fh, offset = 0 }, Spill)
+end
+
+--- Writes a full table model: offset, length | nil, msg.
+function Spill:put(t)
+  local text = serial.dump(t)
+  local ok, err = self.fh:write(text)
+  if not ok then return nil, "cannot write the table detail file: " .. tostring(err), "io" end
+  local at = self.offset
+  self.offset = self.offset + #text
+  return at, #text
+end
+
+--- Closes the writing side (the file stays for load).
+function Spill:finish()
+  if self.fh then
+    self.fh:close()
+    self.fh = nil
+  end
+end
+
+--- The full table model at offset (length bytes) in the spill file at
+-- path (raises when it cannot be read back: the file is the run's own).
+function M.load(path, offset, length)
+  local fh = assert(io.open(path, "rb"))
+  assert(fh:seek("set", offset))
+  local text = fh:read(length)
+  fh:close()
+  return assert(serial.load(assert(text, "table detail file truncated")))
+end
+
+--- The full model of table t of source model m (t itself when it is not
+-- spilled).
+function M.full(m, t)
+  if t.detail and m.detail_file then return M.load(m.detail_file, t.detail, t.detail_len) end
+  return t
+end
+
+local function compact_files(files)
+  local out = json.array()
+  for i, f in ipairs(files or {}) do
+    out[i] = { path = f.path, local_path = f.local_path, name = f.name, size = f.size, format = f.format,
+               status = f.status, error = f.error, warning = f.warning }
+  end
+  return out
+end
+
+-- the table fields kept as they are in a compact entry (small by nature)
+local kept = { "table_id", "name", "key", "status", "rows", "size_bytes", "last_modified", "file_type", "data_format",
+               "sheet", "sheet_state", "errors", "record_errors", "warnings", "ragged_rows", "bad_records",
+               "ragged_lines", "partition_columns", "columns_dropped", "array_types", "delta", "merged_cells" }
+
+-- shared empty list and map for the compact entries' empty fields
+-- (thousands of them; nothing adds to a compact entry's lists)
+local EMPTY, NONE = json.array(), {}
+
+--- The compact entry of table t whose full model is at offset, length
+-- (detail, detail_len) in the detail file.
+function M.compact(t, offset, length)
+  local c = { detail = offset, detail_len = length, column_count = #t.columns, columns = EMPTY,
+              files = compact_files(t.files) }
+  for _, k in ipairs(kept) do
+    local v = t[k]
+    if type(v) == "table" and next(v) == nil then v = getmetatable(v) == getmetatable(EMPTY) and EMPTY or NONE end
+    c[k] = v
+  end
+  local q = t.quality or {}
+  local findings = q.findings
+  if type(findings) == "table" and next(findings) == nil then findings = NONE end
+  c.quality = { scores = q.scores, capped = q.capped, level = q.level, findings = findings, columns = NONE }
+  return c
+end
+
+--- The number of columns of a table model, compact or full.
+function M.ncolumns(t)
+  return t.column_count or #t.columns
+end
+
+return M
