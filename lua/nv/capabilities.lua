@@ -87,7 +87,7 @@ M.modules = {
   },
   -- the pipeline's stages: they read files or run sources, never from a sandbox
   ["nv.extractworker"] = { run_parallel = "never", worker = "never" },
-  ["nv.filereader"] = { open = "never" },
+  ["nv.filereader"] = { open = "never", ranged = "never" },
   ["nv.model"] = { failed = "never", store_record = "never" },
   ["nv.preview"] = { file = "never", sheet = "never", sheet_rows = "never", text = "never" },
   ["nv.progress"] = { new = "never" },

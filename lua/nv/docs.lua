@@ -142,7 +142,8 @@ return {
     },
   },
   ["nv.filereader"] = { summary = "the reader of a file of a known format (CSV, JSON, Parquet)",
-    functions = { open = "open(file, format, opts) -> reader | nil, msg" } },
+    functions = { open = "open(file, format, opts) -> reader | nil, msg",
+                  ranged = "ranged(rel, source_type) -> {fetch, guess} when the object's reader reads byte ranges (Parquet) | nil" } },
   ["nv.model"] = {
     summary = "source model shaping: a failed source's model, the store record of a model",
     functions = {
