@@ -169,7 +169,7 @@ return {
       full = "full(m, t) -> the full model of table t of source model m",
       load = "load(path, offset, length) -> a spilled table model",
       ncolumns = "ncolumns(t) -> the columns of a table model, compact or full",
-      new = "new(ctx, keep_file) -> spill with :put(t) -> offset, length and :finish() | nil, msg, code",
+      new = "new(ctx, keep_file, dir) -> spill with :put(t) -> offset, length and :finish() | nil, msg, code",
     },
   },
   ["nv.tableprofile"] = {

@@ -75,7 +75,7 @@ local function source(ctx, src, opts)
       if t.status == "failed" then failed = failed + 1 end
       ctx.log:info("Table %s: %d rows, %d columns, %s", t.name, t.rows, #t.columns, t.status)
       if #model.tables >= keep and spill ~= false then -- past `keep` tables only a compact entry stays
-        spill = spill or tabledetail.new(ctx, ctx.worker_thread) or false
+        spill = spill or tabledetail.new(ctx, ctx.worker_thread, opts.remote_tmpdir) or false
         local at, len = nil, nil
         if spill then at, len = spill:put(require("nv.redact").model(t)) end
         if at then

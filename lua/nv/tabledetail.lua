@@ -9,6 +9,7 @@
 -- printed result shows the compact entries past the first `keep`.
 local serial = require "nv.serial"
 local json = require "nv.json"
+local sys = require "nv.sys"
 
 local M = {}
 
@@ -17,16 +18,14 @@ M.default_keep = 1000
 local Spill = {}
 Spill.__index = Spill
 
---- A spill file for one source: spill | nil, msg. ctx.cleanups removes it
--- when the job ends, unless keep_file (a worker thread: its caller
--- removes it once it read the model back).
-function M.new(ctx, keep_file)
-  local path = os.tmpname()
-  local fh, err = io.open(path, "w+b")
-  if not fh then
-    os.remove(path)
-    return nil, "cannot create the table detail file: " .. tostring(err), "io"
-  end
+--- A spill file for one source under dir (default $TMPDIR or /tmp):
+-- spill | nil, msg, code. ctx.cleanups removes it when the job ends, unless
+-- keep_file (a worker thread: its caller removes it once it read the model
+-- back).
+function M.new(ctx, keep_file, dir)
+  local path = (dir or os.getenv("TMPDIR") or "/tmp"):gsub("/+$", "") .. "/nvlua-tables-" .. sys.random_hex(8)
+  local fh, err = io.open(path, "wb") -- a fresh random name: 64 bits from the kernel CSPRNG
+  if not fh then return nil, "cannot create the table detail file: " .. tostring(err), "io" end
   if not keep_file then
     ctx.cleanups = ctx.cleanups or {}
     ctx.cleanups[#ctx.cleanups + 1] = function() os.remove(path) end
