@@ -92,8 +92,8 @@ M.modules = {
   ["nv.preview"] = { file = "never", sheet = "never", sheet_rows = "never", text = "never" },
   ["nv.progress"] = { new = "never" },
   ["nv.tableprofile"] = { group = "never", profile_table = "never", profile_workbook = "never" },
-  ["nv.tabledetail"] = { compact = "never", default_keep = "safe", full = "never", load = "never", ncolumns = "safe",
-                         new = "never" },
+  ["nv.tabledetail"] = { compact = "never", default_keep = "safe", full = "never", holder = "never", load = "never",
+                         ncolumns = "safe", new = "never" },
   ["nv.filesource"] = {
     explicit_formats = "safe", format = "never", group = "safe", hash = "safe", list = LIST, -- format reads file.path
     local_path = "safe", identity = P1, changed = "safe",

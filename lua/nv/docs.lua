@@ -167,6 +167,7 @@ return {
     functions = {
       compact = "compact(t, offset, length) -> the compact entry of a spilled table",
       full = "full(m, t) -> the full model of table t of source model m",
+      holder = "holder(ctx, m, opts) -> holder: holder:add(t) -> t or its compact entry past opts.detail_tables; holder:finish()",
       load = "load(path, offset, length) -> a spilled table model",
       ncolumns = "ncolumns(t) -> the columns of a table model, compact or full",
       new = "new(ctx, keep_file, dir) -> spill with :put(t) -> offset, length and :finish() | nil, msg, code",

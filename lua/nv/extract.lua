@@ -67,28 +67,17 @@ local function source(ctx, src, opts)
                   max_columns = tonumber(opts.max_columns),
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
                   previews = opts.previews, check_cancel = ctx.check_cancel, cancelled = ctx.cancelled }
-  local failed, keep, spill = 0, tonumber(opts.detail_tables) or tabledetail.default_keep, nil
+  local failed, held = 0, tabledetail.holder(ctx, model, opts) -- past 1000 tables, compact entries
   for _, g in ipairs(listing.groups) do
     for _, t in ipairs(tableprofile.group(ctx, g, popts, progress)) do
       t.table_id = "t_" .. filesource.hash((src.source_id or "") .. "\0" .. t.key)
       for _, e in ipairs(t.errors) do model.errors[#model.errors + 1] = e end
       if t.status == "failed" then failed = failed + 1 end
       ctx.log:info("Table %s: %d rows, %d columns, %s", t.name, t.rows, #t.columns, t.status)
-      if #model.tables >= keep and spill ~= false then -- past `keep` tables only a compact entry stays
-        spill = spill or tabledetail.new(ctx, ctx.worker_thread, opts.remote_tmpdir) or false
-        local at, len = nil, nil
-        if spill then at, len = spill:put(require("nv.redact").model(t)) end
-        if at then
-          t, model.detail_file, model.detail_tables = tabledetail.compact(t, at, len), spill.path, keep
-        else
-          ctx.log:warning("table detail kept in memory: the detail file cannot be written")
-          spill = false
-        end
-      end
-      model.tables[#model.tables + 1] = t
+      model.tables[#model.tables + 1] = held:add(t)
     end
   end
-  if spill then spill:finish() end
+  held:finish()
   -- 4. the source's status and quality
   local n = #model.tables
   if n > 0 and failed == n then

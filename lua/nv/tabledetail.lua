@@ -103,6 +103,38 @@ function M.compact(t, offset, length)
   return c
 end
 
+local Holder = {}
+Holder.__index = Holder
+
+--- What source model m keeps of its tables: holder:add(t) -> t itself
+-- while m holds fewer than opts.detail_tables (default 1000), else t's
+-- compact entry (t masked, nv.redact, and written to the detail file; m
+-- gets detail_file and detail_tables); holder:finish() once all are added.
+-- A detail file that cannot be written keeps the tables in memory.
+function M.holder(ctx, m, opts)
+  return setmetatable({ ctx = ctx, m = m, keep = tonumber(opts.detail_tables) or M.default_keep,
+                        dir = opts.remote_tmpdir }, Holder)
+end
+
+function Holder:add(t)
+  if #self.m.tables < self.keep or self.spill == false then return t end
+  local err
+  if not self.spill then self.spill, err = M.new(self.ctx, self.ctx.worker_thread, self.dir) end
+  local at, len
+  if self.spill then at, len, err = self.spill:put(require("nv.redact").model(t)) end
+  if not at then
+    self.ctx.log:warning("table detail kept in memory: %s", tostring(err))
+    self.spill = false
+    return t
+  end
+  self.m.detail_file, self.m.detail_tables = self.spill.path, self.keep
+  return M.compact(t, at, len)
+end
+
+function Holder:finish()
+  if self.spill then self.spill:finish() end
+end
+
 --- The number of columns of a table model, compact or full.
 function M.ncolumns(t)
   return t.column_count or #t.columns

@@ -191,4 +191,22 @@ describe("bounded memory", function()
     for _, c in ipairs(ctx.cleanups) do c() end
     assert.is_nil(io.open(m.detail_file, "rb"))
   end)
+  it("a detail file that cannot be written keeps every table in full, with a warning", function()
+    for i = 1, 4 do H.write(dir .. "/t" .. i .. ".csv", "a,b\n" .. i .. ",x\n") end
+    local warned = {}
+    local function note() end
+    local ctx = { log = { info = note, error = note, debug = note,
+                          warning = function(_, fmt, ...) warned[#warned + 1] = string.format(fmt, ...) end },
+                  config = {}, run_id = "r1" }
+    local m = require("nv.extract").source(ctx, { source_id = "s1", data_source_path = dir },
+      { detail_tables = 1, remote_tmpdir = dir .. "/no/such/dir" })
+    assert.equal(4, #m.tables)
+    assert.is_nil(m.detail_file)
+    for _, t in ipairs(m.tables) do
+      assert.is_nil(t.detail)
+      assert.equal(2, #t.columns)
+    end
+    assert.equal(1, #warned)
+    assert.matches("^table detail kept in memory: cannot create the table detail file: .*no/such/dir", warned[1])
+  end)
 end)
