@@ -68,7 +68,8 @@ local function source(ctx, src, opts)
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
                   previews = opts.previews, check_cancel = ctx.check_cancel, cancelled = ctx.cancelled }
   local failed, held = 0, tabledetail.holder(ctx, model, opts) -- past 1000 tables, compact entries
-  for _, g in ipairs(listing.groups) do
+  for i, g in ipairs(listing.groups) do
+    listing.groups[i] = false -- its files go once profiled (a listing of 50,000 files is ~50 MB)
     for _, t in ipairs(tableprofile.group(ctx, g, popts, progress)) do
       t.table_id = "t_" .. filesource.hash((src.source_id or "") .. "\0" .. t.key)
       for _, e in ipairs(t.errors) do model.errors[#model.errors + 1] = e end
