@@ -24,8 +24,14 @@ Spill.__index = Spill
 -- back).
 function M.new(ctx, keep_file, dir)
   local path = (dir or os.getenv("TMPDIR") or "/tmp"):gsub("/+$", "") .. "/nvlua-tables-" .. sys.random_hex(8)
-  local fh, err = io.open(path, "wb") -- a fresh random name: 64 bits from the kernel CSPRNG
-  if not fh then return nil, "cannot create the table detail file: " .. tostring(err), "io" end
+  -- created new (never an existing file) and private: it holds sample values
+  local made, merr = sys.write_new(path, "", tonumber("600", 8))
+  if not made then return nil, "cannot create the table detail file: " .. tostring(merr), "io" end
+  local fh, err = io.open(path, "ab")
+  if not fh then
+    os.remove(path)
+    return nil, "cannot create the table detail file: " .. tostring(err), "io"
+  end
   if not keep_file then
     ctx.cleanups = ctx.cleanups or {}
     ctx.cleanups[#ctx.cleanups + 1] = function() os.remove(path) end
@@ -43,12 +49,13 @@ function Spill:put(t)
   return at, #text
 end
 
---- Closes the writing side (the file stays for load).
+--- Closes the writing side (the file stays for load): true | nil, msg.
 function Spill:finish()
-  if self.fh then
-    self.fh:close()
-    self.fh = nil
-  end
+  if not self.fh then return true end
+  local ok, err = self.fh:close()
+  self.fh = nil
+  if not ok then return nil, "cannot write the table detail file: " .. tostring(err), "io" end
+  return true
 end
 
 --- The full table model at offset (length bytes) in the spill file at
@@ -121,7 +128,8 @@ function Holder:add(t)
   local err
   if not self.spill then self.spill, err = M.new(self.ctx, self.ctx.worker_thread, self.dir) end
   local at, len
-  if self.spill then at, len, err = self.spill:put(require("nv.redact").model(t)) end
+  if self.spill then at, len = self.spill:put(require("nv.redact").model(t)) end
+  if self.spill and not at then err = len end
   if not at then
     self.ctx.log:warning("table detail kept in memory: %s", tostring(err))
     self.spill = false
@@ -132,7 +140,12 @@ function Holder:add(t)
 end
 
 function Holder:finish()
-  if self.spill then self.spill:finish() end
+  if not self.spill then return end
+  local ok, err = self.spill:finish()
+  if not ok then -- the compact entries' detail is lost: the source says so (and fails its store write)
+    self.m.errors[#self.m.errors + 1] = err
+    self.ctx.log:error("%s", err)
+  end
 end
 
 --- The number of columns of a table model, compact or full.
