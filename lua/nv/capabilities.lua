@@ -92,10 +92,17 @@ M.modules = {
                    previous_run = "never" },
   ["nv.extract"] = {
     run = { ctx = 1, opts = 2, issues_models = true },
-    open_reader = "never", preview_file = "never", preview_sheet = "never", preview_text = "never",
-    process = "never", profile_table = "never", profile_workbook = "never", run_parallel = "never",
-    source = "never", sources = "never", store_record = "never", worker = "never",
+    process = "never", source = "never", sources = "never",
   },
+  -- the pipeline's stages: they read files or run sources, never from a sandbox
+  ["nv.extractworker"] = { run_parallel = "never", worker = "never" },
+  ["nv.filereader"] = { open = "never", ranged = "never" },
+  ["nv.model"] = { failed = "never", store_record = "never" },
+  ["nv.preview"] = { file = "never", sheet = "never", sheet_rows = "never", text = "never" },
+  ["nv.progress"] = { new = "never" },
+  ["nv.tableprofile"] = { group = "never", profile_table = "never", profile_workbook = "never" },
+  ["nv.tabledetail"] = { compact = "never", default_keep = "safe", full = "never", holder = "never", load = "never",
+                         ncolumns = "safe", new = "never" },
   ["nv.filesource"] = {
     explicit_formats = "safe", format = "never", group = "safe", hash = "safe", list = LIST, -- format reads file.path
     local_path = "safe", identity = P1, changed = "safe",

@@ -179,21 +179,59 @@ return {
     },
   },
   ["nv.extract"] = {
-    summary = "the extraction pipeline: source -> tables -> readers -> profiles -> quality, in bounded memory",
+    summary = "the extraction pipeline: connector -> tables -> readers -> profiles -> quality -> source model",
     functions = {
-      open_reader = "open_reader(file, format, opts) -> reader | nil, msg",
-      preview_file = "preview_file(f, format, popts) -> columns, rows and raw preview of one file",
-      preview_sheet = "preview_sheet(path, sheet, nrows) -> rows, error?",
-      preview_text = "preview_text(path, nbytes) -> the first bytes of a file, cut at a line end",
       process = "process(ctx, src, opts) -> model: extract one source, check drift, write it when write_to_db",
-      profile_table = "profile_table(ctx, t, opts, progress) -> the table model (all its files profiled)",
-      profile_workbook = "profile_workbook(ctx, g, opts, progress) -> one table per worksheet",
       run = "run(ctx, opts) -> source models: every source of the job (several in parallel)",
-      run_parallel = "run_parallel(ctx, list, opts, nworkers) -> models, on nworkers threads",
       source = "source(ctx, src, opts) -> the source model (status success | partial | failed)",
       sources = "sources(ctx) -> the job's sources, warnings",
-      store_record = "store_record(ctx, model) -> the nv.store write_source record of a model",
+    },
+  },
+  ["nv.extractworker"] = {
+    summary = "the job's sources extracted in parallel, one worker thread and lua_State each",
+    functions = {
+      run_parallel = "run_parallel(ctx, list, opts, nworkers) -> models, on nworkers threads",
       worker = "worker(text) -> text: one source in a worker thread (nv.workers.map)",
+    },
+  },
+  ["nv.filereader"] = { summary = "the reader of a file of a known format (CSV, JSON, Parquet)",
+    functions = { open = "open(file, format, opts) -> reader | nil, msg",
+                  ranged = "ranged(rel, source_type) -> {fetch, guess} when the object's reader reads byte ranges (Parquet) | nil" } },
+  ["nv.model"] = {
+    summary = "source model shaping: a failed source's model, the store record of a model",
+    functions = {
+      failed = "failed(src, err) -> the (masked) model of a source that failed before any table",
+      store_record = "store_record(ctx, model) -> the nv.store write_source record of a model",
+    },
+  },
+  ["nv.preview"] = {
+    summary = "bounded previews of a file (first bytes and rows) or a worksheet (first rows)",
+    functions = {
+      file = "file(f, format, popts) -> columns, rows and raw preview of one file",
+      sheet = "sheet(path, sheet, nrows) -> rows, error?",
+      sheet_rows = "sheet_rows(wb, sheet, nrows) -> the first rows of a worksheet of an open workbook, error?",
+      text = "text(path, nbytes) -> the first bytes of a file, cut at a line end",
+    },
+  },
+  ["nv.progress"] = { summary = "the extraction's progress line on stderr (only on a terminal)",
+    functions = { new = "new(total_files, total_bytes) -> progress with :step(bytes) and :within(bytes)" } },
+  ["nv.tabledetail"] = {
+    summary = "bounded memory for many tables: past detail_tables a table's full model waits in a file, a compact entry stays",
+    functions = {
+      compact = "compact(t, offset, length) -> the compact entry of a spilled table",
+      full = "full(m, t) -> the full model of table t of source model m",
+      holder = "holder(ctx, m, opts) -> holder: holder:add(t) -> t or its compact entry past opts.detail_tables; holder:finish()",
+      load = "load(path, offset, length) -> a spilled table model",
+      ncolumns = "ncolumns(t) -> the columns of a table model, compact or full",
+      new = "new(ctx, keep_file, dir) -> spill with :put(t) -> offset, length and :finish() | nil, msg, code",
+    },
+  },
+  ["nv.tableprofile"] = {
+    summary = "one table of a file source (its files, or a workbook's sheets) profiled into the table model",
+    functions = {
+      group = "group(ctx, g, opts, progress) -> the table models of one listed group",
+      profile_table = "profile_table(ctx, t, opts, progress) -> the table model (all its files profiled)",
+      profile_workbook = "profile_workbook(ctx, g, opts, progress) -> one table per worksheet",
     },
   },
   ["nv.filesource"] = {

@@ -43,7 +43,7 @@ local function sorted_keys(t)
 end
 
 --- Compares a previous run (M.load) with the current store record
--- (nv.extract.store_record). Returns the drift document and whether
+-- (nv.model.store_record). Returns the drift document and whether
 -- anything changed.
 function M.compare(prev, rec, opts)
   local jump = (opts and opts.row_change) or M.default_row_change

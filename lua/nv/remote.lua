@@ -27,9 +27,10 @@
 -- object's listed size or the budget; a prefix of an uncompressed object is
 -- cut after its last line break. Hidden and `_`-prefixed path segments
 -- (_SUCCESS, _delta_log, .tmp) are skipped as in the local listing.
--- A Parquet object (*.parquet, or source_type parquet) larger than the
--- budget — or than the footer guess with parquet_footer_only — is read
--- footer-first (nv.pqfooter): at most 2 ranged GETs for the footer, one
+-- An object whose reader reads it from byte ranges (nv.filereader.ranged:
+-- Parquet, by name or source type) larger than the budget — or than the
+-- footer guess with parquet_footer_only — is read footer-first (for
+-- Parquet nv.pqfooter): at most 2 ranged GETs for the footer, one
 -- more for the leading row groups that fit the budget; the file then has
 -- ranges = {{offset, length}, …} (open it with nv.parquet's {size, ranges})
 -- and fetch = {requests, bytes, row_groups}. A prefix holding _delta_log/
@@ -43,7 +44,7 @@ local objstore = require "nv.objstore"
 local sys = require "nv.sys"
 local log = require "nv.log"
 local delta = require "nv.delta"
-local pqfooter = require "nv.pqfooter"
+local filereader = require "nv.filereader"
 
 local M = {}
 
@@ -123,16 +124,6 @@ local function write_empty(path)
   return f:close()
 end
 
-local parquet_types = {} -- source types whose files are Parquet (parquet, delta)
-for name, fmt in pairs(require("nv.connectors").formats) do
-  if fmt == "parquet" then parquet_types[name] = true end
-end
-
-local function is_parquet(rel, source_type)
-  local st = source_type and tostring(source_type):lower()
-  return parquet_types[st or ""] or rel:lower():match("%.parquet$") ~= nil or rel:lower():match("%.parq$") ~= nil
-end
-
 -- ranged GETs of one object into memory, bodies capped at the range's size
 local function ranged_get(store, e)
   return function(first, last)
@@ -200,11 +191,14 @@ end
 local function fetch(store, src, opts, e, f, snap)
   local lp, size, rel = f.path, f.size, f.rel
   local got, gerr
-  local guess = opts.footer_guess or pqfooter.guess
-  local footer_first = size > 0 and is_parquet(rel, snap and "delta" or src.source_type)
+  -- the reader says whether it reads this object from byte ranges (a
+  -- Parquet footer first); this layer only moves the bytes
+  local ranged = size > 0 and filereader.ranged(rel, snap and "delta" or src.source_type)
+  local guess = ranged and (opts.footer_guess or ranged.guess)
+  local footer_first = ranged
     and ((opts.parquet_footer_only and size > guess) or (opts.max_bytes and size > opts.max_bytes))
   if footer_first then
-    local info, ferr = pqfooter.fetch(ranged_get(store, e), size, lp,
+    local info, ferr = ranged.fetch(ranged_get(store, e), size, lp,
       { guess = guess, budget = not opts.parquet_footer_only and opts.max_bytes or nil })
     if info then
       got = true

@@ -1,7 +1,8 @@
 -- nv.report: the JSON shapes of spec 001 (per job) and spec 003
 -- (multi-source aggregation), built from nv.extract's source models.
 local json = require "nv.json"
-local extract = require "nv.extract"
+local preview = require "nv.preview"
+local tabledetail = require "nv.tabledetail"
 
 local M = {}
 
@@ -33,7 +34,22 @@ local function table_errors(t)
   return out
 end
 
+-- a compact table (past the source's first detail_tables, nv.tabledetail):
+-- its counts, status, errors and scores, not its columns and files
+local function compact_summary(t)
+  return {
+    table_id = t.table_id, table_name = t.name, file_type = t.file_type, row_count = t.rows,
+    column_count = tabledetail.ncolumns(t), columns_dropped = t.columns_dropped, size_bytes = t.size_bytes,
+    status = t.status, detail_omitted = true,
+    last_modified = t.last_modified and os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t.last_modified)),
+    errors = table_errors(t), warnings = t.warnings and #t.warnings > 0 and json.array(t.warnings) or nil,
+    ragged_rows = t.ragged_rows > 0 and t.ragged_rows or nil, bad_records = t.bad_records > 0 and t.bad_records or nil,
+    data_format = t.data_format, quality = t.quality.scores, columns = json.array(),
+  }
+end
+
 local function table_summary(t)
+  if t.detail then return compact_summary(t) end
   local cols = json.array()
   for _, c in ipairs(t.columns) do cols[#cols + 1] = column_summary(c, t.quality.columns[c.name]) end
   return {
@@ -51,8 +67,16 @@ end
 
 local function ncolumns(m)
   local n = 0
-  for _, t in ipairs(m.tables) do n = n + #t.columns end
+  for _, t in ipairs(m.tables) do n = n + tabledetail.ncolumns(t) end
   return n
+end
+
+-- a source of more than detail_tables tables (nv.tabledetail): what the
+-- result leaves out past them
+local function detail_note(m)
+  if not m.detail_tables then return nil end
+  return string.format("%d tables: columns, files and previews are shown for the first %d only "
+    .. "(detail_omitted); the store and the platform payload hold every table in full", #m.tables, m.detail_tables)
 end
 
 --- metadata_extraction (spec 001) for one source.
@@ -72,6 +96,7 @@ function M.metadata(m)
     quality_metrics = qm, tables = tables, errors = m.errors, written_to_db = m.written_to_db,
     schema_drift = m.schema_drift,
     warnings = m.warnings and #m.warnings > 0 and json.array(m.warnings) or nil,
+    tables_note = detail_note(m),
   }
 end
 
@@ -88,11 +113,12 @@ function M.quality(m)
     overall_score = q.overall_score, quality_level = q.quality_level, quality_metrics = q.quality_metrics or {},
     unmeasured = q.unmeasured,
     recommendations = q.recommendations or json.array(), tables = per_table, errors = m.errors,
+    tables_note = detail_note(m),
   }
 end
 
 --- data_reading (spec 001) for one source: previews bounded by opts. The
--- extraction takes them while each file is at hand (nv.extract previews);
+-- extraction takes them while each file is at hand (nv.preview);
 -- a model without them (an extraction run without previews) has its local
 -- files opened again here.
 function M.reading(ctx, m, opts)
@@ -104,12 +130,17 @@ function M.reading(ctx, m, opts)
     for i, f in ipairs(t.files) do
       local entry = { size = f.size, format = f.format, status = f.status, error = f.error }
       local pv = t.previews and t.previews[i]
+      if t.detail then -- past the source's first detail_tables tables: no preview kept
+        entry.note = "preview omitted: past the first " .. tostring(m.detail_tables) .. " tables of the source"
+        sample[t.sheet and t.name or f.name] = entry
+        goto next_file
+      end
       if f.status ~= "failed" and f.format == "xlsx" and t.sheet then
         local rows, err
         if pv then
           rows, err = pv.rows, pv.error
         else
-          rows, err = extract.preview_sheet(f.local_path or f.path, t.sheet, popts.rows)
+          rows, err = preview.sheet(f.local_path or f.path, t.sheet, popts.rows)
         end
         if rows then
           entry.rows, entry.sheet, entry.error = rows, t.sheet, err or entry.error
@@ -119,7 +150,7 @@ function M.reading(ctx, m, opts)
         goto next_file
       end
       if f.status ~= "failed" and f.format ~= "empty" then
-        pv = pv or extract.preview_file({ path = f.local_path or f.path, name = f.name, ranges = f.ranges,
+        pv = pv or preview.file({ path = f.local_path or f.path, name = f.name, ranges = f.ranges,
                                           size = f.size }, f.format, popts)
         entry.preview, entry.note = pv.preview, pv.note
         if pv.opened then
@@ -135,6 +166,7 @@ function M.reading(ctx, m, opts)
   return {
     source_id = m.source_id, source_path = m.source_path, files_found = m.files_found, files_read = files_read,
     sample_data = sample, connection_status = m.status == "failed" and "failed" or "success", errors = m.errors,
+    tables_note = detail_note(m),
   }
 end
 

@@ -177,9 +177,9 @@ end
 
 --- Source models from nv.extract.run (see nv.extract.source) as recs.
 function M.from_models(ctx, models)
-  local extract = require "nv.extract"
+  local shape = require "nv.model"
   local recs = {}
-  for _, m in ipairs(models or {}) do recs[#recs + 1] = extract.store_record(ctx, m) end
+  for _, m in ipairs(models or {}) do recs[#recs + 1] = shape.store_record(ctx, m) end
   return recs
 end
 

@@ -539,7 +539,7 @@ ORDER BY source_id]]))
       assert.equal(6, table_reqs)
       assert.equal(4, tokens)
       -- the model goes into the store record as any database source
-      local rec = require("nv.extract").store_record({ run_id = "r", workflow_id = "w", tenant_id = "t" }, m)
+      local rec = require("nv.model").store_record({ run_id = "r", workflow_id = "w", tenant_id = "t" }, m)
       assert.equal(6, #rec.tables)
       assert.equal("sales", rec.tables[4].schema_name)
       assert.equal(4, #rec.tables[4].columns)

@@ -175,17 +175,17 @@ describe("nv.profile's texts", function()
 end)
 
 describe("a file that changes while it is read", function()
-  local extract, filesource = require "nv.extract", require "nv.filesource"
+  local tableprofile, filereader, filesource = require "nv.tableprofile", require "nv.filereader", require "nv.filesource"
   local dir
   before_each(function() dir = H.tmpdir() end)
   after_each(function() H.rmdir(dir) end)
 
-  -- profiles path with nv.extract in-process; `during(path)` runs from the
+  -- profiles path with nv.tableprofile in-process; `during(path)` runs from the
   -- reader's progress callback, i.e. mid-read (every 4 KiB fed)
   local function profile_with(path, during)
-    local real = extract.open_reader
+    local real = filereader.open
     local fired = false
-    extract.open_reader = function(f, format, opts)
+    filereader.open = function(f, format, opts)
       local r, err = real(f, format, opts)
       if not r then return r, err end
       local proxy = {}
@@ -204,8 +204,8 @@ describe("a file that changes while it is read", function()
     local function note(_, fmt, ...) logged[#logged + 1] = string.format(fmt, ...) end
     local ctx = { log = { warning = note, error = note, info = note, debug = note } }
     local files = assert(filesource.list(path))
-    local ok, model = pcall(extract.profile_table, ctx, filesource.group(files, path)[1], {}, nil)
-    extract.open_reader = real
+    local ok, model = pcall(tableprofile.profile_table, ctx, filesource.group(files, path)[1], {}, nil)
+    filereader.open = real
     assert(ok, model)
     assert.is_true(fired, "the progress hook ran mid-read")
     return model, logged
