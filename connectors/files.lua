@@ -11,7 +11,7 @@ local C = {
   name = "files",
   description = "local files, /dbfs/… and /Volumes/… (CSV, TSV, JSON/NDJSON, Parquet, Delta, xlsx; gzip/zstd/…)",
   source_types = { "files" },
-  schemes = { "file" },
+  schemes = { "file", "dbfs" }, -- dbfs:/x is read through the cluster's /dbfs/x mount
   asset_types = { "file", "table", "delta_table", "worksheet", "column" },
 }
 

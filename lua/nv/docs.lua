@@ -243,7 +243,7 @@ return {
       hash = "hash(s) -> 64-bit FNV-1a of s as 16 hex digits",
       identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg (nv.fs.identity)",
       list = "list(path, opts) -> files, errors | nil, msg (include=, exclude=, include_hidden=)",
-      local_path = "local_path(path) -> path without file://",
+      local_path = "local_path(path) -> the local path: file:// stripped, dbfs:/x as /dbfs/x",
     },
   },
   ["nv.fs"] = {

@@ -11,9 +11,12 @@ local M = {}
 -- source_type values that name a file format (nv.connectors)
 M.explicit_formats = require("nv.connectors").formats
 
---- Strips file:// from a local path.
+--- The local path a file source names: file:// stripped, and dbfs:/x
+-- (Databricks' DBFS URI) read through the cluster's /dbfs/x mount.
 function M.local_path(path)
-  return (path:gsub("^file://", ""))
+  local p = path:gsub("^file://", "")
+  if p:match("^dbfs:/") then p = "/dbfs/" .. p:gsub("^dbfs:/+", "") end
+  return p
 end
 
 --- 64-bit FNV-1a of s as 16 hex digits (stable identifiers).

@@ -75,8 +75,10 @@ function M.check(cfg, roots, base, jobs_dir)
     if type(path) ~= "string" or path == "" then return true end
     local given = path
     if path:match("^%a[%w+.-]*:") then
-      if path:match("^file://") then path = path:sub(8)
-      elseif writes and path:match("^sqlite:") then path = path:sub(8)
+      -- the local files behind a scheme: file://, dbfs:/ (the /dbfs mount),
+      -- sqlite: (a store it writes, or a SQLite source it reads)
+      if path:match("^file://") or path:match("^dbfs:/") then path = require("nv.filesource").local_path(path)
+      elseif path:match("^sqlite:") then path = path:gsub("^sqlite:", ""):gsub("^//(/)", "%1")
       else return true end
     end
     local r = resolve_path(path, base)

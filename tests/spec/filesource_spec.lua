@@ -11,6 +11,14 @@ local function mk(dir, rel, text)
 end
 
 describe("nv.filesource", function()
+  it("reads file:// and Databricks' dbfs:/ URIs as local paths (dbfs:/x is the /dbfs/x mount)", function()
+    local fsrc = require "nv.filesource"
+    assert.equal("/tmp/x", fsrc.local_path("file:///tmp/x"))
+    assert.equal("/dbfs/mnt/raw/x.csv", fsrc.local_path("dbfs:/mnt/raw/x.csv"))
+    assert.equal("/dbfs/mnt/raw", fsrc.local_path("dbfs:///mnt/raw"))
+    assert.equal("/data/dbfs:/x", fsrc.local_path("/data/dbfs:/x"))
+    assert.equal("files", require("nv.connectors").resolve({ data_source_path = "dbfs:/mnt/raw" }).name)
+  end)
   local dir
   before_each(function()
     dir = H.tmpdir()

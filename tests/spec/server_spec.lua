@@ -809,6 +809,13 @@ describe("nvlua serve", function()
           "sources[2].data_source_path '/root' is outside" },
         { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", sandbox_roots = { "/" } },
           "sandbox_roots[1] '/' is outside" },
+        -- a SQLite source and a dbfs:/ URI name local files too
+        { { job_type = "metadata_extraction", data_source_path = "sqlite:/etc/passwd", data_source_type = "sqlite" },
+          "data_source_path 'sqlite:/etc/passwd' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = "sqlite:///etc/passwd" },
+          "data_source_path 'sqlite:///etc/passwd' is outside" },
+        { { job_type = "metadata_extraction", data_source_path = "dbfs:/../etc" },
+          "data_source_path 'dbfs:/../etc' is outside" },
         { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", log_dir = "/etc/cron.d" },
           "log_dir '/etc/cron.d' is outside" },
         { { job_type = "metadata_extraction", data_source_path = dir .. "/src1", store = "sqlite:/tmp/../etc/x.db" },
