@@ -51,7 +51,9 @@
 
 #include "csv_parse.h"
 #include "instream.h"
+#include "luax.h"
 #include "nvlua.h"
+#include "reader.h"
 #include "profiler/profiler.h"
 
 #define READER_MT "nv.CsvReader"
@@ -227,13 +229,6 @@ static const char *cursor_start(struct cursor *c, const char *path, const struct
 
 /* ---- Lua helpers ------------------------------------------------------ */
 
-static int push_fail(lua_State *L, const char *msg, const char *code) {
-  luaL_pushfail(L);
-  lua_pushstring(L, msg);
-  lua_pushstring(L, code);
-  return 3;
-}
-
 static const char *le_name(const struct nv_csv_dialect *d) { return d->line_ending; }
 
 static void push_dialect(lua_State *L, const struct nv_csv_dialect *d, enum nv_compression comp) {
@@ -258,24 +253,6 @@ static void push_dialect(lua_State *L, const struct nv_csv_dialect *d, enum nv_c
   lua_setfield(L, -2, "comment");
   lua_pushinteger(L, (lua_Integer)d->skip_records);
   lua_setfield(L, -2, "skip_records");
-}
-
-/* Checks opts (nil or a table) holds only the given keys. */
-static void check_keys(lua_State *L, int idx, const char *const *keys) {
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    int ok = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char *const *k = keys; *k; k++)
-        if (strcmp(lua_tostring(L, -1), *k) == 0) ok = 1;
-    if (!ok) {
-      lua_pushfstring(L, "unknown option '%s'", luaL_tolstring(L, -1, NULL));
-      lua_error(L);
-    }
-  }
 }
 
 /* opts[key] as a one-byte string; -1 when absent. "" gives 0 when
@@ -324,7 +301,7 @@ static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer d
 static int l_sniff(lua_State *L) {
   static const char *const keys[] = {"compression", NULL};
   const char *path = luaL_checkstring(L, 1);
-  check_keys(L, 2, keys);
+  nv_check_keys(L, 2, keys, NULL);
   enum nv_compression comp = opt_comp(L, 2);
   struct rows_cursor *rc = lua_newuserdatauv(L, sizeof *rc, 0); /* owns the stream */
   memset(rc, 0, sizeof *rc);
@@ -333,7 +310,7 @@ static int l_sniff(lua_State *L) {
   const char *code = cursor_open(&rc->cur, path, comp, err, sizeof err);
   if (code) {
     cursor_close(&rc->cur);
-    return push_fail(L, err, code);
+    return nv_push_fail(L, err, code);
   }
   struct nv_csv_dialect d;
   int r = nv_csv_sniff(rc->cur.buf, rc->cur.len, rc->cur.eof, &d, err, sizeof err);
@@ -341,7 +318,7 @@ static int l_sniff(lua_State *L) {
   cursor_close(&rc->cur);
   if (r != 0) {
     snprintf(msg, sizeof msg, "%s: %s", path, err);
-    return push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
+    return nv_push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
   }
   push_dialect(L, &d, actual);
   return 1;
@@ -389,7 +366,7 @@ static int l_open(lua_State *L) {
                                      "encoding",  "compression", "max_record_bytes", NULL};
   static const char *const encodings[] = {"utf-8", "latin-1", NULL};
   const char *path = luaL_checkstring(L, 1);
-  check_keys(L, 2, keys);
+  nv_check_keys(L, 2, keys, NULL);
   int delim = opt_char(L, 2, "delimiter", 0);
   int quote = opt_char(L, 2, "quote", 1);
   int escape = opt_char(L, 2, "escape", 0);
@@ -422,14 +399,14 @@ static int l_open(lua_State *L) {
   const char *code = cursor_open(&r->cur, path, comp, err, sizeof err);
   if (code) {
     reader_close_impl(r);
-    return push_fail(L, err, code);
+    return nv_push_fail(L, err, code);
   }
   r->actual = nv_instream_compression(r->cur.in);
   struct nv_csv_dialect *d = &r->d;
   if (nv_csv_sniff(r->cur.buf, r->cur.len, r->cur.eof, d, err, sizeof err) != 0) {
     reader_close_impl(r);
     snprintf(msg, sizeof msg, "%s: %s", path, err);
-    return push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
+    return nv_push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
   }
   int redo_header = 0;
   if (delim >= 0 && delim != d->delimiter) d->delimiter = (char)delim, redo_header = 1;
@@ -451,14 +428,14 @@ static int l_open(lua_State *L) {
     if (h < 0) {
       reader_close_impl(r);
       snprintf(msg, sizeof msg, "%s: out of memory", path);
-      return push_fail(L, msg, "memory");
+      return nv_push_fail(L, msg, "memory");
     }
     d->has_header = h;
   }
   code = cursor_start(&r->cur, path, d, r->max_record, sink_batch, &r->sink, err, sizeof err);
   if (code) {
     reader_close_impl(r);
-    return push_fail(L, err, code);
+    return nv_push_fail(L, err, code);
   }
   r->fresh = 1;
   size_t nc = nv_csv_ncols(r->cur.p);
@@ -488,6 +465,32 @@ static int l_header(lua_State *L) {
 static int l_dialect(lua_State *L) {
   struct reader *r = check_reader(L, 1);
   push_dialect(L, &r->d, r->actual);
+  return 1;
+}
+
+/* r:tables() -> { {name=} }: a CSV file is one table */
+static int l_tables(lua_State *L) {
+  check_reader(L, 1);
+  nv_reader_push_single_table(L, reader_path(L, 1));
+  return 1;
+}
+
+/* r:info() -> {format="csv", path=, compression=, dialect=, columns=} */
+static int l_info(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  lua_createtable(L, 0, 5);
+  lua_pushliteral(L, "csv");
+  lua_setfield(L, -2, "format");
+  lua_pushstring(L, reader_path(L, 1));
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, comp_names[r->actual]);
+  lua_setfield(L, -2, "compression");
+  push_dialect(L, &r->d, r->actual);
+  lua_setfield(L, -2, "dialect");
+  lua_getiuservalue(L, 1, 2);
+  lua_pushinteger(L, (lua_Integer)luaL_len(L, -1));
+  lua_setfield(L, -3, "columns");
+  lua_pop(L, 1);
   return 1;
 }
 
@@ -582,8 +585,9 @@ static enum pump pump_with_progress(lua_State *L, struct reader *r, uint64_t max
 static int l_profile_into(lua_State *L) {
   static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
   struct reader *r = check_reader(L, 1);
+  nv_reader_single_table_arg(L, 3, reader_path(L, 1));
   struct nv_profiler *prof = nv_profile_check(L, 2);
-  check_keys(L, 3, keys);
+  nv_check_keys(L, 3, keys, NULL);
   lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
   lua_Integer max_bytes = opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
   lua_Integer step = opt_int(L, 3, "progress_bytes", (lua_Integer)64 << 20, 1, LUA_MAXINTEGER);
@@ -709,6 +713,7 @@ static int rows_iter(lua_State *L) {
 
 static int l_rows(lua_State *L) {
   struct reader *r = check_reader(L, 1);
+  nv_reader_single_table_arg(L, 2, reader_path(L, 1));
   lua_Integer max = luaL_optinteger(L, 2, 20);
   luaL_argcheck(L, max >= 0, 2, "must be non-negative");
   const char *path = reader_path(L, 1);
@@ -765,7 +770,9 @@ static int l_tostring(lua_State *L) {
 
 static const luaL_Reg functions[] = {{"sniff", l_sniff}, {"open", l_open}, {NULL, NULL}};
 
-static const luaL_Reg methods[] = {{"header", l_header},
+static const luaL_Reg methods[] = {{"tables", l_tables},
+                                   {"info", l_info},
+                                   {"header", l_header},
                                    {"dialect", l_dialect},
                                    {"profile_into", l_profile_into},
                                    {"rows", l_rows},
@@ -778,16 +785,23 @@ static const luaL_Reg metamethods[] = {
 static const luaL_Reg cursor_metamethods[] = {
     {"__gc", cursor_gc}, {"__close", cursor_gc}, {NULL, NULL}};
 
+static void create_metas(lua_State *L) {
+  nv_createmeta(L, READER_MT, metamethods, methods);
+  nv_createmeta(L, CURSOR_MT, cursor_metamethods, NULL);
+}
+
 int luaopen_nv_csv(lua_State *L) {
-  luaL_newmetatable(L, READER_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, CURSOR_MT);
-  luaL_setfuncs(L, cursor_metamethods, 0);
-  lua_pop(L, 1);
+  create_metas(L);
   luaL_newlib(L, functions);
   return 1;
 }
+
+/* the reader contract (reader.h) */
+static int reader_open(lua_State *L) {
+  create_metas(L);
+  return l_open(L);
+}
+
+static const char *const aliases[] = {"tsv", NULL};
+static const char *const extensions[] = {".csv", ".tsv", ".tab", ".psv", NULL};
+const struct nv_reader nv_reader_csv = {"csv", aliases, extensions, nv_csv_sniff_score, reader_open};

@@ -124,6 +124,7 @@ M.modules = {
     column = "safe", default_freshness_days = "safe", dimensions = "safe", level = "safe",
     summarize = "safe", table = "safe", overall = "safe",
   },
+  ["nv.readers"] = { list = "safe", sniff = "safe", open = P1 },
   ["nv.remote"] = { is_remote = "safe", materialize = "never" },
   ["nv.report"] = {
     aggregate = { ctx = 1 }, metadata = "safe", quality = "safe", reading = { ctx = 1, opts = 3, model = 2 },
