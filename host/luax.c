@@ -38,3 +38,33 @@ void nv_createmeta(lua_State *L, const char *tname, const luaL_Reg *metamethods,
   }
   lua_pop(L, 1);
 }
+
+lua_Integer nv_opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
+                       lua_Integer hi) {
+  if (lua_isnoneornil(L, idx)) return def;
+  lua_Integer v = def;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    int isnum;
+    v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || v < lo || v > hi)
+      luaL_error(L, "option '%s' must be an integer in [%I, %I]", key, lo, hi);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+int nv_opt_function(lua_State *L, int idx, const char *key) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  int t = lua_getfield(L, idx, key);
+  if (t == LUA_TFUNCTION) return lua_gettop(L);
+  if (t != LUA_TNIL) luaL_error(L, "option '%s' must be a function", key);
+  lua_pop(L, 1);
+  return 0;
+}
+
+void *nv_newudata(lua_State *L, size_t size, const char *tname) {
+  void *p = lua_newuserdatauv(L, size, 0);
+  memset(p, 0, size);
+  luaL_setmetatable(L, tname);
+  return p;
+}

@@ -19,4 +19,16 @@ void nv_check_keys(lua_State *L, int idx, const char *const *keys, const char *p
 void nv_createmeta(lua_State *L, const char *tname, const luaL_Reg *metamethods,
                    const luaL_Reg *methods);
 
+/* opts[key] (opts at idx, nil/none: def) as an integer in [lo, hi]; raises
+ * "option 'key' must be an integer in [lo, hi]" otherwise. */
+lua_Integer nv_opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
+                       lua_Integer hi);
+
+/* opts[key] when it is a function: left on the stack, its index returned;
+ * nil/none: 0 (nothing pushed); another type raises. */
+int nv_opt_function(lua_State *L, int idx, const char *key);
+
+/* A zeroed full userdata of size bytes with metatable tname, pushed. */
+void *nv_newudata(lua_State *L, size_t size, const char *tname);
+
 #endif

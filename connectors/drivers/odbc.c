@@ -553,9 +553,7 @@ static int l_open(lua_State *L) {
   if (wcs == NULL) return luaL_argerror(L, 1, "connection string is not UTF-8");
   int wcs_idx = lua_gettop(L);
 
-  struct conn *c = lua_newuserdatauv(L, sizeof *c, 0);
-  memset(c, 0, sizeof *c);
-  luaL_setmetatable(L, CONN_MT);
+  struct conn *c = nv_newudata(L, sizeof *c, CONN_MT);
   lua_replace(L, 1); /* the conn at index 1, as the methods expect */
   c->query_timeout = qtimeout;
   SQLHENV env = NULL;

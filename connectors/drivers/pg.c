@@ -481,15 +481,11 @@ static int l_info(lua_State *L) {
   return 1;
 }
 
+/* close, __close and __gc (whose results are dropped) */
 static int l_close(lua_State *L) {
   conn_close_impl(luaL_checkudata(L, 1, CONN_MT));
   lua_pushboolean(L, 1);
   return 1;
-}
-
-static int l_gc(lua_State *L) {
-  conn_close_impl(luaL_checkudata(L, 1, CONN_MT));
-  return 0;
 }
 
 static int l_tostring(lua_State *L) {
@@ -500,7 +496,7 @@ static int l_tostring(lua_State *L) {
 
 static const luaL_Reg methods[] = {{"exec", l_exec}, {"query", l_query}, {"info", l_info},
                                    {"close", l_close}, {NULL, NULL}};
-static const luaL_Reg metamethods[] = {{"__gc", l_gc}, {"__close", l_gc},
+static const luaL_Reg metamethods[] = {{"__gc", l_close}, {"__close", l_close},
                                        {"__tostring", l_tostring}, {"__index", NULL},
                                        {NULL, NULL}};
 static const luaL_Reg funcs[] = {{"open", l_open}, {"describe", l_describe}, {NULL, NULL}};

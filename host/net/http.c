@@ -153,9 +153,7 @@ static int call_gc(lua_State *L) {
 }
 
 static struct call *new_call(lua_State *L) {
-  struct call *c = lua_newuserdatauv(L, sizeof *c, 0);
-  memset(c, 0, sizeof *c);
-  luaL_setmetatable(L, CALL_MT);
+  struct call *c = nv_newudata(L, sizeof *c, CALL_MT);
   return c;
 }
 

@@ -282,20 +282,6 @@ static enum nv_compression opt_comp(lua_State *L, int idx) {
 }
 
 /* opts[key] as an integer in [lo, hi]; def when absent. */
-static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
-                           lua_Integer hi) {
-  if (lua_isnoneornil(L, idx)) return def;
-  lua_Integer v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    int isnum;
-    v = lua_tointegerx(L, -1, &isnum);
-    if (!isnum || v < lo || v > hi)
-      luaL_error(L, "option '%s' must be an integer in [%I, %I]", key, lo, hi);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 /* ---- csv.sniff -------------------------------------------------------- */
 
 static int l_sniff(lua_State *L) {
@@ -303,9 +289,7 @@ static int l_sniff(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   nv_check_keys(L, 2, keys, NULL);
   enum nv_compression comp = opt_comp(L, 2);
-  struct rows_cursor *rc = lua_newuserdatauv(L, sizeof *rc, 0); /* owns the stream */
-  memset(rc, 0, sizeof *rc);
-  luaL_setmetatable(L, CURSOR_MT);
+  struct rows_cursor *rc = nv_newudata(L, sizeof *rc, CURSOR_MT); /* owns the stream */
   char err[ERRSZ], msg[ERRSZ + 64];
   const char *code = cursor_open(&rc->cur, path, comp, err, sizeof err);
   if (code) {
@@ -336,15 +320,8 @@ static int reader_close_impl(struct reader *r) {
 static struct reader *check_reader(lua_State *L, int idx) {
   struct reader *r = luaL_checkudata(L, idx, READER_MT);
   if (!r->open) luaL_error(L, "attempt to use a closed reader");
-  if (r->busy) luaL_error(L, "the reader is busy: called from its own progress callback");
+  nv_reader_check_idle(L, r->busy);
   return r;
-}
-
-static const char *reader_path(lua_State *L, int idx) {
-  lua_getiuservalue(L, idx, 1);
-  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
-  lua_pop(L, 1);
-  return p;
 }
 
 static int sink_batch(void *ud, const struct nv_text_batch *b) {
@@ -381,7 +358,7 @@ static int l_open(lua_State *L) {
     lua_pop(L, 1);
   }
   enum nv_compression comp = opt_comp(L, 2);
-  lua_Integer maxrec = opt_int(L, 2, "max_record_bytes", (lua_Integer)NV_CSV_DEFAULT_MAX_RECORD, 1,
+  lua_Integer maxrec = nv_opt_int(L, 2, "max_record_bytes", (lua_Integer)NV_CSV_DEFAULT_MAX_RECORD, 1,
                                (lua_Integer)NV_CSV_MAX_RECORD_LIMIT);
   if (delim >= 0 && (delim == quote || delim == '\n' || delim == '\r'))
     luaL_error(L, "option 'delimiter' cannot be the quote character");
@@ -471,7 +448,7 @@ static int l_dialect(lua_State *L) {
 /* r:tables() -> { {name=} }: a CSV file is one table */
 static int l_tables(lua_State *L) {
   check_reader(L, 1);
-  nv_reader_push_single_table(L, reader_path(L, 1));
+  nv_reader_push_single_table(L, nv_reader_uv_path(L, 1));
   return 1;
 }
 
@@ -481,7 +458,7 @@ static int l_info(lua_State *L) {
   lua_createtable(L, 0, 5);
   lua_pushliteral(L, "csv");
   lua_setfield(L, -2, "format");
-  lua_pushstring(L, reader_path(L, 1));
+  lua_pushstring(L, nv_reader_uv_path(L, 1));
   lua_setfield(L, -2, "path");
   lua_pushstring(L, comp_names[r->actual]);
   lua_setfield(L, -2, "compression");
@@ -496,7 +473,7 @@ static int l_info(lua_State *L) {
 
 /* Reopens the reader's stream at its first data row (dialect kept). */
 static const char *reader_restart(lua_State *L, struct reader *r, char *err, size_t errsz) {
-  const char *path = reader_path(L, 1);
+  const char *path = nv_reader_uv_path(L, 1);
   if (cursor_close(&r->cur) != 0) {
     snprintf(err, errsz, "%s: cannot close", path);
     return "open";
@@ -549,21 +526,9 @@ static void push_stats(lua_State *L, struct reader *r, int truncated, const char
   lua_setfield(L, -2, "errors");
 }
 
-/* Calls the progress function at stack index *fn with the raw bytes read;
- * an error in it clears *fn (no further calls) and is otherwise ignored. */
+/* progress(raw bytes read so far): nv_reader_progress */
 static int report_progress(lua_State *L, int *fn, struct reader *r) {
-  lua_pushvalue(L, *fn);
-  lua_pushinteger(L, (lua_Integer)nv_instream_raw_bytes(r->cur.in));
-  r->busy = 1;
-  int cancel = 0;
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-    *fn = 0;
-  } else {
-    cancel = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
-  r->busy = 0;
-  return cancel;
+  return nv_reader_progress(L, fn, &r->busy, (lua_Integer)nv_instream_raw_bytes(r->cur.in));
 }
 
 /* cursor_pump up to max_bytes, stopping every step bytes to report progress */
@@ -585,19 +550,13 @@ static enum pump pump_with_progress(lua_State *L, struct reader *r, uint64_t max
 static int l_profile_into(lua_State *L) {
   static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
   struct reader *r = check_reader(L, 1);
-  nv_reader_single_table_arg(L, 3, reader_path(L, 1));
+  nv_reader_single_table_arg(L, 3, nv_reader_uv_path(L, 1));
   struct nv_profiler *prof = nv_profile_check(L, 2);
   nv_check_keys(L, 3, keys, NULL);
-  lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
-  lua_Integer max_bytes = opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
-  lua_Integer step = opt_int(L, 3, "progress_bytes", (lua_Integer)64 << 20, 1, LUA_MAXINTEGER);
-  int progress = 0; /* stack index of the progress function */
-  if (!lua_isnoneornil(L, 3)) {
-    int t = lua_getfield(L, 3, "progress");
-    if (t == LUA_TFUNCTION) progress = lua_gettop(L);
-    else if (t != LUA_TNIL) return luaL_error(L, "option 'progress' must be a function");
-    else lua_pop(L, 1);
-  }
+  lua_Integer max_rows = nv_opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  lua_Integer max_bytes = nv_opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  lua_Integer step = nv_opt_int(L, 3, "progress_bytes", (lua_Integer)64 << 20, 1, LUA_MAXINTEGER);
+  int progress = nv_opt_function(L, 3, "progress"); /* its stack index */
   char err[ERRSZ];
   if (!r->fresh) {
     const char *code = reader_restart(L, r, err, sizeof err);
@@ -610,7 +569,7 @@ static int l_profile_into(lua_State *L) {
     }
   }
   r->fresh = 0;
-  const char *path = reader_path(L, 1);
+  const char *path = nv_reader_uv_path(L, 1);
 
   /* the column map lives in a userdata so a raise cannot leak it */
   size_t nc = nv_csv_ncols(r->cur.p);
@@ -686,7 +645,7 @@ static int rows_iter(lua_State *L) {
     enum pump pr = cursor_pump(c, UINT64_MAX);
     if (pr == PUMP_PARSE_ERR || pr == PUMP_IO_ERR) {
       char err[ERRSZ];
-      pump_message(c, pr, reader_path(L, lua_upvalueindex(1)), err, sizeof err);
+      pump_message(c, pr, nv_reader_uv_path(L, lua_upvalueindex(1)), err, sizeof err);
       cursor_close(c);
       lua_pushstring(L, err);
       return lua_error(L);
@@ -713,13 +672,11 @@ static int rows_iter(lua_State *L) {
 
 static int l_rows(lua_State *L) {
   struct reader *r = check_reader(L, 1);
-  nv_reader_single_table_arg(L, 2, reader_path(L, 1));
+  nv_reader_single_table_arg(L, 2, nv_reader_uv_path(L, 1));
   lua_Integer max = luaL_optinteger(L, 2, 20);
   luaL_argcheck(L, max >= 0, 2, "must be non-negative");
-  const char *path = reader_path(L, 1);
-  struct rows_cursor *rc = lua_newuserdatauv(L, sizeof *rc, 0);
-  memset(rc, 0, sizeof *rc);
-  luaL_setmetatable(L, CURSOR_MT);
+  const char *path = nv_reader_uv_path(L, 1);
+  struct rows_cursor *rc = nv_newudata(L, sizeof *rc, CURSOR_MT);
   int cu = lua_gettop(L);
   char err[ERRSZ];
   const char *code = cursor_open(&rc->cur, path, r->comp, err, sizeof err);
@@ -741,30 +698,18 @@ static int l_rows(lua_State *L) {
   return 4;
 }
 
+/* close, __close and __gc (whose results are dropped); only __close can
+ * come here while busy (the reader is on the stack) */
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
-  if (reader_close_impl(r) != 0) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: error closing the file", reader_path(L, 1));
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static int l_gc(lua_State *L) {
-  struct reader *r = luaL_checkudata(L, 1, READER_MT);
-  /* only __close can come here while busy (the reader is on the stack) */
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
-  reader_close_impl(r);
-  return 0;
+  nv_reader_check_idle(L, r->busy);
+  return nv_reader_push_closed(L, reader_close_impl(r) != 0, nv_reader_uv_path(L, 1));
 }
 
 static int l_tostring(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
   if (!r->open) lua_pushliteral(L, "nv.CsvReader (closed)");
-  else lua_pushfstring(L, "nv.CsvReader (%s)", reader_path(L, 1));
+  else lua_pushfstring(L, "nv.CsvReader (%s)", nv_reader_uv_path(L, 1));
   return 1;
 }
 
@@ -780,28 +725,20 @@ static const luaL_Reg methods[] = {{"tables", l_tables},
                                    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-    {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
+    {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
 
 static const luaL_Reg cursor_metamethods[] = {
     {"__gc", cursor_gc}, {"__close", cursor_gc}, {NULL, NULL}};
 
-static void create_metas(lua_State *L) {
+int luaopen_nv_csv(lua_State *L) {
   nv_createmeta(L, READER_MT, metamethods, methods);
   nv_createmeta(L, CURSOR_MT, cursor_metamethods, NULL);
-}
-
-int luaopen_nv_csv(lua_State *L) {
-  create_metas(L);
   luaL_newlib(L, functions);
   return 1;
 }
 
 /* the reader contract (reader.h) */
-static int reader_open(lua_State *L) {
-  create_metas(L);
-  return l_open(L);
-}
-
 static const char *const aliases[] = {"tsv", NULL};
 static const char *const extensions[] = {".csv", ".tsv", ".tab", ".psv", NULL};
-const struct nv_reader nv_reader_csv = {"csv", aliases, extensions, nv_csv_sniff_score, reader_open};
+const struct nv_reader nv_reader_csv = {"csv", aliases, extensions, nv_csv_sniff_score, l_open,
+                                        "nv.csv", luaopen_nv_csv};

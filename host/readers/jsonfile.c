@@ -191,7 +191,7 @@ static const char *fmt_name(enum nv_json_format f) {
 static struct reader *check_reader(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER);
   if (r->path == NULL) luaL_error(L, "attempt to use a closed reader");
-  if (r->busy) luaL_error(L, "the reader is busy: called from its own progress callback");
+  nv_reader_check_idle(L, r->busy);
   return r;
 }
 
@@ -219,7 +219,7 @@ static void reader_release(struct reader *r) {
 
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER);
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
+  nv_reader_check_idle(L, r->busy);
   reader_release(r);
   return 0;
 }
@@ -275,9 +275,7 @@ static int l_open(lua_State *L) {
   static const enum nv_compression comps[] = {NV_COMP_AUTO, NV_COMP_NONE, NV_COMP_GZIP, NV_COMP_ZSTD};
   static const enum nv_json_format fmts[] = {NV_JSON_AUTO, NV_JSON_NDJSON, NV_JSON_ARRAY, NV_JSON_VALUES};
 
-  struct reader *r = lua_newuserdatauv(L, sizeof *r, 0);
-  memset(r, 0, sizeof *r); /* starts closed */
-  luaL_setmetatable(L, READER);
+  struct reader *r = nv_newudata(L, sizeof *r, READER); /* starts closed */
   size_t plen = strlen(path);
   char err[512];
   int code = 0;
@@ -664,10 +662,7 @@ static int l_profile_into(lua_State *L) {
   int progress = 0; /* stack index of the progress function */
   if (!lua_isnoneornil(L, 3)) {
     step = opt_int(L, 3, "progress_bytes", step, 1, LUA_MAXINTEGER);
-    int t = lua_getfield(L, 3, "progress");
-    if (t == LUA_TFUNCTION) progress = lua_gettop(L);
-    else if (t != LUA_TNIL) return luaL_error(L, "option 'progress' must be a function");
-    else lua_pop(L, 1);
+    progress = nv_opt_function(L, 3, "progress");
   }
   struct prof *x = lua_newuserdatauv(L, sizeof *x, 0); /* scratch, collected with the call */
   memset(x, 0, sizeof *x);
@@ -865,9 +860,7 @@ static int l_records(lua_State *L) {
   nv_reader_single_table_arg(L, 2, r->path);
   lua_Integer max = luaL_optinteger(L, 2, 20);
   luaL_argcheck(L, max >= 0, 2, "must not be negative");
-  struct iter *it = lua_newuserdatauv(L, sizeof *it, 0);
-  memset(it, 0, sizeof *it);
-  luaL_setmetatable(L, RECORDS);
+  struct iter *it = nv_newudata(L, sizeof *it, RECORDS);
   it->left = max;
   size_t plen = strlen(r->path);
   it->path = malloc(plen + 1);
@@ -901,23 +894,15 @@ static const luaL_Reg metamethods[] = {
 
 static const luaL_Reg iter_metamethods[] = {{"__gc", iter_gc}, {"__close", iter_gc}, {NULL, NULL}};
 
-static void create_metas(lua_State *L) {
+int luaopen_nv_jsonfile(lua_State *L) {
   nv_createmeta(L, READER, metamethods, methods);
   nv_createmeta(L, RECORDS, iter_metamethods, NULL);
-}
-
-int luaopen_nv_jsonfile(lua_State *L) {
-  create_metas(L);
   luaL_newlib(L, functions);
   return 1;
 }
 
 /* the reader contract (reader.h) */
-static int reader_open(lua_State *L) {
-  create_metas(L);
-  return l_open(L);
-}
-
 static const char *const aliases[] = {"ndjson", "jsonl", "geojson", NULL};
 static const char *const extensions[] = {".json", ".jsonl", ".ndjson", ".geojson", NULL};
-const struct nv_reader nv_reader_json = {"json", aliases, extensions, nv_json_sniff_score, reader_open};
+const struct nv_reader nv_reader_json = {"json", aliases, extensions, nv_json_sniff_score, l_open,
+                                        "nv.jsonfile", luaopen_nv_jsonfile};

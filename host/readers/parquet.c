@@ -407,29 +407,8 @@ static void push_value(lua_State *L, const struct ctype *t, const struct nv_pq_v
 static struct reader *check_reader(lua_State *L, int idx) {
   struct reader *r = luaL_checkudata(L, idx, READER_MT);
   if (!r->open) luaL_error(L, "attempt to use a closed reader");
-  if (r->busy) luaL_error(L, "the reader is busy: called from its own progress callback");
+  nv_reader_check_idle(L, r->busy);
   return r;
-}
-
-static const char *reader_path(lua_State *L, int idx) {
-  lua_getiuservalue(L, idx, 1);
-  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
-  lua_pop(L, 1);
-  return p ? p : "?";
-}
-
-static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
-                           lua_Integer hi) {
-  if (lua_isnoneornil(L, idx)) return def;
-  lua_Integer v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    int isnum;
-    v = lua_tointegerx(L, -1, &isnum);
-    if (!isnum || v < lo || v > hi)
-      luaL_error(L, "option '%s' must be an integer in [%I, %I]", key, lo, hi);
-  }
-  lua_pop(L, 1);
-  return v;
 }
 
 static void scratch_free(struct scratch *s) {
@@ -446,9 +425,7 @@ static int scratch_gc(lua_State *L) {
 }
 
 static struct scratch *push_scratch(lua_State *L) {
-  struct scratch *s = lua_newuserdatauv(L, sizeof *s, 0);
-  memset(s, 0, sizeof *s);
-  luaL_setmetatable(L, SCRATCH_MT);
+  struct scratch *s = nv_newudata(L, sizeof *s, SCRATCH_MT);
   return s;
 }
 
@@ -474,7 +451,7 @@ static const char *error_code(const char *err) {
 static uint64_t (*check_ranges(lua_State *L, int idx, uint64_t *size, size_t *n))[2] {
   static const char *const keys[] = {"size", "ranges", NULL};
   nv_check_keys(L, idx, keys, NULL);
-  *size = (uint64_t)opt_int(L, idx, "size", -1, 0, LUA_MAXINTEGER);
+  *size = (uint64_t)nv_opt_int(L, idx, "size", -1, 0, LUA_MAXINTEGER);
   if (lua_getfield(L, idx, "ranges") != LUA_TTABLE) luaL_error(L, "option 'ranges' must be a table");
   lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
   if (len < 1 || len > NV_PQ_MAX_RANGES || *size == (uint64_t)-1)
@@ -1067,41 +1044,21 @@ static int read_chunk(struct reader *r, struct scratch *sc, size_t g, size_t ci,
   return rc;
 }
 
-/* Calls the progress function at stack index *fn with the bytes read; an
- * error in it clears *fn (no further calls). Returns 1 when it returned false. */
-static int report_progress(lua_State *L, int *fn, struct reader *r, uint64_t bytes) {
-  lua_pushvalue(L, *fn);
-  lua_pushinteger(L, (lua_Integer)bytes);
-  r->busy = 1;
-  int cancel = 0;
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) *fn = 0;
-  else cancel = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  r->busy = 0;
-  return cancel;
-}
-
 static int l_profile_into(lua_State *L) {
   static const char *const keys[] = {"row_groups", "max_rows", "max_bytes", "progress", "progress_bytes", NULL};
   struct reader *r = check_reader(L, 1);
-  nv_reader_single_table_arg(L, 3, reader_path(L, 1));
+  nv_reader_single_table_arg(L, 3, nv_reader_uv_path(L, 1));
   struct nv_profiler *prof = nv_profile_check(L, 2);
   nv_check_keys(L, 3, keys, NULL);
   const struct nv_pq_meta *m = &r->meta;
-  lua_Integer max_groups = opt_int(L, 3, "row_groups", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
-  lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
+  lua_Integer max_groups = nv_opt_int(L, 3, "row_groups", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
+  lua_Integer max_rows = nv_opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
   /* max_bytes: no row group starts once this many column-chunk bytes were
    * read; progress(bytes) after each row group (false cancels) */
-  lua_Integer max_bytes = opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
-  (void)opt_int(L, 3, "progress_bytes", 1, 1, LUA_MAXINTEGER); /* reported per row group */
-  int progress = 0;
-  if (!lua_isnoneornil(L, 3)) {
-    int t = lua_getfield(L, 3, "progress");
-    if (t == LUA_TFUNCTION) progress = lua_gettop(L);
-    else if (t != LUA_TNIL) return luaL_error(L, "option 'progress' must be a function");
-    else lua_pop(L, 1);
-  }
-  const char *path = reader_path(L, 1);
+  lua_Integer max_bytes = nv_opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  (void)nv_opt_int(L, 3, "progress_bytes", 1, 1, LUA_MAXINTEGER); /* reported per row group */
+  int progress = nv_opt_function(L, 3, "progress");
+  const char *path = nv_reader_uv_path(L, 1);
   size_t ngroups = (uint64_t)max_groups < m->nrow_groups ? (size_t)max_groups : m->nrow_groups;
   lua_newtable(L);
   int unsup = lua_gettop(L);
@@ -1159,7 +1116,7 @@ static int l_profile_into(lua_State *L) {
     st.rows += limit;
     st.groups++;
     left -= limit;
-    if (progress && report_progress(L, &progress, r, st.bytes))
+    if (progress && nv_reader_progress(L, &progress, &r->busy, (lua_Integer)st.bytes))
       return luaL_error(L, "%s: cancelled", path);
     if (nv_profile_test(L, 2) != prof)
       return luaL_error(L, "%s: the profile was closed during profile_into", path);
@@ -1195,11 +1152,11 @@ static int rows_iter(lua_State *L) {
 
 static int l_rows(lua_State *L) {
   struct reader *r = check_reader(L, 1);
-  nv_reader_single_table_arg(L, 2, reader_path(L, 1));
+  nv_reader_single_table_arg(L, 2, nv_reader_uv_path(L, 1));
   lua_Integer max = luaL_optinteger(L, 2, 20);
   luaL_argcheck(L, max >= 0 && max <= MAX_PREVIEW, 2, "must be in [0, 100000]");
   const struct nv_pq_meta *m = &r->meta;
-  const char *path = reader_path(L, 1);
+  const char *path = nv_reader_uv_path(L, 1);
   lua_settop(L, 2);
   lua_newtable(L); /* 3: rows */
   lua_pushnil(L);  /* 4: the current list */
@@ -1237,30 +1194,18 @@ static int l_rows(lua_State *L) {
 
 /* ---- close ---------------------------------------------------------------------- */
 
+/* close, __close and __gc (whose results are dropped); only __close can
+ * come here while busy (the reader is on the stack) */
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
-  if (reader_close_impl(r) != 0) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: error closing the file", reader_path(L, 1));
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static int l_gc(lua_State *L) {
-  struct reader *r = luaL_checkudata(L, 1, READER_MT);
-  /* only __close can come here while busy (the reader is on the stack) */
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
-  reader_close_impl(r);
-  return 0;
+  nv_reader_check_idle(L, r->busy);
+  return nv_reader_push_closed(L, reader_close_impl(r) != 0, nv_reader_uv_path(L, 1));
 }
 
 /* r:tables() -> { {name=} }: a Parquet file is one table */
 static int l_tables(lua_State *L) {
   check_reader(L, 1);
-  nv_reader_push_single_table(L, reader_path(L, 1));
+  nv_reader_push_single_table(L, nv_reader_uv_path(L, 1));
   return 1;
 }
 
@@ -1271,7 +1216,7 @@ static int l_info(lua_State *L) {
   lua_createtable(L, 0, 6);
   lua_pushliteral(L, "parquet");
   lua_setfield(L, -2, "format");
-  lua_pushstring(L, reader_path(L, 1));
+  lua_pushstring(L, nv_reader_uv_path(L, 1));
   lua_setfield(L, -2, "path");
   lua_pushinteger(L, (lua_Integer)m->num_rows);
   lua_setfield(L, -2, "rows");
@@ -1289,7 +1234,7 @@ static int l_info(lua_State *L) {
 static int l_tostring(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
   if (!r->open) lua_pushliteral(L, "nv.ParquetReader (closed)");
-  else lua_pushfstring(L, "nv.ParquetReader (%s)", reader_path(L, 1));
+  else lua_pushfstring(L, "nv.ParquetReader (%s)", nv_reader_uv_path(L, 1));
   return 1;
 }
 
@@ -1305,27 +1250,19 @@ static const luaL_Reg methods[] = {{"tables", l_tables},
                                    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-    {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
+    {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
 
 static const luaL_Reg scratch_metamethods[] = {{"__gc", scratch_gc}, {"__close", scratch_gc}, {NULL, NULL}};
 
-static void create_metas(lua_State *L) {
+int luaopen_nv_parquet(lua_State *L) {
   nv_createmeta(L, READER_MT, metamethods, methods);
   nv_createmeta(L, SCRATCH_MT, scratch_metamethods, NULL);
-}
-
-int luaopen_nv_parquet(lua_State *L) {
-  create_metas(L);
   luaL_newlib(L, functions);
   return 1;
 }
 
 /* the reader contract (reader.h) */
-static int reader_open(lua_State *L) {
-  create_metas(L);
-  return l_open(L);
-}
-
 static const char *const aliases[] = {"pq", NULL};
 static const char *const extensions[] = {".parquet", ".pq", NULL};
-const struct nv_reader nv_reader_parquet = {"parquet", aliases, extensions, nv_pq_sniff_score, reader_open};
+const struct nv_reader nv_reader_parquet = {"parquet", aliases, extensions, nv_pq_sniff_score, l_open,
+                                        "nv.parquet", luaopen_nv_parquet};

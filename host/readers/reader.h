@@ -38,6 +38,8 @@ struct nv_reader {
   const char *const *extensions;   /* ".csv", ... (lower case; .gz/.zst aside) */
   nv_sniff_fn sniff;
   lua_CFunction open;              /* (path [, opts]) -> reader | nil, msg, code */
+  const char *module;              /* the Lua module open belongs to, e.g. "nv.csv" */
+  lua_CFunction luaopen;           /* its luaopen (run once before open: metatables) */
 };
 
 /* NULL-terminated, in the order sniff ties are broken. */
@@ -59,6 +61,20 @@ const struct nv_reader *nv_readers_sniff(const unsigned char *buf, size_t n, int
  * be the file's one table, as tables() names it — and is removed, so the
  * reader's own argument order follows. */
 void nv_reader_single_table_arg(lua_State *L, int idx, const char *path);
+
+/* The path a reader userdata at idx keeps as its user value 1 ("?" if none). */
+const char *nv_reader_uv_path(lua_State *L, int idx);
+
+/* Raises "the reader is busy: ..." when busy (inside its progress callback). */
+void nv_reader_check_idle(lua_State *L, int busy);
+
+/* close()'s results: true, or nil, "<path>: error closing the file". */
+int nv_reader_push_closed(lua_State *L, int failed, const char *path);
+
+/* Calls the progress function at stack index *fn with bytes, *busy set
+ * meanwhile (the reader refuses close and reads); an error in it clears
+ * *fn (no further calls). Returns 1 when it returned false (cancel). */
+int nv_reader_progress(lua_State *L, int *fn, int *busy, lua_Integer bytes);
 
 /* Pushes tables() of a single-table reader: { {name = <file name without
  * directories, compression and format extensions>} }. */

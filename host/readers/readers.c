@@ -118,6 +118,39 @@ void nv_reader_single_table_arg(lua_State *L, int idx, const char *path) {
   }
 }
 
+const char *nv_reader_uv_path(lua_State *L, int idx) {
+  lua_getiuservalue(L, idx, 1);
+  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
+  lua_pop(L, 1);
+  return p ? p : "?";
+}
+
+void nv_reader_check_idle(lua_State *L, int busy) {
+  if (busy) luaL_error(L, "the reader is busy: called from its own progress callback");
+}
+
+int nv_reader_push_closed(lua_State *L, int failed, const char *path) {
+  if (failed) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: error closing the file", path);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int nv_reader_progress(lua_State *L, int *fn, int *busy, lua_Integer bytes) {
+  lua_pushvalue(L, *fn);
+  lua_pushinteger(L, bytes);
+  *busy = 1;
+  int cancel = 0;
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) *fn = 0;
+  else cancel = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  *busy = 0;
+  return cancel;
+}
+
 /* ---- nv.readers -------------------------------------------------------- */
 
 static void push_names(lua_State *L, const char *const *names) {
@@ -191,6 +224,8 @@ static int l_open(lua_State *L) {
   } else if ((r = nv_readers_find(format)) == NULL) {
     return luaL_argerror(L, 2, lua_pushfstring(L, "unknown format '%s'", format));
   }
+  luaL_requiref(L, r->module, r->luaopen, 0); /* the reader's metatables */
+  lua_pop(L, 1);
   lua_pushcfunction(L, r->open);
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 3);

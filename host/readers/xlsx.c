@@ -77,9 +77,7 @@ static int box_gc(lua_State *L) {
 }
 
 static struct box *push_box(lua_State *L) {
-  struct box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
-  luaL_setmetatable(L, BOX_MT);
+  struct box *b = nv_newudata(L, sizeof *b, BOX_MT);
   return b;
 }
 
@@ -129,13 +127,6 @@ static struct workbook *check_wb(lua_State *L, int idx) {
   struct workbook *w = luaL_checkudata(L, idx, WORKBOOK_MT);
   if (w->wb == NULL) luaL_error(L, "attempt to use a closed workbook");
   return w;
-}
-
-static const char *wb_path(lua_State *L, int idx) {
-  lua_getiuservalue(L, idx, 1);
-  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
-  lua_pop(L, 1);
-  return p;
 }
 
 /* The 0-based index of the sheet argument (a name or a 1-based index). */
@@ -202,7 +193,7 @@ static int l_info(lua_State *L) {
   lua_createtable(L, 0, 4);
   lua_pushliteral(L, "xlsx");
   lua_setfield(L, -2, "format");
-  lua_pushstring(L, wb_path(L, 1));
+  lua_pushstring(L, nv_reader_uv_path(L, 1));
   lua_setfield(L, -2, "path");
   lua_pushinteger(L, (lua_Integer)nv_xlsx_nsheets(w->wb));
   lua_setfield(L, -2, "sheets");
@@ -274,10 +265,7 @@ static struct budget opt_budget(lua_State *L, int idx) {
   if (v) b.max_rows = v;
   b.max_bytes = opt_pos(L, idx, "max_bytes");
   (void)opt_pos(L, idx, "progress_bytes"); /* progress is reported once per sheet */
-  int t = lua_getfield(L, idx, "progress");
-  if (t == LUA_TFUNCTION) b.progress = lua_gettop(L);
-  else if (t != LUA_TNIL) luaL_error(L, "option 'progress' must be a function");
-  else lua_pop(L, 1);
+  b.progress = nv_opt_function(L, idx, "progress");
   return b;
 }
 
@@ -302,7 +290,7 @@ static int profile_sheet(lua_State *L, struct workbook *w, size_t sheet, int pid
   }
   const struct nv_xlsx_sheet_info *si = nv_xlsx_sheet(w->wb, sheet);
   luaL_pushfail(L);
-  lua_pushfstring(L, "%s: sheet '%s': %s", wb_path(L, 1), si->name, err);
+  lua_pushfstring(L, "%s: sheet '%s': %s", nv_reader_uv_path(L, 1), si->name, err);
   push_stats(L, &b->st);
   box_free(b);
   return 3;
@@ -323,7 +311,7 @@ static int l_profile_into(lua_State *L) {
     lua_insert(L, 3);
   }
   size_t sheet = lua_isnoneornil(L, 3) ? 0 : check_sheet(L, w->wb, 3);
-  if (nv_xlsx_nsheets(w->wb) == 0) return luaL_error(L, "%s: the workbook has no sheets", wb_path(L, 1));
+  if (nv_xlsx_nsheets(w->wb) == 0) return luaL_error(L, "%s: the workbook has no sheets", nv_reader_uv_path(L, 1));
   return profile_sheet(L, w, sheet, 2, 4);
 }
 
@@ -355,7 +343,7 @@ static int rows_iter(lua_State *L) {
 static int l_rows(lua_State *L) {
   struct workbook *w = check_wb(L, 1);
   if (lua_isnoneornil(L, 2) && nv_xlsx_nsheets(w->wb) == 0)
-    return luaL_error(L, "%s: the workbook has no sheets", wb_path(L, 1));
+    return luaL_error(L, "%s: the workbook has no sheets", nv_reader_uv_path(L, 1));
   size_t sheet = lua_isnoneornil(L, 2) ? 0 : check_sheet(L, w->wb, 2);
   lua_Integer max = luaL_optinteger(L, 3, 20);
   luaL_argcheck(L, max >= 0, 3, "must be non-negative");
@@ -366,7 +354,7 @@ static int l_rows(lua_State *L) {
   if (rc != NV_XLSX_OK) {
     box_free(b);
     const struct nv_xlsx_sheet_info *si = nv_xlsx_sheet(w->wb, sheet);
-    return luaL_error(L, "%s: sheet '%s': %s", wb_path(L, 1), si->name, err);
+    return luaL_error(L, "%s: sheet '%s': %s", nv_reader_uv_path(L, 1), si->name, err);
   }
   lua_createtable(L, b->nrows > INT32_MAX ? 0 : (int)b->nrows, 0);
   for (size_t r = 0; r < b->nrows; r++) {
@@ -403,7 +391,7 @@ static int l_gc(lua_State *L) {
 static int l_tostring(lua_State *L) {
   struct workbook *w = luaL_checkudata(L, 1, WORKBOOK_MT);
   if (w->wb == NULL) lua_pushliteral(L, "nv.XlsxWorkbook (closed)");
-  else lua_pushfstring(L, "nv.XlsxWorkbook (%s)", wb_path(L, 1));
+  else lua_pushfstring(L, "nv.XlsxWorkbook (%s)", nv_reader_uv_path(L, 1));
   return 1;
 }
 
@@ -424,24 +412,15 @@ static const luaL_Reg metamethods[] = {
 
 static const luaL_Reg box_metamethods[] = {{"__gc", box_gc}, {NULL, NULL}};
 
-static void create_metas(lua_State *L) {
+int luaopen_nv_xlsx(lua_State *L) {
   nv_createmeta(L, WORKBOOK_MT, metamethods, methods);
   nv_createmeta(L, BOX_MT, box_metamethods, NULL);
-}
-
-int luaopen_nv_xlsx(lua_State *L) {
-  create_metas(L);
   luaL_newlib(L, functions);
   return 1;
 }
 
 /* the reader contract (reader.h): one table per worksheet */
-static int reader_open(lua_State *L) {
-  create_metas(L);
-  lua_settop(L, 1); /* no open options */
-  return l_open(L);
-}
-
 static const char *const aliases[] = {"excel", "xlsm", NULL};
 static const char *const extensions[] = {".xlsx", ".xlsm", NULL};
-const struct nv_reader nv_reader_xlsx = {"xlsx", aliases, extensions, nv_xlsx_sniff_score, reader_open};
+const struct nv_reader nv_reader_xlsx = {"xlsx", aliases, extensions, nv_xlsx_sniff_score, l_open,
+                                        "nv.xlsx", luaopen_nv_xlsx};
