@@ -40,7 +40,10 @@
  * the reader's own stream is used while it is still positioned right after
  * the header, otherwise it is reopened (rows() always opens its own, closed
  * by the for loop). Values from a Latin-1 file are converted to UTF-8
- * before they reach the profiler or Lua. */
+ * before they reach the profiler or Lua.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (one table), info(), profile_into and rows taking a table name first. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

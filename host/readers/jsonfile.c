@@ -6,7 +6,7 @@
  * file the one object is a record even when an array of objects fills it.
  *
  *   jf.open(path [, {compression=, max_record_bytes=, format=}])
- *                              -> reader "nv.JsonReader" | nil, msg, errno
+ *                              -> reader "nv.JsonReader" | nil, msg, code, errno
  *   r:format()                 -> "ndjson" | "array" | "values" | "object"
  *   r:records_path()           -> the object layout's records key | nil
  *   r:profile_into(p [, {max_records=, max_bytes=, progress=fn, progress_bytes=}])
@@ -27,7 +27,10 @@
  * file (the first one reuses the chunk open() read to detect the layout).
  * Uses json_parse.c (parsing), instream.c (bytes, decompression) and the
  * profiler engine behind nv.profile. The hot loop (parse, flatten, feed the
- * profiler) is all C; Lua sees only the stats. */
+ * profiler) is all C; Lua sees only the stats.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (one table), info(), profile_into and rows taking a table name first. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -282,11 +285,10 @@ static int l_open(lua_State *L) {
   r->comp = comps[comp];
   r->max_record = (size_t)maxrec;
   r->first = pass_open(path, r->comp, err, sizeof err, &code);
-  if (r->first == NULL) {
-    luaL_pushfail(L);
-    lua_pushstring(L, err);
+  if (r->first == NULL) { /* nil, msg, kind, errno: the readers' convention */
+    nv_push_fail(L, err, code == ENOMEM ? "memory" : "open");
     lua_pushinteger(L, code);
-    return 3;
+    return 4;
   }
   r->actual = nv_instream_compression(r->first->s);
   r->path = malloc(plen + 1);

@@ -32,7 +32,10 @@
  * a map's keys or values) gives one JSON array per row holding that leaf's
  * values flattened across nesting levels (add_nested; [] for an empty
  * list, null when the list itself is null). Rows are counted from
- * repetition levels and checked against each row group's num_rows. */
+ * repetition levels and checked against each row group's num_rows.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (one table), info(), profile_into and rows taking a table name first. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

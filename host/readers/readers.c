@@ -220,7 +220,7 @@ static int l_open(lua_State *L) {
   if (strcmp(format, "auto") == 0) {
     char err[512];
     r = sniff_file(L, path, err, sizeof err);
-    if (r == NULL) return nv_push_fail(L, err, strstr(err, "no reader") ? "parse" : "io");
+    if (r == NULL) return nv_push_fail(L, err, strstr(err, "no reader") ? "parse" : "open");
   } else if ((r = nv_readers_find(format)) == NULL) {
     return luaL_argerror(L, 2, lua_pushfstring(L, "unknown format '%s'", format));
   }

@@ -17,7 +17,10 @@
  * row included, as it appears), trimmed to the columns holding values in
  * them: strings, numbers (integers as Lua integers), booleans, dates as ISO
  * text, errors as their text, "" for blank cells. They are read eagerly
- * (bounded by max) so nothing stays open after the call. */
+ * (bounded by max) so nothing stays open after the call.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (a table per worksheet), info(), profile_into and rows taking a table name first. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

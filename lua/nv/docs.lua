@@ -207,7 +207,7 @@ return {
   ["nv.jsonfile"] = {
     summary = "NDJSON / top-level-array JSON files (plain, gzip, zstd) streamed into a profile",
     functions = {
-      open = "open(path [, {compression=, max_record_bytes=, format=}]) -> reader | nil, msg, errno",
+      open = "open(path [, {compression=, max_record_bytes=, format=}]) -> reader | nil, msg, code (\"open\" | \"memory\"), errno",
     },
     methods = {
       "r:format() -> \"ndjson\" | \"array\"",

@@ -267,6 +267,12 @@ end)
 
 describe("nv.readers.open", function()
   it("raises on an unknown format and fails softly on content no reader reads", function()
+    for _, fmt in ipairs({ "csv", "json", "parquet", "xlsx" }) do
+      local r, msg, code = readers.open("/nonexistent/x." .. fmt, fmt)
+      assert.is_nil(r)
+      assert.matches("/nonexistent/x%." .. fmt .. ": No such file or directory$", msg)
+      assert.are.equal("open", code, fmt)
+    end
     assert.has_error(function() readers.open(REAL .. "/fl_table.csv", "docx") end)
     local dir = H.tmpdir()
     H.write(dir .. "/z.bin", "\0\1\2\3")
@@ -277,7 +283,7 @@ describe("nv.readers.open", function()
     local r2, msg2, code2 = readers.open(dir .. "/missing.csv")
     assert.is_nil(r2)
     assert.matches("missing%.csv", msg2)
-    assert.are.equal("io", code2)
+    assert.are.equal("open", code2) -- as every reader's open says it
     H.rmdir(dir)
   end)
 
