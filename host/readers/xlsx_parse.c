@@ -874,6 +874,23 @@ static struct nv_xlsx *open_finish(struct nv_xlsx *wb, zip_t *za, int zerr, int 
 
 static const char *legacy_msg = "legacy .xls workbooks are not supported; save as .xlsx or CSV";
 
+/* A new workbook for content whose first n bytes are head: NULL (with *code
+ * and err) for a legacy .xls or when out of memory. */
+static struct nv_xlsx *open_start(const void *head, size_t n, const struct nv_xlsx_limits *lim,
+                                  int *code, char *err, size_t errsz) {
+  if (n >= sizeof ole2_magic && memcmp(head, ole2_magic, sizeof ole2_magic) == 0) {
+    *code = NV_XLSX_EUNSUPPORTED;
+    set_err(err, errsz, "%s", legacy_msg);
+    return NULL;
+  }
+  struct nv_xlsx *wb = wb_new(lim);
+  if (wb == NULL) {
+    *code = NV_XLSX_EMEMORY;
+    set_err(err, errsz, "out of memory");
+  }
+  return wb;
+}
+
 struct nv_xlsx *nv_xlsx_open_file(const char *path, const struct nv_xlsx_limits *lim, int *code,
                                   char *err, size_t errsz) {
   FILE *f = fopen(path, "rb");
@@ -890,17 +907,8 @@ struct nv_xlsx *nv_xlsx_open_file(const char *path, const struct nv_xlsx_limits 
     set_err(err, errsz, "read error");
     return NULL;
   }
-  if (got == sizeof head && memcmp(head, ole2_magic, sizeof head) == 0) {
-    *code = NV_XLSX_EUNSUPPORTED;
-    set_err(err, errsz, "%s", legacy_msg);
-    return NULL;
-  }
-  struct nv_xlsx *wb = wb_new(lim);
-  if (wb == NULL) {
-    *code = NV_XLSX_EMEMORY;
-    set_err(err, errsz, "out of memory");
-    return NULL;
-  }
+  struct nv_xlsx *wb = open_start(head, got, lim, code, err, errsz);
+  if (wb == NULL) return NULL;
   int zerr = 0;
   zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
   return open_finish(wb, za, za ? 0 : zerr, code, err, errsz);
@@ -908,17 +916,8 @@ struct nv_xlsx *nv_xlsx_open_file(const char *path, const struct nv_xlsx_limits 
 
 struct nv_xlsx *nv_xlsx_open_memory(const void *data, size_t n, const struct nv_xlsx_limits *lim,
                                     int *code, char *err, size_t errsz) {
-  if (n >= sizeof ole2_magic && memcmp(data, ole2_magic, sizeof ole2_magic) == 0) {
-    *code = NV_XLSX_EUNSUPPORTED;
-    set_err(err, errsz, "%s", legacy_msg);
-    return NULL;
-  }
-  struct nv_xlsx *wb = wb_new(lim);
-  if (wb == NULL) {
-    *code = NV_XLSX_EMEMORY;
-    set_err(err, errsz, "out of memory");
-    return NULL;
-  }
+  struct nv_xlsx *wb = open_start(data, n, lim, code, err, errsz);
+  if (wb == NULL) return NULL;
   zip_error_t ze;
   zip_error_init(&ze);
   zip_source_t *src = zip_source_buffer_create(n ? data : "", n, 0, &ze);
