@@ -12,8 +12,10 @@
  *   r:row_group_ranges()             -> {{offset, length, num_rows}, ...}
  *   r:metadata()                     -> {num_rows, created_by, version,
  *       row_groups (count), key_value = {k = v}, columns = {...}}
- *   r:profile_into(p [, {row_groups = n, max_rows = n}])
- *                                    -> stats | nil, msg, stats
+ *   r:profile_into(p [, table] [, {row_groups = n, max_rows = n, max_bytes = n,
+ *                  progress = fn}])  -> stats | nil, msg, stats (truncated:
+ *       rows were left); no row group starts past max_bytes of column
+ *       chunks read, progress(bytes) follows each row group (false cancels)
  *   r:rows([max = 20])               -> iterator over row tables | nil, msg, code
  *   r:close()   idempotent; also __gc and __close
  * Typed Lua values (min/max, rows): integers, numbers, booleans, strings;

@@ -4,10 +4,14 @@
  *   xlsx.open(path)          -> workbook | nil, msg, code
  *   wb:sheets()              -> {{name, index, state, dimension}, ...}
  *   wb:date1904()            -> boolean
- *   wb:profile_sheet_into(sheet, p [, {max_rows=}]) -> stats | nil, msg, stats
- *   wb:rows(sheet [, max = 20]) -> iterator over row arrays (preview)
+ *   wb:profile_sheet_into(sheet, p [, {max_rows=, max_bytes=, progress=fn,
+ *                         progress_bytes=}]) -> stats | nil, msg, stats
+ *   wb:profile_into(p [, sheet] [, opts])  the same, in the reader contract's order
+ *   wb:rows([sheet] [, max = 20]) -> iterator over row arrays (preview)
  *   wb:close()               idempotent; also __gc and __close
- * sheet is a name or a 1-based index (an unknown one raises).
+ * sheet is a name or a 1-based index (an unknown one raises; nil: the first).
+ * max_bytes stops the read (truncated, not an error) once that many bytes of
+ * the worksheet's XML are parsed; progress(bytes) is called once, after it.
  * Codes: "open", "unsupported" (legacy .xls), "format", "limit", "memory".
  *
  * stats = {rows, columns, header = {names}, has_header, merged_cells,
@@ -79,10 +83,7 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-static struct box *push_box(lua_State *L) {
-  struct box *b = nv_newudata(L, sizeof *b, BOX_MT);
-  return b;
-}
+static struct box *push_box(lua_State *L) { return nv_newudata(L, sizeof(struct box), BOX_MT); }
 
 static int reserve(void **p, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 1;
