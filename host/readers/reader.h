@@ -14,8 +14,9 @@
  *   r:close()
  *
  * `table` is a name from tables() (nil: the first). Adding a format is one
- * reader file defining a `const struct nv_reader` plus one line in
- * readers.c's list. */
+ * reader file defining a `const struct nv_reader nv_reader_<name>` (its
+ * module is loaded through the descriptor: no preload, no nvlua.h entry),
+ * its name in readers.c's list, and the file in CMakeLists.txt. */
 #ifndef NV_READER_H
 #define NV_READER_H
 
@@ -79,8 +80,5 @@ int nv_reader_progress(lua_State *L, int *fn, int *busy, lua_Integer bytes);
 /* Pushes tables() of a single-table reader: { {name = <file name without
  * directories, compression and format extensions>} }. */
 void nv_reader_push_single_table(lua_State *L, const char *path);
-
-/* The readers' descriptors (one per reader file). */
-extern const struct nv_reader nv_reader_csv, nv_reader_json, nv_reader_parquet, nv_reader_xlsx;
 
 #endif

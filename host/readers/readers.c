@@ -3,7 +3,8 @@
  *   sniff(bytes [, name]) -> format, score | nil, msg, "parse"
  *   open(path [, format [, opts]]) -> reader | nil, msg, code
  * Format detection (nv.fs.detect) asks the sniffers through
- * nv_readers_sniff. Adding a format: one reader file + one line below. */
+ * nv_readers_sniff. Adding a format: one reader file (its descriptor), its
+ * name in the extern line and in the list below, and the file in CMake. */
 #include <string.h>
 
 #include <lauxlib.h>
@@ -14,6 +15,9 @@
 #include "nvlua.h"
 #include "paths.h"
 #include "reader.h"
+
+/* the descriptors, one per reader file */
+extern const struct nv_reader nv_reader_parquet, nv_reader_xlsx, nv_reader_json, nv_reader_csv;
 
 const struct nv_reader *const nv_readers[] = {
     &nv_reader_parquet, /* PAR1 magic */
