@@ -572,6 +572,16 @@ static int add_header(lua_State *L, struct call *c, const char *line) {
   return 0;
 }
 
+/* Adds the header fmt (one %s) with value, when value is given; 1 when out
+ * of memory. */
+static int add_header_value(lua_State *L, struct call *c, const char *fmt, const char *value) {
+  if (value == NULL) return 0;
+  lua_pushfstring(L, fmt, value);
+  int rc = add_header(L, c, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  return rc != 0;
+}
+
 /* ---- request ----------------------------------------------------------- */
 
 #define SETOPT(opt, val)                                  \
@@ -689,25 +699,13 @@ static int request_core(lua_State *L) {
       lua_pop(L, 2);
     }
   }
-  if (bearer) {
-    lua_pushfstring(L, "Authorization: Bearer %s", bearer);
-    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
-    lua_pop(L, 1);
-  }
+  if (add_header_value(L, c, "Authorization: Bearer %s", bearer)) oom = 1;
   if (sigv4 && !has_sha) {
     const char *h = body ? "x-amz-content-sha256: UNSIGNED-PAYLOAD" : "x-amz-content-sha256: " EMPTY_SHA256;
     if (add_header(L, c, h) != 0) oom = 1;
   }
-  if (token) {
-    lua_pushfstring(L, "x-amz-security-token: %s", token);
-    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
-    lua_pop(L, 1);
-  }
-  if (range) {
-    lua_pushfstring(L, "Range: %s", range);
-    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
-    lua_pop(L, 1);
-  }
+  if (add_header_value(L, c, "x-amz-security-token: %s", token)) oom = 1;
+  if (add_header_value(L, c, "Range: %s", range)) oom = 1;
   if (ct_type == LUA_TSTRING || ct_type == LUA_TTABLE) {
     lua_Integer n = ct_type == LUA_TSTRING ? 1 : (lua_Integer)lua_rawlen(L, ct_idx);
     for (lua_Integer i = 1; i <= n; i++) {
