@@ -15,6 +15,7 @@
 #include <lua.h>
 
 #include "mask.h"
+#include "luax.h"
 #include "nvlua.h"
 
 #define LOGGER_KEY "nv.log.state" /* registry slot of the instance */
@@ -270,14 +271,13 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
+static const luaL_Reg box_meta[] = {{"__gc", box_gc}, {NULL, NULL}};
+
 static char **new_box(lua_State *L) {
   char **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
-  if (luaL_newmetatable(L, BOX_MT)) {
-    lua_pushcfunction(L, box_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  nv_createmeta(L, BOX_MT, box_meta, NULL);
+  luaL_setmetatable(L, BOX_MT);
   return box;
 }
 
@@ -324,6 +324,8 @@ static const luaL_Reg funcs[] = {
     {"mask", l_mask},           {"records", l_records},
     {NULL, NULL}};
 
+static const luaL_Reg logger_meta[] = {{"__gc", logger_gc}, {NULL, NULL}};
+
 int luaopen_nv_log(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, LOGGER_KEY) != LUA_TUSERDATA) {
     lua_pop(L, 1);
@@ -332,11 +334,8 @@ int luaopen_nv_log(lua_State *L) {
     lg->level = NV_INFO;
     lg->to_stderr = 1;
     nv_mask_init(&lg->mask);
-    if (luaL_newmetatable(L, LOGGER_MT)) {
-      lua_pushcfunction(L, logger_gc);
-      lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
+    nv_createmeta(L, LOGGER_MT, logger_meta, NULL);
+    luaL_setmetatable(L, LOGGER_MT);
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, LOGGER_KEY);
   }

@@ -20,6 +20,7 @@ int luaopen_nv_xlsx(lua_State *L);
 int luaopen_nv_objstore(lua_State *L);
 int luaopen_nv_httpd(lua_State *L);
 int luaopen_nv_proc(lua_State *L);
+int luaopen_nv_readers(lua_State *L);
 
 /* nv.profile: the engine inside a "nv.Profile" userdata at idx (raises if
  * idx is not an open profile), and a new empty one pushed on the stack. */

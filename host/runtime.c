@@ -37,6 +37,7 @@ static const luaL_Reg preloads[] = {
     {"nv.objstore", luaopen_nv_objstore},
     {"nv.httpd", luaopen_nv_httpd},
     {"nv.proc", luaopen_nv_proc},
+    {"nv.readers", luaopen_nv_readers},
     {"cjson", luaopen_cjson},
     {"cjson.safe", luaopen_cjson_safe},
     {NULL, NULL}};

@@ -33,6 +33,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "luax.h"
 #include "nvlua.h"
 
 static int fail_errno(lua_State *L, const char *what, const char *path) {
@@ -422,16 +423,10 @@ static const luaL_Reg funcs[] = {
     {"lock", l_lock}, {"lock_holder", l_lock_holder},
     {NULL, NULL}};
 
+static const luaL_Reg lock_meta[] = {{"__gc", l_lock_close}, {"__close", l_lock_close}, {NULL, NULL}};
+
 int luaopen_nv_sys(lua_State *L) {
-  if (luaL_newmetatable(L, LOCK_MT)) {
-    luaL_newlib(L, lock_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_lock_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_lock_close);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
+  nv_createmeta(L, LOCK_MT, lock_meta, lock_methods);
   luaL_newlib(L, funcs);
   return 1;
 }

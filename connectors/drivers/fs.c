@@ -1,8 +1,9 @@
 /* fs.c - the local file source (`nv.fs`): recursive listing with include /
  * exclude globs, hidden and `_`-prefixed entries skipped by default,
  * symlink loops detected by (device, inode), per-file size and mtime; and
- * content-based format detection (magic bytes, then sniffing the first
- * decompressed block: JSON only when that block parses as JSON). Plain paths only: /dbfs/… and /Volumes/… are plain
+ * content-based format detection: the readers' sniffers (readers.c) score
+ * the first decompressed block; what none claims is named here (zip, xls,
+ * binary, empty). Plain paths only: /dbfs/… and /Volumes/… are plain
  * paths on a Databricks cluster. Uses instream.c for decompression. */
 #include <dirent.h>
 #include <errno.h>
@@ -16,13 +17,13 @@
 #include <lua.h>
 
 #include "readers/instream.h"
-#include "readers/json_parse.h"
+#include "readers/reader.h"
 #include "nvlua.h"
 #include "paths.h"
 
 #define MAX_DEPTH 64
 #define MAX_VISITED 4096
-#define SNIFF_BYTES 65536
+#define SNIFF_BYTES NV_SNIFF_BYTES
 
 struct visit {
   dev_t dev;
@@ -255,70 +256,6 @@ static int l_list(lua_State *L) {
 
 static int has_nul(const unsigned char *p, size_t n) { return memchr(p, 0, n) != NULL; }
 
-static int contains(const unsigned char *p, size_t n, const char *needle) {
-  size_t m = strlen(needle);
-  for (size_t i = 0; m <= n && i <= n - m; i++)
-    if (p[i] == (unsigned char)needle[0] && memcmp(p + i, needle, m) == 0) return 1;
-  return 0;
-}
-
-/* The name says what the file is (compression suffixes aside): 1 JSON,
- * -1 CSV, 0 neither. */
-static int name_hint(const char *path) {
-  static const char *const comp[] = {"", ".gz", ".zst", NULL};
-  static const char *const json[] = {".json", ".jsonl", ".ndjson", ".geojson", NULL};
-  static const char *const csv[] = {".csv", ".tsv", ".tab", ".psv", NULL};
-  char suf[32];
-  for (int c = 0; comp[c]; c++) {
-    for (int k = 0; json[k]; k++) {
-      snprintf(suf, sizeof suf, "%s%s", json[k], comp[c]);
-      if (nv_paths_has_suffix(path, suf)) return 1;
-    }
-    for (int k = 0; csv[k]; k++) {
-      snprintf(suf, sizeof suf, "%s%s", csv[k], comp[c]);
-      if (nv_paths_has_suffix(path, suf)) return -1;
-    }
-  }
-  return 0;
-}
-
-struct proof {
-  uint64_t good;
-};
-
-static int proof_record(void *ud, const struct nv_json_record *r) {
-  (void)r;
-  ((struct proof *)ud)->good++;
-  return 0;
-}
-
-/* Whether buf[0..n) (the whole file when eof) reads as JSON in the layout
- * it sniffs as: no fatal error, and more valid records than bad ones — all
- * of them valid for a file named .csv. A prefix that ends inside its first
- * record (one object larger than the block) proves nothing against JSON,
- * except for a .csv name. Returns 0 when out of memory (not JSON: the CSV
- * reader then says what it finds). */
-static int proves_json(const unsigned char *buf, size_t n, int eof, int hint) {
-  struct nv_json_sniff sn;
-  nv_json_sniff_init(&sn);
-  nv_json_sniff_feed(&sn, (const char *)buf, n);
-  nv_json_sniff_end(&sn, eof);
-  struct nv_json_config cfg = {sn.format, 0, 0, 0, 0, sn.records_path, sn.records_path_len};
-  struct proof pr = {0};
-  struct nv_json_handler h = {proof_record, NULL, &pr};
-  struct nv_json_parser *p = nv_json_new(&cfg, &h);
-  if (p == NULL) return 0;
-  size_t used;
-  int rc = nv_json_feed(p, (const char *)buf, n, &used);
-  if (rc != NV_JSON_FAIL && eof) rc = nv_json_finish(p);
-  uint64_t bad = nv_json_stats(p)->bad_records;
-  nv_json_free(p);
-  if (rc == NV_JSON_FAIL) return 0;
-  if (hint < 0) return pr.good > 0 && bad == 0;
-  if (pr.good == 0 && bad == 0) return !eof;
-  return pr.good > bad;
-}
-
 /* detect(path) -> format, compression | nil, msg
  * format: parquet | xlsx | xls | zip | json | csv | binary | empty */
 static int l_detect(lua_State *L) {
@@ -341,21 +278,20 @@ static int l_detect(lua_State *L) {
   }
   enum nv_compression comp = nv_instream_compression(s);
   nv_instream_close(s);
-  const char *fmt;
+  /* a reader's claim first; what no reader claims is named here */
+  int score = 0;
+  const struct nv_reader *r = nv_readers_sniff(buf, n, n < SNIFF_BYTES, path, &score);
   size_t i = 0;
   if (n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) i = 3;
   while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')) i++;
+  const char *fmt;
   if (n == 0) fmt = "empty";
-  else if (n >= 4 && memcmp(buf, "PAR1", 4) == 0) fmt = "parquet";
-  else if (n >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)
-    fmt = contains(buf, n, "xl/") ? "xlsx" : "zip";
+  else if (r && score >= 50) fmt = r->name;
+  else if (n >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0) fmt = "zip";
   else if (n >= 8 && memcmp(buf, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) == 0) fmt = "xls";
   else if (has_nul(buf, n)) fmt = "binary";
-  else if (i < n && (buf[i] == '{' || buf[i] == '[') &&
-           (name_hint(path) > 0 || proves_json(buf, n, n < SNIFF_BYTES, name_hint(path))))
-    fmt = "json";
   else if (i == n) fmt = "empty";
-  else fmt = "csv";
+  else fmt = r ? r->name : "binary";
   lua_pushstring(L, fmt);
   lua_pushstring(L, comp == NV_COMP_GZIP ? "gzip" : comp == NV_COMP_ZSTD ? "zstd" : "none");
   return 2;

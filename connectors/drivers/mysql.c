@@ -26,6 +26,7 @@
 #include <lua.h>
 #include <mysql.h>
 
+#include "luax.h"
 #include "nvlua.h"
 
 #define CONN_MT "nv.MysqlConn"
@@ -646,15 +647,11 @@ static int l_info(lua_State *L) {
   return 1;
 }
 
+/* close, __close and __gc (whose results are dropped) */
 static int l_close(lua_State *L) {
   conn_close_impl(luaL_checkudata(L, 1, CONN_MT));
   lua_pushboolean(L, 1);
   return 1;
-}
-
-static int l_gc(lua_State *L) {
-  conn_close_impl(luaL_checkudata(L, 1, CONN_MT));
-  return 0;
 }
 
 static int l_tostring(lua_State *L) {
@@ -665,22 +662,16 @@ static int l_tostring(lua_State *L) {
 
 static const luaL_Reg methods[] = {{"exec", l_exec}, {"query", l_query}, {"info", l_info},
                                    {"close", l_close}, {NULL, NULL}};
-static const luaL_Reg metamethods[] = {{"__gc", l_gc}, {"__close", l_gc},
+static const luaL_Reg metamethods[] = {{"__gc", l_close}, {"__close", l_close},
                                        {"__tostring", l_tostring}, {"__index", NULL},
                                        {NULL, NULL}};
 static const luaL_Reg funcs[] = {{"open", l_open}, {"describe", l_describe}, {NULL, NULL}};
 
+static const luaL_Reg stmt_gc_meta[] = {{"__gc", stmt_gc}, {NULL, NULL}};
+
 int luaopen_nv_mysql(lua_State *L) {
-  luaL_newmetatable(L, CONN_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, STMT_MT);
-  lua_pushcfunction(L, stmt_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  nv_createmeta(L, CONN_MT, metamethods, methods);
+  nv_createmeta(L, STMT_MT, stmt_gc_meta, NULL);
   luaL_newlib(L, funcs);
   lua_pushstring(L, mysql_get_client_info());
   lua_setfield(L, -2, "client_version");

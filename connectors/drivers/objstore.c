@@ -30,6 +30,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "luax.h"
 #include "nvlua.h"
 #include "readers/xmllist.h"
 
@@ -247,8 +248,7 @@ static const luaL_Reg funcs[] = {{"parse_list", l_parse_list},
 static const luaL_Reg list_meta[] = {{"__gc", list_gc}, {"__close", list_gc}, {NULL, NULL}};
 
 int luaopen_nv_objstore(lua_State *L) {
-  if (luaL_newmetatable(L, LIST_MT)) luaL_setfuncs(L, list_meta, 0);
-  lua_pop(L, 1);
+  nv_createmeta(L, LIST_MT, list_meta, NULL);
   luaL_newlib(L, funcs);
   return 1;
 }

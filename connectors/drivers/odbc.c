@@ -65,6 +65,7 @@
 #include <sqlext.h>
 #include <sqlucode.h>
 
+#include "luax.h"
 #include "nvlua.h"
 
 #define CONN_MT "nv.OdbcConn"
@@ -552,9 +553,7 @@ static int l_open(lua_State *L) {
   if (wcs == NULL) return luaL_argerror(L, 1, "connection string is not UTF-8");
   int wcs_idx = lua_gettop(L);
 
-  struct conn *c = lua_newuserdatauv(L, sizeof *c, 0);
-  memset(c, 0, sizeof *c);
-  luaL_setmetatable(L, CONN_MT);
+  struct conn *c = nv_newudata(L, sizeof *c, CONN_MT);
   lua_replace(L, 1); /* the conn at index 1, as the methods expect */
   c->query_timeout = qtimeout;
   SQLHENV env = NULL;
@@ -1212,17 +1211,11 @@ static const luaL_Reg metamethods[] = {{"__gc", l_gc}, {"__close", l_gc},
                                        {NULL, NULL}};
 static const luaL_Reg funcs[] = {{"open", l_open}, {"describe", l_describe}, {NULL, NULL}};
 
+static const luaL_Reg stmt_gc_meta[] = {{"__gc", stmt_gc}, {NULL, NULL}};
+
 int luaopen_nv_odbc(lua_State *L) {
-  luaL_newmetatable(L, CONN_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, STMT_MT);
-  lua_pushcfunction(L, stmt_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  nv_createmeta(L, CONN_MT, metamethods, methods);
+  nv_createmeta(L, STMT_MT, stmt_gc_meta, NULL);
   luaL_newlib(L, funcs);
   return 1;
 }

@@ -27,6 +27,7 @@
 #include <lua.h>
 #include <sqlite3.h>
 
+#include "luax.h"
 #include "nvlua.h"
 
 #define DB_MT "nv.SqliteDb"
@@ -372,17 +373,11 @@ static const luaL_Reg metamethods[] = {{"__gc", l_gc}, {"__close", l_gc},
                                        {NULL, NULL}};
 static const luaL_Reg funcs[] = {{"open", l_open}, {NULL, NULL}};
 
+static const luaL_Reg stmt_gc_meta[] = {{"__gc", stmt_gc}, {NULL, NULL}};
+
 int luaopen_nv_store_sqlite(lua_State *L) {
-  luaL_newmetatable(L, DB_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, STMT_MT);
-  lua_pushcfunction(L, stmt_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  nv_createmeta(L, DB_MT, metamethods, methods);
+  nv_createmeta(L, STMT_MT, stmt_gc_meta, NULL);
   luaL_newlib(L, funcs);
   lua_pushstring(L, sqlite3_libversion());
   lua_setfield(L, -2, "sqlite_version");

@@ -58,6 +58,7 @@
 #include <lua.h>
 #include <zlib.h>
 
+#include "luax.h"
 #include "nvlua.h"
 
 #define STATE_MT "nv.http.State"
@@ -152,9 +153,7 @@ static int call_gc(lua_State *L) {
 }
 
 static struct call *new_call(lua_State *L) {
-  struct call *c = lua_newuserdatauv(L, sizeof *c, 0);
-  memset(c, 0, sizeof *c);
-  luaL_setmetatable(L, CALL_MT);
+  struct call *c = nv_newudata(L, sizeof *c, CALL_MT);
   return c;
 }
 
@@ -526,20 +525,6 @@ static const char *const option_names[] = {
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE",
                                       "HEAD", NULL};
 
-static void check_option_names(lua_State *L, int t) {
-  lua_pushnil(L);
-  while (lua_next(L, t) != 0) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "nv.http.request: option names must be strings");
-    const char *k = lua_tostring(L, -1);
-    int known = 0;
-    for (int i = 0; option_names[i]; i++)
-      if (strcmp(k, option_names[i]) == 0) known = 1;
-    if (!known) luaL_error(L, "nv.http.request: unknown option '%s'", k);
-  }
-}
-
 /* The option's value left on the stack (so strings stay anchored);
  * returns its type, raising when it is neither nil nor `type`. */
 static int get_opt(lua_State *L, int t, const char *name, int type) {
@@ -587,6 +572,16 @@ static int add_header(lua_State *L, struct call *c, const char *line) {
   return 0;
 }
 
+/* Adds the header fmt (one %s) with value, when value is given; 1 when out
+ * of memory. */
+static int add_header_value(lua_State *L, struct call *c, const char *fmt, const char *value) {
+  if (value == NULL) return 0;
+  lua_pushfstring(L, fmt, value);
+  int rc = add_header(L, c, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  return rc != 0;
+}
+
 /* ---- request ----------------------------------------------------------- */
 
 #define SETOPT(opt, val)                                  \
@@ -603,7 +598,7 @@ static int add_header(lua_State *L, struct call *c, const char *line) {
 static int request_core(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstack(L, 40, "nv.http.request");
-  check_option_names(L, 1);
+  nv_check_keys(L, 1, option_names, "nv.http.request");
 
   const char *method = "GET";
   if (get_opt(L, 1, "method", LUA_TSTRING) != LUA_TNIL) {
@@ -704,25 +699,13 @@ static int request_core(lua_State *L) {
       lua_pop(L, 2);
     }
   }
-  if (bearer) {
-    lua_pushfstring(L, "Authorization: Bearer %s", bearer);
-    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
-    lua_pop(L, 1);
-  }
+  if (add_header_value(L, c, "Authorization: Bearer %s", bearer)) oom = 1;
   if (sigv4 && !has_sha) {
     const char *h = body ? "x-amz-content-sha256: UNSIGNED-PAYLOAD" : "x-amz-content-sha256: " EMPTY_SHA256;
     if (add_header(L, c, h) != 0) oom = 1;
   }
-  if (token) {
-    lua_pushfstring(L, "x-amz-security-token: %s", token);
-    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
-    lua_pop(L, 1);
-  }
-  if (range) {
-    lua_pushfstring(L, "Range: %s", range);
-    if (add_header(L, c, lua_tostring(L, -1)) != 0) oom = 1;
-    lua_pop(L, 1);
-  }
+  if (add_header_value(L, c, "x-amz-security-token: %s", token)) oom = 1;
+  if (add_header_value(L, c, "Range: %s", range)) oom = 1;
   if (ct_type == LUA_TSTRING || ct_type == LUA_TTABLE) {
     lua_Integer n = ct_type == LUA_TSTRING ? 1 : (lua_Integer)lua_rawlen(L, ct_idx);
     for (lua_Integer i = 1; i <= n; i++) {
@@ -1010,20 +993,18 @@ static const luaL_Reg funcs[] = {
 
 static const luaL_Reg call_meta[] = {{"__gc", call_gc}, {"__close", call_gc}, {NULL, NULL}};
 
+static const luaL_Reg state_meta[] = {{"__gc", state_gc}, {NULL, NULL}};
+
 int luaopen_nv_http(lua_State *L) {
   luaL_requiref(L, "nv.log", luaopen_nv_log, 0); /* upvalue 2 */
   struct state *st = lua_newuserdatauv(L, sizeof *st, 0); /* upvalue 1 */
   st->curl_ready = 0;
-  if (luaL_newmetatable(L, STATE_MT)) {
-    lua_pushcfunction(L, state_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  nv_createmeta(L, STATE_MT, state_meta, NULL);
+  luaL_setmetatable(L, STATE_MT);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return luaL_error(L, "nv.http: cannot initialise libcurl");
   st->curl_ready = 1;
-  if (luaL_newmetatable(L, CALL_MT)) luaL_setfuncs(L, call_meta, 0);
-  lua_pop(L, 1);
+  nv_createmeta(L, CALL_MT, call_meta, NULL);
 
   luaL_newlibtable(L, funcs);
   lua_pushvalue(L, -2);

@@ -65,6 +65,7 @@
 #include <lua.h>
 #include <microhttpd.h>
 
+#include "luax.h"
 #include "nvlua.h"
 
 #define SERVER_MT "nv.httpd.Server"
@@ -633,15 +634,7 @@ static const char *const listen_keys[] = {
  *        timeout=, header_timeout=, body_timeout=} */
 static int l_listen(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    lua_pop(L, 1);
-    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    size_t i = 0;
-    while (k && listen_keys[i] && strcmp(listen_keys[i], k) != 0) i++;
-    if (k == NULL || listen_keys[i] == NULL)
-      return luaL_error(L, "listen: unknown option '%s'", k ? k : luaL_typename(L, -1));
-  }
+  nv_check_keys(L, 1, listen_keys, "listen");
   lua_getfield(L, 1, "bind");
   const char *bind = luaL_optstring(L, -1, "127.0.0.1");
   lua_Integer port = opt_int_field(L, "port", 8080, 0, 65535);
@@ -720,12 +713,7 @@ static const luaL_Reg metamethods[] = {{"__index", NULL}, {"__gc", l_gc}, {"__cl
 int luaopen_nv_httpd(lua_State *L) {
   luaL_requiref(L, "nv.log", luaopen_nv_log, 0); /* the logger nv_log_emit writes through */
   lua_pop(L, 1);
-  luaL_newmetatable(L, SERVER_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  nv_createmeta(L, SERVER_MT, metamethods, methods);
   luaL_newlib(L, funcs);
   return 1;
 }

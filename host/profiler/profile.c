@@ -20,6 +20,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "luax.h"
 #include "nvlua.h"
 #include "profiler.h"
 #include "profiler_result.h"
@@ -436,13 +437,7 @@ static const luaL_Reg funcs[] = {{"new", l_new}, {NULL, NULL}};
 
 /* C readers may create profiles before any script requires nv.profile. */
 static void create_meta(lua_State *L) {
-  if (luaL_newmetatable(L, PROFILE_MT)) {
-    luaL_setfuncs(L, metamethods, 0);
-    luaL_newlibtable(L, methods);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  nv_createmeta(L, PROFILE_MT, metamethods, methods);
 }
 
 int luaopen_nv_profile(lua_State *L) {

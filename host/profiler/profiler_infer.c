@@ -4,6 +4,7 @@
  * its number or instant. Uses only libc (strtod for the rare numbers the
  * exact fast path cannot convert). */
 #include "profiler_infer.h"
+#include "civil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -233,27 +234,7 @@ static int valid_ymd(int y, int m, int d) {
   return d <= dim[m - 1] + (m == 2 && is_leap(y));
 }
 
-/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant) */
-static int64_t days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
 
-static void civil_from_days(int64_t z, int *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = (int)(yoe + era * 400 + (*m <= 2));
-}
 
 #define US_PER_DAY INT64_C(86400000000)
 
@@ -370,7 +351,7 @@ static int parse_iso_fixed(const char *s, size_t n, struct nv_classified *o) {
   if ((yh | yl | m | d) < 0) return 0;
   int y = yh * 100 + yl;
   if (!valid_ymd(y, m, d)) return 0;
-  int64_t t = days_from_civil(y, m, d) * US_PER_DAY;
+  int64_t t = nv_days_from_civil(y, m, d) * US_PER_DAY;
   int zoned = 0, type = NV_PT_DATE;
   if (n > 10) {
     char sep = s[10];
@@ -409,7 +390,7 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
     if (d < 0 || !valid_ymd(a, m, d)) return 0;
     if (!(t = finish_chrono(s, n, i, sep == '-', &tod, &zoned, &off))) return 0;
     o->form = NV_DF_PLAIN;
-    o->t1 = days_from_civil(a, m, d) * US_PER_DAY + tod - off;
+    o->t1 = nv_days_from_civil(a, m, d) * US_PER_DAY + tod - off;
     o->zoned = zoned;
     o->type = t;
     return 1;
@@ -445,17 +426,17 @@ static int parse_chrono(const char *s, size_t n, struct nv_classified *o) {
   if (sep == '.') { /* DD.MM.YYYY */
     if (!valid_ymd(y, b, a)) return 0;
     o->form = NV_DF_PLAIN;
-    o->t1 = days_from_civil(y, b, a) * US_PER_DAY + tod - off;
+    o->t1 = nv_days_from_civil(y, b, a) * US_PER_DAY + tod - off;
   } else {
     int mdy = valid_ymd(y, a, b), dmy = valid_ymd(y, b, a);
     if (!mdy && !dmy) return 0;
     if (mdy && dmy) {
       o->form = NV_DF_AMBIG;
-      o->t1 = days_from_civil(y, a, b) * US_PER_DAY + tod - off;
-      o->t2 = days_from_civil(y, b, a) * US_PER_DAY + tod - off;
+      o->t1 = nv_days_from_civil(y, a, b) * US_PER_DAY + tod - off;
+      o->t2 = nv_days_from_civil(y, b, a) * US_PER_DAY + tod - off;
     } else {
       o->form = mdy ? NV_DF_MDY : NV_DF_DMY;
-      o->t1 = (mdy ? days_from_civil(y, a, b) : days_from_civil(y, b, a)) * US_PER_DAY + tod - off;
+      o->t1 = (mdy ? nv_days_from_civil(y, a, b) : nv_days_from_civil(y, b, a)) * US_PER_DAY + tod - off;
     }
   }
   o->zoned = zoned;
@@ -483,8 +464,10 @@ size_t nv_format_instant(int64_t micros, int date_only, int zoned, char *buf, si
     rem += US_PER_DAY;
     days--;
   }
-  int y, m, d;
-  civil_from_days(days, &y, &m, &d);
+  int64_t yy;
+  int m, d;
+  nv_civil_from_days(days, &yy, &m, &d);
+  int y = (int)yy;
   int k;
   if (date_only) {
     k = snprintf(buf, size, "%04d-%02d-%02d", y, m, d);

@@ -40,7 +40,10 @@
  * the reader's own stream is used while it is still positioned right after
  * the header, otherwise it is reopened (rows() always opens its own, closed
  * by the for loop). Values from a Latin-1 file are converted to UTF-8
- * before they reach the profiler or Lua. */
+ * before they reach the profiler or Lua.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (one table), info(), profile_into and rows taking a table name first. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +54,9 @@
 
 #include "csv_parse.h"
 #include "instream.h"
+#include "luax.h"
 #include "nvlua.h"
+#include "reader.h"
 #include "profiler/profiler.h"
 
 #define READER_MT "nv.CsvReader"
@@ -227,13 +232,6 @@ static const char *cursor_start(struct cursor *c, const char *path, const struct
 
 /* ---- Lua helpers ------------------------------------------------------ */
 
-static int push_fail(lua_State *L, const char *msg, const char *code) {
-  luaL_pushfail(L);
-  lua_pushstring(L, msg);
-  lua_pushstring(L, code);
-  return 3;
-}
-
 static const char *le_name(const struct nv_csv_dialect *d) { return d->line_ending; }
 
 static void push_dialect(lua_State *L, const struct nv_csv_dialect *d, enum nv_compression comp) {
@@ -258,24 +256,6 @@ static void push_dialect(lua_State *L, const struct nv_csv_dialect *d, enum nv_c
   lua_setfield(L, -2, "comment");
   lua_pushinteger(L, (lua_Integer)d->skip_records);
   lua_setfield(L, -2, "skip_records");
-}
-
-/* Checks opts (nil or a table) holds only the given keys. */
-static void check_keys(lua_State *L, int idx, const char *const *keys) {
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    int ok = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char *const *k = keys; *k; k++)
-        if (strcmp(lua_tostring(L, -1), *k) == 0) ok = 1;
-    if (!ok) {
-      lua_pushfstring(L, "unknown option '%s'", luaL_tolstring(L, -1, NULL));
-      lua_error(L);
-    }
-  }
 }
 
 /* opts[key] as a one-byte string; -1 when absent. "" gives 0 when
@@ -305,35 +285,19 @@ static enum nv_compression opt_comp(lua_State *L, int idx) {
 }
 
 /* opts[key] as an integer in [lo, hi]; def when absent. */
-static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
-                           lua_Integer hi) {
-  if (lua_isnoneornil(L, idx)) return def;
-  lua_Integer v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    int isnum;
-    v = lua_tointegerx(L, -1, &isnum);
-    if (!isnum || v < lo || v > hi)
-      luaL_error(L, "option '%s' must be an integer in [%I, %I]", key, lo, hi);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 /* ---- csv.sniff -------------------------------------------------------- */
 
 static int l_sniff(lua_State *L) {
   static const char *const keys[] = {"compression", NULL};
   const char *path = luaL_checkstring(L, 1);
-  check_keys(L, 2, keys);
+  nv_check_keys(L, 2, keys, NULL);
   enum nv_compression comp = opt_comp(L, 2);
-  struct rows_cursor *rc = lua_newuserdatauv(L, sizeof *rc, 0); /* owns the stream */
-  memset(rc, 0, sizeof *rc);
-  luaL_setmetatable(L, CURSOR_MT);
+  struct rows_cursor *rc = nv_newudata(L, sizeof *rc, CURSOR_MT); /* owns the stream */
   char err[ERRSZ], msg[ERRSZ + 64];
   const char *code = cursor_open(&rc->cur, path, comp, err, sizeof err);
   if (code) {
     cursor_close(&rc->cur);
-    return push_fail(L, err, code);
+    return nv_push_fail(L, err, code);
   }
   struct nv_csv_dialect d;
   int r = nv_csv_sniff(rc->cur.buf, rc->cur.len, rc->cur.eof, &d, err, sizeof err);
@@ -341,7 +305,7 @@ static int l_sniff(lua_State *L) {
   cursor_close(&rc->cur);
   if (r != 0) {
     snprintf(msg, sizeof msg, "%s: %s", path, err);
-    return push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
+    return nv_push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
   }
   push_dialect(L, &d, actual);
   return 1;
@@ -359,15 +323,8 @@ static int reader_close_impl(struct reader *r) {
 static struct reader *check_reader(lua_State *L, int idx) {
   struct reader *r = luaL_checkudata(L, idx, READER_MT);
   if (!r->open) luaL_error(L, "attempt to use a closed reader");
-  if (r->busy) luaL_error(L, "the reader is busy: called from its own progress callback");
+  nv_reader_check_idle(L, r->busy);
   return r;
-}
-
-static const char *reader_path(lua_State *L, int idx) {
-  lua_getiuservalue(L, idx, 1);
-  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
-  lua_pop(L, 1);
-  return p;
 }
 
 static int sink_batch(void *ud, const struct nv_text_batch *b) {
@@ -389,7 +346,7 @@ static int l_open(lua_State *L) {
                                      "encoding",  "compression", "max_record_bytes", NULL};
   static const char *const encodings[] = {"utf-8", "latin-1", NULL};
   const char *path = luaL_checkstring(L, 1);
-  check_keys(L, 2, keys);
+  nv_check_keys(L, 2, keys, NULL);
   int delim = opt_char(L, 2, "delimiter", 0);
   int quote = opt_char(L, 2, "quote", 1);
   int escape = opt_char(L, 2, "escape", 0);
@@ -404,7 +361,7 @@ static int l_open(lua_State *L) {
     lua_pop(L, 1);
   }
   enum nv_compression comp = opt_comp(L, 2);
-  lua_Integer maxrec = opt_int(L, 2, "max_record_bytes", (lua_Integer)NV_CSV_DEFAULT_MAX_RECORD, 1,
+  lua_Integer maxrec = nv_opt_int(L, 2, "max_record_bytes", (lua_Integer)NV_CSV_DEFAULT_MAX_RECORD, 1,
                                (lua_Integer)NV_CSV_MAX_RECORD_LIMIT);
   if (delim >= 0 && (delim == quote || delim == '\n' || delim == '\r'))
     luaL_error(L, "option 'delimiter' cannot be the quote character");
@@ -422,14 +379,14 @@ static int l_open(lua_State *L) {
   const char *code = cursor_open(&r->cur, path, comp, err, sizeof err);
   if (code) {
     reader_close_impl(r);
-    return push_fail(L, err, code);
+    return nv_push_fail(L, err, code);
   }
   r->actual = nv_instream_compression(r->cur.in);
   struct nv_csv_dialect *d = &r->d;
   if (nv_csv_sniff(r->cur.buf, r->cur.len, r->cur.eof, d, err, sizeof err) != 0) {
     reader_close_impl(r);
     snprintf(msg, sizeof msg, "%s: %s", path, err);
-    return push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
+    return nv_push_fail(L, msg, strcmp(err, "out of memory") == 0 ? "memory" : "binary");
   }
   int redo_header = 0;
   if (delim >= 0 && delim != d->delimiter) d->delimiter = (char)delim, redo_header = 1;
@@ -451,14 +408,14 @@ static int l_open(lua_State *L) {
     if (h < 0) {
       reader_close_impl(r);
       snprintf(msg, sizeof msg, "%s: out of memory", path);
-      return push_fail(L, msg, "memory");
+      return nv_push_fail(L, msg, "memory");
     }
     d->has_header = h;
   }
   code = cursor_start(&r->cur, path, d, r->max_record, sink_batch, &r->sink, err, sizeof err);
   if (code) {
     reader_close_impl(r);
-    return push_fail(L, err, code);
+    return nv_push_fail(L, err, code);
   }
   r->fresh = 1;
   size_t nc = nv_csv_ncols(r->cur.p);
@@ -491,9 +448,35 @@ static int l_dialect(lua_State *L) {
   return 1;
 }
 
+/* r:tables() -> { {name=} }: a CSV file is one table */
+static int l_tables(lua_State *L) {
+  check_reader(L, 1);
+  nv_reader_push_single_table(L, nv_reader_uv_path(L, 1));
+  return 1;
+}
+
+/* r:info() -> {format="csv", path=, compression=, dialect=, columns=} */
+static int l_info(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  lua_createtable(L, 0, 5);
+  lua_pushliteral(L, "csv");
+  lua_setfield(L, -2, "format");
+  lua_pushstring(L, nv_reader_uv_path(L, 1));
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, comp_names[r->actual]);
+  lua_setfield(L, -2, "compression");
+  push_dialect(L, &r->d, r->actual);
+  lua_setfield(L, -2, "dialect");
+  lua_getiuservalue(L, 1, 2);
+  lua_pushinteger(L, (lua_Integer)luaL_len(L, -1));
+  lua_setfield(L, -3, "columns");
+  lua_pop(L, 1);
+  return 1;
+}
+
 /* Reopens the reader's stream at its first data row (dialect kept). */
 static const char *reader_restart(lua_State *L, struct reader *r, char *err, size_t errsz) {
-  const char *path = reader_path(L, 1);
+  const char *path = nv_reader_uv_path(L, 1);
   if (cursor_close(&r->cur) != 0) {
     snprintf(err, errsz, "%s: cannot close", path);
     return "open";
@@ -546,21 +529,9 @@ static void push_stats(lua_State *L, struct reader *r, int truncated, const char
   lua_setfield(L, -2, "errors");
 }
 
-/* Calls the progress function at stack index *fn with the raw bytes read;
- * an error in it clears *fn (no further calls) and is otherwise ignored. */
+/* progress(raw bytes read so far): nv_reader_progress */
 static int report_progress(lua_State *L, int *fn, struct reader *r) {
-  lua_pushvalue(L, *fn);
-  lua_pushinteger(L, (lua_Integer)nv_instream_raw_bytes(r->cur.in));
-  r->busy = 1;
-  int cancel = 0;
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-    *fn = 0;
-  } else {
-    cancel = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
-  r->busy = 0;
-  return cancel;
+  return nv_reader_progress(L, fn, &r->busy, (lua_Integer)nv_instream_raw_bytes(r->cur.in));
 }
 
 /* cursor_pump up to max_bytes, stopping every step bytes to report progress */
@@ -582,18 +553,13 @@ static enum pump pump_with_progress(lua_State *L, struct reader *r, uint64_t max
 static int l_profile_into(lua_State *L) {
   static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
   struct reader *r = check_reader(L, 1);
+  nv_reader_single_table_arg(L, 3, nv_reader_uv_path(L, 1));
   struct nv_profiler *prof = nv_profile_check(L, 2);
-  check_keys(L, 3, keys);
-  lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
-  lua_Integer max_bytes = opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
-  lua_Integer step = opt_int(L, 3, "progress_bytes", (lua_Integer)64 << 20, 1, LUA_MAXINTEGER);
-  int progress = 0; /* stack index of the progress function */
-  if (!lua_isnoneornil(L, 3)) {
-    int t = lua_getfield(L, 3, "progress");
-    if (t == LUA_TFUNCTION) progress = lua_gettop(L);
-    else if (t != LUA_TNIL) return luaL_error(L, "option 'progress' must be a function");
-    else lua_pop(L, 1);
-  }
+  nv_check_keys(L, 3, keys, NULL);
+  lua_Integer max_rows = nv_opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  lua_Integer max_bytes = nv_opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  lua_Integer step = nv_opt_int(L, 3, "progress_bytes", (lua_Integer)64 << 20, 1, LUA_MAXINTEGER);
+  int progress = nv_opt_function(L, 3, "progress"); /* its stack index */
   char err[ERRSZ];
   if (!r->fresh) {
     const char *code = reader_restart(L, r, err, sizeof err);
@@ -606,7 +572,7 @@ static int l_profile_into(lua_State *L) {
     }
   }
   r->fresh = 0;
-  const char *path = reader_path(L, 1);
+  const char *path = nv_reader_uv_path(L, 1);
 
   /* the column map lives in a userdata so a raise cannot leak it */
   size_t nc = nv_csv_ncols(r->cur.p);
@@ -682,7 +648,7 @@ static int rows_iter(lua_State *L) {
     enum pump pr = cursor_pump(c, UINT64_MAX);
     if (pr == PUMP_PARSE_ERR || pr == PUMP_IO_ERR) {
       char err[ERRSZ];
-      pump_message(c, pr, reader_path(L, lua_upvalueindex(1)), err, sizeof err);
+      pump_message(c, pr, nv_reader_uv_path(L, lua_upvalueindex(1)), err, sizeof err);
       cursor_close(c);
       lua_pushstring(L, err);
       return lua_error(L);
@@ -709,12 +675,11 @@ static int rows_iter(lua_State *L) {
 
 static int l_rows(lua_State *L) {
   struct reader *r = check_reader(L, 1);
+  nv_reader_single_table_arg(L, 2, nv_reader_uv_path(L, 1));
   lua_Integer max = luaL_optinteger(L, 2, 20);
   luaL_argcheck(L, max >= 0, 2, "must be non-negative");
-  const char *path = reader_path(L, 1);
-  struct rows_cursor *rc = lua_newuserdatauv(L, sizeof *rc, 0);
-  memset(rc, 0, sizeof *rc);
-  luaL_setmetatable(L, CURSOR_MT);
+  const char *path = nv_reader_uv_path(L, 1);
+  struct rows_cursor *rc = nv_newudata(L, sizeof *rc, CURSOR_MT);
   int cu = lua_gettop(L);
   char err[ERRSZ];
   const char *code = cursor_open(&rc->cur, path, r->comp, err, sizeof err);
@@ -736,36 +701,26 @@ static int l_rows(lua_State *L) {
   return 4;
 }
 
+/* close, __close and __gc (whose results are dropped); only __close can
+ * come here while busy (the reader is on the stack) */
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
-  if (reader_close_impl(r) != 0) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: error closing the file", reader_path(L, 1));
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static int l_gc(lua_State *L) {
-  struct reader *r = luaL_checkudata(L, 1, READER_MT);
-  /* only __close can come here while busy (the reader is on the stack) */
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
-  reader_close_impl(r);
-  return 0;
+  nv_reader_check_idle(L, r->busy);
+  return nv_reader_push_closed(L, reader_close_impl(r) != 0, nv_reader_uv_path(L, 1));
 }
 
 static int l_tostring(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
   if (!r->open) lua_pushliteral(L, "nv.CsvReader (closed)");
-  else lua_pushfstring(L, "nv.CsvReader (%s)", reader_path(L, 1));
+  else lua_pushfstring(L, "nv.CsvReader (%s)", nv_reader_uv_path(L, 1));
   return 1;
 }
 
 static const luaL_Reg functions[] = {{"sniff", l_sniff}, {"open", l_open}, {NULL, NULL}};
 
-static const luaL_Reg methods[] = {{"header", l_header},
+static const luaL_Reg methods[] = {{"tables", l_tables},
+                                   {"info", l_info},
+                                   {"header", l_header},
                                    {"dialect", l_dialect},
                                    {"profile_into", l_profile_into},
                                    {"rows", l_rows},
@@ -773,21 +728,20 @@ static const luaL_Reg methods[] = {{"header", l_header},
                                    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-    {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
+    {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
 
 static const luaL_Reg cursor_metamethods[] = {
     {"__gc", cursor_gc}, {"__close", cursor_gc}, {NULL, NULL}};
 
 int luaopen_nv_csv(lua_State *L) {
-  luaL_newmetatable(L, READER_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, CURSOR_MT);
-  luaL_setfuncs(L, cursor_metamethods, 0);
-  lua_pop(L, 1);
+  nv_createmeta(L, READER_MT, metamethods, methods);
+  nv_createmeta(L, CURSOR_MT, cursor_metamethods, NULL);
   luaL_newlib(L, functions);
   return 1;
 }
+
+/* the reader contract (reader.h) */
+static const char *const aliases[] = {"tsv", NULL};
+static const char *const extensions[] = {".csv", ".tsv", ".tab", ".psv", NULL};
+const struct nv_reader nv_reader_csv = {"csv", aliases, extensions, nv_csv_sniff_score, l_open,
+                                        "nv.csv", luaopen_nv_csv};

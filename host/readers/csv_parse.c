@@ -1390,3 +1390,15 @@ int nv_csv_sniff(const char *s, size_t n, int complete, struct nv_csv_dialect *d
   d->has_header = h;
   return 0;
 }
+
+/* ---- the CSV reader's sniff score (reader.h) --------------------------- */
+
+int nv_csv_sniff_score(const unsigned char *buf, size_t n, int eof, int hint) {
+  (void)eof;
+  if (memchr(buf, 0, n) != NULL) return 0; /* binary */
+  size_t i = 0;
+  if (n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) i = 3;
+  while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')) i++;
+  if (i == n) return 0; /* empty */
+  return hint > 0 ? 30 : 10; /* any text reads as CSV: the fallback, never proof */
+}

@@ -146,4 +146,9 @@ const struct nv_csv_stats *nv_csv_stats(const struct nv_csv_parser *p);
 /* The message for the sticky error ("line 7: ..."), or NULL. */
 const char *nv_csv_error(const struct nv_csv_parser *p);
 
+/* The CSV reader's score (reader.h) for the first n bytes of a file: 0 for
+ * bytes holding a NUL or only white space, else 10 (30 when hint > 0, the
+ * name says CSV): text is CSV when nothing better claims it. */
+int nv_csv_sniff_score(const unsigned char *buf, size_t n, int eof, int hint);
+
 #endif

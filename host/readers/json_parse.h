@@ -198,4 +198,11 @@ int nv_json_sniff_feed(struct nv_json_sniff *s, const char *buf, size_t n);
 /* End of the prefix; eof: it was the whole input. Decides. */
 void nv_json_sniff_end(struct nv_json_sniff *s, int eof);
 
+/* The JSON reader's score (reader.h) for the first n bytes of a file (the
+ * whole file when eof): 90 when they parse as JSON in the layout they sniff
+ * as (more valid records than bad ones; all valid when hint < 0, a name
+ * saying another format), 60 for a {/[ start in a file named for JSON
+ * (hint > 0), else 0. */
+int nv_json_sniff_score(const unsigned char *buf, size_t n, int eof, int hint);
+
 #endif

@@ -3,6 +3,7 @@
  * only — strings, escapes, bracket depth, and at depth 1 of a top-level
  * object its member keys and the extent of each member value — with fixed
  * state and no allocation; validity is left to the parser. Uses only libc. */
+#include <stdint.h>
 #include <string.h>
 
 #include "json_parse.h"
@@ -190,4 +191,53 @@ void nv_json_sniff_end(struct nv_json_sniff *s, int eof) {
   if (s->first == '[') sniff_decide(s, NV_JSON_ARRAY);
   else if (s->first == '{') sniff_object(s);
   else sniff_decide(s, NV_JSON_NDJSON);
+}
+
+/* ---- the JSON reader's sniff score (reader.h) ------------------------- */
+
+struct proof {
+  uint64_t good;
+};
+
+static int proof_record(void *ud, const struct nv_json_record *r) {
+  (void)r;
+  ((struct proof *)ud)->good++;
+  return 0;
+}
+
+/* Whether buf[0..n) (the whole file when eof) reads as JSON in the layout
+ * it sniffs as: no fatal error, and more valid records than bad ones — all
+ * of them valid for a file named .csv. A prefix that ends inside its first
+ * record (one object larger than the block) proves nothing against JSON,
+ * except for a .csv name. Returns 0 when out of memory (not JSON: the CSV
+ * reader then says what it finds). */
+static int proves_json(const unsigned char *buf, size_t n, int eof, int hint) {
+  struct nv_json_sniff sn;
+  nv_json_sniff_init(&sn);
+  nv_json_sniff_feed(&sn, (const char *)buf, n);
+  nv_json_sniff_end(&sn, eof);
+  struct nv_json_config cfg = {sn.format, 0, 0, 0, 0, sn.records_path, sn.records_path_len};
+  struct proof pr = {0};
+  struct nv_json_handler h = {proof_record, NULL, &pr};
+  struct nv_json_parser *p = nv_json_new(&cfg, &h);
+  if (p == NULL) return 0;
+  size_t used;
+  int rc = nv_json_feed(p, (const char *)buf, n, &used);
+  if (rc != NV_JSON_FAIL && eof) rc = nv_json_finish(p);
+  uint64_t bad = nv_json_stats(p)->bad_records;
+  nv_json_free(p);
+  if (rc == NV_JSON_FAIL) return 0;
+  if (hint < 0) return pr.good > 0 && bad == 0;
+  if (pr.good == 0 && bad == 0) return !eof;
+  return pr.good > bad;
+}
+
+int nv_json_sniff_score(const unsigned char *buf, size_t n, int eof, int hint) {
+  if (memchr(buf, 0, n) != NULL) return 0;
+  size_t i = 0;
+  if (n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) i = 3;
+  while (i < n && is_ws(buf[i])) i++;
+  if (i == n || (buf[i] != '{' && buf[i] != '[')) return 0;
+  if (proves_json(buf, n, eof, hint)) return 90;
+  return hint > 0 ? 60 : 0; /* named .json: JSON that does not parse is still JSON to report on */
 }

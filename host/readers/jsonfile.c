@@ -6,7 +6,7 @@
  * file the one object is a record even when an array of objects fills it.
  *
  *   jf.open(path [, {compression=, max_record_bytes=, format=}])
- *                              -> reader "nv.JsonReader" | nil, msg, errno
+ *                              -> reader "nv.JsonReader" | nil, msg, code, errno
  *   r:format()                 -> "ndjson" | "array" | "values" | "object"
  *   r:records_path()           -> the object layout's records key | nil
  *   r:profile_into(p [, {max_records=, max_bytes=, progress=fn, progress_bytes=}])
@@ -27,7 +27,10 @@
  * file (the first one reuses the chunk open() read to detect the layout).
  * Uses json_parse.c (parsing), instream.c (bytes, decompression) and the
  * profiler engine behind nv.profile. The hot loop (parse, flatten, feed the
- * profiler) is all C; Lua sees only the stats. */
+ * profiler) is all C; Lua sees only the stats.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (one table), info(), profile_into and rows taking a table name first. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,9 +41,11 @@
 
 #include "instream.h"
 #include "json_parse.h"
+#include "luax.h"
 #include "nvlua.h"
 #include "paths.h"
 #include "profiler/profiler.h"
+#include "reader.h"
 
 #define READER "nv.JsonReader"
 #define RECORDS "nv.JsonRecords"
@@ -78,7 +83,7 @@ struct cacheent { /* field position -> column, for records shaped alike */
 
 struct reader {
   char *path; /* NULL once closed */
-  enum nv_compression comp;
+  enum nv_compression comp, actual;
   size_t max_record;
   enum nv_json_format fmt;
   char records_path[NV_JSON_KEY_MAX]; /* object layout: raw key text */
@@ -189,7 +194,7 @@ static const char *fmt_name(enum nv_json_format f) {
 static struct reader *check_reader(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER);
   if (r->path == NULL) luaL_error(L, "attempt to use a closed reader");
-  if (r->busy) luaL_error(L, "the reader is busy: called from its own progress callback");
+  nv_reader_check_idle(L, r->busy);
   return r;
 }
 
@@ -217,7 +222,7 @@ static void reader_release(struct reader *r) {
 
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER);
-  if (r->busy) return luaL_error(L, "the reader is busy: called from its own progress callback");
+  nv_reader_check_idle(L, r->busy);
   reader_release(r);
   return 0;
 }
@@ -258,19 +263,6 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key, lua_Integer def
   return v;
 }
 
-/* Raises on an option name not in allowed (strict keys). */
-static void opt_strict(lua_State *L, int t, const char *const allowed[]) {
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    lua_pop(L, 1);
-    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    int i = 0;
-    while (k && allowed[i] && strcmp(allowed[i], k) != 0) i++;
-    if (k == NULL || allowed[i] == NULL)
-      luaL_error(L, "unknown option '%s'", k ? k : luaL_typename(L, -1));
-  }
-}
-
 static int l_open(lua_State *L) {
   static const char *const keys[] = {"compression", "max_record_bytes", "format", NULL};
   const char *path = luaL_checkstring(L, 1);
@@ -278,7 +270,7 @@ static int l_open(lua_State *L) {
   lua_Integer maxrec = 16 << 20;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    opt_strict(L, 2, keys);
+    nv_check_keys(L, 2, keys, NULL);
     comp = opt_choice(L, 2, "compression", comp_names, 0);
     fmt = opt_choice(L, 2, "format", fmt_names, 0);
     maxrec = opt_int(L, 2, "max_record_bytes", maxrec, 1, MAX_RECORD_LIMIT);
@@ -286,21 +278,19 @@ static int l_open(lua_State *L) {
   static const enum nv_compression comps[] = {NV_COMP_AUTO, NV_COMP_NONE, NV_COMP_GZIP, NV_COMP_ZSTD};
   static const enum nv_json_format fmts[] = {NV_JSON_AUTO, NV_JSON_NDJSON, NV_JSON_ARRAY, NV_JSON_VALUES};
 
-  struct reader *r = lua_newuserdatauv(L, sizeof *r, 0);
-  memset(r, 0, sizeof *r); /* starts closed */
-  luaL_setmetatable(L, READER);
+  struct reader *r = nv_newudata(L, sizeof *r, READER); /* starts closed */
   size_t plen = strlen(path);
   char err[512];
   int code = 0;
   r->comp = comps[comp];
   r->max_record = (size_t)maxrec;
   r->first = pass_open(path, r->comp, err, sizeof err, &code);
-  if (r->first == NULL) {
-    luaL_pushfail(L);
-    lua_pushstring(L, err);
+  if (r->first == NULL) { /* nil, msg, kind, errno: the readers' convention */
+    nv_push_fail(L, err, code == ENOMEM ? "memory" : "open");
     lua_pushinteger(L, code);
-    return 3;
+    return 4;
   }
+  r->actual = nv_instream_compression(r->first->s);
   r->path = malloc(plen + 1);
   if (r->path == NULL) {
     reader_release(r);
@@ -322,6 +312,32 @@ static int l_records_path(lua_State *L) {
   struct reader *r = check_reader(L);
   if (r->fmt != NV_JSON_OBJECT) return 0;
   lua_pushlstring(L, r->records_path, r->records_path_len);
+  return 1;
+}
+
+/* r:tables() -> { {name=} }: a JSON file is one table (its records) */
+static int l_tables(lua_State *L) {
+  struct reader *r = check_reader(L);
+  nv_reader_push_single_table(L, r->path);
+  return 1;
+}
+
+/* r:info() -> {format="json", path=, layout=, records_path=?, compression=} */
+static int l_info(lua_State *L) {
+  struct reader *r = check_reader(L);
+  lua_createtable(L, 0, 5);
+  lua_pushliteral(L, "json");
+  lua_setfield(L, -2, "format");
+  lua_pushstring(L, r->path);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, fmt_name(r->fmt));
+  lua_setfield(L, -2, "layout");
+  if (r->fmt == NV_JSON_OBJECT) {
+    lua_pushlstring(L, r->records_path, r->records_path_len);
+    lua_setfield(L, -2, "records_path");
+  }
+  lua_pushstring(L, comp_names[r->actual]);
+  lua_setfield(L, -2, "compression");
   return 1;
 }
 
@@ -634,11 +650,12 @@ static int l_profile_into(lua_State *L) {
   static const char *const keys[] = {"max_records", "max_rows", "max_bytes", "progress", "progress_bytes",
                                      NULL};
   struct reader *r = check_reader(L);
+  nv_reader_single_table_arg(L, 3, r->path);
   struct nv_profiler *p = nv_profile_check(L, 2);
   lua_Integer max_records = 0, max_bytes = 0;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
-    opt_strict(L, 3, keys);
+    nv_check_keys(L, 3, keys, NULL);
     max_records = opt_int(L, 3, "max_rows", 0, 1, LUA_MAXINTEGER);
     max_records = opt_int(L, 3, "max_records", max_records, 1, LUA_MAXINTEGER);
     max_bytes = opt_int(L, 3, "max_bytes", 0, 1, LUA_MAXINTEGER);
@@ -647,10 +664,7 @@ static int l_profile_into(lua_State *L) {
   int progress = 0; /* stack index of the progress function */
   if (!lua_isnoneornil(L, 3)) {
     step = opt_int(L, 3, "progress_bytes", step, 1, LUA_MAXINTEGER);
-    int t = lua_getfield(L, 3, "progress");
-    if (t == LUA_TFUNCTION) progress = lua_gettop(L);
-    else if (t != LUA_TNIL) return luaL_error(L, "option 'progress' must be a function");
-    else lua_pop(L, 1);
+    progress = nv_opt_function(L, 3, "progress");
   }
   struct prof *x = lua_newuserdatauv(L, sizeof *x, 0); /* scratch, collected with the call */
   memset(x, 0, sizeof *x);
@@ -845,11 +859,10 @@ static int iter_next(lua_State *L) {
 
 static int l_records(lua_State *L) {
   struct reader *r = check_reader(L);
+  nv_reader_single_table_arg(L, 2, r->path);
   lua_Integer max = luaL_optinteger(L, 2, 20);
   luaL_argcheck(L, max >= 0, 2, "must not be negative");
-  struct iter *it = lua_newuserdatauv(L, sizeof *it, 0);
-  memset(it, 0, sizeof *it);
-  luaL_setmetatable(L, RECORDS);
+  struct iter *it = nv_newudata(L, sizeof *it, RECORDS);
   it->left = max;
   size_t plen = strlen(r->path);
   it->path = malloc(plen + 1);
@@ -874,7 +887,9 @@ static int l_records(lua_State *L) {
 static const luaL_Reg functions[] = {{"open", l_open}, {NULL, NULL}};
 
 static const luaL_Reg methods[] = {
-    {"format", l_format}, {"records_path", l_records_path}, {"profile_into", l_profile_into}, {"records", l_records}, {"close", l_close}, {NULL, NULL}};
+    {"tables", l_tables},   {"info", l_info},       {"format", l_format}, {"records_path", l_records_path},
+    {"profile_into", l_profile_into}, {"records", l_records}, {"rows", l_records}, {"close", l_close},
+    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
     {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
@@ -882,15 +897,14 @@ static const luaL_Reg metamethods[] = {
 static const luaL_Reg iter_metamethods[] = {{"__gc", iter_gc}, {"__close", iter_gc}, {NULL, NULL}};
 
 int luaopen_nv_jsonfile(lua_State *L) {
-  luaL_newmetatable(L, READER);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, RECORDS);
-  luaL_setfuncs(L, iter_metamethods, 0);
-  lua_pop(L, 1);
+  nv_createmeta(L, READER, metamethods, methods);
+  nv_createmeta(L, RECORDS, iter_metamethods, NULL);
   luaL_newlib(L, functions);
   return 1;
 }
+
+/* the reader contract (reader.h) */
+static const char *const aliases[] = {"ndjson", "jsonl", "geojson", NULL};
+static const char *const extensions[] = {".json", ".jsonl", ".ndjson", ".geojson", NULL};
+const struct nv_reader nv_reader_json = {"json", aliases, extensions, nv_json_sniff_score, l_open,
+                                        "nv.jsonfile", luaopen_nv_jsonfile};

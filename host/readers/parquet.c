@@ -12,8 +12,10 @@
  *   r:row_group_ranges()             -> {{offset, length, num_rows}, ...}
  *   r:metadata()                     -> {num_rows, created_by, version,
  *       row_groups (count), key_value = {k = v}, columns = {...}}
- *   r:profile_into(p [, {row_groups = n, max_rows = n}])
- *                                    -> stats | nil, msg, stats
+ *   r:profile_into(p [, table] [, {row_groups = n, max_rows = n, max_bytes = n,
+ *                  progress = fn}])  -> stats | nil, msg, stats (truncated:
+ *       rows were left); no row group starts past max_bytes of column
+ *       chunks read, progress(bytes) follows each row group (false cancels)
  *   r:rows([max = 20])               -> iterator over row tables | nil, msg, code
  *   r:close()   idempotent; also __gc and __close
  * Typed Lua values (min/max, rows): integers, numbers, booleans, strings;
@@ -32,7 +34,10 @@
  * a map's keys or values) gives one JSON array per row holding that leaf's
  * values flattened across nesting levels (add_nested; [] for an empty
  * list, null when the list itself is null). Rows are counted from
- * repetition levels and checked against each row group's num_rows. */
+ * repetition levels and checked against each row group's num_rows.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (one table), info(), profile_into and rows taking a table name first. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,10 +47,12 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "luax.h"
 #include "nvlua.h"
 #include "parquet_meta.h"
 #include "parquet_pages.h"
 #include "profiler/profiler.h"
+#include "reader.h"
 
 #define READER_MT "nv.ParquetReader"
 #define SCRATCH_MT "nv.ParquetScratch"
@@ -55,6 +62,7 @@
 
 struct reader {
   int open;
+  int busy; /* inside profile_into's progress callback: close refused */
   struct nv_pq_source src;
   struct nv_pq_meta meta;
   /* user value 1: path */
@@ -401,55 +409,11 @@ static void push_value(lua_State *L, const struct ctype *t, const struct nv_pq_v
 
 /* ---- Lua helpers ----------------------------------------------------------- */
 
-static int push_fail(lua_State *L, const char *msg, const char *code) {
-  luaL_pushfail(L);
-  lua_pushstring(L, msg);
-  lua_pushstring(L, code);
-  return 3;
-}
-
 static struct reader *check_reader(lua_State *L, int idx) {
   struct reader *r = luaL_checkudata(L, idx, READER_MT);
   if (!r->open) luaL_error(L, "attempt to use a closed reader");
+  nv_reader_check_idle(L, r->busy);
   return r;
-}
-
-static const char *reader_path(lua_State *L, int idx) {
-  lua_getiuservalue(L, idx, 1);
-  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
-  lua_pop(L, 1);
-  return p ? p : "?";
-}
-
-static void check_keys(lua_State *L, int idx, const char *const *keys) {
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    int ok = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char *const *k = keys; *k; k++)
-        if (strcmp(lua_tostring(L, -1), *k) == 0) ok = 1;
-    if (!ok) {
-      lua_pushfstring(L, "unknown option '%s'", luaL_tolstring(L, -1, NULL));
-      lua_error(L);
-    }
-  }
-}
-
-static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
-                           lua_Integer hi) {
-  if (lua_isnoneornil(L, idx)) return def;
-  lua_Integer v = def;
-  if (lua_getfield(L, idx, key) != LUA_TNIL) {
-    int isnum;
-    v = lua_tointegerx(L, -1, &isnum);
-    if (!isnum || v < lo || v > hi)
-      luaL_error(L, "option '%s' must be an integer in [%I, %I]", key, lo, hi);
-  }
-  lua_pop(L, 1);
-  return v;
 }
 
 static void scratch_free(struct scratch *s) {
@@ -466,9 +430,7 @@ static int scratch_gc(lua_State *L) {
 }
 
 static struct scratch *push_scratch(lua_State *L) {
-  struct scratch *s = lua_newuserdatauv(L, sizeof *s, 0);
-  memset(s, 0, sizeof *s);
-  luaL_setmetatable(L, SCRATCH_MT);
+  struct scratch *s = nv_newudata(L, sizeof *s, SCRATCH_MT);
   return s;
 }
 
@@ -493,8 +455,8 @@ static const char *error_code(const char *err) {
  * userdata pushed on the stack; raises on misuse before any C allocation. */
 static uint64_t (*check_ranges(lua_State *L, int idx, uint64_t *size, size_t *n))[2] {
   static const char *const keys[] = {"size", "ranges", NULL};
-  check_keys(L, idx, keys);
-  *size = (uint64_t)opt_int(L, idx, "size", -1, 0, LUA_MAXINTEGER);
+  nv_check_keys(L, idx, keys, NULL);
+  *size = (uint64_t)nv_opt_int(L, idx, "size", -1, 0, LUA_MAXINTEGER);
   if (lua_getfield(L, idx, "ranges") != LUA_TTABLE) luaL_error(L, "option 'ranges' must be a table");
   lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
   if (len < 1 || len > NV_PQ_MAX_RANGES || *size == (uint64_t)-1)
@@ -532,7 +494,7 @@ static int l_open(lua_State *L) {
                   : nv_pq_source_file(&r->src, path, err, sizeof err);
   if (rc != 0) {
     snprintf(msg, sizeof msg, "%s: %s", path, err);
-    return push_fail(L, msg, strstr(err, "out of memory") ? "memory" : "open");
+    return nv_push_fail(L, msg, strstr(err, "out of memory") ? "memory" : "open");
   }
   r->open = 1; /* the source is open: close() must release it */
   if (nv_pq_meta_read(&r->meta, &r->src, err, sizeof err) != 0) {
@@ -541,7 +503,7 @@ static int l_open(lua_State *L) {
     const char *code = error_code(err);
     if (strstr(err, "read error") || strstr(err, "unexpected end of file") || strstr(err, "not fetched"))
       code = "open";
-    return push_fail(L, msg, code);
+    return nv_push_fail(L, msg, code);
   }
   return 1;
 }
@@ -1038,8 +1000,10 @@ struct pstats {
   uint64_t rows, groups, bytes, pages;
 };
 
-static void push_pstats(lua_State *L, const struct pstats *s, int unsup_idx) {
-  lua_createtable(L, 0, 5);
+static void push_pstats(lua_State *L, const struct pstats *s, int unsup_idx, int truncated) {
+  lua_createtable(L, 0, 6);
+  lua_pushboolean(L, truncated);
+  lua_setfield(L, -2, "truncated");
   lua_pushinteger(L, (lua_Integer)s->rows);
   lua_setfield(L, -2, "rows");
   lua_pushinteger(L, (lua_Integer)s->groups);
@@ -1086,14 +1050,20 @@ static int read_chunk(struct reader *r, struct scratch *sc, size_t g, size_t ci,
 }
 
 static int l_profile_into(lua_State *L) {
-  static const char *const keys[] = {"row_groups", "max_rows", NULL};
+  static const char *const keys[] = {"row_groups", "max_rows", "max_bytes", "progress", "progress_bytes", NULL};
   struct reader *r = check_reader(L, 1);
+  nv_reader_single_table_arg(L, 3, nv_reader_uv_path(L, 1));
   struct nv_profiler *prof = nv_profile_check(L, 2);
-  check_keys(L, 3, keys);
+  nv_check_keys(L, 3, keys, NULL);
   const struct nv_pq_meta *m = &r->meta;
-  lua_Integer max_groups = opt_int(L, 3, "row_groups", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
-  lua_Integer max_rows = opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
-  const char *path = reader_path(L, 1);
+  lua_Integer max_groups = nv_opt_int(L, 3, "row_groups", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
+  lua_Integer max_rows = nv_opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 0, LUA_MAXINTEGER);
+  /* max_bytes: no row group starts once this many column-chunk bytes were
+   * read; progress(bytes) after each row group (false cancels) */
+  lua_Integer max_bytes = nv_opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
+  (void)nv_opt_int(L, 3, "progress_bytes", 1, 1, LUA_MAXINTEGER); /* reported per row group */
+  int progress = nv_opt_function(L, 3, "progress");
+  const char *path = nv_reader_uv_path(L, 1);
   size_t ngroups = (uint64_t)max_groups < m->nrow_groups ? (size_t)max_groups : m->nrow_groups;
   lua_newtable(L);
   int unsup = lua_gettop(L);
@@ -1119,7 +1089,7 @@ static int l_profile_into(lua_State *L) {
   struct pstats st = {0, 0, 0, 0};
   char err[ERRSZ + 256];
   uint64_t left = (uint64_t)max_rows;
-  for (size_t g = 0; g < ngroups && left > 0; g++) {
+  for (size_t g = 0; g < ngroups && left > 0 && st.bytes < (uint64_t)max_bytes; g++) {
     const struct nv_pq_row_group *rg = &m->row_groups[g];
     uint64_t limit = (uint64_t)rg->num_rows < left ? (uint64_t)rg->num_rows : left;
     for (size_t ci = 0; ci < m->ncolumns; ci++) {
@@ -1143,7 +1113,7 @@ static int l_profile_into(lua_State *L) {
         st.groups++;
         lua_pushnil(L);
         lua_pushstring(L, err);
-        push_pstats(L, &st, unsup);
+        push_pstats(L, &st, unsup, st.rows < (uint64_t)m->num_rows);
         return 3;
       }
     }
@@ -1151,8 +1121,12 @@ static int l_profile_into(lua_State *L) {
     st.rows += limit;
     st.groups++;
     left -= limit;
+    if (progress && nv_reader_progress(L, &progress, &r->busy, (lua_Integer)st.bytes))
+      return luaL_error(L, "%s: cancelled", path);
+    if (nv_profile_test(L, 2) != prof)
+      return luaL_error(L, "%s: the profile was closed during profile_into", path);
   }
-  push_pstats(L, &st, unsup);
+  push_pstats(L, &st, unsup, st.rows < (uint64_t)m->num_rows);
   return 1;
 }
 
@@ -1183,10 +1157,11 @@ static int rows_iter(lua_State *L) {
 
 static int l_rows(lua_State *L) {
   struct reader *r = check_reader(L, 1);
+  nv_reader_single_table_arg(L, 2, nv_reader_uv_path(L, 1));
   lua_Integer max = luaL_optinteger(L, 2, 20);
   luaL_argcheck(L, max >= 0 && max <= MAX_PREVIEW, 2, "must be in [0, 100000]");
   const struct nv_pq_meta *m = &r->meta;
-  const char *path = reader_path(L, 1);
+  const char *path = nv_reader_uv_path(L, 1);
   lua_settop(L, 2);
   lua_newtable(L); /* 3: rows */
   lua_pushnil(L);  /* 4: the current list */
@@ -1212,7 +1187,7 @@ static int l_rows(lua_State *L) {
       f.base = have;
       int rc = read_chunk(r, sc, g, ci, &f, &st, path, err, sizeof err);
       if (rc == NV_PQ_UNSUPPORTED) continue;
-      if (rc == NV_PQ_ERROR || rc == NV_PQ_ABORTED) return push_fail(L, err, error_code(err));
+      if (rc == NV_PQ_ERROR || rc == NV_PQ_ABORTED) return nv_push_fail(L, err, error_code(err));
     }
     have += (lua_Integer)limit;
   }
@@ -1224,32 +1199,55 @@ static int l_rows(lua_State *L) {
 
 /* ---- close ---------------------------------------------------------------------- */
 
+/* close, __close and __gc (whose results are dropped); only __close can
+ * come here while busy (the reader is on the stack) */
 static int l_close(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
-  if (reader_close_impl(r) != 0) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: error closing the file", reader_path(L, 1));
-    return 2;
-  }
-  lua_pushboolean(L, 1);
+  nv_reader_check_idle(L, r->busy);
+  return nv_reader_push_closed(L, reader_close_impl(r) != 0, nv_reader_uv_path(L, 1));
+}
+
+/* r:tables() -> { {name=} }: a Parquet file is one table */
+static int l_tables(lua_State *L) {
+  check_reader(L, 1);
+  nv_reader_push_single_table(L, nv_reader_uv_path(L, 1));
   return 1;
 }
 
-static int l_gc(lua_State *L) {
-  reader_close_impl(luaL_checkudata(L, 1, READER_MT));
-  return 0;
+/* r:info() -> {format="parquet", path=, rows=, row_groups=, columns=, created_by=?} */
+static int l_info(lua_State *L) {
+  struct reader *r = check_reader(L, 1);
+  const struct nv_pq_meta *m = &r->meta;
+  lua_createtable(L, 0, 6);
+  lua_pushliteral(L, "parquet");
+  lua_setfield(L, -2, "format");
+  lua_pushstring(L, nv_reader_uv_path(L, 1));
+  lua_setfield(L, -2, "path");
+  lua_pushinteger(L, (lua_Integer)m->num_rows);
+  lua_setfield(L, -2, "rows");
+  lua_pushinteger(L, (lua_Integer)m->nrow_groups);
+  lua_setfield(L, -2, "row_groups");
+  lua_pushinteger(L, (lua_Integer)m->ncolumns);
+  lua_setfield(L, -2, "columns");
+  if (m->has_created_by) {
+    lua_pushlstring(L, (const char *)m->created_by.p, m->created_by.n);
+    lua_setfield(L, -2, "created_by");
+  }
+  return 1;
 }
 
 static int l_tostring(lua_State *L) {
   struct reader *r = luaL_checkudata(L, 1, READER_MT);
   if (!r->open) lua_pushliteral(L, "nv.ParquetReader (closed)");
-  else lua_pushfstring(L, "nv.ParquetReader (%s)", reader_path(L, 1));
+  else lua_pushfstring(L, "nv.ParquetReader (%s)", nv_reader_uv_path(L, 1));
   return 1;
 }
 
 static const luaL_Reg functions[] = {{"open", l_open}, {NULL, NULL}};
 
-static const luaL_Reg methods[] = {{"metadata", l_metadata},
+static const luaL_Reg methods[] = {{"tables", l_tables},
+                                   {"info", l_info},
+                                   {"metadata", l_metadata},
                                    {"profile_into", l_profile_into},
                                    {"rows", l_rows},
                                    {"row_group_ranges", l_row_group_ranges},
@@ -1257,20 +1255,19 @@ static const luaL_Reg methods[] = {{"metadata", l_metadata},
                                    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-    {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
+    {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
 
 static const luaL_Reg scratch_metamethods[] = {{"__gc", scratch_gc}, {"__close", scratch_gc}, {NULL, NULL}};
 
 int luaopen_nv_parquet(lua_State *L) {
-  luaL_newmetatable(L, READER_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, SCRATCH_MT);
-  luaL_setfuncs(L, scratch_metamethods, 0);
-  lua_pop(L, 1);
+  nv_createmeta(L, READER_MT, metamethods, methods);
+  nv_createmeta(L, SCRATCH_MT, scratch_metamethods, NULL);
   luaL_newlib(L, functions);
   return 1;
 }
+
+/* the reader contract (reader.h) */
+static const char *const aliases[] = {"pq", NULL};
+static const char *const extensions[] = {".parquet", ".pq", NULL};
+const struct nv_reader nv_reader_parquet = {"parquet", aliases, extensions, nv_pq_sniff_score, l_open,
+                                        "nv.parquet", luaopen_nv_parquet};

@@ -462,20 +462,30 @@ static int rd_chunk(struct nv_thrift *t, struct nv_pq_chunk *c) {
 }
 
 /* Row groups: the chunk arrays are allocated here and owned by m. */
+/* Opens a list of structs (field type ty) and allocates its *n elements of
+ * size bytes, zeroed; NULL with t failed (`bad`, a static message, when the
+ * elements are not structs; "out of memory"). */
+static void *struct_list(struct nv_thrift *t, int ty, const char *bad, uint32_t *n, size_t size) {
+  int e;
+  if (!nv_thrift_list(t, ty, &e, n)) return NULL;
+  if (e != NV_TT_STRUCT) return nv_thrift_fail(t, bad), NULL;
+  void *p = calloc(*n ? *n : 1, size);
+  if (p == NULL) nv_thrift_fail(t, "out of memory");
+  return p;
+}
+
 static int rd_row_group(struct nv_thrift *t, struct nv_pq_meta *m, struct nv_pq_row_group *g) {
-  int ty, e;
+  int ty;
   uint32_t n;
   int seen_columns = 0;
   if (!nv_thrift_struct_begin(t)) return 0;
   FIELDS(t, last, ty, id) {
     if (id == 1) {
       if (seen_columns++) return nv_thrift_fail(t, "duplicate column chunk list");
-      if (!nv_thrift_list(t, ty, &e, &n)) return 0;
-      if (e != NV_TT_STRUCT) return nv_thrift_fail(t, "bad column chunk list");
+      g->chunks = struct_list(t, ty, "bad column chunk list", &n, sizeof *g->chunks);
+      if (g->chunks == NULL) return 0;
       if (n != m->ncolumns)
         return nv_thrift_fail(t, "row group's column count differs from the schema's leaves");
-      g->chunks = calloc(n ? n : 1, sizeof *g->chunks);
-      if (g->chunks == NULL) return nv_thrift_fail(t, "out of memory");
       for (uint32_t i = 0; i < n; i++)
         if (!rd_chunk(t, &g->chunks[i])) return 0;
       if (!nv_thrift_list_end(t)) return 0;
@@ -621,7 +631,7 @@ void nv_pq_meta_free(struct nv_pq_meta *m) {
 }
 
 static int parse_file_meta(struct nv_pq_meta *m, struct nv_thrift *t, char *err, size_t errsz) {
-  int ty, e;
+  int ty;
   uint32_t n;
   int have_schema = 0, have_rg = 0;
   /* the schema comes first (field 2) in every writer we know, but row
@@ -636,16 +646,8 @@ static int parse_file_meta(struct nv_pq_meta *m, struct nv_thrift *t, char *err,
       break;
     case 2:
       if (have_schema++) return nv_thrift_fail(t, "duplicate schema"), -1;
-      if (!nv_thrift_list(t, ty, &e, &n)) goto thrift;
-      if (e != NV_TT_STRUCT) {
-        nv_thrift_fail(t, "bad schema list");
-        goto thrift;
-      }
-      m->nodes = calloc(n ? n : 1, sizeof *m->nodes);
-      if (m->nodes == NULL) {
-        nv_thrift_fail(t, "out of memory");
-        goto thrift;
-      }
+      m->nodes = struct_list(t, ty, "bad schema list", &n, sizeof *m->nodes);
+      if (m->nodes == NULL) goto thrift;
       for (uint32_t i = 0; i < n; i++) {
         if (!rd_schema_element(t, &m->nodes[i])) goto thrift;
         m->nnodes++;
@@ -669,16 +671,8 @@ static int parse_file_meta(struct nv_pq_meta *m, struct nv_thrift *t, char *err,
         nv_thrift_fail(t, "duplicate key-value list");
         goto thrift;
       }
-      if (!nv_thrift_list(t, ty, &e, &n)) goto thrift;
-      if (e != NV_TT_STRUCT) {
-        nv_thrift_fail(t, "bad key-value list");
-        goto thrift;
-      }
-      m->kv = calloc(n ? n : 1, sizeof *m->kv);
-      if (m->kv == NULL) {
-        nv_thrift_fail(t, "out of memory");
-        goto thrift;
-      }
+      m->kv = struct_list(t, ty, "bad key-value list", &n, sizeof *m->kv);
+      if (m->kv == NULL) goto thrift;
       for (uint32_t i = 0; i < n; i++) {
         if (!rd_kv(t, &m->kv[i])) goto thrift;
         m->nkv++;
@@ -709,16 +703,8 @@ static int parse_file_meta(struct nv_pq_meta *m, struct nv_thrift *t, char *err,
     rt.p = rg_at;
     rt.depth = 1;
     rt.err = NULL;
-    if (!nv_thrift_list(&rt, rg_type, &e, &n)) goto rthrift;
-    if (e != NV_TT_STRUCT) {
-      nv_thrift_fail(&rt, "bad row group list");
-      goto rthrift;
-    }
-    m->row_groups = calloc(n ? n : 1, sizeof *m->row_groups);
-    if (m->row_groups == NULL) {
-      nv_thrift_fail(&rt, "out of memory");
-      goto rthrift;
-    }
+    m->row_groups = struct_list(&rt, rg_type, "bad row group list", &n, sizeof *m->row_groups);
+    if (m->row_groups == NULL) goto rthrift;
     for (uint32_t i = 0; i < n; i++) {
       m->nrow_groups++;
       if (!rd_row_group(&rt, m, &m->row_groups[i])) goto rthrift;
@@ -1039,4 +1025,12 @@ fail:
   if (t.err && strstr(t.err, "exceeds the data")) return 0;
   snprintf(err, errsz, "corrupt page header: %s", t.err ? t.err : "bad structure");
   return -1;
+}
+
+/* ---- the Parquet reader's sniff score (reader.h) ----------------------- */
+
+int nv_pq_sniff_score(const unsigned char *buf, size_t n, int eof, int hint) {
+  (void)eof;
+  (void)hint;
+  return n >= 4 && memcmp(buf, "PAR1", 4) == 0 ? 100 : 0;
 }

@@ -197,4 +197,7 @@ struct nv_pq_page_header {
 long nv_pq_page_header(struct nv_pq_page_header *h, const void *buf, size_t n, char *err,
                        size_t errsz);
 
+/* The Parquet reader's score (reader.h): 100 for the PAR1 magic, else 0. */
+int nv_pq_sniff_score(const unsigned char *buf, size_t n, int eof, int hint);
+
 #endif

@@ -4,10 +4,14 @@
  *   xlsx.open(path)          -> workbook | nil, msg, code
  *   wb:sheets()              -> {{name, index, state, dimension}, ...}
  *   wb:date1904()            -> boolean
- *   wb:profile_sheet_into(sheet, p [, {max_rows=}]) -> stats | nil, msg, stats
- *   wb:rows(sheet [, max = 20]) -> iterator over row arrays (preview)
+ *   wb:profile_sheet_into(sheet, p [, {max_rows=, max_bytes=, progress=fn,
+ *                         progress_bytes=}]) -> stats | nil, msg, stats
+ *   wb:profile_into(p [, sheet] [, opts])  the same, in the reader contract's order
+ *   wb:rows([sheet] [, max = 20]) -> iterator over row arrays (preview)
  *   wb:close()               idempotent; also __gc and __close
- * sheet is a name or a 1-based index (an unknown one raises).
+ * sheet is a name or a 1-based index (an unknown one raises; nil: the first).
+ * max_bytes stops the read (truncated, not an error) once that many bytes of
+ * the worksheet's XML are parsed; progress(bytes) is called once, after it.
  * Codes: "open", "unsupported" (legacy .xls), "format", "limit", "memory".
  *
  * stats = {rows, columns, header = {names}, has_header, merged_cells,
@@ -17,7 +21,10 @@
  * row included, as it appears), trimmed to the columns holding values in
  * them: strings, numbers (integers as Lua integers), booleans, dates as ISO
  * text, errors as their text, "" for blank cells. They are read eagerly
- * (bounded by max) so nothing stays open after the call. */
+ * (bounded by max) so nothing stays open after the call.
+ *
+ * It implements the reader contract (reader.h; listed in readers.c): tables()
+ * (a table per worksheet), info(), profile_into and rows taking a table name first. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,7 +33,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "luax.h"
 #include "nvlua.h"
+#include "reader.h"
 #include "xlsx_parse.h"
 
 #define WORKBOOK_MT "nv.XlsxWorkbook"
@@ -74,12 +83,7 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-static struct box *push_box(lua_State *L) {
-  struct box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
-  luaL_setmetatable(L, BOX_MT);
-  return b;
-}
+static struct box *push_box(lua_State *L) { return nv_newudata(L, sizeof(struct box), BOX_MT); }
 
 static int reserve(void **p, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 1;
@@ -123,24 +127,10 @@ static int collect_row(void *ud, uint32_t row, const struct nv_xlsx_cell *cells,
   return 0;
 }
 
-static int push_fail(lua_State *L, const char *msg, const char *code) {
-  luaL_pushfail(L);
-  lua_pushstring(L, msg);
-  lua_pushstring(L, code);
-  return 3;
-}
-
 static struct workbook *check_wb(lua_State *L, int idx) {
   struct workbook *w = luaL_checkudata(L, idx, WORKBOOK_MT);
   if (w->wb == NULL) luaL_error(L, "attempt to use a closed workbook");
   return w;
-}
-
-static const char *wb_path(lua_State *L, int idx) {
-  lua_getiuservalue(L, idx, 1);
-  const char *p = lua_tostring(L, -1); /* anchored by the userdata */
-  lua_pop(L, 1);
-  return p;
 }
 
 /* The 0-based index of the sheet argument (a name or a 1-based index). */
@@ -173,7 +163,7 @@ static int l_open(lua_State *L) {
   if (w->wb == NULL) {
     if (code == NV_XLSX_EOPEN) lua_pushfstring(L, "cannot open %s: %s", path, err);
     else lua_pushfstring(L, "%s: %s", path, err);
-    return push_fail(L, lua_tostring(L, -1), nv_xlsx_code_name(code));
+    return nv_push_fail(L, lua_tostring(L, -1), nv_xlsx_code_name(code));
   }
   return 1;
 }
@@ -198,6 +188,21 @@ static int l_sheets(lua_State *L) {
     }
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
+  return 1;
+}
+
+/* r:info() -> {format="xlsx", path=, sheets=, date1904=} */
+static int l_info(lua_State *L) {
+  struct workbook *w = check_wb(L, 1);
+  lua_createtable(L, 0, 4);
+  lua_pushliteral(L, "xlsx");
+  lua_setfield(L, -2, "format");
+  lua_pushstring(L, nv_reader_uv_path(L, 1));
+  lua_setfield(L, -2, "path");
+  lua_pushinteger(L, (lua_Integer)nv_xlsx_nsheets(w->wb));
+  lua_setfield(L, -2, "sheets");
+  lua_pushboolean(L, nv_xlsx_date1904(w->wb));
+  lua_setfield(L, -2, "date1904");
   return 1;
 }
 
@@ -238,34 +243,50 @@ static void push_stats(lua_State *L, const struct nv_xlsx_stats *st) {
   lua_setfield(L, -2, "truncated");
 }
 
-static lua_Integer opt_max_rows(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx)) return LUA_MAXINTEGER;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "max_rows") != 0)
-      luaL_error(L, "unknown option '%s'", luaL_tolstring(L, -1, NULL));
-  }
-  lua_Integer v = LUA_MAXINTEGER;
-  if (lua_getfield(L, idx, "max_rows") != LUA_TNIL) {
+/* The budget keys every reader takes (reader.h) */
+struct budget {
+  lua_Integer max_rows, max_bytes;
+  int progress; /* stack index of the progress function, 0 for none */
+};
+
+static lua_Integer opt_pos(lua_State *L, int idx, const char *key) {
+  lua_Integer v = 0;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
     int isnum;
     v = lua_tointegerx(L, -1, &isnum);
-    if (!isnum || v < 1) luaL_error(L, "option 'max_rows' must be a positive integer");
+    if (!isnum || v < 1) luaL_error(L, "option '%s' must be a positive integer", key);
   }
   lua_pop(L, 1);
   return v;
 }
 
-static int l_profile_sheet_into(lua_State *L) {
-  struct workbook *w = check_wb(L, 1);
-  size_t sheet = check_sheet(L, w->wb, 2);
-  struct nv_profiler *p = nv_profile_check(L, 3);
-  lua_Integer max_rows = opt_max_rows(L, 4);
+static struct budget opt_budget(lua_State *L, int idx) {
+  static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
+  struct budget b = {LUA_MAXINTEGER, 0, 0};
+  if (lua_isnoneornil(L, idx)) return b;
+  nv_check_keys(L, idx, keys, NULL);
+  lua_Integer v = opt_pos(L, idx, "max_rows");
+  if (v) b.max_rows = v;
+  b.max_bytes = opt_pos(L, idx, "max_bytes");
+  (void)opt_pos(L, idx, "progress_bytes"); /* progress is reported once per sheet */
+  b.progress = nv_opt_function(L, idx, "progress");
+  return b;
+}
+
+/* Profiles sheet into the profile at pidx with the budget at oidx. */
+static int profile_sheet(lua_State *L, struct workbook *w, size_t sheet, int pidx, int oidx) {
+  struct nv_profiler *p = nv_profile_check(L, pidx);
+  struct budget bu = opt_budget(L, oidx);
   struct box *b = push_box(L);
   char err[ERRSZ];
-  int rc = nv_xlsx_profile(w->wb, sheet, p, (uint64_t)max_rows, &b->st, err, sizeof err);
+  int rc = nv_xlsx_profile_bytes(w->wb, sheet, p, (uint64_t)bu.max_rows, (uint64_t)bu.max_bytes,
+                                 &b->st, err, sizeof err);
   b->has_st = 1;
+  if (bu.progress) { /* once, after the sheet: an error in it is ignored */
+    lua_pushvalue(L, bu.progress);
+    lua_pushinteger(L, (lua_Integer)b->st.bytes);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+  }
   if (rc == NV_XLSX_OK) {
     push_stats(L, &b->st);
     box_free(b);
@@ -273,10 +294,29 @@ static int l_profile_sheet_into(lua_State *L) {
   }
   const struct nv_xlsx_sheet_info *si = nv_xlsx_sheet(w->wb, sheet);
   luaL_pushfail(L);
-  lua_pushfstring(L, "%s: sheet '%s': %s", wb_path(L, 1), si->name, err);
+  lua_pushfstring(L, "%s: sheet '%s': %s", nv_reader_uv_path(L, 1), si->name, err);
   push_stats(L, &b->st);
   box_free(b);
   return 3;
+}
+
+static int l_profile_sheet_into(lua_State *L) {
+  struct workbook *w = check_wb(L, 1);
+  size_t sheet = check_sheet(L, w->wb, 2);
+  return profile_sheet(L, w, sheet, 3, 4);
+}
+
+/* r:profile_into(p [, sheet] [, opts]): the reader contract; sheet nil: the first */
+static int l_profile_into(lua_State *L) {
+  struct workbook *w = check_wb(L, 1);
+  if (lua_istable(L, 3)) { /* (p, opts): the first sheet */
+    lua_settop(L, 3);
+    lua_pushnil(L);
+    lua_insert(L, 3);
+  }
+  size_t sheet = lua_isnoneornil(L, 3) ? 0 : check_sheet(L, w->wb, 3);
+  if (nv_xlsx_nsheets(w->wb) == 0) return luaL_error(L, "%s: the workbook has no sheets", nv_reader_uv_path(L, 1));
+  return profile_sheet(L, w, sheet, 2, 4);
 }
 
 static void push_cell(lua_State *L, const struct box *b, const struct cell_rec *r) {
@@ -306,7 +346,9 @@ static int rows_iter(lua_State *L) {
 
 static int l_rows(lua_State *L) {
   struct workbook *w = check_wb(L, 1);
-  size_t sheet = check_sheet(L, w->wb, 2);
+  if (lua_isnoneornil(L, 2) && nv_xlsx_nsheets(w->wb) == 0)
+    return luaL_error(L, "%s: the workbook has no sheets", nv_reader_uv_path(L, 1));
+  size_t sheet = lua_isnoneornil(L, 2) ? 0 : check_sheet(L, w->wb, 2);
   lua_Integer max = luaL_optinteger(L, 3, 20);
   luaL_argcheck(L, max >= 0, 3, "must be non-negative");
   struct box *b = push_box(L);
@@ -316,7 +358,7 @@ static int l_rows(lua_State *L) {
   if (rc != NV_XLSX_OK) {
     box_free(b);
     const struct nv_xlsx_sheet_info *si = nv_xlsx_sheet(w->wb, sheet);
-    return luaL_error(L, "%s: sheet '%s': %s", wb_path(L, 1), si->name, err);
+    return luaL_error(L, "%s: sheet '%s': %s", nv_reader_uv_path(L, 1), si->name, err);
   }
   lua_createtable(L, b->nrows > INT32_MAX ? 0 : (int)b->nrows, 0);
   for (size_t r = 0; r < b->nrows; r++) {
@@ -353,13 +395,16 @@ static int l_gc(lua_State *L) {
 static int l_tostring(lua_State *L) {
   struct workbook *w = luaL_checkudata(L, 1, WORKBOOK_MT);
   if (w->wb == NULL) lua_pushliteral(L, "nv.XlsxWorkbook (closed)");
-  else lua_pushfstring(L, "nv.XlsxWorkbook (%s)", wb_path(L, 1));
+  else lua_pushfstring(L, "nv.XlsxWorkbook (%s)", nv_reader_uv_path(L, 1));
   return 1;
 }
 
 static const luaL_Reg functions[] = {{"open", l_open}, {NULL, NULL}};
 
-static const luaL_Reg methods[] = {{"sheets", l_sheets},
+static const luaL_Reg methods[] = {{"tables", l_sheets},
+                                   {"info", l_info},
+                                   {"profile_into", l_profile_into},
+                                   {"sheets", l_sheets},
                                    {"date1904", l_date1904},
                                    {"profile_sheet_into", l_profile_sheet_into},
                                    {"rows", l_rows},
@@ -372,15 +417,14 @@ static const luaL_Reg metamethods[] = {
 static const luaL_Reg box_metamethods[] = {{"__gc", box_gc}, {NULL, NULL}};
 
 int luaopen_nv_xlsx(lua_State *L) {
-  luaL_newmetatable(L, WORKBOOK_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlibtable(L, methods);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, BOX_MT);
-  luaL_setfuncs(L, box_metamethods, 0);
-  lua_pop(L, 1);
+  nv_createmeta(L, WORKBOOK_MT, metamethods, methods);
+  nv_createmeta(L, BOX_MT, box_metamethods, NULL);
   luaL_newlib(L, functions);
   return 1;
 }
+
+/* the reader contract (reader.h): one table per worksheet */
+static const char *const aliases[] = {"excel", "xlsm", NULL};
+static const char *const extensions[] = {".xlsx", ".xlsm", NULL};
+const struct nv_reader nv_reader_xlsx = {"xlsx", aliases, extensions, nv_xlsx_sniff_score, l_open,
+                                        "nv.xlsx", luaopen_nv_xlsx};

@@ -13,6 +13,7 @@
  *    rows, the columns holding values and the header; pass 2 feeds the
  *    profiler. Memory is bounded by one row and the shared strings. */
 #include "xlsx_parse.h"
+#include "civil.h"
 
 #include <errno.h>
 #include <expat.h>
@@ -305,28 +306,7 @@ int nv_xlsx_format_kind(const char *s, size_t n) {
   return NV_XLSX_FMT_NUMBER;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t yy = (int64_t)yoe + era * 400;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yy + (*m <= 2);
-}
 
 size_t nv_xlsx_serial_iso(double v, int date1904, int kind, char *out, size_t outsz) {
   if (outsz < 20 || !isfinite(v) || v < 0 || v > 3e6) return 0;
@@ -343,21 +323,21 @@ size_t nv_xlsx_serial_iso(double v, int date1904, int kind, char *out, size_t ou
     return k > 0 ? (size_t)k : 0;
   }
   int64_t y;
-  unsigned m, d;
+  int m, d;
   if (!date1904 && days == 60) { /* Excel's 1900-02-29, which never was */
     y = 1900, m = 2, d = 29;
   } else {
-    int64_t base = date1904        ? days_from_civil(1904, 1, 1)
-                   : days < 60     ? days_from_civil(1899, 12, 31)
-                                   : days_from_civil(1899, 12, 30);
-    civil_from_days(base + days, &y, &m, &d);
+    int64_t base = date1904        ? nv_days_from_civil(1904, 1, 1)
+                   : days < 60     ? nv_days_from_civil(1899, 12, 31)
+                                   : nv_days_from_civil(1899, 12, 30);
+    nv_civil_from_days(base + days, &y, &m, &d);
   }
   if (y > 9999) return 0;
   int k;
   if (kind == NV_XLSX_FMT_DATE)
-    k = snprintf(out, outsz, "%04d-%02u-%02u", (int)y, m, d);
+    k = snprintf(out, outsz, "%04d-%02d-%02d", (int)y, m, d);
   else
-    k = snprintf(out, outsz, "%04d-%02u-%02uT%02u:%02u:%02u", (int)y, m, d, hh, mi, ss);
+    k = snprintf(out, outsz, "%04d-%02d-%02dT%02u:%02u:%02u", (int)y, m, d, hh, mi, ss);
   return k > 0 && (size_t)k < outsz ? (size_t)k : 0;
 }
 
@@ -380,6 +360,9 @@ struct nv_xlsx {
   char *sst_part; /* from the workbook's relationships (or NULL) */
   char *sty_part;
   char *chunk;    /* CHUNK bytes for zip reads */
+  uint64_t sheet_budget; /* nv_xlsx_profile_bytes' max_bytes while it runs */
+  int budget_hit;
+  uint64_t sheet_bytes;  /* inflated worksheet bytes the last read_sheet read */
   /* loaded on first sheet read */
   int aux_loaded;
   char *sst;
@@ -421,6 +404,9 @@ struct xctx {
   uint64_t events;
   int done; /* stopped on purpose */
   int code; /* a failure */
+  uint64_t budget; /* stop (not fail) past this many inflated bytes; 0: none */
+  int budget_hit;
+  uint64_t total;  /* inflated bytes read */
   char msg[MSGSZ];
 };
 
@@ -550,6 +536,7 @@ static int parse_entry(struct nv_xlsx *wb, const char *name, uint64_t max_bytes,
       break;
     }
     total += (uint64_t)got;
+    x->total = total;
     if (total > max_bytes) {
       set_err(err, errsz, "%s: inflated size exceeds the limit of %llu bytes", name,
               (unsigned long long)max_bytes);
@@ -581,8 +568,12 @@ static int parse_entry(struct nv_xlsx *wb, const char *name, uint64_t max_bytes,
       }
       break;
     }
+    if (x->budget && total >= x->budget) {
+      x->budget_hit = 1; /* the rows parsed so far are the result */
+      break;
+    }
   }
-  if (zip_fclose(zf) != 0 && rc == NV_XLSX_OK && !x->done) {
+  if (zip_fclose(zf) != 0 && rc == NV_XLSX_OK && !x->done && !x->budget_hit) {
     set_err(err, errsz, "%s: cannot close the zip entry", name);
     rc = NV_XLSX_EFORMAT;
   }
@@ -883,6 +874,23 @@ static struct nv_xlsx *open_finish(struct nv_xlsx *wb, zip_t *za, int zerr, int 
 
 static const char *legacy_msg = "legacy .xls workbooks are not supported; save as .xlsx or CSV";
 
+/* A new workbook for content whose first n bytes are head: NULL (with *code
+ * and err) for a legacy .xls or when out of memory. */
+static struct nv_xlsx *open_start(const void *head, size_t n, const struct nv_xlsx_limits *lim,
+                                  int *code, char *err, size_t errsz) {
+  if (n >= sizeof ole2_magic && memcmp(head, ole2_magic, sizeof ole2_magic) == 0) {
+    *code = NV_XLSX_EUNSUPPORTED;
+    set_err(err, errsz, "%s", legacy_msg);
+    return NULL;
+  }
+  struct nv_xlsx *wb = wb_new(lim);
+  if (wb == NULL) {
+    *code = NV_XLSX_EMEMORY;
+    set_err(err, errsz, "out of memory");
+  }
+  return wb;
+}
+
 struct nv_xlsx *nv_xlsx_open_file(const char *path, const struct nv_xlsx_limits *lim, int *code,
                                   char *err, size_t errsz) {
   FILE *f = fopen(path, "rb");
@@ -899,17 +907,8 @@ struct nv_xlsx *nv_xlsx_open_file(const char *path, const struct nv_xlsx_limits 
     set_err(err, errsz, "read error");
     return NULL;
   }
-  if (got == sizeof head && memcmp(head, ole2_magic, sizeof head) == 0) {
-    *code = NV_XLSX_EUNSUPPORTED;
-    set_err(err, errsz, "%s", legacy_msg);
-    return NULL;
-  }
-  struct nv_xlsx *wb = wb_new(lim);
-  if (wb == NULL) {
-    *code = NV_XLSX_EMEMORY;
-    set_err(err, errsz, "out of memory");
-    return NULL;
-  }
+  struct nv_xlsx *wb = open_start(head, got, lim, code, err, errsz);
+  if (wb == NULL) return NULL;
   int zerr = 0;
   zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
   return open_finish(wb, za, za ? 0 : zerr, code, err, errsz);
@@ -917,17 +916,8 @@ struct nv_xlsx *nv_xlsx_open_file(const char *path, const struct nv_xlsx_limits 
 
 struct nv_xlsx *nv_xlsx_open_memory(const void *data, size_t n, const struct nv_xlsx_limits *lim,
                                     int *code, char *err, size_t errsz) {
-  if (n >= sizeof ole2_magic && memcmp(data, ole2_magic, sizeof ole2_magic) == 0) {
-    *code = NV_XLSX_EUNSUPPORTED;
-    set_err(err, errsz, "%s", legacy_msg);
-    return NULL;
-  }
-  struct nv_xlsx *wb = wb_new(lim);
-  if (wb == NULL) {
-    *code = NV_XLSX_EMEMORY;
-    set_err(err, errsz, "out of memory");
-    return NULL;
-  }
+  struct nv_xlsx *wb = open_start(data, n, lim, code, err, errsz);
+  if (wb == NULL) return NULL;
   zip_error_t ze;
   zip_error_init(&ze);
   zip_source_t *src = zip_source_buffer_create(n ? data : "", n, 0, &ze);
@@ -1483,7 +1473,10 @@ static int read_sheet(struct nv_xlsx *wb, size_t i, int head, nv_xlsx_row_fn fn,
     set_err(err, errsz, "out of memory");
     return NV_XLSX_EMEMORY;
   }
+  c->x.budget = wb->sheet_budget;
   int rc = parse_entry(wb, part, wb->lim.max_sheet_bytes, &c->x, err, errsz);
+  wb->budget_hit |= c->x.budget_hit;
+  wb->sheet_bytes = c->x.total;
   if (rc == -1) {
     set_err(err, errsz, "%s: missing from the archive", part);
     rc = NV_XLSX_EFORMAT;
@@ -1751,6 +1744,27 @@ static int name_columns(const struct scan *s, const uint32_t *cols, size_t n,
 
 int nv_xlsx_profile(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
                     struct nv_xlsx_stats *st, char *err, size_t errsz) {
+  return nv_xlsx_profile_bytes(wb, i, p, max_rows, 0, st, err, errsz);
+}
+
+static int profile_sheet(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
+                         struct nv_xlsx_stats *st, char *err, size_t errsz);
+
+int nv_xlsx_profile_bytes(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
+                          uint64_t max_bytes, struct nv_xlsx_stats *st, char *err, size_t errsz) {
+  wb->sheet_budget = max_bytes;
+  wb->budget_hit = 0;
+  wb->sheet_bytes = 0;
+  int rc = profile_sheet(wb, i, p, max_rows, st, err, errsz);
+  if (wb->budget_hit) st->truncated = 1;
+  st->bytes = wb->sheet_bytes;
+  wb->sheet_budget = 0;
+  wb->budget_hit = 0;
+  return rc;
+}
+
+static int profile_sheet(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
+                         struct nv_xlsx_stats *st, char *err, size_t errsz) {
   memset(st, 0, sizeof *st);
   if (i >= wb->nsheets) {
     set_err(err, errsz, "no sheet %zu", i + 1);
@@ -1847,4 +1861,15 @@ int nv_xlsx_preview(struct nv_xlsx *wb, size_t i, uint64_t max, nv_xlsx_row_fn f
   scan_free(s);
   free(s);
   return rc;
+}
+
+/* ---- the xlsx reader's sniff score (reader.h) -------------------------- */
+
+int nv_xlsx_sniff_score(const unsigned char *buf, size_t n, int eof, int hint) {
+  (void)eof;
+  (void)hint;
+  if (n < 4 || memcmp(buf, "PK\x03\x04", 4) != 0) return 0;
+  for (size_t i = 0; i + 3 <= n; i++) /* a part name under xl/ in a local header */
+    if (buf[i] == 'x' && buf[i + 1] == 'l' && buf[i + 2] == '/') return 95;
+  return 0; /* another zip archive */
 }

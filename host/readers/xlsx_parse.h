@@ -107,7 +107,8 @@ struct nv_xlsx_stats {
   char merged_ranges[NV_XLSX_MERGED_KEEP][32];
   uint64_t errors;             /* error cells (#N/A, ...) in data rows */
   uint64_t trimmed_empty_rows; /* empty rows up to the last row read */
-  int truncated;               /* max_rows stopped the read with rows left */
+  int truncated;               /* max_rows or max_bytes stopped the read with rows left */
+  uint64_t bytes;              /* inflated worksheet XML bytes read */
 };
 void nv_xlsx_stats_free(struct nv_xlsx_stats *st);
 
@@ -116,6 +117,10 @@ void nv_xlsx_stats_free(struct nv_xlsx_stats *st);
  * as the read went either way (free it with nv_xlsx_stats_free). */
 int nv_xlsx_profile(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
                     struct nv_xlsx_stats *st, char *err, size_t errsz);
+/* The same within a byte budget: the read stops (st->truncated, not an
+ * error) before the worksheet's inflated XML passes max_bytes (0: none). */
+int nv_xlsx_profile_bytes(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
+                          uint64_t max_bytes, struct nv_xlsx_stats *st, char *err, size_t errsz);
 
 /* The first max non-empty rows of sheet i, trimmed to the columns that hold
  * values in them; cells' col is the position among those columns (1-based).
@@ -148,5 +153,9 @@ size_t nv_xlsx_serial_iso(double serial, int date1904, int kind, char *out, size
 /* Decodes ST_Xstring escapes (_x000D_ -> CR, _x005F_ -> '_') in place;
  * returns the new length. */
 size_t nv_xlsx_unescape(char *s, size_t n);
+
+/* The xlsx reader's score (reader.h): 95 for a zip archive whose first
+ * bytes name an xl/ part, else 0. */
+int nv_xlsx_sniff_score(const unsigned char *buf, size_t n, int eof, int hint);
 
 #endif

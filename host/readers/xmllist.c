@@ -7,6 +7,7 @@
  * reports after XML_Parse returns. The element stack records only known
  * names (0 = other); text is collected only inside a known leaf field. */
 #include "xmllist.h"
+#include "civil.h"
 
 #include <expat.h>
 #include <limits.h>
@@ -336,15 +337,6 @@ int nv_xmllist_parse(struct nv_xmllist *l, const char *xml, size_t n, char *err,
 
 /* ---- times ------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
 
 /* Reads exactly w digits at s[*i]; -1 when not digits. */
 static int digits(const char *s, size_t n, size_t *i, int w) {
@@ -371,7 +363,7 @@ static int64_t make_time(int y, int mo, int d, int h, int mi, int se, int *ok) {
     return -1;
   }
   *ok = 1;
-  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+  return nv_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 }
 
 static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";

@@ -148,6 +148,7 @@ M.modules = {
   },
   ["nv.remote"] = { is_remote = "safe", materialize = "never", tables = "never", test_connection = "never",
                     sample_bytes = "safe" },
+  ["nv.readers"] = { list = "safe", sniff = "safe", open = P1 },
   ["nv.report"] = {
     aggregate = { ctx = 1 }, metadata = "safe", quality = "safe", reading = { ctx = 1, opts = 3, model = 2 },
     -- the outcome rules: pure functions of result tables

@@ -79,8 +79,9 @@ return {
     },
     methods = {
       "r:header() -> {name, ...};  r:dialect() -> the dialect used",
-      "r:profile_into(p [, {max_rows=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats: feeds profile p",
-      "r:rows([max = 20]) -> iterator over arrays of strings (a preview)",
+      "r:profile_into(p [, table] [, {max_rows=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats: feeds profile p",
+      "r:rows([table,] [max = 20]) -> iterator over arrays of strings (a preview)",
+      "r:tables() -> {{name}} (one table);  r:info() -> {format, path, compression, dialect, columns}",
       "r:close(): idempotent; also __gc and __close (local r <close> = nv.csv.open(path))",
     },
   },
@@ -318,12 +319,13 @@ return {
   ["nv.jsonfile"] = {
     summary = "NDJSON / top-level-array JSON files (plain, gzip, zstd) streamed into a profile",
     functions = {
-      open = "open(path [, {compression=, max_record_bytes=, format=}]) -> reader | nil, msg, errno",
+      open = "open(path [, {compression=, max_record_bytes=, format=}]) -> reader | nil, msg, code (\"open\" | \"memory\"), errno",
     },
     methods = {
       "r:format() -> \"ndjson\" | \"array\"",
-      "r:profile_into(p [, {max_records=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats",
-      "r:records([max = 20]) -> iterator over records as nested tables;  r:close()",
+      "r:profile_into(p [, table] [, {max_rows= (alias max_records=), max_bytes=, progress=fn}]) -> stats | nil, msg, stats",
+      "r:records([max = 20]) (also r:rows([table,] max)) -> iterator over records as nested tables;  r:close()",
+      "r:tables() -> {{name}} (one table);  r:info() -> {format, path, layout, records_path, compression}",
     },
   },
   ["nv.limits"] = {
@@ -409,7 +411,8 @@ return {
     },
     methods = {
       "r:metadata() -> {num_rows, created_by, version, row_groups, key_value, columns}",
-      "r:profile_into(p [, {row_groups=, max_rows=}]) -> stats | nil, msg, stats",
+      "r:profile_into(p [, table] [, {row_groups=, max_rows=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats",
+      "r:tables() -> {{name}} (one table);  r:info() -> {format, path, rows, row_groups, columns, created_by}",
       "r:rows([max = 20]) -> iterator over row tables;  r:row_group_ranges();  r:close()",
     },
   },
@@ -489,6 +492,15 @@ return {
     summary = "what the file-like connectors share: a listing of files grouped into tables (connectors/README.md)",
     functions = {
       listing = "listing(src, opts, files, root, deltas, errors) -> {groups, files_found, total_size_bytes, errors, warnings}",
+  ["nv.readers"] = {
+    summary = "the file readers behind one contract (host/readers/reader.h): csv, json, parquet, xlsx",
+    functions = {
+      list = "list() -> {{name, aliases, extensions}, ...}: the readers, in sniff order",
+      open = "open(path [, format = \"auto\" [, opts]]) -> reader | nil, msg, code: format a name or alias, "
+        .. "auto sniffs the content; opts go to the format's open. Every reader: tables(), "
+        .. "profile_into(p [, table] [, {max_rows=, max_bytes=, progress=fn}]), rows([table,] n), info(), close()",
+      sniff = "sniff(bytes [, name]) -> format, score (0..100) | nil, msg, \"parse\": the best reader for a file's "
+        .. "first bytes (shorter than 64 KiB: the whole file); name's extension is a hint",
     },
   },
   ["nv.remote"] = {
@@ -693,8 +705,10 @@ return {
     },
     methods = {
       "wb:sheets() -> {{name, index, state, dimension}, ...};  wb:date1904() -> boolean",
-      "wb:profile_sheet_into(sheet, p [, {max_rows=}]) -> stats | nil, msg, stats (sheet: name or 1-based index)",
-      "wb:rows(sheet [, max = 20]) -> iterator over row arrays;  wb:close()",
+      "wb:profile_sheet_into(sheet, p [, {max_rows=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats (sheet: name or 1-based index)",
+      "wb:profile_into(p [, sheet] [, opts]): the same, sheet nil = the first (the reader contract, nv.readers)",
+      "wb:tables() = wb:sheets();  wb:info() -> {format, path, sheets, date1904}",
+      "wb:rows([sheet] [, max = 20]) -> iterator over row arrays;  wb:close()",
     },
   },
 }

@@ -89,6 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   struct nv_json_config cfg = {0};
   const uint8_t *doc = d + 2;
   size_t len = n - 2;
+  /* the reader's sniff score (reader.h): in range for any bytes and hint */
+  int sc = nv_json_sniff_score(doc, len, d[0] & 1, (int)(d[1] % 3) - 1);
+  if (sc < 0 || sc > 100) __builtin_trap();
   struct nv_json_sniff whole_sn, bytes_sn;
   nv_json_sniff_init(&whole_sn);
   nv_json_sniff_feed(&whole_sn, (const char *)doc, len);
