@@ -531,7 +531,7 @@ end
 function M.limit_values()
   local cpu = tonumber(os.getenv("NVLUA_SANDBOX_CPU") or "") or 3600
   local mem = tonumber(os.getenv("NVLUA_SANDBOX_MEMORY_MB") or "") or 2048
-  local wall = tonumber(os.getenv("NVLUA_SANDBOX_WALL") or "") or 4 * cpu
+  local wall = tonumber(os.getenv("NVLUA_SANDBOX_WALL") or "") or (cpu > 0 and math.max(4 * cpu, 60) or 0)
   return cpu, mem, wall
 end
 

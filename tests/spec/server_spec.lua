@@ -114,6 +114,21 @@ describe("nv.proc", function()
       "spawn: rlimit 'cpu' must be a non-negative integer")
   end)
 
+  it("sets the limits before the child runs any code (between fork and exec)", function()
+    -- cat reads its own limits as its first act: a limit set after spawn
+    -- returns (prlimit) races with it
+    local want_as = proc.rlimit_as_supported and tostring(300 * 1024 * 1024) or "unlimited"
+    for i = 1, 20 do
+      local out = dir .. "/limits" .. i
+      local pid = assert(proc.spawn({ argv = { "cat", "/proc/self/limits" }, stdout = out,
+                                      rlimits = { cpu = 9, as = 300 * 1024 * 1024 } }))
+      assert.same({ "exited", 0 }, { proc.wait(pid) })
+      local text = H.read(out)
+      assert.truthy(text:find("Max cpu time%s+9%s+14%s+seconds"), text)
+      assert.truthy(text:find("Max address space%s+" .. want_as .. "%s+" .. want_as), text)
+    end
+  end)
+
   it("runs in cwd", function()
     local pid = assert(proc.spawn({ argv = { "pwd" }, cwd = dir, stdout = dir .. "/o" }))
     proc.wait(pid)
