@@ -14,8 +14,8 @@
 --    host code calls string.dump by name, never as a method);
 --  * print and io.write go to stderr (stdout holds the job's JSON);
 --  * CPU-time, wall-clock and memory limits (NVLUA_SANDBOX_CPU seconds,
---    default 3600; NVLUA_SANDBOX_WALL seconds, default 4 x the CPU limit;
---    NVLUA_SANDBOX_MEMORY_MB, default 2048) via nv.limits, which also
+--    default 3600; NVLUA_SANDBOX_WALL seconds, default 4 x the CPU limit,
+--    at least 60 s; NVLUA_SANDBOX_MEMORY_MB, default 2048) via nv.limits, which also
 --    bound C code (RLIMIT_CPU with SIGXCPU, RLIMIT_DATA, the supervisor's
 --    SIGKILL past the wall-clock limit).
 -- Every refusal raises "sandbox: <what> is not allowed".
