@@ -75,6 +75,8 @@ usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DI
                 directory, /dbfs and /Volumes where present)     config server_roots (a list)
   --job-memory  MB of address space per job (default 4096; 0: none) config server_job_memory_mb
   --job-cpu     CPU seconds per job (default 3600; 0: none)      config server_job_cpu
+  --job-wall    wall-clock seconds per job (default 4 x --job-cpu, at least 60; 0: none)
+                                                                 config server_job_wall
 Routes: GET /health, POST /jobs/create, GET /jobs, GET /jobs/<id>, POST /jobs/<id>/cancel.
 SIGTERM/SIGINT: no new jobs, running ones finish (up to --grace seconds), exit 0.
 With NVLUA_SERVER_TOKEN set, all but /health need `Authorization: Bearer <token>`.
@@ -161,7 +163,7 @@ local flags = {
   ["--config"] = "config", ["--grace"] = "grace",
   ["--header-timeout"] = "header_timeout", ["--max-connections"] = "max_connections",
   ["--per-ip-connections"] = "per_ip_connections", ["--roots"] = "roots",
-  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu",
+  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu", ["--job-wall"] = "job_wall",
 }
 
 --- Parses `serve` arguments; returns opts or nil, message.
@@ -184,7 +186,7 @@ function M.parse_args(args)
     i = i + 1
   end
   for _, k in ipairs({ "port", "max_jobs", "max_body", "grace", "header_timeout", "max_connections",
-                       "per_ip_connections", "job_memory", "job_cpu" }) do
+                       "per_ip_connections", "job_memory", "job_cpu", "job_wall" }) do
     if opts[k] ~= nil then
       local n = math.tointeger(tonumber(opts[k]))
       if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
@@ -214,7 +216,9 @@ local function settings(opts)
     per_ip_connections = opts.per_ip_connections or math.tointeger(cfg.server_per_ip_connections) or 32,
     job_memory = opts.job_memory or math.tointeger(cfg.server_job_memory_mb) or 4096,
     job_cpu = opts.job_cpu or math.tointeger(cfg.server_job_cpu) or 3600,
+    job_wall = opts.job_wall or math.tointeger(cfg.server_job_wall),
   }
+  if s.job_wall == nil then s.job_wall = s.job_cpu > 0 and math.max(4 * s.job_cpu, 60) or 0 end
   local roots, rerr = serverroots.resolve(opts.roots or cfg.server_roots)
   if not roots then return nil, rerr end
   s.roots = roots
@@ -293,12 +297,15 @@ function Server:start(j)
   if not tok then logf("WARNING", "job %s: cannot create %s: %s", j.id, tmp, tostring(terr)) end
   local pid, err = proc.spawn({
     argv = argv,
-    env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil },
+    -- the sandbox's own limits match the server's (its supervisor ends a
+    -- job past the wall-clock limit and records why)
+    env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil,
+            NVLUA_SANDBOX_CPU = tostring(self.settings.job_cpu), NVLUA_SANDBOX_WALL = tostring(self.settings.job_wall) },
     stdout = d .. "/stdout.json", stderr = d .. "/stderr.log", cwd = d,
     rlimits = { as = self.settings.job_memory * 1024 * 1024, cpu = self.settings.job_cpu },
     stdin = stdin,
   })
-  -- posix_spawn returns once the child has exec'd, its stdin open: the
+  -- spawn returns once the child has exec'd, its stdin open: the
   -- payload (secrets and all) need not stay on disk
   if stdin then os.remove(stdin) end
   j.payload = nil -- kept only until it is handed over
@@ -742,6 +749,7 @@ end
 M.ranges = {
   { "port", 0, 65535 }, { "header_timeout", 1, 14400 }, { "max_connections", 1, 10000 },
   { "per_ip_connections", 1, 10000 }, { "job_memory", 0, 1048576 }, { "job_cpu", 0, 100000000 },
+  { "job_wall", 0, 100000000 },
 }
 
 --- `nvlua serve [--port N] [--bind ADDR] [--port-file F] [--dir D]

@@ -777,6 +777,26 @@ describe("nvlua serve", function()
     end)
   end)
 
+  describe("a job ended by its wall-clock limit", function()
+    it("fails with the reason in its record, its result and its run row alike", function()
+      local s = start(nil, { "--job-wall", "1" })
+      local id = hold_job(s, "wall") -- blocked in an HTTP request: only the supervisor can end it
+      local t0 = os.time()
+      local t = await(s, id)
+      assert.equal("failed", t.status)
+      local why = "sandbox: wall-clock limit of 1 s exceeded"
+      assert.equal(why, t.error)
+      assert.truthy(os.time() - t0 < 30, "took " .. (os.time() - t0) .. " s")
+      local r = assert(json.decode(H.read(s.dir .. "/jobs/" .. id .. "/stdout.json")))
+      assert.is_false(r.success)
+      assert.equal("failed", r.status)
+      assert.equal(why, r.error)
+      assert.same({ { status = "Failed", error_message = why } }, H.sqlite_rows(s.dir .. "/jobs/" .. id
+        .. "/_executor_metadata.db", "SELECT status, error_message FROM executor_runs WHERE run_id = '" .. r.run_id .. "'"))
+      no_sanitizer_report(s.stop())
+    end)
+  end)
+
   describe("after kill -9 of the server", function()
     -- a job held by a FIFO source (b) that then completes: source a is
     -- profiled, b fails (a FIFO cannot seek), fail_on = never makes it a success
