@@ -170,9 +170,12 @@ function M.decide(cfg, result, err)
   return status, M.EXIT_OK
 end
 
+-- prints the result document; true | nil, why (stdout on a full disk)
 local function emit_result(result)
-  io.stdout:write(log.mask(json.encode(result)), "\n")
-  io.stdout:flush()
+  local ok, err = io.stdout:write(log.mask(json.encode(result)), "\n")
+  if ok then ok, err = io.stdout:flush() end
+  if not ok then return nil, "cannot write the result to stdout: " .. tostring(err) end
+  return true
 end
 
 local function check_params(job, cfg)
@@ -383,6 +386,17 @@ function M.run_job(job, args, script_path, job_type, opts)
   if result.failed_objects == nil then result.failed_objects = json.array() end
   result.execution_time = math.floor(elapsed * 1000 + 0.5) / 1000
   jlog:info("Job %s %s in %.3fs", run_id, status, elapsed)
+  -- the log file is part of the run's output: lines it lost (a full disk,
+  -- a file-size limit) fail the run, said before the run row is written
+  local log_ok, log_err = log.close_file()
+  if not log_ok then
+    result.log_file = "incomplete: " .. tostring(log_err)
+    stderr("%s", log_err)
+    require("nv.report").add_failed(result, { step = "log_file", reason = log_err })
+    if success then
+      success, result.success, result.error = false, false, log_err
+    end
+  end
 
   local run_record_error
   if store then
@@ -407,8 +421,18 @@ function M.run_job(job, args, script_path, job_type, opts)
     end
   end
   for _, cleanup in ipairs(ctx.cleanups or {}) do pcall(cleanup) end
-  log.close_file()
-  emit_result(result)
+  local eok, eerr = emit_result(result)
+  if not eok then -- the result is lost: the run failed, and its row says so
+    stderr("%s", eerr)
+    success = false
+    if store and not run_record_error and run_row.status == "Success" then
+      run_row.status, run_row.error_message = "Failed", log.mask(eerr)
+      local fresh, ferr = store_mod.open(cfg.store, cfg)
+      local uok, uerr = fresh and fresh:upsert("executor_runs", run_row)
+      if fresh then fresh:close() end
+      if not uok then stderr("the run record still says Success: %s", log.mask(tostring(uerr or ferr))) end
+    end
+  end
   if supervised then require("nv.limits").report("done") end
   if trap then -- a SIGTERM from now on ends the process as usual
     while trap:take() do end
