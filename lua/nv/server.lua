@@ -274,7 +274,9 @@ function Server:job_dir(id) return self.dir .. "/" .. id end
 function Server:save_status(j)
   local ok, err = write_file(self:job_dir(j.id) .. "/status", j.status .. "\n")
   if not ok then logf("WARNING", "cannot write status of %s: %s", j.id, tostring(err)) end
+  return ok, err
 end
+
 
 function Server:start(j)
   local d = self:job_dir(j.id)
@@ -427,6 +429,13 @@ end
 
 local function err(status, msg, extra) return reply(status, { error = msg }, extra) end
 
+-- a 500 (507 for a full disk) naming what failed and why, not where
+local function storage_error(what, why)
+  why = tostring(why)
+  local full = why:find("No space left on device", 1, true) or why:find("File too large", 1, true)
+  return err(full and 507 or 500, what .. ": " .. (why:match(".*: ([^:]+)$") or why))
+end
+
 local function summary(j)
   local success = json.null
   if j.status == "completed" then success = true
@@ -490,14 +499,19 @@ function Server:create(req)
   if ok then ok, merr = write_file(d .. "/payload.json", M.masked_payload(req.body)) end
   if not ok then
     logf("ERROR", "cannot create job directory %s: %s", d, tostring(merr))
-    return err(500, "cannot create the job directory")
+    sys.remove_tree(d) -- no half record for a restarted server to find
+    return storage_error("cannot create the job directory", merr)
   end
   local j = { id = id, job_type = jt, payload = req.body, status = "queued", created_at = sys.now(),
               workflow_id = cfg.workflow_id, warnings = warnings }
+  local sok, serr = self:save_status(j)
+  if not sok then -- a job without its record would be lost to a restart
+    sys.remove_tree(d)
+    return storage_error("cannot record the job", serr)
+  end
   self.jobs[id] = j
   self.order[#self.order + 1] = id
   self.queue[#self.queue + 1] = id
-  self:save_status(j)
   for _, w in ipairs(warnings or {}) do logf("WARNING", "job %s: %s", id, w) end
   self:tick()
   return reply(202, { job_id = id, status = j.status, job_type = jt, sandboxed = true,

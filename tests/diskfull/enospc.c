@@ -7,7 +7,8 @@
  *                                  all (default 0); then write, pwrite,
  *                                  pwrite64, fallocate, posix_fallocate
  *                                  fail with ENOSPC (a write that crosses
- *                                  the budget is short, as on a real disk)
+ *                                  the budget is short, as on a real disk;
+ *                                  only bytes that grow a file count)
  *
  * open/openat/creat (and their 64 variants) mark the descriptors of such
  * files (and so does the start for inherited ones, e.g. a shell's `>`); fopen/fopen64 of such a file for writing returns a stream whose
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -147,41 +149,66 @@ int dup2(int fd, int to) {
   return r;
 }
 
-/* the budget for a write of n bytes to fd: n, fewer, or -1 (ENOSPC) */
-static ssize_t allowed(int fd, size_t n) {
+/* A write of n bytes at off (-1: the fd's position, or its end with
+ * O_APPEND) to fd: only the bytes that grow the file take space, as on a
+ * disk (overwriting a page, or a rollback restoring one, needs none).
+ * Returns how many bytes may be written (n, fewer) or -1 with ENOSPC, and
+ * in *taken what was taken from the budget. */
+static ssize_t allowed(int fd, size_t n, off64_t off, size_t *taken) {
+  *taken = 0;
   if (!is_marked(fd) || n == 0) return (ssize_t)n;
-  size_t got = take(n);
-  if (got == 0) {
+  struct stat64 st;
+  if (fstat64(fd, &st) != 0 || !S_ISREG(st.st_mode)) return (ssize_t)n;
+  if (off < 0) {
+    int fl = fcntl(fd, F_GETFL);
+    off = (fl >= 0 && (fl & O_APPEND)) ? st.st_size : lseek64(fd, 0, SEEK_CUR);
+    if (off < 0) return (ssize_t)n;
+  }
+  size_t inside = off < st.st_size ? (size_t)(st.st_size - off) : 0; /* bytes overwritten */
+  if (inside >= n) return (ssize_t)n;
+  size_t got = take(n - inside);
+  *taken = got;
+  if (inside + got == 0) {
     errno = ENOSPC;
     return -1;
   }
-  return (ssize_t)got;
+  return (ssize_t)(inside + got);
+}
+
+/* returns what a write did not use to the budget */
+static void settle(size_t ok, ssize_t w, size_t taken) {
+  size_t used = w < 0 ? 0 : (size_t)w;
+  size_t unused = ok > used ? ok - used : 0;
+  give_back(unused < taken ? unused : taken);
 }
 
 ssize_t write(int fd, const void *buf, size_t n) {
   REAL(write);
-  ssize_t ok = allowed(fd, n);
+  size_t taken;
+  ssize_t ok = allowed(fd, n, -1, &taken);
   if (ok < 0) return -1;
   ssize_t w = real_write(fd, buf, (size_t)ok);
-  if (is_marked(fd)) give_back(w < 0 ? (size_t)ok : (size_t)ok - (size_t)w);
+  settle((size_t)ok, w, taken);
   return w;
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
   REAL(pwrite);
-  ssize_t ok = allowed(fd, n);
+  size_t taken;
+  ssize_t ok = allowed(fd, n, off, &taken);
   if (ok < 0) return -1;
   ssize_t w = real_pwrite(fd, buf, (size_t)ok, off);
-  if (is_marked(fd)) give_back(w < 0 ? (size_t)ok : (size_t)ok - (size_t)w);
+  settle((size_t)ok, w, taken);
   return w;
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off) {
   REAL(pwrite64);
-  ssize_t ok = allowed(fd, n);
+  size_t taken;
+  ssize_t ok = allowed(fd, n, off, &taken);
   if (ok < 0) return -1;
   ssize_t w = real_pwrite64(fd, buf, (size_t)ok, off);
-  if (is_marked(fd)) give_back(w < 0 ? (size_t)ok : (size_t)ok - (size_t)w);
+  settle((size_t)ok, w, taken);
   return w;
 }
 
