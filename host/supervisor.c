@@ -11,7 +11,8 @@
  *    SIGTERM/SIGINT/SIGHUP, and when the child ends without "done" tells
  *    main() why (signal, CPU or wall-clock limit, exit status) so that the
  *    failure result is printed and the run row finished (nv.job.finish_lost);
- *  - the child dies with the parent (PR_SET_PDEATHSIG).
+ *  - the child dies with the parent (PR_SET_PDEATHSIG) and dumps no core
+ *    (RLIMIT_CORE 0: a core file would hold the run's secrets).
  * The parent holds no Lua state while the child runs, and no globals: the
  * signals it forwards come through a signalfd. */
 #include <errno.h>
@@ -59,7 +60,8 @@ static void on_line(struct nv_supervised *out, double *deadline, char *line, siz
       out->cpu_seconds = cpu;
       out->wall_seconds = wall;
       out->memory_mb = mem;
-      *deadline = wall > 0 ? mono() + wall + WALL_GRACE : 0;
+      /* from the first report (the child's clock starts at its first set_wall) */
+      if (*deadline == 0 && wall > 0) *deadline = mono() + wall + WALL_GRACE;
     }
   } else if (strncmp(line, "run ", 4) == 0) {
     char *copy = malloc(len - 3);
@@ -206,6 +208,10 @@ int nv_supervise(int *report_fd, struct nv_supervised *out, char *err, size_t er
     close(p[0]);
     if (sigprocmask(SIG_SETMASK, &old, NULL) != 0) _exit(1);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
+    /* no core file (SIGXCPU dumps core by default): it would hold the
+     * run's secrets */
+    struct rlimit nocore = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &nocore) != 0) _exit(1);
     *report_fd = p[1];
     return 0;
   }
