@@ -8,14 +8,19 @@
  *    RLIMIT_CPU covers C calls that do not come back to Lua (a backtracking
  *    string.find, a long reader call): its soft limit (limit + 1 s) sends
  *    SIGXCPU, whose handler makes the hook raise at the next Lua
- *    instruction; a second SIGXCPU a second later means the process is
- *    still inside C: the handler writes the message and _exits(1); the
- *    hard limit (limit + 3 s) is the kernel's SIGKILL backstop.
+ *    instruction; the handler is installed with SA_RESETHAND, so a second
+ *    SIGXCPU a second later (the process is still inside C) ends the
+ *    process by the signal; the hard limit (limit + 3 s) is the kernel's
+ *    SIGKILL backstop;
+ *  - wall clock: the same hook raises once the run has lasted the limit;
+ *    a run blocked in C is ended by its supervisor (supervisor.c);
+ *  - report(line): a line to the supervisor of a sandboxed run, which
+ *    prints the failure result and finishes the run row when the process
+ *    ends without its result (a limit's signal, SIGKILL).
  * State: one struct nv_limits owned by main(), reached through the
- * allocator's ud and a registry light userdata. The only C globals are the
- * SIGXCPU handler's (a handler reaches nothing else): the state to hook,
- * a signal counter and the preformatted message, all set before the
- * handler is installed. */
+ * allocator's ud and a registry light userdata. The only C global is the
+ * SIGXCPU handler's (a handler reaches nothing else): the state whose hook
+ * it sets, written before the handler is installed. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -51,9 +56,6 @@
 #define CPU_HARD_GRACE 3 /* s after the limit: SIGKILL */
 
 static lua_State *volatile xcpu_state;
-static volatile sig_atomic_t xcpu_signals;
-static char xcpu_message[96];
-static volatile size_t xcpu_message_len;
 
 void *nv_limits_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   struct nv_limits *lim = ud;
@@ -91,35 +93,47 @@ void nv_limits_attach(lua_State *L, struct nv_limits *lim) {
 
 static double cpu_used(void) { return (double)clock() / CLOCKS_PER_SEC; }
 
-/* Raises once at the limit (or after SIGXCPU); the run's own failure path
- * then has until the second SIGXCPU to record the failure. */
-static void cpu_hook(lua_State *L, lua_Debug *ar) {
+static double mono_now(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Raises once at each limit (the CPU one also after SIGXCPU: the handler
+ * sets a count of 1, and the soft limit is past the limit); the run's own
+ * failure path then has until the second SIGXCPU (the wall-clock limit:
+ * the supervisor's SIGKILL) to record the failure. */
+static void limit_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   struct nv_limits *lim = get_limits(L);
-  if (lim == NULL || lim->cpu_seconds <= 0 || lim->cpu_fired) return;
-  if (xcpu_signals > 0 || cpu_used() > lim->cpu_seconds) {
+  if (lim == NULL) return;
+  char msg[80];
+  if (lim->cpu_seconds > 0 && !lim->cpu_fired && cpu_used() > lim->cpu_seconds) {
     lim->cpu_fired = 1;
-    lua_sethook(L, cpu_hook, LUA_MASKCOUNT, HOOK_EVERY);
-    char msg[80];
     snprintf(msg, sizeof msg, "sandbox: CPU limit of %g s exceeded", lim->cpu_seconds);
-    lua_pushstring(L, msg); /* no position: the message is the same wherever it fires */
-    lua_error(L);
+  } else if (lim->wall_seconds > 0 && !lim->wall_fired && mono_now() - lim->wall_start > lim->wall_seconds) {
+    lim->wall_fired = 1;
+    snprintf(msg, sizeof msg, "sandbox: wall-clock limit of %g s exceeded", lim->wall_seconds);
+  } else {
+    return;
   }
+  lua_sethook(L, limit_hook, LUA_MASKCOUNT, HOOK_EVERY);
+  lua_pushstring(L, msg); /* no position: the message is the same wherever it fires */
+  lua_error(L);
 }
 
 /* lua_sethook "can be called asynchronously (e.g. during a signal)"
- * (ldebug.c); write and _exit are async-signal-safe. */
+ * (ldebug.c). SA_RESETHAND: the next SIGXCPU ends the process. */
 static void on_xcpu(int sig) {
   (void)sig;
-  if (xcpu_signals < 8) xcpu_signals++;
-  if (xcpu_signals == 1) {
-    lua_State *L = xcpu_state;
-    if (L) lua_sethook(L, cpu_hook, LUA_MASKCOUNT, 1);
-    return;
-  }
-  ssize_t w = write(STDERR_FILENO, xcpu_message, xcpu_message_len);
-  (void)w;
-  _exit(1);
+  lua_State *L = xcpu_state;
+  if (L) lua_sethook(L, limit_hook, LUA_MASKCOUNT, 1);
+}
+
+/* the hook runs while a CPU or a wall-clock limit is set */
+static void update_hook(lua_State *L, struct nv_limits *lim) {
+  if (lim->cpu_seconds > 0 || lim->wall_seconds > 0) lua_sethook(L, limit_hook, LUA_MASKCOUNT, HOOK_EVERY);
+  else lua_sethook(L, NULL, 0, 0);
 }
 
 static int set_cpu_rlimit(lua_State *L, double seconds) {
@@ -181,28 +195,70 @@ static int l_set_cpu(lua_State *L) {
   if (lim == NULL) return luaL_error(L, "this state has no limits allocator");
   lim->cpu_seconds = s;
   if (s > 0) {
-    int len = snprintf(xcpu_message, sizeof xcpu_message, "nvlua: sandbox: CPU limit of %g s exceeded\n", s);
-    xcpu_message_len = len > 0 && (size_t)len < sizeof xcpu_message ? (size_t)len : 0;
     lua_pushthread(L); /* the main thread: set_cpu runs on it */
     xcpu_state = lua_tothread(L, -1);
     lua_pop(L, 1);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_xcpu;
+    sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGXCPU, &sa, NULL) != 0) return luaL_error(L, "sigaction(SIGXCPU): %s", strerror(errno));
-    lua_sethook(L, cpu_hook, LUA_MASKCOUNT, HOOK_EVERY);
-  } else {
-    lua_sethook(L, NULL, 0, 0);
   }
+  update_hook(L, lim);
   return set_cpu_rlimit(L, s);
 }
 
-/* usage() -> {used=, peak=, max=, refused=, cpu=, cpu_limit=, data_base=,
- * data_limit= (whether C allocations are bounded too)} */
+/* set_wall(seconds | 0 for none): elapsed time since the first call */
+static int l_set_wall(lua_State *L) {
+  struct nv_limits *lim = get_limits(L);
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && s < 1e9, 1, "must be >= 0");
+  if (lim == NULL) return luaL_error(L, "this state has no limits allocator");
+  if (lim->wall_start == 0) lim->wall_start = mono_now();
+  lim->wall_seconds = s;
+  update_hook(L, lim);
+  return 0;
+}
+
+/* report(line) -> true | false (no supervisor) | nil, message, "io" */
+static int l_report(lua_State *L) {
+  size_t len;
+  const char *line = luaL_checklstring(L, 1, &len);
+  luaL_argcheck(L, memchr(line, '\n', len) == NULL, 1, "one line (no newline)");
+  struct nv_limits *lim = get_limits(L);
+  if (lim == NULL || lim->report_fd < 0) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, line, len);
+  luaL_addchar(&b, '\n');
+  luaL_pushresult(&b);
+  const char *p = lua_tolstring(L, -1, &len);
+  while (len > 0) {
+    ssize_t w = write(lim->report_fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "cannot report to the supervisor: %s", strerror(errno));
+      lua_pushliteral(L, "io");
+      return 3;
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* usage() -> {used=, peak=, max=, refused=, cpu=, cpu_limit=, wall=,
+ * wall_limit=, data_base=, data_limit= (whether C allocations are bounded
+ * too), supervised= (whether a supervisor watches this process)} */
 static int l_usage(lua_State *L) {
   struct nv_limits *lim = get_limits(L);
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 11);
   if (lim) {
     lua_pushinteger(L, (lua_Integer)lim->used);
     lua_setfield(L, -2, "used");
@@ -214,6 +270,12 @@ static int l_usage(lua_State *L) {
     lua_setfield(L, -2, "refused");
     lua_pushnumber(L, lim->cpu_seconds);
     lua_setfield(L, -2, "cpu_limit");
+    lua_pushnumber(L, lim->wall_seconds);
+    lua_setfield(L, -2, "wall_limit");
+    lua_pushnumber(L, lim->wall_start > 0 ? mono_now() - lim->wall_start : 0);
+    lua_setfield(L, -2, "wall");
+    lua_pushboolean(L, lim->report_fd >= 0);
+    lua_setfield(L, -2, "supervised");
     lua_pushinteger(L, (lua_Integer)lim->data_base);
     lua_setfield(L, -2, "data_base");
   }
@@ -225,7 +287,8 @@ static int l_usage(lua_State *L) {
 }
 
 static const luaL_Reg funcs[] = {
-    {"set_memory", l_set_memory}, {"set_cpu", l_set_cpu}, {"usage", l_usage}, {NULL, NULL}};
+    {"set_memory", l_set_memory}, {"set_cpu", l_set_cpu}, {"set_wall", l_set_wall},
+    {"report", l_report},         {"usage", l_usage},     {NULL, NULL}};
 
 int luaopen_nv_limits(lua_State *L) {
   luaL_newlib(L, funcs);

@@ -34,6 +34,9 @@ struct logger {
   int level;
   int to_stderr;
   FILE *file;
+  int file_errno;       /* the first failed write to file (ENOSPC, EFBIG), or 0 */
+  size_t file_lost;     /* lines not written to file since then */
+  char file_path[512];  /* for close_file's message */
   struct nv_mask mask;
   struct record *recs;
   size_t nrecs, caprecs, dropped;
@@ -158,9 +161,12 @@ static void emit(struct logger *lg, int level, const char *module,
   if (lg->to_stderr)
     fprintf(stderr, "%s - %s - %s - %.*s\n", clock, mod, level_name(level),
             (int)mlen, text);
-  if (lg->file)
-    fprintf(lg->file, "%s - %s - %s - %.*s\n", clock, mod, level_name(level),
-            (int)mlen, text);
+  if (lg->file && fprintf(lg->file, "%s - %s - %s - %.*s\n", clock, mod, level_name(level),
+                          (int)mlen, text) < 0) {
+    if (lg->file_errno == 0) lg->file_errno = errno ? errno : EIO;
+    lg->file_lost++;
+    clearerr(lg->file);
+  }
   keep_record(lg, when, level, mod, text, mlen);
   free(mmod);
   free(masked);
@@ -231,18 +237,30 @@ static int l_open_file(lua_State *L) {
     return 2;
   }
   lg->file = f;
+  lg->file_errno = 0;
+  lg->file_lost = 0;
+  snprintf(lg->file_path, sizeof lg->file_path, "%s", path);
   lua_pushboolean(L, 1);
   return 1;
 }
 
+/* close_file() -> true | nil, message naming the file and the first write
+ * error (a full disk, a file-size limit) when lines were lost */
 static int l_close_file(lua_State *L) {
   struct logger *lg = up_logger(L);
   if (lg->file) {
     int rc = fclose(lg->file);
+    int e = rc != 0 ? errno : 0;
     lg->file = NULL;
+    if (lg->file_errno != 0) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "log file %s: %s (%d line(s) not written)", lg->file_path, strerror(lg->file_errno),
+                      (int)lg->file_lost);
+      return 2;
+    }
     if (rc != 0) {
       luaL_pushfail(L);
-      lua_pushstring(L, strerror(errno));
+      lua_pushfstring(L, "log file %s: %s", lg->file_path, strerror(e));
       return 2;
     }
   }

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "nvlua.h"
+#include "supervisor.h"
 
 enum { EXIT_JOB_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -31,7 +32,8 @@ static const char usage_text[] =
     "  -i           enter the REPL after running script / -e chunks\n"
     "  -E           ignore NVLUA_PATH\n"
     "  --sandbox    run the script or job with restricted globals, file access\n"
-    "               under allowed roots only, and CPU/memory limits\n"
+    "               under allowed roots only, and CPU, wall-clock and memory limits,\n"
+    "               watched by a supervisor process\n"
     "  -v, --version  print the version\n"
     "  -h, --help   print this help\n"
     "  --           stop handling options\n"
@@ -203,6 +205,35 @@ static int pmain(lua_State *L) {
   return 0;
 }
 
+/* The supervisor's part once the sandboxed child has ended: when it left
+ * no result, says why on stderr and, for a job whose run was known, prints
+ * the failure result and finishes the run row (nv.job.finish_lost). */
+static int finish_supervised(const char *argv0, const struct nv_cli *cli, struct nv_supervised *sup) {
+  if (!sup->lost) {
+    free(sup->run_info);
+    return sup->code;
+  }
+  fprintf(stderr, "nvlua: %s\n", sup->reason);
+  fflush(stderr);
+  if (sup->run_info == NULL) return EXIT_JOB_FAILED;
+  char err[512];
+  struct nv_limits limits = {0};
+  limits.report_fd = -1;
+  lua_State *L = nv_runtime_new(argv0, cli->no_env, &limits, err, sizeof err);
+  int code = EXIT_JOB_FAILED;
+  if (L == NULL) {
+    fprintf(stderr, "nvlua: %s\n", err);
+  } else {
+    lua_pushstring(L, sup->run_info);
+    lua_pushstring(L, sup->reason);
+    code = call_module(L, "nv.job", "finish_lost", 2);
+    lua_close(L);
+  }
+  free(sup->run_info);
+  if (fflush(stdout) != 0) return EXIT_JOB_FAILED;
+  return code == 0 ? EXIT_JOB_FAILED : code; /* a run without its result never succeeds */
+}
+
 int main(int argc, char **argv) {
   struct nv_cli cli;
   nv_cli_parse(&cli, argc, argv);
@@ -224,6 +255,19 @@ int main(int argc, char **argv) {
   if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) perror("nvlua: cannot ignore SIGXFSZ");
   char err[512];
   struct nv_limits limits = {0};
+  limits.report_fd = -1;
+  /* A sandboxed run has a supervisor: the parent waits, and prints the
+   * failure result and finishes the run row when the run ends without its
+   * result (a limit's signal, the wall-clock limit's SIGKILL). */
+  if (cli.sandbox && (cli.action == NV_CLI_RUN || cli.action == NV_CLI_SCRIPT || cli.action == NV_CLI_STDIN)) {
+    struct nv_supervised sup;
+    int who = nv_supervise(&limits.report_fd, &sup, err, sizeof err);
+    if (who < 0) {
+      fprintf(stderr, "nvlua: %s\n", err);
+      return EXIT_JOB_FAILED;
+    }
+    if (who > 0) return finish_supervised(argc > 0 ? argv[0] : "nvlua", &cli, &sup);
+  }
   lua_State *L = nv_runtime_new(argc > 0 ? argv[0] : "nvlua", cli.no_env, &limits, err, sizeof err);
   if (L == NULL) {
     fprintf(stderr, "nvlua: %s\n", err);

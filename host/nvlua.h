@@ -43,6 +43,10 @@ struct nv_limits {
   double cpu_seconds;           /* 0: no limit */
   int cpu_fired;                /* the CPU-limit error was raised once */
   size_t data_base;             /* VmData when the memory limit was first set */
+  double wall_seconds;          /* 0: no limit */
+  double wall_start;            /* CLOCK_MONOTONIC when it was first set */
+  int wall_fired;
+  int report_fd;                /* the supervisor's pipe (supervisor.c), or -1 */
 };
 void *nv_limits_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 void nv_limits_attach(lua_State *L, struct nv_limits *lim);

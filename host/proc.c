@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np (glibc >= 2.29) */
+#define _GNU_SOURCE /* pipe2 */
 /* proc.c - the `nv.proc` module: child processes without a shell.
  *
  *   spawn{argv = {...}, env = {K = V | false}, replace = bool,
@@ -11,9 +11,10 @@
  *     0644), stdin defaults to /dev/null; relative paths are relative to
  *     the caller's directory, not to cwd. rlimits: the child's address
  *     space (RLIMIT_AS) and CPU time (RLIMIT_CPU: SIGXCPU at `cpu`
- *     seconds, SIGKILL 5 s later) caps, set with prlimit(2) as soon as
- *     posix_spawn returns (the child has just exec'd); if that fails the
- *     child is killed and spawn fails. In a sanitizer build `as` is not
+ *     seconds, SIGKILL 5 s later) caps, set by the child between fork and
+ *     exec, so they hold from the program's first instruction; if that
+ *     fails the child never execs and spawn fails ("cannot limit …").
+ *     spawn returns once the child has exec'd. In a sanitizer build `as` is not
  *     applied (ASan reserves terabytes of address space):
  *     rlimit_as_supported says which.
  *   poll(pid) -> "running" | "exited", code | "signaled", signo
@@ -31,19 +32,20 @@
  *     order of their creation). Spawned children start with an empty mask
  *     and default dispositions for the trappable signals.
  *
- * Uses: posix_spawn, waitpid, kill.
+ * Uses: fork + execve (the child makes only async-signal-safe calls, all
+ * prepared before the fork; a close-on-exec pipe reports its failure),
+ * waitpid, kill.
  *
  * Invariants: everything built from Lua values (argv, envp and their
  * strings) is Lua-owned memory, anchored on the stack, built before the
- * file actions exist; between posix_spawn_file_actions_init and _destroy
- * nothing raises. No C globals. */
+ * fork; from the fork to the child's report nothing raises. No C globals. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -195,21 +197,143 @@ static struct limits check_rlimits(lua_State *L) {
   return lim;
 }
 
-/* applies lim to the child pid; 0 or an errno */
-static int apply_rlimits(pid_t pid, struct limits lim) {
-  if (lim.as && AS_SUPPORTED) {
-    struct rlimit rl = {lim.as, lim.as};
-    if (prlimit(pid, RLIMIT_AS, &rl, NULL) != 0) return errno;
-  }
-  if (lim.cpu) {
-    struct rlimit rl = {lim.cpu, lim.cpu + CPU_KILL_GRACE};
-    if (prlimit(pid, RLIMIT_CPU, &rl, NULL) != 0) return errno;
-  }
-  return 0;
+/* What the child does between fork and exec, all prepared before the
+ * fork: it may only make async-signal-safe calls (the parent may have
+ * threads; their locks are frozen in the child). */
+struct plan {
+  char **argv, **envp;
+  const char *in, *out, *err, *cwd, *path; /* path: PATH for a bare argv[0] */
+  struct limits lim;
+  int report; /* close-on-exec pipe: {stage, errno} when the child fails */
+};
+enum { STAGE_SPAWN = 1, STAGE_LIMIT = 2 };
+
+static void child_fail(const struct plan *p, int stage, int err) {
+  int msg[2] = {stage, err};
+  ssize_t w = write(p->report, msg, sizeof msg);
+  (void)w;
+  _exit(127);
 }
 
-static int add_open(posix_spawn_file_actions_t *fa, int fd, const char *path, int flags) {
-  return posix_spawn_file_actions_addopen(fa, fd, path, flags, 0644);
+/* opens path as fd target (relative paths: the caller's directory, as the
+ * opens happen before chdir); 0 or an errno */
+static int open_as(const char *path, int flags, int target) {
+  int fd = open(path, flags | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  if (fd == target) return fcntl(fd, F_SETFD, 0) == 0 ? 0 : errno;
+  int rc = dup2(fd, target) < 0 ? errno : 0; /* dup2 clears close-on-exec on target */
+  close(fd);
+  return rc;
+}
+
+static void exec_in_path(const struct plan *p) {
+  const char *file = p->argv[0];
+  if (strchr(file, '/')) {
+    execve(file, p->argv, p->envp);
+    return;
+  }
+  size_t flen = strlen(file);
+  int seen_eacces = 0;
+  const char *d = p->path;
+  for (;;) {
+    const char *colon = strchr(d, ':');
+    size_t dlen = colon ? (size_t)(colon - d) : strlen(d);
+    char buf[4096];
+    if (dlen + flen + 2 <= sizeof buf) {
+      size_t n = 0;
+      if (dlen == 0) { /* an empty entry is the current directory */
+        buf[n++] = '.';
+      } else {
+        memcpy(buf, d, dlen);
+        n = dlen;
+      }
+      buf[n++] = '/';
+      memcpy(buf + n, file, flen + 1);
+      execve(buf, p->argv, p->envp);
+      if (errno == EACCES) seen_eacces = 1;
+      else if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG) return;
+    }
+    if (!colon) break;
+    d = colon + 1;
+  }
+  errno = seen_eacces ? EACCES : ENOENT;
+}
+
+/* the child: never returns */
+static void run_child(const struct plan *p) {
+  /* default dispositions for the trappable signals and SIGXFSZ (the host
+   * ignores it, main.c); an empty mask right before exec */
+  static const int dfl[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGXFSZ, SIGXCPU, SIGPIPE};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof dfl / sizeof dfl[0]; i++)
+    if (sigaction(dfl[i], &sa, NULL) != 0) child_fail(p, STAGE_SPAWN, errno);
+  int rc = open_as(p->in ? p->in : "/dev/null", O_RDONLY, STDIN_FILENO);
+  if (rc == 0 && p->out) rc = open_as(p->out, O_WRONLY | O_CREAT | O_TRUNC, STDOUT_FILENO);
+  if (rc == 0 && p->err) rc = open_as(p->err, O_WRONLY | O_CREAT | O_TRUNC, STDERR_FILENO);
+  if (rc == 0 && p->cwd && chdir(p->cwd) != 0) rc = errno;
+  if (rc != 0) child_fail(p, STAGE_SPAWN, rc);
+  /* the limits hold from the new program's first instruction */
+  if (p->lim.as && AS_SUPPORTED) {
+    struct rlimit rl = {p->lim.as, p->lim.as};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) child_fail(p, STAGE_LIMIT, errno);
+  }
+  if (p->lim.cpu) {
+    struct rlimit rl = {p->lim.cpu, p->lim.cpu + CPU_KILL_GRACE};
+    if (setrlimit(RLIMIT_CPU, &rl) != 0) child_fail(p, STAGE_LIMIT, errno);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(p, STAGE_SPAWN, errno);
+  exec_in_path(p);
+  child_fail(p, STAGE_SPAWN, errno);
+}
+
+/* forks and execs; returns the pid, or -1 with *stage and *err set. Returns
+ * once the child has exec'd (or failed to): the report pipe closes on exec. */
+static pid_t start_child(struct plan *p, int *stage, int *err) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    *stage = STAGE_SPAWN;
+    *err = errno;
+    return -1;
+  }
+  p->report = pipefd[1];
+  /* no handler of this process may run in the child before exec */
+  sigset_t all, old;
+  sigfillset(&all);
+  int mrc = pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = mrc == 0 ? fork() : -1;
+  if (pid == 0) run_child(p);
+  int fork_err = errno;
+  if (mrc == 0) (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(pipefd[1]);
+  if (pid < 0) {
+    close(pipefd[0]);
+    *stage = STAGE_SPAWN;
+    *err = mrc ? mrc : fork_err;
+    return -1;
+  }
+  int msg[2];
+  ssize_t n;
+  do {
+    n = read(pipefd[0], msg, sizeof msg);
+  } while (n < 0 && errno == EINTR);
+  close(pipefd[0]);
+  if (n == 0) return pid; /* exec'd */
+  if (n != (ssize_t)sizeof msg) {
+    msg[0] = STAGE_SPAWN;
+    msg[1] = n < 0 ? errno : EIO;
+    (void)kill(pid, SIGKILL);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  *stage = msg[0];
+  *err = msg[1];
+  return -1;
 }
 
 static int l_spawn(lua_State *L) {
@@ -235,58 +359,23 @@ static int l_spawn(lua_State *L) {
   int replace = lua_toboolean(L, -1);
   lua_pop(L, 1);
   lua_Integer nenv = build_env(L, 1, replace); /* index 4 */
-  char **argv = push_strv(L, 3, argc);         /* index 5 */
-  char **envp = push_strv(L, 4, nenv);         /* index 6 */
-  const char *out = opt_string_field(L, 1, "stdout");
-  const char *err = opt_string_field(L, 1, "stderr");
-  const char *in = opt_string_field(L, 1, "stdin");
-  const char *cwd = opt_string_field(L, 1, "cwd");
-  struct limits lim = check_rlimits(L);
+  struct plan p;
+  memset(&p, 0, sizeof p);
+  p.argv = push_strv(L, 3, argc);         /* index 5 */
+  p.envp = push_strv(L, 4, nenv);         /* index 6 */
+  p.out = opt_string_field(L, 1, "stdout");
+  p.err = opt_string_field(L, 1, "stderr");
+  p.in = opt_string_field(L, 1, "stdin");
+  p.cwd = opt_string_field(L, 1, "cwd");
+  p.lim = check_rlimits(L);
+  /* a bare name is searched in this process's PATH (as posix_spawnp) */
+  const char *path = getenv("PATH");
+  lua_pushstring(L, path ? path : "/bin:/usr/bin"); /* index 7: anchored */
+  p.path = lua_tostring(L, -1);
 
-  /* no raise from here to destroy */
-  posix_spawn_file_actions_t fa;
-  int rc = posix_spawn_file_actions_init(&fa);
-  if (rc != 0) return fail_errno(L, rc, "cannot spawn", argv[0]);
-  rc = add_open(&fa, STDIN_FILENO, in ? in : "/dev/null", O_RDONLY);
-  if (rc == 0 && out) rc = add_open(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC);
-  if (rc == 0 && err) rc = add_open(&fa, STDERR_FILENO, err, O_WRONLY | O_CREAT | O_TRUNC);
-  if (rc == 0 && cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
-  /* children start with an empty mask and default handlers, whatever
-   * this process traps (a blocked SIGTERM would otherwise be inherited) */
-  posix_spawnattr_t at;
-  int arc = rc == 0 ? posix_spawnattr_init(&at) : rc;
-  if (arc == 0) {
-    sigset_t none, dfl;
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGTERM);
-    sigaddset(&dfl, SIGINT);
-    sigaddset(&dfl, SIGHUP);
-    sigaddset(&dfl, SIGUSR1);
-    sigaddset(&dfl, SIGUSR2);
-    sigaddset(&dfl, SIGXFSZ); /* the host ignores it (main.c) */
-    rc = posix_spawnattr_setsigmask(&at, &none);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&at, &dfl);
-    if (rc == 0) rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  } else {
-    rc = arc;
-  }
-  pid_t pid = -1;
-  if (rc == 0) rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
-  if (arc == 0) {
-    int xrc = posix_spawnattr_destroy(&at);
-    if (rc == 0) rc = xrc;
-  }
-  int drc = posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return fail_errno(L, rc, "cannot spawn", argv[0]);
-  if (drc == 0) drc = apply_rlimits(pid, lim);
-  if (drc != 0) { /* a child without its limits must not run on */
-    (void)kill(pid, SIGKILL);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return fail_errno(L, drc, "cannot limit", argv[0]);
-  }
+  int stage = 0, err = 0;
+  pid_t pid = start_child(&p, &stage, &err);
+  if (pid < 0) return fail_errno(L, err, stage == STAGE_LIMIT ? "cannot limit" : "cannot spawn", p.argv[0]);
   lua_pushinteger(L, (lua_Integer)pid);
   return 1;
 }

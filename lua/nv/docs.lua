@@ -296,6 +296,7 @@ return {
     functions = {
       decide = "decide(cfg, result, err) -> status, exit code, error: the outcome rules (fail_on, success_threshold)",
       find = "find(job_type) -> path of jobs/<job_type>.lua in the first root that has it | nil",
+      finish_lost = "finish_lost(report_json, reason) -> 1: the supervisor's end of a sandboxed run that ended without its result (prints the failure result, writes the run row Failed)",
       job_dirs = "job_dirs() -> the jobs/ directories, highest priority first",
       known_jobs = "known_jobs() -> job type names, sorted",
       load = "load(path [, env]) -> job table | nil, msg",
@@ -329,18 +330,20 @@ return {
     },
   },
   ["nv.limits"] = {
-    summary = "memory and CPU limits of this Lua state (the sandbox turns them on)",
+    summary = "memory, CPU and wall-clock limits of this Lua state (the sandbox turns them on), and the sandbox supervisor's pipe",
     functions = {
+      report = "report(line) -> true | false (no supervisor) | nil, msg, \"io\": one line to the supervisor of a sandboxed run",
       set_cpu = "set_cpu(seconds | 0): CPU time limit of the whole process (count hook; RLIMIT_CPU/SIGXCPU for C calls)",
       set_memory = "set_memory(bytes | 0): memory cap of the Lua allocator and (RLIMIT_DATA) of C allocations",
-      usage = "usage() -> {used, peak, max, refused, cpu, cpu_limit, data_base, data_limit}",
+      set_wall = "set_wall(seconds | 0): wall-clock limit from the first call (count hook; the supervisor's SIGKILL for C calls)",
+      usage = "usage() -> {used, peak, max, refused, cpu, cpu_limit, wall, wall_limit, data_base, data_limit, supervised}",
     },
   },
   ["nv.log"] = {
     summary = "levelled, masked log lines (`HH:MM:SS - module - LEVEL - message`) on stderr and the run's file",
     functions = {
       add_secret = "add_secret(s): s is replaced by *** in every line, result and stored parameter",
-      close_file = "close_file(): stop writing the log file",
+      close_file = "close_file() -> true | nil, msg: stop writing the log file (msg names it and the first write error when lines were lost)",
       enabled = "enabled(level) -> whether lines at level are written",
       level = "level() -> the current level name",
       mask = "mask(s) -> s with every registered secret, secret-bearing key's value (sig=, X-Amz-Signature=, token=, PWD=, ...), Authorization credentials, dapi token and URL password masked",
@@ -454,7 +457,7 @@ return {
       kill = "kill(pid [, sig]) -> true | nil, msg, errno: sig a number or TERM, KILL, INT, HUP, USR1, USR2",
       poll = "poll(pid) -> \"running\" | \"exited\", code | \"signaled\", signo | nil, msg, errno",
       spawn = "spawn{argv=, env=, replace=, stdout=, stderr=, stdin=, cwd=, rlimits={as=, cpu=}} "
-        .. "-> pid | nil, msg, errno",
+        .. "-> pid | nil, msg, errno (rlimits set between fork and exec: in force from the child's first instruction)",
       trap = "trap{\"TERM\", ...} -> trap | nil, msg, errno: trap:take() -> pending signal name | nil; trap:close()",
       umask = "umask(mask) -> the previous file-creation mask (inherited by children)",
       wait = "wait(pid) -> as poll, blocking until the child ends",
@@ -550,7 +553,8 @@ return {
       deny = "deny(what): raises \"sandbox: <what> is not allowed\"",
       env = "env(roots) -> a fresh global table for a sandboxed chunk (turns the limits on)",
       explain = "explain(msg) -> msg, or \"sandbox: memory limit of N MiB exceeded\" for a failed allocation",
-      limit = "limit(): turns the limits on (NVLUA_SANDBOX_CPU, NVLUA_SANDBOX_MEMORY_MB)",
+      limit = "limit(): turns the limits on (NVLUA_SANDBOX_CPU, NVLUA_SANDBOX_WALL, NVLUA_SANDBOX_MEMORY_MB) and reports them to the supervisor",
+      limit_values = "limit_values() -> cpu seconds, memory MiB, wall seconds (0: none) from the environment",
       loadfile = "loadfile(path, roots) -> chunk | nil, msg, loaded into a sandbox env",
       origin = "origin(url) -> \"scheme://host:port\" of an http(s) URL | nil",
       active = "active() -> whether a sandbox env exists in this process (tenant connectors are then refused)",

@@ -24,6 +24,7 @@ local sys = require "nv.sys"
 local host = require "nv.host"
 
 local M = {}
+local report_run -- (defined below)
 M.EXIT_OK, M.EXIT_FAILED, M.EXIT_USAGE = 0, 1, 2
 
 local function stderr(fmt, ...)
@@ -169,9 +170,12 @@ function M.decide(cfg, result, err)
   return status, M.EXIT_OK
 end
 
+-- prints the result document; true | nil, why (stdout on a full disk)
 local function emit_result(result)
-  io.stdout:write(log.mask(json.encode(result)), "\n")
-  io.stdout:flush()
+  local ok, err = io.stdout:write(log.mask(json.encode(result)), "\n")
+  if ok then ok, err = io.stdout:flush() end
+  if not ok then return nil, "cannot write the result to stdout: " .. tostring(err) end
+  return true
 end
 
 local function check_params(job, cfg)
@@ -185,6 +189,64 @@ local function check_params(job, cfg)
     end
   end
   return true
+end
+
+-- Tells the supervisor of a sandboxed run (nv.limits.report) what it needs
+-- to finish the run should the process end without its result: the
+-- configuration (the store to open, the secrets to mask), the run row and
+-- the result's identity. Through a pipe, never a file. True when sent.
+report_run = function(cfg, run_row, ctx, started)
+  local limits = require "nv.limits"
+  if not limits.usage().supervised then return false end
+  local ok, text = pcall(json.encode, {
+    config = cfg, run_row = run_row, started = started, store_open = ctx.store ~= nil,
+    result = { job_id = ctx.run_id, run_id = ctx.run_id, job_type = ctx.job_type,
+               workflow_id = ctx.workflow_id, tenant_id = ctx.tenant_id },
+  })
+  if not ok then return false end
+  return limits.report("run " .. text) == true
+end
+
+--- The supervisor's end of a sandboxed run that ended without its result
+-- (main.c, with the child's report_run document and why it ended): prints
+-- the failure result (success false, status failed, the reason) and
+-- writes the run row Failed with the reason. Returns the exit code (1).
+function M.finish_lost(info_text, reason)
+  local info = json.decode(info_text)
+  if type(info) ~= "table" or type(info.config) ~= "table" or type(info.run_row) ~= "table" then
+    stderr("the run's report is unreadable; its result is lost")
+    return M.EXIT_FAILED
+  end
+  local cfg = info.config
+  config.register_secrets(cfg, log.add_secret)
+  local started = tonumber(info.started) or sys.now()
+  local elapsed = math.max(0, sys.now() - started)
+  local result = type(info.result) == "table" and info.result or {}
+  result.success, result.status, result.error = false, "failed", reason
+  result.failed_objects = json.array()
+  result.execution_time = math.floor(elapsed * 1000 + 0.5) / 1000
+  if cfg.write_to_db then result.written_to_db = false end
+  local row = info.run_row
+  row.status = "Failed"
+  row.finished_at = store_mod.timestamp(started + elapsed)
+  row.duration_ms = math.floor(elapsed * 1000 + 0.5)
+  row.error_message = log.mask(reason)
+  row.result_summary = json.encode({ status = "failed" })
+  local store, serr = store_mod.open(cfg.store, cfg)
+  local why
+  if store then
+    local ok, err = store:upsert("executor_runs", row)
+    if not ok then why = string.format("%s: %s", store.name, tostring(err)) end
+    store:close()
+  else
+    why = string.format("the store %s is unavailable: %s", store_mod.describe(cfg.store), tostring(serr))
+  end
+  if why then
+    result.run_record = "not written: " .. log.mask(why)
+    stderr("the run record was not written to %s", log.mask(why))
+  end
+  emit_result(result)
+  return M.EXIT_FAILED
 end
 
 --- Runs a loaded job with its argument list. Returns the exit code.
@@ -273,6 +335,8 @@ function M.run_job(job, args, script_path, job_type, opts)
     local wok, werr = store:upsert("executor_runs", run_row)
     if not wok then jlog:warning("cannot record the run in %s: %s", store.name, werr) end
   end
+  local supervised = opts and opts.sandbox_roots and report_run(cfg, run_row, ctx, started)
+
 
   -- print() inside a job must not corrupt the one JSON document on stdout
   local saved_print = print
@@ -322,6 +386,17 @@ function M.run_job(job, args, script_path, job_type, opts)
   if result.failed_objects == nil then result.failed_objects = json.array() end
   result.execution_time = math.floor(elapsed * 1000 + 0.5) / 1000
   jlog:info("Job %s %s in %.3fs", run_id, status, elapsed)
+  -- the log file is part of the run's output: lines it lost (a full disk,
+  -- a file-size limit) fail the run, said before the run row is written
+  local log_ok, log_err = log.close_file()
+  if not log_ok then
+    result.log_file = "incomplete: " .. tostring(log_err)
+    stderr("%s", log_err)
+    require("nv.report").add_failed(result, { step = "log_file", reason = log_err })
+    if success then
+      success, result.success, result.error = false, false, log_err
+    end
+  end
 
   local run_record_error
   if store then
@@ -346,8 +421,19 @@ function M.run_job(job, args, script_path, job_type, opts)
     end
   end
   for _, cleanup in ipairs(ctx.cleanups or {}) do pcall(cleanup) end
-  log.close_file()
-  emit_result(result)
+  local eok, eerr = emit_result(result)
+  if not eok then -- the result is lost: the run failed, and its row says so
+    stderr("%s", eerr)
+    success = false
+    if store and not run_record_error and run_row.status == "Success" then
+      run_row.status, run_row.error_message = "Failed", log.mask(eerr)
+      local fresh, ferr = store_mod.open(cfg.store, cfg)
+      local uok, uerr = fresh and fresh:upsert("executor_runs", run_row)
+      if fresh then fresh:close() end
+      if not uok then stderr("the run record still says Success: %s", log.mask(tostring(uerr or ferr))) end
+    end
+  end
+  if supervised then require("nv.limits").report("done") end
   if trap then -- a SIGTERM from now on ends the process as usual
     while trap:take() do end
     trap:close()

@@ -13,9 +13,11 @@
 --  * the strings' method table is a copy without dump (for host code too:
 --    host code calls string.dump by name, never as a method);
 --  * print and io.write go to stderr (stdout holds the job's JSON);
---  * CPU-time and memory limits (NVLUA_SANDBOX_CPU seconds, default 3600;
---    NVLUA_SANDBOX_MEMORY_MB, default 2048) via nv.limits, which also
---    bound C code (RLIMIT_CPU with SIGXCPU, RLIMIT_DATA).
+--  * CPU-time, wall-clock and memory limits (NVLUA_SANDBOX_CPU seconds,
+--    default 3600; NVLUA_SANDBOX_WALL seconds, default 4 x the CPU limit,
+--    at least 60 s; NVLUA_SANDBOX_MEMORY_MB, default 2048) via nv.limits, which also
+--    bound C code (RLIMIT_CPU with SIGXCPU, RLIMIT_DATA, the supervisor's
+--    SIGKILL past the wall-clock limit).
 -- Every refusal raises "sandbox: <what> is not allowed".
 -- Trusted library code (lua/nv/*) keeps the real environment: the job's
 -- capabilities are the checked nv.* modules and a read-only view of ctx.
@@ -530,12 +532,24 @@ function M.view(ctx, roots)
   return view(st, ctx, "ctx")
 end
 
---- Turns the limits on (once per process; they cover the whole run).
-function M.limit()
+--- The limits from the environment (never from the job's configuration:
+-- what the platform ships cannot raise its own limits): cpu and wall in
+-- seconds, memory in MiB; 0 means none.
+function M.limit_values()
   local cpu = tonumber(os.getenv("NVLUA_SANDBOX_CPU") or "") or 3600
   local mem = tonumber(os.getenv("NVLUA_SANDBOX_MEMORY_MB") or "") or 2048
+  local wall = tonumber(os.getenv("NVLUA_SANDBOX_WALL") or "") or (cpu > 0 and math.max(4 * cpu, 60) or 0)
+  return cpu, mem, wall
+end
+
+--- Turns the limits on (once per process; they cover the whole run) and
+-- tells the supervisor (nv.limits.report) what they are.
+function M.limit()
+  local cpu, mem, wall = M.limit_values()
   limits.set_cpu(cpu)
   limits.set_memory(math.floor(mem * 1024 * 1024))
+  limits.set_wall(wall)
+  limits.report(string.format("limits %.17g %.17g %.17g", cpu, wall, mem))
 end
 
 --- The message for a failure under the limits: an allocation that failed

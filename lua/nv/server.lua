@@ -80,6 +80,8 @@ usage: nvlua serve [--port 8080] [--bind 127.0.0.1] [--port-file FILE] [--dir DI
   --job-cpu     CPU seconds per job (default 3600; 0: none)      config server_job_cpu
   --test-timeout  seconds POST /connections/test waits for its check (default 20)
                                                                  config server_test_timeout
+  --job-wall    wall-clock seconds per job (default 4 x --job-cpu, at least 60; 0: none)
+                                                                 config server_job_wall
 Routes: GET /health, POST /jobs/create, POST /connections/test, GET /jobs, GET /jobs/<id>,
 POST /jobs/<id>/cancel.
 SIGTERM/SIGINT: no new jobs, running ones finish (up to --grace seconds), exit 0.
@@ -167,7 +169,8 @@ local flags = {
   ["--config"] = "config", ["--grace"] = "grace",
   ["--header-timeout"] = "header_timeout", ["--max-connections"] = "max_connections",
   ["--per-ip-connections"] = "per_ip_connections", ["--roots"] = "roots",
-  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu", ["--test-timeout"] = "test_timeout",
+  ["--job-memory"] = "job_memory", ["--job-cpu"] = "job_cpu", ["--job-wall"] = "job_wall",
+  ["--test-timeout"] = "test_timeout",
 }
 
 --- Parses `serve` arguments; returns opts or nil, message.
@@ -190,7 +193,7 @@ function M.parse_args(args)
     i = i + 1
   end
   for _, k in ipairs({ "port", "max_jobs", "max_body", "grace", "header_timeout", "max_connections",
-                       "per_ip_connections", "job_memory", "job_cpu", "test_timeout" }) do
+                       "per_ip_connections", "job_memory", "job_cpu", "job_wall", "test_timeout" }) do
     if opts[k] ~= nil then
       local n = math.tointeger(tonumber(opts[k]))
       if not n or n < 0 then return nil, string.format("--%s must be a non-negative integer", k:gsub("_", "-")) end
@@ -221,7 +224,9 @@ local function settings(opts)
     job_memory = opts.job_memory or math.tointeger(cfg.server_job_memory_mb) or 4096,
     job_cpu = opts.job_cpu or math.tointeger(cfg.server_job_cpu) or 3600,
     test_timeout = opts.test_timeout or math.tointeger(cfg.server_test_timeout) or 20,
+    job_wall = opts.job_wall or math.tointeger(cfg.server_job_wall),
   }
+  if s.job_wall == nil then s.job_wall = s.job_cpu > 0 and math.max(4 * s.job_cpu, 60) or 0 end
   local roots, rerr = serverroots.resolve(opts.roots or cfg.server_roots)
   if not roots then return nil, rerr end
   s.roots = roots
@@ -280,7 +285,9 @@ function Server:job_dir(id) return self.dir .. "/" .. id end
 function Server:save_status(j)
   local ok, err = write_file(self:job_dir(j.id) .. "/status", j.status .. "\n")
   if not ok then logf("WARNING", "cannot write status of %s: %s", j.id, tostring(err)) end
+  return ok, err
 end
+
 
 function Server:start(j)
   local d = self:job_dir(j.id)
@@ -303,12 +310,15 @@ function Server:start(j)
   if not tok then logf("WARNING", "job %s: cannot create %s: %s", j.id, tmp, tostring(terr)) end
   local pid, err = proc.spawn({
     argv = argv,
-    env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil },
+    -- the sandbox's own limits match the server's (its supervisor ends a
+    -- job past the wall-clock limit and records why)
+    env = { NUVYN_JOB_PAYLOAD = payload_env, NVLUA_SERVER_TOKEN = false, TMPDIR = tok and tmp or nil,
+            NVLUA_SANDBOX_CPU = tostring(self.settings.job_cpu), NVLUA_SANDBOX_WALL = tostring(self.settings.job_wall) },
     stdout = d .. "/stdout.json", stderr = d .. "/stderr.log", cwd = d,
     rlimits = { as = self.settings.job_memory * 1024 * 1024, cpu = self.settings.job_cpu },
     stdin = stdin,
   })
-  -- posix_spawn returns once the child has exec'd, its stdin open: the
+  -- spawn returns once the child has exec'd, its stdin open: the
   -- payload (secrets and all) need not stay on disk
   if stdin then os.remove(stdin) end
   j.payload = nil -- kept only until it is handed over
@@ -431,6 +441,13 @@ end
 local function err(status, msg, extra) return reply(status, { error = msg }, extra) end
 M.reply, M.err = reply, err
 
+-- a 500 (507 for a full disk) naming what failed and why, not where
+local function storage_error(what, why)
+  why = tostring(why)
+  local full = why:find("No space left on device", 1, true) or why:find("File too large", 1, true)
+  return err(full and 507 or 500, what .. ": " .. (why:match(".*: ([^:]+)$") or why))
+end
+
 local function summary(j)
   local success = json.null
   if j.status == "completed" then success = true
@@ -504,13 +521,18 @@ function Server:admit(req, jt, check)
   if ok then ok, merr = write_file(d .. "/payload.json", M.masked_payload(req.body)) end
   if not ok then
     logf("ERROR", "cannot create job directory %s: %s", d, tostring(merr))
-    return nil, err(500, "cannot create the job directory")
+    sys.remove_tree(d) -- no half record for a restarted server to find
+    return nil, storage_error("cannot create the job directory", merr)
   end
   local j = { id = id, job_type = jt, payload = req.body, status = "queued", created_at = sys.now(),
               workflow_id = cfg.workflow_id, warnings = warnings }
+  local sok, serr = self:save_status(j)
+  if not sok then -- a job without its record would be lost to a restart
+    sys.remove_tree(d)
+    return nil, storage_error("cannot record the job", serr)
+  end
   self.jobs[id] = j
   self.order[#self.order + 1] = id
-  self:save_status(j)
   for _, w in ipairs(warnings or {}) do logf("WARNING", "job %s: %s", id, w) end
   return j
 end
@@ -774,6 +796,7 @@ M.ranges = {
   { "port", 0, 65535 }, { "header_timeout", 1, 14400 }, { "max_connections", 1, 10000 },
   { "per_ip_connections", 1, 10000 }, { "job_memory", 0, 1048576 }, { "job_cpu", 0, 100000000 },
   { "test_timeout", 1, 600 },
+  { "job_wall", 0, 100000000 },
 }
 
 --- `nvlua serve [--port N] [--bind ADDR] [--port-file F] [--dir D]

@@ -201,4 +201,17 @@ function H.ls(d, pattern)
   return out
 end
 
+--- Rows of sql in the SQLite database at path, read by Python's sqlite3
+-- (read-only; an independent reader): a list of {column = value}.
+function H.sqlite_rows(path, sql)
+  local script = "import json,sqlite3,sys\n"
+    .. "c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True)\n"
+    .. "c.row_factory=sqlite3.Row\n"
+    .. "print(json.dumps([dict(r) for r in c.execute(sys.argv[2])]))\n"
+  local p = assert(io.popen("python3 -c " .. H.q(script) .. " " .. H.q(path) .. " " .. H.q(sql) .. " 2>&1"))
+  local out = p:read("a")
+  p:close()
+  return assert(require("nv.json").decode(out), out)
+end
+
 return H

@@ -114,6 +114,21 @@ describe("nv.proc", function()
       "spawn: rlimit 'cpu' must be a non-negative integer")
   end)
 
+  it("sets the limits before the child runs any code (between fork and exec)", function()
+    -- cat reads its own limits as its first act: a limit set after spawn
+    -- returns (prlimit) races with it
+    local want_as = proc.rlimit_as_supported and tostring(300 * 1024 * 1024) or "unlimited"
+    for i = 1, 20 do
+      local out = dir .. "/limits" .. i
+      local pid = assert(proc.spawn({ argv = { "cat", "/proc/self/limits" }, stdout = out,
+                                      rlimits = { cpu = 9, as = 300 * 1024 * 1024 } }))
+      assert.same({ "exited", 0 }, { proc.wait(pid) })
+      local text = H.read(out)
+      assert.truthy(text:find("Max cpu time%s+9%s+14%s+seconds"), text)
+      assert.truthy(text:find("Max address space%s+" .. want_as .. "%s+" .. want_as), text)
+    end
+  end)
+
   it("runs in cwd", function()
     local pid = assert(proc.spawn({ argv = { "pwd" }, cwd = dir, stdout = dir .. "/o" }))
     proc.wait(pid)
@@ -863,6 +878,26 @@ describe("nvlua serve", function()
       end
       proc.kill(math.tointeger(rec.pid), "KILL")
       await_status(s, id, "failed")
+      no_sanitizer_report(s.stop())
+    end)
+  end)
+
+  describe("a job ended by its wall-clock limit", function()
+    it("fails with the reason in its record, its result and its run row alike", function()
+      local s = start(nil, { "--job-wall", "1" })
+      local id = hold_job(s, "wall") -- blocked in an HTTP request: only the supervisor can end it
+      local t0 = os.time()
+      local t = await(s, id)
+      assert.equal("failed", t.status)
+      local why = "sandbox: wall-clock limit of 1 s exceeded"
+      assert.equal(why, t.error)
+      assert.truthy(os.time() - t0 < 30, "took " .. (os.time() - t0) .. " s")
+      local r = assert(json.decode(H.read(s.dir .. "/jobs/" .. id .. "/stdout.json")))
+      assert.is_false(r.success)
+      assert.equal("failed", r.status)
+      assert.equal(why, r.error)
+      assert.same({ { status = "Failed", error_message = why } }, H.sqlite_rows(s.dir .. "/jobs/" .. id
+        .. "/_executor_metadata.db", "SELECT status, error_message FROM executor_runs WHERE run_id = '" .. r.run_id .. "'"))
       no_sanitizer_report(s.stop())
     end)
   end)
