@@ -72,7 +72,8 @@ describe("a sandboxed run ended by a limit", function()
     local code, stdout, err = run(job("loop", "while true do end"),
       { NVLUA_SANDBOX_CPU = "100", NVLUA_SANDBOX_WALL = "1" })
     local r = assert_told(code, stdout, err, "sandbox: wall-clock limit of 1 s exceeded")
-    assert.truthy(r.execution_time >= 1 and r.execution_time < 3, stdout)
+    -- the limit counts from the process's start, execution_time from the job's
+    assert.truthy(r.execution_time >= 0.8 and r.execution_time < 3, stdout)
   end)
 
   it("by the wall-clock limit while blocked in C (the supervisor's SIGKILL)", function()

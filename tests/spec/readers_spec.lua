@@ -30,7 +30,10 @@ local function real_files()
   for line in H.read(REAL .. "/SOURCES.tsv"):gmatch("[^\n]+") do
     if not first then
       local file, _, upstream = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)")
-      out[#out + 1] = { file = file, format = truth_of(upstream) }
+      -- a SQLite database (the sqlite connector's fixture) is no reader's file
+      if not upstream:lower():match("%.sqlite%d?$") and not upstream:lower():match("%.db$") then
+        out[#out + 1] = { file = file, format = truth_of(upstream) }
+      end
     end
     first = false
   end
@@ -126,6 +129,12 @@ describe("nv.readers.sniff and nv.fs.detect", function()
       assert.are.equal("parquet", (fs.detect(PQ .. "/" .. name)))
     end)
   end
+
+  it("claims no SQLite database (a catalog source, not a reader's file)", function()
+    local path = REAL .. "/chinook_Chinook_Sqlite.sqlite"
+    assert.is_nil((readers.sniff(head(path), path)))
+    assert.are.equal("binary", (fs.detect(path)))
+  end)
 
   it("tells an xlsx workbook from another zip, and leaves .xls, binary and empty to nv.fs", function()
     local dir = H.tmpdir()
