@@ -293,7 +293,9 @@ function M.profile_table(ctx, t, opts, progress)
     end
     if read and parts and f.partition then -- one partition row per file read
       parts:add_rows(1)
-      for k, v in pairs(f.partition) do parts:add(k, v) end
+      for _, k in ipairs(t.partition_columns) do -- in the listing's order: pairs() would shuffle the columns
+        if f.partition[k] ~= nil then parts:add(k, f.partition[k]) end
+      end
     end
     if err and f.url then -- name the object, not its temp copy
       local i, j = err:find(f.path, 1, true)
