@@ -37,7 +37,7 @@ end
 
 -- The one budget every reader takes (host/readers/reader.h): max_rows,
 -- max_bytes and progress — the progress line moves within a long file, and
--- a SIGTERM stops the read (false: the reader raises "<path>: cancelled").
+-- a SIGTERM stops the read (false: the reader raises; see profile_into).
 -- Readers call progress per chunk of bytes (CSV, JSON), per row group
 -- (Parquet) or per sheet (xlsx). row_groups: the leading row groups a
 -- ranged fetch holds (f.row_groups, set by the transport from the reader's
@@ -51,6 +51,16 @@ local function budget(opts, progress, f)
     end
   end
   return b
+end
+
+-- r:profile_into(p, tname, b); a read the budget's progress stopped
+-- because the job was cancelled ends as every cancel does (check_cancel:
+-- "cancelled: received SIGTERM"), not with the reader's "<path>: cancelled"
+local function profile_into(r, p, tname, b, opts)
+  local ok, stats, perr, partial = pcall(r.profile_into, r, p, tname, b)
+  if ok then return stats, perr, partial end
+  if opts.check_cancel and opts.cancelled and opts.cancelled() then opts.check_cancel() end
+  error(stats, 0)
 end
 
 local function file_entry(f, format, compression)
@@ -235,7 +245,7 @@ function M.profile_table(ctx, t, opts, progress)
     end
     if r then
       formats[format] = true
-      local stats, perr, partial = r:profile_into(p, budget(opts, progress, f))
+      local stats, perr, partial = profile_into(r, p, nil, budget(opts, progress, f), opts)
       local st = stats or partial or {}
       entry.rows = st.rows or st.records or 0
       if f.row_groups and stats then -- leading row groups of a remote object: the footer counts all rows
@@ -416,7 +426,7 @@ function M.profile_workbook(ctx, g, opts, progress)
     local m = base_model(f.name .. "#" .. tb.name, g.key .. "#" .. tb.name)
     m.sheet, m.sheet_state = tb.name, tb.state
     local p <close> = profile.new({ max_columns = opts.max_columns })
-    local stats, perr, partial = r:profile_into(p, tb.name, budget(opts, progress, f))
+    local stats, perr, partial = profile_into(r, p, tb.name, budget(opts, progress, f), opts)
     local st = stats or partial or {}
     m.rows = st.rows or 0
     m.merged_cells = st.merged_cells
