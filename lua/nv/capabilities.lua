@@ -96,9 +96,10 @@ M.modules = {
   },
   -- the pipeline's stages: they read files or run sources, never from a sandbox
   ["nv.extractworker"] = { run_parallel = "never", worker = "never" },
-  ["nv.filereader"] = { open = "never", ranged = "never" },
+  ["nv.filereader"] = { facts = "never", not_in_table = "never", open = "never", ranged = "never",
+                        ranged_format = "never", several_tables = "never" },
   ["nv.model"] = { failed = "never", store_record = "never" },
-  ["nv.preview"] = { file = "never", sheet = "never", sheet_rows = "never", text = "never" },
+  ["nv.preview"] = { file = "never", rows = "never", sheet = "never", sheet_rows = "never", text = "never" },
   ["nv.progress"] = { new = "never" },
   ["nv.tableprofile"] = { group = "never", profile_table = "never", profile_workbook = "never" },
   ["nv.tabledetail"] = { compact = "never", default_keep = "safe", full = "never", holder = "never", load = "never",

@@ -195,9 +195,13 @@ return {
       worker = "worker(text) -> text: one source in a worker thread (nv.workers.map)",
     },
   },
-  ["nv.filereader"] = { summary = "the reader of a file of a known format (CSV, JSON, Parquet)",
-    functions = { open = "open(file, format, opts) -> reader | nil, msg",
-                  ranged = "ranged(rel, source_type) -> {fetch, guess} when the object's reader reads byte ranges (Parquet) | nil" } },
+  ["nv.filereader"] = { summary = "the reader of a file of a known format, opened through nv.readers; the Lua side's per-format facts, declared once",
+    functions = { facts = "facts(r) -> the facts of an open reader's info() a file entry keeps (CSV dialect, Parquet footer facts)",
+                  not_in_table = "not_in_table(file, format) -> why a file of format cannot be one file of a multi-file table | nil",
+                  open = "open(file, format, opts) -> reader | nil, msg",
+                  ranged = "ranged(rel, source_type) -> {fetch, guess, format} when the object's reader reads byte ranges (Parquet) | nil",
+                  ranged_format = "ranged_format(file, source_type) -> the format of a file held as byte ranges of an object",
+                  several_tables = "several_tables(format) -> true when a file of format holds several tables (a workbook)" } },
   ["nv.model"] = {
     summary = "source model shaping: a failed source's model, the store record of a model",
     functions = {
@@ -209,6 +213,7 @@ return {
     summary = "bounded previews of a file (first bytes and rows) or a worksheet (first rows)",
     functions = {
       file = "file(f, format, popts) -> columns, rows and raw preview of one file",
+      rows = "rows(r, table, nrows) -> the first rows of a table of an open reader, error?",
       sheet = "sheet(path, sheet, nrows) -> rows, error?",
       sheet_rows = "sheet_rows(wb, sheet, nrows) -> the first rows of a worksheet of an open workbook, error?",
       text = "text(path, nbytes) -> the first bytes of a file, cut at a line end",

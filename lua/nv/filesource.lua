@@ -127,9 +127,11 @@ function M.changed(before, after)
 end
 
 --- The format of a file: the explicit source_type when it names one, else
--- detected from content. Returns format, compression | nil, msg.
+-- detected from content (nv.fs.detect asks the readers' sniffers, the one
+-- detection path). Returns format, compression | nil, msg.
 function M.format(file, source_type)
-  if file.ranges then return "parquet", "none" end -- a remote Parquet object read footer-first
+  -- a remote object held as byte ranges (read footer-first): its ranged reader's format
+  if file.ranges then return require("nv.filereader").ranged_format(file, source_type), "none" end
   local fmt, comp = fs.detect(file.path)
   if not fmt then return nil, comp end
   local explicit = M.explicit_formats[source_type or ""]

@@ -16,6 +16,16 @@ function M.text(path, nbytes)
   return cut or head
 end
 
+--- The first rows of table `tname` (nil: the file's one table) of an open
+-- reader r: rows, error? (a failure part-way keeps the rows so far).
+function M.rows(r, tname, nrows)
+  local rows = json.array()
+  local ok, err = pcall(function()
+    for row in r:rows(tname, nrows) do rows[#rows + 1] = row end
+  end)
+  return rows, not ok and tostring(err) or nil
+end
+
 --- data_reading's preview of one file of a known format: {preview = raw
 -- text, opened = whether a reader opened it, and then rows = first rows,
 -- columns = header?, error = msg?}. f = {path, name, ranges?, size};
@@ -26,13 +36,9 @@ function M.file(f, format, popts)
   local r = filereader.open(f, format, {})
   if not r then return out end
   out.opened = true
-  local rows = json.array()
-  local iter = r.rows or r.records
-  local ok, err = pcall(function()
-    for row in iter(r, popts.rows or 10) do rows[#rows + 1] = row end
-  end)
-  if not ok then out.error = tostring(err) end
-  if r.header then out.columns = r:header() end
+  local rows, err = M.rows(r, nil, popts.rows or 10)
+  out.error = err
+  if r.header then out.columns = r:header() end -- a reader that names its columns apart from the rows
   r:close()
   out.rows = rows
   return out
@@ -40,16 +46,12 @@ end
 
 --- The first rows (header included) of a worksheet of an open workbook: rows, error?
 function M.sheet_rows(wb, sheet, nrows)
-  local rows = json.array()
-  local ok, err = pcall(function()
-    for row in wb:rows(sheet, (nrows or 10) + 1) do rows[#rows + 1] = row end
-  end)
-  return rows, not ok and tostring(err) or nil
+  return M.rows(wb, sheet, (nrows or 10) + 1)
 end
 
 --- The first rows of one worksheet of the workbook at path: rows, error?
 function M.sheet(path, sheet, nrows)
-  local wb = require("nv.xlsx").open(path)
+  local wb = require("nv.readers").open(path) -- the format its content says
   if not wb then return nil end
   local rows, err = M.sheet_rows(wb, sheet, nrows)
   wb:close()

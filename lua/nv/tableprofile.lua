@@ -35,6 +35,34 @@ local function release(f)
   end
 end
 
+-- The one budget every reader takes (host/readers/reader.h): max_rows,
+-- max_bytes and progress — the progress line moves within a long file, and
+-- a SIGTERM stops the read (false: the reader raises; see profile_into).
+-- Readers call progress per chunk of bytes (CSV, JSON), per row group
+-- (Parquet) or per sheet (xlsx). row_groups: the leading row groups a
+-- ranged fetch holds (f.row_groups, set by the transport from the reader's
+-- ranged()).
+local function budget(opts, progress, f)
+  local b = { max_rows = opts.max_rows, max_bytes = opts.max_bytes, row_groups = f.row_groups }
+  if (progress and progress.on) or opts.cancelled then
+    b.progress = function(raw)
+      if progress then progress:within(raw) end
+      if opts.cancelled and opts.cancelled() then return false end
+    end
+  end
+  return b
+end
+
+-- r:profile_into(p, tname, b); a read the budget's progress stopped
+-- because the job was cancelled ends as every cancel does (check_cancel:
+-- "cancelled: received SIGTERM"), not with the reader's "<path>: cancelled"
+local function profile_into(r, p, tname, b, opts)
+  local ok, stats, perr, partial = pcall(r.profile_into, r, p, tname, b)
+  if ok then return stats, perr, partial end
+  if opts.check_cancel and opts.cancelled and opts.cancelled() then opts.check_cancel() end
+  error(stats, 0)
+end
+
 local function file_entry(f, format, compression)
   return { path = f.url or f.path, local_path = f.url and f.path or nil, name = f.name, size = f.size,
            etag = f.etag, sampled = f.partial or nil,
@@ -195,19 +223,21 @@ function M.profile_table(ctx, t, opts, progress)
       -- a local file's identity before and after it is read: a change
       -- in between is flagged (see "changed while being read" below)
       before = not f.url and filesource.identity(f.path) or nil
-      r, err = filereader.open(f, format, opts)
+      err = filereader.not_in_table(f, format) -- a workbook's sheets are tables of their own
+      if not err then r, err = filereader.open(f, format, opts) end
     end
     local forced = format and filesource.explicit_formats[opts.source_type or ""] == format
     if err and forced and fetched and format ~= "empty" then err = forced_reason(f, format, true, err) end
-    local md = r and format == "parquet" and r:metadata()
+    -- a reader with a footer summary (metadata(): Parquet) can be read from it alone
+    local md = r and (opts.parquet_footer_only or f.row_groups == 0) and r.metadata and r:metadata()
     local read = false -- the file was read, from its footer or its data
-    if md and (opts.parquet_footer_only or f.row_groups == 0) then
+    if md then
       -- the footer alone: row count, types, null counts, min/max
       formats[format] = true
       footer = footer or {}
       pqfooter.add(footer, md)
       entry.rows, entry.footer_only = md.num_rows, true
-      entry.parquet = { created_by = md.created_by, row_groups = md.row_groups, num_rows = md.num_rows }
+      for k, v in pairs(filereader.facts(r)) do entry[k] = v end
       model.rows = model.rows + md.num_rows
       r:close()
       r = nil
@@ -215,20 +245,11 @@ function M.profile_table(ctx, t, opts, progress)
     end
     if r then
       formats[format] = true
-      local budget = { max_bytes = opts.max_bytes }
-      if format == "json" then budget.max_records = opts.max_rows else budget.max_rows = opts.max_rows end
-      if (format == "csv" or format == "json") and ((progress and progress.on) or opts.cancelled) then
-        budget.progress = function(raw) -- a long file shows progress, and stops on a SIGTERM
-          if progress then progress:within(raw) end
-          if opts.cancelled and opts.cancelled() then return false end
-        end
-      end
-      if md and f.row_groups then budget.row_groups = f.row_groups end
-      local stats, perr, partial = r:profile_into(p, budget)
+      local stats, perr, partial = profile_into(r, p, nil, budget(opts, progress, f), opts)
       local st = stats or partial or {}
       entry.rows = st.rows or st.records or 0
-      if md and f.row_groups and stats then -- leading row groups of a remote object: the footer counts all rows
-        entry.rows_profiled, entry.rows = entry.rows, md.num_rows
+      if f.row_groups and stats then -- leading row groups of a remote object: the footer counts all rows
+        entry.rows_profiled, entry.rows = entry.rows, r:info().rows
       end
       entry.bytes_read = st.bytes
       entry.truncated = st.truncated
@@ -243,7 +264,7 @@ function M.profile_table(ctx, t, opts, progress)
         model.warnings[#model.warnings + 1] = w
         ctx.log:warning("%s", w)
       end
-      if format == "csv" then entry.dialect = r:dialect() end
+      for k, v in pairs(filereader.facts(r)) do entry[k] = v end -- CSV dialect, Parquet footer facts, ...
       if (st.skipped_lines or 0) > 0 then entry.skipped_lines = st.skipped_lines end -- preamble and comment lines
       if (st.quote_fallbacks or 0) > 0 then
         local w = string.format("%s: %d stray quote(s) (a quoted field never closed, or closed only after "
@@ -251,18 +272,15 @@ function M.profile_table(ctx, t, opts, progress)
         model.warnings[#model.warnings + 1] = w
         ctx.log:warning("%s", w)
       end
-      if format == "parquet" then
-        entry.parquet = { created_by = md.created_by, row_groups = md.row_groups, num_rows = md.num_rows }
-        if st.unsupported and next(st.unsupported) then
-          local cols = {}
-          for col in pairs(st.unsupported) do cols[#cols + 1] = col end
-          table.sort(cols)
-          for _, col in ipairs(cols) do
-            local why = st.unsupported[col]
-            model.warnings[#model.warnings + 1] = string.format("%s: column %s not profiled: %s", f.name, col, why)
-            ctx.log:warning("%s", model.warnings[#model.warnings])
-            not_profiled[col] = not_profiled[col] or string.format("%s (%s)", why, f.name)
-          end
+      if type(st.unsupported) == "table" and next(st.unsupported) then -- columns the reader cannot decode
+        local cols = {}
+        for col in pairs(st.unsupported) do cols[#cols + 1] = col end
+        table.sort(cols)
+        for _, col in ipairs(cols) do
+          local why = st.unsupported[col]
+          model.warnings[#model.warnings + 1] = string.format("%s: column %s not profiled: %s", f.name, col, why)
+          ctx.log:warning("%s", model.warnings[#model.warnings])
+          not_profiled[col] = not_profiled[col] or string.format("%s (%s)", why, f.name)
         end
       end
       for k, v in pairs(st.array_types or {}) do
@@ -293,7 +311,9 @@ function M.profile_table(ctx, t, opts, progress)
     end
     if read and parts and f.partition then -- one partition row per file read
       parts:add_rows(1)
-      for k, v in pairs(f.partition) do parts:add(k, v) end
+      for _, k in ipairs(t.partition_columns) do -- in the listing's order: pairs() would shuffle the columns
+        if f.partition[k] ~= nil then parts:add(k, f.partition[k]) end
+      end
     end
     if err and f.url then -- name the object, not its temp copy
       local i, j = err:find(f.path, 1, true)
@@ -371,23 +391,26 @@ function M.profile_table(ctx, t, opts, progress)
 end
 
 
---- An Excel workbook: one table per worksheet ("book.xlsx#Sheet1").
+--- A file holding several tables (a workbook: one per worksheet,
+-- "book.xlsx#Sheet1"): its reader's tables(), each profiled with the same
+-- budget as any file, into a table model of its own.
 function M.profile_workbook(ctx, g, opts, progress)
   local f = g.files[1]
-  local xl = require "nv.xlsx"
-  local function base_model(name, key)
-    return { name = name, key = key, files = json.array({ file_entry(f, "xlsx", "none") }), errors = json.array(),
-             rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(), columns = json.array(),
-             size_bytes = f.size, last_modified = f.mtime, warnings = {}, file_type = "xlsx" }
-  end
   local fetched, ferr = ensure(f)
-  local wb, err
-  if fetched then
-    wb, err = xl.open(f.path)
-  else
-    err = ferr
+  local format, comp
+  if fetched then format, comp = filesource.format(f, opts.source_type) end
+  local function base_model(name, key)
+    return { name = name, key = key, files = json.array({ file_entry(f, format, comp) }), errors = json.array(),
+             rows = 0, ragged_rows = 0, bad_records = 0, partition_columns = json.array(), columns = json.array(),
+             size_bytes = f.size, last_modified = f.mtime, warnings = {}, file_type = format }
   end
-  if not wb then
+  local r, err
+  if fetched and format then
+    r, err = filereader.open(f, format, opts)
+  else
+    err = ferr or comp
+  end
+  if not r then
     release(f)
     local m = base_model(f.name, g.key)
     m.status, m.files[1].status, m.files[1].error = "failed", "failed", err
@@ -398,11 +421,12 @@ function M.profile_workbook(ctx, g, opts, progress)
     return { m }
   end
   local out = {}
-  for _, sheet in ipairs(wb:sheets()) do
-    local m = base_model(f.name .. "#" .. sheet.name, g.key .. "#" .. sheet.name)
-    m.sheet, m.sheet_state = sheet.name, sheet.state
+  for _, tb in ipairs(r:tables()) do
+    if opts.check_cancel then opts.check_cancel() end -- a SIGTERM stops between sheets
+    local m = base_model(f.name .. "#" .. tb.name, g.key .. "#" .. tb.name)
+    m.sheet, m.sheet_state = tb.name, tb.state
     local p <close> = profile.new({ max_columns = opts.max_columns })
-    local stats, perr, partial = wb:profile_sheet_into(sheet.index, p, { max_rows = opts.max_rows })
+    local stats, perr, partial = profile_into(r, p, tb.name, budget(opts, progress, f), opts)
     local st = stats or partial or {}
     m.rows = st.rows or 0
     m.merged_cells = st.merged_cells
@@ -414,6 +438,7 @@ function M.profile_workbook(ctx, g, opts, progress)
     dropped_columns(m, res, opts)
     m.columns = res.columns
     m.files[1].rows = m.rows
+    m.files[1].truncated = st.truncated or nil -- max_rows / max_bytes stopped the sheet
     if stats then
       m.status, m.files[1].status = "success", "success"
     else
@@ -424,21 +449,23 @@ function M.profile_workbook(ctx, g, opts, progress)
     m.quality = quality.table(m, { freshness_days = opts.freshness_days })
     for _, w in ipairs(m.warnings) do table.insert(m.quality.findings, w) end
     if opts.previews and stats then
-      local rows, perr2 = preview.sheet_rows(wb, sheet.name, opts.previews.rows)
-      m.previews = { { rows = rows, error = perr2, sheet = sheet.name } }
+      local rows, perr2 = preview.sheet_rows(r, tb.name, opts.previews.rows)
+      m.previews = { { rows = rows, error = perr2, sheet = tb.name } }
     end
     out[#out + 1] = m
   end
-  wb:close()
+  r:close()
   release(f)
   if progress then progress:step(f.size) end
   return out
 end
 
 --- One table group of a connector's listing profiled: a list of table
--- models (a workbook gives one per worksheet, any other group one).
+-- models (a file holding several tables — a workbook — gives one per
+-- table, any other group one).
 function M.group(ctx, g, opts, progress)
-  if #g.files == 1 and ensure(g.files[1]) and filesource.format(g.files[1], opts.source_type) == "xlsx" then
+  if #g.files == 1 and ensure(g.files[1])
+    and filereader.several_tables(filesource.format(g.files[1], opts.source_type)) then
     return M.profile_workbook(ctx, g, opts, progress)
   end
   return { M.profile_table(ctx, g, opts, progress) }
