@@ -167,6 +167,7 @@ M.modules = {
   ["nv.serial"] = { dump = "safe", load = "safe" },
   ["nv.server"] = "never",
   ["nv.serverconn"] = "never",
+  ["nv.serverjobs"] = "never",
   ["nv.serverroots"] = "never",
   ["nv.filetables"] = "never", -- the file-like connectors' listing (reads the listed files' names)
   ["nv.suggest"] = "safe",

@@ -588,7 +588,6 @@ return {
   ["nv.server"] = {
     summary = "`nvlua serve`: the spec-003 job server (POST /jobs/create, GET /jobs/<id>, cancel, health)",
     functions = {
-      identity = "identity(pid) -> \"<start time>@<boot id>\", state | nil once the process is gone",
       is_loopback = "is_loopback(addr) -> whether addr is 127.0.0.0/8 or ::1",
       masked_payload = "masked_payload(text) -> the payload JSON with its secrets replaced by ***",
       main = "main(args) -> exit code: `nvlua serve [--port N] [--bind ADDR] ...`",
@@ -596,6 +595,14 @@ return {
       parse_args = "parse_args(args) -> opts | nil, msg",
       reply = "reply(status, value, extra_headers?) -> status, headers, masked JSON body (a route's answer)",
       err = "err(status, msg, extra_headers?) -> reply(status, {error = msg}, …)",
+    },
+  },
+  ["nv.serverjobs"] = {
+    summary = "a job's life on the job server: its records, start, reaping, signals, and adoption after a restart",
+    functions = {
+      identity = "identity(pid) -> \"<start time>@<boot id>\", state | nil once the process is gone",
+      write_file = "write_file(path, text) -> true | nil, msg: through a temporary file renamed into place",
+      read_file = "read_file(path) -> the whole content | nil",
     },
   },
   ["nv.serverconn"] = {
