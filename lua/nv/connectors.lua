@@ -14,11 +14,14 @@
 local M = {}
 
 -- file-format names a source_type may give: the reader forced for every
--- file of a file-like source (local, S3, Azure)
-M.formats = {
-  csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json",
-  parquet = "parquet", delta = "parquet", xlsx = "xlsx", excel = "xlsx",
-}
+-- file of a file-like source (local, S3, Azure) — each reader's name and
+-- aliases (nv.readers, host/readers/readers.c), and delta, whose files
+-- are Parquet
+M.formats = { delta = "parquet" }
+for _, r in ipairs(require("nv.readers").list()) do
+  M.formats[r.name] = r.name
+  for _, a in ipairs(r.aliases) do M.formats[a] = r.name end
+end
 -- source_type values that mean "tell from the path"
 M.auto = { auto = true, file = true, ["local"] = true }
 

@@ -169,8 +169,10 @@ describe("nv.config", function()
   end)
   it("takes every module's source types from the one registry (nv.connectors)", function()
     local reg = require "nv.connectors"
-    assert.same({ csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json", parquet = "parquet",
-                  delta = "parquet", xlsx = "xlsx", excel = "xlsx" }, require("nv.filesource").explicit_formats)
+    -- the readers' names and aliases (host/readers/readers.c), and delta
+    assert.same({ csv = "csv", tsv = "csv", json = "json", ndjson = "json", jsonl = "json", geojson = "json",
+                  parquet = "parquet", pq = "parquet", delta = "parquet", xlsx = "xlsx", excel = "xlsx",
+                  xlsm = "xlsx" }, require("nv.filesource").explicit_formats)
     -- the database kinds: every alias of the catalog connectors nv.dbsource serves
     local db = {}
     for _, c in ipairs(reg.list()) do
