@@ -21,7 +21,8 @@
  *     an exclusive flock on path (created 0600), waiting up to timeout
  *     seconds; the holder's pid is written into the file. The kernel drops
  *     it when the process dies. lock:close() (also __close/__gc) unlocks.
- *     lock_holder(path) -> the pid written in path, or nil */
+ *     lock_holder(path) -> the pid written in path, or nil
+ *   errno_kind(errno) -> the kind nv_errno_kind gives it */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -259,6 +260,15 @@ static int l_hostname(lua_State *L) {
   return 1;
 }
 
+/* errno_kind(errno) -> the error convention's kind for it (nv_errno_kind):
+ * for the errno Lua's io library returns third */
+static int l_errno_kind(lua_State *L) {
+  lua_Integer e = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, e >= 0 && e <= 4095, 1, "an errno");
+  lua_pushstring(L, nv_errno_kind((int)e));
+  return 1;
+}
+
 static int l_getpid(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)getpid());
   return 1;
@@ -424,7 +434,7 @@ static const luaL_Reg funcs[] = {
     {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir}, {"realpath", l_realpath},
     {"sleep", l_sleep},     {"remove_tree", l_remove_tree},
     {"write_new", l_write_new}, {"append_sync", l_append_sync}, {"fsync_dir", l_fsync_dir}, {"chmod", l_chmod},
-    {"lock", l_lock}, {"lock_holder", l_lock_holder},
+    {"lock", l_lock}, {"lock_holder", l_lock_holder}, {"errno_kind", l_errno_kind},
     {NULL, NULL}};
 
 static const luaL_Reg lock_meta[] = {{"__gc", l_lock_close}, {"__close", l_lock_close}, {NULL, NULL}};

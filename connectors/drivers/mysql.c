@@ -214,7 +214,8 @@ static int l_describe(lua_State *L) {
  * lock waits "busy"; anything else the server rejects "sql". */
 static const char *mysql_kind(lua_Integer code) {
   switch (code) {
-    case 1044: case 1045: case 1698: case 1862: case 1820: return "auth"; /* ER_DBACCESS_DENIED, ER_ACCESS_DENIED, ..., password expired */
+    case 1044: case 1045: case 1698: case 1862: case 1820: /* access denied, password expired */
+    case 2049: case 2059: return "auth"; /* CR_SECURE_AUTH, CR_AUTH_PLUGIN_CANNOT_LOAD */
     case 1142: case 1143: case 1227: case 1370: return "permission"; /* ER_TABLEACCESS_DENIED, ..., ER_SPECIFIC_ACCESS_DENIED */
     case 1040: case 1203: return "limit";                 /* too many connections */
     case 1205: case 1213: return "busy";                  /* lock wait timeout, deadlock */

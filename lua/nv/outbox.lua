@@ -86,10 +86,11 @@ local function test_kill(self, step)
   sys.sleep(60)
 end
 
--- a directory fsync some file systems refuse (EINVAL): the rename stands
+-- a directory fsync some file systems refuse (EINVAL, EOPNOTSUPP: the
+-- errno is nv.sys's fourth value): the rename stands
 local function sync_dir(dir)
-  local ok, err, code = sys.fsync_dir(dir)
-  if ok or code == 22 or code == 95 then return true end
+  local ok, err, _, errno = sys.fsync_dir(dir)
+  if ok or errno == 22 or errno == 95 then return true end
   return nil, err
 end
 
@@ -173,13 +174,13 @@ function M.open(dir, opts)
                               warnings = {} }, Outbox)
   local cok, cerr = sys.chmod(dir, M.DIR_MODE)
   if not cok then self.warnings[#self.warnings + 1] = "cannot make the outbox private: " .. tostring(cerr) end
-  local lock, lerr0, code = sys.lock(dir .. "/.lock", tonumber(opts.lock_timeout) or M.LOCK_TIMEOUT)
+  local lock, lerr0, kind, errno = sys.lock(dir .. "/.lock", tonumber(opts.lock_timeout) or M.LOCK_TIMEOUT)
   if lock then
     self.lock = lock
-  elseif code == 11 then
+  elseif kind == "busy" then
     return nil, string.format("the outbox %s is in use by another run (pid %s); try again when it ends", dir,
       tostring(sys.lock_holder(dir .. "/.lock") or "unknown"))
-  elseif NO_FLOCK[code] then
+  elseif NO_FLOCK[errno] then
     self.warnings[#self.warnings + 1] = "the outbox cannot be locked, runs sharing it must not overlap: " .. tostring(lerr0)
   else
     return nil, "cannot lock the outbox: " .. tostring(lerr0)
