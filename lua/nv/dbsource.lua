@@ -165,14 +165,14 @@ local function connect(src, opts)
   local o = { connect_timeout = tonumber(opts.connect_timeout) or 5, read_only = true,
               application_name = "nvlua source",
               query_timeout = base.query_timeout and qt and math.max(1, math.ceil(qt)) or nil }
-  local db, err, kind, native
+  local db, err, fkind, native
   if base.open then
-    db, err, kind, native = base.open(target, o)
+    db, err, fkind, native = base.open(target, o)
   else
-    db, err, kind, native = require(base.driver).open(target, o)
+    db, err, fkind, native = require(base.driver).open(target, o)
   end
   if not db then
-    local code, n = failure_kind(base, err, kind, native)
+    local code, n = failure_kind(base, err, fkind, native)
     return nil, log.mask(tostring(err)), code, n
   end
   local eng = base.for_connection and base.for_connection(db, hint) or base
