@@ -31,6 +31,8 @@ const char *nv_errno_kind(int e) {
 
 const char *nv_sqlstate_kind(const char *state, const char *msg) {
   if (state == NULL || strlen(state) != 5) return "sql";
+  if (strcmp(state, "HY009") == 0 || strcmp(state, "HY024") == 0 || strcmp(state, "HY090") == 0)
+    return "usage"; /* an invalid argument (null pointer, attribute value, length) */
   if (strcmp(state, "IM001") == 0 || strcmp(state, "HYC00") == 0 || strncmp(state, "0A", 2) == 0)
     return "unsupported";
   if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 || strncmp(state, "IM", 2) == 0)

@@ -23,7 +23,8 @@ const char *nv_errno_kind(int e);
  * "connect"; 28 "auth"; 42501 and 25006 (a write in a read-only
  * transaction) "permission"; 57014 "cancelled", or "timeout" when msg
  * (may be NULL) says a statement timeout fired; HYT00/HYT01 "timeout";
- * HY008 "cancelled"; 40 and 55P03 "busy"; 53300 "limit"; 53200 and HY001
+ * HY008 "cancelled"; HY009/HY024/HY090 (an invalid argument) "usage"; 40
+ * and 55P03 "busy"; 53300 "limit"; 53200 and HY001
  * "memory"; 53100 and 58 "io"; 0A, HYC00 and IM001 "unsupported"; anything
  * else "sql". */
 const char *nv_sqlstate_kind(const char *state, const char *msg);

@@ -231,7 +231,7 @@ for _, B in ipairs(backends) do
       assert.same({ "id" }, { pk[1].column_name })
       local fk = assert(db:foreign_keys(nil, nil, "nvodbc_parent", nil, nil, nil))
       assert.same({ "nvodbc_child", "pid", "id" }, { fk[1].fktable_name, fk[1].fkcolumn_name, fk[1].pkcolumn_name })
-      assert.same({ nil, "odbc: Invalid use of null pointer", "HY009" }, { db:primary_keys() })
+      assert.same({ nil, "odbc: Invalid use of null pointer", "usage", "HY009" }, { db:primary_keys() })
     end)
 
     it("closes idempotently, on scope exit, and refuses use after close", function()
@@ -280,7 +280,7 @@ for _, B in ipairs(backends) do
       end)
     else
       it("reports an unopenable database file naming it", function()
-        assert.same({ nil, "odbc: cannot connect to [SQLite3] /nonexistent-dir/x.db: connect failed", "HY000" },
+        assert.same({ nil, "odbc: cannot connect to [SQLite3] /nonexistent-dir/x.db: connect failed", "connect", "HY000" },
           { odbc.open("odbc:Driver=SQLite3;Database=/nonexistent-dir/x.db;Pwd=" .. WRONG) })
         assert.equal("x *** y", nvlog.mask("x " .. WRONG .. " y"))
       end)
@@ -298,9 +298,9 @@ describe("nv.odbc connection strings", function()
 
   it("names a missing DSN and a missing driver", function()
     assert.same({ nil, "odbc: cannot connect to [DSN=nvodbc-none]: Data source name not found and no default"
-      .. " driver specified", "IM002" }, { odbc.open("DSN=nvodbc-none") })
+      .. " driver specified", "connect", "IM002" }, { odbc.open("DSN=nvodbc-none") })
     assert.same({ nil, "odbc: cannot connect to [NoSuchDriver]: Can't open lib 'NoSuchDriver' : file not found",
-      "01000" }, { odbc.open("odbc:Driver=NoSuchDriver") })
+      "connect", "01000" }, { odbc.open("odbc:Driver=NoSuchDriver") })
   end)
 
   it("raises for bad options", function()
