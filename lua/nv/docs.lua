@@ -492,6 +492,8 @@ return {
     summary = "what the file-like connectors share: a listing of files grouped into tables (connectors/README.md)",
     functions = {
       listing = "listing(src, opts, files, root, deltas, errors) -> {groups, files_found, total_size_bytes, errors, warnings}",
+    },
+  },
   ["nv.readers"] = {
     summary = "the file readers behind one contract (host/readers/reader.h): csv, json, parquet, xlsx",
     functions = {
