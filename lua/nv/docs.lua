@@ -250,8 +250,8 @@ return {
   ["nv.fs"] = {
     summary = "the local file connector (connectors/drivers/fs.c): listing and content-based format detection",
     functions = {
-      detect = "detect(path) -> format, compression | nil, msg: parquet|xlsx|xls|zip|json|csv|binary|empty",
-      head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg",
+      detect = "detect(path) -> format, compression | nil, msg, kind, errno: parquet|xlsx|xls|zip|json|csv|binary|empty",
+      head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg, kind, errno",
       identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg, kind, errno: to tell whether a file changed while read",
       list = "list(path [, {include=, exclude=, include_hidden=, follow_links=, max_files=}]) -> files, errors | nil, msg, kind, errno",
     },
@@ -372,7 +372,7 @@ return {
       parse_list = "parse_list(xml) -> {kind, entries, next, truncated, code, message} | nil, msg: S3/Azure listings",
       parse_time = "parse_time(s) -> epoch | nil: ISO 8601 Z or RFC 1123",
       sha256 = "sha256(data) -> 32 raw bytes",
-      trim_partial_line = "trim_partial_line(path) -> bytes kept | nil, msg: cut a prefix download after its last newline",
+      trim_partial_line = "trim_partial_line(path) -> bytes kept | nil, msg, kind, errno: cut a prefix download after its last newline",
       unbase64 = "unbase64(text) -> s | nil, msg",
     },
   },
