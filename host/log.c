@@ -241,9 +241,9 @@ static int l_close_file(lua_State *L) {
     int rc = fclose(lg->file);
     lg->file = NULL;
     if (rc != 0) {
-      int e = errno ? errno : EIO;
-      lua_pushfstring(L, "error closing the log file: %s", strerror(e));
-      return nv_push_fail_errno(L, lua_tostring(L, -1), e);
+      luaL_pushfail(L);
+      lua_pushstring(L, strerror(errno));
+      return 2;
     }
   }
   lua_pushboolean(L, 1);
