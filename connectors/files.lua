@@ -53,12 +53,12 @@ function C.test_connection(src)
   local path = src.data_source_path
   if type(path) ~= "string" or path == "" then return nil, "a file source needs a path", "usage" end
   local lp = filesource.local_path(path)
-  local st, err = sys.stat(lp)
-  if not st then return nil, log.mask(tostring(err)), "io" end
+  local st, err, kind, errno = sys.stat(lp)
+  if not st then return nil, log.mask(tostring(err)), kind, errno end
   local info = { kind = "files", path = log.mask(path), type = st.type }
   if st.type == "directory" then
-    local names, lerr = sys.listdir(lp)
-    if not names then return nil, log.mask(tostring(lerr)), "io" end
+    local names, lerr, lkind, lerrno = sys.listdir(lp)
+    if not names then return nil, log.mask(tostring(lerr)), lkind, lerrno end
     info.entries = #names
   else
     info.size_bytes = st.size
@@ -68,9 +68,9 @@ end
 
 function C.tables(ctx, src, opts)
   local path = src.data_source_path
-  local files, lerr = filesource.list(path, { include = opts.include, exclude = opts.exclude,
-                                              include_hidden = opts.include_hidden })
-  if not files then return nil, "data source " .. log.mask(path) .. ": " .. tostring(lerr), "io" end
+  local files, lerr, kind, errno = filesource.list(path, { include = opts.include, exclude = opts.exclude,
+                                                           include_hidden = opts.include_hidden })
+  if not files then return nil, "data source " .. log.mask(path) .. ": " .. tostring(lerr), kind or "io", errno end
   local root = filesource.local_path(path)
   files = drop_own_files(ctx, root, files)
   return filetables.listing(src, opts, files, root, delta.load_local(root, files), lerr)

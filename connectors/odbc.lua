@@ -421,8 +421,8 @@ function D.reach(db, eng)
   local rows = db:tables("", "%", "", nil)
   for _, r in ipairs(rows or {}) do add(r.table_schem) end
   if #names == 0 then -- a driver that does not enumerate schemas: those of its tables
-    local trows, err, code = db:tables(nil, nil, nil, "TABLE,VIEW")
-    if not trows then return nil, err, code end
+    local trows, err, kind, state = db:tables(nil, nil, nil, "TABLE,VIEW")
+    if not trows then return nil, err, kind, state end
     for _, r in ipairs(trows) do
       local s = r.table_schem
       add((s == nil or s == "") and (eng.default_schema or r.table_cat) or s)

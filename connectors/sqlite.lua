@@ -11,6 +11,7 @@
 -- aggregate query (nv.sqlprofile). The same key queries serve SQLite
 -- reached through ODBC (connectors/odbc.lua).
 local dbsource = require "nv.dbsource"
+local sys = require "nv.sys"
 local sqlcatalog = require "nv.sqlcatalog"
 
 local tkey = sqlcatalog.tkey
@@ -76,23 +77,26 @@ end
 
 function D.where(desc) return "sqlite:" .. tostring(desc.database or "?") end
 
---- Opens the file read-only: db | nil, msg, code ("io": missing or
--- unreadable, "parse": not a SQLite database).
+--- Opens the file read-only: db | nil, msg, kind ("notfound",
+-- "permission", "io": missing or unreadable, "parse": not a SQLite
+-- database, or nv.store.sqlite's), native code (errno, SQLite's code).
 function D.open(path, o)
-  local f, ferr = io.open(path, "rb")
-  if not f then return nil, string.format("sqlite: cannot open %s: %s", path, ferr), "io" end
+  local f, ferr, errno = io.open(path, "rb")
+  if not f then
+    return nil, string.format("sqlite: cannot open %s: %s", path, ferr), sys.errno_kind(errno or 5), errno or 5
+  end
   local head = f:read(#MAGIC)
   f:close()
   if head ~= MAGIC then
     return nil, string.format("sqlite: %s is not a SQLite database (no \"SQLite format 3\" header)", path), "parse"
   end
   local timeout = math.floor((tonumber(o and o.connect_timeout) or 5) * 1000)
-  local db, err, code = require("nv.store.sqlite").open(uri(path), { busy_timeout_ms = timeout })
-  if not db then return nil, err, code end
-  local ok, qerr, qcode = db:exec("PRAGMA query_only = 1")
+  local db, err, kind, native = require("nv.store.sqlite").open(uri(path), { busy_timeout_ms = timeout })
+  if not db then return nil, err, kind, native end
+  local ok, qerr, qkind, qnative = db:exec("PRAGMA query_only = 1")
   if not ok then
     db:close()
-    return nil, qerr, qcode
+    return nil, qerr, qkind, qnative
   end
   return db
 end
@@ -260,10 +264,10 @@ end
 
 --- test_connection: what the file holds.
 function D.reach(db, _, desc)
-  local rows, err, code = db:query(SQL.info)
-  if not rows then return nil, err, code end
-  local dbs, derr, dcode = db:query("SELECT name FROM pragma_database_list ORDER BY seq")
-  if not dbs then return nil, derr, dcode end
+  local rows, err, kind, native = db:query(SQL.info)
+  if not rows then return nil, err, kind, native end
+  local dbs, derr, dkind, dnative = db:query("SELECT name FROM pragma_database_list ORDER BY seq")
+  if not dbs then return nil, derr, dkind, dnative end
   local names = {}
   for _, r in ipairs(dbs) do if r.name ~= "temp" then names[#names + 1] = r.name end end
   local t = db:query("SELECT COUNT(*) AS n FROM sqlite_master WHERE type IN ('table', 'view')"

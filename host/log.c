@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "luax.h"
 #include "mask.h"
 #include "luax.h"
 #include "nvlua.h"
@@ -212,29 +213,28 @@ static int l_enabled(lua_State *L) {
   return 1;
 }
 
-/* open_file(path) -> true | nil, msg : appends log lines to path */
+/* open_file(path) -> true | nil, msg, kind, errno : appends log lines to
+ * path (kind "notfound", "permission", "io", ... for the errno) */
 static int l_open_file(lua_State *L) {
   struct logger *lg = up_logger(L);
   const char *path = luaL_checkstring(L, 1);
   FILE *f = fopen(path, "a");
   if (f == NULL) {
     int e = errno;
-    luaL_pushfail(L);
     lua_pushfstring(L, "cannot open log file %s: %s", path, strerror(e));
-    lua_pushinteger(L, e);
-    return 3;
+    return nv_push_fail_errno(L, lua_tostring(L, -1), e);
   }
   if (setvbuf(f, NULL, _IOLBF, 0) != 0) { /* line-buffered: survive crashes */
+    int e = errno ? errno : EIO;
     fclose(f);
-    luaL_pushfail(L);
     lua_pushfstring(L, "cannot set buffering on log file %s", path);
-    return 2;
+    return nv_push_fail_errno(L, lua_tostring(L, -1), e);
   }
   if (lg->file && fclose(lg->file) != 0) {
+    int e = errno ? errno : EIO;
     lg->file = f;
-    luaL_pushfail(L);
-    lua_pushstring(L, "error closing the previous log file");
-    return 2;
+    lua_pushfstring(L, "error closing the previous log file: %s", strerror(e));
+    return nv_push_fail_errno(L, lua_tostring(L, -1), e);
   }
   lg->file = f;
   lg->file_errno = 0;

@@ -1,4 +1,5 @@
 /* luax.c - shared Lua C API helpers (luax.h). Uses only the Lua API. */
+#include <errno.h>
 #include <string.h>
 
 #include "luax.h"
@@ -8,6 +9,62 @@ int nv_push_fail(lua_State *L, const char *msg, const char *code) {
   lua_pushstring(L, msg);
   lua_pushstring(L, code);
   return 3;
+}
+
+const char *nv_errno_kind(int e) {
+  switch (e) {
+    case 0: return "io";
+    case ENOENT: case ENOTDIR: return "notfound";
+    case EACCES: case EPERM: case EROFS: return "permission";
+    case EEXIST: case ENOTEMPTY: return "exists";
+    case EWOULDBLOCK: case EADDRINUSE: return "busy";
+    case ENOMEM: return "memory";
+    case ETIMEDOUT: return "timeout";
+    case ECONNREFUSED: case ECONNRESET: case ECONNABORTED: case EHOSTUNREACH: case ENETUNREACH:
+    case ENETDOWN: case EADDRNOTAVAIL: case EPIPE: return "connect";
+    case EMFILE: case ENFILE: return "limit";
+    case EINVAL: case ENAMETOOLONG: case EISDIR: case ELOOP: return "usage";
+    case ENOSYS: case EOPNOTSUPP: case ENOLCK: return "unsupported";
+    default: return "io";
+  }
+}
+
+const char *nv_sqlstate_kind(const char *state, const char *msg) {
+  if (state == NULL || strlen(state) != 5) return "sql";
+  if (strcmp(state, "HY009") == 0 || strcmp(state, "HY024") == 0 || strcmp(state, "HY090") == 0)
+    return "usage"; /* an invalid argument (null pointer, attribute value, length) */
+  if (strcmp(state, "IM001") == 0 || strcmp(state, "HYC00") == 0 || strncmp(state, "0A", 2) == 0)
+    return "unsupported";
+  if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 || strncmp(state, "IM", 2) == 0)
+    return "connect";
+  if (strncmp(state, "28", 2) == 0) return "auth";
+  if (strcmp(state, "42501") == 0 || strcmp(state, "25006") == 0) return "permission";
+  if (strcmp(state, "57014") == 0) return msg && strstr(msg, "timeout") ? "timeout" : "cancelled";
+  if (strcmp(state, "HYT00") == 0 || strcmp(state, "HYT01") == 0) return "timeout";
+  if (strcmp(state, "HY008") == 0) return "cancelled";
+  if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0) return "busy";
+  if (strcmp(state, "53300") == 0) return "limit";
+  if (strcmp(state, "53200") == 0 || strcmp(state, "HY001") == 0) return "memory";
+  if (strcmp(state, "53100") == 0 || strncmp(state, "58", 2) == 0) return "io";
+  return "sql";
+}
+
+int nv_push_fail_code(lua_State *L, const char *msg, const char *kind, lua_Integer native) {
+  nv_push_fail(L, msg, kind);
+  lua_pushinteger(L, native);
+  return 4;
+}
+
+int nv_push_fail_errno(lua_State *L, const char *msg, int e) {
+  return nv_push_fail_code(L, msg, nv_errno_kind(e), e);
+}
+
+int nv_fail_top_state(lua_State *L, const char *kind, const char *native) {
+  luaL_pushfail(L);
+  lua_insert(L, -2);
+  lua_pushstring(L, kind);
+  lua_pushstring(L, native);
+  return 4;
 }
 
 void nv_check_keys(lua_State *L, int idx, const char *const *keys, const char *prefix) {

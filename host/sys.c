@@ -3,20 +3,26 @@
  * lacks (clocks, sleep, randomness, directories and removing a tree of
  * them, terminal detection, host name) and durable private files:
  *
- *   write_new(path, data [, mode = 0600]) -> true | nil, msg, errno
+ * Failures are nil, msg, kind, errno (README "Errors"): the kind is a
+ * string ("notfound", "permission", "exists", "busy", "io", ...; see
+ * nv_errno_kind in luax.h), the errno the fourth value.
+ *
+ *   write_new(path, data [, mode = 0600]) -> true | nil, msg, kind, errno
  *     creates path (never an existing file or a symlink), writes data,
  *     fsyncs and closes it; the mode is set with fchmod, so the umask can
  *     neither widen nor narrow it. On failure the file is removed.
- *   append_sync(path, data [, mode = 0600]) -> true | nil, msg, errno
+ *   append_sync(path, data [, mode = 0600]) -> true | nil, msg, kind, errno
  *     appends data in one write, fsyncs; the file gets the mode.
- *   fsync_dir(path) -> true | nil, msg, errno: makes renames and removals
+ *   fsync_dir(path) -> true | nil, msg, kind, errno: makes renames and removals
  *     in the directory durable.
- *   chmod(path, mode) -> true | nil, msg, errno
- *   lock(path [, timeout = 0]) -> lock | nil, msg, errno ("busy": EWOULDBLOCK)
+ *   chmod(path, mode) -> true | nil, msg, kind, errno
+ *   lock(path [, timeout = 0]) -> lock | nil, msg, kind, errno ("busy":
+ *     EWOULDBLOCK, another process holds it)
  *     an exclusive flock on path (created 0600), waiting up to timeout
  *     seconds; the holder's pid is written into the file. The kernel drops
  *     it when the process dies. lock:close() (also __close/__gc) unlocks.
- *     lock_holder(path) -> the pid written in path, or nil */
+ *     lock_holder(path) -> the pid written in path, or nil
+ *   errno_kind(errno) -> the kind nv_errno_kind gives it */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,12 +42,11 @@
 #include "luax.h"
 #include "nvlua.h"
 
+/* nil, "what path: strerror", kind (nv_errno_kind), errno */
 static int fail_errno(lua_State *L, const char *what, const char *path) {
   int e = errno;
-  luaL_pushfail(L);
   lua_pushfstring(L, "%s %s: %s", what, path, strerror(e));
-  lua_pushinteger(L, e);
-  return 3;
+  return nv_push_fail_errno(L, lua_tostring(L, -1), e);
 }
 
 /* now() -> seconds since the epoch, with sub-second precision */
@@ -114,7 +119,7 @@ static int rm_entries(int dfd, int depth) {
   return rc;
 }
 
-/* remove_tree(path) -> true | nil, msg, errno: path and everything below
+/* remove_tree(path) -> true | nil, msg, kind, errno: path and everything below
  * it (symbolic links are removed, never followed); a missing path is fine */
 static int l_remove_tree(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -174,7 +179,7 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
-/* mkdirs(path) -> true | nil, msg, errno : mkdir -p */
+/* mkdirs(path) -> true | nil, msg, kind, errno : mkdir -p */
 static int l_mkdirs(lua_State *L) {
   size_t n;
   const char *path = luaL_checklstring(L, 1, &n);
@@ -198,7 +203,7 @@ static int l_mkdirs(lua_State *L) {
   return 1;
 }
 
-/* stat(path) -> {type=, size=, mtime=} | nil, msg, errno */
+/* stat(path) -> {type=, size=, mtime=} | nil, msg, kind, errno */
 static int l_stat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct stat st;
@@ -213,7 +218,7 @@ static int l_stat(lua_State *L) {
   return 1;
 }
 
-/* listdir(path) -> {names...} (sorted by the caller) | nil, msg, errno;
+/* listdir(path) -> {names...} (sorted by the caller) | nil, msg, kind, errno;
  * "." and ".." are left out */
 static int l_listdir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -238,7 +243,7 @@ static int l_listdir(lua_State *L) {
   return 1;
 }
 
-/* realpath(path) -> absolute path without symlinks | nil, msg, errno */
+/* realpath(path) -> absolute path without symlinks | nil, msg, kind, errno */
 static int l_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char buf[PATH_MAX];
@@ -252,6 +257,15 @@ static int l_hostname(lua_State *L) {
   if (gethostname(name, sizeof name) != 0) return fail_errno(L, "cannot read", "host name");
   name[sizeof name - 1] = '\0';
   lua_pushstring(L, name);
+  return 1;
+}
+
+/* errno_kind(errno) -> the error convention's kind for it (nv_errno_kind):
+ * for the errno Lua's io library returns third */
+static int l_errno_kind(lua_State *L) {
+  lua_Integer e = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, e >= 0 && e <= 4095, 1, "an errno");
+  lua_pushstring(L, nv_errno_kind((int)e));
   return 1;
 }
 
@@ -420,7 +434,7 @@ static const luaL_Reg funcs[] = {
     {"hostname", l_hostname}, {"getpid", l_getpid}, {"listdir", l_listdir}, {"realpath", l_realpath},
     {"sleep", l_sleep},     {"remove_tree", l_remove_tree},
     {"write_new", l_write_new}, {"append_sync", l_append_sync}, {"fsync_dir", l_fsync_dir}, {"chmod", l_chmod},
-    {"lock", l_lock}, {"lock_holder", l_lock_holder},
+    {"lock", l_lock}, {"lock_holder", l_lock_holder}, {"errno_kind", l_errno_kind},
     {NULL, NULL}};
 
 static const luaL_Reg lock_meta[] = {{"__gc", l_lock_close}, {"__close", l_lock_close}, {NULL, NULL}};

@@ -16,6 +16,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "luax.h"
 #include "readers/instream.h"
 #include "readers/reader.h"
 #include "nvlua.h"
@@ -202,7 +203,9 @@ static int opt_bool(lua_State *L, int opts, const char *field, int dflt) {
 }
 
 /* list(path [, {include=, exclude=, include_hidden=, follow_links=, max_files=}])
- *   -> files, errors | nil, msg, errno
+ *   -> files, errors | nil, msg, kind, errno (kind "notfound", "permission",
+ *   ... for the errno; "unsupported" for a path that is neither a file nor
+ *   a directory, errno EINVAL)
  * files: { {path=, rel=, name=, size=, mtime=, symlink=}, ... } sorted */
 static int l_list(lua_State *L) {
   size_t plen;
@@ -221,17 +224,13 @@ static int l_list(lua_State *L) {
   struct stat st;
   if (stat(path, &st) != 0) {
     int e = errno;
-    luaL_pushfail(L);
     lua_pushfstring(L, "cannot access %s: %s", path, strerror(e));
-    lua_pushinteger(L, e);
-    return 3;
+    return nv_push_fail_errno(L, lua_tostring(L, -1), e);
   }
   if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
     /* never opened: a FIFO would block the reader (and SIGTERM) for good */
-    luaL_pushfail(L);
     lua_pushfstring(L, "%s is %s, not a regular file", path, nv_file_kind((unsigned)st.st_mode));
-    lua_pushinteger(L, EINVAL);
-    return 3;
+    return nv_push_fail_code(L, lua_tostring(L, -1), "unsupported", EINVAL);
   }
   lua_newtable(L);
   w->out = lua_gettop(L);
@@ -256,17 +255,14 @@ static int l_list(lua_State *L) {
 
 static int has_nul(const unsigned char *p, size_t n) { return memchr(p, 0, n) != NULL; }
 
-/* detect(path) -> format, compression | nil, msg
+/* detect(path) -> format, compression | nil, msg, kind, errno
  * format: parquet | xlsx | xls | zip | json | csv | binary | empty */
 static int l_detect(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char err[320];
+  errno = 0;
   struct nv_instream *s = nv_instream_open(path, NV_COMP_AUTO, err, sizeof err);
-  if (s == NULL) {
-    luaL_pushfail(L);
-    lua_pushstring(L, err);
-    return 2;
-  }
+  if (s == NULL) return nv_push_fail_errno(L, err, errno ? errno : EIO);
   luaL_Buffer b;
   unsigned char *buf = (unsigned char *)luaL_buffinitsize(L, &b, SNIFF_BYTES);
   size_t n = 0;
@@ -298,7 +294,7 @@ static int l_detect(lua_State *L) {
 }
 
 /* head(path, nbytes) -> the first nbytes of the (decompressed) content
- * | nil, msg : a bounded raw preview */
+ * | nil, msg, kind, errno : a bounded raw preview */
 static int l_head(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer want = luaL_optinteger(L, 2, 1024);
@@ -306,12 +302,9 @@ static int l_head(lua_State *L) {
   char err[320];
   luaL_Buffer b;
   char *buf = luaL_buffinitsize(L, &b, (size_t)want + 1);
+  errno = 0;
   struct nv_instream *s = nv_instream_open(path, NV_COMP_AUTO, err, sizeof err);
-  if (s == NULL) {
-    luaL_pushfail(L);
-    lua_pushstring(L, err);
-    return 2;
-  }
+  if (s == NULL) return nv_push_fail_errno(L, err, errno ? errno : EIO);
   size_t n = 0;
   while (n < (size_t)want) {
     long r = nv_instream_read(s, buf + n, (size_t)want - n);
@@ -323,17 +316,15 @@ static int l_head(lua_State *L) {
   return 1;
 }
 
-/* identity(path) -> {size=, mtime=, ino=, dev=} | nil, msg, errno: what
+/* identity(path) -> {size=, mtime=, ino=, dev=} | nil, msg, kind, errno: what
  * says whether a file changed while it was read (stat follows links) */
 static int l_identity(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct stat st;
   if (stat(path, &st) != 0) {
     int e = errno;
-    luaL_pushfail(L);
     lua_pushfstring(L, "cannot stat %s: %s", path, strerror(e));
-    lua_pushinteger(L, e);
-    return 3;
+    return nv_push_fail_errno(L, lua_tostring(L, -1), e);
   }
   lua_createtable(L, 0, 4);
   lua_pushinteger(L, (lua_Integer)st.st_size);

@@ -5,11 +5,14 @@
  *
  *   conn = mysql.open(url [, {connect_timeout = s, read_only = bool}])
  *          url = mysql://user:password@host:port/database (or mariadb://);
- *          -> conn | nil, msg, errno    msg names host:port/database and the
+ *          -> conn | nil, msg, kind, errno    msg names host:port/database and the
  *          cause, never the password (registered with nv.log.add_secret first)
  *   mysql.describe(url) -> {host, port, database, user} | nil, msg
- *   conn:exec(sql, ...)  -> affected rows | nil, msg, errno
- *   conn:query(sql, ...) -> rows, colnames | nil, msg, errno
+ *   conn:exec(sql, ...)  -> affected rows | nil, msg, kind, errno
+ *   conn:query(sql, ...) -> rows, colnames | nil, msg, kind, errno
+ *          kind: "connect", "auth", "permission", "sql", "timeout",
+ *          "cancelled", "busy", "limit" (mysql_kind); errno: the MySQL
+ *          error number (1045, 2003, ...)
  *   conn:info()          -> {host, port, database, user, server_version}
  *   conn:close()         idempotent; also __gc and __close
  * Statements run through mysql_stmt_* with `?` parameters bound (one
@@ -204,11 +207,35 @@ static int l_describe(lua_State *L) {
   return 1;
 }
 
+/* The error convention's kind for a MySQL/MariaDB error number (README
+ * "Errors"): client errors (2000-2999: cannot connect, lost the server)
+ * "connect"; access denied "auth"; a table or column privilege refused
+ * "permission"; a statement timeout "timeout", a killed query "cancelled";
+ * lock waits "busy"; anything else the server rejects "sql". */
+static const char *mysql_kind(lua_Integer code) {
+  switch (code) {
+    case 1044: case 1045: case 1698: case 1862: case 1820: /* access denied, password expired */
+    case 2049: case 2059: return "auth"; /* CR_SECURE_AUTH, CR_AUTH_PLUGIN_CANNOT_LOAD */
+    case 1142: case 1143: case 1227: case 1370: return "permission"; /* ER_TABLEACCESS_DENIED, ..., ER_SPECIFIC_ACCESS_DENIED */
+    case 1040: case 1203: return "limit";                 /* too many connections */
+    case 1205: case 1213: return "busy";                  /* lock wait timeout, deadlock */
+    case 1317: return "cancelled";                        /* ER_QUERY_INTERRUPTED */
+    case 1969: case 3024: return "timeout";               /* MariaDB / MySQL max statement time */
+    case 1792: return "permission";                       /* write in a READ ONLY transaction */
+    case 2008: return "memory";                           /* CR_OUT_OF_MEMORY */
+    default: break;
+  }
+  if (code >= 2000 && code < 3000) return "connect";
+  return "sql";
+}
+
+/* nil, message (on the stack top), kind, the error number; returns 4 */
 static int fail_msg(lua_State *L, lua_Integer code) {
   luaL_pushfail(L);
   lua_insert(L, -2);
+  lua_pushstring(L, mysql_kind(code));
   lua_pushinteger(L, code);
-  return 3;
+  return 4;
 }
 
 static const char *opt_str(lua_State *L, int t, const char *k) {
@@ -236,7 +263,12 @@ static int l_open(lua_State *L) {
     lua_pop(L, 2);
   }
   lua_settop(L, 1);
-  if (!parse_url(L, 1)) return fail_msg(L, 2005);
+  if (!parse_url(L, 1)) { /* a malformed URL: usage, CR_UNKNOWN_HOST */
+    fail_msg(L, 2005);
+    lua_pushliteral(L, "usage");
+    lua_replace(L, -3);
+    return 4;
+  }
   int u = lua_gettop(L);
   if (lua_getfield(L, u, "password") == LUA_TSTRING) add_secret(L, -1);
   lua_pop(L, 1);
@@ -280,16 +312,16 @@ static int l_open(lua_State *L) {
 }
 
 static int stmt_fail(lua_State *L, struct stmt *s, struct conn *c) {
-  luaL_pushfail(L);
+  lua_Integer code;
   if (s->st) {
     lua_pushfstring(L, "mysql: %s", mysql_stmt_error(s->st));
-    lua_pushinteger(L, (lua_Integer)mysql_stmt_errno(s->st));
+    code = (lua_Integer)mysql_stmt_errno(s->st);
   } else {
     lua_pushfstring(L, "mysql: %s", mysql_error(c->my));
-    lua_pushinteger(L, (lua_Integer)mysql_errno(c->my));
+    code = (lua_Integer)mysql_errno(c->my);
   }
   stmt_free(s);
-  return 3;
+  return fail_msg(L, code);
 }
 
 /* Binds the Lua values at [3, 3 + n) as the statement's parameters; the
@@ -546,7 +578,7 @@ static void push_names(lua_State *L, MYSQL_FIELD *fields, int ncol) {
 }
 
 /* Runs sql; want_rows: push rows, names (2) or the affected count (1).
- * Returns the number of results, or 3 after pushing nil, msg, errno. */
+ * Returns the number of results, or 4 after pushing nil, msg, kind, errno. */
 static int run(lua_State *L, int want_rows) {
   struct conn *c = check_open(L);
   size_t n;

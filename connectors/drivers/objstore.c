@@ -9,7 +9,7 @@
  *   hex(s) -> lowercase hex;  base64(s) -> text;  unbase64(text) -> s | nil, message
  *   glob(pattern, rel) -> boolean   (fnmatch on the path, then on its basename,
  *                                    as nv.fs's include/exclude)
- *   trim_partial_line(path) -> bytes kept | nil, message
+ *   trim_partial_line(path) -> bytes kept | nil, message, kind, errno
  *     cuts a prefix-only download after its last '\n' (looks back at most
  *     1 MiB; a file without one is kept whole)
  *
@@ -193,10 +193,10 @@ static int l_glob(lua_State *L) {
   return 1;
 }
 
+/* nil, "path: cannot what: strerror", kind, errno */
 static int file_fail(lua_State *L, const char *path, const char *what, int e) {
-  luaL_pushfail(L);
   lua_pushfstring(L, "%s: cannot %s: %s", path, what, strerror(e));
-  return 2;
+  return nv_push_fail_errno(L, lua_tostring(L, -1), e);
 }
 
 static int l_trim_partial_line(lua_State *L) {

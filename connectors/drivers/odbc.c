@@ -6,12 +6,14 @@
  *   conn = odbc.open(connstr [, {connect_timeout = s, login_timeout = s,
  *                                read_only = bool, query_timeout = s}])
  *          connstr: "odbc:Driver=…;Server=…" | "Driver=…;…" | "DSN=…;…"
- *          -> conn | nil, msg, sqlstate   msg names the driver (or DSN),
+ *          -> conn | nil, msg, kind, sqlstate   msg names the driver (or DSN),
  *          server:port and database, never the password (Pwd=/Password=
- *          values are registered with nv.log.add_secret first)
+ *          values are registered with nv.log.add_secret first); kind:
+ *          "auth" (SQLSTATE 28xxx), "timeout", else "connect"; other
+ *          calls' kinds come from the SQLSTATE (nv_sqlstate_kind, luax.h)
  *   odbc.describe(connstr) -> {driver, dsn, host, port, database, user}
- *   conn:exec(sql, ...)  -> affected rows | nil, msg, sqlstate
- *   conn:query(sql, ...) -> rows, colnames | nil, msg, sqlstate
+ *   conn:exec(sql, ...)  -> affected rows | nil, msg, kind, sqlstate
+ *   conn:query(sql, ...) -> rows, colnames | nil, msg, kind, sqlstate
  *   conn:query({sql, max_rows = n}, ...)   the same, at most n rows: sets
  *                        SQL_ATTR_MAX_ROWS (so the server may stop early)
  *                        and stops fetching after n rows whatever the
@@ -22,12 +24,12 @@
  *   conn:columns([catalog, schema, table, column])      SQLColumns
  *   conn:primary_keys([catalog, schema, table])         SQLPrimaryKeys
  *   conn:foreign_keys([pkcat, pkschema, pktable, fkcat, fkschema, fktable])
- *                        -> rows, colnames | nil, msg, sqlstate; column names
+ *                        -> rows, colnames | nil, msg, kind, sqlstate; column names
  *                           as the ODBC spec names them, lower-cased
  *                           (table_schem, table_name, column_name, …); nil
  *                           arguments are NULL (match everything)
  *   conn:begin() / conn:commit() / conn:rollback()
- *                        -> true | nil, msg, sqlstate   (autocommit off, then
+ *                        -> true | nil, msg, kind, sqlstate   (autocommit off, then
  *                           SQLEndTran and autocommit back on)
  *   conn:info()          -> {dbms_name, dbms_version, driver_name,
  *                           driver_version, database, user, server_version,
@@ -260,13 +262,12 @@ static void push_diag(lua_State *L, SQLSMALLINT type, SQLHANDLE h, const char *w
   luaL_pushresult(&b);
 }
 
-/* Pushes nil, msg, sqlstate for a failed call on handle h; returns 3. */
+/* Pushes nil, msg, kind (nv_sqlstate_kind), sqlstate for a failed call on
+ * handle h; returns 4. */
 static int diag_fail(lua_State *L, SQLSMALLINT type, SQLHANDLE h, const char *what) {
   char state[6];
-  luaL_pushfail(L);
   push_diag(L, type, h, what, state, "odbc: ");
-  lua_pushstring(L, state);
-  return 3;
+  return nv_fail_top_state(L, nv_sqlstate_kind(state, lua_tostring(L, -1)), state);
 }
 
 /* ----------------------------------------------------------- handles */
@@ -310,7 +311,7 @@ static int stmt_gc(lua_State *L) {
 }
 
 /* Pushes a new statement on conn (the value at index 1). Returns it, or
- * NULL after pushing nil, msg, sqlstate. */
+ * NULL after pushing nil, msg, kind, sqlstate. */
 static struct stmt *new_stmt(lua_State *L, struct conn *c) {
   struct stmt *s = lua_newuserdatauv(L, sizeof *s, 1);
   s->h = NULL;
@@ -492,7 +493,7 @@ static void push_info(lua_State *L, SQLHDBC dbc, SQLUSMALLINT what) {
 }
 
 /* Runs one statement directly (no parameters, no rows); returns 1, or 0
- * after pushing nil, msg, sqlstate. Value at index 1 must be the conn. */
+ * after pushing nil, msg, kind, sqlstate. Value at index 1 must be the conn. */
 static int exec_direct(lua_State *L, struct conn *c, const char *sql) {
   struct stmt *s = new_stmt(L, c);
   if (s == NULL) return 0;
@@ -559,41 +560,39 @@ static int l_open(lua_State *L) {
   SQLHENV env = NULL;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env))) {
     lua_pushliteral(L, "odbc: cannot allocate an environment handle");
-    luaL_pushfail(L);
-    lua_insert(L, -2);
-    lua_pushliteral(L, "HY001");
-    return 3;
+    return nv_fail_top_state(L, "memory", "HY001");
   }
   c->env = env;
   if (!SQL_SUCCEEDED(SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0))) {
     diag_fail(L, SQL_HANDLE_ENV, env, "SQLSetEnvAttr(SQL_ATTR_ODBC_VERSION)");
     conn_close_impl(c);
-    return 3;
+    return 4;
   }
   SQLHDBC dbc = NULL;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc))) {
     diag_fail(L, SQL_HANDLE_ENV, env, "SQLAllocHandle(SQL_HANDLE_DBC)");
     conn_close_impl(c);
-    return 3;
+    return 4;
   }
   c->dbc = dbc;
   if (!SQL_SUCCEEDED(SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)(uintptr_t)login, 0))) {
     diag_fail(L, SQL_HANDLE_DBC, dbc, "SQLSetConnectAttr(SQL_ATTR_LOGIN_TIMEOUT)");
     conn_close_impl(c);
-    return 3;
+    return 4;
   }
   SQLRETURN rc = SQLDriverConnectW(dbc, NULL, wcs, SQL_NTS, NULL, 0, NULL, SQL_DRIVER_NOPROMPT);
   if (!SQL_SUCCEEDED(rc)) {
     char state[6];
-    luaL_pushfail(L);
     const char *prefix = lua_pushfstring(L, "odbc: cannot connect to %s: ", lua_tostring(L, where));
     push_diag(L, SQL_HANDLE_DBC, dbc, "SQLDriverConnect", state, prefix);
     lua_remove(L, -2);
     call_log(L, "mask", -1, 1);
     lua_remove(L, -2);
-    lua_pushstring(L, state);
     conn_close_impl(c);
-    return 3;
+    /* a connection that fails for another reason than the user's is a connect failure */
+    const char *kind = nv_sqlstate_kind(state, lua_tostring(L, -1));
+    if (strcmp(kind, "auth") != 0 && strcmp(kind, "timeout") != 0 && strcmp(kind, "memory") != 0) kind = "connect";
+    return nv_fail_top_state(L, kind, state);
   }
   c->connected = 1;
   lua_pushnil(L);
@@ -606,18 +605,18 @@ static int l_open(lua_State *L) {
     if (ro != NULL) {
       if (!exec_direct(L, c, ro)) {
         lua_pushfstring(L, "odbc: %s: cannot make the session read-only: %s", lua_tostring(L, where),
-                        lua_tostring(L, -2) + 6);
-        lua_replace(L, -3);
+                        lua_tostring(L, -3) + 6);
+        lua_replace(L, -4);
         conn_close_impl(c);
-        return 3;
+        return 4;
       }
     } else if (!attr_ok) {
       diag_fail(L, SQL_HANDLE_DBC, dbc, "SQLSetConnectAttr(SQL_ATTR_ACCESS_MODE)");
       lua_pushfstring(L, "odbc: %s: cannot make the session read-only: %s", lua_tostring(L, where),
-                      lua_tostring(L, -2) + 6);
-      lua_replace(L, -3);
+                      lua_tostring(L, -3) + 6);
+      lua_replace(L, -4);
       conn_close_impl(c);
-      return 3;
+      return 4;
     }
   }
   lua_settop(L, 1);
@@ -628,7 +627,7 @@ static int l_open(lua_State *L) {
 
 /* Binds the Lua values at [first, first + count) to s. Storage userdatas
  * are left on the stack (they must outlive SQLExecute). Returns 1, or 0
- * after pushing nil, msg, sqlstate. Raises for values that cannot bind. */
+ * after pushing nil, msg, kind, sqlstate. Raises for values that cannot bind. */
 static int bind_params(lua_State *L, struct stmt *s, int first, int count) {
   if (count == 0) return 1;
   luaL_checkstack(L, count + 8, "too many parameters");
@@ -727,7 +726,7 @@ static lua_Integer count_markers(const char *s, size_t n) {
 
 /* Sets SQL_ATTR_MAX_ROWS on s. A driver without the attribute (HYC00) is
  * fine: fetch_all stops after max_rows rows anyway. Returns 1, or 0 after
- * pushing nil, msg, sqlstate. */
+ * pushing nil, msg, kind, sqlstate. */
 static int set_max_rows(lua_State *L, struct stmt *s, SQLULEN max_rows) {
   SQLRETURN rc = SQLSetStmtAttr(s->h, SQL_ATTR_MAX_ROWS, (SQLPOINTER)(uintptr_t)max_rows, 0);
   if (SQL_SUCCEEDED(rc)) return 1;
@@ -749,7 +748,7 @@ static int set_max_rows(lua_State *L, struct stmt *s, SQLULEN max_rows) {
  * lexer miscounts gets the driver's own error instead of the raise (the
  * SQLite driver, for one, also counts `?` inside comments). Leaves
  * the statement at index `top + 1` and returns it, or returns NULL after
- * pushing nil, msg, sqlstate. Raises on misuse. */
+ * pushing nil, msg, kind, sqlstate. Raises on misuse. */
 static struct stmt *run(lua_State *L, struct conn *c, SQLULEN max_rows) {
   size_t n;
   const char *sql = luaL_checklstring(L, 2, &n);
@@ -785,12 +784,12 @@ static struct stmt *run(lua_State *L, struct conn *c, SQLULEN max_rows) {
 static int l_exec(lua_State *L) {
   struct conn *c = check_open(L);
   struct stmt *s = run(L, c, 0);
-  if (s == NULL) return 3;
+  if (s == NULL) return 4;
   SQLLEN count = 0;
   if (!SQL_SUCCEEDED(SQLRowCount(s->h, &count))) {
     diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLRowCount");
     stmt_free(s);
-    return 3;
+    return 4;
   }
   stmt_free(s);
   lua_pushinteger(L, count > 0 ? (lua_Integer)count : 0);
@@ -918,14 +917,14 @@ static int get_value(lua_State *L, struct stmt *s, SQLUSMALLINT col, enum kind k
 
 /* Builds rows, colnames from the executed statement s (at index sidx), at
  * most `limit` rows (0: all). lower: lower-case the column names (catalog
- * functions). Returns 2, or 3 after pushing nil, msg, sqlstate. Frees the
+ * functions). Returns 2, or 4 after pushing nil, msg, kind, sqlstate. Frees the
  * statement (which closes a cursor left with rows unread). */
 static int fetch_all(lua_State *L, struct stmt *s, int lower, lua_Integer limit) {
   SQLSMALLINT ncol = 0;
   if (!SQL_SUCCEEDED(SQLNumResultCols(s->h, &ncol))) {
     diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLNumResultCols");
     stmt_free(s);
-    return 3;
+    return 4;
   }
   luaL_checkstack(L, 8, "rows");
   lua_createtable(L, ncol, 0);
@@ -940,7 +939,7 @@ static int fetch_all(lua_State *L, struct stmt *s, int lower, lua_Integer limit)
                                        &nullable))) {
       diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLDescribeCol");
       stmt_free(s);
-      return 3;
+      return 4;
     }
     push_utf16(L, w, wlen(w, nlen < NAME_CAP ? (size_t)(nlen > 0 ? nlen : 0) : NAME_CAP - 1));
     if (lower) {
@@ -978,7 +977,7 @@ static int fetch_all(lua_State *L, struct stmt *s, int lower, lua_Integer limit)
       if (r < 0) {
         diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLGetData");
         stmt_free(s);
-        return 3;
+        return 4;
       }
       if (r == 0)
         lua_pop(L, 1);
@@ -990,7 +989,7 @@ static int fetch_all(lua_State *L, struct stmt *s, int lower, lua_Integer limit)
   if (rc != SQL_NO_DATA && !SQL_SUCCEEDED(rc)) {
     diag_fail(L, SQL_HANDLE_STMT, s->h, "SQLFetch");
     stmt_free(s);
-    return 3;
+    return 4;
   }
   stmt_free(s);
   lua_pushvalue(L, names);
@@ -1024,7 +1023,7 @@ static int l_query(lua_State *L) {
   }
   SQLULEN attr = (uint64_t)max_rows > (uint64_t)(SQLULEN)-1 ? (SQLULEN)-1 : (SQLULEN)max_rows;
   struct stmt *s = run(L, c, attr);
-  if (s == NULL) return 3;
+  if (s == NULL) return 4;
   return fetch_all(L, s, 0, max_rows);
 }
 
@@ -1056,7 +1055,7 @@ static int catalog_call(lua_State *L, enum catalog_fn fn) {
   SQLSMALLINT n[6] = {0, 0, 0, 0, 0, 0};
   for (int i = 0; i < nargs; i++) a[i] = opt_wide(L, 2 + i, &n[i]);
   struct stmt *s = new_stmt(L, c);
-  if (s == NULL) return 3;
+  if (s == NULL) return 4;
   SQLRETURN rc;
   const char *what;
   switch (fn) {
@@ -1080,7 +1079,7 @@ static int catalog_call(lua_State *L, enum catalog_fn fn) {
   if (!SQL_SUCCEEDED(rc)) {
     diag_fail(L, SQL_HANDLE_STMT, s->h, what);
     stmt_free(s);
-    return 3;
+    return 4;
   }
   return fetch_all(L, s, 1, 0);
 }
@@ -1108,7 +1107,7 @@ static int end_tran(lua_State *L, SQLSMALLINT how) {
   SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, c->dbc, how);
   if (!SQL_SUCCEEDED(rc)) {
     diag_fail(L, SQL_HANDLE_DBC, c->dbc, "SQLEndTran");
-    return 3; /* still in the transaction: the caller rolls back */
+    return 4; /* still in the transaction: the caller rolls back */
   }
   c->in_tx = 0;
   if (!SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0)))

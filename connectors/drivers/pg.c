@@ -4,11 +4,15 @@
  *
  *   conn = pg.open(url_or_conninfo [, {connect_timeout = s, read_only = bool,
  *                                      application_name = text}])
- *          -> conn | nil, msg, code     msg names host:port/database and the
+ *          -> conn | nil, msg, kind, sqlstate   msg names host:port/database and the
  *          cause, never the password (registered with nv.log.add_secret first)
  *   pg.describe(url_or_conninfo) -> {host, port, database, user} | nil, msg
- *   conn:exec(sql, ...)  -> affected rows | nil, msg, sqlstate
- *   conn:query(sql, ...) -> rows, colnames | nil, msg, sqlstate
+ *   conn:exec(sql, ...)  -> affected rows | nil, msg, kind, sqlstate
+ *   conn:query(sql, ...) -> rows, colnames | nil, msg, kind, sqlstate
+ *          kind: "connect", "auth", "permission", "sql", ... (nv_sqlstate_kind); a
+ *          failed connection is "connect" with SQLSTATE 08001 (libpq names
+ *          no SQLSTATE then: nv.dbsource tells a refused password by its
+ *          message)
  *   conn:info()          -> {host, port, database, user, server_version}
  *   conn:close()         idempotent; also __gc and __close
  * Parameters are written `?` (the store's style) and sent as $1.. through
@@ -200,12 +204,9 @@ static int l_describe(lua_State *L) {
   return 1;
 }
 
+/* nil, message (on the stack top), kind, SQLSTATE; returns 4 */
 static int fail_msg(lua_State *L, const char *code) {
-  /* message on top */
-  luaL_pushfail(L);
-  lua_insert(L, -2);
-  lua_pushstring(L, code);
-  return 3;
+  return nv_fail_top_state(L, nv_sqlstate_kind(code, lua_tostring(L, -1)), code);
 }
 
 /* open(url_or_conninfo [, opts]) */
@@ -226,7 +227,7 @@ static int l_open(lua_State *L) {
     if (lua_getfield(L, 2, "application_name") == LUA_TSTRING) appname = lua_tostring(L, -1);
     lua_pop(L, 3); /* appname stays referenced by the options table */
   }
-  if (!describe(L, 1)) return fail_msg(L, "08001");
+  if (!describe(L, 1)) return nv_fail_top_state(L, "usage", "08001"); /* a malformed URL */
   int desc = lua_gettop(L);
   lua_getfield(L, desc, "host");
   lua_getfield(L, desc, "port");
@@ -331,7 +332,7 @@ static int translate(lua_State *L, const char *s, size_t n) {
 
 /* Runs sql with the arguments at [3, top] as parameters. Leaves the result
  * box on the stack and returns it, or returns NULL after pushing
- * nil, msg, sqlstate. Raises on misuse. */
+ * nil, msg, kind, sqlstate. Raises on misuse. */
 static struct res *run(lua_State *L, struct conn *c) {
   size_t n;
   const char *sql = luaL_checklstring(L, 2, &n);
@@ -375,7 +376,6 @@ static struct res *run(lua_State *L, struct conn *c) {
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return b;
   const char *state = b->r ? PQresultErrorField(b->r, PG_DIAG_SQLSTATE) : NULL;
   const char *primary = b->r ? PQresultErrorField(b->r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-  luaL_pushfail(L);
   lua_pushliteral(L, "postgresql: ");
   if (primary)
     lua_pushstring(L, primary);
@@ -384,7 +384,7 @@ static struct res *run(lua_State *L, struct conn *c) {
   else
     push_trimmed(L, PQerrorMessage(c->pg));
   lua_concat(L, 2);
-  lua_pushstring(L, state ? state : (PQstatus(c->pg) == CONNECTION_OK ? "XX000" : "08006"));
+  fail_msg(L, state ? state : (PQstatus(c->pg) == CONNECTION_OK ? "XX000" : "08006"));
   if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
     /* leave the connection usable: drain the copy state by resetting */
     PQreset(c->pg);
@@ -401,7 +401,7 @@ static lua_Integer affected(PGresult *r) {
 static int l_exec(lua_State *L) {
   struct conn *c = check_open(L);
   struct res *b = run(L, c);
-  if (b == NULL) return 3;
+  if (b == NULL) return 4;
   lua_Integer k = affected(b->r);
   PQclear(b->r);
   b->r = NULL;
@@ -439,7 +439,7 @@ static void push_value(lua_State *L, PGresult *r, int row, int col) {
 static int l_query(lua_State *L) {
   struct conn *c = check_open(L);
   struct res *b = run(L, c);
-  if (b == NULL) return 3;
+  if (b == NULL) return 4;
   PGresult *r = b->r;
   int ncol = PQnfields(r), nrow = PQntuples(r);
   lua_createtable(L, ncol, 0);

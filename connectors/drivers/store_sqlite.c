@@ -5,11 +5,15 @@
  *   db = sqlite.open(path [, {schema = "_executor_metadata"}])
  *        the file is ATTACHed under `schema`, so queries written against
  *        `_executor_metadata.<table>` run unchanged
- *   db:exec(sql, ...)   -> changes | nil, msg, code      one statement
- *   db:query(sql, ...)  -> rows, colnames | nil, msg, code
- *   db:script(sql)      -> true | nil, msg, code         several statements
+ *   db:exec(sql, ...)   -> changes | nil, msg, kind, code      one statement
+ *   db:query(sql, ...)  -> rows, colnames | nil, msg, kind, code
+ *   db:script(sql)      -> true | nil, msg, kind, code         several statements
  *   db:close()          idempotent; also __gc and __close
  *   db:read_only()      -> nil | why the store is read-only ("… has mode 0444")
+ * Failures (also open's) are nil, msg, kind, SQLite's extended result
+ * code: kind "sql" (SQLITE_ERROR, a constraint, ...), "busy", "permission"
+ * (read-only), "io", "parse" (not a database, corrupt), "memory", "limit",
+ * "usage", "cancelled", or open's errno kind ("notfound", ...).
  * Parameters: nil, boolean (0/1), integer, number, string.
  *
  * Read-only stores: a file (or its directory) without any write permission
@@ -57,7 +61,36 @@ static struct db *check_open(lua_State *L) {
   return d;
 }
 
-/* pushes nil, "sqlite: WHAT: message[ (errno text)][ (read-only reason)]", code */
+/* The error convention's kind for a SQLite result code (README "Errors");
+ * sys: the OS errno behind it, or 0. */
+static const char *sqlite_kind(int code, int sys) {
+  switch (code & 0xff) {
+    case SQLITE_PERM: case SQLITE_READONLY: return "permission";
+    case SQLITE_BUSY: case SQLITE_LOCKED: return "busy";
+    case SQLITE_NOMEM: return "memory";
+    case SQLITE_INTERRUPT: return "cancelled";
+    case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_PROTOCOL: return "io";
+    case SQLITE_CANTOPEN: return sys ? nv_errno_kind(sys) : "io";
+    case SQLITE_CORRUPT: case SQLITE_NOTADB: return "parse";
+    case SQLITE_TOOBIG: return "limit";
+    case SQLITE_MISUSE: case SQLITE_RANGE: return "usage";
+    case SQLITE_NOLFS: return "unsupported";
+    case SQLITE_AUTH: return "auth";
+    default: return "sql"; /* SQLITE_ERROR, _SCHEMA, _CONSTRAINT, _MISMATCH, ... */
+  }
+}
+
+/* nil, msg (on the stack top, replaced), kind, the extended result code */
+static int fail_top(lua_State *L, int code, int sys) {
+  luaL_pushfail(L);
+  lua_insert(L, -2);
+  lua_pushstring(L, sqlite_kind(code, sys));
+  lua_pushinteger(L, code);
+  return 4;
+}
+
+/* pushes nil, "sqlite: WHAT: message[ (errno text)][ (read-only reason)]",
+ * kind, the extended result code */
 static int fail_db(lua_State *L, struct db *d, const char *what) {
   sqlite3 *h = d->handle;
   const char *ro = d->read_only;
@@ -66,7 +99,6 @@ static int fail_db(lua_State *L, struct db *d, const char *what) {
   int sys = sqlite3_system_errno(h);
   int from_os = primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN ||
                 primary == SQLITE_READONLY;
-  luaL_pushfail(L);
   lua_pushfstring(L, "sqlite: %s: %s", what, sqlite3_errmsg(h));
   if (from_os && sys != 0) {
     lua_pushfstring(L, " (%s)", strerror(sys));
@@ -76,8 +108,7 @@ static int fail_db(lua_State *L, struct db *d, const char *what) {
     lua_pushfstring(L, " (%s)", ro);
     lua_concat(L, 2);
   }
-  lua_pushinteger(L, code);
-  return 3;
+  return fail_top(L, code, from_os ? sys : 0);
 }
 
 static int stmt_gc(lua_State *L) {
@@ -103,9 +134,8 @@ static struct stmt *prepare(lua_State *L, struct db *d, const char *sql, size_t 
   }
   if (s->handle == NULL) {
     lua_pop(L, 1);
-    luaL_pushfail(L);
-    lua_pushstring(L, "sqlite: empty statement");
-    lua_pushinteger(L, SQLITE_MISUSE);
+    lua_pushliteral(L, "sqlite: empty statement");
+    fail_top(L, SQLITE_MISUSE, 0);
     return NULL;
   }
   while (tail && *tail && strchr(" \t\r\n;", *tail)) tail++;
@@ -176,7 +206,7 @@ static int l_exec(lua_State *L) {
   const char *sql = luaL_checklstring(L, 2, &n);
   int top = lua_gettop(L);
   struct stmt *s = prepare(L, d, sql, n);
-  if (s == NULL) return 3;
+  if (s == NULL) return 4;
   bind_all(L, d, s, 3, top);
   int rc;
   while ((rc = sqlite3_step(s->handle)) == SQLITE_ROW) {
@@ -192,7 +222,7 @@ static int l_query(lua_State *L) {
   const char *sql = luaL_checklstring(L, 2, &n);
   int top = lua_gettop(L);
   struct stmt *s = prepare(L, d, sql, n);
-  if (s == NULL) return 3;
+  if (s == NULL) return 4;
   int sidx = lua_gettop(L);
   bind_all(L, d, s, 3, top);
   int ncol = sqlite3_column_count(s->handle);
@@ -226,11 +256,9 @@ static int l_script(lua_State *L) {
   const char *sql = luaL_checkstring(L, 2);
   char *err = NULL;
   if (sqlite3_exec(d->handle, sql, NULL, NULL, &err) != SQLITE_OK) {
-    luaL_pushfail(L);
     lua_pushfstring(L, "sqlite: script: %s", err ? err : sqlite3_errmsg(d->handle));
     sqlite3_free(err);
-    lua_pushinteger(L, sqlite3_extended_errcode(d->handle));
-    return 3;
+    return fail_top(L, sqlite3_extended_errcode(d->handle), sqlite3_system_errno(d->handle));
   }
   lua_pushboolean(L, 1);
   return 1;
@@ -276,9 +304,8 @@ static int l_close(lua_State *L) {
   struct db *d = luaL_checkudata(L, 1, DB_MT);
   int rc = db_close_impl(d);
   if (rc != SQLITE_OK) {
-    luaL_pushfail(L);
     lua_pushfstring(L, "sqlite: close: %s", sqlite3_errstr(rc));
-    return 2;
+    return fail_top(L, rc, 0);
   }
   lua_pushboolean(L, 1);
   return 1;
@@ -325,12 +352,11 @@ static int l_open(lua_State *L) {
   int rc = sqlite3_open_v2(main_file, &d->handle,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL);
   if (rc != SQLITE_OK) {
-    luaL_pushfail(L);
+    int sys = d->handle ? sqlite3_system_errno(d->handle) : 0;
     lua_pushfstring(L, "sqlite: cannot open %s: %s", path,
                     d->handle ? sqlite3_errmsg(d->handle) : sqlite3_errstr(rc));
-    lua_pushinteger(L, rc);
     db_close_impl(d);
-    return 3;
+    return fail_top(L, rc, sys);
   }
   sqlite3_busy_timeout(d->handle, (int)(busy > 0 && busy < 3600000 ? busy : 10000));
   if (schema) {
@@ -341,24 +367,22 @@ static int l_open(lua_State *L) {
     if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     if (rc != SQLITE_OK) {
-      luaL_pushfail(L);
+      int code = sqlite3_extended_errcode(d->handle), sys = sqlite3_system_errno(d->handle);
       lua_pushfstring(L, "sqlite: cannot open %s: %s", path, sqlite3_errmsg(d->handle));
-      lua_pushinteger(L, sqlite3_extended_errcode(d->handle));
       sqlite3_finalize(st);
       db_close_impl(d);
-      return 3;
+      return fail_top(L, code, sys);
     }
     sqlite3_finalize(st);
   }
   if (d->read_only[0]) {
     char *err = NULL;
     if (sqlite3_exec(d->handle, "PRAGMA query_only = 1", NULL, NULL, &err) != SQLITE_OK) {
-      luaL_pushfail(L);
+      int code = sqlite3_extended_errcode(d->handle);
       lua_pushfstring(L, "sqlite: cannot open %s read-only: %s", path, err ? err : sqlite3_errmsg(d->handle));
-      lua_pushinteger(L, sqlite3_extended_errcode(d->handle));
       sqlite3_free(err);
       db_close_impl(d);
-      return 3;
+      return fail_top(L, code, 0);
     }
   }
   return 1;

@@ -5,7 +5,8 @@
  *   listen{bind = "127.0.0.1", port = 8080, max_body = 1048576,
  *          max_connections = 256, per_ip_connections = 32, timeout = 30,
  *          header_timeout = 10, body_timeout = 60}
- *                                   -> srv | nil, message, errno
+ *                                   -> srv | nil, message, kind, errno
+ *     (kind "busy" for EADDRINUSE, "permission" for EACCES, ...)
  *     timeout: seconds a connection may stay silent (idle); header_timeout:
  *     seconds from accepting a connection (or from the end of its previous
  *     request) until its request headers are complete, however slowly
@@ -601,15 +602,14 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
+/* nil, "msg[: strerror]", kind, errno (0 when libmicrohttpd set none: "io") */
 static int fail(lua_State *L, const char *msg, int err) {
-  luaL_pushfail(L);
   if (err) {
     lua_pushfstring(L, "%s: %s", msg, strerror(err));
   } else {
     lua_pushstring(L, msg);
   }
-  lua_pushinteger(L, err);
-  return 3;
+  return nv_push_fail_code(L, lua_tostring(L, -1), nv_errno_kind(err), err);
 }
 
 static lua_Integer opt_int_field(lua_State *L, const char *key, lua_Integer def, lua_Integer lo,

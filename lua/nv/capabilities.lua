@@ -184,7 +184,7 @@ M.modules = {
   ["nv.store.sqlite"] = "never",
   ["nv.sys"] = {
     getpid = "safe", hostname = "safe", isatty = "safe", monotonic = "safe", now = "safe",
-    random_hex = "safe", realpath = P1, stat = P1, listdir = P1,
+    random_hex = "safe", errno_kind = "safe", realpath = P1, stat = P1, listdir = P1,
     mkdirs = "never", remove_tree = "never", sleep = "never",
     -- the outbox's durable-file primitives write anywhere
     write_new = "never", append_sync = "never", fsync_dir = "never", chmod = "never", lock = "never",

@@ -11,18 +11,20 @@
 -- entry = {source_id, source_path, source_type, connector?, asset_types?,
 --          connection_status = "success" | "failed", connection_info? (what
 --          was reached), error? ("source <path>: <cause>"), error_code? (a
---          string kind: "usage", "connect", "auth", "io", "parse", …)}
+--          string kind: "usage", "connect", "auth", "io", "parse", …),
+--          native_code? (the errno, SQLSTATE or driver error number)}
 local json = require "nv.json"
 local log = require "nv.log"
 local redact = require "nv.redact"
 
 local M = {}
 
--- a connector's third value as the error convention's string kind; a
--- native number (errno, a driver's code) is kept as native_code
-local function kind_of(code)
-  if type(code) == "string" and code ~= "" then return code end
-  return "connect", (type(code) == "number" and code or nil)
+-- a connector's third value as the error convention's string kind, its
+-- fourth (errno, SQLSTATE, a driver's error number) as native_code; a
+-- connector that still gives a native number third gets "connect"
+local function kind_of(code, native)
+  if type(code) == "string" and code ~= "" then return code, native end
+  return "connect", (type(code) == "number" and code or native)
 end
 
 --- Tests one source {source_id, data_source_path, source_type}; opts: the
@@ -31,9 +33,9 @@ function M.source(src, opts)
   local path = src.data_source_path
   local shown = log.mask(tostring(path or ""))
   local entry = { source_id = src.source_id, source_path = shown, source_type = src.source_type or "auto" }
-  local function failed(msg, code)
+  local function failed(msg, code, native_code)
     entry.connection_status = "failed"
-    local kind, native = kind_of(code)
+    local kind, native = kind_of(code, native_code)
     msg = tostring(msg or "test_connection failed")
     if msg:sub(1, 7) ~= "source " and msg:sub(1, #shown) ~= shown then msg = "source " .. shown .. ": " .. msg end
     entry.error, entry.error_code, entry.native_code = log.mask(msg), kind, native
@@ -44,9 +46,9 @@ function M.source(src, opts)
   if not conn then return failed(cerr, ccode) end
   entry.connector = conn.name
   entry.asset_types = json.array(conn.asset_types or {})
-  local ok, r1, r2, r3 = pcall(conn.test_connection, src, opts or {})
+  local ok, r1, r2, r3, r4 = pcall(conn.test_connection, src, opts or {})
   if not ok then return failed(string.format("connector %s raised: %s", conn.name, tostring(r1)), "connect") end
-  if not r1 then return failed(r2, r3) end
+  if not r1 then return failed(r2, r3, r4) end
   entry.connection_status = "success"
   entry.connection_info = redact.model(type(r2) == "table" and r2 or { detail = tostring(r2) })
   return entry

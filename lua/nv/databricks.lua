@@ -39,11 +39,15 @@
 -- with external_links (EXTERNAL_LINKS disposition) is refused with a clear
 -- message: those URLs carry temporary credentials and need no token.
 --
--- Failures return nil, message, code; code is "auth" (401/403), "http"
--- (another non-2xx), "sql" (state FAILED; the message ends with the
--- SQLSTATE), "canceled", "closed", "timeout", "protocol" (a response we
--- cannot read), "config", or nv.http's transfer codes. Messages never
--- carry the token.
+-- Failures return nil, message, kind, native (README "Errors"): kind
+-- "auth" (401/403; native the HTTP status), "connect" (another non-2xx;
+-- the HTTP status), "sql" (state FAILED; the message ends with the
+-- SQLSTATE, also the native code), "cancelled" (the statement was
+-- canceled, or closed before its result was read), "timeout", "limit" (too
+-- many chunks, a truncated result), "unsupported" (external links), "parse" (a
+-- response we cannot read), "usage" (a bad host, HTTP path, token or
+-- wait_timeout), or nv.http's transfer kinds. Messages never carry the
+-- token.
 local http = require "nv.http"
 local json = require "nv.json"
 local log = require "nv.log"
@@ -228,25 +232,25 @@ end
 local Client = {}
 Client.__index = Client
 
---- Opens a client (no request is made): client | nil, msg, "config".
+--- Opens a client (no request is made): client | nil, msg, "usage".
 function M.connect(opts)
   opts = opts or {}
   local base, berr = M.base_url(opts.host, opts.insecure_http)
-  if not base then return nil, berr, "config" end
+  if not base then return nil, berr, "usage" end
   local wid = opts.warehouse_id
   if not wid and not opts.rest_only then
     local werr
     wid, werr = M.warehouse_id(opts.http_path)
-    if not wid then return nil, werr, "config" end
+    if not wid then return nil, werr, "usage" end
   end
   if type(opts.token) ~= "string" or opts.token == "" then
-    return nil, "Databricks access token is not set (DATABRICKS_ACCESS_TOKEN)", "config"
+    return nil, "Databricks access token is not set (DATABRICKS_ACCESS_TOKEN)", "usage"
   end
   log.add_secret(opts.token)
   local wait = opts.wait_timeout or "10s"
   local ws = tonumber(tostring(wait):match("^(%d+)s$") or "")
   if not ws or (ws ~= 0 and (ws < 5 or ws > 50)) then
-    return nil, "wait_timeout must be \"0s\" or between \"5s\" and \"50s\", got " .. tostring(wait), "config"
+    return nil, "wait_timeout must be \"0s\" or between \"5s\" and \"50s\", got " .. tostring(wait), "usage"
   end
   return setmetatable({
     base = base, warehouse = wid, token = opts.token, wait_timeout = wait,
@@ -279,19 +283,19 @@ function Client:call(method, path, body)
     req.body = json.encode(body)
     req.headers["Content-Type"] = "application/json"
   end
-  local resp, err, code = http.request(req)
-  if not resp then return nil, log.mask(tostring(err)), code end
+  local resp, err, code, native = http.request(req)
+  if not resp then return nil, log.mask(tostring(err)), code, native end
   if resp.status == 401 or resp.status == 403 then
     return nil, string.format("Databricks rejected the access token (HTTP %d on %s %s): %s", resp.status, method,
-      path:match("^[^?]*"), api_error(resp)), "auth"
+      path:match("^[^?]*"), api_error(resp)), "auth", resp.status
   end
   if resp.status < 200 or resp.status > 299 then
     return nil, string.format("Databricks %s %s: HTTP %d: %s", method, path:match("^[^?]*"), resp.status,
-      api_error(resp)), "http"
+      api_error(resp)), "connect", resp.status
   end
   local decoded = json.decode(resp.body or "")
   if type(decoded) ~= "table" then
-    return nil, string.format("Databricks %s %s: the response is not JSON", method, path:match("^[^?]*")), "protocol"
+    return nil, string.format("Databricks %s %s: the response is not JSON", method, path:match("^[^?]*")), "parse"
   end
   return decoded
 end
@@ -332,7 +336,7 @@ function Client:collect(st, res)
   local manifest = st.manifest or {}
   if manifest.format and manifest.format ~= "JSON_ARRAY" then
     return nil, "Databricks returned results in format " .. tostring(manifest.format) .. "; only JSON_ARRAY is read",
-      "protocol"
+      "parse"
   end
   local cols = json.array()
   for i, c in ipairs((manifest.schema or {}).columns or {}) do
@@ -346,7 +350,7 @@ function Client:collect(st, res)
   while chunk and chunk ~= json.null do
     if chunk.external_links and chunk.external_links ~= json.null then
       return nil, "Databricks returned the result as external links (EXTERNAL_LINKS disposition), which nvlua does"
-        .. " not fetch; use disposition INLINE (results up to 25 MiB) or a smaller result", "protocol"
+        .. " not fetch; use disposition INLINE (results up to 25 MiB) or a smaller result", "unsupported"
     end
     for _, r in ipairs(chunk.data_array or {}) do
       local row = {}
@@ -360,13 +364,13 @@ function Client:collect(st, res)
       if nidx == nil or nidx == json.null then break end
       link = string.format("/api/2.0/sql/statements/%s/result/chunks/%d", st.statement_id, math.tointeger(nidx))
     end
-    if seen > 100000 then return nil, "Databricks result has too many chunks", "protocol" end
-    local err, code
-    chunk, err, code = self:call("GET", link)
-    if not chunk then return nil, err, code end
+    if seen > 100000 then return nil, "Databricks result has too many chunks", "limit" end
+    local err, code, native
+    chunk, err, code, native = self:call("GET", link)
+    if not chunk then return nil, err, code, native end
   end
   if manifest.truncated == true then
-    return nil, "Databricks truncated the result (row or byte limit)", "protocol"
+    return nil, "Databricks truncated the result (row or byte limit)", "limit"
   end
   res.rows, res.row_count = rows, #rows
   return res
@@ -386,25 +390,25 @@ function Client:execute(sql, params)
   local sql_head = head(text)
   local t0 = sys.monotonic()
   self.statements = self.statements + 1
-  local st, err, code = self:call("POST", "/api/2.0/sql/statements", req)
-  if not st then return nil, err .. " [" .. sql_head .. "]", code end
+  local st, err, code, native = self:call("POST", "/api/2.0/sql/statements", req)
+  if not st then return nil, err .. " [" .. sql_head .. "]", code, native end
   local delay, polls = self.poll_base, 0
   while true do
     local state = type(st.status) == "table" and st.status.state
     if state == "SUCCEEDED" then
       return self:collect(st, { statement_id = st.statement_id, polls = polls })
     elseif state == "FAILED" then
-      return nil, failure(st, sql_head), "sql"
+      return nil, failure(st, sql_head), "sql", type(st.status) == "table" and st.status.sql_state or nil
     elseif state == "CANCELED" then
-      return nil, "Databricks SQL statement was canceled [" .. sql_head .. "]", "canceled"
+      return nil, "Databricks SQL statement was canceled [" .. sql_head .. "]", "cancelled"
     elseif state == "CLOSED" then
-      return nil, "Databricks SQL statement was closed before its result was read [" .. sql_head .. "]", "closed"
+      return nil, "Databricks SQL statement was closed before its result was read [" .. sql_head .. "]", "cancelled"
     elseif state ~= "PENDING" and state ~= "RUNNING" then
-      return nil, "Databricks returned an unknown statement state " .. tostring(state), "protocol"
+      return nil, "Databricks returned an unknown statement state " .. tostring(state), "parse"
     end
     local id = st.statement_id
     if type(id) ~= "string" or not id:match("^[%w%-]+$") then
-      return nil, "Databricks returned a pending statement without a valid statement_id", "protocol"
+      return nil, "Databricks returned a pending statement without a valid statement_id", "parse"
     end
     local elapsed = sys.monotonic() - t0
     if elapsed >= self.timeout then
@@ -415,8 +419,8 @@ function Client:execute(sql, params)
     M.sleep(math.min(delay, self.timeout - elapsed))
     delay = math.min(delay * 2, self.poll_max)
     polls = polls + 1
-    st, err, code = self:call("GET", "/api/2.0/sql/statements/" .. id)
-    if not st then return nil, err .. " [" .. sql_head .. "]", code end
+    st, err, code, native = self:call("GET", "/api/2.0/sql/statements/" .. id)
+    if not st then return nil, err .. " [" .. sql_head .. "]", code, native end
   end
 end
 
@@ -425,14 +429,14 @@ local function pack(...)
 end
 
 function Client:query(sql, ...)
-  local res, err, code = self:execute(sql, pack(...))
-  if not res then return nil, err, code end
+  local res, err, code, native = self:execute(sql, pack(...))
+  if not res then return nil, err, code, native end
   return res.rows
 end
 
 function Client:exec(sql, ...)
-  local res, err, code = self:execute(sql, pack(...))
-  if not res then return nil, err, code end
+  local res, err, code, native = self:execute(sql, pack(...))
+  if not res then return nil, err, code, native end
   return true
 end
 

@@ -131,15 +131,20 @@ local function where(desc)
 end
 
 -- A failed connection's kind: "auth" when the server refused the user
--- (SQLSTATE class 28, a dialect's auth_codes, or a message its
--- auth_messages know; then the SQLSTATE they name is the native code),
--- else "connect". Returns kind, native code.
-local function failure_kind(d, msg, native)
+-- (the driver says so, SQLSTATE class 28, a dialect's auth_codes, or a
+-- message its auth_messages know; then the SQLSTATE they name is the
+-- native code); the driver's kind when it is about the source itself
+-- ("usage", "io", "parse", "notfound", "permission", "timeout", …); else
+-- "connect". Returns kind, native code.
+local PASS = { usage = true, io = true, parse = true, notfound = true, permission = true, timeout = true,
+               memory = true, unsupported = true, cancelled = true, limit = true }
+local function failure_kind(d, msg, kind, native)
   local n = tostring(native or "")
-  if n:match("^28") or (d.auth_codes or {})[native] then return "auth", native end
+  if kind == "auth" or n:match("^28") or (d.auth_codes or {})[native] then return "auth", native end
   for pat, state in pairs(d.auth_messages or {}) do
     if tostring(msg):find(pat) then return "auth", state end
   end
+  if PASS[kind] then return kind, native end
   return "connect", native
 end
 
@@ -160,23 +165,22 @@ local function connect(src, opts)
   local o = { connect_timeout = tonumber(opts.connect_timeout) or 5, read_only = true,
               application_name = "nvlua source",
               query_timeout = base.query_timeout and qt and math.max(1, math.ceil(qt)) or nil }
-  local db, err, native
+  local db, err, fkind, native
   if base.open then
-    db, err, native = base.open(target, o)
+    db, err, fkind, native = base.open(target, o)
   else
-    db, err, native = require(base.driver).open(target, o)
+    db, err, fkind, native = require(base.driver).open(target, o)
   end
   if not db then
-    local code, n = failure_kind(base, err, native)
-    if native == "io" or native == "parse" then code, n = native, nil end
+    local code, n = failure_kind(base, err, fkind, native)
     return nil, log.mask(tostring(err)), code, n
   end
   local eng = base.for_connection and base.for_connection(db, hint) or base
   if qt and eng.timeout_sql then
-    local ok, terr, tcode = db:exec(eng.timeout_sql(qt))
+    local ok, terr, _, tnative = db:exec(eng.timeout_sql(qt))
     if not ok then
       db:close()
-      return nil, log.mask(tostring(terr)), "connect", tcode
+      return nil, log.mask(tostring(terr)), "connect", tnative
     end
   end
   return db, kind, desc, eng
@@ -200,10 +204,10 @@ local SHOWN_SCHEMAS = 10
 local function default_reach(db, d)
   local sql = d.sql or {}
   if not (sql.whoami and sql.visible_schemas) then return { schemas = {} } end
-  local rows, err, code = db:query(sql.whoami)
-  if not rows then return nil, err, code end
-  local names, serr, scode = sqlcatalog.schema_names(db, d, sql.visible_schemas, d.schema_expr)
-  if not names then return nil, serr, scode end
+  local rows, err, kind, native = db:query(sql.whoami)
+  if not rows then return nil, err, kind, native end
+  local names, serr, skind, snative = sqlcatalog.schema_names(db, d, sql.visible_schemas, d.schema_expr)
+  if not names then return nil, serr, skind, snative end
   local r = rows[1] or {}
   return { server_version = r.version, user = r.user_name, database = r.db_name, schemas = names }
 end
@@ -217,9 +221,9 @@ function M.test_connection(src, opts)
   local db, kind, desc, eng = connect(src, opts or {})
   if not db then return nil, kind, desc, eng end
   local info = db.info and db:info() or {}
-  local reach, rerr, rcode = (eng.reach or default_reach)(db, eng, desc)
+  local reach, rerr, _, rnative = (eng.reach or default_reach)(db, eng, desc)
   db:close()
-  if not reach then return nil, log.mask(tostring(rerr)), "connect", rcode end
+  if not reach then return nil, log.mask(tostring(rerr)), "connect", rnative end
   info.kind = kind
   info.description = where(desc)
   info.server_version = reach.server_version or info.server_version

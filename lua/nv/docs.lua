@@ -255,10 +255,10 @@ return {
   ["nv.fs"] = {
     summary = "the local file connector (connectors/drivers/fs.c): listing and content-based format detection",
     functions = {
-      detect = "detect(path) -> format, compression | nil, msg: parquet|xlsx|xls|zip|json|csv|binary|empty",
-      head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg",
-      identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg, errno: to tell whether a file changed while read",
-      list = "list(path [, {include=, exclude=, include_hidden=, follow_links=, max_files=}]) -> files, errors | nil, msg, errno",
+      detect = "detect(path) -> format, compression | nil, msg, kind, errno: parquet|xlsx|xls|zip|json|csv|binary|empty",
+      head = "head(path, nbytes) -> the first nbytes of the (decompressed) content | nil, msg, kind, errno",
+      identity = "identity(path) -> {size, mtime, ino, dev} | nil, msg, kind, errno: to tell whether a file changed while read",
+      list = "list(path [, {include=, exclude=, include_hidden=, follow_links=, max_files=}]) -> files, errors | nil, msg, kind, errno",
     },
   },
   ["nv.help"] = {
@@ -287,7 +287,7 @@ return {
     summary = "a small HTTP/1.1 server (libmicrohttpd) whose handlers run inside srv:poll()",
     functions = {
       listen = "listen{bind=, port=, max_body=, max_connections=, per_ip_connections=, timeout=, "
-        .. "header_timeout=, body_timeout=} -> srv | nil, msg, errno",
+        .. "header_timeout=, body_timeout=} -> srv | nil, msg, kind, errno",
       secure_equal = "secure_equal(a, b) -> boolean, in constant time",
     },
     methods = {
@@ -352,7 +352,7 @@ return {
       enabled = "enabled(level) -> whether lines at level are written",
       level = "level() -> the current level name",
       mask = "mask(s) -> s with every registered secret, secret-bearing key's value (sig=, X-Amz-Signature=, token=, PWD=, ...), Authorization credentials, dapi token and URL password masked",
-      open_file = "open_file(path) -> true | nil, msg: append log lines to path",
+      open_file = "open_file(path) -> true | nil, msg, kind, errno: append log lines to path",
       records = "records() -> the records kept since the last call, dropped count",
       set_level = "set_level(level): DEBUG, INFO, WARNING or ERROR (raises on anything else)",
       set_stderr = "set_stderr(on): whether lines also go to stderr",
@@ -363,10 +363,10 @@ return {
     summary = "MySQL/MariaDB driver (mariadb-connector-c), the same shape as nv.store.sqlite",
     functions = {
       describe = "describe(url) -> {host, port, database, user} | nil, msg",
-      open = "open(url [, {connect_timeout=, read_only=}]) -> conn | nil, msg, errno",
+      open = "open(url [, {connect_timeout=, read_only=}]) -> conn | nil, msg, kind, errno",
     },
     methods = {
-      "conn:exec(sql, ...) -> affected rows | nil, msg, errno;  conn:query(sql, ...) -> rows, colnames",
+      "conn:exec(sql, ...) -> affected rows | nil, msg, kind, errno;  conn:query(sql, ...) -> rows, colnames",
       "conn:info() -> {host, port, database, user, server_version};  conn:close()",
     },
   },
@@ -380,7 +380,7 @@ return {
       parse_list = "parse_list(xml) -> {kind, entries, next, truncated, code, message} | nil, msg: S3/Azure listings",
       parse_time = "parse_time(s) -> epoch | nil: ISO 8601 Z or RFC 1123",
       sha256 = "sha256(data) -> 32 raw bytes",
-      trim_partial_line = "trim_partial_line(path) -> bytes kept | nil, msg: cut a prefix download after its last newline",
+      trim_partial_line = "trim_partial_line(path) -> bytes kept | nil, msg, kind, errno: cut a prefix download after its last newline",
       unbase64 = "unbase64(text) -> s | nil, msg",
     },
   },
@@ -388,7 +388,7 @@ return {
     summary = "any ODBC driver through unixODBC, the same shape as nv.pg, plus catalog functions",
     functions = {
       describe = "describe(connstr) -> {driver, dsn, host, port, database, user}",
-      open = "open(connstr [, {connect_timeout=, login_timeout=, read_only=, query_timeout=}]) -> conn | nil, msg, sqlstate",
+      open = "open(connstr [, {connect_timeout=, login_timeout=, read_only=, query_timeout=}]) -> conn | nil, msg, kind, sqlstate",
     },
     methods = {
       "conn:exec(sql, ...) -> affected rows;  conn:query(sql | {sql, max_rows=}, ...) -> rows, colnames",
@@ -434,10 +434,10 @@ return {
     summary = "PostgreSQL driver over libpq, `?` parameters, the same shape as nv.store.sqlite",
     functions = {
       describe = "describe(url_or_conninfo) -> {host, port, database, user} | nil, msg",
-      open = "open(url_or_conninfo [, {connect_timeout=, read_only=, application_name=}]) -> conn | nil, msg, code",
+      open = "open(url_or_conninfo [, {connect_timeout=, read_only=, application_name=}]) -> conn | nil, msg, kind, sqlstate",
     },
     methods = {
-      "conn:exec(sql, ...) -> affected rows | nil, msg, sqlstate;  conn:query(sql, ...) -> rows, colnames",
+      "conn:exec(sql, ...) -> affected rows | nil, msg, kind, sqlstate;  conn:query(sql, ...) -> rows, colnames",
       "conn:info() -> {host, port, database, user, server_version};  conn:close()",
     },
   },
@@ -636,7 +636,7 @@ return {
   ["nv.store.sqlite"] = {
     summary = "the SQLite driver under the default store",
     functions = {
-      open = "open(path [, {schema = \"_executor_metadata\"}]) -> db | nil, msg, code",
+      open = "open(path [, {schema = \"_executor_metadata\"}]) -> db | nil, msg, kind, SQLite result code",
     },
     methods = {
       "db:exec(sql, ...) -> changes;  db:query(sql, ...) -> rows, colnames;  db:script(sql) -> true",
@@ -653,24 +653,25 @@ return {
   ["nv.sys"] = {
     summary = "the OS facts Lua's standard library lacks",
     functions = {
-      append_sync = "append_sync(path, data [, mode = 0600]) -> true | nil, msg, errno: one write, fsynced",
-      chmod = "chmod(path, mode) -> true | nil, msg, errno",
-      fsync_dir = "fsync_dir(path) -> true | nil, msg, errno: renames and removals in it made durable",
+      append_sync = "append_sync(path, data [, mode = 0600]) -> true | nil, msg, kind, errno: one write, fsynced",
+      chmod = "chmod(path, mode) -> true | nil, msg, kind, errno",
+      errno_kind = "errno_kind(errno) -> the error convention's kind for an errno (\"notfound\", \"permission\", \"exists\", \"busy\", \"io\", ...)",
+      fsync_dir = "fsync_dir(path) -> true | nil, msg, kind, errno: renames and removals in it made durable",
       getpid = "getpid() -> the process id",
       hostname = "hostname() -> the host name | nil, msg",
       isatty = "isatty(fd) -> boolean",
-      lock = "lock(path [, timeout]) -> lock (lock:close()) | nil, msg, errno: an exclusive flock, the holder's pid in the file",
+      lock = "lock(path [, timeout]) -> lock (lock:close()) | nil, msg, kind, errno: an exclusive flock, the holder's pid in the file",
       lock_holder = "lock_holder(path) -> the pid a lock file names | nil",
-      listdir = "listdir(path) -> {names...} | nil, msg, errno",
-      mkdirs = "mkdirs(path) -> true | nil, msg, errno (mkdir -p)",
+      listdir = "listdir(path) -> {names...} | nil, msg, kind, errno",
+      mkdirs = "mkdirs(path) -> true | nil, msg, kind, errno (mkdir -p)",
       monotonic = "monotonic() -> seconds on a clock that never goes back",
       now = "now() -> seconds since the epoch, sub-second precision",
       random_hex = "random_hex(nbytes) -> 2*nbytes hex characters from the kernel CSPRNG",
-      realpath = "realpath(path) -> absolute path without symlinks | nil, msg, errno",
-      remove_tree = "remove_tree(path) -> true | nil, msg, errno: path and everything below it",
+      realpath = "realpath(path) -> absolute path without symlinks | nil, msg, kind, errno",
+      remove_tree = "remove_tree(path) -> true | nil, msg, kind, errno: path and everything below it",
       sleep = "sleep(seconds): waits that long (at most a day)",
-      stat = "stat(path) -> {type, size, mtime} | nil, msg, errno",
-      write_new = "write_new(path, data [, mode = 0600]) -> true | nil, msg, errno: a new file, fsynced, that mode whatever the umask",
+      stat = "stat(path) -> {type, size, mtime} | nil, msg, kind, errno",
+      write_new = "write_new(path, data [, mode = 0600]) -> true | nil, msg, kind, errno: a new file, fsynced, that mode whatever the umask",
     },
   },
   ["nv.transmit"] = {

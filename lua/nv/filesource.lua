@@ -99,14 +99,15 @@ function M.group(files, root)
 end
 
 --- Lists a local source. opts: include, exclude (glob lists),
--- include_hidden. Returns files, errors | nil, message naming the path.
+-- include_hidden. Returns files, errors | nil, message naming the path,
+-- kind ("notfound", "permission", "unsupported", "io", …), errno.
 function M.list(path, opts)
-  local files, errors = fs.list(M.local_path(path), opts)
-  if not files then return nil, errors end
+  local files, errors, kind, errno = fs.list(M.local_path(path), opts)
+  if not files then return nil, errors, kind, errno end
   return files, errors
 end
 
---- A local file's identity (size, mtime, inode) | nil, msg.
+--- A local file's identity (size, mtime, inode) | nil, msg, kind, errno.
 function M.identity(path)
   return fs.identity(path)
 end

@@ -86,10 +86,11 @@ local function test_kill(self, step)
   sys.sleep(60)
 end
 
--- a directory fsync some file systems refuse (EINVAL): the rename stands
+-- a directory fsync some file systems refuse (EINVAL, EOPNOTSUPP: the
+-- errno is nv.sys's fourth value): the rename stands
 local function sync_dir(dir)
-  local ok, err, code = sys.fsync_dir(dir)
-  if ok or code == 22 or code == 95 then return true end
+  local ok, err, _, errno = sys.fsync_dir(dir)
+  if ok or errno == 22 or errno == 95 then return true end
   return nil, err
 end
 
@@ -130,8 +131,10 @@ end
 -- when it holds a whole payload whose key is not queued yet, else removed
 local function recover(self, name, final, pid)
   if tonumber(pid) ~= sys.getpid() then
-    local alive, _, code = require("nv.proc").kill(tonumber(pid), 0)
-    if alive or code == 1 then return end -- EPERM: alive, someone else's
+    local alive, _, kind, errno = require("nv.proc").kill(tonumber(pid), 0)
+    -- EPERM: alive, someone else's (nv.proc gives the errno third until it
+    -- takes the convention: kind "permission", errno fourth)
+    if alive or kind == "permission" or kind == 1 or errno == 1 then return end
   end
   local path = self.dir .. "/" .. name
   local base, key = final:match(PENDING)
@@ -173,13 +176,13 @@ function M.open(dir, opts)
                               warnings = {} }, Outbox)
   local cok, cerr = sys.chmod(dir, M.DIR_MODE)
   if not cok then self.warnings[#self.warnings + 1] = "cannot make the outbox private: " .. tostring(cerr) end
-  local lock, lerr0, code = sys.lock(dir .. "/.lock", tonumber(opts.lock_timeout) or M.LOCK_TIMEOUT)
+  local lock, lerr0, kind, errno = sys.lock(dir .. "/.lock", tonumber(opts.lock_timeout) or M.LOCK_TIMEOUT)
   if lock then
     self.lock = lock
-  elseif code == 11 then
+  elseif kind == "busy" then
     return nil, string.format("the outbox %s is in use by another run (pid %s); try again when it ends", dir,
       tostring(sys.lock_holder(dir .. "/.lock") or "unknown"))
-  elseif NO_FLOCK[code] then
+  elseif NO_FLOCK[errno] then
     self.warnings[#self.warnings + 1] = "the outbox cannot be locked, runs sharing it must not overlap: " .. tostring(lerr0)
   else
     return nil, "cannot lock the outbox: " .. tostring(lerr0)

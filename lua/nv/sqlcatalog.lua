@@ -88,11 +88,11 @@ end
 
 --- test_connection's schema list: the names sql (with %s for the filter
 -- on sexpr, the dialect's system schemas left out) returns in its
--- schema_name column | nil, msg, code.
+-- schema_name column | nil, msg, kind, native code.
 function M.schema_names(db, dialect, sql, sexpr)
   local f, params = M.filter(dialect, M.options({}), sexpr, nil)
-  local rows, err, code = db:query(sql:format(f), table.unpack(params))
-  if not rows then return nil, err, code end
+  local rows, err, kind, native = db:query(sql:format(f), table.unpack(params))
+  if not rows then return nil, err, kind, native end
   local names = {}
   for i, r in ipairs(rows) do names[i] = r.schema_name end
   return names

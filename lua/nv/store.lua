@@ -94,20 +94,13 @@ function M.timestamp(epoch)
   return os.date("!%Y-%m-%d %H:%M:%S", secs) .. string.format(".%03d", ms)
 end
 
--- A driver's failure code in the error convention: a string kind, with
--- the native code (SQLite's extended result code, MySQL's error number, a
--- SQLSTATE) as the fourth value. A code that is already a kind (the
--- Databricks dialect's "sql", "auth", …) passes unchanged.
-local SQLITE_IO = { [8] = true, [10] = true, [13] = true, [14] = true } -- READONLY, IOERR, FULL, CANTOPEN
-local function kind_of(store_kind, code)
-  if type(code) == "string" and code:match("^%l[%l_]*$") then return code end
-  if type(code) == "number" then
-    if store_kind == "sqlite" and SQLITE_IO[code & 0xff] then return "io", code end
-    if store_kind == "mysql" and code >= 2000 and code < 3000 then return "connect", code end -- client errors
-    return "sql", code
-  end
-  if type(code) == "string" and code:match("^08") then return "connect", code end -- SQLSTATE class 08
-  return "sql", code
+-- A driver's failure in the error convention: nil, message, the string
+-- kind the driver gives ("sql", "io", "connect", "busy", …) and its native
+-- code (SQLite's extended result code, MySQL's error number, a SQLSTATE).
+-- A dialect that gives only a native code in the third slot gets "sql".
+local function failure(err, kind, native)
+  if type(kind) == "string" and kind:match("^%l[%l_]*$") then return nil, err, kind, native end
+  return nil, err, "sql", kind
 end
 
 local Store = {}
@@ -285,9 +278,9 @@ function Store:delete(tname, where)
     vals[#vals + 1] = where[k]
   end
   assert(#conds > 0, "delete needs a condition")
-  local n, err, code = self.db:exec("DELETE FROM " .. self:qualified(tname) .. " WHERE "
+  local n, err, kind, native = self.db:exec("DELETE FROM " .. self:qualified(tname) .. " WHERE "
     .. table.concat(conds, " AND "), table.unpack(vals, 1, #conds))
-  if n == nil then return nil, err, kind_of(self.kind, code) end
+  if n == nil then return failure(err, kind, native) end
   return n
 end
 
@@ -352,9 +345,9 @@ end
 --- Runs a read query; returns rows (array of column->value tables) | nil,
 -- message, kind ("sql", "io", "connect", …), the driver's native code.
 function Store:query(sql, ...)
-  local rows, err, code = self.db:query(sql, ...)
-  if rows == nil then return nil, err, kind_of(self.kind, code) end
-  return rows, err, code
+  local rows, err, kind, native = self.db:query(sql, ...)
+  if rows == nil then return failure(err, kind, native) end
+  return rows, err
 end
 
 function Store:close()

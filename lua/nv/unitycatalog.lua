@@ -174,12 +174,9 @@ local function client_for(src, opts, cfg)
   for k, v in pairs(opts.databricks or {}) do settings[k] = v end
   settings.rest_only = true -- no warehouse needed
   local client, cerr, code = databricks.connect(settings)
-  if not client then return nil, "source " .. log.mask(raw) .. ": " .. cerr, code == "config" and "usage" or code end
+  if not client then return nil, "source " .. log.mask(raw) .. ": " .. cerr, code end
   return client, where
 end
-
--- nv.databricks' codes in the error convention's kinds
-local KIND = { config = "usage", http = "connect", protocol = "parse" }
 
 --- Checks that the metastore answers with the configured token: lists the
 -- catalogs (one page), and the schemas of the catalog the path names.
@@ -192,11 +189,11 @@ function M.test_connection(src, opts)
   local client, where, code = client_for(src, opts, opts)
   if not client then return nil, where, code end
   local label = client.base .. (where.catalog and ("/" .. where.catalog) or "")
-  local function failed(what, err, c)
-    return nil, string.format("Unity Catalog %s: cannot list %s: %s", label, what, err), KIND[c] or c or "connect"
+  local function failed(what, err, c, native)
+    return nil, string.format("Unity Catalog %s: cannot list %s: %s", label, what, err), c or "connect", native
   end
-  local body, err, c = client:get("/api/2.1/unity-catalog/catalogs", { max_results = "50" })
-  if not body then return failed("catalogs", err, c) end
+  local body, err, c, cnative = client:get("/api/2.1/unity-catalog/catalogs", { max_results = "50" })
+  if not body then return failed("catalogs", err, c, cnative) end
   local info = { kind = "unity_catalog", host = client.base, catalogs = json.array() }
   for _, cat in ipairs(type(body.catalogs) == "table" and body.catalogs or {}) do
     info.catalogs[#info.catalogs + 1] = cat.name
@@ -207,9 +204,9 @@ function M.test_connection(src, opts)
   end
   if where.catalog then
     info.catalog = where.catalog
-    local sb, serr, sc = client:get("/api/2.1/unity-catalog/schemas", { catalog_name = where.catalog,
-                                                                         max_results = "50" })
-    if not sb then return failed("the schemas of catalog " .. where.catalog, serr, sc) end
+    local sb, serr, sc, snative = client:get("/api/2.1/unity-catalog/schemas", { catalog_name = where.catalog,
+                                                                                  max_results = "50" })
+    if not sb then return failed("the schemas of catalog " .. where.catalog, serr, sc, snative) end
     info.schemas = json.array()
     for _, s in ipairs(type(sb.schemas) == "table" and sb.schemas or {}) do info.schemas[#info.schemas + 1] = s.name end
     if where.schema then

@@ -301,7 +301,7 @@ describe("nv.conntest", function()
     e = conntest.source({ source_id = "s2", data_source_path = dir .. "/none" }, {})
     assert.equal("failed", e.connection_status)
     assert.equal("source " .. dir .. "/none: cannot stat " .. dir .. "/none: No such file or directory", e.error)
-    assert.equal("io", e.error_code)
+    assert.same({ "notfound", 2 }, { e.error_code, e.native_code }) -- the kind, then ENOENT
     e = conntest.source({ source_id = "s3", data_source_path = "gopher://x/y" }, {})
     assert.equal("usage", e.error_code)
     assert.matches("^gopher://x/y: gopher sources are not supported %(known schemes: ", e.error)

@@ -90,7 +90,7 @@ describe("nv.filesource", function()
   end)
 
   it("names a missing path and its cause", function()
-    assert.same({ nil, "cannot access /nonexistent/x: No such file or directory" },
+    assert.same({ nil, "cannot access /nonexistent/x: No such file or directory", "notfound", 2 },
       { filesource.list("/nonexistent/x") })
   end)
 

@@ -186,7 +186,7 @@ describe("nvlua run", function()
     assert.equal(1, code)
     r = one_json(out)
     assert.equal("source " .. dir .. "/gone: cannot stat " .. dir .. "/gone: No such file or directory", r.error)
-    assert.equal("io", r.error_code)
+    assert.same({ "notfound", 2 }, { r.error_code, r.native_code }) -- the kind, then ENOENT
     assert.equal("failed", r.status)
     local payload = json.encode({ job_type = "test_connection", workflow_id = "wf_tc", sources = json.array({
       { source_id = "ok", data_source_path = dir .. "/src/a.csv" },

@@ -45,10 +45,12 @@ local backends = {
       .. " y bytea, z integer)",
     bool_true = true,
     char_length = nil, -- psqlODBC translates {fn CHAR_LENGTH} but does not list it in SQL_STRING_FUNCTIONS
-    missing = { 'odbc: ERROR: relation "nvodbc_missing" does not exist; Error while executing the query', "42P01" },
+    -- {message, SQLSTATE (the native code, fourth), kind (third)}
+    missing = { 'odbc: ERROR: relation "nvodbc_missing" does not exist; Error while executing the query', "42P01",
+                "sql" },
     read_only = { "odbc: ERROR: cannot execute INSERT in a read-only transaction;"
-      .. " Error while executing the query", "25006" },
-    wrong_password = { 'password authentication failed for user "nv"', "08001" },
+      .. " Error while executing the query", "25006", "permission" },
+    wrong_password = { 'password authentication failed for user "nv"', "08001", "connect" }, -- psqlODBC: no 28xxx
     reset_store = function(c) assert(c:exec('DROP SCHEMA IF EXISTS "_executor_metadata" CASCADE')) end,
     column_types = "SELECT column_name AS name, data_type AS type FROM information_schema.columns"
       .. " WHERE table_schema = '_executor_metadata' AND table_name = 'columns'",
@@ -67,9 +69,9 @@ local backends = {
       .. " y VARBINARY(100), z INT) CHARACTER SET utf8mb4",
     bool_true = 1, -- BOOLEAN is TINYINT(1); the ODBC driver reports SQL_TINYINT
     char_length = true,
-    missing = { "odbc: Table 'testdb.nvodbc_missing' doesn't exist", "42S02" },
-    read_only = { "odbc: Cannot execute statement in a READ ONLY transaction", "25006" },
-    wrong_password = { "Access denied for user 'nv'@", "28000" },
+    missing = { "odbc: Table 'testdb.nvodbc_missing' doesn't exist", "42S02", "sql" },
+    read_only = { "odbc: Cannot execute statement in a READ ONLY transaction", "25006", "permission" },
+    wrong_password = { "Access denied for user 'nv'@", "28000", "auth" },
     reset_store = function(c) assert(c:exec("DROP DATABASE IF EXISTS _executor_metadata")) end,
     column_types = "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS"
       .. " WHERE TABLE_SCHEMA = '_executor_metadata' AND TABLE_NAME = 'columns'",
@@ -86,8 +88,8 @@ local backends = {
       .. " z INTEGER)",
     bool_true = true,
     char_length = nil, -- lists no string function at all
-    missing = { "odbc: no such table: nvodbc_missing (1)", "HY000" },
-    read_only = { "odbc: attempt to write a readonly database (8)", "HY000" },
+    missing = { "odbc: no such table: nvodbc_missing (1)", "HY000", "sql" },
+    read_only = { "odbc: attempt to write a readonly database (8)", "HY000", "sql" },
     reset_store = function(c)
       for _, t in ipairs(schema.table_names) do
         assert(c:exec('DROP TABLE IF EXISTS "_executor_metadata__' .. t .. '"'))
@@ -153,7 +155,8 @@ for _, B in ipairs(backends) do
       assert.same({ { { i = 2 }, { i = 3 } }, { "i" } }, { rows, cols })
       assert.equal(5, #assert(db:query({ "SELECT i FROM nvodbc_types", max_rows = 9 })))
       assert.equal(5, #assert(db:query("SELECT i FROM nvodbc_types"))) -- a new statement, unbounded
-      assert.same({ nil, B.missing[1], B.missing[2] }, { db:query({ "SELECT * FROM nvodbc_missing", max_rows = 1 }) })
+      assert.same({ nil, B.missing[1], B.missing[3], B.missing[2] },
+        { db:query({ "SELECT * FROM nvodbc_missing", max_rows = 1 }) })
       assert.has_error(function() db:query({ "SELECT 1", max_row = 1 }) end,
         "bad argument #1 to 'query' (unknown query option 'max_row')")
       assert.has_error(function() db:query({ "SELECT 1", max_rows = 0 }) end,
@@ -195,7 +198,7 @@ for _, B in ipairs(backends) do
     end)
 
     it("returns nil, message, SQLSTATE for SQL errors and raises for misuse", function()
-      assert.same({ nil, B.missing[1], B.missing[2] }, { db:query("SELECT * FROM nvodbc_missing") })
+      assert.same({ nil, B.missing[1], B.missing[3], B.missing[2] }, { db:query("SELECT * FROM nvodbc_missing") })
       assert.has_error(function() db:exec("SELECT ?", 1, 2) end, "statement has 1 parameter(s), 2 given")
       assert.has_error(function() db:exec("SELECT ?", {}) end, "parameter 1: cannot bind a table")
       assert.has_error(function() db:commit() end, "no transaction is open")
@@ -228,7 +231,7 @@ for _, B in ipairs(backends) do
       assert.same({ "id" }, { pk[1].column_name })
       local fk = assert(db:foreign_keys(nil, nil, "nvodbc_parent", nil, nil, nil))
       assert.same({ "nvodbc_child", "pid", "id" }, { fk[1].fktable_name, fk[1].fkcolumn_name, fk[1].pkcolumn_name })
-      assert.same({ nil, "odbc: Invalid use of null pointer", "HY009" }, { db:primary_keys() })
+      assert.same({ nil, "odbc: Invalid use of null pointer", "usage", "HY009" }, { db:primary_keys() })
     end)
 
     it("closes idempotently, on scope exit, and refuses use after close", function()
@@ -247,14 +250,16 @@ for _, B in ipairs(backends) do
     it("enforces read-only sessions", function()
       exec_all(db, { "DROP TABLE IF EXISTS nvodbc_types", B.types_ddl })
       local ro <close> = assert(odbc.open(B.cs, { read_only = true }))
-      assert.same({ nil, B.read_only[1], B.read_only[2] }, { ro:exec("INSERT INTO nvodbc_types (i) VALUES (1)") })
+      assert.same({ nil, B.read_only[1], B.read_only[3], B.read_only[2] },
+        { ro:exec("INSERT INTO nvodbc_types (i) VALUES (1)") })
       assert.equal(0, ro:query("SELECT COUNT(*) AS n FROM nvodbc_types")[1].n)
     end)
 
     if B.parts then
       it("reports a wrong password naming driver, server and database, never the password", function()
-        local c, err, code = odbc.open(B.connstr(B.parts, WRONG))
+        local c, err, kind, code = odbc.open(B.connstr(B.parts, WRONG))
         assert.is_nil(c)
+        assert.equal(B.wrong_password[3], kind)
         assert.equal(B.wrong_password[2], code)
         local prefix = string.format("odbc: cannot connect to [%s] %s:%s/%s: ", B.name, B.parts.host, B.parts.port,
           B.parts.db)
@@ -275,7 +280,7 @@ for _, B in ipairs(backends) do
       end)
     else
       it("reports an unopenable database file naming it", function()
-        assert.same({ nil, "odbc: cannot connect to [SQLite3] /nonexistent-dir/x.db: connect failed", "HY000" },
+        assert.same({ nil, "odbc: cannot connect to [SQLite3] /nonexistent-dir/x.db: connect failed", "connect", "HY000" },
           { odbc.open("odbc:Driver=SQLite3;Database=/nonexistent-dir/x.db;Pwd=" .. WRONG) })
         assert.equal("x *** y", nvlog.mask("x " .. WRONG .. " y"))
       end)
@@ -293,9 +298,9 @@ describe("nv.odbc connection strings", function()
 
   it("names a missing DSN and a missing driver", function()
     assert.same({ nil, "odbc: cannot connect to [DSN=nvodbc-none]: Data source name not found and no default"
-      .. " driver specified", "IM002" }, { odbc.open("DSN=nvodbc-none") })
+      .. " driver specified", "connect", "IM002" }, { odbc.open("DSN=nvodbc-none") })
     assert.same({ nil, "odbc: cannot connect to [NoSuchDriver]: Can't open lib 'NoSuchDriver' : file not found",
-      "01000" }, { odbc.open("odbc:Driver=NoSuchDriver") })
+      "connect", "01000" }, { odbc.open("odbc:Driver=NoSuchDriver") })
   end)
 
   it("raises for bad options", function()

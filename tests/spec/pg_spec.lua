@@ -72,10 +72,10 @@ describe("nv.pg", function()
     assert.same({ { ["q?"] = "?", b = "x", c = "'?", d = "y" } }, rows)
   end)
 
-  it("returns nil, message, SQLSTATE for SQL errors and raises for misuse", function()
-    assert.same({ nil, 'postgresql: relation "missing_table" does not exist', "42P01" },
+  it("returns nil, message, kind, SQLSTATE for SQL errors and raises for misuse", function()
+    assert.same({ nil, 'postgresql: relation "missing_table" does not exist', "sql", "42P01" },
       { db:query("SELECT * FROM missing_table") })
-    assert.same({ nil, "postgresql: cannot insert multiple commands into a prepared statement", "42601" },
+    assert.same({ nil, "postgresql: cannot insert multiple commands into a prepared statement", "sql", "42601" },
       { db:exec("SELECT 1; SELECT 2") })
     assert.has_error(function() db:exec("SELECT ?", 1, 2) end, "statement has 1 parameter(s), 2 given")
     assert.has_error(function() db:exec("SELECT ?", {}) end, "parameter 1: cannot bind a table")
@@ -96,8 +96,9 @@ describe("nv.pg", function()
   end)
 
   it("reports a wrong password naming host:port/database, never the password", function()
-    local c, err, code = pg.open(with_password(URL, WRONG))
+    local c, err, kind, code = pg.open(with_password(URL, WRONG))
     assert.is_nil(c)
+    assert.equal("connect", kind) -- libpq names no SQLSTATE: nv.dbsource tells auth by the message
     assert.equal("08001", code)
     assert.matches("^postgresql: cannot connect to " .. host_port:gsub("%p", "%%%0") .. "/testdb: ", err)
     assert.matches("password authentication failed for user \"nv\"", err)
@@ -114,7 +115,7 @@ describe("nv.pg", function()
 
   it("enforces read-only sessions", function()
     local ro <close> = assert(pg.open(URL, { read_only = true }))
-    assert.same({ nil, "postgresql: cannot execute CREATE TABLE in a read-only transaction", "25006" },
+    assert.same({ nil, "postgresql: cannot execute CREATE TABLE in a read-only transaction", "permission", "25006" },
       { ro:exec("CREATE TABLE ro_attempt (a int)") })
     assert.equal(1, ro:query("SELECT 1 AS x")[1].x)
   end)
@@ -450,7 +451,7 @@ describe("nv.dbsource on PostgreSQL", function()
     extract({ include_schemas = "nvspec", profile = "none", on_catalog = function(_, conn)
       attempt = { conn:exec("INSERT INTO nvspec.customers (id) VALUES (99)") }
     end })
-    assert.same({ nil, "postgresql: cannot execute INSERT in a read-only transaction", "25006" }, attempt)
+    assert.same({ nil, "postgresql: cannot execute INSERT in a read-only transaction", "permission", "25006" }, attempt)
     local db <close> = assert(pg.open(URL))
     assert.equal(0, db:query("SELECT COUNT(*) AS n FROM nvspec.customers WHERE id = 99")[1].n)
   end)

@@ -739,7 +739,7 @@ describe("nvlua serve", function()
       assert.is_false(t.success)
       assert.equal("failed", t.connection_status)
       assert.equal("source " .. dir .. "/none: cannot stat " .. dir .. "/none: No such file or directory", t.error)
-      assert.equal("io", t.error_code)
+      assert.same({ "notfound", 2 }, { t.error_code, t.native_code }) -- the kind, then ENOENT
       local _, j = call(server, "GET", "/jobs/" .. t.server_job_id)
       assert.equal("failed", j.status)
     end)

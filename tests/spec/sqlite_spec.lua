@@ -213,7 +213,7 @@ describe("the sqlite connector", function()
       .. " header)", "parse" }, r)
     r = { connectors.get("sqlite").test_connection({ data_source_path = "sqlite:" .. dir .. "/none.db" }) }
     assert.same({ nil, "sqlite: cannot open " .. dir .. "/none.db: " .. dir .. "/none.db: No such file or directory",
-                  "io" }, r)
+                  "notfound", 2 }, r) -- the kind, then the errno (ENOENT)
     local m = extract(dir .. "/none.db")
     assert.equal("failed", m.status)
     assert.matches("No such file or directory", m.errors[1])

@@ -255,10 +255,11 @@ describe("nv.store.sqlite", function()
 
   it("returns nil, message, code for SQL errors and raises for misuse", function()
     local db = assert(sqlite.open(":memory:"))
-    local ok, err, code = db:exec("SELECT * FROM missing")
+    local ok, err, kind, code = db:exec("SELECT * FROM missing")
     assert.is_nil(ok)
     assert.equal("sqlite: prepare: no such table: missing", err)
-    assert.equal(1, code)
+    assert.equal("sql", kind)
+    assert.equal(1, code) -- SQLITE_ERROR
     assert.has_error(function() db:exec("SELECT ?", 1, 2) end, "statement has 1 parameter(s), 2 given")
     assert.has_error(function() db:exec("SELECT ?", {}) end, "parameter 1: cannot bind a table")
     assert.has_error(function() db:exec("SELECT 1; SELECT 2") end,

@@ -84,10 +84,11 @@ describe("nv.sys durable private files", function()
     assert.equal("600", mode(base .. "/a"))
     assert.is_true(sys.write_new(base .. "/b", "", 416)) -- 0640
     assert.equal("640", mode(base .. "/b"))
-    local ok, err, code = sys.write_new(base .. "/a", "again")
+    local ok, err, kind, errno = sys.write_new(base .. "/a", "again")
     assert.is_nil(ok)
     assert.equal("cannot create " .. base .. "/a: File exists", err)
-    assert.equal(17, code)
+    assert.equal("exists", kind)
+    assert.equal(17, errno) -- EEXIST
     assert.equal("hello", read(base .. "/a"))
     assert.is_true(os.execute("ln -s '" .. base .. "/target' '" .. base .. "/link'"))
     assert.is_nil(sys.write_new(base .. "/link", "x"))
@@ -103,12 +104,14 @@ describe("nv.sys durable private files", function()
     assert.is_true(sys.chmod(base, 448))
     assert.equal("700", mode(base))
     assert.is_true(sys.fsync_dir(base))
-    local ok, err = sys.fsync_dir(base .. "/missing")
+    local ok, err, kind, errno = sys.fsync_dir(base .. "/missing")
     assert.is_nil(ok)
     assert.equal("cannot open " .. base .. "/missing: No such file or directory", err)
-    ok, err = sys.chmod(base .. "/missing", 384)
+    assert.same({ "notfound", 2 }, { kind, errno }) -- ENOENT
+    ok, err, kind, errno = sys.chmod(base .. "/missing", 384)
     assert.is_nil(ok)
     assert.equal("cannot chmod " .. base .. "/missing: No such file or directory", err)
+    assert.same({ "notfound", 2 }, { kind, errno })
   end)
 
   it("lock is exclusive until closed, names its holder, and reports a busy lock", function()
@@ -117,11 +120,12 @@ describe("nv.sys durable private files", function()
     assert.equal("600", mode(path))
     assert.equal(sys.getpid(), sys.lock_holder(path))
     local t0 = sys.monotonic()
-    local ok, err, code = sys.lock(path, 0.2) -- another open file description: refused
+    local ok, err, kind, errno = sys.lock(path, 0.2) -- another open file description: refused
     assert.is_true(sys.monotonic() - t0 >= 0.2)
     assert.is_nil(ok)
     assert.equal("cannot lock " .. path .. ": Resource temporarily unavailable", err)
-    assert.equal(11, code)
+    assert.equal("busy", kind)
+    assert.equal(11, errno) -- EWOULDBLOCK
     assert.is_true(a:close())
     assert.is_true(a:close()) -- idempotent
     do

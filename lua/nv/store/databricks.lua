@@ -110,8 +110,8 @@ local function pack(...)
 end
 
 function DB:run(sql, params)
-  local res, err, code = self.client:execute(sql, params)
-  if not res then return nil, err, code end
+  local res, err, code, native = self.client:execute(sql, params)
+  if not res then return nil, err, code, native end
   return res
 end
 
@@ -151,8 +151,8 @@ function DB:flush_inserts(group)
       marks[#marks + 1] = "(" .. table.concat(m, ", ") .. ")"
     end
     params.types = types
-    local ok, err, code = self:run(head .. table.concat(marks, ", "), params)
-    if not ok then return nil, err, code end
+    local ok, err, code, native = self:run(head .. table.concat(marks, ", "), params)
+    if not ok then return nil, err, code, native end
     i = last + 1
   end
   return true
@@ -169,12 +169,12 @@ function DB:commit()
       while queue[i + #group] and queue[i + #group].ins and queue[i + #group].ins.target == item.ins.target do
         group[#group + 1] = queue[i + #group]
       end
-      local ok, err, code = self:flush_inserts(group)
-      if not ok then return nil, err, code end
+      local ok, err, code, native = self:flush_inserts(group)
+      if not ok then return nil, err, code, native end
       i = i + #group
     else
-      local ok, err, code = self:run(item.sql, item.params)
-      if not ok then return nil, err, code end
+      local ok, err, code, native = self:run(item.sql, item.params)
+      if not ok then return nil, err, code, native end
       i = i + 1
     end
   end
@@ -187,7 +187,7 @@ function DB:exec(sql, ...)
   local verb = sql:match("^%s*(%a+)%s*;?%s*$")
   verb = verb and verb:upper()
   if verb == "BEGIN" then
-    if self.queue then return nil, "a transaction is already open", "misuse" end
+    if self.queue then return nil, "a transaction is already open", "usage" end
     self.queue = {}
     return true
   elseif verb == "COMMIT" then
@@ -205,16 +205,16 @@ function DB:exec(sql, ...)
     return true
   end
   if ins then typed(ins, params) end
-  local ok, err, code = self:run(sql, params)
-  if not ok then return nil, err, code end
+  local ok, err, code, native = self:run(sql, params)
+  if not ok then return nil, err, code, native end
   return true
 end
 
 --- query(sql, ...) -> rows | nil, msg, code
 function DB:query(sql, ...)
   if not self.client then error("attempt to use a closed Databricks store", 2) end
-  local res, err, code = self:run(sql, pack(...))
-  if not res then return nil, err, code end
+  local res, err, code, native = self:run(sql, pack(...))
+  if not res then return nil, err, code, native end
   return res.rows
 end
 

@@ -161,10 +161,10 @@ function Db:exec(sql, ...)
   if not conn then error("attempt to use a closed connection", 2) end
   local tx = TX[sql]
   if tx then
-    if tx ~= "begin" and not self.in_tx then return nil, "odbc: no transaction is open" end
-    local ok, err, code = conn[tx](conn)
+    if tx ~= "begin" and not self.in_tx then return nil, "odbc: no transaction is open", "usage" end
+    local ok, err, kind, state = conn[tx](conn)
     if ok then self.in_tx = tx == "begin" end
-    return ok and 0 or nil, err, code
+    return ok and 0 or nil, err, kind, state
   end
   return conn:exec(sql, ...)
 end
