@@ -16,7 +16,6 @@
 
 #include "luax.h"
 #include "mask.h"
-#include "luax.h"
 #include "nvlua.h"
 
 #define LOGGER_KEY "nv.log.state" /* registry slot of the instance */
@@ -253,15 +252,17 @@ static int l_close_file(lua_State *L) {
     int e = rc != 0 ? errno : 0;
     lg->file = NULL;
     if (lg->file_errno != 0) {
-      luaL_pushfail(L);
       lua_pushfstring(L, "log file %s: %s (%d line(s) not written)", lg->file_path, strerror(lg->file_errno),
                       (int)lg->file_lost);
-      return 2;
+      int n = nv_push_fail_errno(L, lua_tostring(L, -1), lg->file_errno);
+      lua_remove(L, -n - 1);
+      return n;
     }
     if (rc != 0) {
-      luaL_pushfail(L);
       lua_pushfstring(L, "log file %s: %s", lg->file_path, strerror(e));
-      return 2;
+      int n = nv_push_fail_errno(L, lua_tostring(L, -1), e);
+      lua_remove(L, -n - 1);
+      return n;
     }
   }
   lua_pushboolean(L, 1);

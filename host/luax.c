@@ -14,7 +14,7 @@ int nv_push_fail(lua_State *L, const char *msg, const char *code) {
 const char *nv_errno_kind(int e) {
   switch (e) {
     case 0: return "io";
-    case ENOENT: case ENOTDIR: return "notfound";
+    case ENOENT: case ENOTDIR: case ESRCH: return "notfound";
     case EACCES: case EPERM: case EROFS: return "permission";
     case EEXIST: case ENOTEMPTY: return "exists";
     case EWOULDBLOCK: case EADDRINUSE: return "busy";

@@ -57,6 +57,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "luax.h"
 #include "nvlua.h"
 
 extern char **environ;
@@ -76,11 +77,12 @@ extern char **environ;
 #define AS_SUPPORTED 1
 #endif
 
+/* nil, "WHAT ARG: strerror", kind (nv_errno_kind), errno */
 static int fail_errno(lua_State *L, int err, const char *what, const char *arg) {
-  luaL_pushfail(L);
   lua_pushfstring(L, "%s %s: %s", what, arg, strerror(err));
-  lua_pushinteger(L, err);
-  return 3;
+  int n = nv_push_fail_errno(L, lua_tostring(L, -1), err);
+  lua_remove(L, -n - 1); /* the formatted message, copied by the helper */
+  return n;
 }
 
 /* Pushes a NULL-terminated char* array (userdata) of the strings in the

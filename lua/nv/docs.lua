@@ -348,7 +348,7 @@ return {
     summary = "levelled, masked log lines (`HH:MM:SS - module - LEVEL - message`) on stderr and the run's file",
     functions = {
       add_secret = "add_secret(s): s is replaced by *** in every line, result and stored parameter",
-      close_file = "close_file() -> true | nil, msg: stop writing the log file (msg names it and the first write error when lines were lost)",
+      close_file = "close_file() -> true | nil, msg, kind, errno: stop writing the log file (msg names it and the first write error when lines were lost)",
       enabled = "enabled(level) -> whether lines at level are written",
       level = "level() -> the current level name",
       mask = "mask(s) -> s with every registered secret, secret-bearing key's value (sig=, X-Amz-Signature=, token=, PWD=, ...), Authorization credentials, dapi token and URL password masked",
@@ -459,11 +459,11 @@ return {
   ["nv.proc"] = {
     summary = "child processes without a shell, and signals received through a signalfd",
     functions = {
-      kill = "kill(pid [, sig]) -> true | nil, msg, errno: sig a number or TERM, KILL, INT, HUP, USR1, USR2",
-      poll = "poll(pid) -> \"running\" | \"exited\", code | \"signaled\", signo | nil, msg, errno",
+      kill = "kill(pid [, sig]) -> true | nil, msg, kind, errno: sig a number or TERM, KILL, INT, HUP, USR1, USR2",
+      poll = "poll(pid) -> \"running\" | \"exited\", code | \"signaled\", signo | nil, msg, kind, errno",
       spawn = "spawn{argv=, env=, replace=, stdout=, stderr=, stdin=, cwd=, rlimits={as=, cpu=}} "
-        .. "-> pid | nil, msg, errno (rlimits set between fork and exec: in force from the child's first instruction)",
-      trap = "trap{\"TERM\", ...} -> trap | nil, msg, errno: trap:take() -> pending signal name | nil; trap:close()",
+        .. "-> pid | nil, msg, kind, errno (rlimits set between fork and exec: in force from the child's first instruction)",
+      trap = "trap{\"TERM\", ...} -> trap | nil, msg, kind, errno: trap:take() -> pending signal name | nil; trap:close()",
       umask = "umask(mask) -> the previous file-creation mask (inherited by children)",
       wait = "wait(pid) -> as poll, blocking until the child ends",
     },

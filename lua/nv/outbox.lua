@@ -131,10 +131,8 @@ end
 -- when it holds a whole payload whose key is not queued yet, else removed
 local function recover(self, name, final, pid)
   if tonumber(pid) ~= sys.getpid() then
-    local alive, _, kind, errno = require("nv.proc").kill(tonumber(pid), 0)
-    -- EPERM: alive, someone else's (nv.proc gives the errno third until it
-    -- takes the convention: kind "permission", errno fourth)
-    if alive or kind == "permission" or kind == 1 or errno == 1 then return end
+    local alive, _, kind = require("nv.proc").kill(tonumber(pid), 0)
+    if alive or kind == "permission" then return end -- EPERM: alive, someone else's
   end
   local path = self.dir .. "/" .. name
   local base, key = final:match(PENDING)

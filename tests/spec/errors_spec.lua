@@ -44,6 +44,13 @@ describe("the error convention", function()
     held:close()
   end)
 
+  it("nv.proc: errno kinds, the errno fourth", function()
+    local proc = require "nv.proc"
+    assert.same({ "notfound", 2 }, { failure({ proc.spawn({ argv = { dir .. "/no-such-program" } }) },
+      "No such file or directory") })
+    assert.same({ "notfound", 3 }, { failure({ proc.kill(4194303 + 1, 0) }, "No such process") }) -- ESRCH
+  end)
+
   it("nv.sys.errno_kind maps errnos to the documented kinds", function()
     local want = {
       [1] = "permission", [2] = "notfound", [5] = "io", [11] = "busy", [12] = "memory", [13] = "permission",
