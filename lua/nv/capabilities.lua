@@ -88,6 +88,8 @@ M.modules = {
     max_commit_bytes = "safe", roots_of = "safe", snapshot = "safe", unescape = "safe",
   },
   ["nv.docs"] = "safe", -- the help texts: data only
+  ["nv.docs.runtime"] = "safe", -- data
+  ["nv.docs.sources"] = "safe", -- data
   ["nv.drift"] = { compare = "safe", default_row_change = "safe", detect = "never", load = "never",
                    previous_run = "never" },
   ["nv.extract"] = {

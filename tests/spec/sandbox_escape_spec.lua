@@ -19,7 +19,7 @@ local function all_modules()
   end
   add("nv.host") -- set by the runtime in package.loaded
   local p = assert(io.popen("cd " .. H.q(H.root .. "/lua") .. " && find nv -name '*.lua'"))
-  for f in p:lines() do add((f:gsub("%.lua$", ""):gsub("/", "."))) end
+  for f in p:lines() do add((f:gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", "."))) end
   p:close()
   table.sort(names)
   return names
