@@ -156,6 +156,33 @@ end
 --- The directory holding @duckdb/node-api (NVLUA_DUCKDB_DIR, default
 -- ~/.cache/nvlua-duckdb), npm-installed there when NVLUA_TEST_DUCKDB=1;
 -- or nil, why.
+--- Writes path as a 20,000-row Parquet file of 2,000-row row groups with
+-- DuckDB (ddir from H.duckdb_dir) and returns DuckDB's own account of it:
+-- {n = rows, g = row groups, first = rows of row group 0}.
+function H.duckdb_rowgroups(ddir, path)
+  local dir = H.tmpdir()
+  local script = dir .. "/w.mjs"
+  H.write(script, [[
+import { createRequire } from "node:module";
+const { DuckDBInstance } = createRequire(process.env.NVLUA_DUCKDB_DIR + "/x.js")("@duckdb/node-api");
+const db = await DuckDBInstance.create(":memory:");
+const con = await db.connect();
+const out = process.argv[2];
+await con.run(`COPY (SELECT i AS id, 'item ' || i AS label FROM range(20000) t(i))
+  TO '${out}' (FORMAT parquet, ROW_GROUP_SIZE 2000, COMPRESSION uncompressed)`);
+const r = await con.runAndReadAll(`SELECT count(*)::INTEGER AS n,
+  (SELECT count(DISTINCT row_group_id)::INTEGER FROM parquet_metadata('${out}')) AS g,
+  (SELECT max(row_group_num_rows)::INTEGER FROM parquet_metadata('${out}') WHERE row_group_id = 0) AS first
+  FROM '${out}'`);
+console.log(JSON.stringify(r.getRowObjects()[0]));
+]])
+  local p = assert(io.popen("NVLUA_DUCKDB_DIR=" .. H.q(ddir) .. " node " .. H.q(script) .. " " .. H.q(path)))
+  local out = p:read("a")
+  p:close()
+  H.rmdir(dir)
+  return assert(require("nv.json").decode(out), out)
+end
+
 function H.duckdb_dir()
   local d = os.getenv("NVLUA_DUCKDB_DIR") or ((os.getenv("HOME") or "/tmp") .. "/.cache/nvlua-duckdb")
   local function present()

@@ -12,17 +12,6 @@ local json = require "nv.json"
 
 local DATA = H.root .. "/examples/data"
 
--- rows of a query on a SQLite file, read by python3 (independent of nv.store)
-local function sqlite_rows(path, sql)
-  local script = "import json,sqlite3,sys\n"
-    .. "c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True)\n"
-    .. "c.row_factory=sqlite3.Row\n"
-    .. "print(json.dumps([dict(r) for r in c.execute(sys.argv[2])]))\n"
-  local p = assert(io.popen("python3 -c " .. H.q(script) .. " " .. H.q(path) .. " " .. H.q(sql) .. " 2>&1"))
-  local out = p:read("a")
-  p:close()
-  return assert(json.decode(out), out)
-end
 
 local function decode(out, err)
   local res = json.decode(out or "")
@@ -69,7 +58,7 @@ describe("a SQLite store that cannot take the write", function()
 
   it("fails the job when the store file has mode 0444 (root included) and keeps the store unchanged", function()
     local path = seeded("ro.db")
-    local before = sqlite_rows(path, "SELECT run_id, status FROM executor_runs ORDER BY run_id")
+    local before = H.sqlite_rows(path, "SELECT run_id, status FROM executor_runs ORDER BY run_id")
     assert(os.execute("chmod 0444 " .. H.q(path)))
     local code, out, err = H.run(extraction("sqlite:" .. path), { cwd = dir })
     local res = decode(out, err)
@@ -77,7 +66,7 @@ describe("a SQLite store that cannot take the write", function()
       "the store file has mode 0444")
     assert.matches("^not written: sqlite:" .. path:gsub("%p", "%%%0") .. ": .*readonly database", res.run_record)
     assert.truthy(err:find("the run record was not written", 1, true), err)
-    assert.same(before, sqlite_rows(path, "SELECT run_id, status FROM executor_runs ORDER BY run_id"))
+    assert.same(before, H.sqlite_rows(path, "SELECT run_id, status FROM executor_runs ORDER BY run_id"))
   end)
 
   it("fails the job when the store's directory has no write permission", function()
@@ -87,7 +76,7 @@ describe("a SQLite store that cannot take the write", function()
     local code, out, err = H.run(extraction("sqlite:" .. sub .. "/sub.db"), { cwd = dir })
     local res = decode(out, err)
     assert_store_failure(code, res, err, "sqlite:" .. sub .. "/sub.db", "its directory has mode 0555")
-    assert.equal(1, #sqlite_rows(sub .. "/sub.db", "SELECT run_id FROM executor_runs"))
+    assert.equal(1, #H.sqlite_rows(sub .. "/sub.db", "SELECT run_id FROM executor_runs"))
   end)
 
   it("still records a run that does not write metadata when the store is read-only, saying so", function()
@@ -125,7 +114,7 @@ describe("a SQLite store that cannot take the write", function()
     assert.truthy(res.error:find("disk I/O error", 1, true) or res.error:find("database or disk is full", 1, true),
       res.error)
     -- one source row (the first run's): the failed write left nothing behind
-    assert.same({ { n = 1 } }, sqlite_rows(path, "SELECT COUNT(*) AS n FROM sources"))
+    assert.same({ { n = 1 } }, H.sqlite_rows(path, "SELECT COUNT(*) AS n FROM sources"))
   end)
 
   it("fails the job when a file-size limit stops a new store from being created", function()
