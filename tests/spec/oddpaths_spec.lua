@@ -189,12 +189,12 @@ describe("a file that changes while it is read", function()
       local r, err = real(f, format, opts)
       if not r then return r, err end
       local proxy = {}
-      function proxy.profile_into(_, p, budget)
+      function proxy.profile_into(_, p, tname, budget) -- the readers' one signature
         budget.progress_bytes = 4096
         budget.progress = function()
           if not fired then fired = true during(path) end
         end
-        return r:profile_into(p, budget)
+        return r:profile_into(p, tname, budget)
       end
       return setmetatable(proxy, { __index = function(_, k)
         return function(_, ...) return r[k](r, ...) end
