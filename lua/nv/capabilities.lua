@@ -62,7 +62,7 @@ M.modules = {
     check = "safe", type_names = "safe", scheme_names = "safe", formats = "safe", auto = "safe",
     validate = "safe",
     list = "never", get = "never", for_type = "never", resolve = "never", load_errors = "never", reload = "never",
-    refuse_tenants = "never",
+    refuse_tenants = "never", refusing = "safe",
   },
   -- test_connection: the job's entry takes the run's ctx; one source's test reaches it
   ["nv.conntest"] = { run = { ctx = 1 }, source = "never" },

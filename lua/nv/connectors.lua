@@ -48,6 +48,11 @@ end
 -- sandbox (the job server, whose jobs all run sandboxed).
 function M.refuse_tenants() refuse_tenants = true end
 
+--- Whether this Lua state refuses tenant connector modules (a sandbox is
+-- active, or refuse_tenants was called). Worker threads have states of
+-- their own: whoever starts them passes this on (nv.extractworker).
+function M.refusing() return sandboxed() end
+
 local function is_list(v)
   if type(v) ~= "table" then return false end
   for _, x in ipairs(v) do if type(x) ~= "string" then return false end end

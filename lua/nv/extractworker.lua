@@ -12,6 +12,7 @@ function M.worker(text)
   local serial = require "nv.serial"
   local log = require "nv.log"
   local input = assert(serial.load(text))
+  if input.refuse_tenants then require("nv.connectors").refuse_tenants() end
   local cfg = input.config
   require("nv.config").register_secrets(cfg, log.add_secret)
   log.set_level(input.log_level or "INFO")
@@ -50,7 +51,10 @@ function M.run_parallel(ctx, list, opts, nworkers)
   for i, src in ipairs(list) do
     inputs[i] = serial.dump({ config = ctx.config, run_id = ctx.run_id, workflow_id = ctx.workflow_id,
                               tenant_id = ctx.tenant_id, job_type = ctx.job_type, log_path = ctx.log_path,
-                              log_level = log.level(), src = src, opts = opts })
+                              log_level = log.level(), src = src, opts = opts,
+                              -- a worker's fresh Lua state has no sandbox of its own: it
+                              -- must refuse tenant connectors as this one does
+                              refuse_tenants = require("nv.connectors").refusing() })
   end
   ctx.log:info("Extracting %d sources on %d workers", #list, math.min(nworkers, #list))
   local results = require("nv.workers").map("nv.extractworker.worker", inputs, math.min(nworkers, #list))

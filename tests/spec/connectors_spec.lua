@@ -225,6 +225,16 @@ describe("tenant connectors (NVLUA_PATH root)", function()
       { cwd = dir .. "/run", env = env })
     assert.equal(0, code, err)
     assert.is_nil(H.read(dir .. "/run/marker"))
+    -- several sources run on worker threads, each with a Lua state of its own:
+    -- they refuse tenant modules too (a worker once loaded them unsandboxed)
+    H.write(dir .. "/run/b.csv", "y\n2\n")
+    local payload = string.format('{"workflow_id":"w","sources":[{"source_id":"a","data_source_path":"%s"},'
+      .. '{"source_id":"b","data_source_path":"%s"}]}', dir .. "/run/a.csv", dir .. "/run/b.csv")
+    code, out, err = H.run({ "--sandbox", "run", "metadata_extraction", "--workers", "2" },
+      { cwd = dir .. "/run", env = { NVLUA_PATH = sroot, NVLUA_SANDBOX_ROOTS = dir .. "/run",
+                                     NUVYN_JOB_PAYLOAD = payload } })
+    assert.equal(0, code, err)
+    assert.is_nil(H.read(dir .. "/run/marker"))
     -- the job server's process refuses them the same way (its jobs all run sandboxed)
     code, out = H.run({ "-e", "local c = require('nv.connectors'); c.refuse_tenants();"
       .. " local _, msg = c.check('inventory'); print(msg)" }, { env = env })

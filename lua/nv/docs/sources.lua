@@ -39,6 +39,7 @@ return {
       validate = "validate(module, where) -> true | nil, msg: whether a module meets the connector contract",
       load_errors = "load_errors() -> messages for modules under connectors/ that failed to load or break the contract",
       reload = "reload(): forgets the scan (after a connector was added to a root)",
+      refusing = "refusing() -> whether this Lua state refuses tenant connector modules (sandbox, job server)",
       refuse_tenants = "refuse_tenants(): this process loads no tenant connector from now on (the job server)",
     },
     fields = {
