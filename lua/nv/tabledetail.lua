@@ -59,19 +59,22 @@ function Spill:finish()
 end
 
 --- The full table model at offset (length bytes) in the spill file at
--- path (raises when it cannot be read back: the file is the run's own).
+-- path | nil, msg (a file a failed write left short).
 function M.load(path, offset, length)
-  local fh = assert(io.open(path, "rb"))
-  assert(fh:seek("set", offset))
-  local text = fh:read(length)
+  local fh, err = io.open(path, "rb")
+  if not fh then return nil, "table detail file: " .. tostring(err) end
+  local text
+  if fh:seek("set", offset) then text = fh:read(length) end
   fh:close()
-  return assert(serial.load(assert(text, "table detail file truncated")))
+  local t = text and #text == length and serial.load(text)
+  if not t then return nil, "table detail file truncated" end
+  return t
 end
 
 --- The full model of table t of source model m (t itself when it is not
--- spilled).
+-- spilled, or when its detail was lost: the source's errors say so).
 function M.full(m, t)
-  if t.detail and m.detail_file then return M.load(m.detail_file, t.detail, t.detail_len) end
+  if t.detail and m.detail_file then return M.load(m.detail_file, t.detail, t.detail_len) or t end
   return t
 end
 
@@ -132,6 +135,12 @@ function Holder:add(t)
   if self.spill and not at then err = len end
   if not at then
     self.ctx.log:warning("table detail kept in memory: %s", tostring(err))
+    if self.spill and self.m.detail_file then
+      -- tables spilled before keep what the file holds: close it; the
+      -- source says their detail may be incomplete
+      self.spill:finish()
+      self.lost = string.format("%s: the detail of the tables written before may be incomplete", tostring(err))
+    end
     self.spill = false
     return t
   end
@@ -140,6 +149,10 @@ function Holder:add(t)
 end
 
 function Holder:finish()
+  if self.lost then
+    self.m.errors[#self.m.errors + 1] = self.lost
+    self.ctx.log:error("%s", self.lost)
+  end
   if not self.spill then return end
   local ok, err = self.spill:finish()
   if not ok then -- the compact entries' detail is lost: the source says so (and fails its store write)

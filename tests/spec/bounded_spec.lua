@@ -209,4 +209,42 @@ describe("bounded memory", function()
     assert.equal(1, #warned)
     assert.matches("^table detail kept in memory: cannot create the table detail file: .*no/such/dir", warned[1])
   end)
+
+  it("a detail file that fails after some tables were written: the rest stay in memory, the source says so", function()
+    for i = 1, 5 do H.write(dir .. "/t" .. i .. ".csv", "a,b\n" .. i .. ",x\n") end
+    local td = require "nv.tabledetail"
+    local real = td.new
+    td.new = function(...) -- the second write fails, as on a full disk
+      local sp, err = real(...)
+      if not sp then return sp, err end
+      local put, n = sp.put, 0
+      sp.put = function(self, t)
+        n = n + 1
+        if n == 2 then return nil, "cannot write the table detail file: No space left on device", "io" end
+        return put(self, t)
+      end
+      return sp
+    end
+    local note = function() end
+    local ctx = { log = { info = note, error = note, debug = note, warning = note }, config = {}, run_id = "r1" }
+    local ok, m = pcall(require("nv.extract").source, ctx, { source_id = "s1", data_source_path = dir },
+      { detail_tables = 2 })
+    td.new = real
+    assert(ok, m)
+    assert.equal(5, #m.tables)
+    assert.truthy(m.detail_file)
+    assert.equal(1, #m.errors)
+    assert.matches("No space left on device: the detail of the tables written before may be incomplete", m.errors[1])
+    assert.equal("partial", m.status)
+    -- the store record reads every table back without raising: the one spilled
+    -- table in full, the others as they were kept
+    local rec = require("nv.model").store_record({ run_id = "r1", config = {} }, m)
+    local n = 0
+    for _, t in ipairs(rec.tables) do
+      n = n + 1
+      assert.equal(2, #t.columns, t.table_name)
+    end
+    assert.equal(5, n)
+    for _, c in ipairs(ctx.cleanups or {}) do c() end
+  end)
 end)

@@ -377,9 +377,9 @@ return {
     summary = "bounded memory for many tables: past detail_tables a table's full model waits in a file, a compact entry stays",
     functions = {
       compact = "compact(t, offset, length) -> the compact entry of a spilled table",
-      full = "full(m, t) -> the full model of table t of source model m",
+      full = "full(m, t) -> the full model of table t of source model m (t itself when its detail was lost)",
       holder = "holder(ctx, m, opts) -> holder: holder:add(t) -> t or its compact entry past opts.detail_tables; holder:finish()",
-      load = "load(path, offset, length) -> a spilled table model",
+      load = "load(path, offset, length) -> a spilled table model | nil, msg (a file a failed write left short)",
       ncolumns = "ncolumns(t) -> the columns of a table model, compact or full",
       new = "new(ctx, keep_file, dir) -> spill with :put(t) -> offset, length and :finish() | nil, msg, code",
     },
