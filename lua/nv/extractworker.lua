@@ -33,6 +33,13 @@ function M.worker(text)
   if store then store:close() end
   if not ok then
     ctx.log:error("source %s: %s", tostring(input.src.source_id), tostring(m))
+  end
+  -- detail files no returned model names (a failed source, a file given
+  -- up after a write error) go now: the caller only removes m.detail_file
+  for _, path in ipairs(ctx.detail_files or {}) do
+    if not (ok and m.detail_file == path) then os.remove(path) end
+  end
+  if not ok then
     m = nil
   else
     ctx.log:info("Source %s done: %s in %.2fs", tostring(m.source_id), m.status, m.elapsed)

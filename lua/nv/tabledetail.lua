@@ -35,6 +35,9 @@ function M.new(ctx, keep_file, dir)
   if not keep_file then
     ctx.cleanups = ctx.cleanups or {}
     ctx.cleanups[#ctx.cleanups + 1] = function() os.remove(path) end
+  else -- the worker removes it when no model it hands back names it
+    ctx.detail_files = ctx.detail_files or {}
+    ctx.detail_files[#ctx.detail_files + 1] = path
   end
   return setmetatable({ path = path, fh = fh, offset = 0 }, Spill)
 end
