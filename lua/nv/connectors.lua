@@ -117,12 +117,37 @@ local function scan()
       end
     end
   end
-  table.sort(reg.list, function(a, b) return a.name < b.name end)
+  -- who answers to a name: a connector's own name first, then aliases and
+  -- schemes in root order (NVLUA_PATH roots before nvlua's own tree, as
+  -- for whole modules); a name already taken, or a format name, is
+  -- reported, never silently shadowed
   for _, c in ipairs(reg.list) do
-    for _, a in ipairs(c.source_types or {}) do reg.aliases[a:lower()] = reg.aliases[a:lower()] or c end
-    reg.aliases[c.name] = reg.aliases[c.name] or c
-    for _, s in ipairs(c.schemes or {}) do reg.schemes[s:lower()] = reg.schemes[s:lower()] or c end
+    reg.aliases[c.name] = c
+    if M.formats[c.name] or M.auto[c.name] then
+      reg.errors[#reg.errors + 1] = string.format("connector %s: its name '%s' is a format name: only its "
+        .. "schemes and other source types reach it", c.path, c.name)
+    end
   end
+  local function claim(t, what, key, c)
+    key = key:lower()
+    local owner = t[key]
+    if owner == c then return end
+    if what == "source type" and (M.formats[key] or M.auto[key]) then
+      reg.errors[#reg.errors + 1] = string.format("connector %s: %s '%s' is a format name; ignored", c.path, what, key)
+    elseif owner then
+      reg.errors[#reg.errors + 1] = string.format("connector %s: %s '%s' belongs to connector %s; ignored",
+        c.path, what, key, owner.name)
+    else
+      t[key] = c
+    end
+  end
+  for _, c in ipairs(reg.list) do
+    for _, a in ipairs(c.source_types or {}) do claim(reg.aliases, "source type", a, c) end
+  end
+  for _, c in ipairs(reg.list) do
+    for _, sch in ipairs(c.schemes or {}) do claim(reg.schemes, "scheme", sch, c) end
+  end
+  table.sort(reg.list, function(a, b) return a.name < b.name end)
   cache[key] = reg
   return reg
 end

@@ -294,6 +294,25 @@ describe("broken tenant connector modules", function()
     assert.equal(2, code)
     assert.matches("unknown source_type 'halfdone'", err)
   end)
+
+  it("claiming another kind's source type or a format name is reported, not silently shadowing it", function()
+    local croot = tenant_root(H.tmpdir(), {}, {
+      ["aaa_s3.lua"] = "return {name = 'aaa_s3', source_types = {'s3', 'csv', 'aaa'},"
+        .. " test_connection = function() return true, {} end, extract = function(_, _, _, m) return m end}",
+    })
+    local code, out = H.run({ "connectors", "--json" }, { cwd = dir, env = { NVLUA_PATH = croot } })
+    assert.equal(1, code)
+    local t = H.one_json(out)
+    local c = croot .. "/connectors/aaa_s3.lua"
+    assert.same({ "connector " .. c .. ": source type 's3' belongs to connector s3; ignored",
+                  "connector " .. c .. ": source type 'csv' is a format name; ignored" }, t.load_errors)
+    -- s3 stays the s3 kind; the tenant answers to its own name and alias
+    code, out = H.run({ "-e", "local r = require('nv.connectors'); print(r.for_type('s3').name, r.for_type('aaa').name,"
+      .. " r.resolve({ data_source_path = 's3://b/p' }).name)" }, { env = { NVLUA_PATH = croot } })
+    assert.equal(0, code)
+    assert.equal("s3\taaa_s3\ts3\n", out)
+    H.rmdir(croot:match("^(.*)/tenant$"))
+  end)
 end)
 
 describe("nv.conntest", function()
