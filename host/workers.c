@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "cores.h"
 #include "nvlua.h"
 
 #define MAX_THREADS 64
@@ -198,14 +199,31 @@ static int l_map(lua_State *L) {
   return 1;
 }
 
-/* ncpu() -> number of online processors */
+/* ncpu() -> the processors this process may use (affinity and cgroup
+ * quota applied), {online =, affinity =, quota =} (0: none / unknown) */
 static int l_ncpu(lua_State *L) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  lua_pushinteger(L, n > 0 ? n : 1);
+  struct nv_cores c;
+  nv_cores(&c);
+  lua_pushinteger(L, c.available);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, c.online);
+  lua_setfield(L, -2, "online");
+  lua_pushinteger(L, c.affinity);
+  lua_setfield(L, -2, "affinity");
+  lua_pushinteger(L, c.quota);
+  lua_setfield(L, -2, "quota");
+  return 2;
+}
+
+/* cgroup_cpu_limit(root, proc_cgroup) -> whole CPUs of the tightest quota, 0 when none */
+static int l_cgroup_cpu_limit(lua_State *L) {
+  const char *root = luaL_checkstring(L, 1), *proc = luaL_checkstring(L, 2);
+  lua_pushinteger(L, nv_cgroup_cpu_limit(root, proc));
   return 1;
 }
 
-static const luaL_Reg funcs[] = {{"map", l_map}, {"ncpu", l_ncpu}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {
+    {"map", l_map}, {"ncpu", l_ncpu}, {"cgroup_cpu_limit", l_cgroup_cpu_limit}, {NULL, NULL}};
 
 int luaopen_nv_workers(lua_State *L) {
   luaL_newlib(L, funcs);

@@ -205,7 +205,7 @@ M.modules = {
     common_outputs = "safe", jobs = "never", job_text = "never", list_text = "never", main_text = "never",
     option_lines = "never", summary = "never", print_main = "never",
   },
-  ["nv.workers"] = { map = "never", ncpu = "safe" },
+  ["nv.workers"] = { map = "never", ncpu = "safe", cgroup_cpu_limit = "never" },
   ["nv.xlsx"] = { open = P1 },
 }
 M.modules["cjson.safe"] = M.modules.cjson

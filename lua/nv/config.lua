@@ -63,7 +63,7 @@ M.flags = {
   ["--log-level"] = { "log_level", "value", arg = "LEVEL",
     help = "DEBUG, INFO (default), WARNING or ERROR" },
   ["--workers"] = { "workers", "value", arg = "N",
-    help = "parallel workers for multi-source payloads (default: one per core)" },
+    help = "parallel workers for multi-source payloads (default: one per core this process may use: affinity mask and cgroup CPU quota honoured)" },
   ["--fail-on"] = { "fail_on", "value", arg = "WHEN",
     help = "exit 1 when: partial (default; any file, table or source failed, unless success_threshold "
       .. "is met), warnings (also on warnings), never (only when nothing succeeded)" },

@@ -318,7 +318,8 @@ return {
     summary = "a Lua function over many inputs on a pool of OS threads, one lua_State each",
     functions = {
       map = "map(\"module.function\", {input strings}, nthreads) -> {{ok = true, value =} | {ok = false, error =}, ...}",
-      ncpu = "ncpu() -> the number of online processors",
+      ncpu = "ncpu() -> the processors this process may use (online, narrowed by the affinity mask and the cgroup CPU quota, rounded up), {online =, affinity =, quota =} (0: none or unknown)",
+      cgroup_cpu_limit = "cgroup_cpu_limit(root, proc_cgroup) -> whole CPUs (rounded up) of the tightest cgroup v1/v2 CPU quota on the paths the /proc/PID/cgroup file names under root; 0 when none",
     },
   },
 }
