@@ -74,7 +74,7 @@ compare() { # FILE FORMAT RUNS T1 [T21 T22]
     out=$(awk -v who="$label" -v size="$size" '{
       best = $1; worst = $1
       for (i = 2; i <= NF; i++) { if ($i < best) best = $i; if ($i > worst) worst = $i }
-      printf "%s: best %.2f s = %.1f MB/s, spread %.0f%% (worst %.2f s) over %d runs\n", who, best, size / 1e6 / best,
+      printf "%s: best %.3f s = %.1f MB/s, spread %.0f%% (worst %.3f s) over %d runs\n", who, best, size / 1e6 / best,
         (worst - best) * 100 / best, worst, NF }' <<<"${!who}")
     echo "$out"
     best[$who]=$(sed -n 's/.*best \([0-9.]*\) s.*/\1/p' <<<"$out")
@@ -87,5 +87,6 @@ compare() { # FILE FORMAT RUNS T1 [T21 T22]
   ratio "nvlua t1 / duckdb t1:" "${best[nv1]}" "${best[dk1]}" "$tg1"
   [ "$two" = 1 ] || return 0
   ratio "nvlua t2 / nvlua t1:" "${best[nv2]}" "${best[nv1]}" "$tg21"
+  [ "$nv_threads" = 1 ] || echo "  (no --threads option yet: both are the same single-threaded run, so this is noise)"
   ratio "nvlua t2 / duckdb t2:" "${best[nv2]}" "${best[dk2]}" "$tg22"
 }

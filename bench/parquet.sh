@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/parquet.sh [RUNS]: the Parquet benchmark, on the CSV benchmark's
+# bench/parquet.sh [RUNS] (or env RUNS; default 3): the Parquet benchmark, on the CSV benchmark's
 # data (bench/gen_csv.c, deterministic) rewritten by DuckDB as zstd Parquet:
 #  (a) a ~1 MB and a ~1 GB file; footer-only metadata on both — a whole
 #      nvlua process opening the file and reading its footer (best of RUNS),
@@ -7,12 +7,21 @@
 #      the process times are within 2x of each other;
 #  (b) a full profile of the ~1 GB file with nvlua (release build) and
 #      DuckDB's SUMMARIZE read_parquet(...) with threads=1, RUNS times each,
-#      interleaved, warm cache: every run, then best and spread.
+#      interleaved, warm cache: every run, then best and spread;
+#  (c) (bench/compare.sh) on bench_<MB>mb.parquet (MB = NVLUA_PARQUET_MB,
+#      default 1024: the CSV benchmark's bench_<MB>mb.csv as Parquet), RUNS
+#      times alternating a whole `nvlua run metadata_extraction` process at
+#      t1 and t2 and DuckDB's same-statistics query (bench/duckdb_stats.mjs)
+#      at threads=1 and 2: every run, best and spread of each, and the
+#      ratios of best throughput with their targets, MET or MISSED:
+#      nvlua t1 / duckdb t1 >= 2, nvlua t2 / nvlua t1 >= 1.8,
+#      nvlua t2 / duckdb t2 >= 1.5.
 # The 1 GB file needs a ~3.8 GB CSV for a while (NVLUA_PARQUET_CSV_MB).
 # Files live in $NVLUA_BENCH_DIR (default /tmp/nvlua-bench), kept for reuse.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-runs=${1:-3}
+runs=${1:-${RUNS:-3}}
+cmp_mb=${NVLUA_PARQUET_MB:-1024}
 work=${NVLUA_BENCH_DIR:-/tmp/nvlua-bench}
 csv_mb=${NVLUA_PARQUET_CSV_MB:-3800}
 mkdir -p "$work"
@@ -80,3 +89,15 @@ for who in nvlua duckdb; do
     printf "%s: best %.2f s = %.1f MB/s, spread %.0f%% (worst %.2f s) over %d runs\n", who, best, size / 1e6 / best,
       (worst - best) * 100 / best, worst, NF }'
 done
+
+cmp="$work/bench_${cmp_mb}mb.parquet"
+if [ ! -s "$cmp" ]; then
+  if [ -s "$work/bench_${cmp_mb}mb.csv" ]; then
+    (cd "$work" && node gen_parquet.mjs "$work/bench_${cmp_mb}mb.csv" "$cmp")
+  else
+    make_parquet "$cmp_mb" "$cmp"
+  fi
+fi
+echo "== (c) whole-process comparison"
+. "$root/bench/compare.sh"
+compare "$cmp" parquet "$runs" 2 1.8 1.5
