@@ -646,6 +646,24 @@ int nv_profiler_add_double(struct nv_profiler *p, size_t col, double v) {
   return column_value(c, buf, n, &k);
 }
 
+int nv_profiler_add_date(struct nv_profiler *p, size_t col, int64_t days) {
+  if (col >= p->ncols) return 1;
+  struct column *c = p->cols[col];
+  char buf[40];
+  if (days < NV_PROFILER_DATE_MIN || days > NV_PROFILER_DATE_MAX) { /* as its text would be read */
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)days);
+    return n > 0 && (size_t)n < sizeof buf ? column_text(c, buf, (size_t)n, 1) : 0;
+  }
+  int64_t t = days * INT64_C(86400000000);
+  size_t n = nv_format_instant(t, 1, 0, buf, sizeof buf);
+  /* what nv_classify finds in that text, without reading it back */
+  struct nv_classified k = {.type = NV_PT_DATE, .form = NV_DF_PLAIN, .t1 = t, .t2 = t};
+  c->present++;
+  c->hint = NV_PT_DATE;
+  lengths_add(c, n);
+  return column_value(c, buf, n, &k);
+}
+
 int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v) {
   if (col >= p->ncols) return 1;
   struct column *c = p->cols[col];

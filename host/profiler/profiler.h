@@ -54,6 +54,15 @@ int nv_profiler_add_double(struct nv_profiler *p, size_t col, double v);
  * promised). Returns the length. */
 #define NV_PROFILER_DOUBLE_MAX 40
 size_t nv_profiler_format_double(double v, char *buf);
+/* A calendar date, days since 1970-01-01 (Parquet DATE, Arrow date32),
+ * within years 1..9999 (NV_PROFILER_DATE_MIN..MAX, the dates the
+ * classifier reads from "YYYY-MM-DD"): profiled exactly as that text
+ * would be, without classifying it back. A day outside them is profiled
+ * as the text of its number; readers with their own form for such days
+ * give that text instead. */
+#define NV_PROFILER_DATE_MIN INT64_C(-719162) /* 0001-01-01 */
+#define NV_PROFILER_DATE_MAX INT64_C(2932896) /* 9999-12-31 */
+int nv_profiler_add_date(struct nv_profiler *p, size_t col, int64_t days);
 int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v);
 int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const char *json, size_t n);
 

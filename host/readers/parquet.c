@@ -875,6 +875,9 @@ static int prof_value(struct feed *f, const struct nv_pq_value *v) {
   case K_DOUBLE:
     return nv_profiler_add_double(p, c, f->t.is_float && isfinite(v->d) ? float_value(v->d) : v->d);
   case K_FLOAT16: return nv_profiler_add_double(p, c, half_to_double(v->s));
+  case K_DATE:
+    if (v->i >= NV_PROFILER_DATE_MIN && v->i <= NV_PROFILER_DATE_MAX) return nv_profiler_add_date(p, c, v->i);
+    return nv_profiler_add_text(p, c, buf, value_text(&f->t, v, buf, sizeof buf));
   case K_STRING: return nv_profiler_add_text(p, c, (const char *)v->s, v->n);
   case K_BINARY:
     if (textual(v->s, v->n)) return nv_profiler_add_text(p, c, (const char *)v->s, v->n);

@@ -1315,7 +1315,78 @@ static void test_moments_batched(void) {
   }
 }
 
+/* nv_profiler_add_date gives the profile the "YYYY-MM-DD" text gives:
+ * every statistic of the result, on edge days (years 1 and 9999, leap
+ * days, the epoch) and random ones, and days outside years 1..9999. */
+static void check_same_result(const struct nv_column_result *a, const struct nv_column_result *b) {
+  CHECK_EQ_U(a->present, b->present);
+  CHECK_EQ_U(a->null_count, b->null_count);
+  CHECK_EQ_U(a->empty_count, b->empty_count);
+  CHECK_EQ_U(a->non_null, b->non_null);
+  CHECK_EQ_U(a->distinct_count, b->distinct_count);
+  CHECK_EQ_U(a->distinct_exact, b->distinct_exact);
+  CHECK_EQ_U((unsigned)a->inferred_type, (unsigned)b->inferred_type);
+  for (int t = 0; t < NV_PT_NTYPES; t++) CHECK_EQ_U(a->type_counts[t], b->type_counts[t]);
+  CHECK_EQ_U(a->valid_count, b->valid_count);
+  CHECK_EQ_U(a->invalid_count, b->invalid_count);
+  CHECK_EQ_U((unsigned)a->minmax_kind, (unsigned)b->minmax_kind);
+  CHECK_EQ_U(a->cmin_len, b->cmin_len);
+  CHECK_EQ_U(a->cmax_len, b->cmax_len);
+  CHECK(memcmp(a->cmin, b->cmin, a->cmin_len) == 0 && memcmp(a->cmax, b->cmax, a->cmax_len) == 0);
+  CHECK(text_same(a->tmin, b->tmin) && text_same(a->tmax, b->tmax));
+  CHECK_EQ_U((unsigned)a->imin, (unsigned)b->imin);
+  CHECK_EQ_U((unsigned)a->imax, (unsigned)b->imax);
+  CHECK_EQ_U(a->has_lengths, b->has_lengths);
+  CHECK_EQ_U(a->min_length, b->min_length);
+  CHECK_EQ_U(a->max_length, b->max_length);
+  CHECK(a->avg_length == b->avg_length);
+  CHECK_EQ_U(a->ntop, b->ntop);
+  for (size_t i = 0; i < a->ntop && i < b->ntop; i++) {
+    CHECK(text_same(a->top[i].value, b->top[i].value));
+    CHECK_EQ_U(a->top[i].count, b->top[i].count);
+  }
+  CHECK_EQ_U(a->nsamples, b->nsamples);
+  for (size_t i = 0; i < a->nsamples && i < b->nsamples; i++) CHECK(text_same(a->samples[i], b->samples[i]));
+  CHECK_EQ_U(a->ninvalid, b->ninvalid);
+}
+
+static void test_add_date_equals_text(void) {
+  static const int64_t edges[] = {NV_PROFILER_DATE_MIN, NV_PROFILER_DATE_MIN + 1, -1, 0, 1, 59, 789,
+                                  11016, 11017, 19782, NV_PROFILER_DATE_MAX - 1, NV_PROFILER_DATE_MAX};
+  for (int round = 0; round < 3; round++) {
+    struct nv_profiler *typed = nv_profiler_new(), *text = nv_profiler_new();
+    CHECK(typed && text);
+    CHECK(nv_profiler_column(typed, "d", 1) == 0 && nv_profiler_column(text, "d", 1) == 0);
+    rng_state = 0x2545F4914F6CDD1DULL + (uint64_t)round;
+    for (int i = 0; i < 5000; i++) {
+      int64_t d;
+      if (i < (int)(sizeof edges / sizeof *edges)) d = edges[i];
+      else if (round == 2 && i % 97 == 0) d = (int64_t)(rnd() % 2000000) + NV_PROFILER_DATE_MAX + 1; /* beyond 9999 */
+      else if (round == 1) d = 18000 + (int64_t)(rnd() % 400); /* repeats: exact top values */
+      else d = NV_PROFILER_DATE_MIN + (int64_t)(rnd() % (uint64_t)(NV_PROFILER_DATE_MAX - NV_PROFILER_DATE_MIN + 1));
+      char buf[64];
+      size_t n;
+      if (d >= NV_PROFILER_DATE_MIN && d <= NV_PROFILER_DATE_MAX) n = nv_format_instant(d * INT64_C(86400000000), 1, 0, buf, sizeof buf);
+      else n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)d);
+      CHECK(nv_profiler_add_date(typed, 0, d));
+      CHECK(nv_profiler_add_text(text, 0, buf, n));
+      if (i % 13 == 0) {
+        CHECK(nv_profiler_add_null(typed, 0) && nv_profiler_add_null(text, 0));
+      }
+    }
+    nv_profiler_add_rows(typed, 5000);
+    nv_profiler_add_rows(text, 5000);
+    struct nv_column_result a, b;
+    CHECK(nv_profiler_result(typed, 0, &a) && nv_profiler_result(text, 0, &b));
+    check_same_result(&a, &b);
+    if (round == 0) CHECK(a.inferred_type == NV_PT_DATE);
+    nv_profiler_free(typed);
+    nv_profiler_free(text);
+  }
+}
+
 int main(void) {
+  test_add_date_equals_text();
   test_classify_each_type();
   test_classify_fields();
   test_issue11_columns();
