@@ -469,6 +469,13 @@ size_t nv_format_instant(int64_t micros, int date_only, int zoned, char *buf, si
   nv_civil_from_days(days, &yy, &m, &d);
   int y = (int)yy;
   int k;
+  if (date_only && y >= 0 && y <= 9999 && size > 10) { /* what %04d-%02d-%02d gives */
+    const char f[11] = {(char)('0' + y / 1000), (char)('0' + y / 100 % 10), (char)('0' + y / 10 % 10),
+                        (char)('0' + y % 10), '-', (char)('0' + m / 10), (char)('0' + m % 10), '-',
+                        (char)('0' + d / 10), (char)('0' + d % 10), '\0'};
+    memcpy(buf, f, sizeof f);
+    return 10;
+  }
   if (date_only) {
     k = snprintf(buf, size, "%04d-%02d-%02d", y, m, d);
   } else {

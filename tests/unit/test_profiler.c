@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../host/civil.h"
 #include "../../host/profiler/profiler.h"
 #include "../../host/profiler/profiler_infer.h"
 #include "../../host/profiler/profiler_result.h"
@@ -1366,8 +1367,17 @@ static void test_add_date_equals_text(void) {
       else d = NV_PROFILER_DATE_MIN + (int64_t)(rnd() % (uint64_t)(NV_PROFILER_DATE_MAX - NV_PROFILER_DATE_MIN + 1));
       char buf[64];
       size_t n;
-      if (d >= NV_PROFILER_DATE_MIN && d <= NV_PROFILER_DATE_MAX) n = nv_format_instant(d * INT64_C(86400000000), 1, 0, buf, sizeof buf);
-      else n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)d);
+      if (d >= NV_PROFILER_DATE_MIN && d <= NV_PROFILER_DATE_MAX) {
+        n = nv_format_instant(d * INT64_C(86400000000), 1, 0, buf, sizeof buf);
+        int64_t y;
+        int mo, dd;
+        nv_civil_from_days(d, &y, &mo, &dd); /* the formatter's digits against printf's */
+        char want[64];
+        int wn = snprintf(want, sizeof want, "%04d-%02d-%02d", (int)y, mo, dd);
+        CHECK(wn == 10 && n == 10 && memcmp(buf, want, 10) == 0);
+      } else {
+        n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)d);
+      }
       CHECK(nv_profiler_add_date(typed, 0, d));
       CHECK(nv_profiler_add_text(text, 0, buf, n));
       if (i % 13 == 0) {
