@@ -11,7 +11,10 @@
  *   wb:close()               idempotent; also __gc and __close
  * sheet is a name or a 1-based index (an unknown one raises; nil: the first).
  * max_bytes stops the read (truncated, not an error) once that many bytes of
- * the worksheet's XML are parsed; progress(bytes) is called once, after it.
+ * the worksheet's XML are parsed; progress(bytes) is called after about every progress_bytes
+ * (default 64 MiB) of worksheet XML parsed, bytes the share of the sheet's
+ * compressed size read (over its two passes), and once after the sheet;
+ * false from it raises "<path>: cancelled".
  * Codes: "open", "unsupported" (legacy .xls), "format", "limit", "memory".
  *
  * stats = {rows, columns, header = {names}, has_header, merged_cells,
@@ -44,6 +47,7 @@
 
 struct workbook {
   struct nv_xlsx *wb;
+  int busy; /* inside profile_into's progress callback: every method refused */
 };
 
 /* C memory a call owns while it may raise: freed by __gc if it does. */
@@ -129,6 +133,7 @@ static int collect_row(void *ud, uint32_t row, const struct nv_xlsx_cell *cells,
 
 static struct workbook *check_wb(lua_State *L, int idx) {
   struct workbook *w = luaL_checkudata(L, idx, WORKBOOK_MT);
+  nv_reader_check_idle(L, w->busy);
   if (w->wb == NULL) luaL_error(L, "attempt to use a closed workbook");
   return w;
 }
@@ -154,6 +159,7 @@ static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct workbook *w = lua_newuserdatauv(L, sizeof *w, 1);
   w->wb = NULL;
+  w->busy = 0;
   luaL_setmetatable(L, WORKBOOK_MT);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
@@ -245,7 +251,7 @@ static void push_stats(lua_State *L, const struct nv_xlsx_stats *st) {
 
 /* The budget keys every reader takes (reader.h) */
 struct budget {
-  lua_Integer max_rows, max_bytes;
+  lua_Integer max_rows, max_bytes, progress_bytes;
   int progress; /* stack index of the progress function, 0 for none */
 };
 
@@ -262,15 +268,33 @@ static lua_Integer opt_pos(lua_State *L, int idx, const char *key) {
 
 static struct budget opt_budget(lua_State *L, int idx) {
   static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
-  struct budget b = {LUA_MAXINTEGER, 0, 0};
+  struct budget b = {LUA_MAXINTEGER, 0, (lua_Integer)64 << 20, 0};
   if (lua_isnoneornil(L, idx)) return b;
   nv_check_keys(L, idx, keys, NULL);
   lua_Integer v = opt_pos(L, idx, "max_rows");
   if (v) b.max_rows = v;
   b.max_bytes = opt_pos(L, idx, "max_bytes");
-  (void)opt_pos(L, idx, "progress_bytes"); /* progress is reported once per sheet */
+  v = opt_pos(L, idx, "progress_bytes");
+  if (v) b.progress_bytes = v;
   b.progress = nv_opt_function(L, idx, "progress");
   return b;
+}
+
+/* Progress within a sheet (nv_xlsx_set_progress): the Lua function, called
+ * protected with the workbook busy; an error in it stops further calls. */
+struct progress {
+  lua_State *L;
+  int fn; /* stack index, 0 once it failed */
+  struct workbook *w;
+  int cancelled;
+};
+
+static int on_progress(void *ud, uint64_t bytes) {
+  struct progress *pr = ud;
+  if (!pr->fn) return 1;
+  if (!lua_checkstack(pr->L, 3)) return 1;
+  if (nv_reader_progress(pr->L, &pr->fn, &pr->w->busy, (lua_Integer)bytes)) pr->cancelled = 1;
+  return !pr->cancelled;
 }
 
 /* Profiles sheet into the profile at pidx with the budget at oidx. */
@@ -279,14 +303,18 @@ static int profile_sheet(lua_State *L, struct workbook *w, size_t sheet, int pid
   struct budget bu = opt_budget(L, oidx);
   struct box *b = push_box(L);
   char err[ERRSZ];
+  struct progress pr = {L, bu.progress, w, 0};
+  if (bu.progress) nv_xlsx_set_progress(w->wb, on_progress, &pr, (uint64_t)bu.progress_bytes);
   int rc = nv_xlsx_profile_bytes(w->wb, sheet, p, (uint64_t)bu.max_rows, (uint64_t)bu.max_bytes,
                                  &b->st, err, sizeof err);
+  nv_xlsx_set_progress(w->wb, NULL, NULL, 0);
   b->has_st = 1;
-  if (bu.progress) { /* once, after the sheet: an error in it is ignored */
-    lua_pushvalue(L, bu.progress);
-    lua_pushinteger(L, (lua_Integer)b->st.bytes);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+  if (rc == NV_XLSX_ECANCELLED) {
+    box_free(b);
+    return luaL_error(L, "%s: cancelled", nv_reader_uv_path(L, 1));
   }
+  if (pr.fn) /* after the sheet, an error in it ignored */
+    (void)nv_reader_progress(L, &pr.fn, &w->busy, (lua_Integer)b->st.bytes);
   if (rc == NV_XLSX_OK) {
     push_stats(L, &b->st);
     box_free(b);
@@ -379,6 +407,7 @@ static int l_rows(lua_State *L) {
 
 static int l_close(lua_State *L) {
   struct workbook *w = luaL_checkudata(L, 1, WORKBOOK_MT);
+  nv_reader_check_idle(L, w->busy);
   nv_xlsx_close(w->wb);
   w->wb = NULL;
   lua_pushboolean(L, 1);

@@ -36,8 +36,8 @@
 #define MSGSZ 256
 
 const char *nv_xlsx_code_name(int code) {
-  static const char *const names[] = {NULL, "open", "unsupported", "format", "limit", "memory"};
-  return code >= 0 && code <= NV_XLSX_EMEMORY ? names[code] : "format";
+  static const char *const names[] = {NULL, "open", "unsupported", "format", "limit", "memory", "cancelled"};
+  return code >= 0 && code <= NV_XLSX_ECANCELLED ? names[code] : "format";
 }
 
 void nv_xlsx_limits_default(struct nv_xlsx_limits *l) {
@@ -363,6 +363,12 @@ struct nv_xlsx {
   uint64_t sheet_budget; /* nv_xlsx_profile_bytes' max_bytes while it runs */
   int budget_hit;
   uint64_t sheet_bytes;  /* inflated worksheet bytes the last read_sheet read */
+  nv_xlsx_progress_fn progress; /* nv_xlsx_set_progress */
+  void *progress_ud;
+  uint64_t progress_every;
+  int progress_on;        /* a profile is running: its worksheet reads report */
+  uint64_t progress_base; /* inflated bytes of its earlier worksheet passes */
+  uint64_t progress_next; /* report when base + this pass reach it */
   /* loaded on first sheet read */
   int aux_loaded;
   char *sst;
@@ -407,6 +413,7 @@ struct xctx {
   uint64_t budget; /* stop (not fail) past this many inflated bytes; 0: none */
   int budget_hit;
   uint64_t total;  /* inflated bytes read */
+  int track;       /* a profiled worksheet: parse_entry reports progress */
   char msg[MSGSZ];
 };
 
@@ -567,6 +574,20 @@ static int parse_entry(struct nv_xlsx *wb, const char *name, uint64_t max_bytes,
         rc = XML_GetErrorCode(x->xp) == XML_ERROR_NO_MEMORY ? NV_XLSX_EMEMORY : NV_XLSX_EFORMAT;
       }
       break;
+    }
+    if (x->track && wb->progress && wb->progress_base + total >= wb->progress_next) {
+      uint64_t done = wb->progress_base + total;
+      wb->progress_next = done + wb->progress_every;
+      uint64_t bytes = done / 2;
+      if ((st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_COMP_SIZE) && st.size > 0) {
+        double share = (double)done / (2.0 * (double)st.size);
+        bytes = (uint64_t)((double)st.comp_size * (share < 1.0 ? share : 1.0));
+      }
+      if (!wb->progress(wb->progress_ud, bytes)) {
+        set_err(err, errsz, "cancelled");
+        rc = NV_XLSX_ECANCELLED;
+        break;
+      }
     }
     if (x->budget && total >= x->budget) {
       x->budget_hit = 1; /* the rows parsed so far are the result */
@@ -1474,9 +1495,11 @@ static int read_sheet(struct nv_xlsx *wb, size_t i, int head, nv_xlsx_row_fn fn,
     return NV_XLSX_EMEMORY;
   }
   c->x.budget = wb->sheet_budget;
+  c->x.track = wb->progress_on;
   int rc = parse_entry(wb, part, wb->lim.max_sheet_bytes, &c->x, err, errsz);
   wb->budget_hit |= c->x.budget_hit;
   wb->sheet_bytes = c->x.total;
+  if (c->x.track) wb->progress_base += c->x.total;
   if (rc == -1) {
     set_err(err, errsz, "%s: missing from the archive", part);
     rc = NV_XLSX_EFORMAT;
@@ -1742,6 +1765,12 @@ static int name_columns(const struct scan *s, const uint32_t *cols, size_t n,
   return ok;
 }
 
+void nv_xlsx_set_progress(struct nv_xlsx *wb, nv_xlsx_progress_fn fn, void *ud, uint64_t every) {
+  wb->progress = fn;
+  wb->progress_ud = ud;
+  wb->progress_every = every ? every : 1;
+}
+
 int nv_xlsx_profile(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
                     struct nv_xlsx_stats *st, char *err, size_t errsz) {
   return nv_xlsx_profile_bytes(wb, i, p, max_rows, 0, st, err, errsz);
@@ -1755,7 +1784,11 @@ int nv_xlsx_profile_bytes(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, u
   wb->sheet_budget = max_bytes;
   wb->budget_hit = 0;
   wb->sheet_bytes = 0;
+  wb->progress_on = 1;
+  wb->progress_base = 0;
+  wb->progress_next = wb->progress_every;
   int rc = profile_sheet(wb, i, p, max_rows, st, err, errsz);
+  wb->progress_on = 0;
   if (wb->budget_hit) st->truncated = 1;
   st->bytes = wb->sheet_bytes;
   wb->sheet_budget = 0;

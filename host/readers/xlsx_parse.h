@@ -23,9 +23,10 @@ enum nv_xlsx_code {
   NV_XLSX_EUNSUPPORTED, /* legacy .xls (OLE2) */
   NV_XLSX_EFORMAT,      /* not a zip, no workbook part, malformed XML, bad reference */
   NV_XLSX_ELIMIT,       /* a size, count, nesting or ratio cap was hit */
-  NV_XLSX_EMEMORY
+  NV_XLSX_EMEMORY,
+  NV_XLSX_ECANCELLED    /* the progress function asked to stop */
 };
-/* "open", "unsupported", "format", "limit", "memory" (NULL for OK). */
+/* "open", "unsupported", "format", "limit", "memory", "cancelled" (NULL for OK). */
 const char *nv_xlsx_code_name(int code);
 
 struct nv_xlsx_limits {
@@ -119,6 +120,15 @@ int nv_xlsx_profile(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_
                     struct nv_xlsx_stats *st, char *err, size_t errsz);
 /* The same within a byte budget: the read stops (st->truncated, not an
  * error) before the worksheet's inflated XML passes max_bytes (0: none). */
+/* Progress within a sheet while nv_xlsx_profile(_bytes) runs: fn(ud,
+ * bytes) after about every `every` inflated worksheet bytes parsed, where
+ * bytes is the share of the worksheet's compressed size those stand for
+ * over the sheet's two passes (so it grows to the entry's size in the
+ * file). fn returning 0 stops the profile with NV_XLSX_ECANCELLED (the
+ * rows fed so far stay in the profile). fn NULL: none. */
+typedef int (*nv_xlsx_progress_fn)(void *ud, uint64_t bytes);
+void nv_xlsx_set_progress(struct nv_xlsx *wb, nv_xlsx_progress_fn fn, void *ud, uint64_t every);
+
 int nv_xlsx_profile_bytes(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, uint64_t max_rows,
                           uint64_t max_bytes, struct nv_xlsx_stats *st, char *err, size_t errsz);
 

@@ -39,7 +39,7 @@ end
 -- max_bytes and progress — the progress line moves within a long file, and
 -- a SIGTERM stops the read (false: the reader raises; see profile_into).
 -- Readers call progress per chunk of bytes (CSV, JSON), per row group
--- (Parquet) or per sheet (xlsx). row_groups: the leading row groups a
+-- (Parquet) or per 64 KiB chunk of worksheet XML (xlsx). row_groups: the leading row groups a
 -- ranged fetch holds (f.row_groups, set by the transport from the reader's
 -- ranged()).
 local function budget(opts, progress, f)

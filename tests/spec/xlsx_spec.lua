@@ -227,3 +227,83 @@ describe("wb:rows", function()
       fx("hostile.xlsx") .. ": sheet 'dtd': xl/worksheets/sheet1.xml: DTDs are not allowed")
   end)
 end)
+
+describe("progress within a sheet", function()
+  -- big.xlsx (written here by Python's zipfile): one sheet of 40,000 rows,
+  -- about 2.4 MB of XML, read by the engine in 64 KiB chunks per pass
+  local big, inflated, compressed, nrows = nil, nil, nil, 40000
+  setup(function()
+    big = fx("big.xlsx")
+    local py = fx("big.py")
+    H.write(py, ([[
+import sys, zipfile
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+rows = ['<row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c><c r="B1" t="inlineStr"><is><t>amount</t></is></c><c r="C1" t="inlineStr"><is><t>label</t></is></c></row>']
+for i in range(2, %d + 2):
+    rows.append('<row r="%%d"><c r="A%%d"><v>%%d</v></c><c r="B%%d"><v>%%d.25</v></c><c r="C%%d" t="inlineStr"><is><t>item %%d</t></is></c></row>' %% (i, i, i - 1, i, (i * 7) %% 1000, i, i %% 97))
+sheet = '<?xml version="1.0" encoding="UTF-8"?><worksheet ' + NS + '><sheetData>' + ''.join(rows) + '</sheetData></worksheet>'
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('[Content_Types].xml', '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+    z.writestr('_rels/.rels', '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    z.writestr('xl/workbook.xml', '<?xml version="1.0" encoding="UTF-8"?><workbook ' + NS + '><sheets><sheet name="Big" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    z.writestr('xl/_rels/workbook.xml.rels', '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+    z.writestr('xl/worksheets/sheet1.xml', sheet)
+    info = z.getinfo('xl/worksheets/sheet1.xml')
+print(info.file_size, info.compress_size)
+]]):format(nrows))
+    local f = assert(io.popen("python3 " .. H.q(py) .. " " .. H.q(big)))
+    local out = f:read("a")
+    assert(f:close(), "python3 failed to write big.xlsx")
+    inflated, compressed = out:match("(%d+) (%d+)")
+    inflated, compressed = tonumber(inflated), tonumber(compressed)
+  end)
+
+  local function prof(opts)
+    local wb <close> = assert(xl.open(big))
+    local p = profile.new()
+    local st, err = wb:profile_sheet_into(1, p, opts)
+    return st, err, p
+  end
+
+  it("reports growing bytes through both passes up to the sheet's compressed size; the profile is unchanged", function()
+    local calls = {}
+    local st, err, p = prof({ progress_bytes = 64 * 1024, progress = function(b) calls[#calls + 1] = b end })
+    assert.is_nil(err)
+    assert.equal(nrows, st.rows)
+    local st0, _, p0 = prof()
+    assert.equal(nrows, st0.rows)
+    assert.same(p0:result(), p:result())
+    -- a call per 64 KiB chunk in each of the two passes, then one after the sheet
+    local chunks = 2 * math.floor(inflated / 65536)
+    assert.is_true(#calls >= chunks, ("%d calls, %d chunks"):format(#calls, chunks))
+    for i = 2, #calls - 1 do assert.is_true(calls[i] > calls[i - 1], "grows") end
+    assert.is_true(calls[1] < compressed / 4, "the first call comes early")
+    assert.is_true(calls[#calls - 1] <= compressed and calls[#calls - 1] >= compressed * 0.95)
+    assert.is_true(calls[#calls // 2] > compressed * 0.3 and calls[#calls // 2] < compressed * 0.7, "halfway")
+  end)
+
+  it("false from it stops the sheet mid-read: <path>: cancelled", function()
+    local n = 0
+    local ok, err = pcall(prof, { progress_bytes = 64 * 1024,
+      progress = function() n = n + 1; if n == 5 then return false end end })
+    assert.is_false(ok)
+    assert.matches("big%.xlsx: cancelled", err)
+    assert.equal(5, n)
+  end)
+
+  it("refuses the workbook's methods inside the callback; an error in it stops the calls, not the profile", function()
+    local wb <close> = assert(xl.open(big))
+    local p = profile.new()
+    local refused, n = nil, 0
+    local st = assert(wb:profile_sheet_into(1, p, { progress_bytes = 64 * 1024, progress = function()
+      n = n + 1
+      local ok, e = pcall(wb.close, wb)
+      refused = refused or (not ok and e)
+      error("stop calling me")
+    end }))
+    assert.matches("the reader is busy", refused)
+    assert.equal(1, n)
+    assert.equal(nrows, st.rows)
+    assert.equal(1, #wb:sheets())
+  end)
+end)
