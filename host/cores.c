@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "cores.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,21 @@ static int read_line(const char *path, char *buf, size_t n) {
   return ok;
 }
 
+/* A decimal integer at *s (leading blanks allowed); *s moves past it. */
+static int parse_ll(const char **s, long long *v) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(*s, &end, 10);
+  if (end == *s || errno != 0) return 0;
+  *s = end;
+  *v = x;
+  return 1;
+}
+
 /* ceil(quota / period) when both are positive, else 0 (no limit). */
 static long quota_cpus(long long quota, long long period) {
   if (quota <= 0 || period <= 0) return 0;
-  long long n = (quota + period - 1) / period;
+  long long n = quota / period + (quota % period != 0);
   return n > 0 && n < 1 << 20 ? (long)n : 0;
 }
 
@@ -37,13 +49,16 @@ static long dir_limit(const char *dir, int v2) {
     if (snprintf(path, sizeof path, "%s/cpu.max", dir) >= (int)sizeof path) return 0;
     if (!read_line(path, line, sizeof line)) return 0;
     if (strncmp(line, "max", 3) == 0) return 0;
-    if (sscanf(line, "%lld %lld", &q, &p) != 2) return 0;
+    const char *c = line;
+    if (!parse_ll(&c, &q) || !parse_ll(&c, &p)) return 0;
     return quota_cpus(q, p);
   }
   if (snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir) >= (int)sizeof path) return 0;
-  if (!read_line(path, line, sizeof line) || sscanf(line, "%lld", &q) != 1) return 0;
+  const char *c = line;
+  if (!read_line(path, line, sizeof line) || !parse_ll(&c, &q)) return 0;
   if (snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir) >= (int)sizeof path) return 0;
-  if (!read_line(path, line, sizeof line) || sscanf(line, "%lld", &p) != 1) return 0;
+  c = line;
+  if (!read_line(path, line, sizeof line) || !parse_ll(&c, &p)) return 0;
   return quota_cpus(q, p);
 }
 
@@ -83,7 +98,7 @@ long nv_cgroup_cpu_limit(const char *root, const char *proc_cgroup) {
     } else {
       int has_cpu = 0;
       char list[4096];
-      snprintf(list, sizeof list, "%s", ctrls);
+      if (snprintf(list, sizeof list, "%s", ctrls) >= (int)sizeof list) continue;
       for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
         if (strcmp(t, "cpu") == 0) has_cpu = 1;
       if (!has_cpu) continue;

@@ -314,7 +314,7 @@ static int profile_sheet(lua_State *L, struct workbook *w, size_t sheet, int pid
     return luaL_error(L, "%s: cancelled", nv_reader_uv_path(L, 1));
   }
   if (pr.fn) /* after the sheet, an error in it ignored */
-    (void)nv_reader_progress(L, &pr.fn, &w->busy, (lua_Integer)b->st.bytes);
+    (void)nv_reader_progress(L, &pr.fn, &w->busy, (lua_Integer)b->st.read_share);
   if (rc == NV_XLSX_OK) {
     push_stats(L, &b->st);
     box_free(b);
@@ -414,6 +414,15 @@ static int l_close(lua_State *L) {
   return 1;
 }
 
+/* __close: refused inside the progress callback, as close() is */
+static int l_close_tbc(lua_State *L) {
+  struct workbook *w = luaL_checkudata(L, 1, WORKBOOK_MT);
+  nv_reader_check_idle(L, w->busy);
+  nv_xlsx_close(w->wb);
+  w->wb = NULL;
+  return 0;
+}
+
 static int l_gc(lua_State *L) {
   struct workbook *w = luaL_checkudata(L, 1, WORKBOOK_MT);
   nv_xlsx_close(w->wb);
@@ -441,7 +450,7 @@ static const luaL_Reg methods[] = {{"tables", l_sheets},
                                    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-    {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
+    {"__gc", l_gc}, {"__close", l_close_tbc}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
 
 static const luaL_Reg box_metamethods[] = {{"__gc", box_gc}, {NULL, NULL}};
 

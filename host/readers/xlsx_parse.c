@@ -369,6 +369,7 @@ struct nv_xlsx {
   int progress_on;        /* a profile is running: its worksheet reads report */
   uint64_t progress_base; /* inflated bytes of its earlier worksheet passes */
   uint64_t progress_next; /* report when base + this pass reach it */
+  uint64_t progress_share; /* the bytes the last chunk's report stood for */
   /* loaded on first sheet read */
   int aux_loaded;
   char *sst;
@@ -575,18 +576,21 @@ static int parse_entry(struct nv_xlsx *wb, const char *name, uint64_t max_bytes,
       }
       break;
     }
-    if (x->track && wb->progress && wb->progress_base + total >= wb->progress_next) {
+    if (x->track) { /* the share of the entry's compressed size read, over both passes */
       uint64_t done = wb->progress_base + total;
-      wb->progress_next = done + wb->progress_every;
       uint64_t bytes = done / 2;
       if ((st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_COMP_SIZE) && st.size > 0) {
         double share = (double)done / (2.0 * (double)st.size);
         bytes = (uint64_t)((double)st.comp_size * (share < 1.0 ? share : 1.0));
       }
-      if (!wb->progress(wb->progress_ud, bytes)) {
-        set_err(err, errsz, "cancelled");
-        rc = NV_XLSX_ECANCELLED;
-        break;
+      wb->progress_share = bytes;
+      if (wb->progress && done >= wb->progress_next) {
+        wb->progress_next = wb->progress_every > UINT64_MAX - done ? UINT64_MAX : done + wb->progress_every;
+        if (!wb->progress(wb->progress_ud, bytes)) {
+          set_err(err, errsz, "cancelled");
+          rc = NV_XLSX_ECANCELLED;
+          break;
+        }
       }
     }
     if (x->budget && total >= x->budget) {
@@ -1787,8 +1791,10 @@ int nv_xlsx_profile_bytes(struct nv_xlsx *wb, size_t i, struct nv_profiler *p, u
   wb->progress_on = 1;
   wb->progress_base = 0;
   wb->progress_next = wb->progress_every;
+  wb->progress_share = 0;
   int rc = profile_sheet(wb, i, p, max_rows, st, err, errsz);
   wb->progress_on = 0;
+  st->read_share = wb->progress_share;
   if (wb->budget_hit) st->truncated = 1;
   st->bytes = wb->sheet_bytes;
   wb->sheet_budget = 0;

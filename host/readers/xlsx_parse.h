@@ -110,6 +110,8 @@ struct nv_xlsx_stats {
   uint64_t trimmed_empty_rows; /* empty rows up to the last row read */
   int truncated;               /* max_rows or max_bytes stopped the read with rows left */
   uint64_t bytes;              /* inflated worksheet XML bytes read */
+  uint64_t read_share;         /* the share of the worksheet's compressed size read
+                                * (over both passes), as progress reports it */
 };
 void nv_xlsx_stats_free(struct nv_xlsx_stats *st);
 

@@ -1335,8 +1335,15 @@ static void check_same_result(const struct nv_column_result *a, const struct nv_
   CHECK_EQ_U(a->cmax_len, b->cmax_len);
   CHECK(memcmp(a->cmin, b->cmin, a->cmin_len) == 0 && memcmp(a->cmax, b->cmax, a->cmax_len) == 0);
   CHECK(text_same(a->tmin, b->tmin) && text_same(a->tmax, b->tmax));
-  CHECK_EQ_U((unsigned)a->imin, (unsigned)b->imin);
-  CHECK_EQ_U((unsigned)a->imax, (unsigned)b->imax);
+  CHECK(a->imin == b->imin && a->imax == b->imax);
+  CHECK(memcmp(&a->dmin, &b->dmin, sizeof a->dmin) == 0 && memcmp(&a->dmax, &b->dmax, sizeof a->dmax) == 0);
+  CHECK(a->has_mean == b->has_mean && a->has_stddev == b->has_stddev);
+  CHECK_EQ_U((unsigned)a->quantile_kind, (unsigned)b->quantile_kind);
+  CHECK_EQ_U(a->top_exact, b->top_exact);
+  CHECK(a->distinct_error == b->distinct_error);
+  CHECK(a->has_confidence == b->has_confidence && a->type_confidence == b->type_confidence);
+  CHECK(a->is_unique == b->is_unique && a->candidate_primary_key == b->candidate_primary_key);
+  for (size_t i = 0; i < a->ninvalid && i < b->ninvalid; i++) CHECK(text_same(a->invalid[i], b->invalid[i]));
   CHECK_EQ_U(a->has_lengths, b->has_lengths);
   CHECK_EQ_U(a->min_length, b->min_length);
   CHECK_EQ_U(a->max_length, b->max_length);
@@ -1345,6 +1352,7 @@ static void check_same_result(const struct nv_column_result *a, const struct nv_
   for (size_t i = 0; i < a->ntop && i < b->ntop; i++) {
     CHECK(text_same(a->top[i].value, b->top[i].value));
     CHECK_EQ_U(a->top[i].count, b->top[i].count);
+    CHECK_EQ_U(a->top[i].error, b->top[i].error);
   }
   CHECK_EQ_U(a->nsamples, b->nsamples);
   for (size_t i = 0; i < a->nsamples && i < b->nsamples; i++) CHECK(text_same(a->samples[i], b->samples[i]));
