@@ -38,7 +38,7 @@ static int text_eq(struct nv_text t, const char *want) {
 }
 
 static int text_same(struct nv_text a, struct nv_text b) {
-  return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
+  return a.n == b.n && (a.n == 0 || memcmp(a.s, b.s, a.n) == 0); /* an empty text may have s NULL */
 }
 
 #define CHECK_TEXT(t, want)                                                         \
