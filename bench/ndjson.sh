@@ -14,14 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mb=${1:-1024}
 runs=${RUNS:-3}
 work=${NVLUA_BENCH_DIR:-/tmp/nvlua-bench}
-mkdir -p "$work"
-cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build-release" -j"$(nproc)" >/dev/null
-cc -O2 -o "$work/gen_csv" "$root/bench/gen_csv.c"
-if [ ! -d "$work/node_modules/@duckdb/node-api" ]; then
-  (cd "$work" && { [ -f package.json ] || echo '{"private":true,"type":"module"}' > package.json; } &&
-   npm install --no-audit --no-fund @duckdb/node-api >/dev/null 2>&1) || { echo "duckdb: npm install failed"; exit 1; }
-fi
+. "$root/bench/setup.sh"
+bench_build
+bench_duckdb || { echo "duckdb: npm install failed"; exit 1; }
 cp "$root/bench/csv_to_ndjson.mjs" "$work/"
 data="$work/bench_${mb}mb.ndjson"
 if [ ! -s "$data" ]; then

@@ -24,15 +24,10 @@ runs=${1:-${RUNS:-3}}
 cmp_mb=${NVLUA_PARQUET_MB:-1024}
 work=${NVLUA_BENCH_DIR:-/tmp/nvlua-bench}
 csv_mb=${NVLUA_PARQUET_CSV_MB:-3800}
-mkdir -p "$work"
-cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build-release" -j"$(nproc)" >/dev/null
+. "$root/bench/setup.sh"
+bench_build
 nvlua="$root/build-release/nvlua"
-cc -O2 -o "$work/gen_csv" "$root/bench/gen_csv.c"
-if [ ! -d "$work/node_modules/@duckdb/node-api" ]; then
-  (cd "$work" && { [ -f package.json ] || echo '{"private":true,"type":"module"}' > package.json; } &&
-   npm install --no-audit --no-fund @duckdb/node-api >/dev/null 2>&1) || { echo "duckdb: npm install failed"; exit 1; }
-fi
+bench_duckdb || { echo "duckdb: npm install failed"; exit 1; }
 cp "$root/bench/gen_parquet.mjs" "$root/bench/duckdb_parquet.mjs" "$work/"
 
 make_parquet() { # MB-of-CSV OUT

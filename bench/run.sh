@@ -14,18 +14,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mb=${1:-1024}
 runs=${RUNS:-3}
 work=${NVLUA_BENCH_DIR:-/tmp/nvlua-bench}
-mkdir -p "$work"
-cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build-release" -j"$(nproc)" >/dev/null
-cc -O2 -o "$work/gen_csv" "$root/bench/gen_csv.c"
+. "$root/bench/setup.sh"
+bench_build
 data="$work/bench_${mb}mb.csv"
 [ -s "$data" ] || "$work/gen_csv" "$mb" > "$data"
 cat "$data" > /dev/null # warm the page cache
 "$root/build-release/nvlua" "$root/bench/profile_csv.lua" "$data"
-if [ ! -d "$work/node_modules/@duckdb/node-api" ]; then
-  (cd "$work" && { [ -f package.json ] || echo '{"private":true,"type":"module"}' > package.json; } &&
-   npm install --no-audit --no-fund @duckdb/node-api >/dev/null 2>&1) || echo "duckdb: npm install failed, peer skipped"
-fi
+bench_duckdb || echo "duckdb: npm install failed, peer skipped"
 if [ -d "$work/node_modules/@duckdb/node-api" ]; then
   cp "$root/bench/duckdb_summarize.mjs" "$work/"
   (cd "$work" && node duckdb_summarize.mjs "$data")

@@ -416,10 +416,7 @@ static int l_close(lua_State *L) {
 
 /* __close: refused inside the progress callback, as close() is */
 static int l_close_tbc(lua_State *L) {
-  struct workbook *w = luaL_checkudata(L, 1, WORKBOOK_MT);
-  nv_reader_check_idle(L, w->busy);
-  nv_xlsx_close(w->wb);
-  w->wb = NULL;
+  l_close(L);
   return 0;
 }
 
