@@ -683,34 +683,44 @@ int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const c
   return column_value(c, json, n, &k);
 }
 
-int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch *b) {
+size_t nv_profiler_batch_prepare(struct nv_profiler *p, const struct nv_text_batch *b) {
   while (p->ncols < b->ncols && p->ncols < p->max_columns) { /* wider than the header: name the extras */
     char name[32];
     int n = snprintf(name, sizeof name, "column_%zu", p->ncols + 1);
-    if (n < 0 || (size_t)n >= sizeof name || append_column(p, name, (size_t)n) < 0) return 0;
+    if (n < 0 || (size_t)n >= sizeof name || append_column(p, name, (size_t)n) < 0) return (size_t)-1;
   }
   if (b->ncols > p->ncols) { /* past the cap: the extras are counted, not profiled */
     char name[32];
     for (size_t c = p->ncols; c < b->ncols; c++) {
       int n = snprintf(name, sizeof name, "column_%zu", c + 1);
       if (n < 0 || (size_t)n >= sizeof name || drop_column(p, name, (size_t)n, nv_hash64(name, (size_t)n)) < 0)
-        return 0;
+        return (size_t)-1;
     }
   }
-  size_t ncols = b->ncols < p->ncols ? b->ncols : p->ncols;
-  for (size_t c = 0; c < ncols; c++) {
-    struct column *col = p->cols[c];
-    const char *const *v = b->values + c * b->nrows;
-    const uint32_t *len = b->lengths + c * b->nrows;
-    const size_t nrows = b->nrows;
-    if (b->ascii) { /* two loops: the length rule is a constant in each */
-      for (size_t r = 0; r < nrows; r++)
-        if (v[r] && !column_text(col, v[r], len[r], 1)) return 0;
-    } else {
-      for (size_t r = 0; r < nrows; r++)
-        if (v[r] && !column_text(col, v[r], len[r], 0)) return 0;
-    }
+  return b->ncols < p->ncols ? b->ncols : p->ncols;
+}
+
+int nv_profiler_batch_column(struct nv_profiler *p, const struct nv_text_batch *b, size_t c) {
+  if (c >= p->ncols || c >= b->ncols) return 1;
+  struct column *col = p->cols[c];
+  const char *const *v = b->values + c * b->nrows;
+  const uint32_t *len = b->lengths + c * b->nrows;
+  const size_t nrows = b->nrows;
+  if (b->ascii) { /* two loops: the length rule is a constant in each */
+    for (size_t r = 0; r < nrows; r++)
+      if (v[r] && !column_text(col, v[r], len[r], 1)) return 0;
+  } else {
+    for (size_t r = 0; r < nrows; r++)
+      if (v[r] && !column_text(col, v[r], len[r], 0)) return 0;
   }
+  return 1;
+}
+
+int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch *b) {
+  size_t ncols = nv_profiler_batch_prepare(p, b);
+  if (ncols == (size_t)-1) return 0;
+  for (size_t c = 0; c < ncols; c++)
+    if (!nv_profiler_batch_column(p, b, c)) return 0;
   p->rows += b->nrows;
   return 1;
 }

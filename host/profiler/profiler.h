@@ -80,6 +80,13 @@ struct nv_text_batch {
   int ascii; /* every value is known to be ASCII: a length in bytes is one in characters */
 };
 int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch *b);
+/* add_text_batch in parts, for readers that feed a batch's columns on
+ * several threads: prepare (one thread: names columns past the header;
+ * returns how many columns to feed, (size_t)-1 when out of memory), then
+ * batch_column for each c below that (any thread, one per column at a
+ * time), then add_rows(b->nrows). */
+size_t nv_profiler_batch_prepare(struct nv_profiler *p, const struct nv_text_batch *b);
+int nv_profiler_batch_column(struct nv_profiler *p, const struct nv_text_batch *b, size_t c);
 
 /* Adds src's columns (matched by name) and rows into dst. */
 int nv_profiler_merge(struct nv_profiler *dst, const struct nv_profiler *src);

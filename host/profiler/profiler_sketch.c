@@ -600,13 +600,18 @@ static long freq_find(const struct nv_freq *f, uint64_t h, uint32_t *at) {
 /* The budget takes delta more bytes: 1, or 0 when it cannot. */
 static int budget_take(struct nv_freq *f, size_t delta) {
   if (!f->budget) return 1;
-  if (f->budget->used + delta > f->budget->limit) return 0;
-  f->budget->used += delta;
+  size_t used = atomic_load(&f->budget->used);
+  do {
+    if (used + delta > f->budget->limit) return 0;
+  } while (!atomic_compare_exchange_weak(&f->budget->used, &used, used + delta));
   return 1;
 }
 
 static void budget_give(struct nv_freq *f, size_t bytes) {
-  if (f->budget) f->budget->used -= bytes < f->budget->used ? bytes : f->budget->used;
+  if (!f->budget) return;
+  size_t used = atomic_load(&f->budget->used);
+  while (!atomic_compare_exchange_weak(&f->budget->used, &used, used - (bytes < used ? bytes : used))) {
+  }
 }
 
 /* Room for one more entry of len bytes: 1, 0 out of memory, -1 full. */
@@ -658,7 +663,7 @@ static int freq_reserve(struct nv_freq *f, size_t len) {
   return 1;
 oom: /* the budget keeps only what did grow */
   budget_give(f, grow);
-  if (f->budget) f->budget->used += nv_freq_bytes(f) - before;
+  if (f->budget) atomic_fetch_add(&f->budget->used, nv_freq_bytes(f) - before);
   return 0;
 }
 
@@ -700,7 +705,7 @@ int nv_freq_merge(struct nv_freq *dst, const struct nv_freq *src) {
   if (dst->budget && fresh > 0) { /* the growth freq_reserve would ask of the budget */
     uint32_t cap, ecap;
     size_t bcap, grow = freq_caps(dst, dst->n + fresh, dst->nbytes + fresh_bytes, &cap, &ecap, &bcap);
-    if (dst->budget->used + grow > dst->budget->limit) return -1;
+    if (atomic_load(&dst->budget->used) + grow > dst->budget->limit) return -1;
   }
   for (uint32_t j = 0; j < src->n; j++) {
     const struct nv_freq_entry *e = &src->e[j];

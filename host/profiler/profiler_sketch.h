@@ -9,6 +9,7 @@
 #ifndef NV_PROFILER_SKETCH_H
 #define NV_PROFILER_SKETCH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -225,9 +226,12 @@ struct nv_freq_entry {
   uint32_t off, len; /* bytes[off .. off + len) */
 };
 /* Bytes that the exact tables of one profiler may hold together (shared
- * by its columns): a table that would grow past it is full. */
+ * by its columns): a table that would grow past it is full. `used` is
+ * atomic: columns of one profiler may be fed on different threads (one
+ * thread per column at a time). */
 struct nv_freq_budget {
-  size_t used, limit;
+  _Atomic size_t used;
+  size_t limit;
 };
 struct nv_freq {
   struct nv_freq_budget *budget; /* NULL: only the per-table limits */

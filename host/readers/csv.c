@@ -58,9 +58,11 @@
 #include "nvlua.h"
 #include "reader.h"
 #include "profiler/profiler.h"
+#include "taskpool.h"
 
 #define READER_MT "nv.CsvReader"
 #define CURSOR_MT "nv.CsvCursor"
+#define POOL_MT "nv.CsvThreads"
 #define CHUNK ((size_t)1 << 20)
 #define ERRSZ 512
 
@@ -80,6 +82,10 @@ struct sink {
   struct nv_profiler *prof;
   const long *map; /* profiler column of each CSV column */
   int identity;    /* map[c] == c for all c: use the batch call */
+  struct nv_pool *pool; /* identity batches: columns on its threads (NULL: one) */
+  /* the batch being fed on the pool */
+  const struct nv_text_batch *batch;
+  _Atomic int oom;
 };
 
 struct reader {
@@ -327,9 +333,26 @@ static struct reader *check_reader(lua_State *L, int idx) {
   return r;
 }
 
+static void batch_column_task(void *ud, size_t c, unsigned worker) {
+  struct sink *s = ud;
+  (void)worker;
+  if (!nv_profiler_batch_column(s->prof, s->batch, c)) s->oom = 1;
+}
+
 static int sink_batch(void *ud, const struct nv_text_batch *b) {
   struct sink *s = ud;
   if (s->prof == NULL) return 1;
+  if (s->identity && s->pool) {
+    size_t ncols = nv_profiler_batch_prepare(s->prof, b);
+    if (ncols == (size_t)-1) return 1;
+    s->batch = b;
+    s->oom = 0;
+    nv_pool_run(s->pool, ncols, batch_column_task, s);
+    s->batch = NULL;
+    if (s->oom) return 1;
+    nv_profiler_add_rows(s->prof, b->nrows);
+    return 0;
+  }
   if (s->identity) return !nv_profiler_add_text_batch(s->prof, b);
   for (size_t c = 0; c < b->ncols; c++)
     for (size_t r = 0; r < b->nrows; r++) {
@@ -550,8 +573,16 @@ static enum pump pump_with_progress(lua_State *L, struct reader *r, uint64_t max
   }
 }
 
+/* A pool owned by a userdata (freed by __gc, so a raise cannot leak it). */
+static int pool_gc(lua_State *L) {
+  struct nv_pool **pp = luaL_checkudata(L, 1, POOL_MT);
+  nv_pool_free(*pp);
+  *pp = NULL;
+  return 0;
+}
+
 static int l_profile_into(lua_State *L) {
-  static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
+  static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", "threads", NULL};
   struct reader *r = check_reader(L, 1);
   nv_reader_single_table_arg(L, 3, nv_reader_uv_path(L, 1));
   struct nv_profiler *prof = nv_profile_check(L, 2);
@@ -559,8 +590,10 @@ static int l_profile_into(lua_State *L) {
   lua_Integer max_rows = nv_opt_int(L, 3, "max_rows", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
   lua_Integer max_bytes = nv_opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
   lua_Integer step = nv_opt_int(L, 3, "progress_bytes", (lua_Integer)64 << 20, 1, LUA_MAXINTEGER);
+  lua_Integer threads = nv_opt_int(L, 3, "threads", 1, 1, NV_POOL_MAX_THREADS);
   int progress = nv_opt_function(L, 3, "progress"); /* its stack index */
   char err[ERRSZ];
+  r->sink.pool = NULL;
   if (!r->fresh) {
     const char *code = reader_restart(L, r, err, sizeof err);
     if (code) {
@@ -585,6 +618,12 @@ static int l_profile_into(lua_State *L) {
     if (map[c] < 0) return luaL_error(L, "out of memory");
     if (map[c] != (long)c) identity = 0;
   }
+  if (threads > 1 && identity && nc > 1) { /* columns of each batch on threads */
+    struct nv_pool **pp = nv_newudata(L, sizeof *pp, POOL_MT);
+    *pp = nv_pool_new((unsigned)((size_t)threads < nc ? (size_t)threads : nc));
+    if (*pp == NULL) return luaL_error(L, "out of memory");
+    r->sink.pool = *pp;
+  }
   r->sink.prof = prof;
   r->sink.map = map;
   r->sink.identity = identity;
@@ -605,6 +644,7 @@ static int l_profile_into(lua_State *L) {
   if (rc == PUMP_IO_ERR || rc == PUMP_PARSE_ERR) nv_csv_flush(r->cur.p); /* keep rows so far */
   r->sink.prof = NULL;
   r->sink.map = NULL;
+  r->sink.pool = NULL; /* its userdata frees it */
   if (rc == PUMP_ABORTED) return luaL_error(L, "%s: the profile was closed during profile_into", path);
   if (rc == PUMP_CANCELLED) return luaL_error(L, "%s: cancelled", path);
   if (rc == PUMP_DONE) {
@@ -730,12 +770,14 @@ static const luaL_Reg methods[] = {{"tables", l_tables},
 static const luaL_Reg metamethods[] = {
     {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
 
+static const luaL_Reg pool_metamethods[] = {{"__gc", pool_gc}, {NULL, NULL}};
 static const luaL_Reg cursor_metamethods[] = {
     {"__gc", cursor_gc}, {"__close", cursor_gc}, {NULL, NULL}};
 
 int luaopen_nv_csv(lua_State *L) {
   nv_createmeta(L, READER_MT, metamethods, methods);
   nv_createmeta(L, CURSOR_MT, cursor_metamethods, NULL);
+  nv_createmeta(L, POOL_MT, pool_metamethods, NULL);
   luaL_newlib(L, functions);
   return 1;
 }

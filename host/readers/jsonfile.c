@@ -648,7 +648,7 @@ static int run_profile(struct prof *x, struct pass *ps, uint64_t max_bytes, char
 static int l_profile_into(lua_State *L) {
   /* max_rows: the CSV reader's name for max_records, so callers can share one budget table */
   static const char *const keys[] = {"max_records", "max_rows", "max_bytes", "progress", "progress_bytes",
-                                     NULL};
+                                     "threads", NULL};
   struct reader *r = check_reader(L);
   nv_reader_single_table_arg(L, 3, r->path);
   struct nv_profiler *p = nv_profile_check(L, 2);
@@ -659,6 +659,7 @@ static int l_profile_into(lua_State *L) {
     max_records = opt_int(L, 3, "max_rows", 0, 1, LUA_MAXINTEGER);
     max_records = opt_int(L, 3, "max_records", max_records, 1, LUA_MAXINTEGER);
     max_bytes = opt_int(L, 3, "max_bytes", 0, 1, LUA_MAXINTEGER);
+    (void)opt_int(L, 3, "threads", 1, 1, 64); /* the contract's option: JSON is read on one thread */
   }
   lua_Integer step = (lua_Integer)64 << 20;
   int progress = 0; /* stack index of the progress function */

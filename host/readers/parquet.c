@@ -13,9 +13,16 @@
  *   r:metadata()                     -> {num_rows, created_by, version,
  *       row_groups (count), key_value = {k = v}, columns = {...}}
  *   r:profile_into(p [, table] [, {row_groups = n, max_rows = n, max_bytes = n,
- *                  progress = fn}])  -> stats | nil, msg, stats (truncated:
- *       rows were left); no row group starts past max_bytes of column
- *       chunks read, progress(bytes) follows each row group (false cancels)
+ *                  progress = fn, threads = n}])  -> stats | nil, msg, stats
+ *       (truncated: rows were left); no row group starts past max_bytes of
+ *       column chunks read, progress(bytes) follows each row group (false
+ *       cancels). threads (default 1): the column chunks of each row group
+ *       are read on that many threads, biggest first, each profiler column
+ *       fed by one thread in row order, so the profile is the one a single
+ *       thread gives (only which column spills first past the exact-table
+ *       budget may differ). A column that fails stops the scan after its
+ *       row group, whose other columns are still profiled (the first
+ *       failure in column order is the message)
  *   r:rows([max = 20])               -> iterator over row tables | nil, msg, code
  *   r:close()   idempotent; also __gc and __close
  * Typed Lua values (min/max, rows): integers, numbers, booleans, strings;
@@ -53,9 +60,11 @@
 #include "parquet_pages.h"
 #include "profiler/profiler.h"
 #include "reader.h"
+#include "taskpool.h"
 
 #define READER_MT "nv.ParquetReader"
 #define SCRATCH_MT "nv.ParquetScratch"
+#define PAR_MT "nv.ParquetThreads"
 #define ERRSZ 512
 #define MAX_JSON ((size_t)1 << 20) /* per repeated-leaf row */
 #define MAX_PREVIEW 100000
@@ -1052,8 +1061,133 @@ static int read_chunk(struct reader *r, struct scratch *sc, size_t g, size_t ci,
   return rc;
 }
 
+/* The threads of one profile_into: a pool, one scratch per worker and one
+ * result slot per column; freed by __gc, so errors raised after a row
+ * group (never during one) release them. */
+struct chunk_task {
+  size_t ci;
+  uint64_t cost; /* compressed bytes, to start the biggest first */
+  int rc;
+  struct pstats st;
+  char *err; /* malloc'd on failure */
+};
+struct par {
+  struct nv_pool *pool;
+  struct scratch *sc; /* per worker */
+  unsigned nsc;
+  struct chunk_task *tasks; /* per column */
+  size_t ntasks;
+  /* the row group being read */
+  struct reader *r;
+  const char *path;
+  const long *pcol;
+  struct nv_profiler *prof;
+  size_t g;
+  uint64_t limit;
+};
+
+static void par_free(struct par *p) {
+  nv_pool_free(p->pool); /* joins: no task runs past this */
+  p->pool = NULL;
+  for (unsigned i = 0; i < p->nsc; i++) scratch_free(&p->sc[i]);
+  free(p->sc);
+  p->sc = NULL;
+  p->nsc = 0;
+  for (size_t t = 0; t < p->ntasks; t++) free(p->tasks[t].err);
+  free(p->tasks);
+  p->tasks = NULL;
+  p->ntasks = 0;
+}
+
+static int par_gc(lua_State *L) {
+  par_free(luaL_checkudata(L, 1, PAR_MT));
+  return 0;
+}
+
+static void run_chunk_task(void *ud, size_t t, unsigned worker) {
+  struct par *p = ud;
+  struct chunk_task *task = &p->tasks[t];
+  struct feed f;
+  char err[ERRSZ + 256];
+  feed_init(&f, &p->r->meta, task->ci, &p->sc[worker]);
+  f.limit = p->limit;
+  f.prof = p->prof;
+  f.pcol = (size_t)p->pcol[task->ci];
+  memset(&task->st, 0, sizeof task->st);
+  task->rc = read_chunk(p->r, &p->sc[worker], p->g, task->ci, &f, &task->st, p->path, err, sizeof err);
+  if (task->rc == NV_PQ_ERROR || task->rc == NV_PQ_ABORTED || task->rc == NV_PQ_UNSUPPORTED) {
+    size_t n = strlen(err);
+    task->err = malloc(n + 1);
+    if (task->err) memcpy(task->err, err, n + 1);
+  }
+}
+
+static int cmp_task_cost(const void *a, const void *b) {
+  const struct chunk_task *x = a, *y = b;
+  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+  return x->ci < y->ci ? -1 : x->ci > y->ci;
+}
+
+/* Threads are worth it with two or more decodable columns, each profiler
+ * column fed by one of them (a file naming two leaves alike is read on
+ * one thread). */
+static unsigned usable_threads(const struct nv_pq_meta *m, const char *skip, const long *pcol, lua_Integer want) {
+  size_t live = 0;
+  for (size_t ci = 0; ci < m->ncolumns; ci++) {
+    if (skip[ci]) continue;
+    live++;
+    for (size_t cj = 0; cj < ci; cj++)
+      if (!skip[cj] && pcol[cj] == pcol[ci] && pcol[ci] != NV_PROFILER_DROPPED) return 1;
+  }
+  if (live < 2 || want < 2) return 1;
+  return (unsigned)((size_t)want < live ? (size_t)want : live);
+}
+
+/* Reads row group g's columns on the pool; returns the column whose
+ * failure stops the scan (the first in column order), or -1. Unsupported
+ * columns are marked in skip and unsup. */
+static long par_row_group(lua_State *L, struct par *p, size_t g, uint64_t limit, char *skip, int unsup,
+                          struct pstats *st, char *err, size_t errsz) {
+  const struct nv_pq_meta *m = &p->r->meta;
+  size_t n = 0;
+  for (size_t ci = 0; ci < m->ncolumns; ci++) {
+    if (skip[ci]) continue;
+    struct chunk_task *t = &p->tasks[n++];
+    free(t->err);
+    memset(t, 0, sizeof *t);
+    t->ci = ci;
+    t->cost = (uint64_t)(m->row_groups[g].chunks[ci].total_compressed > 0 ? m->row_groups[g].chunks[ci].total_compressed : 0);
+  }
+  qsort(p->tasks, n, sizeof *p->tasks, cmp_task_cost);
+  p->ntasks = n;
+  p->g = g;
+  p->limit = limit;
+  nv_pool_run(p->pool, n, run_chunk_task, p);
+  long failed = -1;
+  for (size_t ci = 0, k; ci < m->ncolumns; ci++) { /* results in column order */
+    for (k = 0; k < n && p->tasks[k].ci != ci; k++) {
+    }
+    if (k == n) continue;
+    struct chunk_task *t = &p->tasks[k];
+    st->bytes += t->st.bytes;
+    st->pages += t->st.pages;
+    const char *msg = t->err ? t->err : "out of memory";
+    if (t->rc == NV_PQ_UNSUPPORTED) {
+      skip[ci] = 1;
+      const char *why = strstr(msg, "row group");
+      lua_pushstring(L, why && strchr(why, ':') ? strchr(why, ':') + 2 : msg);
+      lua_setfield(L, unsup, m->columns[ci].path);
+    } else if ((t->rc == NV_PQ_ERROR || t->rc == NV_PQ_ABORTED) && failed < 0) {
+      failed = (long)ci;
+      snprintf(err, errsz, "%s", t->err ? t->err : "out of memory");
+    }
+  }
+  return failed;
+}
+
 static int l_profile_into(lua_State *L) {
-  static const char *const keys[] = {"row_groups", "max_rows", "max_bytes", "progress", "progress_bytes", NULL};
+  static const char *const keys[] = {"row_groups", "max_rows", "max_bytes", "progress", "progress_bytes",
+                                     "threads", NULL};
   struct reader *r = check_reader(L, 1);
   nv_reader_single_table_arg(L, 3, nv_reader_uv_path(L, 1));
   struct nv_profiler *prof = nv_profile_check(L, 2);
@@ -1065,6 +1199,7 @@ static int l_profile_into(lua_State *L) {
    * read; progress(bytes) after each row group (false cancels) */
   lua_Integer max_bytes = nv_opt_int(L, 3, "max_bytes", LUA_MAXINTEGER, 1, LUA_MAXINTEGER);
   (void)nv_opt_int(L, 3, "progress_bytes", 1, 1, LUA_MAXINTEGER); /* reported per row group */
+  lua_Integer want_threads = nv_opt_int(L, 3, "threads", 1, 1, NV_POOL_MAX_THREADS);
   int progress = nv_opt_function(L, 3, "progress");
   const char *path = nv_reader_uv_path(L, 1);
   size_t ngroups = (uint64_t)max_groups < m->nrow_groups ? (size_t)max_groups : m->nrow_groups;
@@ -1089,46 +1224,68 @@ static int l_profile_into(lua_State *L) {
       lua_setfield(L, unsup, c->path);
     }
   }
+  struct par *par = NULL;
+  unsigned nthreads = usable_threads(m, skip, pcol, want_threads);
+  if (nthreads > 1) {
+    par = nv_newudata(L, sizeof *par, PAR_MT);
+    par->sc = calloc(nthreads, sizeof *par->sc);
+    par->tasks = calloc(m->ncolumns, sizeof *par->tasks);
+    if (par->sc == NULL || par->tasks == NULL) return luaL_error(L, "out of memory");
+    par->nsc = nthreads;
+    par->pool = nv_pool_new(nthreads);
+    if (par->pool == NULL) return luaL_error(L, "out of memory");
+    par->r = r;
+    par->path = path;
+    par->pcol = pcol;
+    par->prof = prof;
+  }
   struct pstats st = {0, 0, 0, 0};
   char err[ERRSZ + 256];
   uint64_t left = (uint64_t)max_rows;
   for (size_t g = 0; g < ngroups && left > 0 && st.bytes < (uint64_t)max_bytes; g++) {
     const struct nv_pq_row_group *rg = &m->row_groups[g];
     uint64_t limit = (uint64_t)rg->num_rows < left ? (uint64_t)rg->num_rows : left;
-    for (size_t ci = 0; ci < m->ncolumns; ci++) {
-      if (skip[ci]) continue;
-      struct feed f;
-      feed_init(&f, m, ci, sc);
-      f.limit = limit;
-      f.prof = prof;
-      f.pcol = (size_t)pcol[ci];
-      int rc = read_chunk(r, sc, g, ci, &f, &st, path, err, sizeof err);
-      if (rc == NV_PQ_UNSUPPORTED) {
-        skip[ci] = 1;
-        const char *why = strstr(err, "row group");
-        lua_pushstring(L, why ? strchr(why, ':') + 2 : err);
-        lua_setfield(L, unsup, m->columns[ci].path);
-        continue;
-      }
-      if (rc == NV_PQ_ERROR || rc == NV_PQ_ABORTED) {
-        nv_profiler_add_rows(prof, limit);
-        st.rows += limit;
-        st.groups++;
-        lua_pushnil(L);
-        lua_pushstring(L, err);
-        push_pstats(L, &st, unsup, st.rows < (uint64_t)m->num_rows);
-        return 3;
+    int failed = 0;
+    if (par) {
+      failed = par_row_group(L, par, g, limit, skip, unsup, &st, err, sizeof err) >= 0;
+    } else {
+      for (size_t ci = 0; ci < m->ncolumns; ci++) {
+        if (skip[ci]) continue;
+        struct feed f;
+        char cerr[ERRSZ + 256];
+        feed_init(&f, m, ci, sc);
+        f.limit = limit;
+        f.prof = prof;
+        f.pcol = (size_t)pcol[ci];
+        int rc = read_chunk(r, sc, g, ci, &f, &st, path, cerr, sizeof cerr);
+        if (rc == NV_PQ_UNSUPPORTED) {
+          skip[ci] = 1;
+          const char *why = strstr(cerr, "row group");
+          lua_pushstring(L, why ? strchr(why, ':') + 2 : cerr);
+          lua_setfield(L, unsup, m->columns[ci].path);
+        }
+        if ((rc == NV_PQ_ERROR || rc == NV_PQ_ABORTED) && !failed) {
+          failed = 1;
+          memcpy(err, cerr, sizeof err);
+        }
       }
     }
     nv_profiler_add_rows(prof, limit);
     st.rows += limit;
     st.groups++;
+    if (failed) {
+      lua_pushnil(L);
+      lua_pushstring(L, err);
+      push_pstats(L, &st, unsup, st.rows < (uint64_t)m->num_rows);
+      return 3;
+    }
     left -= limit;
     if (progress && nv_reader_progress(L, &progress, &r->busy, (lua_Integer)st.bytes))
       return luaL_error(L, "%s: cancelled", path);
     if (nv_profile_test(L, 2) != prof)
       return luaL_error(L, "%s: the profile was closed during profile_into", path);
   }
+  if (par) par_free(par);
   push_pstats(L, &st, unsup, st.rows < (uint64_t)m->num_rows);
   return 1;
 }
@@ -1261,10 +1418,12 @@ static const luaL_Reg metamethods[] = {
     {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {"__index", NULL}, {NULL, NULL}};
 
 static const luaL_Reg scratch_metamethods[] = {{"__gc", scratch_gc}, {"__close", scratch_gc}, {NULL, NULL}};
+static const luaL_Reg par_metamethods[] = {{"__gc", par_gc}, {NULL, NULL}};
 
 int luaopen_nv_parquet(lua_State *L) {
   nv_createmeta(L, READER_MT, metamethods, methods);
   nv_createmeta(L, SCRATCH_MT, scratch_metamethods, NULL);
+  nv_createmeta(L, PAR_MT, par_metamethods, NULL);
   luaL_newlib(L, functions);
   return 1;
 }

@@ -8,7 +8,11 @@
  *
  *   r:tables()                          -> { {name=, ...}, ... }
  *   r:profile_into(p [, table] [, {max_rows=, max_bytes=, progress=fn,
- *                  progress_bytes=, ...}]) -> stats | nil, msg, stats
+ *                  progress_bytes=, threads=, ...}]) -> stats | nil, msg, stats
+ *     threads (1..64, default 1): how many threads may feed p; a reader
+ *     that uses them gives the profile one thread gives (Parquet: the column
+ *     chunks of a row group, CSV: the columns of a batch; JSON and xlsx
+ *     read on one)
  *   r:rows([table,] [n])                -> iterator over the first n rows
  *   r:info()                            -> {format=, path=, ...}
  *   r:close()

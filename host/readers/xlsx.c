@@ -267,7 +267,7 @@ static lua_Integer opt_pos(lua_State *L, int idx, const char *key) {
 }
 
 static struct budget opt_budget(lua_State *L, int idx) {
-  static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", NULL};
+  static const char *const keys[] = {"max_rows", "max_bytes", "progress", "progress_bytes", "threads", NULL};
   struct budget b = {LUA_MAXINTEGER, 0, (lua_Integer)64 << 20, 0};
   if (lua_isnoneornil(L, idx)) return b;
   nv_check_keys(L, idx, keys, NULL);
@@ -277,6 +277,7 @@ static struct budget opt_budget(lua_State *L, int idx) {
   v = opt_pos(L, idx, "progress_bytes");
   if (v) b.progress_bytes = v;
   b.progress = nv_opt_function(L, idx, "progress");
+  (void)nv_opt_int(L, idx, "threads", 1, 1, 64); /* the contract's option: a sheet is read on one thread */
   return b;
 }
 

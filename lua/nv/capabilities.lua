@@ -94,7 +94,7 @@ M.modules = {
                    previous_run = "never" },
   ["nv.extract"] = {
     run = { ctx = 1, opts = 2, issues_models = true },
-    process = "never", source = "never", sources = "never",
+    process = "never", source = "never", sources = "never", with_threads = "never",
   },
   -- the pipeline's stages: they read files or run sources, never from a sandbox
   ["nv.extractworker"] = { run_parallel = "never", worker = "never" },

@@ -64,6 +64,8 @@ M.flags = {
     help = "DEBUG, INFO (default), WARNING or ERROR" },
   ["--workers"] = { "workers", "value", arg = "N",
     help = "parallel workers for multi-source payloads (default: one per core this process may use: affinity mask and cgroup CPU quota honoured)" },
+  ["--threads"] = { "threads", "value", arg = "N",
+    help = "threads reading one file: Parquet column chunks, CSV columns (1-64; default: the cores this process may use, shared by the sources read in parallel)" },
   ["--fail-on"] = { "fail_on", "value", arg = "WHEN",
     help = "exit 1 when: partial (default; any file, table or source failed, unless success_threshold "
       .. "is met), warnings (also on warnings), never (only when nothing succeeded)" },

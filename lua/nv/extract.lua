@@ -64,6 +64,7 @@ local function source(ctx, src, opts)
   -- 3. each table through its reader into the profiler, then quality
   local progress = require("nv.progress").new(model.files_found, model.total_size_bytes)
   local popts = { source_type = src.source_type, max_rows = opts.max_rows, max_bytes = opts.max_bytes,
+                  threads = opts.threads,
                   max_columns = tonumber(opts.max_columns),
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
                   previews = opts.previews, check_cancel = ctx.check_cancel, cancelled = ctx.cancelled }
@@ -171,6 +172,24 @@ local function note_store_failure(ctx, models)
   return models
 end
 
+--- opts with `threads`, the threads each file is read on: config `threads`
+-- (--threads N, 1..64), else the cores this process may use shared by the
+-- sources read at once (at least 1). A bad value is a warning, not a stop.
+function M.with_threads(ctx, opts, concurrent, ncpu, warnings)
+  local out = {}
+  for k, v in pairs(opts) do out[k] = v end
+  local want = ctx.config.threads
+  local n = want ~= nil and tonumber(want) or nil
+  if want ~= nil and not (n and n == math.floor(n) and n >= 1 and n <= 64) then
+    local w = string.format("threads = %s is not an integer from 1 to 64; the default is used", tostring(want))
+    ctx.log:warning("%s", w)
+    warnings[#warnings + 1] = w
+    n = nil
+  end
+  out.threads = n and math.floor(n) or math.max(1, ncpu // concurrent)
+  return out
+end
+
 --- Extracts every source of the job (spec 003's `sources` in parallel on
 -- `workers` threads, default one per core), each written to the store as
 -- soon as it finishes when write_to_db. Returns the source models; a
@@ -178,8 +197,11 @@ end
 function M.run(ctx, opts)
   local list, warnings = M.sources(ctx)
   for _, w in ipairs(warnings) do ctx.log:warning("%s", w) end
-  local nworkers = tonumber(ctx.config.workers) or require("nv.workers").ncpu()
-  if #list > 1 and nworkers > 1 then
+  local ncpu = require("nv.workers").ncpu()
+  local nworkers = tonumber(ctx.config.workers) or ncpu
+  local parallel = #list > 1 and nworkers > 1
+  opts = M.with_threads(ctx, opts, parallel and math.min(nworkers, #list) or 1, ncpu, warnings)
+  if parallel then
     return note_store_failure(ctx, require("nv.extractworker").run_parallel(ctx, list, opts, nworkers)), warnings
   end
   local models = {}

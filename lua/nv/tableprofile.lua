@@ -36,14 +36,16 @@ local function release(f)
 end
 
 -- The one budget every reader takes (host/readers/reader.h): max_rows,
--- max_bytes and progress — the progress line moves within a long file, and
+-- max_bytes, threads (Parquet: a row group's column chunks; CSV: a batch's
+-- columns; JSON and xlsx read on one) and progress — the progress line moves within a long file, and
 -- a SIGTERM stops the read (false: the reader raises; see profile_into).
 -- Readers call progress per chunk of bytes (CSV, JSON), per row group
 -- (Parquet) or per 64 KiB chunk of worksheet XML (xlsx). row_groups: the leading row groups a
 -- ranged fetch holds (f.row_groups, set by the transport from the reader's
 -- ranged()).
 local function budget(opts, progress, f)
-  local b = { max_rows = opts.max_rows, max_bytes = opts.max_bytes, row_groups = f.row_groups }
+  local b = { max_rows = opts.max_rows, max_bytes = opts.max_bytes, row_groups = f.row_groups,
+              threads = opts.threads }
   if (progress and progress.on) or opts.cancelled then
     b.progress = function(raw)
       if progress then progress:within(raw) end

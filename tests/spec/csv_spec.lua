@@ -504,3 +504,83 @@ describe("real-file cases", function()
     assert.are.equal(0, st.ragged_rows)
   end)
 end)
+
+-- issue 14: threads feed the columns of each batch; the profile is the one
+-- a single thread gives, on generated fixtures and on the real-file corpus
+describe("reader:profile_into on threads", function()
+  local readers = require "nv.readers"
+  local function result_of(path, popts)
+    local r, oerr = readers.open(path, "csv")
+    if not r then return nil, oerr end -- binary.csv: refused alike
+    local p = profile.new()
+    local st, err, st2 = r:profile_into(p, nil, popts)
+    r:close()
+    return st, err, st2, p:result()
+  end
+  local function same_on_threads(path, popts)
+    local one = { result_of(path, popts) }
+    for _, t in ipairs({ 2, 3, 16 }) do
+      local o = { threads = t }
+      for k, v in pairs(popts or {}) do o[k] = v end
+      local many = { result_of(path, o) }
+      assert.are.same(one[1], many[1], path .. " threads " .. t)
+      assert.are.same(one[2], many[2], path .. " threads " .. t)
+      assert.are.same(one[4], many[4], path .. " threads " .. t)
+    end
+  end
+
+  it("gives the one-thread profile on every generated fixture", function()
+    local n = 0
+    for name in io.popen("ls " .. H.q(dir)):lines() do
+      if name:match("%.csv$") or name:match("%.tsv$") then
+        same_on_threads(fx(name))
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 10)
+  end)
+
+  it("gives the one-thread profile on the real-file corpus, also under max_rows", function()
+    local n = 0
+    for name in io.popen("ls " .. H.q(H.root .. "/tests/fixtures/real")):lines() do
+      if name:match("%.csv$") or name:match("%.tsv$") then
+        local path = H.root .. "/tests/fixtures/real/" .. name
+        same_on_threads(path)
+        same_on_threads(path, { max_rows = 7 })
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 30)
+  end)
+
+  it("profiles a long, wide file with many batches alike (ragged rows, nulls, types)", function()
+    local path = dir .. "/threads_long.csv"
+    local f = assert(io.open(path, "w"))
+    f:write("id,name,amount,day,flag,email,note\n")
+    for i = 1, 30000 do
+      local row = { i, "n" .. (i % 977), string.format("%.2f", i * 0.37), string.format("2024-%02d-%02d", i % 12 + 1, i % 28 + 1),
+        i % 3 == 0 and "true" or "false", "u" .. i .. "@example.org", i % 11 == 0 and "" or ("x" .. i * 7919 % 100003) }
+      if i % 1000 == 0 then row[#row] = nil end -- a short row
+      if i % 1500 == 0 then row[#row + 1] = "extra" end -- a long one
+      f:write(table.concat(row, ","), "\n")
+    end
+    f:close()
+    same_on_threads(path)
+    local st, err, _, res = result_of(path, { threads = 4 })
+    assert.is_nil(err, err)
+    assert.are.equal(30000, res.rows)
+    local by = {}
+    for _, c in ipairs(res.columns) do by[c.name] = c end
+    assert.are.equal(30000, by.id.distinct_count)
+    assert.are.equal(977, by.name.distinct_count)
+    assert.are.equal(1, by.id.min)
+    assert.are.equal(30000, by.id.max)
+    assert.is_truthy(st)
+  end)
+
+  it("rejects a thread count outside 1..64", function()
+    local r <close> = assert(csv.open(fx("mixed.csv")))
+    assert.has_error(function() r:profile_into(profile.new(), { threads = 0 }) end)
+    assert.has_error(function() r:profile_into(profile.new(), { threads = 65 }) end)
+  end)
+end)

@@ -72,3 +72,48 @@ describe("parallel sources", function()
     st:close()
   end)
 end)
+
+-- issue 14: --threads N reads one file on N threads; the job's output is
+-- the one a single thread gives, and a bad value is a warning
+describe("threads within a file", function()
+  local dir
+  setup(function()
+    dir = H.tmpdir()
+    local rows = { "id,name,amount,day" }
+    for k = 1, 20000 do
+      rows[#rows + 1] = string.format("%d,n%d,%.2f,2024-01-%02d", k, k % 313, k * 1.5, k % 28 + 1)
+    end
+    H.write(dir .. "/big.csv", table.concat(rows, "\n") .. "\n")
+    H.write(dir .. "/small.csv", "a,b\n1,x\n2,y\n")
+    local pq = H.root .. "/../shared/parquet-testing/alltypes_plain.parquet"
+    if io.open(pq, "rb") then os.execute("cp " .. H.q(pq) .. " " .. H.q(dir .. "/alltypes.parquet")) end
+  end)
+  teardown(function() H.rmdir(dir) end)
+
+  local function tables_of(out)
+    local r = json.decode(out)
+    local t = r.tables
+    for _, x in ipairs(t) do x.elapsed, x.profiled_at = nil, nil end
+    return t
+  end
+
+  it("gives the same tables on 1 and 4 threads", function()
+    local c1, o1, e1 = H.run({ "run", "metadata_extraction", dir, "--threads", "1" }, { cwd = dir })
+    local c4, o4, e4 = H.run({ "run", "metadata_extraction", dir, "--threads", "4" }, { cwd = dir })
+    assert.equal(0, c1, e1)
+    assert.equal(0, c4, e4)
+    assert.same(tables_of(o1), tables_of(o4))
+    local big
+    for _, t in ipairs(json.decode(o4).tables) do if t.table_name == "big.csv" then big = t end end
+    assert.equal(20000, big.row_count)
+  end)
+
+  it("warns on a thread count that is not 1..64 and runs with the default", function()
+    for _, bad in ipairs({ "0", "abc", "65", "1.5" }) do
+      local code, out, err = H.run({ "run", "metadata_extraction", dir, "--threads", bad }, { cwd = dir })
+      assert.equal(0, code, err)
+      assert.matches("threads = " .. bad:gsub("%p", "%%%0") .. " is not an integer from 1 to 64", err)
+      assert.is_truthy(json.decode(out).tables)
+    end
+  end)
+end)

@@ -248,6 +248,23 @@ describe("parquet-testing files", function()
     assert.are.equal("corrupt", code)
   end)
 
+  it("profiles every file on threads exactly as on one (or fails alike)", function()
+    local p = io.popen("ls " .. H.q(testing) .. "/*.parquet")
+    local n = 0
+    for path in p:lines() do
+      local one = { profile_of(path, { threads = 1 }) }
+      for _, threads in ipairs({ 2, 5 }) do
+        local many = { profile_of(path, { threads = threads }) }
+        assert.are.same(one[1], many[1], path)
+        assert.are.same(one[2], many[2], path)
+        assert.are.same(one[4], many[4], path)
+        n = n + 1
+      end
+    end
+    p:close()
+    assert.is_true(n >= 36)
+  end)
+
   it("reads every file or fails with a message naming it", function()
     local p = io.popen("ls " .. H.q(testing) .. "/*.parquet")
     local n = 0
@@ -603,6 +620,53 @@ describe("DuckDB fixtures", function()
       assert.are.equal(3, #l3)
       assert.are.same({ 2, require("cjson").null, 3 }, { l3[1], l3[2], l3[3] })
     end
+  end)
+
+  it("profiles on threads exactly as on one thread", function()
+    for _, name in ipairs({ "many_groups.parquet", "row_groups.parquet", "nested.parquet", "typed_v2.parquet" }) do
+      local path = dir .. "/" .. name
+      for _, opts in ipairs({ {}, { max_rows = 40000 }, { row_groups = 3 }, { max_bytes = 1 } }) do
+        local st1, e1, _, res1 = profile_of(path, opts)
+        for _, threads in ipairs({ 2, 3, 8 }) do
+          local o = { threads = threads }
+          for k, v in pairs(opts) do o[k] = v end
+          local st, e, _, res = profile_of(path, o)
+          assert.is_nil(e, e)
+          assert.is_nil(e1, e1)
+          assert.are.same(st1, st, name .. " threads " .. threads)
+          assert.are.same(res1, res, name .. " threads " .. threads)
+        end
+      end
+    end
+  end)
+
+  it("counts a threaded scan of many row groups as DuckDB does", function()
+    local a = answers["many_groups.parquet"]
+    local st, err, _, res, by = profile_of(dir .. "/many_groups.parquet", { threads = 4 })
+    assert.is_nil(err, err)
+    assert.are.equal(8, st.row_groups_read)
+    assert.are.equal(num(a.count), res.rows)
+    for _, s in ipairs(a.summarize) do
+      local c = assert(by[s.column_name], s.column_name)
+      local pct = c.rows > 0 and c.null_count * 100 / c.rows or 0
+      assert.is_true(math.abs(pct - (num(s.null_percentage) or 0)) < 0.01, s.column_name)
+      local exact = num(a.distinct[s.column_name])
+      if c.distinct_exact then
+        assert.are.equal(exact, c.distinct_count, s.column_name .. " distinct")
+      else
+        assert.is_true(math.abs(exact - c.distinct_count) <= 0.05 * exact, s.column_name .. " distinct")
+      end
+      if c.non_null > 0 and (s.column_type == "BIGINT" or s.column_type == "INTEGER" or s.column_type == "VARCHAR") then
+        assert.are.equal(s.min, tostring(c.min), s.column_name)
+        assert.are.equal(s.max, tostring(c.max), s.column_name)
+      end
+    end
+  end)
+
+  it("rejects a thread count outside 1..64", function()
+    local r <close> = open(dir .. "/row_groups.parquet")
+    assert.has_error(function() r:profile_into(profile.new(), { threads = 0 }) end)
+    assert.has_error(function() r:profile_into(profile.new(), { threads = 65 }) end)
   end)
 
   it("samples row groups and caps rows", function()

@@ -64,7 +64,7 @@ return {
     },
     methods = {
       "r:header() -> {name, ...};  r:dialect() -> the dialect used",
-      "r:profile_into(p [, table] [, {max_rows=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats: feeds profile p",
+      "r:profile_into(p [, table] [, {max_rows=, max_bytes=, progress=fn, threads=n}]) -> stats | nil, msg, stats: feeds profile p; threads profile a batch's columns (same profile as one thread)",
       "r:rows([table,] [max = 20]) -> iterator over arrays of strings (a preview)",
       "r:tables() -> {{name}} (one table);  r:info() -> {format, path, compression, dialect, columns}",
       "r:close(): idempotent; also __gc and __close (local r <close> = nv.csv.open(path))",
@@ -133,6 +133,7 @@ return {
       run = "run(ctx, opts) -> source models: every source of the job (several in parallel)",
       source = "source(ctx, src, opts) -> the source model (status success | partial | failed)",
       sources = "sources(ctx) -> the job's sources, warnings",
+      with_threads = "with_threads(ctx, opts, concurrent, ncpu, warnings) -> opts + threads (config threads, else ncpu // concurrent)",
     },
   },
   ["nv.extractworker"] = {
@@ -250,7 +251,7 @@ return {
     },
     methods = {
       "r:metadata() -> {num_rows, created_by, version, row_groups, key_value, columns}",
-      "r:profile_into(p [, table] [, {row_groups=, max_rows=, max_bytes=, progress=fn}]) -> stats | nil, msg, stats",
+      "r:profile_into(p [, table] [, {row_groups=, max_rows=, max_bytes=, progress=fn, threads=n}]) -> stats | nil, msg, stats: threads read a row group's column chunks (same profile as one thread)",
       "r:tables() -> {{name}} (one table);  r:info() -> {format, path, rows, row_groups, columns, created_by}",
       "r:rows([max = 20]) -> iterator over row tables;  r:row_group_ranges();  r:close()",
     },
