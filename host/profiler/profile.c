@@ -11,10 +11,14 @@
  *   p:add_rows(n)
  *   p:merge(other)
  *   p:result()                  -> {rows=, columns={...}} (see push_column)
+ *   p:dump()                    -> bytes: the whole profile, mergeable
+ *   profile.load(bytes)         -> profile | nil, msg, "parse" | "memory":
+ *                               the dumped profile (same result, same merges)
  *   p:close()                   idempotent; also __gc and __close
  * Values go in one call each: this is the slow path for tests and
  * previews; readers feed the engine in batches from C. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -26,6 +30,7 @@
 #include "profiler_result.h"
 
 #define PROFILE_MT "nv.Profile"
+#define DUMP_MT "nv.ProfileDump"
 
 struct profile {
   struct nv_profiler *p; /* NULL when closed */
@@ -409,6 +414,41 @@ static int l_result(lua_State *L) {
   return 1;
 }
 
+/* A dump's bytes, owned by a userdata while they are copied into Lua. */
+struct dump_box {
+  unsigned char *bytes;
+};
+
+static int dump_gc(lua_State *L) {
+  struct dump_box *b = luaL_checkudata(L, 1, DUMP_MT);
+  free(b->bytes);
+  b->bytes = NULL;
+  return 0;
+}
+
+static int l_dump(lua_State *L) {
+  struct nv_profiler *p = nv_profile_check(L, 1);
+  struct dump_box *b = nv_newudata(L, sizeof *b, DUMP_MT);
+  size_t n;
+  if (!nv_profiler_dump(p, &b->bytes, &n)) return oom(L);
+  lua_pushlstring(L, (const char *)b->bytes, n);
+  free(b->bytes);
+  b->bytes = NULL;
+  return 1;
+}
+
+static int l_load(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char err[256];
+  struct profile *u = lua_newuserdatauv(L, sizeof *u, 0);
+  u->p = NULL;
+  luaL_setmetatable(L, PROFILE_MT);
+  u->p = nv_profiler_load(s, n, err, sizeof err);
+  if (u->p == NULL) return nv_push_fail(L, err, strcmp(err, "out of memory") == 0 ? "memory" : "parse");
+  return 1;
+}
+
 static int l_tostring(lua_State *L) {
   struct profile *u = luaL_checkudata(L, 1, PROFILE_MT);
   if (u->p == NULL)
@@ -426,6 +466,7 @@ static const luaL_Reg methods[] = {{"column", l_column},
                                    {"add_rows", l_add_rows},
                                    {"merge", l_merge},
                                    {"result", l_result},
+                                   {"dump", l_dump},
                                    {"close", profile_close},
                                    {NULL, NULL}};
 static const luaL_Reg metamethods[] = {{"__gc", profile_close},
@@ -433,11 +474,13 @@ static const luaL_Reg metamethods[] = {{"__gc", profile_close},
                                        {"__tostring", l_tostring},
                                        {"__index", NULL},
                                        {NULL, NULL}};
-static const luaL_Reg funcs[] = {{"new", l_new}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"new", l_new}, {"load", l_load}, {NULL, NULL}};
+static const luaL_Reg dump_metamethods[] = {{"__gc", dump_gc}, {NULL, NULL}};
 
 /* C readers may create profiles before any script requires nv.profile. */
 static void create_meta(lua_State *L) {
   nv_createmeta(L, PROFILE_MT, metamethods, methods);
+  nv_createmeta(L, DUMP_MT, dump_metamethods, NULL);
 }
 
 int luaopen_nv_profile(lua_State *L) {

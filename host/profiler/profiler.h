@@ -88,6 +88,13 @@ int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch
 size_t nv_profiler_batch_prepare(struct nv_profiler *p, const struct nv_text_batch *b);
 int nv_profiler_batch_column(struct nv_profiler *p, const struct nv_text_batch *b, size_t c);
 
+/* The profiler as bytes (malloc'd into *out, the caller frees): 1, or 0
+ * when out of memory. Loading them gives a profiler whose results and
+ * merges are the dumped one's; the bytes are checked (checksum, bounds,
+ * the engine's invariants) and refused with a reason in err. */
+int nv_profiler_dump(const struct nv_profiler *p, unsigned char **out, size_t *n);
+struct nv_profiler *nv_profiler_load(const void *bytes, size_t n, char *err, size_t errsz);
+
 /* Adds src's columns (matched by name) and rows into dst. */
 int nv_profiler_merge(struct nv_profiler *dst, const struct nv_profiler *src);
 

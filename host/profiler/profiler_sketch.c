@@ -3,6 +3,7 @@
  * distinct counting (Ertl's improved estimator, no bias tables), a KLL
  * quantile sketch and Space-Saving top values. Uses only libc and libm. */
 #include "profiler_sketch.h"
+#include "serial_buf.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -780,4 +781,152 @@ void nv_freq_free(struct nv_freq *f) {
   free(f->bytes);
   memset(f, 0, sizeof *f);
   f->budget = b; /* an emptied table still draws on its profiler's budget */
+}
+
+/* ---- serialised form (serial_buf.h) -------------------------------------
+ * Each load fills an empty sketch from bytes it does not trust: counts and
+ * lengths are bounded before use, derived state (hash slots, lookup
+ * tables, capacities) is rebuilt rather than read. 1 loaded, 0 refused
+ * (r->bad set) or out of memory (*oom set); a refused sketch is freed. */
+
+#define KLL_LOAD_MAX (UINT32_C(1) << 22) /* values a loaded level may hold */
+
+void nv_kll_dump(const struct nv_kll *k, struct nv_wbuf *w) {
+  nv_wb_u64(w, k->n);
+  nv_wb_u64(w, k->rng);
+  nv_wb_u32(w, k->nlevels);
+  for (uint32_t h = 0; h < k->nlevels; h++) {
+    nv_wb_u32(w, k->lv[h].n);
+    for (uint32_t i = 0; i < k->lv[h].n; i++) nv_wb_f64(w, k->lv[h].v[i]);
+  }
+}
+
+int nv_kll_load(struct nv_kll *k, struct nv_rbuf *r, int *oom) {
+  k->n = nv_rb_u64(r);
+  k->rng = nv_rb_u64(r);
+  uint32_t nlevels = nv_rb_u32(r);
+  if (r->bad || nlevels > NV_KLL_LEVELS || (nlevels == 0 && k->n != 0)) goto bad;
+  k->nlevels = nlevels;
+  uint64_t held = 0;
+  for (uint32_t h = 0; h < nlevels; h++) {
+    uint32_t n = nv_rb_u32(r);
+    if (r->bad || n > KLL_LOAD_MAX || (size_t)n * 8 > r->n - r->pos) goto bad;
+    if (n && !level_reserve(&k->lv[h], n)) {
+      *oom = 1;
+      goto bad;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      double x = nv_rb_f64(r);
+      if (isnan(x) || (h > 0 && i > 0 && x < k->lv[h].v[i - 1])) goto bad; /* levels above 0 are sorted */
+      k->lv[h].v[i] = x;
+    }
+    k->lv[h].n = n;
+    held += n;
+  }
+  if (held > k->n || held > KLL_LOAD_MAX) goto bad; /* every held item stands for >= 1 value */
+  k->held = (uint32_t)held;
+  if (nlevels) kll_recap(k);
+  return 1;
+bad:
+  r->bad = 1;
+  nv_kll_free(k);
+  return 0;
+}
+
+void nv_distinct_dump(const struct nv_distinct *d, struct nv_wbuf *w) {
+  nv_wb_u8(w, d->hll != NULL);
+  if (d->hll) nv_wb_bytes(w, d->hll, HLL_M);
+}
+
+int nv_distinct_load(struct nv_distinct *d, struct nv_rbuf *r, int *oom) {
+  uint8_t have = nv_rb_u8(r);
+  if (r->bad || have > 1) goto bad;
+  if (!have) return 1;
+  const unsigned char *s = nv_rb_take(r, HLL_M);
+  if (s == NULL) goto bad;
+  for (uint32_t i = 0; i < HLL_M; i++)
+    if (s[i] > HLL_Q + 1) goto bad; /* ranks run 1..HLL_Q + 1 */
+  if (!hll_alloc(d)) {
+    *oom = 1;
+    goto bad;
+  }
+  memcpy(d->hll, s, HLL_M);
+  return 1;
+bad:
+  r->bad = 1;
+  nv_distinct_free(d);
+  return 0;
+}
+
+void nv_topk_dump(const struct nv_topk *t, struct nv_wbuf *w) {
+  nv_wb_u32(w, t->n);
+  for (uint32_t a = 0; a < NV_TOPK_ALPHA; a++) nv_wb_u32(w, t->alpha[a]);
+  for (uint32_t j = 0; j < t->n; j++) {
+    nv_wb_u64(w, t->hashes[j]);
+    nv_wb_u64(w, t->counts[j]);
+    nv_wb_u64(w, t->e[j].err);
+    uint32_t len = t->e[j].len;
+    nv_wb_u32(w, len);
+    if (len != NV_TOPK_PENDING) nv_wb_bytes(w, t->e[j].val, len);
+  }
+}
+
+int nv_topk_load(struct nv_topk *t, struct nv_rbuf *r) {
+  nv_topk_init(t);
+  uint32_t n = nv_rb_u32(r);
+  if (r->bad || n > NV_TOPK_COUNTERS) goto bad;
+  for (uint32_t a = 0; a < NV_TOPK_ALPHA; a++) t->alpha[a] = nv_rb_u32(r);
+  for (uint32_t j = 0; j < n; j++) {
+    uint64_t h = nv_rb_u64(r);
+    t->counts[j] = nv_rb_u64(r);
+    t->e[j].err = nv_rb_u64(r);
+    uint32_t len = nv_rb_u32(r);
+    if (r->bad || t->e[j].err > t->counts[j] || t->counts[j] == 0) goto bad;
+    if (len == NV_TOPK_PENDING) {
+      t->pending |= UINT64_C(1) << j;
+    } else {
+      const unsigned char *s = len <= NV_TOPK_VALUE_MAX ? nv_rb_take(r, len) : NULL;
+      if (s == NULL) goto bad;
+      if (len) memcpy(t->e[j].val, s, len);
+    }
+    t->e[j].len = len;
+    if (topk_find(t, h) >= 0) goto bad; /* one entry per hash */
+    tab_insert(t, j, h);
+    t->n = j + 1;
+  }
+  return 1;
+bad:
+  r->bad = 1;
+  nv_topk_init(t);
+  return 0;
+}
+
+void nv_freq_dump(const struct nv_freq *f, struct nv_wbuf *w) {
+  nv_wb_u32(w, f->n);
+  for (uint32_t j = 0; j < f->n; j++) {
+    const struct nv_freq_entry *e = &f->e[j];
+    nv_wb_u64(w, e->hash);
+    nv_wb_u64(w, e->count);
+    nv_wb_str(w, f->bytes + e->off, e->len);
+  }
+}
+
+int nv_freq_load(struct nv_freq *f, struct nv_rbuf *r, int *oom) {
+  uint32_t n = nv_rb_u32(r);
+  if (r->bad || n > NV_FREQ_MAX) goto bad;
+  for (uint32_t j = 0; j < n; j++) {
+    char v[NV_TOPK_VALUE_MAX];
+    uint32_t len;
+    uint64_t h = nv_rb_u64(r), count = nv_rb_u64(r);
+    if (!nv_rb_str(r, v, NV_TOPK_VALUE_MAX, &len) || count == 0) goto bad;
+    uint32_t before = f->n;
+    int rc = nv_freq_add_slow(f, h, v, len, count);
+    if (rc == 0) *oom = 1;
+    if (rc <= 0 || f->n != before + 1) goto bad; /* full, out of memory, or a repeated hash */
+  }
+  return 1;
+bad:
+  r->bad = 1;
+  nv_freq_free(f);
+  return 0;
 }

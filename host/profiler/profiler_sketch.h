@@ -269,4 +269,19 @@ size_t nv_freq_top(const struct nv_freq *f, uint32_t *idx, size_t max);
 size_t nv_freq_bytes(const struct nv_freq *f);
 void nv_freq_free(struct nv_freq *f);
 
+/* ---- serialised form (profiler_serial.c writes whole profilers) ---------
+ * dump appends the sketch; load fills an empty one from untrusted bytes:
+ * 1, or 0 when refused (r->bad) or out of memory (*oom), the sketch then
+ * empty. A freq load draws on f->budget as adds do. */
+struct nv_wbuf;
+struct nv_rbuf;
+void nv_kll_dump(const struct nv_kll *k, struct nv_wbuf *w);
+int nv_kll_load(struct nv_kll *k, struct nv_rbuf *r, int *oom);
+void nv_distinct_dump(const struct nv_distinct *d, struct nv_wbuf *w);
+int nv_distinct_load(struct nv_distinct *d, struct nv_rbuf *r, int *oom);
+void nv_topk_dump(const struct nv_topk *t, struct nv_wbuf *w);
+int nv_topk_load(struct nv_topk *t, struct nv_rbuf *r);
+void nv_freq_dump(const struct nv_freq *f, struct nv_wbuf *w);
+int nv_freq_load(struct nv_freq *f, struct nv_rbuf *r, int *oom);
+
 #endif

@@ -144,7 +144,7 @@ M.modules = {
   ["nv.pqfooter"] = { add = "safe", fetch = "never", guess = "safe", max_footer = "safe", merge = "safe" },
   ["nv.pretty"] = { format = "safe", print = "never" },
   ["nv.proc"] = "never",
-  ["nv.profile"] = { new = "safe" },
+  ["nv.profile"] = { new = "safe", load = "safe" },
   ["nv.quality"] = {
     column = "safe", default_freshness_days = "safe", dimensions = "safe", level = "safe",
     summarize = "safe", table = "safe", overall = "safe",

@@ -482,3 +482,55 @@ describe("inferred types of real-file shapes, through nv.csv", function()
     assert.equal(1, c.score.type_counts.null)
   end)
 end)
+
+-- issue 14: a profile kept between runs (incremental runs, shards)
+local H = require "helper"
+describe("profile dump and load", function()
+  local readers = require "nv.readers"
+  local function profiled(path)
+    local r <close> = assert(readers.open(path))
+    local p = profile.new()
+    assert(r:profile_into(p))
+    return p
+  end
+
+  it("loads what it dumped: the same result and the same merges, on real files", function()
+    local dir = H.root .. "/tests/fixtures/real"
+    local n = 0
+    for name in io.popen("ls " .. H.q(dir)):lines() do
+      if name:match("%.csv$") or name:match("%.json$") or name:match("%.parquet$") then
+        local p = profiled(dir .. "/" .. name)
+        local q = assert(profile.load(p:dump()))
+        assert.are.same(p:result(), q:result(), name)
+        local m1, m2 = profile.new(), profile.new()
+        m1:merge(p); m1:merge(q)
+        m2:merge(q); m2:merge(q)
+        assert.are.same(m1:result(), m2:result(), name)
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 30)
+  end)
+
+  it("keeps dumping and loading stable (a loaded profile dumps the same bytes)", function()
+    local p = profiled(H.root .. "/examples/data/orders.csv")
+    local s = p:dump()
+    assert.are.equal(s, assert(profile.load(s)):dump())
+  end)
+
+  it("refuses damaged bytes with a reason", function()
+    local s = profiled(H.root .. "/examples/data/customers.csv"):dump()
+    local q, err, code = profile.load(s:sub(1, #s - 1))
+    assert.is_nil(q)
+    assert.are.equal("parse", code)
+    assert.matches("checksum", err)
+    local flipped = s:sub(1, 100) .. string.char(s:byte(101) ~ 1) .. s:sub(102)
+    q, err, code = profile.load(flipped)
+    assert.is_nil(q)
+    assert.matches("checksum", err)
+    q, err, code = profile.load("not a profile at all")
+    assert.is_nil(q)
+    assert.matches("not a serialised profile", err)
+    assert.has_error(function() profile.load() end)
+  end)
+end)

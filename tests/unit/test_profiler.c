@@ -13,6 +13,7 @@
 #include "../../host/profiler/profiler_infer.h"
 #include "../../host/profiler/profiler_result.h"
 #include "../../host/profiler/profiler_sketch.h"
+#include "../../host/taskpool.h"
 #include "check.h"
 
 #define CHECK_EQ_U(got, want)                                                       \
@@ -1403,8 +1404,167 @@ static void test_add_date_equals_text(void) {
   }
 }
 
+/* Columns fed on a pool of threads (one thread per column, as the readers
+ * do) give, column by column, the result one thread gives. */
+struct threaded_feed {
+  struct nv_profiler *p;
+  size_t rows;
+};
+static void threaded_column(void *ud, size_t col, unsigned worker) {
+  struct threaded_feed *f = ud;
+  (void)worker;
+  for (size_t r = 0; r < f->rows; r++) {
+    char buf[32];
+    int n;
+    switch (col) {
+    case 0: CHECK(nv_profiler_add_int(f->p, col, (int64_t)(r * 2654435761u % 100003))); break;
+    case 1: CHECK(nv_profiler_add_double(f->p, col, (double)r / 7.0)); break;
+    case 2:
+      n = snprintf(buf, sizeof buf, "v%zu", r % 5000);
+      CHECK(nv_profiler_add_text(f->p, col, buf, (size_t)n));
+      break;
+    case 3: CHECK(r % 3 ? nv_profiler_add_date(f->p, col, (int64_t)(r % 20000)) : nv_profiler_add_null(f->p, col)); break;
+    default:
+      n = snprintf(buf, sizeof buf, r % 10 ? "%zu" : "x%zu", r);
+      CHECK(nv_profiler_add_text(f->p, col, buf, (size_t)n));
+    }
+  }
+}
+
+static struct nv_profiler *profile_on_threads(unsigned threads) {
+  struct nv_profiler *p = nv_profiler_new();
+  const char *names[] = {"i", "d", "s", "day", "mixed"};
+  for (int c = 0; c < 5; c++) CHECK(nv_profiler_column(p, names[c], strlen(names[c])) == c);
+  struct nv_pool *pool = nv_pool_new(threads);
+  CHECK(pool != NULL);
+  struct threaded_feed f = {p, 60000};
+  nv_pool_run(pool, 5, threaded_column, &f);
+  nv_profiler_add_rows(p, f.rows);
+  nv_pool_free(pool);
+  return p;
+}
+
+static void test_columns_on_threads(void) {
+  struct nv_profiler *one = profile_on_threads(1);
+  for (unsigned threads = 2; threads <= 5; threads += 3) {
+    struct nv_profiler *many = profile_on_threads(threads);
+    for (size_t c = 0; c < 5; c++) {
+      struct nv_column_result a, b;
+      CHECK(nv_profiler_result(one, c, &a) && nv_profiler_result(many, c, &b));
+      CHECK_EQ_U(a.rows, 60000);
+      check_same_result(&a, &b);
+    }
+    nv_profiler_free(many);
+  }
+  nv_profiler_free(one);
+}
+
+/* nv_profiler_dump / nv_profiler_load: a loaded profiler gives every
+ * column's result as the dumped one did (exact tables, spilled sketches,
+ * compacted KLL, samples, invalid samples, dropped columns), and merges
+ * alike; damaged bytes are refused with a reason, never read past. */
+static struct nv_profiler *serial_subject(void) {
+  struct nv_profiler *p = nv_profiler_new();
+  nv_profiler_set_max_columns(p, 6);
+  const char *names[] = {"i", "d", "s", "day", "mixed", "wide", "dropped1", "dropped2"};
+  for (int c = 0; c < 8; c++) CHECK(nv_profiler_column(p, names[c], strlen(names[c])) == (c < 6 ? c : NV_PROFILER_DROPPED));
+  CHECK(nv_profiler_set_native_type(p, 0, "INT64"));
+  struct threaded_feed f = {p, 90000}; /* wide distinct counts: columns spill, KLL compacts */
+  for (size_t c = 0; c < 5; c++) threaded_column(&f, c, 0);
+  for (size_t r = 0; r < 300; r++) {
+    char buf[48];
+    int n = snprintf(buf, sizeof buf, r % 7 ? "%zu.5" : "12345678901234567890123%zu", r);
+    CHECK(nv_profiler_add_text(p, 5, buf, (size_t)n));
+  }
+  CHECK(nv_profiler_add_null(p, 5));
+  CHECK(nv_profiler_add_text(p, 5, "", 0));
+  nv_profiler_add_rows(p, f.rows);
+  return p;
+}
+
+static void check_same_profiler(const struct nv_profiler *a, const struct nv_profiler *b) {
+  CHECK_EQ_U(nv_profiler_ncols(a), nv_profiler_ncols(b));
+  CHECK_EQ_U(nv_profiler_rows(a), nv_profiler_rows(b));
+  const char *fa, *fb;
+  size_t la, lb;
+  CHECK_EQ_U(nv_profiler_dropped(a, &fa, &la), nv_profiler_dropped(b, &fb, &lb));
+  CHECK(la == lb && (la == 0 || memcmp(fa, fb, la) == 0));
+  for (size_t c = 0; c < nv_profiler_ncols(a) && c < nv_profiler_ncols(b); c++) {
+    struct nv_column_result x, y;
+    CHECK(nv_profiler_result(a, c, &x) && nv_profiler_result(b, c, &y));
+    CHECK(text_same(x.name, y.name));
+    CHECK((x.native_type == NULL) == (y.native_type == NULL));
+    if (x.native_type && y.native_type) CHECK_STR(y.native_type, x.native_type);
+    check_same_result(&x, &y);
+  }
+}
+
+static void test_dump_load(void) {
+  struct nv_profiler *p = serial_subject();
+  unsigned char *bytes;
+  size_t n;
+  CHECK(nv_profiler_dump(p, &bytes, &n));
+  char err[256];
+  struct nv_profiler *q = nv_profiler_load(bytes, n, err, sizeof err);
+  CHECK(q != NULL);
+  if (q) {
+    check_same_profiler(p, q);
+    /* merged twice, original and loaded alike */
+    struct nv_profiler *m1 = nv_profiler_new(), *m2 = nv_profiler_new();
+    CHECK(nv_profiler_merge(m1, p) && nv_profiler_merge(m1, p));
+    CHECK(nv_profiler_merge(m2, q) && nv_profiler_merge(m2, q));
+    check_same_profiler(m1, m2);
+    /* a loaded profile takes more values as the original does */
+    CHECK(nv_profiler_add_int(p, 0, 7) && nv_profiler_add_int(q, 0, 7));
+    CHECK(nv_profiler_add_text(p, 2, "fresh", 5) && nv_profiler_add_text(q, 2, "fresh", 5));
+    check_same_profiler(p, q);
+    nv_profiler_free(m1);
+    nv_profiler_free(m2);
+    nv_profiler_free(q);
+  }
+  /* every truncation is refused */
+  for (size_t k = 0; k < n; k += (k < 4096 ? 1 : 997)) {
+    err[0] = '\0';
+    struct nv_profiler *t = nv_profiler_load(bytes, k, err, sizeof err);
+    CHECK(t == NULL && err[0] != '\0');
+    nv_profiler_free(t);
+  }
+  /* a flipped byte fails the checksum */
+  bytes[n / 2] ^= 0x40;
+  CHECK(nv_profiler_load(bytes, n, err, sizeof err) == NULL && strstr(err, "checksum") != NULL);
+  bytes[n / 2] ^= 0x40;
+  /* bytes that pass the checksum but break the layout are refused too: a
+   * count made huge, checksum recomputed */
+  unsigned char *evil = malloc(n);
+  CHECK(evil != NULL);
+  size_t refused = 0, tried = 0;
+  for (size_t at = 12; evil && at + 8 < n && tried < 3000; at += 1 + at / 50, tried++) {
+    memcpy(evil, bytes, n);
+    evil[at] ^= 0xff;
+    uint64_t h = nv_hash64(evil, n - 8);
+    for (int i = 0; i < 8; i++) evil[n - 8 + i] = (unsigned char)(h >> (8 * i));
+    struct nv_profiler *t = nv_profiler_load(evil, n, err, sizeof err);
+    if (t == NULL) refused++;
+    else {
+      for (size_t c = 0; c < nv_profiler_ncols(t); c++) { /* accepted: results still computable */
+        struct nv_column_result r;
+        (void)nv_profiler_result(t, c, &r);
+      }
+    }
+    nv_profiler_free(t);
+  }
+  CHECK(refused > 0);
+  free(evil);
+  CHECK(nv_profiler_load("NVPROF", 6, err, sizeof err) == NULL);
+  CHECK(nv_profiler_load("garbage garbage garbage", 23, err, sizeof err) == NULL && strstr(err, "not a serialised") != NULL);
+  free(bytes);
+  nv_profiler_free(p);
+}
+
 int main(void) {
   test_add_date_equals_text();
+  test_columns_on_threads();
+  test_dump_load();
   test_classify_each_type();
   test_classify_fields();
   test_issue11_columns();

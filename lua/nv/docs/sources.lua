@@ -289,11 +289,12 @@ return {
     summary = "the column profiler engine (counts, types, distinct, top values, quantiles) as a userdata",
     functions = {
       new = "new([{max_columns = 10000, exact_budget = bytes}]) -> p, an empty profile (columns past max_columns are counted, not profiled)",
+      load = "load(bytes) -> p | nil, msg, 'parse' | 'memory': a profile p:dump() wrote (checksummed, bounds-checked); same result and merges",
     },
     methods = {
       "p:column(name) -> 0-based index | nil, 'max_columns reached';  p:set_native_type(col, type)",
       "p:add(col, value);  p:add_row({v1, v2, ...});  p:add_rows(n);  p:merge(other)",
-      "p:result() -> {rows=, columns={...}};  p:close()",
+      "p:result() -> {rows=, columns={...}};  p:dump() -> bytes (the whole profile, mergeable);  p:close()",
     },
   },
   ["nv.progress"] = { summary = "the extraction's progress line on stderr (only on a terminal)",
