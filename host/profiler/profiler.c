@@ -357,7 +357,7 @@ static int column_spill(struct column *c) {
 }
 
 /* A non-empty value s[0..n) of known class. */
-static int column_value(struct column *c, const char *s, size_t n, const struct nv_classified *k) {
+static int column_value(struct column *c, const char *s, size_t n, const struct nv_classified *k, uint64_t h) {
   uint64_t seq = c->nonempty++;
   int t = k->type;
   c->tcount[t]++;
@@ -377,7 +377,6 @@ static int column_value(struct column *c, const char *s, size_t n, const struct 
   } else if (t == NV_PT_TIME) {
     ext_add(&c->ext[EXT_TIME], k->t1, 0);
   }
-  uint64_t h = nv_hash64(s, n);
   if (!c->spilled) {
     int r = nv_freq_add(&c->freq, h, s, n);
     if (r == 0) return 0;
@@ -456,7 +455,7 @@ static inline int column_text(struct column *c, const char *s, size_t n, int asc
   nv_classify_hint(b, (size_t)(e - b), c->hint, &k);
   c->hint = k.type;
   lengths_add(c, ascii ? n : utf8_chars(s, n));
-  return column_value(c, s, n, &k);
+  return column_value(c, s, n, &k, nv_hash64(s, n));
 }
 
 int nv_profiler_add_text(struct nv_profiler *p, size_t col, const char *s, size_t n) {
@@ -484,15 +483,18 @@ static size_t format_i64(int64_t v, char *buf) {
   return n;
 }
 
+void nv_profiler_prepare_int(int64_t v, char *buf, struct nv_prepared *out) {
+  size_t n = format_i64(v, buf);
+  *out = (struct nv_prepared){.s = buf, .n = n, .hash = nv_hash64(buf, n),
+                              .k = {.type = NV_PT_INTEGER, .has_num = 1, .is_int = 1, .ival = v, .dval = (double)v}};
+}
+
 int nv_profiler_add_int(struct nv_profiler *p, size_t col, int64_t v) {
   if (col >= p->ncols) return 1;
-  struct column *c = p->cols[col];
   char buf[24];
-  size_t n = format_i64(v, buf);
-  struct nv_classified k = {.type = NV_PT_INTEGER, .has_num = 1, .is_int = 1,
-                            .ival = v, .dval = (double)v};
-  c->present++;
-  return column_value(c, buf, n, &k);
+  struct nv_prepared pv;
+  nv_profiler_prepare_int(v, buf, &pv);
+  return nv_profiler_add_prepared(p, col, &pv);
 }
 
 /* The text of v that "%.15g" gives, for the common values it can be
@@ -539,40 +541,87 @@ size_t nv_profiler_format_double(double v, char *buf) {
   return n > 0 && n < NV_PROFILER_DOUBLE_MAX ? (size_t)n : 0;
 }
 
+void nv_profiler_prepare_double(double v, char *buf, struct nv_prepared *out) {
+  size_t n = nv_profiler_format_double(v, buf);
+  *out = (struct nv_prepared){.s = buf, .n = n, .hash = nv_hash64(buf, n),
+                              .k = {.type = NV_PT_DECIMAL, .has_num = isfinite(v), .dval = v}};
+}
+
 int nv_profiler_add_double(struct nv_profiler *p, size_t col, double v) {
   if (col >= p->ncols) return 1;
-  struct column *c = p->cols[col];
   char buf[NV_PROFILER_DOUBLE_MAX];
-  size_t n = nv_profiler_format_double(v, buf);
-  struct nv_classified k = {.type = NV_PT_DECIMAL, .has_num = isfinite(v), .dval = v};
-  c->present++;
-  return column_value(c, buf, n, &k);
+  struct nv_prepared pv;
+  nv_profiler_prepare_double(v, buf, &pv);
+  return nv_profiler_add_prepared(p, col, &pv);
+}
+
+int nv_profiler_prepare_date(int64_t days, char *buf, struct nv_prepared *out) {
+  if (days < NV_PROFILER_DATE_MIN || days > NV_PROFILER_DATE_MAX) { /* as its text would be read */
+    int n = snprintf(buf, NV_PROFILER_DATE_BUF, "%lld", (long long)days);
+    if (n <= 0 || n >= NV_PROFILER_DATE_BUF) return 0;
+    nv_profiler_prepare_text(buf, (size_t)n, 1, -1, out);
+    return 1;
+  }
+  int64_t t = days * INT64_C(86400000000);
+  size_t n = nv_format_instant(t, 1, 0, buf, NV_PROFILER_DATE_BUF);
+  /* what nv_classify finds in that text, without reading it back */
+  *out = (struct nv_prepared){.s = buf, .n = n, .hash = nv_hash64(buf, n), .chars = n,
+                              .flags = NV_PREP_LENGTHS | NV_PREP_HINT,
+                              .k = {.type = NV_PT_DATE, .form = NV_DF_PLAIN, .t1 = t, .t2 = t}};
+  return 1;
 }
 
 int nv_profiler_add_date(struct nv_profiler *p, size_t col, int64_t days) {
   if (col >= p->ncols) return 1;
-  struct column *c = p->cols[col];
-  char buf[40];
-  if (days < NV_PROFILER_DATE_MIN || days > NV_PROFILER_DATE_MAX) { /* as its text would be read */
-    int n = snprintf(buf, sizeof buf, "%lld", (long long)days);
-    return n > 0 && (size_t)n < sizeof buf ? column_text(c, buf, (size_t)n, 1) : 0;
-  }
-  int64_t t = days * INT64_C(86400000000);
-  size_t n = nv_format_instant(t, 1, 0, buf, sizeof buf);
-  /* what nv_classify finds in that text, without reading it back */
-  struct nv_classified k = {.type = NV_PT_DATE, .form = NV_DF_PLAIN, .t1 = t, .t2 = t};
-  c->present++;
-  c->hint = NV_PT_DATE;
-  lengths_add(c, n);
-  return column_value(c, buf, n, &k);
+  char buf[NV_PROFILER_DATE_BUF];
+  struct nv_prepared pv;
+  return nv_profiler_prepare_date(days, buf, &pv) && nv_profiler_add_prepared(p, col, &pv);
+}
+
+void nv_profiler_prepare_bool(int v, struct nv_prepared *out) {
+  const char *s = v ? "true" : "false";
+  size_t n = v ? 4 : 5;
+  *out = (struct nv_prepared){.s = s, .n = n, .hash = nv_hash64(s, n), .k = {.type = NV_PT_BOOLEAN}};
 }
 
 int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v) {
   if (col >= p->ncols) return 1;
+  struct nv_prepared pv;
+  nv_profiler_prepare_bool(v, &pv);
+  return nv_profiler_add_prepared(p, col, &pv);
+}
+
+void nv_profiler_prepare_text(const char *s, size_t n, int ascii, int hint, struct nv_prepared *out) {
+  *out = (struct nv_prepared){.s = s, .n = n, .flags = NV_PREP_EMPTY};
+  if (n == 0) return;
+  const char *b = s, *e = s + n;
+  if (space_tab[(unsigned char)*b] | space_tab[(unsigned char)e[-1]]) {
+    while (b < e && is_space((unsigned char)*b)) b++;
+    while (e > b && is_space((unsigned char)e[-1])) e--;
+    if (b == e) return;
+  }
+  if (hint >= 0) nv_classify_hint(b, (size_t)(e - b), hint, &out->k);
+  else nv_classify(b, (size_t)(e - b), &out->k);
+  out->flags = NV_PREP_LENGTHS | NV_PREP_HINT;
+  out->chars = ascii ? n : utf8_chars(s, n);
+  out->hash = nv_hash64(s, n);
+}
+
+int nv_profiler_column_hint(const struct nv_profiler *p, size_t col) {
+  return col < p->ncols ? p->cols[col]->hint : -1;
+}
+
+int nv_profiler_add_prepared(struct nv_profiler *p, size_t col, const struct nv_prepared *v) {
+  if (col >= p->ncols) return 1;
   struct column *c = p->cols[col];
-  struct nv_classified k = {.type = NV_PT_BOOLEAN};
   c->present++;
-  return v ? column_value(c, "true", 4, &k) : column_value(c, "false", 5, &k);
+  if (v->flags & NV_PREP_EMPTY) {
+    c->empties++;
+    return 1;
+  }
+  if (v->flags & NV_PREP_HINT) c->hint = v->k.type;
+  if (v->flags & NV_PREP_LENGTHS) lengths_add(c, v->chars);
+  return column_value(c, v->s, v->n, &v->k, v->hash);
 }
 
 int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const char *json,
@@ -583,7 +632,7 @@ int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const c
   struct nv_classified k = {.type = NV_PT_JSON};
   c->present++;
   lengths_add(c, utf8_chars(json, n));
-  return column_value(c, json, n, &k);
+  return column_value(c, json, n, &k, nv_hash64(json, n));
 }
 
 size_t nv_profiler_batch_prepare(struct nv_profiler *p, const struct nv_text_batch *b) {

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profiler_infer.h"
+
 struct nv_profiler;
 
 struct nv_profiler *nv_profiler_new(void);
@@ -64,6 +66,33 @@ size_t nv_profiler_format_double(double v, char *buf);
 #define NV_PROFILER_DATE_MAX INT64_C(2932896) /* 9999-12-31 */
 int nv_profiler_add_date(struct nv_profiler *p, size_t col, int64_t days);
 int nv_profiler_add_bool(struct nv_profiler *p, size_t col, int v);
+
+/* A value made ready to add: its text, hash, class and length, computed
+ * once. Every add_* above is a prepare_* then add_prepared, so a reader
+ * may prepare a repeated value once (a Parquet dictionary entry) and add
+ * it many times, with the profile the add_* calls give. s points into
+ * the caller's buffer (or the value itself), which must outlive the adds. */
+#define NV_PREP_EMPTY 1   /* an empty or all-space text: counts as empty */
+#define NV_PREP_LENGTHS 2 /* a text value: chars feed the lengths */
+#define NV_PREP_HINT 4    /* k.type becomes the column's classification hint */
+#define NV_PROFILER_DATE_BUF 40
+struct nv_prepared {
+  const char *s;
+  size_t n;
+  uint64_t hash;
+  uint64_t chars;
+  int flags;
+  struct nv_classified k;
+};
+/* hint: the column's last type (nv_profiler_column_hint: faster when it
+ * holds) or -1; the class found is the same either way */
+void nv_profiler_prepare_text(const char *s, size_t n, int ascii, int hint, struct nv_prepared *out);
+int nv_profiler_column_hint(const struct nv_profiler *p, size_t col);
+void nv_profiler_prepare_int(int64_t v, char *buf /* 24 bytes */, struct nv_prepared *out);
+void nv_profiler_prepare_double(double v, char *buf /* NV_PROFILER_DOUBLE_MAX */, struct nv_prepared *out);
+int nv_profiler_prepare_date(int64_t days, char *buf /* NV_PROFILER_DATE_BUF */, struct nv_prepared *out);
+void nv_profiler_prepare_bool(int v, struct nv_prepared *out);
+int nv_profiler_add_prepared(struct nv_profiler *p, size_t col, const struct nv_prepared *v);
 int nv_profiler_add_nested(struct nv_profiler *p, size_t col, char kind, const char *json, size_t n);
 
 /* Counts n more rows (records). A column given no value in some rows has

@@ -79,10 +79,22 @@ struct reader {
 
 /* C memory used while decoding, anchored in a userdata so that a raise
  * (rows() builds Lua tables from callbacks) cannot leak it. */
+/* A dictionary entry made ready for the profiler once per chunk (class,
+ * hash, text): its rows add it without formatting or classifying again. */
+#define DICT_CACHE 16384 /* entries cached per chunk; later ones take the plain path */
+#define VALUE_TEXT 160   /* the longest text a value is profiled as */
+struct dict_entry {
+  uint32_t gen; /* the chunk it was prepared for (scratch.gen) */
+  struct nv_prepared pv;
+  char buf[VALUE_TEXT];
+};
+
 struct scratch {
   struct nv_pq_chunk_reader *cr;
   char *json;
   size_t jlen, jcap;
+  struct dict_entry *dict; /* DICT_CACHE entries, allocated at the first dictionary value */
+  uint32_t gen;            /* bumped per chunk: older entries are stale */
 };
 
 enum kind {
@@ -428,6 +440,8 @@ static struct reader *check_reader(lua_State *L, int idx) {
 static void scratch_free(struct scratch *s) {
   nv_pq_chunk_free(s->cr);
   s->cr = NULL;
+  free(s->dict);
+  s->dict = NULL;
   free(s->json);
   s->json = NULL;
   s->jlen = s->jcap = 0;
@@ -865,34 +879,64 @@ static void json_elem(struct feed *f, const struct nv_pq_value *v) {
   f->nelem++;
 }
 
-/* Feeds one scalar value to the profiler; 0 when out of memory. */
-static int prof_value(struct feed *f, const struct nv_pq_value *v) {
-  struct nv_profiler *p = f->prof;
-  size_t c = f->pcol;
-  char buf[160];
+/* One scalar value made ready for the profiler (text in buf, VALUE_TEXT
+ * bytes, when it is formatted); 0 when it cannot be. */
+static int prep_value(struct feed *f, const struct nv_pq_value *v, char *buf, struct nv_prepared *pv) {
+  int hint = nv_profiler_column_hint(f->prof, f->pcol);
+  size_t n;
   switch (f->t.kind) {
-  case K_BOOL: return nv_profiler_add_bool(p, c, (int)v->i);
-  case K_INT: return nv_profiler_add_int(p, c, v->i);
-  case K_UINT32: return nv_profiler_add_int(p, c, (int64_t)(uint32_t)v->i);
+  case K_BOOL: nv_profiler_prepare_bool((int)v->i, pv); return 1;
+  case K_INT: nv_profiler_prepare_int(v->i, buf, pv); return 1;
+  case K_UINT32: nv_profiler_prepare_int((int64_t)(uint32_t)v->i, buf, pv); return 1;
   case K_UINT64: {
-    if (v->i >= 0) return nv_profiler_add_int(p, c, v->i);
+    if (v->i >= 0) {
+      nv_profiler_prepare_int(v->i, buf, pv);
+      return 1;
+    }
     /* beyond int64: its exact numeral, so min/max stay exact (a decimal) */
-    int k = snprintf(buf, sizeof buf, "%llu", (unsigned long long)(uint64_t)v->i);
-    return k > 0 ? nv_profiler_add_text(p, c, buf, (size_t)k)
-                 : nv_profiler_add_double(p, c, (double)(uint64_t)v->i);
+    int k = snprintf(buf, VALUE_TEXT, "%llu", (unsigned long long)(uint64_t)v->i);
+    if (k <= 0) nv_profiler_prepare_double((double)(uint64_t)v->i, buf, pv);
+    else nv_profiler_prepare_text(buf, (size_t)k, 0, hint, pv);
+    return 1;
   }
   case K_DOUBLE:
-    return nv_profiler_add_double(p, c, f->t.is_float && isfinite(v->d) ? float_value(v->d) : v->d);
-  case K_FLOAT16: return nv_profiler_add_double(p, c, half_to_double(v->s));
+    nv_profiler_prepare_double(f->t.is_float && isfinite(v->d) ? float_value(v->d) : v->d, buf, pv);
+    return 1;
+  case K_FLOAT16: nv_profiler_prepare_double(half_to_double(v->s), buf, pv); return 1;
   case K_DATE:
-    if (v->i >= NV_PROFILER_DATE_MIN && v->i <= NV_PROFILER_DATE_MAX) return nv_profiler_add_date(p, c, v->i);
-    return nv_profiler_add_text(p, c, buf, value_text(&f->t, v, buf, sizeof buf));
-  case K_STRING: return nv_profiler_add_text(p, c, (const char *)v->s, v->n);
+    if (v->i >= NV_PROFILER_DATE_MIN && v->i <= NV_PROFILER_DATE_MAX) return nv_profiler_prepare_date(v->i, buf, pv);
+    n = value_text(&f->t, v, buf, VALUE_TEXT);
+    break;
+  case K_STRING: nv_profiler_prepare_text((const char *)v->s, v->n, 0, hint, pv); return 1;
   case K_BINARY:
-    if (textual(v->s, v->n)) return nv_profiler_add_text(p, c, (const char *)v->s, v->n);
-    return nv_profiler_add_text(p, c, buf, fmt_hex(v->s, v->n, buf, sizeof buf));
-  default: return nv_profiler_add_text(p, c, buf, value_text(&f->t, v, buf, sizeof buf));
+    if (textual(v->s, v->n)) {
+      nv_profiler_prepare_text((const char *)v->s, v->n, 0, hint, pv);
+      return 1;
+    }
+    n = fmt_hex(v->s, v->n, buf, VALUE_TEXT);
+    break;
+  default: n = value_text(&f->t, v, buf, VALUE_TEXT); break;
   }
+  nv_profiler_prepare_text(buf, n, 0, hint, pv);
+  return 1;
+}
+
+/* Feeds one scalar value to the profiler; 0 when out of memory. A value
+ * from the chunk's dictionary is prepared once per entry and chunk. */
+static int prof_value(struct feed *f, const struct nv_pq_value *v) {
+  struct scratch *sc = f->sc;
+  if (v->dict && v->dict <= DICT_CACHE) {
+    if (sc->dict == NULL && (sc->dict = calloc(DICT_CACHE, sizeof *sc->dict)) == NULL) return 0;
+    struct dict_entry *e = &sc->dict[v->dict - 1];
+    if (e->gen != sc->gen) {
+      if (!prep_value(f, v, e->buf, &e->pv)) return 0;
+      e->gen = sc->gen;
+    }
+    return nv_profiler_add_prepared(f->prof, f->pcol, &e->pv);
+  }
+  char buf[VALUE_TEXT];
+  struct nv_prepared pv;
+  return prep_value(f, v, buf, &pv) && nv_profiler_add_prepared(f->prof, f->pcol, &pv);
 }
 
 /* Index of the first undefined OPTIONAL/REPEATED node for level def. */
@@ -1032,6 +1076,12 @@ static void push_pstats(lua_State *L, const struct pstats *s, int unsup_idx, int
 static int read_chunk(struct reader *r, struct scratch *sc, size_t g, size_t ci, struct feed *f,
                       struct pstats *st, const char *path, char *err, size_t errsz) {
   const struct nv_pq_meta *m = &r->meta;
+  sc->gen++; /* a new chunk, a new dictionary: cached entries are stale */
+  if (sc->gen == 0) { /* wrapped: forget every entry */
+    free(sc->dict);
+    sc->dict = NULL;
+    sc->gen = 1;
+  }
   sc->cr = nv_pq_chunk_open(&r->src, &m->columns[ci], &m->row_groups[g].chunks[ci]);
   if (sc->cr == NULL) {
     snprintf(err, errsz, "%s: out of memory", path);

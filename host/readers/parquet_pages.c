@@ -649,6 +649,7 @@ static int vdec_init(struct nv_pq_chunk_reader *r, struct vdec *vd, int enc, con
 static int vdec_next(struct nv_pq_chunk_reader *r, struct vdec *vd, struct nv_pq_value *v) {
   uint32_t idx;
   int64_t x, len;
+  v->dict = 0;
   switch (vd->enc) {
   case NV_PQ_PLAIN:
     return plain_next(&vd->pl, vd->type, vd->tlen, v);
@@ -656,6 +657,7 @@ static int vdec_next(struct nv_pq_chunk_reader *r, struct vdec *vd, struct nv_pq
   case NV_PQ_RLE_DICTIONARY:
     if (!nv_pq_rle_next(&vd->rle, &idx) || idx >= r->ndict) return 0;
     *v = r->dict[idx];
+    v->dict = idx < UINT32_MAX ? idx + 1 : 0;
     return 1;
   case NV_PQ_RLE:
     if (!nv_pq_rle_next(&vd->rle, &idx)) return 0;

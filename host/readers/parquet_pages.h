@@ -24,6 +24,7 @@ struct nv_pq_value {
   double d;  /* FLOAT, DOUBLE */
   const uint8_t *s; /* BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY, INT96 (12 bytes) */
   uint32_t n;
+  uint32_t dict; /* 1 + its index in the chunk's dictionary, 0 when not from one */
 };
 
 /* Called once per level entry, in file order: v is NULL when def is below

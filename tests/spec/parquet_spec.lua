@@ -640,6 +640,25 @@ describe("DuckDB fixtures", function()
     end
   end)
 
+  it("profiles dictionary-encoded chunks as their plain values (each entry prepared once)", function()
+    local st1, e1, _, plain = profile_of(dir .. "/typed_plain.parquet")
+    local st2, e2, _, dict = profile_of(dir .. "/typed_dict.parquet")
+    assert.is_nil(e1, e1)
+    assert.is_nil(e2, e2)
+    assert.are.equal(st1.rows, st2.rows)
+    local mp, md = meta_of(dir .. "/typed_plain.parquet"), meta_of(dir .. "/typed_dict.parquet")
+    local dict_cols = 0
+    for i, c in ipairs(md.columns) do
+      local enc = table.concat(c.encodings, ",")
+      if enc:match("DICTIONARY") then
+        dict_cols = dict_cols + 1
+        assert.is_nil(table.concat(mp.columns[i].encodings, ","):match("DICTIONARY"), c.name)
+      end
+    end
+    assert.is_true(dict_cols >= 5, "the fixture has dictionary-encoded columns")
+    assert.are.same(plain, dict)
+  end)
+
   it("counts a threaded scan of many row groups as DuckDB does", function()
     local a = answers["many_groups.parquet"]
     local st, err, _, res, by = profile_of(dir .. "/many_groups.parquet", { threads = 4 })
