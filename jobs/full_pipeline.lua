@@ -15,7 +15,7 @@ return {
   name = "full_pipeline",
   description = "schema validation, metadata extraction, data reading, quality assessment and API transmission in one pass",
   params = params.pick({ "data_source_path", "source_type", "tenant_id", "sources", "include", "exclude",
-                         "max_rows", "max_bytes", "max_columns", "preview_rows", "preview_bytes",
+                         "max_rows", "max_bytes", "max_columns", "threads", "incremental", "full", "preview_rows", "preview_bytes",
                          "write_to_db", "api_endpoint", "api_key" }),
   outputs = {
     schema_validation = "the schema_validation job's result",

@@ -9,7 +9,7 @@ return {
   name = "metadata_extraction",
   description = "list the source's files, group them into tables, profile every column and score quality",
   params = params.pick({ "data_source_path", "source_type", "tenant_id", "sources", "include", "exclude",
-                         "max_rows", "max_bytes", "max_columns", "write_to_db" }),
+                         "max_rows", "max_bytes", "max_columns", "threads", "incremental", "full", "write_to_db" }),
   outputs = {
     extraction_status = "success, partial (some files or tables failed) or failed",
     files_found = "files listed in the source",

@@ -9,7 +9,7 @@ return {
   name = "quality_assessment",
   description = "profile the source and score six quality dimensions per column, table and source, with recommendations",
   params = params.pick({ "data_source_path", "source_type", "tenant_id", "sources", "include", "exclude",
-                         "max_rows", "max_bytes", "max_columns", "freshness_days" }),
+                         "max_rows", "max_bytes", "max_columns", "threads", "incremental", "full", "freshness_days" }),
   outputs = {
     overall_score = "0-100, from the measured dimensions",
     quality_level = "Excellent, Good, Fair or Poor",

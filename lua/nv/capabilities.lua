@@ -98,6 +98,7 @@ M.modules = {
   },
   -- the pipeline's stages: they read files or run sources, never from a sandbox
   ["nv.extractworker"] = { run_parallel = "never", worker = "never" },
+  ["nv.incremental"] = { mode = "never", open = "never" },
   ["nv.filereader"] = { facts = "never", not_in_table = "never", open = "never", ranged = "never",
                         ranged_format = "never", several_tables = "never" },
   ["nv.model"] = { failed = "never", store_record = "never" },

@@ -64,6 +64,8 @@ M.flags = {
     help = "DEBUG, INFO (default), WARNING or ERROR" },
   ["--workers"] = { "workers", "value", arg = "N",
     help = "parallel workers for multi-source payloads (default: one per core this process may use: affinity mask and cgroup CPU quota honoured)" },
+  ["--full"] = { "full", "true",
+    help = "read every file again, reusing no kept profile (incremental runs still keep this run's)" },
   ["--threads"] = { "threads", "value", arg = "N",
     help = "threads reading one file: Parquet column chunks, CSV columns (1-64; default: the cores this process may use, shared by the sources read in parallel)" },
   ["--fail-on"] = { "fail_on", "value", arg = "WHEN",
@@ -269,6 +271,13 @@ local function validate(cfg)
     local b, err = parse_bool(cfg.write_to_db, "write_to_db")
     if b == nil then return nil, err end
     cfg.write_to_db = b
+  end
+  for _, k in ipairs({ "incremental", "full" }) do
+    if cfg[k] ~= nil then
+      local b, err = parse_bool(cfg[k], k)
+      if b == nil then return nil, err end
+      cfg[k] = b
+    end
   end
   for _, k in ipairs({ "data_source_path", "source_type", "tenant_id", "workflow_id", "source_id", "store", "log_dir", "log_level" }) do
     if cfg[k] ~= nil and type(cfg[k]) ~= "string" then

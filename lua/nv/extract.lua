@@ -68,6 +68,8 @@ local function source(ctx, src, opts)
                   max_columns = tonumber(opts.max_columns),
                   freshness_days = opts.freshness_days, parquet_footer_only = opts.parquet_footer_only,
                   previews = opts.previews, check_cancel = ctx.check_cancel, cancelled = ctx.cancelled }
+  local inc = require("nv.incremental").open(ctx, src, popts) -- reuse of unchanged files' profiles
+  popts.incremental = inc
   local failed, held = 0, tabledetail.holder(ctx, model, opts) -- past 1000 tables, compact entries
   for i, g in ipairs(listing.groups) do
     listing.groups[i] = false -- its files go once profiled (a listing of 50,000 files is ~50 MB)
@@ -80,6 +82,12 @@ local function source(ctx, src, opts)
     end
   end
   held:finish()
+  if inc then -- what was reused; kept files the listing no longer has are dropped (a full listing only)
+    model.incremental = inc:finish(#(listing.errors or {}) == 0)
+    ctx.log:info("Source %s: %d files reused unchanged (%d bytes not read), %d read, %d dropped", path,
+      model.incremental.files_reused, model.incremental.bytes_reused, model.incremental.files_read,
+      model.incremental.files_removed)
+  end
   -- 4. the source's status and quality
   local n = #model.tables
   if n > 0 and failed == n then

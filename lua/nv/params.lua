@@ -22,6 +22,9 @@ M.docs = {
   preview_bytes = { help = "raw preview bytes per file (default 1024)" },
   freshness_days = { help = "age in days after which timeliness drops (see the README)" },
   write_to_db = { help = "write the sources/tables/columns rows to the store (--write-to-db)" },
+  threads = { help = "threads reading one file (--threads; default: the cores this process may use)" },
+  incremental = { help = "reuse the kept profiles of unchanged files (default: on with write_to_db; README: Incremental runs)" },
+  full = { help = "read every file again, reusing no kept profile (--full)" },
   api_endpoint = { help = "platform base URL (NUVYN_API_ENDPOINT); the payload goes to <endpoint>/api/metadata" },
   api_key = { help = "bearer token (NUVYN_API_KEY); masked everywhere" },
 }

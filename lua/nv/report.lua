@@ -95,6 +95,7 @@ function M.metadata(m)
     schema_info = { tables = #m.tables, columns = ncolumns(m) },
     quality_metrics = qm, tables = tables, errors = m.errors, written_to_db = m.written_to_db,
     schema_drift = m.schema_drift,
+    incremental = m.incremental, -- nv.incremental: files reused unchanged / read / dropped
     warnings = m.warnings and #m.warnings > 0 and json.array(m.warnings) or nil,
     tables_note = detail_note(m),
   }

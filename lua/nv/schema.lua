@@ -108,6 +108,24 @@ M.tables = {
     { "module", "string" },
     { "log_message", "text" },
   }),
+  -- nv.incremental: each file's last whole read, reused while unchanged
+  t("file_profiles", { "source_key", "file_key" }, {
+    { "source_key", "string", not_null = true }, -- sha256 of tenant, source id, path and type
+    { "file_key", "string", not_null = true },   -- sha256 of the file's path or URL
+    { "file_path", "text" },
+    { "workflow_id", "string" },
+    { "source_id", "string" },
+    { "run_id", "string" },                      -- the run that read it
+    { "fingerprint", "string" },                 -- the options and nvlua version it was read with
+    { "size_bytes", "bigint" },
+    { "mtime", "string" },
+    { "etag", "string" },
+    { "format", "string" },
+    { "row_count", "bigint" },
+    { "outcome", "text" },                       -- base64 of nv.serial text: the reader's statistics and facts
+    { "profile", "text" },                       -- base64 of nv.profile's p:dump()
+    { "profiled_at", "timestamp" },
+  }),
 }
 
 M.by_name = {}

@@ -195,6 +195,70 @@ local function drop_counts(c, why)
   c.not_profiled = why
 end
 
+-- What a reader's statistics (st) and facts say about a file read, onto
+-- its entry and the table model; the same for a read kept by an earlier
+-- run (nv.incremental) as for one made now.
+local function apply_stats(ctx, model, entry, f, st, facts, not_profiled)
+  entry.rows = st.rows or st.records or 0
+  entry.bytes_read = st.bytes
+  entry.truncated = st.truncated
+  model.rows = model.rows + entry.rows
+  model.ragged_rows = model.ragged_rows + (st.ragged_rows or 0)
+  model.bad_records = model.bad_records + (st.bad_records or 0)
+  entry.records_path = st.records_path -- JSON: the member array the records came from
+  if st.ragged_lines and st.ragged_lines[1] and not model.ragged_lines then model.ragged_lines = st.ragged_lines end
+  if st.encoding and st.encoding ~= "utf-8" then
+    entry.encoding = st.encoding
+    local w = string.format("%s: not valid UTF-8, read as %s", f.name, st.encoding)
+    model.warnings[#model.warnings + 1] = w
+    ctx.log:warning("%s", w)
+  end
+  for k, v in pairs(facts) do entry[k] = v end
+  if (st.skipped_lines or 0) > 0 then entry.skipped_lines = st.skipped_lines end -- preamble and comment lines
+  if (st.quote_fallbacks or 0) > 0 then
+    local w = string.format("%s: %d stray quote(s) (a quoted field never closed, or closed only after "
+      .. "swallowing whole rows): read as a plain character", f.name, st.quote_fallbacks)
+    model.warnings[#model.warnings + 1] = w
+    ctx.log:warning("%s", w)
+  end
+  if type(st.unsupported) == "table" and next(st.unsupported) then -- columns the reader cannot decode
+    local cols = {}
+    for col in pairs(st.unsupported) do cols[#cols + 1] = col end
+    table.sort(cols)
+    for _, col in ipairs(cols) do
+      local why = st.unsupported[col]
+      model.warnings[#model.warnings + 1] = string.format("%s: column %s not profiled: %s", f.name, col, why)
+      ctx.log:warning("%s", model.warnings[#model.warnings])
+      not_profiled[col] = not_profiled[col] or string.format("%s (%s)", why, f.name)
+    end
+  end
+  for k, v in pairs(st.array_types or {}) do
+    model.array_types = model.array_types or {}
+    model.array_types[k] = v
+  end
+end
+
+-- A file kept by an earlier run, unchanged since (nv.incremental): its
+-- profile merged into p and its read applied as if made now. false when
+-- the kept profile does not load (the file is read then).
+local function reuse_file(ctx, model, f, saved, p, not_profiled)
+  local q, lerr = profile.load(saved.profile)
+  if not q then
+    ctx.log:warning("incremental: %s: %s; read again", f.url or f.path, tostring(lerr))
+    return false
+  end
+  p:merge(q)
+  q:close()
+  local entry = file_entry(f, saved.format, saved.compression)
+  model.files[#model.files + 1] = entry
+  apply_stats(ctx, model, entry, f, saved.stats or {}, saved.facts or {}, not_profiled)
+  entry.bytes_read = entry.bytes_read and 0 -- nothing was read this run
+  entry.reused_from_run = saved.run_id
+  entry.status = "success"
+  record_problems(model, f.url or f.path, saved.stats or {})
+  return true
+end
+
 --- Profiles one table (all its files). Returns the table model.
 function M.profile_table(ctx, t, opts, progress)
   local p <close> = profile.new({ max_columns = opts.max_columns })
@@ -206,8 +270,26 @@ function M.profile_table(ctx, t, opts, progress)
   local formats = {}
   local footer -- pqfooter accumulator of the files read from their footer only
   local not_profiled = {} -- column -> why a reader could not decode it
+  local inc = opts.incremental -- nv.incremental's handle for the source, or nil
+  local function partition_row(f) -- one partition row per file read
+    if parts and f.partition then
+      parts:add_rows(1)
+      for _, k in ipairs(t.partition_columns) do -- in the listing's order: pairs() would shuffle the columns
+        if f.partition[k] ~= nil then parts:add(k, f.partition[k]) end
+      end
+    end
+  end
   for _, f in ipairs(t.files) do
     if opts.check_cancel then opts.check_cancel() end -- a SIGTERM stops between files
+    local saved = inc and inc:lookup(f) -- unchanged since an earlier run read it whole
+    if saved and reuse_file(ctx, model, f, saved, p, not_profiled) then
+      inc:reused(f)
+      formats[saved.format] = true
+      partition_row(f)
+      release(f) -- a lazily listed remote object was never fetched
+      if progress then progress:step(f.size) end
+      goto next_file
+    end
     local fetched, ferr = ensure(f)
     local format, comp
     if fetched then format, comp = filesource.format(f, opts.source_type) end
@@ -233,6 +315,7 @@ function M.profile_table(ctx, t, opts, progress)
     -- a reader with a footer summary (metadata(): Parquet) can be read from it alone
     local md = r and (opts.parquet_footer_only or f.row_groups == 0) and r.metadata and r:metadata()
     local read = false -- the file was read, from its footer or its data
+    local kept -- what nv.incremental keeps of a whole read
     if md then
       -- the footer alone: row count, types, null counts, min/max
       formats[format] = true
@@ -247,47 +330,19 @@ function M.profile_table(ctx, t, opts, progress)
     end
     if r then
       formats[format] = true
-      local stats, perr, partial = profile_into(r, p, nil, budget(opts, progress, f), opts)
+      local into = inc and profile.new({ max_columns = opts.max_columns }) or p -- kept per file
+      local stats, perr, partial = profile_into(r, into, nil, budget(opts, progress, f), opts)
       local st = stats or partial or {}
-      entry.rows = st.rows or st.records or 0
+      local facts = filereader.facts(r) -- CSV dialect, Parquet footer facts, ...
+      apply_stats(ctx, model, entry, f, st, facts, not_profiled)
       if f.row_groups and stats then -- leading row groups of a remote object: the footer counts all rows
+        model.rows = model.rows - entry.rows
         entry.rows_profiled, entry.rows = entry.rows, r:info().rows
+        model.rows = model.rows + entry.rows
       end
-      entry.bytes_read = st.bytes
-      entry.truncated = st.truncated
-      model.rows = model.rows + entry.rows
-      model.ragged_rows = model.ragged_rows + (st.ragged_rows or 0)
-      model.bad_records = model.bad_records + (st.bad_records or 0)
-      entry.records_path = st.records_path -- JSON: the member array the records came from
-      if st.ragged_lines and st.ragged_lines[1] and not model.ragged_lines then model.ragged_lines = st.ragged_lines end
-      if st.encoding and st.encoding ~= "utf-8" then
-        entry.encoding = st.encoding
-        local w = string.format("%s: not valid UTF-8, read as %s", f.name, st.encoding)
-        model.warnings[#model.warnings + 1] = w
-        ctx.log:warning("%s", w)
-      end
-      for k, v in pairs(filereader.facts(r)) do entry[k] = v end -- CSV dialect, Parquet footer facts, ...
-      if (st.skipped_lines or 0) > 0 then entry.skipped_lines = st.skipped_lines end -- preamble and comment lines
-      if (st.quote_fallbacks or 0) > 0 then
-        local w = string.format("%s: %d stray quote(s) (a quoted field never closed, or closed only after "
-          .. "swallowing whole rows): read as a plain character", f.name, st.quote_fallbacks)
-        model.warnings[#model.warnings + 1] = w
-        ctx.log:warning("%s", w)
-      end
-      if type(st.unsupported) == "table" and next(st.unsupported) then -- columns the reader cannot decode
-        local cols = {}
-        for col in pairs(st.unsupported) do cols[#cols + 1] = col end
-        table.sort(cols)
-        for _, col in ipairs(cols) do
-          local why = st.unsupported[col]
-          model.warnings[#model.warnings + 1] = string.format("%s: column %s not profiled: %s", f.name, col, why)
-          ctx.log:warning("%s", model.warnings[#model.warnings])
-          not_profiled[col] = not_profiled[col] or string.format("%s (%s)", why, f.name)
-        end
-      end
-      for k, v in pairs(st.array_types or {}) do
-        model.array_types = model.array_types or {}
-        model.array_types[k] = v
+      if into ~= p then
+        p:merge(into)
+        kept = { format = format, compression = comp, stats = st, facts = facts, into = into }
       end
       r:close()
       if not stats then
@@ -311,12 +366,7 @@ function M.profile_table(ctx, t, opts, progress)
       model.warnings[#model.warnings + 1] = string.format("%s: %s", f.name, entry.warning)
       ctx.log:warning("%s", model.warnings[#model.warnings])
     end
-    if read and parts and f.partition then -- one partition row per file read
-      parts:add_rows(1)
-      for _, k in ipairs(t.partition_columns) do -- in the listing's order: pairs() would shuffle the columns
-        if f.partition[k] ~= nil then parts:add(k, f.partition[k]) end
-      end
-    end
+    if read then partition_row(f) end
     if err and f.url then -- name the object, not its temp copy
       local i, j = err:find(f.path, 1, true)
       if i then err = err:sub(1, i - 1) .. f.url .. err:sub(j + 1) end
@@ -327,6 +377,16 @@ function M.profile_table(ctx, t, opts, progress)
       ctx.log:error("%s", err)
     elseif not entry.status then
       entry.status = "success"
+    end
+    if kept then
+      if entry.status == "success" and not change and not f.partial and not f.row_groups then
+        local ok, kerr = pcall(inc.keep, inc, f, { format = kept.format, compression = kept.compression,
+                                                   stats = kept.stats, facts = kept.facts }, kept.into:dump())
+        if not ok then ctx.log:warning("incremental: %s not kept: %s", f.url or f.path, tostring(kerr)) end
+      else
+        inc:read_only()
+      end
+      kept.into:close()
     end
     if opts.previews and entry.status ~= "failed" and format ~= "empty" then
       -- taken now, while the file (or the remote object's copy) is at hand
@@ -339,6 +399,7 @@ function M.profile_table(ctx, t, opts, progress)
     end
     release(f)
     if progress then progress:step(f.size) end
+    ::next_file::
   end
   local res = p:result()
   dropped_columns(model, res, opts)

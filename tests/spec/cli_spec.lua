@@ -94,7 +94,7 @@ describe("nvlua command line", function()
     end
     local function plain(s) return (s:gsub("%p", "%%%0")) end
     local job_options = { "--config", "--fail-on", "--log-dir", "--log-level", "--no-write-to-db", "--payload",
-                          "--source-id", "--store", "--threads", "--workers", "--workflow-id", "--write-to-db" }
+                          "--full", "--source-id", "--store", "--threads", "--workers", "--workflow-id", "--write-to-db" }
 
     it("nvlua --help lists every job with its description and every option", function()
       local code, out, err = H.run({ "--help" }, { cwd = dir })

@@ -177,13 +177,13 @@ describe("nv.store on MySQL/MariaDB", function()
     assert.same({ { c = "utf8mb4_bin" } }, rows)
   end)
 
-  it("creates the five tables (keys within InnoDB's limit), then finds them", function()
+  it("creates the six tables (keys within InnoDB's limit), then finds them", function()
     local changes, before = assert(st:ensure())
     assert.same(schema.table_names, changes.created)
     assert.same({}, before.found)
     assert.same({}, assert(st:ensure()).created)
     local report = assert(st:validate())
-    assert.same({ "sources", "tables", "columns", "executor_runs", "logs" }, report.found)
+    assert.same({ "sources", "tables", "columns", "executor_runs", "logs", "file_profiles" }, report.found)
     local types = {}
     for _, r in ipairs(assert(st:query("SELECT COLUMN_NAME AS c, COLUMN_TYPE AS t FROM information_schema.COLUMNS"
       .. " WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'columns'", schema.name))) do

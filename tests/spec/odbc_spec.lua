@@ -352,12 +352,12 @@ for _, B in ipairs(backends) do
       assert.equal(B.qualified, st:qualified("sources"))
     end)
 
-    it("creates the five tables with the flavor's types, then finds them", function()
+    it("creates the six tables with the flavor's types, then finds them", function()
       local changes, before = assert(st:ensure())
       assert.same(schema.table_names, changes.created)
       assert.same({}, before.found)
       assert.same({}, assert(st:ensure()).created)
-      assert.same({ "sources", "tables", "columns", "executor_runs", "logs" }, assert(st:validate()).found)
+      assert.same({ "sources", "tables", "columns", "executor_runs", "logs", "file_profiles" }, assert(st:validate()).found)
       local types = {}
       for _, r in ipairs(assert(st:query(B.column_types))) do types[r.name] = r.type end
       for col, want in pairs(B.want_types) do assert.equal(want, types[col], col) end

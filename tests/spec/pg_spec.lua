@@ -155,13 +155,13 @@ describe("nv.store on PostgreSQL", function()
     assert.equal(1, #rows)
   end)
 
-  it("creates the five tables, then finds them", function()
+  it("creates the six tables, then finds them", function()
     local changes, before = assert(st:ensure())
     assert.same(schema.table_names, changes.created)
     assert.same({}, before.found)
     assert.same({}, assert(st:ensure()).created)
     local report = assert(st:validate())
-    assert.same({ "sources", "tables", "columns", "executor_runs", "logs" }, report.found)
+    assert.same({ "sources", "tables", "columns", "executor_runs", "logs", "file_profiles" }, report.found)
     local types = {}
     for _, r in ipairs(assert(st:query("SELECT column_name, data_type FROM information_schema.columns"
       .. " WHERE table_schema = ? AND table_name = 'columns'", schema.name))) do

@@ -205,7 +205,7 @@ describe("schema_validation", function()
   local dir
   before_each(function() dir = H.tmpdir() end)
   after_each(function() H.rmdir(dir) end)
-  local all = { "sources", "tables", "columns", "executor_runs", "logs" }
+  local all = { "sources", "tables", "columns", "executor_runs", "logs", "file_profiles" }
 
   it("says created on a fresh store, valid on an existing one, migrated when a column was missing", function()
     local code, r = run(dir, { "run", "schema_validation" })

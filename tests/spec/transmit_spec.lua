@@ -252,7 +252,7 @@ describe("api_transmission", function()
     texts[#texts + 1] = p:read("a")
     p:close()
     local st = H.open_store(dir)
-    for _, t in ipairs({ "sources", "tables", "columns", "executor_runs", "logs" }) do
+    for _, t in ipairs({ "sources", "tables", "columns", "executor_runs", "logs", "file_profiles" }) do
       texts[#texts + 1] = json.encode(assert(st:query("SELECT * FROM _executor_metadata." .. t)))
     end
     st:close()

@@ -143,6 +143,13 @@ return {
       worker = "worker(text) -> text: one source in a worker thread (nv.workers.map)",
     },
   },
+  ["nv.incremental"] = {
+    summary = "cost proportional to change: each file's whole read kept in the store's file_profiles, reused while its size, mtime, ETag and the read's options are unchanged",
+    functions = {
+      mode = "mode(cfg) -> on, 'reuse' | 'full' | 'off': on by default with write_to_db; config incremental, --full",
+      open = "open(ctx, src, opts) -> handle | nil: lookup(f), reused(f), keep(f, outcome, bytes), read_only(), flush(), finish(listing_complete) -> summary",
+    },
+  },
   ["nv.filereader"] = { summary = "the reader of a file of a known format, opened through nv.readers; the Lua side's per-format facts, declared once",
     functions = { facts = "facts(r) -> the facts of an open reader's info() a file entry keeps (CSV dialect, Parquet footer facts)",
                   not_in_table = "not_in_table(file, format) -> why a file of format cannot be one file of a multi-file table | nil",
