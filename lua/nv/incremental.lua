@@ -37,6 +37,7 @@ end
 
 --- Whether this run keeps and reuses file profiles: on, reason.
 function M.mode(cfg)
+  cfg = cfg or {}
   local inc = truthy(cfg.incremental)
   if inc == nil then inc = truthy(cfg.write_to_db) == true end
   if not inc then return false, "off" end
@@ -50,7 +51,7 @@ local function fingerprint(ctx, src, opts)
   return hex_sha(json.encode({
     format = FORMAT, nvlua = host.version, source_type = src.source_type or "auto",
     max_rows = opts.max_rows, max_bytes = opts.max_bytes, max_columns = opts.max_columns,
-    delimiter = ctx.config.delimiter, quote = ctx.config.quote, header = ctx.config.header,
+    delimiter = (ctx.config or {}).delimiter, quote = (ctx.config or {}).quote, header = (ctx.config or {}).header,
   }))
 end
 
@@ -65,7 +66,7 @@ function M.open(ctx, src, opts)
   if not on or not ctx.store or opts.previews or opts.parquet_footer_only then return nil end
   local self = setmetatable({
     ctx = ctx, store = ctx.store, reuse = how == "reuse",
-    source_key = hex_sha(json.encode({ ctx.tenant_id or ctx.config.tenant_id or "", src.source_id or "",
+    source_key = hex_sha(json.encode({ ctx.tenant_id or (ctx.config or {}).tenant_id or "", src.source_id or "",
                                        masked(src.data_source_path or ""), src.source_type or "auto" })),
     fingerprint = fingerprint(ctx, src, opts),
     source_id = src.source_id, kept = {}, seen = {}, pending = {},
