@@ -607,6 +607,21 @@ void nv_profiler_prepare_text(const char *s, size_t n, int ascii, int hint, stru
   out->hash = nv_hash64(s, n);
 }
 
+int nv_profiler_exact_room(const struct nv_profiler *p) {
+  /* a table grows at most to NV_FREQ_MAX entries and NV_FREQ_BYTES bytes */
+  const size_t most = (size_t)NV_FREQ_MAX * 2 * sizeof(uint32_t) + (size_t)NV_FREQ_MAX * sizeof(struct nv_freq_entry) +
+                      NV_FREQ_BYTES;
+  size_t used = atomic_load(&p->budget.used), room = p->budget.limit > used ? p->budget.limit - used : 0, need = 0;
+  for (size_t i = 0; i < p->ncols; i++) {
+    const struct column *c = p->cols[i];
+    if (c->spilled) continue;
+    size_t have = nv_freq_bytes(&c->freq);
+    need += most > have ? most - have : 0;
+    if (need > room) return 0;
+  }
+  return 1;
+}
+
 int nv_profiler_column_hint(const struct nv_profiler *p, size_t col) {
   return col < p->ncols ? p->cols[col]->hint : -1;
 }

@@ -114,6 +114,11 @@ int nv_profiler_add_text_batch(struct nv_profiler *p, const struct nv_text_batch
  * returns how many columns to feed, (size_t)-1 when out of memory), then
  * batch_column for each c below that (any thread, one per column at a
  * time), then add_rows(b->nrows). */
+/* 1 when the exact-table budget has room for every column's table to
+ * grow to its limit: then columns fed on several threads cannot race for
+ * it, and the profile is the one a single thread gives. Readers feed on
+ * one thread while it is 0. */
+int nv_profiler_exact_room(const struct nv_profiler *p);
 size_t nv_profiler_batch_prepare(struct nv_profiler *p, const struct nv_text_batch *b);
 int nv_profiler_batch_column(struct nv_profiler *p, const struct nv_text_batch *b, size_t c);
 

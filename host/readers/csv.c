@@ -342,7 +342,7 @@ static void batch_column_task(void *ud, size_t c, unsigned worker) {
 static int sink_batch(void *ud, const struct nv_text_batch *b) {
   struct sink *s = ud;
   if (s->prof == NULL) return 1;
-  if (s->identity && s->pool) {
+  if (s->identity && s->pool && nv_profiler_exact_room(s->prof)) {
     size_t ncols = nv_profiler_batch_prepare(s->prof, b);
     if (ncols == (size_t)-1) return 1;
     s->batch = b;
@@ -618,11 +618,12 @@ static int l_profile_into(lua_State *L) {
     if (map[c] < 0) return luaL_error(L, "out of memory");
     if (map[c] != (long)c) identity = 0;
   }
+  struct nv_pool **pool_box = NULL;
   if (threads > 1 && identity && nc > 1) { /* columns of each batch on threads */
-    struct nv_pool **pp = nv_newudata(L, sizeof *pp, POOL_MT);
-    *pp = nv_pool_new((unsigned)((size_t)threads < nc ? (size_t)threads : nc));
-    if (*pp == NULL) return luaL_error(L, "out of memory");
-    r->sink.pool = *pp;
+    pool_box = nv_newudata(L, sizeof *pool_box, POOL_MT);
+    *pool_box = nv_pool_new((unsigned)((size_t)threads < nc ? (size_t)threads : nc));
+    if (*pool_box == NULL) return luaL_error(L, "out of memory");
+    r->sink.pool = *pool_box;
   }
   r->sink.prof = prof;
   r->sink.map = map;
@@ -644,7 +645,11 @@ static int l_profile_into(lua_State *L) {
   if (rc == PUMP_IO_ERR || rc == PUMP_PARSE_ERR) nv_csv_flush(r->cur.p); /* keep rows so far */
   r->sink.prof = NULL;
   r->sink.map = NULL;
-  r->sink.pool = NULL; /* its userdata frees it */
+  if (pool_box) { /* its threads go now, not at the next garbage collection */
+    nv_pool_free(*pool_box);
+    *pool_box = NULL;
+  }
+  r->sink.pool = NULL;
   if (rc == PUMP_ABORTED) return luaL_error(L, "%s: the profile was closed during profile_into", path);
   if (rc == PUMP_CANCELLED) return luaL_error(L, "%s: cancelled", path);
   if (rc == PUMP_DONE) {

@@ -1126,7 +1126,7 @@ struct par {
   struct scratch *sc; /* per worker */
   unsigned nsc;
   struct chunk_task *tasks; /* per column */
-  size_t ntasks;
+  size_t ntasks, captasks;
   /* the row group being read */
   struct reader *r;
   const char *path;
@@ -1143,10 +1143,18 @@ static void par_free(struct par *p) {
   free(p->sc);
   p->sc = NULL;
   p->nsc = 0;
-  for (size_t t = 0; t < p->ntasks; t++) free(p->tasks[t].err);
+  for (size_t t = 0; t < p->captasks && p->tasks; t++) free(p->tasks[t].err);
   free(p->tasks);
   p->tasks = NULL;
-  p->ntasks = 0;
+  p->ntasks = p->captasks = 0;
+}
+
+/* The cause in read_chunk's "<path>: column 'c', row group g: cause" (the
+ * whole message when it was cut short: names come from the file). */
+static const char *chunk_reason(const char *msg) {
+  const char *why = strstr(msg, "row group");
+  const char *colon = why ? strchr(why, ':') : NULL;
+  return colon && colon[1] == ' ' ? colon + 2 : msg;
 }
 
 static int par_gc(lua_State *L) {
@@ -1224,8 +1232,7 @@ static long par_row_group(lua_State *L, struct par *p, size_t g, uint64_t limit,
     const char *msg = t->err ? t->err : "out of memory";
     if (t->rc == NV_PQ_UNSUPPORTED) {
       skip[ci] = 1;
-      const char *why = strstr(msg, "row group");
-      lua_pushstring(L, why && strchr(why, ':') ? strchr(why, ':') + 2 : msg);
+      lua_pushstring(L, chunk_reason(msg));
       lua_setfield(L, unsup, m->columns[ci].path);
     } else if ((t->rc == NV_PQ_ERROR || t->rc == NV_PQ_ABORTED) && failed < 0) {
       failed = (long)ci;
@@ -1281,6 +1288,7 @@ static int l_profile_into(lua_State *L) {
     par->sc = calloc(nthreads, sizeof *par->sc);
     par->tasks = calloc(m->ncolumns, sizeof *par->tasks);
     if (par->sc == NULL || par->tasks == NULL) return luaL_error(L, "out of memory");
+    par->captasks = m->ncolumns;
     par->nsc = nthreads;
     par->pool = nv_pool_new(nthreads);
     if (par->pool == NULL) return luaL_error(L, "out of memory");
@@ -1296,7 +1304,7 @@ static int l_profile_into(lua_State *L) {
     const struct nv_pq_row_group *rg = &m->row_groups[g];
     uint64_t limit = (uint64_t)rg->num_rows < left ? (uint64_t)rg->num_rows : left;
     int failed = 0;
-    if (par) {
+    if (par && nv_profiler_exact_room(prof)) { /* else one thread: no race for the exact budget */
       failed = par_row_group(L, par, g, limit, skip, unsup, &st, err, sizeof err) >= 0;
     } else {
       for (size_t ci = 0; ci < m->ncolumns; ci++) {
@@ -1310,8 +1318,7 @@ static int l_profile_into(lua_State *L) {
         int rc = read_chunk(r, sc, g, ci, &f, &st, path, cerr, sizeof cerr);
         if (rc == NV_PQ_UNSUPPORTED) {
           skip[ci] = 1;
-          const char *why = strstr(cerr, "row group");
-          lua_pushstring(L, why ? strchr(why, ':') + 2 : cerr);
+          lua_pushstring(L, chunk_reason(cerr));
           lua_setfield(L, unsup, m->columns[ci].path);
         }
         if ((rc == NV_PQ_ERROR || rc == NV_PQ_ABORTED) && !failed) {
@@ -1324,16 +1331,21 @@ static int l_profile_into(lua_State *L) {
     st.rows += limit;
     st.groups++;
     if (failed) {
+      if (par) par_free(par);
       lua_pushnil(L);
       lua_pushstring(L, err);
       push_pstats(L, &st, unsup, st.rows < (uint64_t)m->num_rows);
       return 3;
     }
     left -= limit;
-    if (progress && nv_reader_progress(L, &progress, &r->busy, (lua_Integer)st.bytes))
+    if (progress && nv_reader_progress(L, &progress, &r->busy, (lua_Integer)st.bytes)) {
+      if (par) par_free(par);
       return luaL_error(L, "%s: cancelled", path);
-    if (nv_profile_test(L, 2) != prof)
+    }
+    if (nv_profile_test(L, 2) != prof) {
+      if (par) par_free(par);
       return luaL_error(L, "%s: the profile was closed during profile_into", path);
+    }
   }
   if (par) par_free(par);
   push_pstats(L, &st, unsup, st.rows < (uint64_t)m->num_rows);

@@ -194,7 +194,7 @@ function M.with_threads(ctx, opts, concurrent, ncpu, warnings)
     warnings[#warnings + 1] = w
     n = nil
   end
-  out.threads = n and math.floor(n) or math.max(1, ncpu // concurrent)
+  out.threads = n and math.floor(n) or math.min(64, math.max(1, ncpu // concurrent))
   return out
 end
 

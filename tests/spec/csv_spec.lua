@@ -578,6 +578,26 @@ describe("reader:profile_into on threads", function()
     assert.is_truthy(st)
   end)
 
+  it("stays the one-thread profile when the exact-table budget runs out (columns would race for it)", function()
+    local path = dir .. "/threads_budget.csv"
+    local f = assert(io.open(path, "w"))
+    f:write("a,b,c,d,e,f\n")
+    for i = 1, 20000 do f:write(string.format("a%d,b%d,c%d,d%d,e%d,f%d\n", i, i * 3, i * 7, i * 11, i * 13, i * 17)) end
+    f:close()
+    local function res(t)
+      local r = assert(csv.open(path))
+      local p = profile.new({ exact_budget = 3000000 })
+      assert(r:profile_into(p, { threads = t }))
+      r:close()
+      return p:result()
+    end
+    local one = res(1)
+    local exact = 0
+    for _, c in ipairs(one.columns) do if c.distinct_exact then exact = exact + 1 end end
+    assert.is_true(exact > 0 and exact < 6, "the budget decides which columns stay exact")
+    for _ = 1, 3 do assert.are.same(one, res(4)) end
+  end)
+
   it("rejects a thread count outside 1..64", function()
     local r <close> = assert(csv.open(fx("mixed.csv")))
     assert.has_error(function() r:profile_into(profile.new(), { threads = 0 }) end)
